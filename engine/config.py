@@ -1,0 +1,250 @@
+"""Engine configuration: one TOML file, typed sections, validation that names the culprit.
+
+Operators edit this file at 3 a.m.; a typo must produce "file, key, expected type" and
+never a traceback or a silently ignored setting, so unknown keys are errors too.
+Stdlib-only so `arbctl config validate` stays cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+class ConfigError(Exception):
+    """A config problem, phrased for the operator: where, which key, what was expected."""
+
+    def __init__(self, source: str, key: str, problem: str) -> None:
+        self.source = source
+        self.key = key
+        self.problem = problem
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + problem)
+
+
+@dataclass(slots=True)
+class EngineSection:
+    state_dir: str = ""  # default: $XDG_STATE_HOME/arbctl
+    socket: str = ""  # default: $XDG_RUNTIME_DIR/arbctl/engine.sock
+    heartbeat_ms: int = 1000
+    event_ring: int = 20_000  # events kept for since_seq resume
+    client_queue: int = 4_096  # events buffered per subscriber before it is told it lagged
+    snapshot_interval_s: int = 60
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
+
+
+@dataclass(slots=True)
+class LedgerSection:
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    path: str = ""  # sqlite file; default <state_dir>/ledger.sqlite3
+    dsn: str = ""  # postgres DSN (secret: its password is redacted by `config show`)
+    schema: str = "public"
+
+
+@dataclass(slots=True)
+class MarketSection:
+    venue: Literal["sim", "evm"] = "sim"
+    native: str = "WETH"  # symbol of the wrapped native token: gas is paid in it
+    quote: str = "USDC"  # symbol of the quote currency for P&L
+
+
+@dataclass(slots=True)
+class SimSection:
+    """The built-in simulated market: deterministic from `seed`."""
+
+    seed: int = 7
+    block_ms: int = 1000
+    tokens: int = 6  # besides WETH and USDC
+    dexes: list[str] = field(default_factory=lambda: ["uniswap", "sushiswap", "pancake"])
+    dex_fees_bps: list[int] = field(default_factory=lambda: [30, 30, 25])
+    noise_swaps_per_block: int = 6
+    noise_tail_alpha: float = 1.5  # Pareto tail index of noise swap sizes
+    gas_base_gwei: float = 20.0
+    gas_spike_probability: float = 0.03
+    competitor_probability: float = 0.15  # chance a rival searcher takes our opportunity
+    providers: int = 3
+    provider_latency_ms: list[float] = field(default_factory=lambda: [40.0, 90.0, 160.0])
+    provider_error_rate: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.08])
+    provider_stall_probability: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.03])
+    wallet_weth: str = "100"  # starting balances, whole tokens (decimal strings: exact)
+    wallet_usdc: str = "250000"
+
+
+@dataclass(slots=True)
+class TokenEntry:
+    address: str
+    symbol: str
+    decimals: int
+
+
+@dataclass(slots=True)
+class FactoryEntry:
+    name: str
+    address: str
+    router: str = ""
+    fee_bps: int = 30
+
+
+@dataclass(slots=True)
+class EvmSection:
+    chain_id: int = 1
+    key_file: str = ""  # hex private key in a 0600 file
+    key_env: str = "ARBCTL_PRIVATE_KEY"  # or the key in this environment variable
+    executor: str = ""
+    tokens: list[TokenEntry] = field(default_factory=list)
+    factories: list[FactoryEntry] = field(default_factory=list)
+    pairs: list[str] = field(default_factory=list)  # explicit list; default: factories' allPairs
+    poll_interval_ms: int = 500
+    max_priority_fee_gwei: float = 2.0
+
+
+@dataclass(slots=True)
+class ProviderEntry:
+    name: str
+    url: str  # secret: API keys in the path/query are redacted by `config show`
+    priority: int = 0
+    kind: Literal["rpc", "liquidity"] = "rpc"
+
+
+@dataclass(slots=True)
+class StrategySection:
+    base_tokens: list[str] = field(default_factory=lambda: ["WETH", "USDC"])
+    max_hops: int = 3
+    gas_units_2hop: int = 130_000
+    gas_units_3hop: int = 180_000
+    flash_fee_bps: int = 0
+    top_n: int = 5
+
+
+@dataclass(slots=True)
+class Config:
+    engine: EngineSection = field(default_factory=EngineSection)
+    ledger: LedgerSection = field(default_factory=LedgerSection)
+    market: MarketSection = field(default_factory=MarketSection)
+    sim: SimSection = field(default_factory=SimSection)
+    evm: EvmSection = field(default_factory=EvmSection)
+    providers: list[ProviderEntry] = field(default_factory=list)
+    strategy: StrategySection = field(default_factory=StrategySection)
+    source: str = "<defaults>"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+
+# --- loading ---------------------------------------------------------------------------
+def load(path: str | Path | None) -> Config:
+    """Read and validate a config file; `None` gives the embedded defaults."""
+    if path is None:
+        return Config()
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+    config = _build(Config, data, source, "")
+    config.source = source
+    return config
+
+
+def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(source, prefix or "<top>", f"expected a table, got {_kind(data)}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        key = _join(prefix, unknown[0])
+        raise ConfigError(source, key, f"unknown key (known: {', '.join(sorted(names))})")
+    kwargs = {
+        name: _coerce(hints[name], value, source, _join(prefix, name))
+        for name, value in data.items()
+    }
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        missing = re.findall(r"'(\w+)'", str(exc))
+        key = _join(prefix, missing[0]) if missing else prefix
+        raise ConfigError(source, key, "required key is missing") from None
+
+
+def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, key)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            choices = " | ".join(repr(a) for a in allowed)
+            raise ConfigError(source, key, f"expected one of {choices}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(source, key, f"expected an array, got {_kind(value)}")
+        (item,) = typing.get_args(hint)
+        return [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(source, key, "union types are not supported in config")
+    return _scalar(hint, value, source, key)
+
+
+def _scalar(hint: type, value: Any, source: str, key: str) -> Any:
+    # bool is an int in Python; a config that says `port = true` is still wrong.
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) != (hint is bool) or not isinstance(value, hint):
+        raise ConfigError(source, key, f"expected {_type_name(hint)}, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
+    names.update({list: "an array", dict: "a table"})
+    return names.get(type(value), type(value).__name__) + f" ({value!r})"[:60]
+
+
+def _type_name(hint: type) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+    return names.get(hint, hint.__name__)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+# --- redaction ---------------------------------------------------------------------------
+_DSN_PASSWORD = re.compile(r"(://[^:/@]+:)([^@]+)(@)")
+_URL_SECRET = re.compile(r"(/v\d+/|[?&](?:key|apikey|api_key|token)=)([A-Za-z0-9_\-]{8,})")
+REDACTED = "***"
+
+
+def redact_text(text: str) -> str:
+    """Mask credentials embedded in DSNs and provider URLs.
+
+    Private keys are not pattern-matched here (a tx hash looks the same); the signer
+    registers its key with the log scrubber instead, which removes exact occurrences.
+    """
+    text = _DSN_PASSWORD.sub(rf"\g<1>{REDACTED}\g<3>", text)
+    return _URL_SECRET.sub(rf"\g<1>{REDACTED}", text)
+
+
+def redacted(config: Config) -> dict[str, Any]:
+    """The config as `config show` prints it: key files by path, never their content."""
+    data = config.to_dict()
+    data["ledger"]["dsn"] = redact_text(data["ledger"]["dsn"])
+    for provider in data["providers"]:
+        provider["url"] = redact_text(provider["url"])
+    return data

@@ -1,0 +1,86 @@
+"""Engine health in the monitoring convention: OK / WARNING / CRITICAL per check.
+
+The thresholds are the runbooks': avg loop latency under 50 ms, the ledger reachable,
+logs fresh, market data fresh. A halted engine is CRITICAL (a human must act), a
+paused one WARNING. `arbctl health` maps the worst status to exit 0/1/2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine import protocol
+
+if TYPE_CHECKING:
+    from engine.control.methods import ControlParts
+
+OK, WARNING, CRITICAL = "OK", "WARNING", "CRITICAL"
+_RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
+
+LOOP_WARN_MS = 50.0
+LOOP_CRIT_MS = 250.0
+LOOP_STALL_S = 2.0
+HEAD_AGE_WARN_S = 30.0
+LEDGER_PENDING_WARN = 1000
+
+
+@dataclass(slots=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+def _state_check(parts: ControlParts) -> Check:
+    state, reason = parts.lifecycle.state, parts.lifecycle.reason
+    if state == protocol.HALTED:
+        return Check("state", CRITICAL, f"halted: {reason}")
+    if state in (protocol.PAUSED, protocol.STARTING, protocol.STOPPING):
+        return Check("state", WARNING, f"{state}: {reason}")
+    return Check("state", OK, "running")
+
+
+def _loop_check(parts: ControlParts) -> Check:
+    avg = parts.loop.avg_loop_latency_ms
+    stalled = parts.loop.seconds_since_tick()
+    detail = f"avg {avg:.2f} ms, last tick {stalled:.2f} s ago"
+    if stalled > LOOP_STALL_S or avg > LOOP_CRIT_MS:
+        return Check("loop", CRITICAL, detail)
+    if avg > LOOP_WARN_MS:
+        return Check("loop", WARNING, detail)
+    return Check("loop", OK, detail)
+
+
+async def _ledger_check(parts: ControlParts) -> Check:
+    writer = parts.ledger
+    try:
+        ms = await asyncio.wait_for(writer.store.ping(), 2.0)
+    except Exception as exc:
+        return Check("ledger", CRITICAL, f"{writer.store.backend} unreachable: {exc}")
+    if not writer.healthy:
+        return Check("ledger", CRITICAL, f"writes failing: {writer.last_error}")
+    if writer.pending > LEDGER_PENDING_WARN:
+        return Check("ledger", WARNING, f"{writer.pending} rows waiting to be written")
+    return Check("ledger", OK, f"{writer.store.backend} ping {ms:.2f} ms")
+
+
+def _market_check(parts: ControlParts) -> Check:
+    status = parts.market.market_status()
+    age = status.get("head_age_s")
+    if age is None:
+        return Check("market_data", WARNING, "no block received yet")
+    if age > HEAD_AGE_WARN_S:
+        return Check("market_data", WARNING, f"head is {age:.1f} s old")
+    return Check("market_data", OK, f"block {status.get('block')} {age:.1f} s old")
+
+
+async def evaluate_health(parts: ControlParts) -> dict[str, Any]:
+    checks = [_state_check(parts), _loop_check(parts), await _ledger_check(parts)]
+    checks.append(_market_check(parts))
+    worst = max(checks, key=lambda c: _RANK[c.status]).status
+    return {"status": worst, "checks": [c.to_dict() for c in checks]}

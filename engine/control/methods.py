@@ -1,0 +1,245 @@
+"""The engine's API as the control socket serves it.
+
+Each method is a small async function of (params, caller). State-changing ones take a
+reason and are audited with the caller's uid. `kill` answers as soon as the halt is
+persisted and the gate is shut; cancelling in-flight work follows in the background so
+the acknowledgement never waits on a chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine import protocol
+from engine.audit import AuditTrail
+from engine.bus import EventBus
+from engine.config import Config, redacted
+from engine.control import params as P
+from engine.control.health import evaluate_health
+from engine.control.server import CallContext, Handler
+from engine.execution.gate import SendGate
+from engine.ledger.writer import LedgerWriter
+from engine.lifecycle import Actor, InvalidTransition, Lifecycle
+from engine.protocol import ProtocolError
+from engine.telemetry.loop import LoopMonitor
+
+log = logging.getLogger("arbctl.control")
+
+PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
+VERSION = "0.1.0"
+
+
+class MarketView(Protocol):
+    """What the control plane may read of the trading side (the pipeline implements it)."""
+
+    def market_status(self) -> dict[str, Any]: ...
+
+    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(slots=True)
+class ControlParts:
+    config: Config
+    socket_path: str
+    state_dir: str
+    started_at: float
+    bus: EventBus
+    lifecycle: Lifecycle
+    gate: SendGate
+    audit: AuditTrail
+    ledger: LedgerWriter
+    loop: LoopMonitor
+    market: MarketView
+    client_count: Callable[[], int]
+    request_shutdown: Callable[[str], None]
+
+
+def period_start(period: str, now: float | None = None) -> float:
+    """Start of a reporting period; 'today' is since 00:00 UTC (the ledger's day)."""
+    now = time.time() if now is None else now
+    spans = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+    if period == "all":
+        return 0.0
+    if period == "today":
+        return now - (now % 86400)
+    return now - spans[period]
+
+
+class ControlMethods:
+    def __init__(self, parts: ControlParts) -> None:
+        self.p = parts
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            "ping": self.ping,
+            "status": self.status,
+            "health": self.health,
+            "pause": self.pause,
+            "resume": self.resume,
+            "kill": self.kill,
+            "shutdown": self.shutdown,
+            "events.recent": self.events_recent,
+            "audit": self.audit,
+            "config.show": self.config_show,
+            "opportunities": self.opportunities,
+            "trades": self.trades,
+            "trade": self.trade,
+            "pnl": self.pnl,
+        }
+
+    # --- reads ----------------------------------------------------------------------
+    async def ping(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return {"pong": True, "ts": time.time()}
+
+    async def status(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        p = self.p
+        now = time.time()
+        return {
+            "state": p.lifecycle.state,
+            "reason": p.lifecycle.reason,
+            "since": p.lifecycle.since,
+            "halt": p.lifecycle.halt,
+            "pid": os.getpid(),
+            "started_at": p.started_at,
+            "uptime_s": round(now - p.started_at, 3),
+            "socket": p.socket_path,
+            "state_dir": p.state_dir,
+            "config_source": p.config.source,
+            "version": VERSION,
+            "loop_latency_ms": round(p.loop.loop_latency_ms, 3),
+            "avg_loop_latency_ms": round(p.loop.avg_loop_latency_ms, 3),
+            "last_seq": p.bus.last_seq,
+            "subscribers": p.bus.subscriber_count,
+            "clients": p.client_count(),
+            "gate": p.gate.to_dict(),
+            "ledger": p.ledger.to_dict(),
+            **p.market.market_status(),
+        }
+
+    async def health(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return await evaluate_health(self.p)
+
+    async def events_recent(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        since = P.optional_int(params, "since_seq", 0)
+        limit = P.optional_int(params, "limit", 1000, lo=1, hi=100_000)
+        events = self.p.bus.recent(P.topics(params), since_seq=since or 0, limit=limit or 1000)
+        return {"events": [e.to_dict() for e in events], "last_seq": self.p.bus.last_seq}
+
+    async def audit(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        limit = P.optional_int(params, "limit", 50, lo=1, hi=10_000) or 50
+        since = P.optional_float(params, "since", 0.0) or 0.0
+        await self.p.ledger.flush()  # entries queued a moment ago belong in the answer
+        entries = await self._ledger_call(self.p.ledger.store.list_audit(since, limit))
+        return {"entries": [e.to_dict() for e in entries]}
+
+    async def config_show(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return {"source": self.p.config.source, "config": redacted(self.p.config)}
+
+    async def opportunities(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        limit = P.optional_int(params, "limit", 20, lo=1, hi=1000) or 20
+        return {"opportunities": self.p.market.recent_opportunities(limit)}
+
+    async def trades(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        since = P.optional_float(params, "since", 0.0) or 0.0
+        failed = P.optional_bool(params, "failed", False)
+        limit = P.optional_int(params, "limit", 50, lo=1, hi=100_000) or 50
+        await self.p.ledger.flush()
+        found = await self._ledger_call(
+            self.p.ledger.store.list_trades(since=since, failed_only=failed, limit=limit)
+        )
+        return {"trades": [t.to_dict() for t in found]}
+
+    async def trade(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        trade_id = P.required_str(params, "id")
+        await self.p.ledger.flush()
+        found = await self._ledger_call(self.p.ledger.store.get_trade(trade_id))
+        if found is None:
+            raise ProtocolError(protocol.NOT_FOUND, f"no trade with id {trade_id!r}")
+        return found.to_dict()
+
+    async def pnl(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        period = P.choice(params, "period", PERIODS, "today")
+        await self.p.ledger.flush()
+        summary = await self._ledger_call(self.p.ledger.store.pnl(period_start(period)))
+        return {"period": period, **summary.to_dict()}
+
+    async def _ledger_call(self, coro: Any) -> Any:
+        try:
+            return await coro
+        except Exception as exc:
+            raise ProtocolError(protocol.UNAVAILABLE, f"ledger unavailable: {exc}") from None
+
+    # --- state changes ----------------------------------------------------------------
+    async def pause(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self._transition("pause", params, ctx, self.p.lifecycle.pause)
+
+    async def resume(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self._transition("resume", params, ctx, self.p.lifecycle.resume)
+
+    def _transition(
+        self,
+        action: str,
+        params: dict[str, Any],
+        ctx: CallContext,
+        change: Callable[[str, Actor], None],
+    ) -> dict[str, Any]:
+        reason = P.reason(params)
+        actor = Actor(ctx.peer.uid, ctx.client)
+        try:
+            change(reason, actor)
+        except InvalidTransition as exc:
+            self.p.audit.record(actor, action, reason, outcome=f"refused: {exc}")
+            raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
+        self.p.audit.record(actor, action, reason)
+        return self.p.lifecycle.to_dict()
+
+    async def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        reason = P.reason(params)
+        shutdown = P.optional_bool(params, "shutdown", False)
+        actor = Actor(ctx.peer.uid, ctx.client)
+        try:
+            halt = self.p.lifecycle.kill(reason, actor)  # persisted; the gate is now shut
+        except InvalidTransition as exc:
+            raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
+        acknowledged_at = time.time()
+        self.p.audit.record(actor, "kill", reason, {"shutdown": shutdown})
+        self._spawn(self._after_kill(actor, reason, shutdown))
+        return {
+            "state": self.p.lifecycle.state,
+            "halt": halt,
+            "acknowledged_at": acknowledged_at,
+            "cancellation": "started",
+            "shutdown": shutdown,
+        }
+
+    async def _after_kill(self, actor: Actor, reason: str, shutdown: bool) -> None:
+        try:
+            cancelled = await self.p.gate.cancel_in_flight()
+        except Exception as exc:
+            log.exception("cancelling in-flight work after kill failed")
+            cancelled, outcome = [], f"cancel failed: {exc}"
+        else:
+            outcome = "ok"
+        self.p.audit.record(
+            actor, "kill.cancel_in_flight", reason, {"cancelled": cancelled}, outcome
+        )
+        if shutdown:
+            self.p.request_shutdown(f"kill --shutdown: {reason}")
+
+    async def shutdown(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        reason = P.reason(params)
+        self.p.audit.record(Actor(ctx.peer.uid, ctx.client), "shutdown", reason)
+        self.p.request_shutdown(reason)
+        return {"ok": True, "state": self.p.lifecycle.state}
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

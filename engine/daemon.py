@@ -1,0 +1,298 @@
+"""The composition root: the only module that knows every part and wires them together.
+
+Lifecycle of one engine process:
+  load config → claim the socket path → open the ledger → restore the last snapshot →
+  build the market venue, search and executor → serve the control socket → leave
+  `starting` (running, or halted if a halt is persisted) → READY=1 →
+  ... trade ... →
+  SIGTERM/`shutdown`: stop sending, let in-flight work finish, flush the ledger, write a
+  shutdown snapshot, remove the socket, exit 0 — all within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import protocol
+from engine.audit import AuditTrail
+from engine.bus import EventBus
+from engine.config import Config, ConfigError, load
+from engine.control.methods import ControlMethods, ControlParts
+from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
+from engine.execution.gate import SendGate
+from engine.ledger.factory import open_store
+from engine.ledger.records import SessionSnapshot
+from engine.ledger.store import LedgerStore
+from engine.ledger.writer import LedgerWriter
+from engine.lifecycle import Lifecycle
+from engine.pipeline import TradingPipeline
+from engine.telemetry import logs
+from engine.telemetry.loop import LoopMonitor
+from engine.telemetry.sdnotify import Notifier
+from engine.trading import build_trading
+
+log = logging.getLogger("arbctl.engine")
+
+STOP_DEADLINE_S = 8.0  # of the 10 s an operator (and systemd) grants a graceful stop
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    socket: Path
+    state_dir: Path
+
+
+def resolve_paths(config: Config, socket: str | None, state_dir: str | None) -> Paths:
+    """Command line beats environment beats config file beats XDG defaults."""
+    sock = socket or os.environ.get("ARBCTL_SOCKET") or config.engine.socket
+    state = state_dir or os.environ.get("ARBCTL_STATE_DIR") or config.engine.state_dir
+    return Paths(
+        socket=Path(sock) if sock else protocol.default_socket_path(),
+        state_dir=Path(state) if state else protocol.default_state_dir(),
+    )
+
+
+def run(config_path: str | None, socket: str | None = None, state_dir: str | None = None) -> int:
+    """Foreground entry point (`arbctl engine run`, systemd's ExecStart)."""
+    try:
+        config = load(config_path)
+    except ConfigError as exc:
+        print(f"arbctl engine: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    paths = resolve_paths(config, socket, state_dir)
+    paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = config.engine
+    log_path = logs.setup(paths.state_dir, engine.log_level, engine.log_max_bytes, engine.log_backups)
+    try:
+        prepare_socket_path(paths.socket)
+    except SocketInUse as exc:
+        log.error("not starting: %s (pid file: %s)", exc, paths.state_dir / protocol.PID_FILE)
+        return EXIT_FAILED
+    log.info("engine starting: config=%s socket=%s log=%s", config.source, paths.socket, log_path)
+    try:
+        return asyncio.run(Daemon(config, paths).main())
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+class Daemon:
+    def __init__(self, config: Config, paths: Paths) -> None:
+        self.config = config
+        self.paths = paths
+        self.session_id = uuid.uuid4().hex[:12]
+        self.started_at = time.time()
+        self.bus = EventBus(
+            ring_size=config.engine.event_ring,
+            queue_limit=config.engine.client_queue,
+            start_seq=int(self.started_at * 1_000_000),
+        )
+        self.lifecycle = Lifecycle(paths.state_dir, self.bus)
+        self.notifier = Notifier()
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._restored: dict[str, Any] = {}
+
+    def request_shutdown(self, reason: str) -> None:
+        if not self._stop.is_set():
+            log.info("shutdown requested: %s", reason)
+            self._stop_reason = reason
+            self._stop.set()
+
+    async def main(self) -> int:
+        self._install_signals()
+        try:
+            store = await open_store(self.config.ledger, self.paths.state_dir)
+        except Exception as exc:
+            log.error("cannot open the %s ledger: %s", self.config.ledger.backend, exc)
+            return EXIT_FAILED
+        try:
+            return await self._run_with(store)
+        finally:
+            await store.close()
+
+    async def _run_with(self, store: LedgerStore) -> int:
+        writer = LedgerWriter(store)
+        await self._restore_snapshot(store)
+        try:
+            venue, search, executor_factory = build_trading(self.config)
+        except Exception as exc:
+            log.error("cannot build the %s market: %s", self.config.market.venue, exc)
+            return EXIT_FAILED
+        gate = SendGate(self.lifecycle, venue)
+        pipeline = TradingPipeline(
+            venue, search, executor_factory(gate), self.lifecycle, self.bus, writer
+        )
+        loop_monitor = LoopMonitor(
+            self.bus, self.config.engine.heartbeat_ms / 1000, lambda: self._heartbeat(pipeline)
+        )
+        server = self._control_server(writer, gate, loop_monitor, pipeline)
+        await server.start()
+        self._write_pid()
+        try:
+            await venue.start()
+            return await self._serve(server, venue, pipeline, writer, loop_monitor)
+        finally:
+            await server.close()
+            (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
+
+    async def _serve(
+        self,
+        server: ControlServer,
+        venue: Any,
+        pipeline: TradingPipeline,
+        writer: LedgerWriter,
+        loop_monitor: LoopMonitor,
+    ) -> int:
+        self._arm_watchdog(loop_monitor)
+        tasks = [
+            asyncio.create_task(loop_monitor.run(), name="loop-monitor"),
+            asyncio.create_task(writer.run(), name="ledger-writer"),
+            asyncio.create_task(pipeline.run(), name="pipeline"),
+            asyncio.create_task(self._snapshot_loop(writer, pipeline), name="snapshots"),
+        ]
+        self.lifecycle.started()
+        log.info("engine %s: %s", self.lifecycle.state, self.lifecycle.reason)
+        self.notifier.ready(f"{self.lifecycle.state}: {self.lifecycle.reason}")
+        stop = asyncio.create_task(self._stop.wait())
+        done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        crashed = [t for t in done if t is not stop]
+        for task in crashed:
+            log.error("engine task %s ended unexpectedly: %r", task.get_name(), task.exception())
+        await self._graceful_stop(venue, pipeline, writer, tasks)
+        stop.cancel()
+        return EXIT_FAILED if crashed else EXIT_OK
+
+    async def _graceful_stop(
+        self,
+        venue: Any,
+        pipeline: TradingPipeline,
+        writer: LedgerWriter,
+        tasks: list[asyncio.Task[Any]],
+    ) -> None:
+        deadline = time.monotonic() + STOP_DEADLINE_S
+        self.lifecycle.stopping(self._stop_reason or "engine task failed")
+        self.notifier.stopping()
+        left = await pipeline.drain(timeout=max(0.5, deadline - time.monotonic() - 3.0))
+        if left:
+            log.warning("%d executions still in flight at shutdown; cancelling them", left)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(venue.cancel_pending(), 1.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(venue.stop(), 1.0)
+        writer.add_snapshot(self._snapshot("shutdown", "stopped", pipeline))
+        flushed = await _flush_until(writer, deadline)
+        log.info(
+            "engine stopped: %s (ledger %s, %d rows pending)",
+            self._stop_reason,
+            "flushed" if flushed else "NOT flushed",
+            writer.pending,
+        )
+
+    # --- parts ------------------------------------------------------------------------
+    def _control_server(
+        self,
+        writer: LedgerWriter,
+        gate: SendGate,
+        loop_monitor: LoopMonitor,
+        pipeline: TradingPipeline,
+    ) -> ControlServer:
+        parts = ControlParts(
+            config=self.config,
+            socket_path=str(self.paths.socket),
+            state_dir=str(self.paths.state_dir),
+            started_at=self.started_at,
+            bus=self.bus,
+            lifecycle=self.lifecycle,
+            gate=gate,
+            audit=AuditTrail(self.bus, writer),
+            ledger=writer,
+            loop=loop_monitor,
+            market=pipeline,
+            client_count=lambda: server.client_count,
+            request_shutdown=self.request_shutdown,
+        )
+        server = ControlServer(self.paths.socket, self.bus, ControlMethods(parts).table())
+        return server
+
+    def _heartbeat(self, pipeline: TradingPipeline) -> dict[str, Any]:
+        return {"state": self.lifecycle.state, **pipeline.market_status()}
+
+    def _arm_watchdog(self, loop_monitor: LoopMonitor) -> None:
+        """WATCHDOG=1 is sent from the loop monitor's tick: a stalled loop stops the pings."""
+        interval = self.notifier.watchdog_interval()
+        if interval is None:
+            return
+        last = [0.0]
+
+        def ping() -> None:
+            now = time.monotonic()
+            if now - last[0] >= interval:
+                last[0] = now
+                self.notifier.watchdog()
+
+        loop_monitor.on_tick(ping)
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown, f"signal {sig.name}")
+
+    def _write_pid(self) -> None:
+        path = self.paths.state_dir / protocol.PID_FILE
+        path.write_text(f"{os.getpid()}\n")
+
+    # --- snapshots ----------------------------------------------------------------------
+    def _snapshot(self, kind: str, status: str, pipeline: TradingPipeline) -> SessionSnapshot:
+        state = {
+            "last_seq": self.bus.last_seq,
+            "started_at": self.started_at,
+            "engine_state": self.lifecycle.state,
+            "socket": str(self.paths.socket),
+            **pipeline.market_status(),
+        }
+        return SessionSnapshot(self.session_id, time.time(), kind, status, state)
+
+    async def _snapshot_loop(self, writer: LedgerWriter, pipeline: TradingPipeline) -> None:
+        while True:
+            await asyncio.sleep(self.config.engine.snapshot_interval_s)
+            writer.add_snapshot(self._snapshot("periodic", "running", pipeline))
+
+    async def _restore_snapshot(self, store: LedgerStore) -> None:
+        try:
+            snapshot = await store.latest_snapshot()
+        except Exception as exc:
+            log.warning("could not read the last session snapshot: %s", exc)
+            return
+        if snapshot is None:
+            log.info("no previous session snapshot: fresh start")
+            return
+        self._restored = snapshot.state
+        log.info(
+            "SNAPSHOT RESTORED: session %s (%s, %s) taken %s",
+            snapshot.session_id,
+            snapshot.kind,
+            snapshot.status,
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.ts)),
+        )
+
+
+async def _flush_until(writer: LedgerWriter, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if await writer.flush():
+            return True
+        await asyncio.sleep(0.2)
+    return False

@@ -1,0 +1,212 @@
+"""What the ledger stores. Money fields are ints in base units; times are epoch seconds.
+
+A trade's costs are recorded where they were paid: the cycle's token for the flash fee
+and the profit, the native token (wei) for gas. Reconciliation sums exactly these
+fields per token and compares them with the wallet, so every field that moves a
+balance must be here and must be exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TradeStatus = Literal["success", "reverted", "failed"]
+
+
+@dataclass(slots=True)
+class TradeRecord:
+    id: str
+    opportunity_id: str
+    venue: str  # "sim" | "evm"
+    route: list[dict[str, str]]  # [{"pool", "token_in", "token_out"}, ...]
+    token: str  # address of the cycle's start/end token
+    token_symbol: str
+    amount_in: int
+    amount_out: int  # what came back at the end of the route (0 if reverted)
+    status: TradeStatus
+    revert_reason: str
+    gas_used: int
+    gas_price: int  # effective wei per gas
+    gas_cost_wei: int  # gas_used * gas_price, paid in the native token
+    flash_fee: int  # in `token` base units
+    profit_token: int  # realised change of `token` in the wallet (0 when reverted)
+    profit_native: int  # net: profit_token valued in wei, minus gas_cost_wei
+    profit_quote: int  # net: in the quote token's base units (can be negative)
+    expected_profit: int  # the opportunity's net profit estimate, token units
+    block_number: int
+    tx_hash: str
+    detected_at: float
+    submitted_at: float
+    mined_at: float
+    # The costs valued in the quote token at execution time, so P&L can say what was
+    # spent on gas and fees in the operator's currency without re-pricing history.
+    gas_cost_quote: int = 0
+    flash_fee_quote: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class GuardTrigger:
+    id: str
+    ts: float
+    guard: str  # stable rule name, e.g. "max_gas_price"
+    action: str  # "blocked" | "breaker_open" | "paused"
+    reason: str
+    observed: str  # as text: a value may be an int in wei or a ratio
+    threshold: str
+    opportunity_id: str = ""
+    trade_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    ts: float
+    uid: int  # peer uid from SO_PEERCRED (-1: the engine itself)
+    client: str
+    action: str  # "pause", "resume", "kill", ...
+    reason: str
+    params: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"
+    id: int = 0  # assigned by the store
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class SessionSnapshot:
+    session_id: str
+    ts: float
+    kind: str  # "periodic" | "shutdown"
+    status: str  # "running" | "stopped"
+    state: dict[str, Any]  # counters, last seq, provider choice, ... (JSON)
+    id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(slots=True)
+class PnlSummary:
+    """Totals over a period. Costs and profits per token; totals in native and quote."""
+
+    since: float
+    until: float
+    total_trades: int = 0
+    successful_trades: int = 0
+    reverted_trades: int = 0
+    failed_trades: int = 0
+    gross_profit_quote: int = 0
+    gas_cost_wei: int = 0
+    gas_cost_quote: int = 0
+    flash_fee_quote: int = 0
+    net_profit_native: int = 0
+    net_profit_quote: int = 0
+    by_token: dict[str, dict[str, int]] = field(default_factory=dict)  # address → totals
+    token_symbols: dict[str, str] = field(default_factory=dict)  # address → symbol
+
+    @property
+    def success_rate(self) -> float | None:
+        if self.total_trades == 0:
+            return None
+        return self.successful_trades / self.total_trades
+
+    def add_bucket(self, bucket: PnlBucket) -> None:
+        """Fold one token's totals in. The one place the summary's totals are defined.
+
+        Profits in the trade record are net (gas and flash fee already deducted), so
+        gross_profit_quote = net_profit_quote + gas_cost_quote + flash_fee_quote: what the
+        trades would have earned had execution been free.
+        """
+        self.total_trades += bucket.trades
+        self.successful_trades += bucket.successful
+        self.reverted_trades += bucket.reverted
+        self.failed_trades += bucket.failed
+        self.gas_cost_wei += bucket.gas_cost_wei
+        self.gas_cost_quote += bucket.gas_cost_quote
+        self.flash_fee_quote += bucket.flash_fee_quote
+        self.net_profit_native += bucket.profit_native
+        self.net_profit_quote += bucket.profit_quote
+        self.gross_profit_quote += (
+            bucket.profit_quote + bucket.gas_cost_quote + bucket.flash_fee_quote
+        )
+        per_token = self.by_token.setdefault(
+            bucket.token, {"count": 0, "profit_token": 0, "flash_fee": 0}
+        )
+        per_token["count"] += bucket.trades
+        per_token["profit_token"] += bucket.profit_token
+        per_token["flash_fee"] += bucket.flash_fee
+        self.token_symbols[bucket.token] = bucket.token_symbol
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["success_rate"] = self.success_rate
+        return data
+
+
+@dataclass(slots=True)
+class PnlBucket:
+    """One token's totals over a set of trades: a row of the hourly rollup, or what a
+    scan of raw trades reduces to. Sums are exact ints (they outgrow 64 bits quickly:
+    a million trades' gas in wei does), and adding buckets is how both backends build a
+    `PnlSummary`, so rollup and raw scan cannot disagree on what a total means.
+    """
+
+    token: str
+    token_symbol: str
+    trades: int = 0
+    successful: int = 0
+    reverted: int = 0
+    failed: int = 0
+    gas_cost_wei: int = 0
+    gas_cost_quote: int = 0
+    flash_fee: int = 0
+    flash_fee_quote: int = 0
+    profit_token: int = 0
+    profit_native: int = 0
+    profit_quote: int = 0
+
+    @classmethod
+    def of_trade(cls, trade: TradeRecord) -> PnlBucket:
+        return cls(
+            token=trade.token,
+            token_symbol=trade.token_symbol,
+            trades=1,
+            successful=int(trade.status == "success"),
+            reverted=int(trade.status == "reverted"),
+            failed=int(trade.status == "failed"),
+            gas_cost_wei=trade.gas_cost_wei,
+            gas_cost_quote=trade.gas_cost_quote,
+            flash_fee=trade.flash_fee,
+            flash_fee_quote=trade.flash_fee_quote,
+            profit_token=trade.profit_token,
+            profit_native=trade.profit_native,
+            profit_quote=trade.profit_quote,
+        )
+
+    def add(self, other: PnlBucket) -> None:
+        """Add another bucket of the same token (the symbol of the later one wins)."""
+        self.token_symbol = other.token_symbol
+        for name in PNL_BUCKET_TOTALS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+# The additive columns of a bucket, in rollup-table order: counts first, then money.
+PNL_BUCKET_COUNTS = ("trades", "successful", "reverted", "failed")
+PNL_BUCKET_MONEY = (
+    "gas_cost_wei",
+    "gas_cost_quote",
+    "flash_fee",
+    "flash_fee_quote",
+    "profit_token",
+    "profit_native",
+    "profit_quote",
+)
+PNL_BUCKET_TOTALS = PNL_BUCKET_COUNTS + PNL_BUCKET_MONEY

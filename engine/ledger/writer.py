@@ -1,0 +1,129 @@
+"""Write-behind for the ledger: the trading path never waits on the database.
+
+Rows are queued in memory and flushed in batches by one task. If the database is away
+the rows stay queued (nothing is dropped) and the flush is retried with backoff;
+`healthy` and `last_error` tell health checks and guards what is going on. Trade
+inserts are idempotent on id, so a retry after an ambiguous failure cannot double-book.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from engine.ledger.records import AuditEntry, GuardTrigger, SessionSnapshot, TradeRecord
+from engine.ledger.store import LedgerStore, LedgerUnavailable
+
+log = logging.getLogger("arbctl.ledger")
+
+_BATCH = 500
+
+
+@dataclass(slots=True)
+class _Pending:
+    trades: list[TradeRecord] = field(default_factory=list)
+    triggers: list[GuardTrigger] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    snapshots: list[SessionSnapshot] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.trades) + len(self.triggers) + len(self.audit) + len(self.snapshots)
+
+
+class LedgerWriter:
+    def __init__(self, store: LedgerStore, interval_s: float = 0.2) -> None:
+        self.store = store
+        self._interval = interval_s
+        self._pending = _Pending()
+        self._wakeup = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self.healthy = True
+        self.last_error = ""
+        self.last_error_at = 0.0
+        self.written = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def add_trade(self, trade: TradeRecord) -> None:
+        self._pending.trades.append(trade)
+        self._wakeup.set()
+
+    def add_trigger(self, trigger: GuardTrigger) -> None:
+        self._pending.triggers.append(trigger)
+        self._wakeup.set()
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._pending.audit.append(entry)
+        self._wakeup.set()
+
+    def add_snapshot(self, snapshot: SessionSnapshot) -> None:
+        self._pending.snapshots.append(snapshot)
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        backoff = self._interval
+        while True:
+            await self._wait(backoff)
+            ok = await self.flush()
+            backoff = self._interval if ok else min(backoff * 2, 5.0)
+
+    async def _wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        self._wakeup.clear()
+        await asyncio.sleep(self._interval)  # let a burst accumulate into one batch
+
+    async def flush(self) -> bool:
+        """Write everything pending; True when nothing is left."""
+        async with self._lock:
+            try:
+                await self._flush_once()
+            except LedgerUnavailable as exc:
+                self._mark_unhealthy(str(exc))
+                return False
+            except Exception as exc:  # a driver error we did not foresee: keep the rows
+                log.exception("ledger write failed; rows kept for retry")
+                self._mark_unhealthy(f"{type(exc).__name__}: {exc}")
+                return False
+            if not self.healthy:
+                log.info("ledger writes recovered; %d rows written", self.written)
+            self.healthy = True
+            return True
+
+    async def _flush_once(self) -> None:
+        pending = self._pending
+        while pending.trades:
+            batch = pending.trades[:_BATCH]
+            await self.store.record_trades(batch)
+            del pending.trades[: len(batch)]
+            self.written += len(batch)
+        while pending.triggers:
+            await self.store.record_guard_trigger(pending.triggers[0])
+            pending.triggers.pop(0)
+        while pending.audit:
+            await self.store.append_audit(pending.audit[0])
+            pending.audit.pop(0)
+        while pending.snapshots:
+            await self.store.save_snapshot(pending.snapshots[0])
+            pending.snapshots.pop(0)
+
+    def _mark_unhealthy(self, error: str) -> None:
+        if self.healthy:
+            log.error("ledger unavailable: %s (%d rows kept)", error, self.pending)
+        self.healthy = False
+        self.last_error = error
+        self.last_error_at = time.time()
+
+    def to_dict(self) -> dict:
+        return {
+            "backend": self.store.backend,
+            "ok": self.healthy,
+            "pending": self.pending,
+            "written": self.written,
+            "error": self.last_error,
+        }

@@ -1,0 +1,97 @@
+"""Engine states and the kill latch: `starting → running ⇄ paused → halted`.
+
+paused stops new executions but lets in-flight work finish; halted (the kill switch) is
+a latch persisted to disk before it is acknowledged, survives restarts and crashes, and
+only an explicit `resume` with a reason clears it. Every transition is published on the
+bus so consoles and the audit trail see it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import protocol
+from engine.bus import EventBus
+
+
+class InvalidTransition(Exception):
+    """An operator asked for a transition the current state does not allow."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change: the peer uid from SO_PEERCRED and a client label."""
+
+    uid: int
+    client: str = "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"uid": self.uid, "client": self.client}
+
+
+ENGINE = Actor(uid=-1, client="engine")
+
+
+class Lifecycle:
+    def __init__(self, state_dir: Path, bus: EventBus) -> None:
+        self._state_dir = state_dir
+        self._bus = bus
+        self.state = protocol.STARTING
+        self.reason = "engine starting"
+        self.since = time.time()
+        self.halt: dict[str, Any] | None = protocol.read_halt_marker(state_dir)
+
+    @property
+    def accepting_sends(self) -> bool:
+        """The send gate's question. Plain attribute reads: no await can interleave."""
+        return self.state == protocol.RUNNING
+
+    def started(self) -> None:
+        """Leave `starting`: running, unless a persisted halt says otherwise."""
+        if self.halt is not None:
+            reason = f"halt persisted: {self.halt.get('reason', '?')}"
+            self._set(protocol.HALTED, reason, ENGINE)
+        else:
+            self._set(protocol.RUNNING, "engine started", ENGINE)
+
+    def pause(self, reason: str, actor: Actor) -> None:
+        self._require(protocol.RUNNING, action="pause")
+        self._set(protocol.PAUSED, reason, actor)
+
+    def resume(self, reason: str, actor: Actor) -> None:
+        if self.state not in (protocol.PAUSED, protocol.HALTED):
+            raise InvalidTransition(f"cannot resume: engine is {self.state}, not paused/halted")
+        if self.state == protocol.HALTED:
+            protocol.clear_halt_marker(self._state_dir)
+            self.halt = None
+        self._set(protocol.RUNNING, reason, actor)
+
+    def kill(self, reason: str, actor: Actor) -> dict[str, Any]:
+        """Latch the halt: persisted first, then the state flips; idempotent."""
+        if self.state == protocol.STOPPING:
+            raise InvalidTransition("cannot kill: engine is stopping")
+        self.halt = protocol.write_halt_marker(self._state_dir, reason, actor.uid, actor.client)
+        self._set(protocol.HALTED, reason, actor)
+        return self.halt
+
+    def stopping(self, reason: str) -> None:
+        """Shutdown: sends stop; a persisted halt stays on disk for the next start."""
+        self._set(protocol.STOPPING, reason, ENGINE)
+
+    def _require(self, state: str, action: str) -> None:
+        if self.state != state:
+            raise InvalidTransition(f"cannot {action}: engine is {self.state}, not {state}")
+
+    def _set(self, state: str, reason: str, actor: Actor) -> None:
+        previous = self.state
+        self.state, self.reason, self.since = state, reason, time.time()
+        self._bus.publish(
+            protocol.TOPIC_STATE,
+            {"state": state, "previous": previous, "reason": reason, "actor": actor.to_dict()},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "reason": self.reason, "since": self.since, "halt": self.halt}

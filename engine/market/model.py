@@ -1,0 +1,71 @@
+"""The market as the engine sees it: tokens, constant-product pools and blocks.
+
+Amounts and reserves are Python ints in base units (the chain's own representation);
+nothing here is ever a float. The same records serve the simulated and the EVM venue,
+so the search never knows which one it is looking at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    address: str
+    symbol: str
+    decimals: int
+
+
+@dataclass(slots=True)
+class Pool:
+    """A Uniswap V2 style pair. Reserves change in place when the venue reports a Sync."""
+
+    dex: str
+    address: str
+    token0: str
+    token1: str
+    reserve0: int
+    reserve1: int
+    fee_bps: int = 30
+
+    def reserves_for(self, token_in: str) -> tuple[int, int]:
+        """(reserve_in, reserve_out) for a swap that sells `token_in` into this pool."""
+        if token_in == self.token0:
+            return self.reserve0, self.reserve1
+        if token_in == self.token1:
+            return self.reserve1, self.reserve0
+        raise ValueError(f"token {token_in} is not in pool {self.address}")
+
+    def other(self, token: str) -> str:
+        if token == self.token0:
+            return self.token1
+        if token == self.token1:
+            return self.token0
+        raise ValueError(f"token {token} is not in pool {self.address}")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    number: int
+    timestamp: float
+    base_fee: int  # wei per gas
+
+
+@dataclass(slots=True)
+class Market:
+    """Everything the search reads. Venues own the instance and mutate reserves in place."""
+
+    tokens: dict[str, Token] = field(default_factory=dict)
+    pools: dict[str, Pool] = field(default_factory=dict)
+    native: str = ""  # address of the wrapped native token (WETH): gas is paid in it
+    quote: str = ""  # address of the quote currency token (a USD stable coin)
+
+    def add_token(self, token: Token) -> None:
+        self.tokens[token.address] = token
+
+    def add_pool(self, pool: Pool) -> None:
+        for address in (pool.token0, pool.token1):
+            if address not in self.tokens:
+                raise ValueError(f"pool {pool.address} names unknown token {address}")
+        self.pools[pool.address] = pool

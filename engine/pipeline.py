@@ -1,0 +1,168 @@
+"""The trading pipeline: blocks → search → (guards) → executor → ledger, one direction.
+
+It is deliberately small: the venue says what changed, the search says what is worth
+doing, the executor does it through the send gate and returns a booked trade. Each
+step publishes what it saw on the bus. Executions run as bounded concurrent tasks so a
+slow chain never stops the next block from being searched, and two executions never
+touch the same pool at once (the second would trade on reserves the first is moving).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any, Protocol
+
+from engine import protocol
+from engine.bus import EventBus
+from engine.execution.gate import GateClosed
+from engine.ledger.records import TradeRecord
+from engine.ledger.writer import LedgerWriter
+from engine.lifecycle import Lifecycle
+from engine.market.venue import BlockUpdate, Venue
+from engine.strategy.opportunity import Opportunity
+from engine.strategy.search import ArbitrageSearch
+
+log = logging.getLogger("arbctl.pipeline")
+
+
+class Executor(Protocol):
+    async def execute(self, opportunity: Opportunity) -> TradeRecord: ...
+
+
+class Approver(Protocol):
+    """The risk guards' seat in the pipeline: None approves, a string is the refusal."""
+
+    def review(self, opportunity: Opportunity) -> str | None: ...
+
+
+class _ApproveAll:
+    def review(self, opportunity: Opportunity) -> str | None:
+        return None
+
+
+class TradingPipeline:
+    def __init__(
+        self,
+        venue: Venue,
+        search: ArbitrageSearch,
+        executor: Executor,
+        lifecycle: Lifecycle,
+        bus: EventBus,
+        ledger: LedgerWriter,
+        max_in_flight: int = 4,
+        approver: Approver | None = None,
+    ) -> None:
+        self.venue = venue
+        self._search = search
+        self._executor = executor
+        self._lifecycle = lifecycle
+        self._bus = bus
+        self._ledger = ledger
+        self._approver = approver or _ApproveAll()
+        self._max_in_flight = max_in_flight
+        self._busy_pools: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recent: deque[dict[str, Any]] = deque(maxlen=200)
+        self.last_update: BlockUpdate | None = None
+        self.blocks_seen = 0
+        self.opportunities_seen = 0
+        self.trades_booked = 0
+        self.refused_by_gate = 0
+        self.last_decision_ms = 0.0
+
+    # --- the loop ----------------------------------------------------------------------
+    async def run(self) -> None:
+        async for update in self.venue.blocks():
+            self._on_block(update)
+
+    def _on_block(self, update: BlockUpdate) -> None:
+        self.last_update = update
+        self.blocks_seen += 1
+        started = time.perf_counter()
+        found = self._search.on_block(update.block, update.changed_pools, self.venue.gas_price())
+        self.last_decision_ms = (time.perf_counter() - started) * 1000
+        self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
+        for opportunity in found:
+            self.opportunities_seen += 1
+            data = opportunity.to_dict()
+            self._recent.appendleft(data)
+            self._bus.publish(protocol.TOPIC_OPPORTUNITY, data)
+        if self._lifecycle.accepting_sends:
+            self._dispatch(found)
+
+    def _dispatch(self, found: list[Opportunity]) -> None:
+        for opportunity in found:
+            if len(self._tasks) >= self._max_in_flight:
+                return
+            pools = {hop.pool for hop in opportunity.route}
+            if pools & self._busy_pools:
+                continue
+            if self._approver.review(opportunity) is not None:
+                continue
+            self._busy_pools |= pools
+            task = asyncio.create_task(self._execute(opportunity, pools))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, opportunity: Opportunity, pools: set[str]) -> None:
+        try:
+            trade = await self._executor.execute(opportunity)
+        except GateClosed as exc:
+            self.refused_by_gate += 1
+            log.info("opportunity %s not sent: %s", opportunity.id, exc)
+            return
+        except Exception:
+            log.exception("executing opportunity %s failed", opportunity.id)
+            return
+        finally:
+            self._busy_pools -= pools
+        self.trades_booked += 1
+        self._ledger.add_trade(trade)
+        self._bus.publish(protocol.TOPIC_TRADE, trade.to_dict())
+        log.info(
+            "trade %s %s profit_quote=%d reason=%s",
+            trade.id,
+            trade.status,
+            trade.profit_quote,
+            trade.revert_reason or "-",
+        )
+
+    async def drain(self, timeout: float) -> int:
+        """Wait for in-flight executions (graceful stop); returns how many were left."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        return len(self._tasks)
+
+    # --- what the control plane reads ----------------------------------------------------
+    def _block_event(self, update: BlockUpdate, found: int) -> dict[str, Any]:
+        return {
+            "number": update.block.number,
+            "timestamp": update.block.timestamp,
+            "base_fee": update.block.base_fee,
+            "changed_pools": len(update.changed_pools),
+            "provider": update.provider,
+            "opportunities": found,
+            "decision_ms": round(self.last_decision_ms, 3),
+        }
+
+    def market_status(self) -> dict[str, Any]:
+        update = self.last_update
+        return {
+            "venue": self.venue.name,
+            "chain": self.venue.chain,
+            "block": update.block.number if update else None,
+            "head_age_s": round(time.time() - update.received_at, 3) if update else None,
+            "gas_price": self.venue.gas_price(),
+            "cycles": self._search.cycle_count,
+            "blocks_seen": self.blocks_seen,
+            "opportunities_seen": self.opportunities_seen,
+            "trades_booked": self.trades_booked,
+            "in_flight": len(self._tasks),
+            "decision_ms": round(self.last_decision_ms, 3),
+        }
+
+    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
+        return list(self._recent)[:limit]

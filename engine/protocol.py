@@ -1,0 +1,199 @@
+"""The control socket's wire contract, shared by the engine and every client.
+
+Stdlib-only on purpose: `arbctl status` imports this module and must answer in about a
+tenth of a second, so nothing heavy may ever be imported from here.
+
+Framing is one JSON-RPC 2.0 object per line (like geth's IPC), so `socat` and `jq` work
+for on-call triage. See docs/protocol.md for the prose version of this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+JSONRPC = "2.0"
+
+# A request line longer than this is refused without being parsed; the connection is
+# then closed because the rest of the oversized line cannot be framed reliably.
+MAX_LINE_BYTES = 1 << 20
+
+# --- error codes (JSON-RPC 2.0 reserved range, plus application codes) -----------------
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+# application errors
+LINE_TOO_LONG = -32001
+INVALID_STATE = -32002  # e.g. resume while running
+NOT_FOUND = -32003  # e.g. unknown trade id
+UNAVAILABLE = -32004  # a part is not configured or not reachable (e.g. ledger down)
+
+ERROR_NAMES = {
+    PARSE_ERROR: "parse_error",
+    INVALID_REQUEST: "invalid_request",
+    METHOD_NOT_FOUND: "method_not_found",
+    INVALID_PARAMS: "invalid_params",
+    INTERNAL_ERROR: "internal_error",
+    LINE_TOO_LONG: "line_too_long",
+    INVALID_STATE: "invalid_state",
+    NOT_FOUND: "not_found",
+    UNAVAILABLE: "unavailable",
+}
+
+# --- engine states ---------------------------------------------------------------------
+STARTING = "starting"
+RUNNING = "running"
+PAUSED = "paused"
+HALTED = "halted"
+STOPPING = "stopping"
+STATES = (STARTING, RUNNING, PAUSED, HALTED, STOPPING)
+
+# --- event topics ----------------------------------------------------------------------
+TOPIC_STATE = "state"
+TOPIC_AUDIT = "audit"
+TOPIC_HEARTBEAT = "heartbeat"
+TOPIC_OPPORTUNITY = "opportunity"
+TOPIC_TRADE = "trade"
+TOPIC_BLOCK = "block"
+TOPIC_GUARD = "guard_trigger"
+TOPIC_PROVIDER = "provider"
+TOPIC_RESOURCES = "resources"
+TOPIC_LOG = "log"
+# Sent to one subscriber only, when its queue overflowed: it must resync (re-read state
+# and resubscribe with since_seq) because events were dropped for it.
+TOPIC_LAGGED = "lagged"
+
+# --- persisted halt marker -------------------------------------------------------------
+# The kill latch lives in this file under the state directory. `arbctl kill` writes it
+# itself when the engine does not answer, so its format is part of the contract.
+HALT_FILE = "halt.json"
+PID_FILE = "engine.pid"
+
+
+class ProtocolError(Exception):
+    """A JSON-RPC error, raised on either side of the socket."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_error(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            err["data"] = self.data
+        return err
+
+
+# --- paths -----------------------------------------------------------------------------
+def runtime_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base:
+        return Path(base) / "arbctl"
+    return Path(f"/tmp/arbctl-{os.getuid()}")
+
+
+def default_socket_path() -> Path:
+    """`--socket` beats ARBCTL_SOCKET beats the XDG runtime directory."""
+    env = os.environ.get("ARBCTL_SOCKET")
+    if env:
+        return Path(env)
+    return runtime_dir() / "engine.sock"
+
+
+def default_state_dir() -> Path:
+    env = os.environ.get("ARBCTL_STATE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "arbctl"
+
+
+# --- framing ---------------------------------------------------------------------------
+def encode(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), default=_json_default).encode() + b"\n"
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def request(method: str, params: dict[str, Any] | None = None, id: int = 1) -> dict[str, Any]:
+    msg: dict[str, Any] = {"jsonrpc": JSONRPC, "id": id, "method": method}
+    if params:
+        msg["params"] = params
+    return msg
+
+
+def result(id: Any, value: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "id": id, "result": value}
+
+
+def error(id: Any, exc: ProtocolError) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC, "id": id, "error": exc.to_error()}
+
+
+def event_notification(topic: str, seq: int, ts: float, data: Any) -> dict[str, Any]:
+    return {
+        "jsonrpc": JSONRPC,
+        "method": "event",
+        "params": {"topic": topic, "seq": seq, "ts": ts, "data": data},
+    }
+
+
+# --- the persisted halt marker ---------------------------------------------------------
+def write_halt_marker(state_dir: Path, reason: str, uid: int, source: str) -> dict[str, Any]:
+    """Persist the kill latch durably (write, fsync, rename) before anyone acknowledges it.
+
+    Used by the engine on `kill` and by `arbctl kill` itself when the engine does not
+    answer; an engine that starts while the marker exists comes up halted.
+    """
+    import time
+
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    record = {"reason": reason, "uid": uid, "source": source, "ts": time.time()}
+    target = state_dir / HALT_FILE
+    tmp = target.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(record).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    dir_fd = os.open(state_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return record
+
+
+def read_halt_marker(state_dir: Path) -> dict[str, Any] | None:
+    """The persisted halt, or None. A marker that cannot be parsed still means halted."""
+    try:
+        raw = (state_dir / HALT_FILE).read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        record = json.loads(raw)
+        if isinstance(record, dict) and "reason" in record:
+            return record
+    except ValueError:
+        pass
+    return {"reason": "halt marker present but unreadable", "uid": -1, "source": "unknown"}
+
+
+def clear_halt_marker(state_dir: Path) -> None:
+    (state_dir / HALT_FILE).unlink(missing_ok=True)
