@@ -53,6 +53,10 @@ class Subscription:
         self.lagged = False
         self.closed = False
         self.delivered = 0
+        # Replayed (since_seq) events still queued: they sit ahead of the live ones and do
+        # not count against `limit`, or a client resuming after a long absence would be
+        # cut off by the first live event and never catch up.
+        self._replayed = 0
         self._wakeup = asyncio.Event()
 
     def wants(self, topic: str) -> bool:
@@ -61,7 +65,7 @@ class Subscription:
     def push(self, event: Event) -> None:
         if self.closed:
             return
-        if len(self.queue) >= self.limit:
+        if len(self.queue) - self._replayed >= self.limit:
             self._lag(event.seq)
             return
         self.queue.append(event)
@@ -71,6 +75,7 @@ class Subscription:
         """Drop what is queued and leave one notice: the client resumes from its last seq."""
         first_missed = self.queue[0].seq if self.queue else at_seq
         self.queue.clear()
+        self._replayed = 0
         notice = Event(
             seq=at_seq,
             topic=protocol.TOPIC_LAGGED,
@@ -95,12 +100,21 @@ class Subscription:
             self._wakeup.clear()
             await self._wakeup.wait()
         self.delivered += 1
+        self._replayed = max(0, self._replayed - 1)
         return self.queue.popleft()
 
     def drain(self, max_items: int) -> list[Event]:
         """Take up to `max_items` without waiting: lets a writer batch its socket writes."""
         n = min(max_items, len(self.queue))
+        self._replayed = max(0, self._replayed - n)
         return [self.queue.popleft() for _ in range(n)]
+
+    def preload(self, events: Iterable[Event]) -> None:
+        """Queue a replay ahead of live events, outside the live-queue limit."""
+        self.queue.extend(events)
+        self._replayed = len(self.queue)
+        if self.queue:
+            self._wakeup.set()
 
     def close(self) -> None:
         self.closed = True
@@ -166,8 +180,9 @@ class EventBus:
 
     def _replay(self, sub: Subscription, since_seq: int) -> None:
         oldest = self._ring[0].seq if self._ring else self.last_seq + 1
+        replay: list[Event] = []
         if since_seq < oldest - 1:
-            sub.queue.append(
+            replay.append(
                 Event(
                     seq=self.last_seq,
                     topic=protocol.TOPIC_LAGGED,
@@ -182,7 +197,8 @@ class EventBus:
             )
         # Replay bypasses the queue limit: it is bounded by the ring already, and a
         # resuming client must not be cut off for asking for what it missed.
-        sub.queue.extend(e for e in self._ring if e.seq > since_seq and sub.wants(e.topic))
+        replay.extend(e for e in self._ring if e.seq > since_seq and sub.wants(e.topic))
+        sub.preload(replay)
 
     def unsubscribe(self, sub: Subscription) -> None:
         if sub in self._subs:

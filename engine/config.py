@@ -39,6 +39,9 @@ class EngineSection:
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5
+    # Enables `debug.flood` on the socket (publishes synthetic events) for benchmarks and
+    # stress tests. Never enable it on a production engine.
+    debug_methods: bool = False
 
 
 @dataclass(slots=True)
@@ -76,6 +79,10 @@ class SimSection:
     provider_stall_probability: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.03])
     wallet_weth: str = "100"  # starting balances, whole tokens (decimal strings: exact)
     wallet_usdc: str = "250000"
+    # true: a block is mined only once the engine has taken the previous one in (it waits
+    # for the next block or a receipt), so a seed replays the same trades; false: blocks
+    # come every block_ms whatever the engine does (realistic timing, not reproducible).
+    lockstep: bool = True
 
 
 @dataclass(slots=True)

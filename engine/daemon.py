@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine import protocol
 from engine.audit import AuditTrail
@@ -29,17 +29,18 @@ from engine.bus import EventBus
 from engine.config import Config, ConfigError, load
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
-from engine.execution.gate import SendGate
+from engine.execution.gate import Broadcaster, SendGate
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
-from engine.pipeline import TradingPipeline
+from engine.market.venue import Venue
+from engine.pipeline import Executor, TradingPipeline
+from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
 from engine.telemetry.loop import LoopMonitor
 from engine.telemetry.sdnotify import Notifier
-from engine.trading import build_trading
 
 log = logging.getLogger("arbctl.engine")
 
@@ -73,7 +74,9 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
     paths = resolve_paths(config, socket, state_dir)
     paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = config.engine
-    log_path = logs.setup(paths.state_dir, engine.log_level, engine.log_max_bytes, engine.log_backups)
+    log_path = logs.setup(
+        paths.state_dir, engine.log_level, engine.log_max_bytes, engine.log_backups
+    )
     try:
         prepare_socket_path(paths.socket)
     except SocketInUse as exc:
@@ -102,6 +105,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
+        self._parts: ControlParts
 
     def request_shutdown(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -125,30 +129,37 @@ class Daemon:
         writer = LedgerWriter(store)
         await self._restore_snapshot(store)
         try:
-            venue, search, executor_factory = build_trading(self.config)
+            venue = build_venue(self.config)
         except Exception as exc:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
         gate = SendGate(self.lifecycle, venue)
-        pipeline = TradingPipeline(
-            venue, search, executor_factory(gate), self.lifecycle, self.bus, writer
-        )
-        loop_monitor = LoopMonitor(
-            self.bus, self.config.engine.heartbeat_ms / 1000, lambda: self._heartbeat(pipeline)
-        )
-        server = self._control_server(writer, gate, loop_monitor, pipeline)
-        await server.start()
+        parts = self._control_parts(writer, gate)
+        server = ControlServer(self.paths.socket, self.bus, ControlMethods(parts).table())
+        parts.client_count = lambda: server.client_count
+        await server.start()  # answers `starting` while the market loads
         self._write_pid()
         try:
             await venue.start()
-            return await self._serve(server, venue, pipeline, writer, loop_monitor)
+            pipeline = TradingPipeline(
+                venue,
+                build_search(self.config, venue),
+                build_executor(self.config, gate, venue),
+                self.lifecycle,
+                self.bus,
+                writer,
+            )
+            parts.market = pipeline
+            return await self._serve(venue, pipeline, writer, parts.loop)
+        except Exception:
+            log.exception("engine failed")
+            return EXIT_FAILED
         finally:
             await server.close()
             (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
 
     async def _serve(
         self,
-        server: ControlServer,
         venue: Any,
         pipeline: TradingPipeline,
         writer: LedgerWriter,
@@ -203,13 +214,7 @@ class Daemon:
         )
 
     # --- parts ------------------------------------------------------------------------
-    def _control_server(
-        self,
-        writer: LedgerWriter,
-        gate: SendGate,
-        loop_monitor: LoopMonitor,
-        pipeline: TradingPipeline,
-    ) -> ControlServer:
+    def _control_parts(self, writer: LedgerWriter, gate: SendGate) -> ControlParts:
         parts = ControlParts(
             config=self.config,
             socket_path=str(self.paths.socket),
@@ -220,16 +225,16 @@ class Daemon:
             gate=gate,
             audit=AuditTrail(self.bus, writer),
             ledger=writer,
-            loop=loop_monitor,
-            market=pipeline,
-            client_count=lambda: server.client_count,
+            loop=LoopMonitor(self.bus, self.config.engine.heartbeat_ms / 1000, self._heartbeat),
+            market=_MarketLoading(),
+            client_count=lambda: 0,
             request_shutdown=self.request_shutdown,
         )
-        server = ControlServer(self.paths.socket, self.bus, ControlMethods(parts).table())
-        return server
+        self._parts = parts
+        return parts
 
-    def _heartbeat(self, pipeline: TradingPipeline) -> dict[str, Any]:
-        return {"state": self.lifecycle.state, **pipeline.market_status()}
+    def _heartbeat(self) -> dict[str, Any]:
+        return {"state": self.lifecycle.state, **self._parts.market.market_status()}
 
     def _arm_watchdog(self, loop_monitor: LoopMonitor) -> None:
         """WATCHDOG=1 is sent from the loop monitor's tick: a stalled loop stops the pings."""
@@ -288,6 +293,56 @@ class Daemon:
             snapshot.status,
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.ts)),
         )
+
+
+class _MarketLoading:
+    """What the control plane sees of the market before the venue has loaded."""
+
+    def market_status(self) -> dict[str, Any]:
+        return {"venue": None, "chain": None, "block": None, "head_age_s": None}
+
+    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
+        return []
+
+
+# --- the trading side, chosen by config ---------------------------------------------------
+class TradingVenue(Venue, Broadcaster, Protocol):
+    """A venue that is also the send gate's broadcaster (both sim and evm are)."""
+
+
+def build_venue(config: Config) -> TradingVenue:
+    if config.market.venue == "sim":
+        from engine.market.sim.venue import SimVenue
+
+        return SimVenue.from_config(config)
+    raise ConfigError(config.source, "market.venue", "the evm venue is not available yet")
+
+
+def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
+    strategy = config.strategy
+    by_symbol = {t.symbol: t.address for t in venue.market.tokens.values()}
+    unknown = [s for s in strategy.base_tokens if s not in by_symbol]
+    if unknown:
+        known = ", ".join(sorted(by_symbol))
+        raise ConfigError(
+            config.source, "strategy.base_tokens", f"unknown symbols {unknown}; market has {known}"
+        )
+    return ArbitrageSearch(
+        venue.market,
+        SearchConfig(
+            base_tokens=tuple(by_symbol[s] for s in strategy.base_tokens),
+            max_hops=strategy.max_hops,
+            gas_units={2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop},
+            flash_fee_bps=strategy.flash_fee_bps,
+            top_n=strategy.top_n,
+        ),
+    )
+
+
+def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
+    from engine.execution.paper import PaperExecutor
+
+    return PaperExecutor(gate, venue)
 
 
 async def _flush_until(writer: LedgerWriter, deadline: float) -> bool:

@@ -77,6 +77,12 @@ class ControlMethods:
         self._background: set[asyncio.Task[Any]] = set()
 
     def table(self) -> dict[str, Handler]:
+        table = self._public()
+        if self.p.config.engine.debug_methods:
+            table["debug.flood"] = self.debug_flood
+        return table
+
+    def _public(self) -> dict[str, Handler]:
         return {
             "ping": self.ping,
             "status": self.status,
@@ -238,6 +244,28 @@ class ControlMethods:
         self.p.audit.record(Actor(ctx.peer.uid, ctx.client), "shutdown", reason)
         self.p.request_shutdown(reason)
         return {"ok": True, "state": self.p.lifecycle.state}
+
+    async def debug_flood(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Publish `count` synthetic events in chunks, yielding to the loop between them,
+        the way real bursts arrive. Only with `[engine] debug_methods = true`."""
+        count = P.optional_int(params, "count", 1000, lo=1, hi=10_000_000) or 1000
+        size = P.optional_int(params, "size", 64, lo=0, hi=65_536) or 0
+        chunk = P.optional_int(params, "chunk", 500, lo=1, hi=100_000) or 500
+        topic = P.optional_str(params, "topic", "bench") or "bench"
+        padding = "x" * size
+        started = time.perf_counter()
+        first_seq = self.p.bus.last_seq + 1
+        for i in range(count):
+            self.p.bus.publish(topic, {"i": i, "pad": padding})
+            if (i + 1) % chunk == 0 and i + 1 < count:  # no yield after the last event,
+                await asyncio.sleep(0)  # so last_seq is the flood's own last event
+        elapsed = time.perf_counter() - started
+        return {
+            "published": count,
+            "seconds": elapsed,
+            "first_seq": first_seq,
+            "last_seq": self.p.bus.last_seq,
+        }
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

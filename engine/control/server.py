@@ -141,25 +141,23 @@ class ControlServer:
                 await self._handle_line(line, conn)
 
     async def _handle_line(self, line: bytes, conn: _Connection) -> None:
-        msg_id: Any = None
+        msg: dict[str, Any] | None = None
         try:
             msg = _parse(line)
-            msg_id = msg.get("id")
             value = await self._dispatch(msg, conn)
         except ProtocolError as exc:
-            await self._reply_error(conn, msg_id, exc)
+            await self._reply_error(conn, msg, exc)
             return
         except Exception as exc:  # a bug in a handler must not take the engine down
             log.exception("handler failed for %r", line[:200])
-            await self._reply_error(
-                conn, msg_id, ProtocolError(protocol.INTERNAL_ERROR, f"internal error: {exc}")
-            )
+            internal = ProtocolError(protocol.INTERNAL_ERROR, f"internal error: {exc}")
+            await self._reply_error(conn, msg, internal)
             return
         if "id" in msg:  # a notification (no id) gets no reply, per JSON-RPC 2.0
-            await self._write(conn, protocol.encode(protocol.result(msg_id, value)))
+            await self._write(conn, protocol.encode(protocol.result(msg["id"], value)))
 
     async def _dispatch(self, msg: dict[str, Any], conn: _Connection) -> Any:
-        method, params = msg["method"], msg.get("params") or {}
+        method, params = msg["method"], _params(msg)
         ctx = CallContext(conn.peer, conn.id, _client_label(params))
         if method == "subscribe":
             return self._subscribe(params, conn)
@@ -225,8 +223,18 @@ class ControlServer:
                 self._drop(conn)
                 raise
 
-    async def _reply_error(self, conn: _Connection, msg_id: Any, exc: ProtocolError) -> None:
+    async def _reply_error(
+        self, conn: _Connection, msg: dict[str, Any] | None, exc: ProtocolError
+    ) -> None:
+        """Answer with the request's id; `msg` is None when the line was not a request.
+
+        A valid notification is never answered, even when it fails (JSON-RPC 2.0): a
+        reply would be taken for the answer to the client's next request.
+        """
+        if msg is not None and "id" not in msg:
+            return
         self.errors_sent += 1
+        msg_id = None if msg is None else msg["id"]
         with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
             await self._write(conn, protocol.encode(protocol.error(msg_id, exc)))
 
@@ -247,6 +255,8 @@ def _parse(line: bytes) -> dict[str, Any]:
         msg = json.loads(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(protocol.PARSE_ERROR, f"not valid JSON: {exc}") from None
+    except RecursionError:  # "[[[[…" within the line limit: JSON, but not one we can read
+        raise ProtocolError(protocol.PARSE_ERROR, "JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError(protocol.INVALID_REQUEST, "a request must be a JSON object")
     if msg.get("jsonrpc") != protocol.JSONRPC:
@@ -256,10 +266,15 @@ def _parse(line: bytes) -> dict[str, Any]:
     msg_id = msg.get("id")
     if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, int | str)):
         raise ProtocolError(protocol.INVALID_REQUEST, '"id" must be a string or an integer')
+    return msg
+
+
+def _params(msg: dict[str, Any]) -> dict[str, Any]:
+    """Checked after the envelope, so a bad `params` is answered with the request's id."""
     params = msg.get("params")
     if params is not None and not isinstance(params, dict):
         raise ProtocolError(protocol.INVALID_PARAMS, '"params" must be an object (by name)')
-    return msg
+    return params or {}
 
 
 def _too_long() -> ProtocolError:

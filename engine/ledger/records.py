@@ -9,7 +9,10 @@ balance must be here and must be exact.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 TradeStatus = Literal["success", "reverted", "failed"]
@@ -47,6 +50,23 @@ class TradeRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+# Every TradeRecord field that is an amount of money. Stores keep them exact (never a
+# float, never a 64-bit column) and refuse anything that is not an int.
+TRADE_MONEY_FIELDS = (
+    "amount_in",
+    "amount_out",
+    "gas_price",
+    "gas_cost_wei",
+    "flash_fee",
+    "profit_token",
+    "profit_native",
+    "profit_quote",
+    "expected_profit",
+    "gas_cost_quote",
+    "flash_fee_quote",
+)
 
 
 @dataclass(slots=True)
@@ -153,10 +173,10 @@ class PnlSummary:
 
 @dataclass(slots=True)
 class PnlBucket:
-    """One token's totals over a set of trades: a row of the hourly rollup, or what a
-    scan of raw trades reduces to. Sums are exact ints (they outgrow 64 bits quickly:
-    a million trades' gas in wei does), and adding buckets is how both backends build a
-    `PnlSummary`, so rollup and raw scan cannot disagree on what a total means.
+    """One token's totals over a set of trades: a rollup row (one hour or one day), or
+    what a scan of raw trades reduces to. Sums are exact ints (they outgrow 64 bits
+    quickly: a million trades' gas in wei does), and adding buckets is how both backends
+    build a `PnlSummary`, so rollup and raw scan cannot disagree on what a total means.
     """
 
     token: str
@@ -174,21 +194,18 @@ class PnlBucket:
     profit_quote: int = 0
 
     @classmethod
-    def of_trade(cls, trade: TradeRecord) -> PnlBucket:
+    def of_trades(cls, trades: Sequence[TradeRecord]) -> PnlBucket:
+        """The totals of some trades of one token (the last one's symbol is kept)."""
+        statuses = Counter(t.status for t in trades)
+        money = {name: sum(map(attrgetter(name), trades)) for name in PNL_BUCKET_MONEY}
         return cls(
-            token=trade.token,
-            token_symbol=trade.token_symbol,
-            trades=1,
-            successful=int(trade.status == "success"),
-            reverted=int(trade.status == "reverted"),
-            failed=int(trade.status == "failed"),
-            gas_cost_wei=trade.gas_cost_wei,
-            gas_cost_quote=trade.gas_cost_quote,
-            flash_fee=trade.flash_fee,
-            flash_fee_quote=trade.flash_fee_quote,
-            profit_token=trade.profit_token,
-            profit_native=trade.profit_native,
-            profit_quote=trade.profit_quote,
+            token=trades[-1].token,
+            token_symbol=trades[-1].token_symbol,
+            trades=len(trades),
+            successful=statuses["success"],
+            reverted=statuses["reverted"],
+            failed=statuses["failed"],
+            **money,
         )
 
     def add(self, other: PnlBucket) -> None:

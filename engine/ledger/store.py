@@ -6,12 +6,15 @@ behind it is a config choice, and the same test suite runs against both.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from engine.ledger.records import (
     AuditEntry,
     GuardTrigger,
+    PnlBucket,
     PnlSummary,
     SessionSnapshot,
     TradeRecord,
@@ -22,17 +25,38 @@ class LedgerUnavailable(Exception):
     """The database cannot be reached or refused a write; the caller keeps its rows."""
 
 
-# --- the hourly P&L rollup, shared by both backends ---------------------------------
-ROLLUP_SECONDS = 3600
+# --- the P&L rollup, shared by both backends -----------------------------------------
+HOUR = 3_600
+DAY = 86_400
+ROLLUP_SPANS = (HOUR, DAY)  # finest first; each divides the next (epoch-aligned, UTC days)
 
 
-def rollup_hour(ts: float) -> int:
-    """Start of the rollup hour holding `ts` (epoch seconds).
+def rollup_start(ts: float, span: int) -> int:
+    """Start of the rollup bucket of `span` seconds holding `ts` (epoch seconds).
 
-    The writer files a trade under this hour and `split_window` cuts periods with it, so
-    every trade is counted exactly once: in a whole rollup hour or in a raw edge.
+    The writer files a trade under this bucket and `split_window` cuts periods with it,
+    so every trade is counted exactly once: in one rollup range or in one raw edge.
     """
-    return int(ts // ROLLUP_SECONDS) * ROLLUP_SECONDS
+    return int(ts // span) * span
+
+
+def rollup_deltas(trades: Iterable[TradeRecord]) -> dict[tuple[int, int, str], PnlBucket]:
+    """What new trades add to the rollup: one bucket per (span, start, token), sorted so
+    that concurrent writers touch rollup rows in the same order."""
+    groups: dict[tuple[int, int, str], list[TradeRecord]] = defaultdict(list)
+    for trade in trades:
+        for span in ROLLUP_SPANS:
+            groups[(span, rollup_start(trade.detected_at, span), trade.token)].append(trade)
+    return {key: PnlBucket.of_trades(groups[key]) for key in sorted(groups)}
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRange:
+    """Rollup rows of one span whose bucket starts lie in [first, end) (end None: no bound)."""
+
+    span: int
+    first: int
+    end: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,31 +64,44 @@ class PnlWindow:
     """How `pnl(since, until)` reads [since, until).
 
     `raw`: [lo, hi) ranges of `detected_at` summed from the trades table (the partial
-    hours at the edges); `hours`: [first, end) hour starts summed from the rollup (`end`
-    None: no upper bound). A period of a year is then a few thousand rollup rows plus at
-    most two hours of trades, whatever the trade count.
+    hours at the edges); `rollups`: whole hours and whole days summed from the rollup.
+    A year is then ~365 daily rows, at most 46 hourly rows and at most two hours of
+    trades per token, whatever the trade count.
     """
 
     raw: tuple[tuple[float, float], ...]
-    hours: tuple[int, int | None] | None
+    rollups: tuple[RollupRange, ...]
 
 
 def split_window(since: float, until: float | None) -> PnlWindow:
-    first = rollup_hour(since)
-    if first < since:
-        first += ROLLUP_SECONDS
-    if until is None:
-        head = ((since, float(first)),) if since < first else ()
-        return PnlWindow(raw=head, hours=(first, None))
-    last = rollup_hour(until)
-    if first >= last:
-        return PnlWindow(raw=((since, until),) if since < until else (), hours=None)
-    raw = []
-    if since < first:
-        raw.append((since, float(first)))
-    if last < until:
-        raw.append((float(last), until))
-    return PnlWindow(raw=tuple(raw), hours=(first, last))
+    """Cut [since, until) into raw edges and rollup ranges, coarsest buckets in the middle."""
+    raw: list[tuple[float, float]] = []
+    rollups: list[RollupRange] = []
+
+    def emit(span: int | None, lo: float, hi: float | None) -> None:
+        if span is None:
+            raw.append((float(lo), float("inf") if hi is None else float(hi)))
+        else:
+            rollups.append(RollupRange(span, int(lo), None if hi is None else int(hi)))
+
+    if until is not None and until <= since:
+        return PnlWindow((), ())
+    finer: int | None = None  # None: the raw trades
+    lo, hi = since, until
+    for span in ROLLUP_SPANS:
+        first = rollup_start(lo, span)
+        if first < lo:
+            first += span
+        last = None if hi is None else rollup_start(hi, span)
+        if last is not None and first >= last:  # no whole bucket of this span fits
+            break
+        if lo < first:
+            emit(finer, lo, first)
+        if hi is not None and last is not None and last < hi:
+            emit(finer, last, hi)
+        finer, lo, hi = span, first, last
+    emit(finer, lo, hi)
+    return PnlWindow(tuple(raw), tuple(rollups))
 
 
 class LedgerStore(Protocol):
@@ -94,7 +131,8 @@ class LedgerStore(Protocol):
         failed_only: bool = False,
         limit: int = 100,
     ) -> list[TradeRecord]:
-        """Newest first. `failed_only` means status in (reverted, failed)."""
+        """Trades detected in [since, until), newest first. `failed_only` means status in
+        (reverted, failed)."""
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until); `until=None`: no upper bound."""

@@ -1,0 +1,101 @@
+"""The `arbctl` command line: a thin, fast client of the engine's control socket.
+
+Building the app must stay cheap: every command module imports only typer, the client
+and `engine.protocol`; heavy parts (the engine, web3 in `devnet`, rich) load inside the
+command that needs them. `devnet` is attached lazily, so `arbctl status` never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from arbctl.commands import config, control, engine, events, status, trading
+from arbctl.helptext import reflow, reflow_app
+
+_DEVNET_MODULE = "arbctl.commands.devnet"
+
+
+class _LazyGroup(TyperGroup):
+    """The root group; `devnet` is imported only when it is invoked or help is listed."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        if "devnet" not in names and importlib.util.find_spec(_DEVNET_MODULE) is not None:
+            names.append("devnet")
+        return names
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name == "devnet" and cmd_name not in self.commands:
+            command = _load_devnet()
+            if command is not None:
+                self.commands[cmd_name] = command
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+def _load_devnet() -> Any:
+    if importlib.util.find_spec(_DEVNET_MODULE) is None:
+        return None
+    module = importlib.import_module(_DEVNET_MODULE)
+    command = typer.main.get_command(module.app)
+    command.name = "devnet"
+    command.rich_help_panel = "Local chain"  # type: ignore[attr-defined]
+    return command
+
+
+HELP = reflow(
+    """Operate the arbitrage engine: watch it, steer it, stop it.
+
+    Every command talks to the engine's control socket (--socket, $ARBCTL_SOCKET) and has
+    --json with stable field names (docs/cli.md). State changes (pause, resume, kill) need
+    --reason and are audited with your uid. `arbctl COMMAND --help` explains each one.
+
+    Exit codes: 0 ok · 1 the engine refused / the check failed · 2 usage error · 3 engine
+    unreachable · 4 already running (up). health: 0 OK · 1 WARNING · 2 CRITICAL · 3 UNKNOWN.
+    """
+)
+
+app = typer.Typer(
+    name="arbctl",
+    cls=_LazyGroup,
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # plain tracebacks: greppable in logs, no locals (secrets)
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_WATCH, _CONTROL, _TRADING = "Watch", "Control (audited)", "Trading"
+_LIFECYCLE, _CONFIG = "Lifecycle", "Configuration"
+
+app.command(rich_help_panel=_WATCH)(status.status)
+app.command(rich_help_panel=_WATCH)(status.health)
+app.command(rich_help_panel=_WATCH)(events.events)
+app.command(rich_help_panel=_WATCH)(events.audit)
+app.command(rich_help_panel=_CONTROL)(control.pause)
+app.command(rich_help_panel=_CONTROL)(control.resume)
+app.command(rich_help_panel=_CONTROL)(control.kill)
+app.command(rich_help_panel=_TRADING)(trading.opportunities)
+app.command(rich_help_panel=_TRADING)(trading.trades)
+app.command(rich_help_panel=_TRADING)(trading.trade)
+app.command(rich_help_panel=_TRADING)(trading.pnl)
+app.command(rich_help_panel=_LIFECYCLE)(engine.up)
+app.command(rich_help_panel=_LIFECYCLE)(engine.down)
+app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)
+app.add_typer(config.app, rich_help_panel=_CONFIG)
+reflow_app(app)
+
+
+def main() -> None:
+    """Console-script entry point; a closed pipe (`arbctl events | head`) is not an error."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,359 @@
+"""`engine run`, `up` and `down`: the engine's process lifecycle.
+
+`engine run` is the foreground engine (what systemd runs); `up` starts it detached for
+operators and tests and returns only once it answers, so "up succeeded" means "the
+socket works"; `down` stops it and waits, so "down succeeded" means "it is gone".
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from arbctl import exitcodes, options, output, process
+from arbctl.client import Client, EngineUnreachable, RpcError
+from arbctl.rpc import audited
+
+app = typer.Typer(
+    name="engine",
+    help="Run the engine in the foreground (what systemd runs).",
+    no_args_is_help=True,
+)
+
+STDIO_LOG = "engine.stdio.log"
+_PING_TIMEOUT_S = 0.5
+_POLL_S = 0.05
+
+
+@app.command("run")
+def run(
+    config: options.ConfigOpt = None,
+    socket: options.SocketOpt = None,
+    state_dir: options.StateDirOpt = None,
+) -> None:
+    """Run the engine in the foreground until SIGTERM/SIGINT or `arbctl down`.
+
+    This is what a systemd unit's ExecStart runs. Logs go to <state-dir>/logs/engine.log
+    (JSON lines); the pid is written to <state-dir>/engine.pid. A persisted halt marker
+    makes it start halted. Unset --socket/--state-dir fall back to the config file, then
+    to the defaults.
+
+    Exit codes: the engine's own (0 clean stop, non-zero on a startup or fatal error).
+    """
+    from engine.daemon import run as run_engine  # heavy: only the engine pays for it
+
+    raise typer.Exit(run_engine(_text(config), _text(socket), _text(state_dir)))
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+@dataclass
+class Target:
+    """Where an engine lives: resolved once so every message names the same paths."""
+
+    socket: Path
+    state_dir: Path
+    config: Path | None
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "socket": str(self.socket),
+            "state_dir": str(self.state_dir),
+            "config": str(self.config) if self.config else None,
+        }
+
+
+def _resolve(
+    config: Path | None, socket: Path | None, state_dir: Path | None, as_json: bool
+) -> Target:
+    """Flag/env first, then the config file's [engine] socket/state_dir, then defaults."""
+    section = _engine_section(config, as_json)
+    sock = socket or (Path(section["socket"]) if section.get("socket") else None)
+    sdir = state_dir or (Path(section["state_dir"]) if section.get("state_dir") else None)
+    return Target(options.socket_path(sock), options.state_dir(sdir), config)
+
+
+def _engine_section(config: Path | None, as_json: bool) -> dict[str, Any]:
+    """An invalid config fails `up` at once, with the validator's message."""
+    if config is None:
+        return {}
+    from engine.config import ConfigError, load
+
+    try:
+        loaded = load(config)
+    except ConfigError as exc:
+        output.fail(f"invalid config: {exc}", exitcodes.FAILED, as_json, kind="invalid_config")
+    return {"socket": loaded.engine.socket, "state_dir": loaded.engine.state_dir}
+
+
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the engine.")
+]
+
+
+def up(
+    config: options.ConfigOpt = None,
+    socket: options.SocketOpt = None,
+    state_dir: options.StateDirOpt = None,
+    timeout: TimeoutOpt = 15.0,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Start the engine in the background and wait until it answers on its socket.
+
+    Runs `arbctl engine run` in a new session, its stdout/stderr appended to
+    <state-dir>/logs/engine.stdio.log. Refuses if an engine already answers on the socket
+    (or its pid is alive); a stale socket file is reported and replaced by the engine.
+    On failure prints the reason and the tail of the logs. With --json prints {pid,
+    socket, state_dir, config, log, stdio_log, elapsed_s}.
+
+    Exit codes: 0 the engine answers `ping` · 1 it failed to start within --timeout
+    (invalid config, crash) · 4 an engine is already running on that socket.
+    """
+    target = _resolve(config, socket, state_dir, as_json)
+    _refuse_if_running(target, as_json)
+    started = time.monotonic()
+    proc = _spawn(target)
+    pid = _wait_until_answering(proc, target, timeout, as_json)
+    info = {
+        "pid": pid,
+        **target.to_dict(),
+        "log": str(target.log_dir / "engine.log"),
+        "stdio_log": str(target.log_dir / STDIO_LOG),
+        "elapsed_s": round(time.monotonic() - started, 3),
+    }
+    if as_json:
+        output.emit_json(info)
+    else:
+        output.say(
+            f"[green]engine up[/]: pid {pid}, socket {target.socket}, "
+            f"state dir {target.state_dir} ({info['elapsed_s']}s)"
+        )
+
+
+def _refuse_if_running(target: Target, as_json: bool) -> None:
+    """One engine per socket: a second `up` must say who is there, not start a twin."""
+    client = Client(target.socket, timeout=2.0)
+    try:
+        status = client.call("status", timeout=2.0)
+    except RpcError:
+        status = {"pid": client.last_peer_pid}
+    except EngineUnreachable as exc:
+        _check_unanswering(exc, client, target, as_json)
+        return
+    pid = (status or {}).get("pid") or client.last_peer_pid
+    output.fail(
+        f"an engine is already running: pid {pid}, socket {target.socket}",
+        exitcodes.ALREADY_RUNNING,
+        as_json,
+        kind="already_running",
+        pid=pid,
+        socket=str(target.socket),
+    )
+
+
+def _check_unanswering(
+    exc: EngineUnreachable, client: Client, target: Target, as_json: bool
+) -> None:
+    """Nobody answered; but a live (frozen) engine with this pid file still owns the slot."""
+    pid = process.read_pid(target.state_dir)
+    owner = client.peer_pid() if exc.kind == "timeout" else None
+    for candidate in (owner, pid):
+        if candidate and process.is_alive(candidate) and process.looks_like_engine(candidate):
+            output.fail(
+                f"an engine is already running but not answering: pid {candidate}, "
+                f"socket {target.socket} ({exc.detail}); try `arbctl down --force`",
+                exitcodes.ALREADY_RUNNING,
+                as_json,
+                kind="already_running",
+                pid=candidate,
+                socket=str(target.socket),
+            )
+    if exc.kind == "refused":
+        output.note(f"arbctl: stale socket file {target.socket} (no engine); it will be replaced")
+
+
+def _spawn(target: Target) -> subprocess.Popen[bytes]:
+    """`arbctl engine run` detached: own session, so a closing SSH session spares it."""
+    target.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    argv = [sys.executable, "-m", "arbctl", "engine", "run"]
+    argv += ["--socket", str(target.socket), "--state-dir", str(target.state_dir)]
+    if target.config is not None:
+        argv += ["--config", str(target.config)]
+    with (target.log_dir / STDIO_LOG).open("ab") as log:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def _wait_until_answering(
+    proc: subprocess.Popen[bytes], target: Target, timeout: float, as_json: bool
+) -> int:
+    client = Client(target.socket, timeout=_PING_TIMEOUT_S)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            _startup_failed(f"the engine exited with code {code}", target, as_json)
+        try:
+            client.call("ping", timeout=_PING_TIMEOUT_S)
+            return proc.pid
+        except (EngineUnreachable, RpcError):
+            time.sleep(_POLL_S)
+    proc.terminate()
+    _startup_failed(
+        f"the engine did not answer within {timeout:.0f}s (stopped it, pid {proc.pid})",
+        target,
+        as_json,
+    )
+
+
+def _startup_failed(reason: str, target: Target, as_json: bool) -> None:
+    logs = [target.log_dir / STDIO_LOG, target.log_dir / "engine.log"]
+    tails = {str(p): process.tail(p) for p in logs}
+    if not as_json:
+        for path, text in tails.items():
+            if text:
+                output.note(f"--- last lines of {path} ---\n{text}")
+    output.fail(
+        f"engine failed to start: {reason}; logs: {', '.join(str(p) for p in logs)}",
+        exitcodes.FAILED,
+        as_json,
+        kind="start_failed",
+        logs=tails,
+    )
+
+
+def down(
+    force: Annotated[
+        bool, typer.Option("--force", help="SIGKILL if it has not exited after --timeout.")
+    ] = False,
+    timeout: TimeoutOpt = 10.0,
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", help="Recorded in the audit log.")
+    ] = "arbctl down",
+    socket: options.SocketOpt = None,
+    state_dir: options.StateDirOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Stop the engine gracefully and wait until its process is gone.
+
+    Asks the engine to shut down (`shutdown`, audited); if it does not answer, sends
+    SIGTERM (and SIGCONT) to the pid in <state-dir>/engine.pid or the socket's owner.
+    A persisted halt stays on disk. With --force, SIGKILLs after --timeout and says so.
+    With --json prints {stopped, pid, forced, was_running, steps}.
+
+    Exit codes: 0 stopped (or nothing was running) · 1 still running after --timeout
+    (without --force), or could not be signalled.
+    """
+    target = Target(options.socket_path(socket), options.state_dir(state_dir), None)
+    result = _stop(target, reason, timeout, force)
+    if as_json:
+        output.emit_json(result)
+    else:
+        for step in result["steps"]:
+            output.say(f"  {'[green]✓[/]' if step['ok'] else '[red]✗[/]'} {step['detail']}")
+        output.say(_down_summary(result, target))
+    raise typer.Exit(exitcodes.OK if result["stopped"] else exitcodes.FAILED)
+
+
+def _stop(target: Target, reason: str, timeout: float, force: bool) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
+    client = Client(target.socket, timeout=2.0)
+    pid = _engine_pid(client, target)
+    asked = _ask_shutdown(client, reason, steps)
+    result = {"stopped": False, "pid": pid, "forced": False, "was_running": True, "steps": steps}
+    if pid is None and not asked:
+        steps.append({"step": "find_pid", "ok": True, "detail": "no engine running"})
+        result.update(stopped=True, was_running=False)
+    elif pid is None:
+        result["stopped"] = _wait_socket_silent(client, timeout, steps)
+    else:
+        if not asked:
+            _signal(pid, signal.SIGTERM, steps)
+            _signal(pid, signal.SIGCONT, steps)
+        result["stopped"] = _wait(pid, timeout, steps)
+        if not result["stopped"] and force:
+            _signal(pid, signal.SIGKILL, steps)
+            result["forced"] = True
+            result["stopped"] = _wait(pid, 5.0, steps)
+    return result
+
+
+def _wait_socket_silent(client: Client, timeout: float, steps: list[dict[str, Any]]) -> bool:
+    """Pid unknown (e.g. another pid namespace): wait for the socket to stop answering."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.call("ping", timeout=_PING_TIMEOUT_S)
+        except EngineUnreachable:
+            steps.append({"step": "wait_exit", "ok": True, "detail": "engine stopped answering"})
+            return True
+        except RpcError:
+            pass
+        time.sleep(_POLL_S)
+    steps.append({"step": "wait_exit", "ok": False, "detail": "engine still answering"})
+    return False
+
+
+def _engine_pid(client: Client, target: Target) -> int | None:
+    for pid in (client.peer_pid(), process.read_pid(target.state_dir)):
+        if pid and process.is_alive(pid) and process.looks_like_engine(pid):
+            return pid
+    return None
+
+
+def _ask_shutdown(client: Client, reason: str, steps: list[dict[str, Any]]) -> bool:
+    try:
+        client.call("shutdown", audited(reason), timeout=2.0)
+    except (EngineUnreachable, RpcError) as exc:
+        if not (isinstance(exc, EngineUnreachable) and exc.kind in ("no_socket", "refused")):
+            steps.append({"step": "shutdown", "ok": False, "detail": f"shutdown request: {exc}"})
+        return False
+    steps.append({"step": "shutdown", "ok": True, "detail": "engine accepted shutdown"})
+    return True
+
+
+def _signal(pid: int, sig: signal.Signals, steps: list[dict[str, Any]]) -> None:
+    problem = process.signal_pid(pid, sig)
+    detail = problem or f"sent {sig.name} to pid {pid}"
+    steps.append({"step": sig.name.lower(), "ok": problem is None, "detail": detail})
+
+
+def _wait(pid: int, timeout: float, steps: list[dict[str, Any]]) -> bool:
+    started = time.monotonic()
+    gone = process.wait_for_exit(pid, timeout)
+    elapsed = time.monotonic() - started
+    detail = (
+        f"pid {pid} exited after {elapsed:.1f}s"
+        if gone
+        else (f"pid {pid} still running after {timeout:.0f}s")
+    )
+    steps.append({"step": "wait_exit", "ok": gone, "detail": detail})
+    return gone
+
+
+def _down_summary(result: dict[str, Any], target: Target) -> str:
+    if not result["was_running"]:
+        return f"no engine running on {target.socket}"
+    if result["stopped"]:
+        forced = " (forced with SIGKILL)" if result["forced"] else ""
+        return f"[green]engine stopped[/]{forced}: pid {result['pid']}"
+    return f"[red]engine still running[/]: pid {result['pid']}; retry with --force to SIGKILL it"

@@ -1,0 +1,140 @@
+"""`status` and `health`: the two questions asked most often, answered fastest.
+
+Both are on the hot path of monitoring agents, so this module imports nothing beyond
+the client; rich is loaded only when a human is reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from arbctl import exitcodes, options, output
+from arbctl.client import Client, EngineUnreachable, RpcError
+
+
+def status(
+    socket: options.SocketOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Show the engine's state, chain head, loop latency, send gate and ledger.
+
+    Needs a running engine on the socket. With --json prints the engine's status
+    object unchanged (fields: docs/cli.md#status).
+
+    Exit codes: 0 the engine answered (whatever its state) · 3 no engine answered on the
+    socket (the message names the socket and why).
+    """
+    from arbctl.rpc import call_or_exit
+
+    data = call_or_exit(socket, "status", as_json=as_json)
+    if as_json:
+        output.emit_json(data)
+    else:
+        _render_status(data)
+
+
+def _render_status(s: dict[str, Any]) -> None:
+    state = str(s.get("state", "?"))
+    colour = {"running": "green", "paused": "yellow", "halted": "red"}.get(state, "cyan")
+    output.say(
+        f"[bold {colour}]{state.upper()}[/] since {output.clock(s.get('since'))} "
+        f"({output.ago(s.get('since'))}) — {s.get('reason', '')}"
+    )
+    gate, ledger, halt = s.get("gate") or {}, s.get("ledger") or {}, s.get("halt")
+    output.print_fields(
+        [
+            ("engine", f"pid {s.get('pid')} · up {output.duration(s.get('uptime_s'))}"),
+            ("venue", f"{s.get('venue')} · chain {s.get('chain')}"),
+            ("block", f"{s.get('block')} · head age {output.duration(s.get('head_age_s'))}"),
+            ("loop latency", _latency(s)),
+            ("gate", _gate(gate)),
+            ("ledger", _ledger(ledger)),
+            ("halt", _halt(halt)),
+            ("events", f"last seq {s.get('last_seq')} · {s.get('subscribers')} subscribers"),
+            ("socket", s.get("socket")),
+            ("state dir", s.get("state_dir")),
+            ("config", s.get("config_source")),
+            ("version", s.get("version")),
+        ]
+    )
+
+
+def _latency(s: dict[str, Any]) -> str:
+    return f"{_ms(s.get('loop_latency_ms'))} (avg {_ms(s.get('avg_loop_latency_ms'))})"
+
+
+def _ms(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.1f} ms"
+
+
+def _gate(gate: dict[str, Any]) -> str:
+    return (
+        f"sent {gate.get('sent', 0)} · refused {gate.get('refused', 0)} "
+        f"· in flight {gate.get('in_flight', 0)}"
+    )
+
+
+def _ledger(ledger: dict[str, Any]) -> str:
+    if not ledger:
+        return "—"
+    ok = "[green]ok[/]" if ledger.get("ok") else f"[red]DOWN[/] {ledger.get('error') or ''}"
+    latency = ledger.get("latency_ms")
+    extra = f" ({float(latency):.1f} ms)" if latency is not None else ""
+    return f"{ledger.get('backend')} {ok}{extra}"
+
+
+def _halt(halt: dict[str, Any] | None) -> str:
+    if not halt:
+        return "—"
+    return (
+        f"[red]HALTED[/] by uid {halt.get('uid')} ({halt.get('source')}) at "
+        f"{output.clock(halt.get('ts'))}: {halt.get('reason')}"
+    )
+
+
+def health(
+    socket: options.SocketOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Run the engine's health checks; exit code follows the monitoring convention.
+
+    Suitable for Nagios/Icinga/cron: the exit code alone is the verdict. Needs a running
+    engine; if none answers, the verdict is UNKNOWN. With --json prints
+    {status, checks: [{name, status, detail}]}.
+
+    Exit codes: 0 OK · 1 WARNING · 2 CRITICAL · 3 UNKNOWN (engine unreachable).
+    """
+    data = _health_or_unknown(options.socket_path(socket))
+    if as_json:
+        output.emit_json(data)
+    else:
+        _render_health(data)
+    raise typer.Exit(exitcodes.HEALTH_CODES.get(str(data.get("status")), exitcodes.UNREACHABLE))
+
+
+def _health_or_unknown(sock: Any) -> dict[str, Any]:
+    """An unreachable engine is not an error here: it is the UNKNOWN verdict."""
+    try:
+        return Client(sock).call("health")
+    except (EngineUnreachable, RpcError) as exc:
+        return {
+            "status": "UNKNOWN",
+            "checks": [{"name": "engine", "status": "UNKNOWN", "detail": str(exc)}],
+        }
+
+
+def _render_health(data: dict[str, Any]) -> None:
+    colours = {"OK": "green", "WARNING": "yellow", "CRITICAL": "red", "UNKNOWN": "magenta"}
+    verdict = str(data.get("status"))
+    output.say(f"[bold {colours.get(verdict, 'white')}]{verdict}[/]")
+    rows = [
+        (
+            f"[{colours.get(str(c.get('status')), 'white')}]{c.get('status')}[/]",
+            c.get("name"),
+            c.get("detail"),
+        )
+        for c in data.get("checks") or []
+    ]
+    output.print_table(["status", "check", "detail"], rows)

@@ -1,0 +1,96 @@
+"""Options shared by every command, declared once so names, env vars and help agree.
+
+Per-command rather than global options, so `arbctl status --json --socket S` reads the
+way operators type it and a script can copy one line without knowing the app's shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine import protocol
+
+SocketOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--socket",
+        envvar="ARBCTL_SOCKET",
+        show_default=False,
+        help="Engine control socket. Default: $XDG_RUNTIME_DIR/arbctl/engine.sock "
+        "(or /tmp/arbctl-$UID/engine.sock).",
+    ),
+]
+
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        envvar="ARBCTL_STATE_DIR",
+        show_default=False,
+        help="Engine state directory (pid file, halt marker, logs). "
+        "Default: $XDG_STATE_HOME/arbctl.",
+    ),
+]
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Machine-readable JSON on stdout (fields: docs/cli.md)."),
+]
+
+ReasonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        "-r",
+        show_default=False,
+        help="Why (required): recorded in the audit log with your uid.",
+    ),
+]
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="ARBCTL_CONFIG",
+        show_default=False,
+        help="Engine config file (TOML). Default: built-in defaults (sim venue).",
+    ),
+]
+
+
+def socket_path(value: Path | None) -> Path:
+    """`--socket` beats ARBCTL_SOCKET beats the XDG runtime directory."""
+    return value if value is not None else protocol.default_socket_path()
+
+
+def state_dir(value: Path | None) -> Path:
+    """`--state-dir` beats ARBCTL_STATE_DIR beats $XDG_STATE_HOME/arbctl."""
+    return value if value is not None else protocol.default_state_dir()
+
+
+def require_reason(reason: str | None, command: str, as_json: bool) -> str:
+    """State changes are audited, so an empty reason is refused before anything is sent."""
+    from arbctl import exitcodes, output
+
+    if reason is None or not reason.strip():
+        output.fail(
+            f"`arbctl {command}` needs --reason TEXT: state changes are audited with your "
+            f"uid and reason (e.g. --reason 'gas spike, investigating').",
+            exitcodes.USAGE,
+            as_json,
+        )
+    return reason.strip()
+
+
+def since_or_exit(text: str, as_json: bool) -> float:
+    """`--since 1h` as epoch seconds, or a usage error naming the accepted forms."""
+    from arbctl import exitcodes, output, timespec
+
+    try:
+        return timespec.parse_since(text)
+    except ValueError as exc:
+        output.fail(str(exc), exitcodes.USAGE, as_json)

@@ -1,0 +1,138 @@
+"""How results reach the operator: JSON for scripts, rich tables for humans.
+
+rich is imported only inside the human renderers: `arbctl status --json` runs under a
+monitoring agent every few seconds and must not pay for a terminal library it never uses.
+Errors go to stderr for humans and as `{"error": {...}}` on stdout with --json, so a script
+that parses stdout always gets a JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from arbctl import exitcodes
+from arbctl.client import EngineUnreachable, RpcError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_consoles: dict[bool, Console] = {}
+
+
+def console(stderr: bool = False) -> Console:
+    """A shared rich console, created on first human output."""
+    if stderr not in _consoles:
+        from rich.console import Console
+
+        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _consoles[stderr]
+
+
+def emit_json(value: Any) -> None:
+    """One JSON document on stdout; ints stay exact (wei amounts exceed 2**53)."""
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def emit_json_line(value: Any) -> None:
+    """One compact JSON object per line, flushed, for streams piped into jq."""
+    sys.stdout.write(json.dumps(value, separators=(",", ":"), default=str) + "\n")
+    sys.stdout.flush()
+
+
+def say(message: str) -> None:
+    """A human line on stdout (rich markup allowed)."""
+    console().print(message)
+
+
+def note(message: str) -> None:
+    """A side remark for humans on stderr; never pollutes a JSON stdout."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+def fail(message: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
+    """Report a failure the same way everywhere and exit with `code`."""
+    if as_json:
+        emit_json({"error": {"message": message, **fields}})
+    else:
+        note(f"arbctl: {message}")
+    raise typer.Exit(code)
+
+
+def fail_unreachable(exc: EngineUnreachable, as_json: bool) -> NoReturn:
+    if as_json:
+        emit_json({"error": exc.to_dict()})
+    else:
+        note(f"arbctl: {exc}")
+    raise typer.Exit(exitcodes.UNREACHABLE)
+
+
+def fail_rpc(exc: RpcError, as_json: bool) -> NoReturn:
+    if as_json:
+        emit_json({"error": exc.to_dict()})
+    else:
+        note(f"arbctl: engine refused ({exc.name}): {exc.message}")
+    raise typer.Exit(exitcodes.FAILED)
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
+) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(table)
+
+
+def print_fields(rows: Iterable[tuple[str, Any]], title: str | None = None) -> None:
+    """A two-column key/value grid: the shape of `status` and `trade ID`."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(key, "—" if value is None or value == "" else str(value))
+    if title:
+        console().print(f"[bold]{title}[/bold]")
+    console().print(grid)
+
+
+def clock(ts: float | None) -> str:
+    """Local wall-clock time of an epoch timestamp, for tables."""
+    if not ts:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def ago(ts: float | None) -> str:
+    if not ts:
+        return "—"
+    return f"{duration(time.time() - ts)} ago"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"

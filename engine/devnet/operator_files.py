@@ -1,0 +1,102 @@
+"""The operator's side of a devnet: a funded key in a 0600 file and the engine's config.
+
+The key is fresh for every devnet (anvil's default keys are public, and a fresh one
+proves the engine really reads the key file). It is written once, with 0600 from the
+first byte (never created wider and then chmod-ed), and it is never returned to a
+caller that could print it: only its address leaves this module.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from engine.devnet.errors import DevnetError
+from engine.devnet.world import World
+
+KEY_FILE = "operator.key"
+CONFIG_FILE = "arbctl.toml"
+
+
+class KeyFileError(DevnetError):
+    """The key file is unreadable, malformed or too widely readable (message has no key)."""
+
+
+def create_key_file(directory: Path) -> tuple[Path, str]:
+    """Write a new random key to `directory/operator.key` (0600); return (path, address)."""
+    from eth_account import Account
+
+    key = secrets.token_bytes(32)
+    address = Account.from_key(key).address
+    path = directory / KEY_FILE
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("0x" + key.hex() + "\n")
+    return path, address
+
+
+def read_key(path: Path) -> bytes:
+    """The private key bytes; refuses a file that group or others could read."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text().strip()
+    except OSError as error:
+        raise KeyFileError(f"cannot read key file {path}: {error.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"key file {path} is readable by others; chmod 600 it")
+    try:
+        key = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise KeyFileError(f"key file {path} does not hold a hex private key") from None
+    if len(key) != 32:
+        raise KeyFileError(f"key file {path} does not hold a 32-byte private key")
+    return key
+
+
+def render_config(world: World, native: str = "WETH", quote: str = "USDC") -> str:
+    """The TOML the engine reads for an `evm` venue on this devnet."""
+    tokens = ",\n".join(
+        f'  {{ address = "{t.address}", symbol = "{t.symbol}", decimals = {t.decimals} }}'
+        for t in world.tokens
+    )
+    factories = ",\n".join(
+        f'  {{ name = "{d.name}", address = "{d.factory}", router = "{d.router}", '
+        f"fee_bps = {d.fee_bps} }}"
+        for d in world.dexes
+    )
+    return (
+        "# Written by `arbctl devnet up` for a local anvil devnet; regenerated on every up.\n"
+        "[market]\n"
+        'venue = "evm"\n'
+        f'native = "{native}"\n'
+        f'quote = "{quote}"\n'
+        "\n[evm]\n"
+        f"chain_id = {world.chain_id}\n"
+        f"key_file = {_toml_string(world.key_file)}\n"
+        f'executor = "{world.executor}"\n'
+        f"tokens = [\n{tokens},\n]\n"
+        f"factories = [\n{factories},\n]\n"
+        "\n[[providers]]\n"
+        'name = "anvil"\n'
+        f'url = "{world.rpc_url}"\n'
+        "priority = 0\n"
+        "\n[strategy]\n"
+        f'base_tokens = ["{native}", "{quote}"]\n'
+    )
+
+
+def write_config(directory: Path, world: World) -> Path:
+    path = directory / CONFIG_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(render_config(world))
+    temporary.replace(path)
+    return path
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string; paths may contain backslashes or quotes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,152 @@
+"""Other searchers: rivals who race our orders, and those who work the market alone.
+
+Rivals are the reason a correct, profitable transaction still reverts. With
+`competitor_probability`, a rival saw the same dislocation and its transaction lands
+first in the block: it trades the same route on the same pools with its own size (a
+fraction to somewhat more than ours), as long as that still pays it. Our transaction
+then executes against what is left and fails or succeeds on the real numbers: a hop
+below its slippage bound or the final profit check, whichever the math hits first.
+
+Background arbitrageurs keep the market in one piece (see `BackgroundArbs`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+
+from engine.market.model import Market, Pool
+from engine.market.sim import contract, swap
+from engine.market.venue import ArbOrder, SwapHop
+
+PPM = 1_000_000
+SIZE_PPM = (300_000, 1_200_000)  # rival size as a fraction of ours
+RIVAL_GAS_LIMIT = 10_000_000
+BPS = 10_000
+BACKGROUND_PROBABILITY = 0.2  # per pair and block, when a wide spread is open
+BACKGROUND_THRESHOLD_BPS = 300  # spread beyond fees that other searchers act on
+BACKGROUND_SIZE_PPM = (500_000, 1_000_000)  # of the optimal size: they close most of it
+
+
+class Rivals:
+    def __init__(self, probability: float, rng: random.Random) -> None:
+        self._probability = probability
+        self._rng = rng
+        self.front_runs = 0
+
+    def front_run(self, market: Market, order: ArbOrder) -> frozenset[str]:
+        """Maybe trade `order`'s route first; returns the pools the rival changed."""
+        if self._rng.random() >= self._probability:
+            return frozenset()
+        size = order.amount_in * self._rng.randint(*SIZE_PPM) // PPM
+        if size <= 0:
+            return frozenset()
+        execution = contract.run(market, _rival_order(order, size))
+        if execution.status != "success":
+            return frozenset()  # no longer profitable for the rival either: it stays out
+        self.front_runs += 1
+        return contract.commit(market, execution)
+
+
+def _rival_order(order: ArbOrder, size: int) -> ArbOrder:
+    """The rival wants any profit at all and sets no per-hop bounds."""
+    hops = tuple(SwapHop(h.pool, h.token_in, h.token_out, 0) for h in order.hops)
+    return replace(
+        order,
+        order_id=f"rival:{order.order_id}",
+        amount_in=size,
+        hops=hops,
+        min_profit=1,
+        flash_fee=0,
+        gas_limit=RIVAL_GAS_LIMIT,
+    )
+
+
+class BackgroundArbs:
+    """Other searchers working the market on their own, so it stays a market.
+
+    Without them, prices on different dexes would random-walk apart whenever the engine
+    is paused, and a resume would meet absurd spreads. They take only wide dislocations
+    (`threshold_bps` beyond fees) between two pools of the same pair, and only some of
+    the time, leaving the everyday opportunities to the engine. Pools the engine has an
+    order pending on are left alone: racing our orders is `Rivals`' job, at its rate.
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        probability: float = BACKGROUND_PROBABILITY,
+        threshold_bps: int = BACKGROUND_THRESHOLD_BPS,
+    ) -> None:
+        self._rng = rng
+        self._probability = probability
+        self._threshold_bps = threshold_bps
+        self._groups: list[list[str]] = []
+        self._groups_of = -1  # pool count the groups were built for
+        self.sweeps = 0
+
+    def sweep(self, market: Market, reserved: set[str]) -> set[str]:
+        """Maybe close wide same-pair spreads; returns the pools traded."""
+        changed: set[str] = set()
+        if self._groups_of != len(market.pools):
+            self._groups, self._groups_of = _pair_groups(market), len(market.pools)
+        for group in self._groups:
+            if self._rng.random() >= self._probability:
+                continue
+            pools = [market.pools[a] for a in group if a not in reserved]
+            best = _widest(pools, self._threshold_bps)
+            if best is None:
+                continue
+            first, second, amount = best
+            amount = amount * self._rng.randint(*BACKGROUND_SIZE_PPM) // PPM
+            if amount <= 0:
+                continue
+            middle = swap.swap(first, first.token0, amount)
+            swap.swap(second, first.token1, middle)
+            changed |= {first.address, second.address}
+            self.sweeps += 1
+        return changed
+
+
+def _pair_groups(market: Market) -> list[list[str]]:
+    """Pools listing the same two tokens, in market order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for address, pool in market.pools.items():
+        groups.setdefault((pool.token0, pool.token1), []).append(address)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _widest(pools: list[Pool], threshold_bps: int) -> tuple[Pool, Pool, int] | None:
+    """The 2-pool cycle (token0 -> token1 -> token0) whose spread beyond fees is widest
+    and above the threshold, with its profit-maximising input."""
+    best: tuple[int, int, Pool, Pool, int] | None = None  # (num, den) of the edge
+    for first in pools:
+        for second in pools:
+            if first is second:
+                continue
+            edge = _edge(first, second)
+            if edge[0] * BPS <= edge[1] * (BPS + threshold_bps):
+                continue
+            if best is None or edge[0] * best[1] > best[0] * edge[1]:
+                best = (*edge, first, second, _optimal_input(first, second))
+    return None if best is None else (best[2], best[3], best[4])
+
+
+def _edge(first: Pool, second: Pool) -> tuple[int, int]:
+    """Marginal return of the cycle at zero size, as a fraction: above 1 it pays."""
+    g1, g2 = BPS - first.fee_bps, BPS - second.fee_bps
+    return g1 * g2 * first.reserve1 * second.reserve0, BPS * BPS * first.reserve0 * second.reserve1
+
+
+def _optimal_input(first: Pool, second: Pool) -> int:
+    """Closed-form optimum of a two-hop constant-product cycle (integer square root).
+
+    The cycle's output is a*x / (b + c*x); its profit peaks where a*b = (b + c*x)^2.
+    """
+    r1i, r1o, r2i, r2o = first.reserve0, first.reserve1, second.reserve1, second.reserve0
+    g1, g2 = BPS - first.fee_bps, BPS - second.fee_bps
+    root = math.isqrt(g1 * g2 * r1o * r2o * r1i * r2i)
+    numerator = root * BPS - r1i * r2i * BPS * BPS
+    denominator = g1 * (r2i * BPS + g2 * r1o)
+    return max(0, numerator // denominator)

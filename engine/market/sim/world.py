@@ -1,0 +1,180 @@
+"""Building the simulated world: tokens, pools and the operator's wallet.
+
+The world is a pure function of the config and the seed, so a bug report that says
+"seed 7, block 1234" can be replayed exactly. Token and pool addresses depend only on
+symbols and dex names (stable across seeds, like real deployments); the seed decides
+prices, depths and the small per-pool price differences the engine arbitrages.
+All amounts are ints: prices are micro-dollars per whole token.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from engine.config import MarketSection, SimSection
+from engine.market.model import Market, Pool, Token
+from engine.market.sim.seeds import fake_address, stream
+
+USD = 10**6  # micro-dollars per dollar: the unit of reference prices
+PPM = 1_000_000
+
+# symbol, decimals, reference price in whole dollars (jittered per seed)
+CATALOG: tuple[tuple[str, int, int], ...] = (
+    ("DAI", 18, 1),
+    ("WBTC", 8, 60_000),
+    ("LINK", 18, 15),
+    ("UNI", 18, 8),
+    ("AAVE", 18, 100),
+    ("USDT", 6, 1),
+    ("MKR", 18, 2_000),
+    ("CRV", 18, 1),
+    ("COMP", 18, 50),
+    ("SNX", 18, 3),
+    ("LDO", 18, 2),
+    ("EURC", 6, 1),
+)
+STABLES = frozenset({"DAI", "USDT", "EURC"})
+NATIVE_USD = (2_500, 3_500)  # dollars per native token, drawn per seed
+NATIVE_QUOTE_DEPTH = (2_000, 5_000)  # native tokens in each native/quote pool
+POOL_DEPTH_USD = (400_000, 4_000_000)  # dollars per side of the other pools
+PRICE_JITTER_PPM = 1_500  # per-pool deviation from the reference price
+TOKEN_PAIRS = 3  # token/token pools besides the base pairs
+
+
+@dataclass(slots=True)
+class World:
+    """The initial state of a simulated chain."""
+
+    market: Market
+    operator: str  # the wallet's address
+    balances: dict[str, int]  # token address -> base units held by the operator
+    prices: dict[str, int] = field(default_factory=dict)  # address -> micro-USD per token
+
+
+def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
+    """Tokens, pools and wallet for `sim.seed`; raises ValueError on inconsistent config."""
+    market_section = market or MarketSection()
+    _validate(sim)
+    rng = stream(sim.seed, "world")
+    tokens, prices = _tokens(sim, market_section, rng)
+    built = Market(native=tokens[0].address, quote=tokens[1].address)
+    for token in tokens:
+        built.add_token(token)
+    for pool in _pools(sim, tokens, prices, rng):
+        built.add_pool(pool)
+    operator = fake_address("operator", sim.seed)
+    balances = {
+        built.native: _whole(sim.wallet_weth, tokens[0].decimals, "sim.wallet_weth"),
+        built.quote: _whole(sim.wallet_usdc, tokens[1].decimals, "sim.wallet_usdc"),
+    }
+    return World(market=built, operator=operator, balances=balances, prices=prices)
+
+
+def _validate(sim: SimSection) -> None:
+    if len(sim.dexes) != len(sim.dex_fees_bps) or not sim.dexes:
+        raise ValueError("sim.dexes and sim.dex_fees_bps must be non-empty and of equal length")
+    if sim.tokens < 0:
+        raise ValueError("sim.tokens must be >= 0")
+    for key in ("provider_latency_ms", "provider_error_rate", "provider_stall_probability"):
+        if len(getattr(sim, key)) < sim.providers:
+            raise ValueError(f"sim.{key} needs one entry per provider ({sim.providers})")
+    if sim.providers < 1:
+        raise ValueError("sim.providers must be >= 1")
+    if sim.block_ms < 1:
+        raise ValueError("sim.block_ms must be >= 1")
+
+
+def _whole(amount: str, decimals: int, key: str) -> int:
+    """Whole tokens as an exact decimal string -> base units."""
+    try:
+        value = Decimal(amount) * (Decimal(10) ** decimals)
+    except InvalidOperation:
+        raise ValueError(f"{key}: not a decimal number: {amount!r}") from None
+    if value != value.to_integral_value() or value < 0:
+        raise ValueError(f"{key}: {amount!r} is not a whole number of base units")
+    return int(value)
+
+
+def _tokens(
+    sim: SimSection, section: MarketSection, rng: random.Random
+) -> tuple[list[Token], dict[str, int]]:
+    """Native first, quote second, then `sim.tokens` more from the catalog (or made up)."""
+    specs = [(section.native, 18, rng.randint(*NATIVE_USD) * USD), (section.quote, 6, USD)]
+    catalog = [entry for entry in CATALOG if entry[0] not in (section.native, section.quote)]
+    for i in range(sim.tokens):
+        specs.append(_extra_token(i, catalog, rng))
+    tokens = [Token(fake_address("token", sym), sym, dec) for sym, dec, _ in specs]
+    prices = {token.address: price for token, (_, _, price) in zip(tokens, specs, strict=True)}
+    return tokens, prices
+
+
+def _extra_token(
+    index: int, catalog: list[tuple[str, int, int]], rng: random.Random
+) -> tuple[str, int, int]:
+    if index < len(catalog):
+        symbol, decimals, dollars = catalog[index]
+    else:
+        symbol, decimals, dollars = f"TKN{index}", 18, rng.randint(1, 100)
+    if symbol in STABLES:
+        return symbol, decimals, dollars * USD
+    return symbol, decimals, dollars * rng.randint(800_000, 1_200_000)
+
+
+def _pools(
+    sim: SimSection, tokens: list[Token], prices: dict[str, int], rng: random.Random
+) -> list[Pool]:
+    native, quote, extras = tokens[0], tokens[1], tokens[2:]
+    pairs: list[tuple[Token, Token]] = [(native, quote)]
+    for token in extras:
+        pairs += [(token, native), (token, quote)]
+    pools = [
+        _pool(dex, fee, a, b, prices, rng, _depth_usd(a, b, prices, rng))
+        for a, b in pairs
+        for dex, fee in zip(sim.dexes, sim.dex_fees_bps, strict=True)
+    ]
+    for a, b in _token_pairs(extras, rng):
+        dex_index = rng.randrange(len(sim.dexes))
+        dex, fee = sim.dexes[dex_index], sim.dex_fees_bps[dex_index]
+        pools.append(_pool(dex, fee, a, b, prices, rng, _depth_usd(a, b, prices, rng)))
+    return pools
+
+
+def _token_pairs(extras: list[Token], rng: random.Random) -> list[tuple[Token, Token]]:
+    candidates = [(a, b) for i, a in enumerate(extras) for b in extras[i + 1 :]]
+    return rng.sample(candidates, min(TOKEN_PAIRS, len(candidates)))
+
+
+def _depth_usd(a: Token, b: Token, prices: dict[str, int], rng: random.Random) -> int:
+    """Dollars per side: the native/quote pools hold a few thousand native tokens."""
+    native, quote = list(prices)[:2]
+    if {a.address, b.address} == {native, quote}:
+        return rng.randint(*NATIVE_QUOTE_DEPTH) * prices[native] // USD
+    return rng.randint(*POOL_DEPTH_USD)
+
+
+def _pool(
+    dex: str,
+    fee_bps: int,
+    a: Token,
+    b: Token,
+    prices: dict[str, int],
+    rng: random.Random,
+    depth_usd: int,
+) -> Pool:
+    """A pair holding `depth_usd` a side, its price off the reference by a few bps."""
+    jitter = PPM + rng.randint(-PRICE_JITTER_PPM, PRICE_JITTER_PPM)
+    amount_a = depth_usd * USD * 10**a.decimals // prices[a.address]
+    amount_b = depth_usd * USD * 10**b.decimals * jitter // (prices[b.address] * PPM)
+    token0, token1 = sorted((a, b), key=lambda t: t.address)
+    reserve0, reserve1 = (amount_a, amount_b) if token0 is a else (amount_b, amount_a)
+    return Pool(
+        dex=dex,
+        address=fake_address("pool", dex, token0.symbol, token1.symbol),
+        token0=token0.address,
+        token1=token1.address,
+        reserve0=reserve0,
+        reserve1=reserve1,
+        fee_bps=fee_bps,
+    )

@@ -1,0 +1,127 @@
+"""The venue interface: what the engine needs from a market, simulated or on-chain.
+
+The daemon, the search and the executors only see these types, so the embedded `sim`
+venue and the `evm` venue are interchangeable behind one composition root. The order
+(`ArbOrder`) and its `Receipt` are the contract between an executor and the venue's
+broadcaster: plain records of addresses and ints, so the market layer never imports
+strategy or execution code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from engine.market.model import Block, Market
+
+TxStatus = Literal["success", "reverted", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockUpdate:
+    """One new head as delivered to the engine."""
+
+    block: Block
+    changed_pools: frozenset[str]  # pools whose reserves changed in this block
+    received_at: float  # when the engine got it (for head age / ws latency)
+    provider: str  # which provider delivered it
+
+
+@dataclass(frozen=True, slots=True)
+class SwapHop:
+    """One leg of an order, with the least output the executor contract accepts."""
+
+    pool: str
+    token_in: str
+    token_out: str
+    min_out: int  # per-hop slippage bound: below it the pair call reverts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pool": self.pool,
+            "token_in": self.token_in,
+            "token_out": self.token_out,
+            "min_out": self.min_out,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ArbOrder:
+    """The payload handed to the send gate: one call to the arbitrage executor contract.
+
+    Contract semantics (the same for the simulated contract and the Solidity one):
+    flash-borrow `amount_in` of `token`, swap along `hops` (each hop reverts below its
+    `min_out`), then require `final_out >= amount_in + min_profit`, repay
+    `amount_in + flash_fee` and keep the rest. `min_profit` therefore includes the
+    flash fee: an order that cannot repay its loan can never pass the check.
+    """
+
+    order_id: str  # the opportunity id: lets receipts be matched to decisions
+    token: str
+    amount_in: int
+    hops: tuple[SwapHop, ...]
+    min_profit: int  # token base units, over amount_in
+    flash_fee: int  # token base units
+    gas_limit: int
+    gas_price: int  # wei per gas the sender bids
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "token": self.token,
+            "amount_in": self.amount_in,
+            "hops": [hop.to_dict() for hop in self.hops],
+            "min_profit": self.min_profit,
+            "flash_fee": self.flash_fee,
+            "gas_limit": self.gas_limit,
+            "gas_price": self.gas_price,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a mined (or dropped) order came to; the executor books its trade from this."""
+
+    tx_hash: str
+    order_id: str
+    status: TxStatus
+    revert_reason: str  # "" on success
+    block_number: int  # 0 when it never reached a block (cancelled, rejected)
+    gas_used: int
+    gas_price: int  # effective wei per gas
+    amount_out: int  # final output of the route (0 unless success)
+    token_delta: int  # change of the order's token in the wallet (0 unless success)
+    submitted_at: float
+    mined_at: float  # when the outcome was known (mined, cancelled or rejected)
+
+    @property
+    def gas_cost_wei(self) -> int:
+        return self.gas_used * self.gas_price
+
+
+class Venue(Protocol):
+    """A market the engine trades on. `blocks()` has a single consumer: the daemon."""
+
+    name: str  # "sim" | "evm"
+    chain: str  # e.g. "sim-7" / "anvil-31337"
+    market: Market
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def blocks(self) -> AsyncIterator[BlockUpdate]: ...
+
+    def gas_price(self) -> int:
+        """Current estimate in wei per gas (base fee + priority fee)."""
+        ...
+
+    def provider_health(self) -> list[dict[str, Any]]:
+        """Per provider: name, status, latency_ms_ewma, success_rate,
+        consecutive_failures, last_error, head_lag, active."""
+        ...
+
+    def wallet_balances(self) -> dict[str, int]:
+        """Token address -> base units held by the operator (native token included)."""
+        ...

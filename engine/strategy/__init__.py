@@ -1,0 +1,1 @@
+"""Arbitrage search: cycle enumeration, a vectorised pre-filter and exact re-checks."""

@@ -1,0 +1,57 @@
+"""The record the search hands to guards, executor, ledger and the event bus.
+
+Frozen so nothing downstream can quietly edit a number after the exact re-check;
+every amount is an int in base units, `detected_at` is the only float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    pool: str  # pool address
+    token_in: str
+    token_out: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"pool": self.pool, "token_in": self.token_in, "token_out": self.token_out}
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    id: str  # unique and deterministic: f"{block_number}-{cycle_key}"
+    block_number: int
+    route: tuple[Hop, ...]
+    token: str  # start/end token of the cycle (a base token; what is flash-borrowed)
+    amount_in: int
+    amount_out: int  # exact integer math along the route
+    gross_profit: int  # amount_out - amount_in, token base units
+    gas_units: int
+    gas_price: int  # wei per gas used for the estimate
+    gas_cost: int  # gas cost converted into `token` base units
+    flash_fee: int  # token base units
+    net_profit: int  # gross_profit - gas_cost - flash_fee; the search never returns <= 0
+    net_profit_quote: int  # net profit in the quote token's base units
+    detected_at: float  # time.time() at detection
+
+    def to_dict(self) -> dict[str, Any]:
+        """Event/JSON form: ints stay ints (JSON has arbitrary precision integers)."""
+        return {
+            "id": self.id,
+            "block_number": self.block_number,
+            "route": [hop.to_dict() for hop in self.route],
+            "token": self.token,
+            "amount_in": self.amount_in,
+            "amount_out": self.amount_out,
+            "gross_profit": self.gross_profit,
+            "gas_units": self.gas_units,
+            "gas_price": self.gas_price,
+            "gas_cost": self.gas_cost,
+            "flash_fee": self.flash_fee,
+            "net_profit": self.net_profit,
+            "net_profit_quote": self.net_profit_quote,
+            "detected_at": self.detected_at,
+        }

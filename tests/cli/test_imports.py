@@ -1,0 +1,85 @@
+"""The plain-command path stays light: no web3, textual, numpy or engine internals.
+
+`arbctl status` runs under monitoring agents every few seconds; importing web3 alone
+costs ~0.8 s. These tests look at what a fresh interpreter actually imported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("web3", "textual", "numpy")
+ALLOWED_ENGINE = {"engine", "engine.protocol"}
+
+PROBE = """
+import json, sys
+from typer.main import get_command
+import arbctl.cli
+command = get_command(arbctl.cli.app)
+for args in {argv!r}:
+    try:
+        command.main(args, prog_name="arbctl", standalone_mode=False)
+    except SystemExit:
+        pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after(argv: list[list[str]]) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"ARBCTL_SOCKET": "/tmp/arbctl-test-no-such.sock", "PATH": "/usr/bin:/bin"},
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status", "--json"],
+        ["status", "--help"],
+        ["health", "--json"],
+        ["pause", "--reason", "x", "--json"],
+        ["kill", "--help"],
+        ["events", "--json"],
+        ["trades", "--json"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_plain_command_imports_nothing_heavy(argv: list[str]) -> None:
+    loaded = _modules_after([argv])
+    assert not {m for m in loaded if m.split(".")[0] in HEAVY}
+    assert {m for m in loaded if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE
+
+
+def test_json_output_does_not_load_rich() -> None:
+    loaded = _modules_after([["status", "--json"], ["health", "--json"]])
+    assert not {m for m in loaded if m.split(".")[0] == "rich"}
+
+
+def test_config_commands_may_add_only_engine_config() -> None:
+    loaded = _modules_after([["config", "show", "--json"]])
+    assert {m for m in loaded if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE | {"engine.config"}
+
+
+def test_importtime_of_a_real_status_run_shows_nothing_heavy() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "arbctl", "status", "--json"],
+        capture_output=True,
+        text=True,
+        env={"ARBCTL_SOCKET": "/tmp/arbctl-test-no-such.sock", "PATH": "/usr/bin:/bin"},
+    )
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert result.returncode == 3
+    assert not {m for m in imported if m.split(".")[0] in (*HEAVY, "rich")}
