@@ -21,4 +21,4 @@ echo
 echo "Live trades below (Ctrl-C to stop watching; the engine keeps running)."
 echo "Then: $ARBCTL pnl | $ARBCTL trades | $ARBCTL kill --reason ... | $ARBCTL down"
 echo
-exec $ARBCTL trades --follow
+exec $ARBCTL events --follow --topic trade
