@@ -15,8 +15,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from arbctl.commands import config, control, engine, events, status, trading
+from arbctl import coercion
+from arbctl.commands import config, control, engine, events, safety, status, trading
 from arbctl.helptext import reflow, reflow_app
+
+coercion.install()  # before any option is parsed: keeps pydantic off the hot path
 
 _DEVNET_MODULE = "arbctl.commands.devnet"
 
@@ -72,6 +75,7 @@ app = typer.Typer(
 )
 
 _WATCH, _CONTROL, _TRADING = "Watch", "Control (audited)", "Trading"
+_SAFETY = "Risk guards"
 _LIFECYCLE, _CONFIG = "Lifecycle", "Configuration"
 
 app.command(rich_help_panel=_WATCH)(status.status)
@@ -85,6 +89,9 @@ app.command(rich_help_panel=_TRADING)(trading.opportunities)
 app.command(rich_help_panel=_TRADING)(trading.trades)
 app.command(rich_help_panel=_TRADING)(trading.trade)
 app.command(rich_help_panel=_TRADING)(trading.pnl)
+app.command(rich_help_panel=_SAFETY)(safety.guards)
+app.add_typer(safety.app, rich_help_panel=_SAFETY)
+app.command(rich_help_panel=_SAFETY)(safety.gas)
 app.command(rich_help_panel=_LIFECYCLE)(engine.up)
 app.command(rich_help_panel=_LIFECYCLE)(engine.down)
 app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)

@@ -89,7 +89,7 @@ def print_table(
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # ids and amounts wrap, never "…"
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console().print(table)
@@ -100,8 +100,8 @@ def print_fields(rows: Iterable[tuple[str, Any]], title: str | None = None) -> N
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
     for key, value in rows:
         grid.add_row(key, "—" if value is None or value == "" else str(value))
     if title:
@@ -110,10 +110,13 @@ def print_fields(rows: Iterable[tuple[str, Any]], title: str | None = None) -> N
 
 
 def clock(ts: float | None) -> str:
-    """Local wall-clock time of an epoch timestamp, for tables."""
+    """Local time of an epoch timestamp, short for tables: the date only if not today."""
     if not ts:
         return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    moment = time.localtime(ts)
+    if time.strftime("%Y-%m-%d", moment) == time.strftime("%Y-%m-%d"):
+        return time.strftime("%H:%M:%S", moment)
+    return time.strftime("%Y-%m-%d %H:%M", moment)
 
 
 def ago(ts: float | None) -> str:

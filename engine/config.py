@@ -132,6 +132,41 @@ class StrategySection:
 
 
 @dataclass(slots=True)
+class GuardsSection:
+    """Risk guards and the trading circuit breaker (docs/guards.md has the full table).
+
+    Defaults are the operations runbook's alert thresholds where it gives one. Money is a
+    decimal string of whole quote tokens (USDC by default), converted exactly to base
+    units with the quote token's decimals — never through a float.
+    """
+
+    # --- per opportunity: the opportunity is blocked --------------------------------
+    min_net_profit_quote: str = "1"  # net profit after gas and flash fee, below: blocked
+    max_gas_price_gwei: float = 150.0  # runbook: "> 150 gwei: pause trading if unprofitable"
+    gas_headroom_pct: int = 100  # above the cap, net profit must survive gas this much dearer
+    max_notional_quote: str = "100000"  # input size per trade, valued in quote at mid price
+    max_price_impact_bps: int = 500  # output lost to the trade's own size (Uniswap warns at 5 %)
+    max_head_age_s: float = 30.0  # stale market data: head block older than this
+    max_head_lag_blocks: int = 2  # stale market data: active provider behind the best
+    max_rpc_latency_ms: float = 2000.0  # runbook: response time > 2000 ms
+    # --- per booked trade: the circuit breaker opens ----------------------------------
+    max_failed_trades_per_hour: int = 10  # runbook: failed trades > 10/hour
+    min_success_rate_pct: float = 70.0  # runbook: success rate < 70 %
+    success_rate_window: int = 20  # over the last this many trades...
+    success_rate_min_trades: int = 10  # ...once at least this many were booked
+    consecutive_failures_limit: int = 5  # this many failed trades in a row
+    max_hourly_loss_quote: str = "100"  # runbook: hourly P&L < -$100
+    max_daily_loss_quote: str = "500"  # P&L since 00:00 UTC; holds the breaker to midnight
+    # --- the breaker --------------------------------------------------------------------
+    breaker_wait_s: float = 300.0  # OPEN this long before HALF_OPEN lets probes through
+    breaker_probe_trades: int = 3  # probe trades HALF_OPEN allows; all must succeed
+    breaker_probe_timeout_s: float = 120.0  # a probe not booked by then counts as failed
+    # --- triggers -----------------------------------------------------------------------
+    repeat_window_s: float = 60.0  # identical "blocked" triggers within it are counted
+    disabled: list[str] = field(default_factory=list)  # rule names switched off
+
+
+@dataclass(slots=True)
 class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     ledger: LedgerSection = field(default_factory=LedgerSection)
@@ -140,6 +175,7 @@ class Config:
     evm: EvmSection = field(default_factory=EvmSection)
     providers: list[ProviderEntry] = field(default_factory=list)
     strategy: StrategySection = field(default_factory=StrategySection)
+    guards: GuardsSection = field(default_factory=GuardsSection)
     source: str = "<defaults>"
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import signal
@@ -30,6 +31,8 @@ from engine.config import Config, ConfigError, load
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
+from engine.guards.approver import Guards
+from engine.guards.methods import GuardMethods
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
@@ -133,13 +136,21 @@ class Daemon:
         except Exception as exc:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
+        try:
+            guards = Guards.from_config(self.config, self.bus, writer, venue)
+        except ConfigError as exc:
+            log.error("config error: %s", exc)
+            return EXIT_CONFIG
         gate = SendGate(self.lifecycle, venue)
         parts = self._control_parts(writer, gate)
-        server = ControlServer(self.paths.socket, self.bus, ControlMethods(parts).table())
+        handlers = ControlMethods(parts).table()
+        handlers.update(GuardMethods(guards, parts.audit, writer).table())
+        server = ControlServer(self.paths.socket, self.bus, handlers)
         parts.client_count = lambda: server.client_count
         await server.start()  # answers `starting` while the market loads
         self._write_pid()
         try:
+            await _restore_guards(guards, store)
             await venue.start()
             pipeline = TradingPipeline(
                 venue,
@@ -148,8 +159,9 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
+                approver=guards,
             )
-            parts.market = pipeline
+            parts.market = guards.attach(pipeline)
             return await self._serve(venue, pipeline, writer, parts.loop)
         except Exception:
             log.exception("engine failed")
@@ -199,9 +211,7 @@ class Daemon:
             log.warning("%d executions still in flight at shutdown; cancelling them", left)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(venue.cancel_pending(), 1.0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel_all(tasks, timeout=1.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(venue.stop(), 1.0)
         writer.add_snapshot(self._snapshot("shutdown", "stopped", pipeline))
@@ -255,6 +265,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown, f"signal {sig.name}")
+        loop.add_signal_handler(signal.SIGUSR1, _log_task_stacks)
 
     def _write_pid(self) -> None:
         path = self.paths.state_dir / protocol.PID_FILE
@@ -315,7 +326,14 @@ def build_venue(config: Config) -> TradingVenue:
         from engine.market.sim.venue import SimVenue
 
         return SimVenue.from_config(config)
-    raise ConfigError(config.source, "market.venue", "the evm venue is not available yet")
+    if config.market.venue == "evm":
+        # The key is loaded (and registered with the log scrubber) before anything
+        # connects; the venue checks the chain id and the executor's owner at start.
+        from engine.execution.signer import load_signer
+        from engine.market.evm.venue import EvmVenue
+
+        return EvmVenue.from_config(config, load_signer(config.evm))
+    raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
 
 
 def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
@@ -340,9 +358,41 @@ def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
 
 
 def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
+    if config.market.venue == "evm":
+        from engine.execution.evm import EvmExecutor
+        from engine.market.evm.venue import EvmVenue
+
+        if not isinstance(venue, EvmVenue):
+            raise TypeError(f"the evm executor needs the evm venue, got {type(venue).__name__}")
+        return EvmExecutor(gate, venue)
     from engine.execution.paper import PaperExecutor
 
     return PaperExecutor(gate, venue)
+
+
+async def _restore_guards(guards: Guards, store: LedgerStore) -> None:
+    """Seed the loss limits from the ledger; without it they start from zero (logged)."""
+    try:
+        await guards.restore(store)
+    except Exception as exc:
+        log.warning("guards start without the ledger's recent trades: %s", exc)
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]], timeout: float) -> None:
+    """Cancel and wait, bounded: one task that ignores cancellation must not hang a stop."""
+    for task in tasks:
+        task.cancel()
+    _, stuck = await asyncio.wait(tasks, timeout=timeout)
+    for task in stuck:
+        log.error("task %s did not stop when cancelled; abandoning it", task.get_name())
+
+
+def _log_task_stacks() -> None:
+    """SIGUSR1: log where every task is waiting: the first question when an engine hangs."""
+    for task in asyncio.all_tasks():
+        out = io.StringIO()
+        task.print_stack(limit=8, file=out)
+        log.warning("task %s:\n%s", task.get_name(), out.getvalue())
 
 
 async def _flush_until(writer: LedgerWriter, deadline: float) -> bool:

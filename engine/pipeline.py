@@ -33,13 +33,21 @@ class Executor(Protocol):
 
 
 class Approver(Protocol):
-    """The risk guards' seat in the pipeline: None approves, a string is the refusal."""
+    """The risk guards' seat in the pipeline: None approves, a string is the refusal.
+
+    Both calls are synchronous: `review` sits between decision and send (no await may
+    come between them), and `observe_trade` lets the guards see each booked outcome."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
+
+    def observe_trade(self, trade: TradeRecord) -> None: ...
 
 
 class _ApproveAll:
     def review(self, opportunity: Opportunity) -> str | None:
+        return None
+
+    def observe_trade(self, trade: TradeRecord) -> None:
         return None
 
 
@@ -122,6 +130,7 @@ class TradingPipeline:
         self.trades_booked += 1
         self._ledger.add_trade(trade)
         self._bus.publish(protocol.TOPIC_TRADE, trade.to_dict())
+        self._approver.observe_trade(trade)
         log.info(
             "trade %s %s profit_quote=%d reason=%s",
             trade.id,

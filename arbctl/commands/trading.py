@@ -38,8 +38,7 @@ def opportunities(
     rows = [
         (
             o.get("id"),
-            o.get("block_number"),
-            _route(o.get("route")),
+            f"{len(o.get('route') or [])} hops",
             o.get("amount_in"),
             o.get("net_profit"),
             o.get("net_profit_quote"),
@@ -47,7 +46,7 @@ def opportunities(
         )
         for o in data.get("opportunities") or []
     ]
-    columns = ["id", "block", "route", "amount in", "net profit", "net (quote)", "detected"]
+    columns = ["id", "route", "amount in", "net profit", "net (quote)", "detected"]
     output.print_table(columns, rows)
 
 
@@ -80,22 +79,22 @@ def trades(
     if as_json:
         output.emit_json(data)
         return
-    rows = [
-        (
-            t.get("id"),
-            t.get("status"),
-            t.get("token_symbol"),
-            t.get("amount_in"),
-            t.get("profit_token"),
-            t.get("profit_quote"),
-            t.get("gas_cost_wei"),
-            t.get("revert_reason") or "",
-            output.clock(t.get("mined_at") or t.get("submitted_at")),
-        )
-        for t in data.get("trades") or []
+    rows = [_trade_row(t, failed) for t in data.get("trades") or []]
+    columns = ["id", "status", "token", "profit", "profit (quote)", "gas (wei)", "time"]
+    output.print_table([*columns, "revert"] if failed else columns, rows)
+
+
+def _trade_row(t: dict[str, Any], with_revert: bool) -> list[Any]:
+    row = [
+        t.get("id"),
+        t.get("status"),
+        t.get("token_symbol"),
+        t.get("profit_token"),
+        t.get("profit_quote"),
+        t.get("gas_cost_wei"),
+        output.clock(t.get("mined_at") or t.get("submitted_at")),
     ]
-    columns = ["id", "status", "token", "in", "profit", "profit (quote)", "gas (wei)"]
-    output.print_table([*columns, "revert", "time"], rows)
+    return [*row, t.get("revert_reason") or ""] if with_revert else row
 
 
 def trade(
@@ -114,8 +113,15 @@ def trade(
     if as_json:
         output.emit_json(data)
         return
-    fields = [(k, _route(v) if k == "route" else v) for k, v in (data or {}).items()]
-    output.print_fields(fields, title=f"trade {trade_id}")
+    output.print_fields([_trade_field(k, v) for k, v in data.items()], title=f"trade {trade_id}")
+
+
+def _trade_field(key: str, value: Any) -> tuple[str, Any]:
+    if key == "route":
+        return key, _route(value)
+    if key.endswith("_at") and isinstance(value, int | float):
+        return key, f"{output.clock(value)} ({value})"
+    return key, value
 
 
 class Period(StrEnum):

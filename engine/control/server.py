@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import os
+import select
 import socket
 import stat
 import struct
@@ -33,6 +34,7 @@ from engine.protocol import ProtocolError
 log = logging.getLogger("arbctl.control")
 
 _EVENT_BATCH = 512  # events per socket write: one syscall for a burst
+_HANGUP_POLL_S = 1.0  # how often a half-closed subscriber is checked for a full hang-up
 
 
 @dataclass(slots=True)
@@ -118,7 +120,9 @@ class ControlServer:
         writer.transport.set_write_buffer_limits(high=1 << 18)
         self._connections[conn.id] = conn
         try:
-            await self._read_loop(reader, conn)
+            if await self._read_loop(reader, conn):
+                await self._finish_subscriptions(conn)
+            await self._close_gracefully(conn)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:  # the engine must outlive any client
@@ -126,19 +130,35 @@ class ControlServer:
         finally:
             self._drop(conn)
 
-    async def _read_loop(self, reader: asyncio.StreamReader, conn: _Connection) -> None:
+    async def _read_loop(self, reader: asyncio.StreamReader, conn: _Connection) -> bool:
+        """Serve requests until EOF (returns True) or an oversized line (returns False)."""
         while True:
             try:
                 line = await reader.readuntil(b"\n")
             except asyncio.LimitOverrunError:
                 await self._reply_error(conn, None, _too_long())
-                return
+                return False
             except asyncio.IncompleteReadError as exc:
                 if exc.partial.strip():  # last line without a newline: still a request
                     await self._handle_line(exc.partial, conn)
-                return
+                return True
             if line.strip():
                 await self._handle_line(line, conn)
+
+    async def _finish_subscriptions(self, conn: _Connection) -> None:
+        """EOF may be a half-close (`echo subscribe | socat -t 100000 …`, the on-call
+        recipe): the client is still reading, so keep pushing its subscriptions until they
+        end, a write fails, or the peer hangs up completely."""
+        while pending := [task for _, task in conn.subscriptions.values() if not task.done()]:
+            await asyncio.wait(pending, timeout=_HANGUP_POLL_S)
+            if _peer_hung_up(conn.writer):
+                return
+
+    async def _close_gracefully(self, conn: _Connection) -> None:
+        """Flush what is still buffered (the tail of a large reply) before closing."""
+        conn.writer.close()
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+            await asyncio.wait_for(conn.writer.wait_closed(), self._write_timeout)
 
     async def _handle_line(self, line: bytes, conn: _Connection) -> None:
         msg: dict[str, Any] | None = None
@@ -289,8 +309,21 @@ def _client_label(params: dict[str, Any]) -> str:
     return client[:64] if isinstance(client, str) and client else "unknown"
 
 
-def _peer_of(writer: asyncio.StreamWriter) -> Peer:
+def _peer_hung_up(writer: asyncio.StreamWriter) -> bool:
+    """POLLHUP: the peer closed both directions (a half-close only shows as EOF)."""
     sock = writer.get_extra_info("socket")
+    if sock is None or writer.is_closing():
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _peer_of(writer: asyncio.StreamWriter) -> Peer:
+    return _peer_of_socket(writer.get_extra_info("socket"))
+
+
+def _peer_of_socket(sock: Any) -> Peer:
     try:
         raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         pid, uid, gid = struct.unpack("3i", raw)
@@ -301,8 +334,7 @@ def _peer_of(writer: asyncio.StreamWriter) -> Peer:
 
 def prepare_socket_path(path: Path) -> None:
     """Make the 0700 directory and clear a stale socket; refuse if an engine answers there."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+    _make_private_dir(path.parent)
     if not path.exists() and not path.is_symlink():
         return
     if not stat.S_ISSOCK(path.lstat().st_mode):
@@ -312,11 +344,26 @@ def prepare_socket_path(path: Path) -> None:
     try:
         probe.connect(str(path))
     except (ConnectionRefusedError, FileNotFoundError):
+        probe.close()
         log.warning("removing stale socket %s left by an engine that is gone", path)
         path.unlink(missing_ok=True)
         return
     except OSError as exc:
-        raise SocketInUse(f"cannot probe {path}: {exc}") from None
-    finally:
         probe.close()
-    raise SocketInUse(f"an engine already answers on {path}")
+        raise SocketInUse(f"cannot probe {path}: {exc}") from None
+    owner = _peer_of_socket(probe).pid
+    probe.close()
+    raise SocketInUse(f"an engine (pid {owner}) already answers on {path}")
+
+
+def _make_private_dir(directory: Path) -> None:
+    """Force the socket's directory to 0700, unless it is a shared sticky directory.
+
+    `--socket /tmp/engine.sock` must not narrow /tmp itself (as root that would break
+    every other user of /tmp); there the 0600 socket alone guards access.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.stat().st_mode & stat.S_ISVTX:
+        log.warning("socket directory %s is shared (sticky bit); leaving its mode", directory)
+        return
+    os.chmod(directory, 0o700)

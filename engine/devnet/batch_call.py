@@ -8,6 +8,7 @@ with eth_abi and posting one batch costs ~50 µs a call.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,13 +41,14 @@ class Send:
     value: int = 0
     gas: int = 200_000  # explicit: no estimate round trip
 
-    def payload(self) -> tuple[str, list[Any]]:
+    def payload(self, nonce: int) -> tuple[str, list[Any]]:
         tx = {
             "from": self.sender,
             "to": self.to,
             "data": calldata(self.signature, self.args),
             "value": hex(self.value),
             "gas": hex(self.gas),
+            "nonce": hex(nonce),
         }
         return "eth_sendTransaction", [tx]
 
@@ -71,11 +73,35 @@ def call_many(url: str, calls: list[Call], chunk: int = 2_000) -> list[tuple[Any
     return results
 
 
-def send_many(url: str, sends: list[Send]) -> list[bool]:
-    """Send all (automine mines each, in order); which of them succeeded, by receipt."""
-    hashes = rpc_batch(url, [send.payload() for send in sends], timeout=60.0)
-    receipts = rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in hashes], timeout=60.0)
-    return [_succeeded(receipt) for receipt in receipts]
+def send_many(url: str, sends: list[Send], timeout: float = 10.0) -> list[bool]:
+    """Send all, then report which succeeded, by receipt.
+
+    Nonces are assigned here: anvil serves a batch's requests concurrently, so letting it
+    pick them gives two transactions of one sender the same nonce.
+    """
+    nonces = _next_nonces(url, {send.sender for send in sends})
+    payloads = []
+    for send in sends:
+        payloads.append(send.payload(nonces[send.sender]))
+        nonces[send.sender] += 1
+    hashes = rpc_batch(url, payloads, timeout=60.0)
+    return [_succeeded(receipt) for receipt in _receipts(url, hashes, timeout)]
+
+
+def _next_nonces(url: str, senders: set[str]) -> dict[str, int]:
+    ordered = sorted(senders)
+    counts = rpc_batch(url, [("eth_getTransactionCount", [s, "pending"]) for s in ordered])
+    return {sender: int(count, 16) for sender, count in zip(ordered, counts, strict=True)}
+
+
+def _receipts(url: str, hashes: list[str], timeout: float) -> list[dict[str, Any] | None]:
+    """Receipts in order, waiting briefly for any the node has not mined yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        receipts = rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in hashes])
+        if all(receipts) or time.monotonic() > deadline:
+            return receipts
+        time.sleep(0.02)
 
 
 def _succeeded(receipt: dict[str, Any] | None) -> bool:

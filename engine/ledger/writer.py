@@ -73,8 +73,11 @@ class LedgerWriter:
             backoff = self._interval if ok else min(backoff * 2, 5.0)
 
     async def _wait(self, timeout: float) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # races with the event being set, which left a stopping engine hanging forever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
         self._wakeup.clear()
         await asyncio.sleep(self._interval)  # let a burst accumulate into one batch
 

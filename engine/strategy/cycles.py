@@ -84,11 +84,12 @@ class CycleTable:
             out.append((r0, r1, pool.fee_bps) if side & 1 == 0 else (r1, r0, pool.fee_bps))
         return out
 
-    def key(self, cycle: int) -> str:
+    def key(self, cycle: int, route: Sequence[Hop] | None = None) -> str:
         """Stable short name of the directed cycle: same pools and direction, same key."""
+        hops = self.route(cycle) if route is None else route
         text = "|".join(
             [self.base_tokens[int(self.token[cycle])]]
-            + [f"{hop.pool}:{hop.token_in}" for hop in self.route(cycle)]
+            + [f"{hop.pool}:{hop.token_in}" for hop in hops]
         )
         return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
@@ -100,6 +101,10 @@ class CycleTable:
 
 
 def build_cycle_table(market: Market, base_tokens: Sequence[str], max_hops: int) -> CycleTable:
+    """Enumerate once per market shape; reserves are read later, so Syncs never rebuild this.
+
+    Base tokens absent from the market are dropped (a config may list tokens of other chains).
+    """
     if max_hops not in (2, 3):
         raise ValueError(f"max_hops must be 2 or 3, got {max_hops}")
     pools = tuple(p for p in market.pools.values() if p.token0 != p.token1)

@@ -9,8 +9,11 @@ rounding can only make an opportunity look worse than it is, never better.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from engine.market.model import Pool
 
@@ -93,3 +96,56 @@ def _is_live(pool: Pool) -> bool:
 def _pool_rate(pool: Pool, src: str) -> Rate:
     reserve_src, reserve_dst = pool.reserves_for(src)
     return Rate(reserve_dst, reserve_src)
+
+
+GROUP_STRIDE = 4  # group = token index * GROUP_STRIDE + hop count (hop count <= 3)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCosts:
+    """This block's gas cost per (start token, route length) and each start token's quote rate.
+
+    Indexed by *group* (token index * GROUP_STRIDE + hop count) so the pre-filter prices a
+    whole candidate array with one gather. `nan` marks what cannot be priced.
+    """
+
+    gas_cost: dict[int, int]  # group -> gas in the token's base units, rounded up
+    gas_cost_float: npt.NDArray[np.float64]  # by group
+    to_quote: list[Rate | None]  # by token index
+    to_quote_float: npt.NDArray[np.float64]  # by group
+
+
+def block_costs(
+    prices: PriceGraph,
+    tokens: Sequence[str],
+    native: str,
+    quote: str,
+    gas_units: Mapping[int, int],
+    gas_price: int,
+) -> BlockCosts:
+    """Price gas and quote value for each start token at the pools' current mid prices."""
+    n_groups = max(len(tokens), 1) * GROUP_STRIDE
+    gas_cost: dict[int, int] = {}
+    gas_float = np.full(n_groups, np.nan)
+    quote_float = np.full(n_groups, np.nan)
+    to_quote: list[Rate | None] = []
+    for i, token in enumerate(tokens):
+        to_token = _gas_rate(prices, native, token, gas_price)
+        for hops, units in gas_units.items():
+            if to_token is not None and hops < GROUP_STRIDE:
+                gas_cost[i * GROUP_STRIDE + hops] = to_token.up(units * gas_price)
+                gas_float[i * GROUP_STRIDE + hops] = units * gas_price * to_token.as_float()
+        rate = prices.rate(token, quote) if quote else None
+        to_quote.append(rate)
+        if rate is not None:
+            quote_float[i * GROUP_STRIDE : (i + 1) * GROUP_STRIDE] = rate.as_float()
+    return BlockCosts(gas_cost, gas_float, to_quote, quote_float)
+
+
+def _gas_rate(prices: PriceGraph, native: str, token: str, gas_price: int) -> Rate | None:
+    """native -> token rate; gas that costs nothing needs no price (nor a native token)."""
+    if gas_price == 0:
+        return Rate(0, 1)
+    if not native:
+        return None
+    return prices.rate(native, token)

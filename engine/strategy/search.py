@@ -27,7 +27,7 @@ from engine.market.model import Block, Market
 from engine.strategy import kernel, oracle
 from engine.strategy.cycles import CycleTable, build_cycle_table
 from engine.strategy.opportunity import Opportunity
-from engine.strategy.pricing import PriceGraph, Rate
+from engine.strategy.pricing import GROUP_STRIDE, BlockCosts, PriceGraph, block_costs
 
 DEFAULT_GAS_UNITS: Mapping[int, int] = {2: 130_000, 3: 180_000}
 
@@ -70,16 +70,6 @@ class SearchConfig:
 _RANK_MARGIN = 4
 
 
-@dataclass(frozen=True, slots=True)
-class _TokenCosts:
-    """Per base token, this block: gas in token units and token -> quote rate."""
-
-    gas_cost: dict[tuple[int, int], int]  # (token index, hop count) -> gas in token units
-    gas_cost_float: npt.NDArray[np.float64]  # [token index, hop count]; nan if unpriceable
-    to_quote: list[Rate | None]
-    to_quote_float: npt.NDArray[np.float64]
-
-
 class ArbitrageSearch:
     """Cycles of one market, kept evaluated block after block."""
 
@@ -97,6 +87,11 @@ class ArbitrageSearch:
     def cycle_count(self) -> int:
         return len(self._table)
 
+    @property
+    def gross_positive_count(self) -> int:
+        """Cycles whose float optimum pays back its input (before gas): the per-block pool."""
+        return int(np.count_nonzero(self._positive))
+
     def rebuild(self) -> None:
         """Re-enumerate cycles after pools were added or removed (seconds on big markets)."""
         config, market = self._config, self._market
@@ -109,6 +104,7 @@ class ArbitrageSearch:
         self._x = np.zeros(n, dtype=np.float64)
         self._gross = np.zeros(n, dtype=np.float64)
         self._positive = np.zeros(n, dtype=bool)
+        self._group = self._table.token.astype(np.int32) * GROUP_STRIDE + self._table.hops
         self._coefficients.refresh_all()
         self._evaluate(None)
 
@@ -126,9 +122,8 @@ class ArbitrageSearch:
         Pools unknown to the table (added since the last `rebuild`) are ignored.
         """
         index = self._table.pool_index
-        known = sorted({index[a] for a in changed_pools if a in index})
-        pool_indices = np.array(known, dtype=np.int64)
-        self._coefficients.refresh(pool_indices)
+        known = sorted({i for a in changed_pools if (i := index.get(a)) is not None})
+        self._coefficients.refresh(known)
         self._evaluate(self._table.cycles_touching(known))
         return self._decide(block, gas_price)
 
@@ -161,28 +156,35 @@ class ArbitrageSearch:
         )
         return per_token[self._table.token]
 
-    def _ranked_candidates(self, costs: _TokenCosts, gas_price: int) -> npt.NDArray[np.int64]:
+    def _ranked_candidates(self, costs: BlockCosts) -> npt.NDArray[np.int64]:
         """Gross-positive cycles whose float net profit clears gas, best quote value first."""
         candidates = np.flatnonzero(self._positive)
-        token = self._table.token[candidates]
-        gas = costs.gas_cost_float[token, self._table.hops[candidates]]
-        x = self._x[candidates]
-        net = self._gross[candidates] - gas
-        # Float and exact differ by rounding only; let borderline cycles reach the exact check.
-        value = net * costs.to_quote_float[token]
-        keep = (net > -(1e-9 * x + 4.0)) & np.isfinite(value)
-        value, candidates = value[keep], candidates[keep]
-        order = np.argsort(-value, kind="stable")
-        return candidates[order]
+        group = self._group[candidates]
+        gross = self._gross[candidates]
+        gas = costs.gas_cost_float[group]
+        net = gross - gas
+        # Float and exact differ by rounding only; let borderline cycles reach the exact
+        # check. Unpriceable gas is nan and fails the comparison.
+        keep = net > -(4.0 + 1e-9 * (gross + gas))
+        candidates, net = candidates[keep], net[keep]
+        value = net * costs.to_quote_float[group[keep]]
+        priced = np.isfinite(value)
+        candidates, value = candidates[priced], value[priced]
+        # Only the best max_rechecks can ever be re-checked: select them in O(n), sort those.
+        limit = self._config.max_rechecks
+        if len(value) > limit:
+            best = np.argpartition(-value, limit - 1)[:limit]
+            candidates, value = candidates[best], value[best]
+        return candidates[np.lexsort((candidates, -value))]
 
     # -- exact decision --------------------------------------------------------------------
 
     def _decide(self, block: Block, gas_price: int) -> list[Opportunity]:
-        costs = self._token_costs(gas_price)
+        costs = self._block_costs(gas_price)
         winners: list[Opportunity] = []
         top_n = self._config.top_n
         detected_at = time.time()
-        ranked = self._ranked_candidates(costs, gas_price)
+        ranked = self._ranked_candidates(costs)
         for checked, cycle in enumerate(ranked):
             if checked >= self._config.max_rechecks:
                 break
@@ -195,12 +197,12 @@ class ArbitrageSearch:
         return winners[:top_n]
 
     def _recheck(
-        self, cycle: int, block: Block, gas_price: int, costs: _TokenCosts, detected_at: float
+        self, cycle: int, block: Block, gas_price: int, costs: BlockCosts, detected_at: float
     ) -> Opportunity | None:
         table = self._table
         token_index, hops = int(table.token[cycle]), int(table.hops[cycle])
         to_quote = costs.to_quote[token_index]
-        gas_cost = costs.gas_cost.get((token_index, hops))
+        gas_cost = costs.gas_cost.get(int(self._group[cycle]))
         route = table.reserves(cycle)
         if to_quote is None or gas_cost is None or any(r <= 0 or s <= 0 for r, s, _ in route):
             return None
@@ -217,10 +219,11 @@ class ArbitrageSearch:
         net = gross - gas_cost - flash
         if net <= 0:
             return None
+        route_hops = table.route(cycle)
         return Opportunity(
-            id=f"{block.number}-{table.key(cycle)}",
+            id=f"{block.number}-{table.key(cycle, route_hops)}",
             block_number=block.number,
-            route=table.route(cycle),
+            route=route_hops,
             token=token,
             amount_in=amount_in,
             amount_out=amount_out,
@@ -234,28 +237,13 @@ class ArbitrageSearch:
             detected_at=detected_at,
         )
 
-    def _token_costs(self, gas_price: int) -> _TokenCosts:
-        """Gas in each base token and each base token's quote rate, at this block's prices."""
-        market, bases = self._market, self._table.base_tokens
-        gas_units = self._config.gas_units
-        gas_cost: dict[tuple[int, int], int] = {}
-        gas_float = np.full((max(len(bases), 1), 4), np.nan)
-        to_quote: list[Rate | None] = []
-        for i, token in enumerate(bases):
-            to_gas_token = self._gas_rate(token, gas_price)
-            for hops, units in gas_units.items():
-                if to_gas_token is None or hops >= gas_float.shape[1]:
-                    continue
-                gas_cost[(i, hops)] = to_gas_token.up(units * gas_price)
-                gas_float[i, hops] = units * gas_price * to_gas_token.as_float()
-            to_quote.append(self._prices.rate(token, market.quote) if market.quote else None)
-        quote_float = np.array([r.as_float() if r else np.nan for r in to_quote] or [np.nan])
-        return _TokenCosts(gas_cost, gas_float, to_quote, quote_float)
-
-    def _gas_rate(self, token: str, gas_price: int) -> Rate | None:
-        """native -> token rate; gas that costs nothing needs no price."""
-        if gas_price == 0:
-            return Rate(0, 1)
-        if not self._market.native:
-            return None
-        return self._prices.rate(self._market.native, token)
+    def _block_costs(self, gas_price: int) -> BlockCosts:
+        market = self._market
+        return block_costs(
+            self._prices,
+            self._table.base_tokens,
+            market.native,
+            market.quote,
+            self._config.gas_units,
+            gas_price,
+        )

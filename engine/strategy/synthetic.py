@@ -24,7 +24,7 @@ def address(kind: str, n: int) -> str:
     return f"0x{kind}{n:0{40 - len(kind)}x}"
 
 
-def synthetic_market(n_pools: int, seed: int = 1, price_noise: float = 0.004) -> Market:
+def synthetic_market(n_pools: int, seed: int = 1, price_noise: float = 0.002) -> Market:
     """At least `n_pools` pools (base pairs first), WETH as native and USDC as quote."""
     rng = random.Random(seed)
     market = Market()
@@ -54,7 +54,10 @@ def synthetic_market(n_pools: int, seed: int = 1, price_noise: float = 0.004) ->
 
 
 def perturb(pools: Iterable[Pool], rng: random.Random, sigma: float = 0.003) -> set[str]:
-    """A swap-like move on each pool (one reserve up, the other down); returns their addresses."""
+    """A swap-like move on each pool (one reserve up, the other down); returns their addresses.
+
+    Moves accumulate: repeated calls walk prices away from each other without bound.
+    """
     changed = set()
     for pool in pools:
         move = 1.0 + rng.gauss(0.0, sigma)
@@ -62,6 +65,33 @@ def perturb(pools: Iterable[Pool], rng: random.Random, sigma: float = 0.003) -> 
         pool.reserve1 = max(1, int(pool.reserve1 / move))
         changed.add(pool.address)
     return changed
+
+
+class MarketMover:
+    """Block-by-block reserve changes that stay around each pool's starting price.
+
+    On a live chain other arbitrageurs close gaps as fast as swaps open them, so the share of
+    mispriced cycles is stationary; an unbounded random walk would instead turn most cycles
+    profitable after a few hundred blocks and benchmark an unrealistic market.
+    """
+
+    def __init__(self, market: Market, seed: int = 0, sigma: float = 0.002) -> None:
+        self._pools = list(market.pools.values())
+        self._anchor = {p.address: (p.reserve0, p.reserve1) for p in self._pools}
+        self._rng = random.Random(seed)
+        self._sigma = sigma
+
+    def move(self, fraction: float) -> set[str]:
+        """Re-draw the price of a random `fraction` of pools; returns their addresses."""
+        count = max(1, round(fraction * len(self._pools)))
+        changed = set()
+        for pool in self._rng.sample(self._pools, count):
+            reserve0, reserve1 = self._anchor[pool.address]
+            move = 1.0 + self._rng.gauss(0.0, self._sigma)
+            pool.reserve0 = max(1, int(reserve0 * move))
+            pool.reserve1 = max(1, int(reserve1 / move))
+            changed.add(pool.address)
+        return changed
 
 
 def _add_pool(

@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any
 
+from arbctl.client import Client
 from tests.conftest import EngineHandle, wait_until
 
 
@@ -101,3 +102,19 @@ def test_follow_resumes_after_an_engine_restart(engine: EngineHandle) -> None:
         assert after["seq"] > before["seq"]
     finally:
         follower.stop()
+
+
+FLOOD_TOML = "[engine]\ndebug_methods = true\nclient_queue = 16\n"
+
+
+def test_follow_resubscribes_after_lagging_without_gaps_or_duplicates(engine_factory) -> None:
+    engine = engine_factory(FLOOD_TOML)
+    follower = Follower(engine, "--topic", "bench")
+    try:
+        wait_until(lambda: json.loads(engine.cli("status", "--json").stdout)["subscribers"] > 0)
+        flood = Client(engine.socket).call("debug.flood", {"count": 2000, "topic": "bench"})
+        seqs = [follower.lines.get(timeout=30)["seq"] for _ in range(2000)]
+    finally:
+        follower.stop()
+    assert seqs == list(range(flood["first_seq"], flood["last_seq"] + 1))
+    assert "lagged" in follower.proc.stderr.read()

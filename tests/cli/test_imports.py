@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-HEAVY = ("web3", "textual", "numpy")
+# pydantic: typer would import it to parse options (~90 ms); arbctl.coercion keeps it away.
+HEAVY = ("web3", "textual", "numpy", "pydantic")
 ALLOWED_ENGINE = {"engine", "engine.protocol"}
 
 PROBE = """

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -61,12 +60,16 @@ class Wire:
 
     # --- receiving -------------------------------------------------------------------
     def read(self) -> Message | None:
-        """The next line, parsed; None once the engine closed the connection."""
+        """The next line, parsed; None once the engine closed the connection.
+
+        A last line without its newline was cut by the engine dropping a stalled
+        client mid-write: that is a disconnection, not a malformed message.
+        """
         try:
             line = self._reader.readline()
         except ConnectionResetError:
             return None
-        if not line:
+        if not line.endswith(b"\n"):
             return None
         return json.loads(line)
 
@@ -216,7 +219,3 @@ def connect() -> Iterator[Callable[[Path], Wire]]:
     yield open_wire
     for wire in opened:
         wire.close()
-
-
-def monotonic_deadline(seconds: float) -> float:
-    return time.monotonic() + seconds

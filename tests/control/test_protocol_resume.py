@@ -32,12 +32,20 @@ def _burst(engine: EngineHandle, count: int, size: int = 16) -> list[int]:
 
 
 def _read_events(wire: Wire, count: int) -> list[dict[str, Any]]:
+    """`count` events, or fewer if the subscription was cut off (nothing follows that)."""
     events = []
     while len(events) < count:
         event = wire.next_event()
         assert event is not None, f"connection closed after {len(events)} of {count} events"
         events.append(event)
+        if _cut_off(event):
+            break
     return events
+
+
+def _cut_off(event: dict[str, Any]) -> bool:
+    """A queue-overflow `lagged` ends the subscription (a ring gap does not)."""
+    return event["topic"] == "lagged" and "oldest_available_seq" not in event["data"]
 
 
 def _subscribe(engine: EngineHandle, since_seq: int | None = None) -> Wire:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine.devnet import operator_files
+from engine.devnet import anvil, lifecycle, operator_files
 
 pytestmark = pytest.mark.devnet
 
@@ -127,10 +127,11 @@ def test_the_private_key_never_appears_in_any_output(fresh: Cli) -> None:
 
 
 def test_down_stops_the_node_and_status_then_reports_none(fresh: Cli) -> None:
-    up = fresh.json("up")
+    devnet = lifecycle.up(fresh.directory, progress=lambda _line: None)  # `up` is tested above
 
     down = fresh.json("down")
 
     assert down["stopped"] is True
     assert fresh.run("status", "--json").returncode == 3
-    assert not Path(up["key_file"]).exists()
+    assert not anvil.is_running(devnet.handle)
+    assert not Path(devnet.world.key_file).exists()

@@ -102,9 +102,9 @@ def test_asking_for_the_whole_reserve_is_insufficient_liquidity() -> None:
 
 
 def test_amounts_out_chains_each_hop_from_the_previous_output() -> None:
-    # hop 1: 1000 -> 996 (first test); hop 2: 996 * 9975 = 9_935_100;
-    # 9_935_100 * 2_000_000 // (1_000_000 * 10_000 + 9_935_100) = 19_870_200_000_000 // 10_009_935_100
-    #        = 1985 (.04)
+    # hop 1: 1000 -> 996 (first test); hop 2 (25 bps): 996 * 9975 = 9_935_100;
+    # 9_935_100 * 2_000_000 // (1_000_000 * 10_000 + 9_935_100)
+    #   = 19_870_200_000_000 // 10_009_935_100 = 1985 (.04)
     route = [(MILLION, MILLION, 30), (MILLION, 2 * MILLION, 25)]
     assert get_amounts_out(1000, route) == [1000, 996, 1985]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from engine.market.model import Market, Pool, Token
 from engine.strategy.cycles import CycleTable, build_cycle_table
 
@@ -65,9 +67,7 @@ def test_cycles_that_touch_no_base_token_are_not_listed() -> None:
 
 
 def test_max_hops_two_lists_only_two_pool_cycles() -> None:
-    market = market_with(
-        ("a", WETH, TKN), ("b", TKN, USDC), ("c", USDC, WETH), ("d", WETH, TKN)
-    )
+    market = market_with(("a", WETH, TKN), ("b", TKN, USDC), ("c", USDC, WETH), ("d", WETH, TKN))
     table = build_cycle_table(market, [WETH], 2)
     assert set(table.hops.tolist()) == {2}
     assert len(table) == 2
@@ -82,7 +82,7 @@ def test_every_route_is_a_closed_chain_from_its_token() -> None:
         route = table.route(cycle)
         token = table.base_tokens[int(table.token[cycle])]
         assert route[0].token_in == token and route[-1].token_out == token
-        assert all(a.token_out == b.token_in for a, b in zip(route, route[1:], strict=False))
+        assert all(a.token_out == b.token_in for a, b in itertools.pairwise(route))
 
 
 def test_cycles_touching_a_pool_are_exactly_those_routed_through_it() -> None:

@@ -1,0 +1,346 @@
+"""The guards as the pipeline sees them: `review` before each send, `observe_trade` after
+each booked trade.
+
+Both are synchronous on purpose. The pipeline calls `review` between deciding and
+sending, in the same loop step; an await there would let the simulated chain mine in
+between and break the seed's determinism, and on a real chain it would let the market
+move under a decision already taken. Everything slow (ledger rows, events) is handed to
+the bus and the write-behind ledger writer, which never block.
+
+What it does with the rules: an opportunity rule's breach blocks that opportunity; a
+trade rule's breach opens the circuit breaker, which then blocks everything until its
+wait is over and probe trades have succeeded. Each block and each breaker transition is
+a `guard_trigger` event and a stored `GuardTrigger` (coalesced per rule, see triggers).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from engine.bus import EventBus
+from engine.config import Config, ConfigError
+from engine.guards.breaker import BreakerState, CircuitBreaker, Transition
+from engine.guards.gas import gas_report
+from engine.guards.rules import RULE_NAMES, MarketContext, MaxGasPrice, Reading, Rule, build_rules
+from engine.guards.stats import HOUR_S, TradeStats, day_start, is_success
+from engine.guards.thresholds import Thresholds, build_thresholds
+from engine.guards.triggers import Occurrence, TriggerLog
+from engine.ledger.records import TradeRecord
+from engine.ledger.store import LedgerStore
+from engine.ledger.writer import LedgerWriter
+from engine.market.sim import CANCELLED_BY_KILL
+from engine.market.sim.venue import VENUE_STOPPED
+from engine.market.venue import BlockUpdate, Venue
+from engine.strategy.opportunity import Opportunity
+from engine.strategy.pricing import PriceGraph
+
+log = logging.getLogger("arbctl.guards")
+
+# Orders the operator's kill (or a shutdown) dropped before they reached a block: not an
+# execution failure, so they do not count against the failure rules.
+CANCELLATIONS = frozenset({CANCELLED_BY_KILL, VENUE_STOPPED})
+BREAKER = "breaker"
+
+
+class _Pipeline(Protocol):
+    last_update: BlockUpdate | None
+
+    def market_status(self) -> dict[str, Any]: ...
+
+    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
+
+
+def was_cancelled(trade: TradeRecord) -> bool:
+    return (
+        trade.status == "failed"
+        and trade.block_number == 0
+        and (trade.revert_reason in CANCELLATIONS)
+    )
+
+
+class Guards:
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        bus: EventBus,
+        writer: LedgerWriter,
+        venue: Venue,
+        gas_units: dict[int, int] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.thresholds = t = thresholds
+        self._venue = venue
+        self._clock = clock
+        self.gas_units = gas_units or {}
+        self.opportunity_rules, self.trade_rules = build_rules(t)
+        self.breaker = CircuitBreaker(
+            t.breaker_wait_s, t.breaker_probe_trades, t.breaker_probe_timeout_s, clock
+        )
+        self.stats = TradeStats(t.success_rate_window)
+        self.triggers = TriggerLog(bus, writer, t.repeat_window_s, clock)
+        market = venue.market
+        hubs = [token for token in (market.native, market.quote) if token]
+        self._prices = PriceGraph(market.pools.values(), hubs)
+        self._head: Callable[[], BlockUpdate | None] = lambda: None
+        self._last: dict[str, tuple[Reading, float]] = {}
+        self.reviewed = self.approved = 0
+
+    @classmethod
+    def from_config(
+        cls, config: Config, bus: EventBus, writer: LedgerWriter, venue: Venue
+    ) -> Guards:
+        """Thresholds from `[guards]`, money scaled by the venue's quote token."""
+        unknown = sorted(set(config.guards.disabled) - set(RULE_NAMES))
+        if unknown:
+            problem = f"unknown rules {unknown}; known: {', '.join(RULE_NAMES)}"
+            raise ConfigError(config.source, "guards.disabled", problem)
+        quote = venue.market.tokens.get(venue.market.quote)
+        if quote is None:
+            raise ConfigError(config.source, "market.quote", "the market has no quote token")
+        thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals, config.source)
+        strategy = config.strategy
+        units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
+        return cls(thresholds, bus, writer, venue, units)
+
+    def attach(self, pipeline: _Pipeline) -> GuardedMarket:
+        """Follow the pipeline's head (for staleness) and give the control plane a view
+        of the market that carries the breaker's state (status and heartbeat)."""
+        self._head = lambda: pipeline.last_update
+        return GuardedMarket(pipeline, self)
+
+    # --- the pipeline's seat ---------------------------------------------------------------
+    def review(self, opportunity: Opportunity) -> str | None:
+        """None approves; otherwise the refusal. Every breached rule is recorded."""
+        self._tick()
+        self.reviewed += 1
+        if self.breaker.state == BreakerState.OPEN:
+            return self._blocked_by_breaker(opportunity)
+        refusals = [r for r in self._check(opportunity) if r]
+        if refusals:
+            return refusals[0]
+        if not self.breaker.permit(opportunity.id):
+            return self._blocked_by_breaker(opportunity)
+        self.approved += 1
+        return None
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        """Fold a booked trade in; a trade rule's breach opens the breaker."""
+        self._tick()
+        now = self._clock()
+        cancelled = was_cancelled(trade)
+        if self.breaker.is_probe(trade.opportunity_id):
+            detail = trade.revert_reason or trade.status
+            transition = self.breaker.record(
+                trade.opportunity_id, is_success(trade), trade.id, detail
+            )
+            self._apply(transition)
+        if cancelled:
+            return
+        self.stats.add(trade, now)
+        if self.breaker.state == BreakerState.CLOSED:
+            self._evaluate_trade_rules(now, trade.id)
+
+    # --- operator --------------------------------------------------------------------------
+    def reset_breaker(self, reason: str) -> dict[str, Any]:
+        """Close the breaker now (raises BreakerClosed if it is closed). Restarts every
+        window, today's P&L included: the operator has judged the losses a false alarm."""
+        self._tick()
+        transition = self.breaker.reset(reason)
+        self.stats.restart(transition.at, including_today=True)
+        self._publish(transition, "breaker_reset")
+        return self.breaker_status()
+
+    async def restore(self, store: LedgerStore) -> None:
+        """Seed the windows from the ledger so a restart cannot wipe the day's losses."""
+        now = self._clock()
+        today = await store.pnl(day_start(now))
+        recent = await store.list_trades(since=now - HOUR_S, limit=100_000)
+        for trade in reversed(recent):  # the store lists newest first
+            if not was_cancelled(trade):
+                self.stats.add(trade, trade.detected_at)
+        self.stats.seed_day(now, today.net_profit_quote)
+        log.info(
+            "guards restored: %d trades in the last hour, P&L today %s",
+            len(recent),
+            self.thresholds.show("quote", today.net_profit_quote),
+        )
+        self._evaluate_trade_rules(now, "")
+
+    # --- rules -----------------------------------------------------------------------------
+    def _check(self, opportunity: Opportunity) -> list[str]:
+        """Read every enabled opportunity rule; the refusal text of each breach."""
+        ctx = self._context()
+        refusals = []
+        for rule in self._enabled(self.opportunity_rules):
+            reading = rule.read(opportunity, ctx)
+            self._last[rule.name] = (reading, ctx.now)
+            if reading.breached:
+                reason = self._reason(rule, reading)
+                self.triggers.record(self._occurrence(rule, reading, reason, opportunity.id))
+                refusals.append(f"{rule.name}: {reason}")
+        return refusals
+
+    def _evaluate_trade_rules(self, now: float, trade_id: str) -> None:
+        readings = [(rule, rule.read(self.stats, now)) for rule in self._enabled(self.trade_rules)]
+        for rule, reading in readings:
+            self._last[rule.name] = (reading, now)
+        breached = [(rule, reading) for rule, reading in readings if reading.breached]
+        if not breached:
+            return
+        rule, reading = breached[0]
+        reason = self._reason(rule, reading)
+        transition = self.breaker.open(rule.name, reason, rule.hold_until(now), trade_id)
+        self._publish(transition, "breaker_open", rule, reading)
+
+    def _enabled(self, rules: list[Any]) -> list[Any]:
+        return [rule for rule in rules if rule.name not in self.thresholds.disabled]
+
+    def _context(self) -> MarketContext:
+        market = self._venue.market
+        return MarketContext(
+            now=self._clock(),
+            pools=market.pools,
+            prices=self._prices,
+            quote=market.quote,
+            head=self._head(),
+            providers=self._venue.provider_health(),
+        )
+
+    def _reason(self, rule: Rule, reading: Reading) -> str:
+        if reading.reason:
+            return reading.reason
+        show = self.thresholds.show
+        value, limit = show(rule.unit, reading.value), show(rule.unit, rule.threshold)
+        return f"{rule.label} {value} {rule.comparison} {limit}"
+
+    @staticmethod
+    def _occurrence(
+        rule: Rule, reading: Reading, reason: str, opportunity_id: str = "", trade_id: str = ""
+    ) -> Occurrence:
+        return Occurrence(
+            guard=rule.name,
+            action=rule.action,
+            reason=reason,
+            observed="" if reading.value is None else str(reading.value),
+            threshold=str(rule.threshold),
+            unit=rule.unit,
+            opportunity_id=opportunity_id,
+            trade_id=trade_id,
+        )
+
+    # --- the breaker -----------------------------------------------------------------------
+    def _tick(self) -> None:
+        """Time-driven work: breaker waits and probe timeouts, coalesced trigger summaries."""
+        for transition in self.breaker.poll():
+            self._apply(transition)
+        self.triggers.flush_due()
+
+    def _apply(self, transition: Transition | None) -> None:
+        if transition is None:
+            return
+        if transition.state == BreakerState.CLOSED:
+            self.stats.restart(transition.at)
+        self._publish(transition, f"breaker_{transition.state}")
+
+    def _publish(
+        self,
+        transition: Transition,
+        action: str,
+        rule: Rule | None = None,
+        reading: Reading | None = None,
+    ) -> None:
+        if rule is not None and reading is not None:
+            occurrence = self._occurrence(rule, reading, transition.reason, "", transition.trade_id)
+            self.triggers.record(occurrence)
+            return
+        self.triggers.record(
+            Occurrence(transition.guard, action, transition.reason, trade_id=transition.trade_id)
+        )
+
+    def _blocked_by_breaker(self, opportunity: Opportunity) -> str:
+        if self.breaker.state == BreakerState.OPEN:
+            reason = f"breaker open ({self.breaker.guard}: {self.breaker.reason})"
+        else:
+            reason = f"breaker half-open: all {self.breaker.probes} probe slots taken"
+        state = str(self.breaker.state)
+        self.triggers.record(
+            Occurrence(BREAKER, "blocked", reason, observed=state, opportunity_id=opportunity.id)
+        )
+        return reason
+
+    # --- what the control plane reads ---------------------------------------------------------
+    def breaker_summary(self) -> dict[str, Any]:
+        self._tick()
+        return self.breaker.summary()
+
+    def breaker_status(self) -> dict[str, Any]:
+        self._tick()
+        return self.breaker.to_dict()
+
+    def gas_status(self) -> dict[str, Any]:
+        rule = next(r for r in self.opportunity_rules if isinstance(r, MaxGasPrice))
+        enabled = rule.name not in self.thresholds.disabled
+        head = self._head()
+        units = self.gas_units
+        return gas_report(self._venue, head, rule, enabled, self._prices, units, self.thresholds)
+
+    def status(self) -> dict[str, Any]:
+        """Every rule with its threshold and latest reading, plus counters."""
+        self._tick()
+        now = self._clock()
+        for rule in self._enabled(self.trade_rules):  # cheap: read them fresh
+            self._last[rule.name] = (rule.read(self.stats, now), now)
+        rules = [self._rule_status(rule, "opportunity") for rule in self.opportunity_rules] + [
+            self._rule_status(rule, "trade") for rule in self.trade_rules
+        ]
+        return {
+            "rules": rules,
+            "breaker": self.breaker.summary(),
+            "reviewed": self.reviewed,
+            "approved": self.approved,
+            "blocked": self.reviewed - self.approved,
+            "repeat_window_s": self.thresholds.repeat_window_s,
+            "quote": {
+                "symbol": self.thresholds.quote_symbol,
+                "decimals": self.thresholds.quote_decimals,
+            },
+        }
+
+    def _rule_status(self, rule: Rule, kind: str) -> dict[str, Any]:
+        reading, at = self._last.get(rule.name, (None, None))
+        value = reading.value if reading else None
+        show = self.thresholds.show
+        return {
+            "name": rule.name,
+            "kind": kind,
+            "action": rule.action,
+            "observes": rule.observes,
+            "unit": rule.unit,
+            "comparison": rule.comparison,
+            "threshold": rule.threshold,
+            "threshold_text": show(rule.unit, rule.threshold),
+            "current": value,
+            "current_text": show(rule.unit, value),
+            "breached": reading.breached if reading else None,
+            "checked_at": at,
+            "enabled": rule.name not in self.thresholds.disabled,
+            "triggers": self.triggers.occurrences[rule.name],
+            "last_triggered_at": self.triggers.last_at.get(rule.name),
+        }
+
+
+class GuardedMarket:
+    """The pipeline's market view with the breaker's state added (`status`, heartbeat)."""
+
+    def __init__(self, pipeline: _Pipeline, guards: Guards) -> None:
+        self._pipeline = pipeline
+        self._guards = guards
+
+    def market_status(self) -> dict[str, Any]:
+        return {**self._pipeline.market_status(), "breaker": self._guards.breaker_summary()}
+
+    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
+        return self._pipeline.recent_opportunities(limit)

@@ -1,0 +1,89 @@
+"""The few contract calls and events the evm venue speaks, encoded with eth_abi.
+
+Encoding reuses the devnet's `calldata` (selector + eth_abi); the hot paths (Sync logs,
+reserves, balances) decode fixed-layout words by hand, which is all they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_abi import decode
+
+from engine.devnet.batch_call import calldata
+
+# keccak256 of the event signatures
+SYNC_TOPIC = (
+    "0x1c411e9a96e071241c2f21f7726b17ae89e3cab4c78be50e062b03a9fffbbad1"  # Sync(uint112,uint112)
+)
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+EXECUTED_TOPIC = "0x9d3143df72a22f3dea2e5172436c8d5eed763f17bef7a640c55666bdf8a8ad92"
+
+GET_RESERVES = calldata("getReserves()", ())
+TOKEN0 = calldata("token0()", ())
+TOKEN1 = calldata("token1()", ())
+FACTORY = calldata("factory()", ())
+ALL_PAIRS_LENGTH = calldata("allPairsLength()", ())
+OWNER = calldata("owner()", ())
+
+_ERROR_SELECTOR = "08c379a0"  # Error(string)
+_PANIC_SELECTOR = "4e487b71"  # Panic(uint256)
+
+
+def eth_call(to: str, data: str, block: str | int = "latest") -> tuple[str, list[Any]]:
+    """An `eth_call` request for a batch; `block` is a tag or a number."""
+    tag = hex(block) if isinstance(block, int) else block
+    return "eth_call", [{"to": to, "data": data}, tag]
+
+
+def all_pairs(index: int) -> str:
+    return calldata("allPairs(uint256)", (index,))
+
+
+def balance_of(holder: str) -> str:
+    return calldata("balanceOf(address)", (holder,))
+
+
+def execute(pairs: list[str], token_in: str, amount_in: int, min_profit: int) -> str:
+    """Calldata of `ArbExecutor.execute(pairs, tokenIn, amountIn, minProfit)`."""
+    return calldata(
+        "execute(address[],address,uint256,uint256)", (pairs, token_in, amount_in, min_profit)
+    )
+
+
+def word(data: str, index: int = 0) -> int:
+    """The `index`-th 32-byte word of 0x-hex return data, as an int."""
+    start = 2 + 64 * index
+    return int(data[start : start + 64] or "0", 16)
+
+
+def address_word(data: str, index: int = 0) -> str:
+    """An address returned in a word (lower case)."""
+    start = 2 + 64 * index
+    return "0x" + data[start + 24 : start + 64]
+
+
+def reserves(data: str) -> tuple[int, int]:
+    """getReserves() return data, or a Sync log's data: (reserve0, reserve1)."""
+    return word(data, 0), word(data, 1)
+
+
+def topic_address(topic: str) -> str:
+    return "0x" + topic[-40:].lower()
+
+
+def revert_reason(data: Any, message: str = "") -> str:
+    """What a revert said: Error(string), Panic(code), or the node's own message."""
+    if isinstance(data, dict):  # some nodes nest it: {"data": "0x..."}
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        selector, body = data[2:10], bytes.fromhex(data[10:])
+        try:
+            if selector == _ERROR_SELECTOR:
+                return str(decode(["string"], body)[0])
+            if selector == _PANIC_SELECTOR:
+                return f"panic 0x{decode(['uint256'], body)[0]:02x}"
+        except Exception:  # malformed revert data: fall back on the node's message
+            pass
+    text = message.removeprefix("execution reverted: ").removeprefix("execution reverted")
+    return text.strip() or "reverted without a reason"

@@ -1,0 +1,266 @@
+"""Following the chain: new heads in, per-block reserve changes out.
+
+Heads come from an `eth_subscribe("newHeads")` websocket where the provider offers one
+(a ws:// URL, or the http URL's ws:// twin, which anvil, geth and most hosted providers
+serve), else from polling `eth_getBlockByNumber("latest")` every `evm.poll_interval_ms`.
+A websocket is also checked against a poll whenever it has been quiet for a while, so a
+missed notification delays a block by seconds, never forever.
+
+For each head one batch fetches the block's `Sync` logs and the fee history. Sync
+carries a pair's new reserves, so the last Sync per pool is its state after the block;
+no `getReserves` per pool per block. A head that skips blocks fetches the logs of the
+whole range (after checking our last block is still canonical); a reorg, or a gap longer
+than `MAX_GAP`, re-reads every pool's reserves at the new head.
+
+Provider failures never escape: they are recorded in the provider's health, logged
+once per outage, and retried with backoff; while the chain cannot be read no block is
+delivered, so nothing new is traded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.market.evm import abi
+from engine.market.evm.fees import FeePolicy, fee_history_call
+from engine.market.evm.pools import PoolBook, read_reserves
+from engine.market.evm.providers import Provider, ProviderSet
+from engine.market.evm.rpc import ProviderUnavailable, RpcClient, RpcError, WsTransport
+
+log = logging.getLogger("arbctl.evm")
+
+MAX_GAP = 64  # blocks; longer gaps re-read all reserves instead of fetching the logs
+QUIET_CHECK_S = 5.0  # a websocket quiet this long is checked against a poll
+MAX_BACKOFF_S = 5.0
+EWMA_WEIGHT = 0.2
+
+HeadMode = Literal["ws", "poll"]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    base_fee: int
+    received_at: float  # time.time() when the engine learnt of it
+    received_perf: float  # time.perf_counter() at the same moment, for intervals
+
+
+def parse_head(raw: dict[str, Any]) -> Head:
+    return Head(
+        number=int(raw["number"], 16),
+        hash=str(raw["hash"]),
+        parent_hash=str(raw.get("parentHash", "")),
+        timestamp=int(raw.get("timestamp", "0x0"), 16),
+        base_fee=int(raw.get("baseFeePerGas") or "0x0", 16),
+        received_at=time.time(),
+        received_perf=time.perf_counter(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """What one head changed: reserves by pool (all pools when `full`)."""
+
+    head: Head
+    reserves: dict[str, tuple[int, int]]
+    full: bool
+    provider: str
+
+
+@dataclass(slots=True)
+class FollowerStats:
+    mode: HeadMode = "poll"
+    heads: int = 0
+    arrival_ms_ewma: float = 0.0  # head received - block timestamp (1 s resolution)
+    fetch_ms_ewma: float = 0.0  # head received -> its logs and fees fetched
+    reloads: int = 0  # full reserve re-reads (reorg, long gap)
+    outage_since: float = 0.0  # 0 while the chain is readable
+
+    def observe(self, head: Head, fetched_perf: float) -> None:
+        arrival = max(0.0, head.received_at - head.timestamp) * 1000
+        fetch = (fetched_perf - head.received_perf) * 1000
+        if self.heads == 0:
+            self.arrival_ms_ewma, self.fetch_ms_ewma = arrival, fetch
+        else:
+            self.arrival_ms_ewma += EWMA_WEIGHT * (arrival - self.arrival_ms_ewma)
+            self.fetch_ms_ewma += EWMA_WEIGHT * (fetch - self.fetch_ms_ewma)
+        self.heads += 1
+
+
+class BlockFollower:
+    """Turns heads into `ChainStep`s handed to `on_step`, in chain order, from a start head on."""
+
+    def __init__(
+        self,
+        providers: ProviderSet,
+        book: PoolBook,
+        fees: FeePolicy,
+        poll_interval: float,
+        on_head: Callable[[Head], None],
+        on_step: Callable[[ChainStep], None],
+    ) -> None:
+        self._providers = providers
+        self._book = book
+        self._fees = fees
+        self._poll_interval = poll_interval
+        self._on_head = on_head
+        self._on_step = on_step
+        self.stats = FollowerStats()
+        self._last: Head | None = None
+        self._ws_usable: bool | None = None  # None: not tried yet
+        self._ws: WsTransport | None = None
+
+    @property
+    def last(self) -> Head | None:
+        return self._last
+
+    async def run(self, start: Head) -> None:
+        """Follow from `start` (already reflected in the market) until cancelled."""
+        self._last = start
+        backoff = self._poll_interval
+        while True:
+            try:
+                async for head in self._heads():
+                    await self._follow(head)
+                    backoff = self._poll_interval
+                    self._recovered()
+            except (ProviderUnavailable, RpcError) as exc:
+                self._failed(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+            self._ws = None
+
+    # --- heads -----------------------------------------------------------------------
+    async def _heads(self) -> AsyncIterator[Head]:
+        provider = self._providers.active
+        if self._ws_usable is not False:
+            subscription = await self._subscribe(provider)
+            if subscription is not None:
+                async for head in self._subscribed(provider, subscription):
+                    yield head
+                return
+        async for head in self._polled(provider):
+            yield head
+
+    async def _subscribe(self, provider: Provider) -> asyncio.Queue[Any] | None:
+        """A newHeads subscription, or None when this provider has no websocket."""
+        endpoint = provider.endpoint
+        if self._ws is None:
+            self._ws = WsTransport(endpoint)
+        client = RpcClient(endpoint, provider.health, self._ws, provider.client.timeout)
+        try:
+            subscription = await client.call("eth_subscribe", ["newHeads"])
+        except (ProviderUnavailable, RpcError) as exc:
+            if self._ws_usable or endpoint.is_websocket:
+                raise  # it worked before (or is all there is): an outage, retry
+            self._ws_usable = False
+            log.info("%s: no websocket subscription (%s); polling heads", endpoint.label, exc)
+            return None
+        if not self._ws_usable:
+            log.info("%s: following new heads by websocket subscription", endpoint.label)
+        self._ws_usable = True
+        self.stats.mode = "ws"
+        return self._ws.subscription(str(subscription))
+
+    async def _subscribed(
+        self, provider: Provider, queue: asyncio.Queue[Any]
+    ) -> AsyncIterator[Head]:
+        while True:
+            try:
+                raw = await asyncio.wait_for(queue.get(), QUIET_CHECK_S)
+            except TimeoutError:
+                head = await self._latest(provider.client)
+                if self._last is None or head.hash != self._last.hash:
+                    yield head
+                continue
+            if raw is None:
+                raise ProviderUnavailable(f"{provider.endpoint.label}: websocket closed")
+            yield parse_head(raw)
+
+    async def _polled(self, provider: Provider) -> AsyncIterator[Head]:
+        self.stats.mode = "poll"
+        while True:
+            head = await self._latest(provider.client)
+            if self._last is None or head.hash != self._last.hash:
+                yield head
+            await asyncio.sleep(self._poll_interval)
+
+    async def _latest(self, client: RpcClient) -> Head:
+        raw = await client.call("eth_getBlockByNumber", ["latest", False])
+        if not isinstance(raw, dict):
+            raise ProviderUnavailable(f"{client.endpoint.label}: no latest block")
+        return parse_head(raw)
+
+    # --- steps -----------------------------------------------------------------------
+    async def _follow(self, head: Head) -> None:
+        last = self._last
+        assert last is not None
+        if head.hash == last.hash or head.number < last.number - MAX_GAP:
+            return  # a duplicate, or a stale notification
+        provider = self._providers.active
+        provider.health.record_head(head.number)
+        self._on_head(head)
+        reserves, full = await self._changes(provider.client, last, head)
+        self.stats.observe(head, time.perf_counter())
+        self._last = head
+        self._on_step(ChainStep(head, reserves, full, provider.name))
+
+    async def _changes(
+        self, client: RpcClient, last: Head, head: Head
+    ) -> tuple[dict[str, tuple[int, int]], bool]:
+        """Reserve updates from `last` to `head`, and whether they are a full re-read."""
+        follows = head.number == last.number + 1 and head.parent_hash == last.hash
+        if follows:
+            logs_filter: dict[str, Any] = {"blockHash": head.hash, "topics": [abi.SYNC_TOPIC]}
+        elif last.number < head.number <= last.number + MAX_GAP:
+            logs_filter = {
+                "fromBlock": hex(last.number + 1),
+                "toBlock": hex(head.number),
+                "topics": [abi.SYNC_TOPIC],
+            }
+        else:
+            return await self._reload(client, head), True
+        calls = [("eth_getLogs", [logs_filter]), fee_history_call(head.number)]
+        if not follows:  # is the block we stand on still part of the chain?
+            calls.append(("eth_getBlockByNumber", [hex(last.number), False]))
+        results = await client.batch_strict(calls)
+        self._fees.update(results[1])
+        if not follows and (results[2] or {}).get("hash") != last.hash:
+            return await self._reload(client, head), True
+        return self._book.sync_updates(results[0]), False
+
+    async def _reload(self, client: RpcClient, head: Head) -> dict[str, tuple[int, int]]:
+        log.info("re-reading all reserves at block %d (reorg or long gap)", head.number)
+        self.stats.reloads += 1
+        history = await client.call(*fee_history_call(head.number))
+        self._fees.update(history)
+        return await read_reserves(client, self._book.addresses, head.number)
+
+    # --- outages ---------------------------------------------------------------------
+    def _failed(self, exc: Exception) -> None:
+        if not self.stats.outage_since:
+            self.stats.outage_since = time.time()
+            log.error(
+                "cannot follow the chain: %s; retrying (no new blocks, so nothing new is "
+                "traded, until it answers again)",
+                exc,
+            )
+
+    def _recovered(self) -> None:
+        if self.stats.outage_since:
+            down = time.time() - self.stats.outage_since
+            self.stats.outage_since = 0.0
+            last = self._last.number if self._last else -1
+            log.warning("following the chain again at block %d after %.1f s", last, down)

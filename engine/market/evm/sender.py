@@ -1,0 +1,447 @@
+"""Signing, sending and settling our transactions: the evm venue's Broadcaster half.
+
+`submit` runs in two parts. The synchronous part takes a nonce and signs, in the very
+loop step in which the send gate said yes (no await in between, so a kill acknowledged
+on the loop can never see a transaction signed after it). The asynchronous part sends
+it through the active provider, waits for a receipt (woken by every new head, polling
+as a fallback) and turns the receipt into the venue-neutral `Receipt`:
+
+- gas: `gasUsed × effectiveGasPrice` from the receipt, exactly what the wallet paid;
+- token delta: the owner's balance of the order's token read at the receipt's block
+  and the block before. If something else moved that balance in the same block (two of
+  our trades, an incoming transfer) the block delta is not this trade's alone, and the
+  transaction's own `Transfer` logs to and from the owner are booked instead (logged);
+- revert reason: the receipt has none, so the call is replayed with `eth_call` on the
+  receipt's block and the revert data decoded.
+
+Nothing here retries a send on its own: a resend after an await would be a send the
+gate did not check. A refused transaction resolves as "failed" (no gas) and its nonce is
+reused. `cancel_pending` (the kill switch) replaces every unmined transaction with a
+0-value self-transfer at the same nonce and ≥ 12.5 % higher caps; when the replacement
+is mined, the order resolves as "failed" carrying the replacement's gas, so the ledger
+still matches the wallet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.market.evm import abi
+from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
+from engine.market.evm.nonces import NonceBook
+from engine.market.evm.orders import EvmOrder, TxSigner
+from engine.market.evm.providers import ProviderSet
+from engine.market.evm.rpc import ProviderUnavailable, RpcError
+from engine.market.venue import ArbOrder, Receipt
+
+log = logging.getLogger("arbctl.evm")
+
+CANCELLED_BY_KILL = "cancelled by kill switch"
+VENUE_STOPPED = "venue stopped before the transaction was mined"
+SEND_SAMPLES = 10_000
+
+
+class VenueStopped(Exception):
+    """The venue was stopped while an order was still waiting for its block."""
+
+
+@dataclass(slots=True)
+class PendingTx:
+    payload: EvmOrder
+    nonce: int
+    hash: str
+    submitted_at: float
+    max_fee: int  # caps of the newest transaction at this nonce (bumped by cancels)
+    priority_fee: int
+    replacements: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> ArbOrder:
+        return self.payload.order
+
+
+@dataclass(slots=True)
+class SendStats:
+    sent: int = 0
+    refused: int = 0
+    cancelled: int = 0
+    head_to_send_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SEND_SAMPLES))
+
+
+class TxSender:
+    def __init__(
+        self,
+        providers: ProviderSet,
+        signer: TxSigner,
+        chain_id: int,
+        nonces: NonceBook,
+        fees: FeePolicy,
+        poll_interval: float,
+        head_perf: Callable[[int], float | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._providers = providers
+        self._signer = signer
+        self._chain_id = chain_id
+        self.nonces = nonces
+        self._fees = fees
+        self._poll_interval = poll_interval
+        self._head_perf = head_perf
+        self._clock = clock
+        self._pending: dict[int, PendingTx] = {}
+        self._head = asyncio.Event()
+        self._closed = False
+        self.stats = SendStats()
+
+    @property
+    def owner(self) -> str:
+        return self._signer.address
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def in_flight_nonces(self) -> set[int]:
+        return set(self._pending)
+
+    # --- submit ----------------------------------------------------------------------
+    def submit(self, payload: EvmOrder) -> Awaitable[Receipt]:
+        """Take a nonce and sign now; the returned awaitable sends and settles."""
+        now = self._clock()
+        if self._closed:
+            return _resolved(_unmined(payload.order, "", "venue stopped", now, now))
+        nonce = self.nonces.take()
+        signed = self._signer.sign(
+            self._transaction(
+                nonce,
+                payload.to,
+                payload.data,
+                payload.gas_limit,
+                payload.max_fee,
+                payload.priority_fee,
+            )
+        )
+        pending = PendingTx(payload, nonce, signed.hash, now, payload.max_fee, payload.priority_fee)
+        self._pending[nonce] = pending
+        return self._settle(pending, signed.raw)
+
+    async def _settle(self, pending: PendingTx, raw: str) -> Receipt:
+        try:
+            refused = await self._send(pending, raw)
+            if refused is not None:
+                return refused
+            mined_hash, receipt = await self._mined(pending)
+            return await self._receipt(pending, mined_hash, receipt)
+        except VenueStopped:
+            log.warning(
+                "order %s: venue stopped; tx %s may still be mined",
+                pending.order.order_id,
+                pending.hash,
+            )
+            return _unmined(
+                pending.order, pending.hash, VENUE_STOPPED, pending.submitted_at, self._clock()
+            )
+        finally:
+            self._pending.pop(pending.nonce, None)
+
+    async def _send(self, pending: PendingTx, raw: str) -> Receipt | None:
+        """None once the node has the transaction; a failed Receipt if it refused it."""
+        client = self._providers.active.client
+        self._record_send(pending.payload.block_number)
+        try:
+            await client.call("eth_sendRawTransaction", [raw])
+        except RpcError as exc:
+            return await self._refused(pending, exc)
+        except ProviderUnavailable as exc:
+            log.warning(
+                "order %s: sending tx %s: %s; checking whether the node has it",
+                pending.order.order_id,
+                pending.hash,
+                exc,
+            )
+            if not await self._node_has(pending.hash):
+                return await self._refused(
+                    pending, RpcError("eth_sendRawTransaction", -1, str(exc))
+                )
+        return None
+
+    async def _refused(self, pending: PendingTx, exc: RpcError) -> Receipt | None:
+        text = exc.message.lower()
+        if "already known" in text or "already imported" in text:
+            return None  # the node has it: same hash, wait for it
+        if pending.replacements:
+            return None  # the kill switch replaced it already: wait for the replacement
+        self.stats.refused += 1
+        if "nonce too low" in text or "nonce too high" in text:
+            await self._resync_nonces(exclude=pending.nonce)
+        else:
+            self.nonces.release(pending.nonce)
+        log.warning("order %s refused by the node: %s", pending.order.order_id, exc.message)
+        now = self._clock()
+        reason = f"refused by the node: {exc.message}"
+        return _unmined(pending.order, pending.hash, reason, pending.submitted_at, now)
+
+    async def _node_has(self, tx_hash: str) -> bool:
+        """Whether the node knows the transaction; waits (with backoff) until it answers."""
+        delay = self._poll_interval
+        while not self._closed:
+            try:
+                found = await self._providers.active.client.call(
+                    "eth_getTransactionByHash", [tx_hash]
+                )
+            except (ProviderUnavailable, RpcError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            return found is not None
+        raise VenueStopped
+
+    # --- waiting ---------------------------------------------------------------------
+    def on_head(self) -> None:
+        """A new head arrived: every waiter checks its receipt."""
+        self._head.set()
+        self._head = asyncio.Event()
+
+    async def _mined(self, pending: PendingTx) -> tuple[str, dict[str, Any]]:
+        client = self._providers.active.client
+        while not self._closed:
+            head = self._head
+            hashes = [pending.hash, *pending.replacements]
+            try:
+                receipts = await client.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+            except ProviderUnavailable:
+                receipts = []
+            for tx_hash, receipt in zip(hashes, receipts, strict=False):
+                if isinstance(receipt, dict) and receipt.get("blockNumber"):
+                    return tx_hash, receipt
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(head.wait(), self._poll_interval)
+        raise VenueStopped
+
+    # --- receipts --------------------------------------------------------------------
+    async def _receipt(self, pending: PendingTx, mined_hash: str, raw: dict[str, Any]) -> Receipt:
+        block = int(raw["blockNumber"], 16)
+        gas_used = int(raw["gasUsed"], 16)
+        price = int(raw.get("effectiveGasPrice") or "0x0", 16)
+        order = pending.order
+        if mined_hash != pending.hash:
+            self.stats.cancelled += 1
+            reason = (
+                f"{CANCELLED_BY_KILL}: nonce {pending.nonce} taken by a 0-value self-transfer "
+                f"(original tx {pending.hash})"
+            )
+            return Receipt(
+                mined_hash,
+                order.order_id,
+                "failed",
+                reason,
+                block,
+                gas_used,
+                price,
+                0,
+                0,
+                pending.submitted_at,
+                self._clock(),
+            )
+        delta = await self._token_delta(order.token, raw, block)
+        if raw.get("status") == "0x1":
+            profit = _executed_profit(raw, pending.payload.to)
+            amount_out = order.amount_in + (delta if profit is None else profit)
+            return Receipt(
+                mined_hash,
+                order.order_id,
+                "success",
+                "",
+                block,
+                gas_used,
+                price,
+                amount_out,
+                delta,
+                pending.submitted_at,
+                self._clock(),
+            )
+        reason = await self._revert_reason(pending, gas_used, block)
+        log.info("order %s reverted in block %d: %s", order.order_id, block, reason)
+        return Receipt(
+            mined_hash,
+            order.order_id,
+            "reverted",
+            reason,
+            block,
+            gas_used,
+            price,
+            0,
+            delta,
+            pending.submitted_at,
+            self._clock(),
+        )
+
+    async def _token_delta(self, token: str, receipt: dict[str, Any], block: int) -> int:
+        """The owner's change in `token` from this transaction, read from the chain."""
+        own = _transfer_delta(receipt, token, self.owner)
+        call = abi.balance_of(self.owner)
+        client = self._providers.active.client
+        try:
+            before, after = await client.batch_strict(
+                [abi.eth_call(token, call, block - 1), abi.eth_call(token, call, block)]
+            )
+        except (ProviderUnavailable, RpcError) as exc:
+            log.warning(
+                "cannot read the balance change at block %d (%s); booking the "
+                "transaction's Transfer logs",
+                block,
+                exc,
+            )
+            return own
+        measured = abi.word(after) - abi.word(before)
+        if measured != own:
+            log.warning(
+                "block %d changed the wallet's %s by %d, this transaction's Transfer "
+                "logs by %d (another transfer in the block): booking the latter",
+                block,
+                token,
+                measured,
+                own,
+            )
+            return own
+        return measured
+
+    async def _revert_reason(self, pending: PendingTx, gas_used: int, block: int) -> str:
+        payload = pending.payload
+        if gas_used >= payload.gas_limit:
+            return f"out of gas (limit {payload.gas_limit})"
+        call = {
+            "from": self.owner,
+            "to": payload.to,
+            "data": payload.data,
+            "gas": hex(payload.gas_limit),
+        }
+        try:
+            await self._providers.active.client.call("eth_call", [call, hex(block)])
+        except RpcError as exc:
+            return abi.revert_reason(exc.data, exc.message)
+        except ProviderUnavailable as exc:
+            return f"reverted (reason unavailable: {exc})"
+        return f"reverted, but a replay on block {block}'s final state succeeds"
+
+    # --- the kill switch -------------------------------------------------------------
+    async def cancel_pending(self) -> list[str]:
+        """Replace every unmined transaction; returns the hashes of those replaced."""
+        targets = list(self._pending.values())
+        if not targets:
+            return []
+        signed = [self._replacement(pending) for pending in targets]
+        client = self._providers.active.client
+        results = await client.batch([("eth_sendRawTransaction", [raw]) for raw in signed])
+        cancelled = []
+        for pending, result in zip(targets, results, strict=True):
+            if isinstance(result, RpcError):
+                log.warning(
+                    "could not replace tx %s (nonce %d): %s",
+                    pending.hash,
+                    pending.nonce,
+                    result.message,
+                )
+            else:
+                cancelled.append(pending.hash)
+        log.warning(
+            "kill switch: replaced %d of %d pending transactions", len(cancelled), len(targets)
+        )
+        return cancelled
+
+    def _replacement(self, pending: PendingTx) -> str:
+        max_fee, tip = self._fees.replacement(pending.max_fee, pending.priority_fee)
+        tx = self._transaction(pending.nonce, self.owner, "0x", TRANSFER_GAS, max_fee, tip)
+        signed = self._signer.sign(tx)
+        pending.replacements.append(signed.hash)
+        pending.max_fee, pending.priority_fee = max_fee, tip
+        return signed.raw
+
+    # --- nonces ----------------------------------------------------------------------
+    async def _resync_nonces(self, exclude: int) -> None:
+        try:
+            count = await self._providers.active.client.call(
+                "eth_getTransactionCount", [self.owner, "pending"]
+            )
+        except (ProviderUnavailable, RpcError) as exc:
+            log.warning("cannot resync nonces: %s", exc)
+            return
+        self.nonces.resync(int(count, 16), self.in_flight_nonces() - {exclude})
+
+    def resync_if_idle(self, chain_next: int, taken_before: int) -> None:
+        """Per-block reconciliation with the node: only when nothing is in flight and no
+        nonce was taken since the count was asked for (else the count may be stale)."""
+        if not self._pending and self.nonces.taken == taken_before:
+            self.nonces.resync(chain_next, set())
+
+    # --- internals -------------------------------------------------------------------
+    def _transaction(
+        self, nonce: int, to: str, data: str, gas: int, max_fee: int, tip: int
+    ) -> dict[str, Any]:
+        return {
+            "type": 2,
+            "chainId": self._chain_id,
+            "nonce": nonce,
+            "to": to,
+            "value": 0,
+            "gas": gas,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": tip,
+            "data": data,
+        }
+
+    def _record_send(self, block_number: int) -> None:
+        self.stats.sent += 1
+        arrived = self._head_perf(block_number)
+        if arrived is not None:
+            self.stats.head_to_send_ms.append((time.perf_counter() - arrived) * 1000)
+
+    def close(self) -> None:
+        """Stop waiting: orders still waiting resolve as failed (their tx may be mined)."""
+        self._closed = True
+        self.on_head()
+
+
+def _transfer_delta(receipt: dict[str, Any], token: str, owner: str) -> int:
+    token, owner = token.lower(), owner.lower()
+    delta = 0
+    for entry in receipt.get("logs") or []:
+        topics = entry.get("topics") or []
+        if len(topics) < 3 or topics[0] != abi.TRANSFER_TOPIC:
+            continue
+        if str(entry.get("address", "")).lower() != token:
+            continue
+        amount = abi.word(entry.get("data") or "0x")
+        if abi.topic_address(topics[2]) == owner:
+            delta += amount
+        if abi.topic_address(topics[1]) == owner:
+            delta -= amount
+    return delta
+
+
+def _executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
+    """`profit` of the executor's Executed event (amountIn, profit, hops in data)."""
+    for entry in receipt.get("logs") or []:
+        topics = entry.get("topics") or []
+        same = str(entry.get("address", "")).lower() == executor.lower()
+        if same and topics and topics[0] == abi.EXECUTED_TOPIC:
+            return abi.word(entry.get("data") or "0x", 1)
+    return None
+
+
+def _unmined(order: ArbOrder, tx_hash: str, reason: str, submitted: float, now: float) -> Receipt:
+    """A receipt for an order that never reached a block: failed, nothing charged."""
+    return Receipt(
+        tx_hash, order.order_id, "failed", reason, 0, 0, order.gas_price, 0, 0, submitted, now
+    )
+
+
+async def _resolved(receipt: Receipt) -> Receipt:
+    return receipt

@@ -1,0 +1,374 @@
+"""The `evm` venue: a real EVM chain behind the same interface as the simulated one.
+
+It is the engine's `Venue` (tokens and pools, blocks with the pools they changed, gas
+price, provider health, wallet) and the send gate's `Broadcaster` (sign, send, settle,
+cancel). Start-up refuses to trade on the wrong chain, with an executor contract that
+is missing or owned by someone else: a clear error, and nothing signed or sent.
+
+Parts: `providers` (which endpoint, and its health), `pools` (the market from the
+factories), `blocks` (heads to reserve changes), `fees` (the EIP-1559 bid), `sender`
+(signing, nonces, receipts, cancels). This module wires them and answers the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from engine.config import Config, EvmSection, MarketSection
+from engine.market.evm import abi
+from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
+from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
+from engine.market.evm.nonces import NonceBook
+from engine.market.evm.orders import EvmOrder, TxSigner
+from engine.market.evm.pools import PoolBook, configured_market, load_pools
+from engine.market.evm.providers import ProviderSet
+from engine.market.evm.rpc import Call, ProviderUnavailable, RpcClient, RpcError
+from engine.market.evm.sender import TxSender
+from engine.market.model import Block, Market
+from engine.market.venue import BlockUpdate, Receipt
+
+log = logging.getLogger("arbctl.evm")
+
+# ERC-7528's address for the chain's native asset: the wallet's ETH in wallet_balances().
+NATIVE_ASSET = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
+HEAD_MEMORY = 256  # heads whose arrival time is kept, for head-to-send timing
+RPC_TIMEOUT_S = 10.0
+
+
+class EvmVenueError(RuntimeError):
+    """The venue cannot start safely; the message says why and what to check."""
+
+
+class ChainMismatch(EvmVenueError):
+    """The endpoint serves another chain than `evm.chain_id`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """An `eth_call` dry run of a transaction at the latest block."""
+
+    returned: int | None  # the call's first return word (None: it reverted)
+    gas_estimate: int
+    reason: str  # the revert reason when it reverted
+
+
+class EvmVenue:
+    name = "evm"
+
+    def __init__(
+        self,
+        evm: EvmSection,
+        market: MarketSection,
+        providers: ProviderSet,
+        signer: TxSigner,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not evm.executor:
+            raise EvmVenueError("evm.executor is not set: the address of the ArbExecutor contract")
+        self._evm = evm
+        self._market_section = market
+        self.providers = providers
+        self.executor = to_checksum_address(evm.executor)
+        self.chain = f"evm-{evm.chain_id}"
+        self.market: Market = configured_market(evm, market.native, market.quote)
+        for role, symbol in (("native", market.native), ("quote", market.quote)):
+            if symbol not in {t.symbol for t in self.market.tokens.values()}:
+                raise EvmVenueError(f"market.{role} {symbol!r} is not one of evm.tokens")
+        self.fees = FeePolicy.from_gwei(evm.max_priority_fee_gwei)
+        self._poll = evm.poll_interval_ms / 1000
+        self._heads: OrderedDict[int, float] = OrderedDict()
+        self._sender = TxSender(
+            providers,
+            signer,
+            evm.chain_id,
+            NonceBook(0),
+            self.fees,
+            self._poll,
+            self._heads.get,
+            clock,
+        )
+        self._book = PoolBook(self.market)
+        self._follower: BlockFollower | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._steps: asyncio.Queue[ChainStep | None] = asyncio.Queue()
+        self._balances: dict[str, int] = {}
+        self._head: Head | None = None
+        self._wallet_due = asyncio.Event()
+        self._stopped = False
+        self._failure: BaseException | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, signer: TxSigner) -> EvmVenue:
+        """The venue the daemon runs when `market.venue = "evm"`."""
+        providers = ProviderSet.from_config(config.providers, RPC_TIMEOUT_S)
+        return cls(config.evm, config.market, providers, signer)
+
+    @property
+    def owner(self) -> str:
+        return self._sender.owner
+
+    @property
+    def client(self) -> RpcClient:
+        return self.providers.active.client
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Check chain and contract, load the market at one block, start following."""
+        head = await self._check_chain()
+        await load_pools(self.client, self._evm, self.market, head.number)
+        self._book = PoolBook(self.market)
+        await self._load_account(head)
+        self._head = head
+        self._remember(head)
+        self.providers.active.health.record_head(head.number)
+        self._steps.put_nowait(ChainStep(head, {}, True, self.providers.active.name))
+        follower = BlockFollower(
+            self.providers,
+            self._book,
+            self.fees,
+            self._poll,
+            self._on_head,
+            self._steps.put_nowait,
+        )
+        self._follower = follower
+        self._spawn(follower.run(head), "evm-blocks")
+        self._spawn(self._wallet_loop(), "evm-wallet")
+        log.info(
+            "evm venue on %s at block %d: %d pools, %d tokens, operator %s, executor %s",
+            self.chain,
+            head.number,
+            len(self.market.pools),
+            len(self.market.tokens),
+            self.owner,
+            self.executor,
+        )
+
+    async def stop(self) -> None:
+        """Stop following; orders still waiting resolve as failed; `blocks()` ends."""
+        self._stopped = True
+        self._sender.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._follower is not None:
+            await self._follower.close()
+        await self.providers.close()
+        self._steps.put_nowait(None)
+
+    # --- reading -----------------------------------------------------------------------
+    async def blocks(self) -> AsyncIterator[BlockUpdate]:
+        """New heads, each with the pools its Syncs changed. One consumer only.
+
+        Steps that queued up while the consumer was busy are merged into one update for
+        the newest head, so the search always runs on the freshest state.
+        """
+        while True:
+            step = await self._steps.get()
+            steps = [step]
+            while not self._steps.empty():
+                steps.append(self._steps.get_nowait())
+            if any(s is None for s in steps):
+                if self._failure is not None:
+                    raise RuntimeError(
+                        "the evm venue stopped following the chain"
+                    ) from self._failure
+                return
+            yield self._apply([s for s in steps if s is not None])
+
+    def gas_price(self) -> int:
+        return self.fees.bid().expected_price
+
+    def fee_bid(self) -> FeeBid:
+        return self.fees.bid()
+
+    def provider_health(self) -> list[dict[str, Any]]:
+        return self.providers.health()
+
+    def wallet_balances(self) -> dict[str, int]:
+        return dict(self._balances)
+
+    def status(self) -> dict[str, Any]:
+        """Extra detail for status screens: what the chain and our transactions are doing."""
+        bid = self.fees.bid()
+        stats = self._follower.stats if self._follower else None
+        sends = sorted(self._sender.stats.head_to_send_ms)
+        return {
+            "chain": self.chain,
+            "chain_id": self._evm.chain_id,
+            "provider": self.providers.active.name,
+            "head": self._head.number if self._head else None,
+            "heads": stats.mode if stats else None,
+            "avg_ws_latency_ms": round(stats.arrival_ms_ewma, 3) if stats else None,
+            "head_fetch_ms": round(stats.fetch_ms_ewma, 3) if stats else None,
+            "reserve_reloads": stats.reloads if stats else 0,
+            "chain_unreadable_since": stats.outage_since if stats else 0.0,
+            "base_fee": bid.base_fee,
+            "priority_fee": bid.priority_fee,
+            "max_fee": bid.max_fee,
+            "gas_price": bid.expected_price,
+            "pools": len(self.market.pools),
+            "operator": self.owner,
+            "executor": self.executor,
+            "nonce": self._sender.nonces.next,
+            "pending": self._sender.pending_count,
+            "sent": self._sender.stats.sent,
+            "refused": self._sender.stats.refused,
+            "cancelled": self._sender.stats.cancelled,
+            "head_to_send_ms_p50": _percentile(sends, 0.5),
+        }
+
+    def head_to_send_samples(self) -> list[float]:
+        """Milliseconds from a head's arrival to the send of an order found in it."""
+        return list(self._sender.stats.head_to_send_ms)
+
+    async def simulate(self, data: str) -> Simulation:
+        """Dry-run a call of the executor contract from the operator at the latest block.
+
+        Raises ProviderUnavailable when the provider cannot be asked.
+        """
+        call = {"from": self.owner, "to": self.executor, "data": data}
+        returned, estimate = await self.client.batch(
+            [("eth_call", [call, "latest"]), ("eth_estimateGas", [call, "latest"])]
+        )
+        for result in (returned, estimate):
+            if isinstance(result, RpcError):
+                return Simulation(None, 0, abi.revert_reason(result.data, result.message))
+        return Simulation(abi.word(returned), int(estimate, 16), "")
+
+    # --- the send gate's Broadcaster -----------------------------------------------------
+    def broadcast(self, payload: Any) -> Awaitable[Receipt]:
+        """Sign now (same loop step as the gate's check); the awaitable sends and settles."""
+        if not isinstance(payload, EvmOrder):
+            raise TypeError(f"the evm venue broadcasts EvmOrder, not {type(payload).__name__}")
+        return self._sender.submit(payload)
+
+    async def cancel_pending(self) -> list[str]:
+        """Kill switch: replace every unmined transaction (0-value self-transfer)."""
+        return await self._sender.cancel_pending()
+
+    # --- start-up checks -------------------------------------------------------------------
+    async def _check_chain(self) -> Head:
+        client = self.client
+        calls: list[Call] = [
+            ("eth_chainId", []),
+            ("eth_getBlockByNumber", ["latest", False]),
+            ("web3_clientVersion", []),
+        ]
+        try:
+            chain_id, latest, version = await client.batch(calls)
+        except ProviderUnavailable as exc:
+            raise EvmVenueError(f"cannot reach the chain: {exc}") from None
+        if isinstance(chain_id, RpcError) or isinstance(latest, RpcError):
+            raise EvmVenueError(
+                f"{client.endpoint.label} answered with an error: {chain_id or latest}"
+            )
+        actual = int(chain_id, 16)
+        if actual != self._evm.chain_id:
+            raise ChainMismatch(
+                f"{client.endpoint.label} serves chain id {actual}, but evm.chain_id is "
+                f"{self._evm.chain_id}: refusing to start; nothing was signed or sent"
+            )
+        if isinstance(version, str) and version:
+            self.chain = f"{version.split('/')[0].lower()}-{actual}"
+        await self._check_executor(client)
+        return parse_head(latest)
+
+    async def _check_executor(self, client: RpcClient) -> None:
+        code, owner = await client.batch(
+            [("eth_getCode", [self.executor, "latest"]), abi.eth_call(self.executor, abi.OWNER)]
+        )
+        if isinstance(code, RpcError) or code in (None, "0x", "0x0"):
+            raise EvmVenueError(
+                f"evm.executor {self.executor} has no contract code on {self.chain}"
+            )
+        if isinstance(owner, RpcError) or not isinstance(owner, str):
+            raise EvmVenueError(f"evm.executor {self.executor} has no owner(): not an ArbExecutor?")
+        found = to_checksum_address(abi.address_word(owner))
+        if found != self.owner:
+            raise EvmVenueError(
+                f"evm.executor {self.executor} is owned by {found}, not by the signing key's "
+                f"address {self.owner}: every execute would revert; check evm.key_file"
+            )
+
+    async def _load_account(self, head: Head) -> None:
+        calls = [
+            ("eth_getTransactionCount", [self.owner, "pending"]),
+            fee_history_call(head.number),
+        ]
+        count, history = await self.client.batch_strict(calls)
+        self._sender.nonces.resync(int(count, 16), set())
+        self.fees.update(history)
+        await self._refresh_wallet(head.number)
+
+    # --- following -------------------------------------------------------------------------
+    def _on_head(self, head: Head) -> None:
+        self._remember(head)
+        self._sender.on_head()
+        self._wallet_due.set()
+
+    def _remember(self, head: Head) -> None:
+        self._heads[head.number] = head.received_perf
+        while len(self._heads) > HEAD_MEMORY:
+            self._heads.popitem(last=False)
+
+    def _apply(self, steps: list[ChainStep]) -> BlockUpdate:
+        changed: set[str] = set()
+        for step in steps:
+            changed |= self._book.apply(step.reserves)
+            if step.full:
+                changed |= set(self.market.pools)
+        last = steps[-1]
+        self._head = last.head
+        block = Block(last.head.number, float(last.head.timestamp), last.head.base_fee)
+        return BlockUpdate(block, frozenset(changed), last.head.received_at, last.provider)
+
+    async def _wallet_loop(self) -> None:
+        """Balances and the nonce count, refreshed after heads, off the trading path."""
+        while True:
+            await self._wallet_due.wait()
+            self._wallet_due.clear()
+            head = self._follower.last if self._follower else None
+            with contextlib.suppress(ProviderUnavailable, RpcError):
+                await self._refresh_wallet(head.number if head else "latest")
+
+    async def _refresh_wallet(self, block: int | str) -> None:
+        tag = hex(block) if isinstance(block, int) else block
+        tokens = list(self.market.tokens)
+        calls: list[Call] = [
+            ("eth_getBalance", [self.owner, tag]),
+            ("eth_getTransactionCount", [self.owner, "pending"]),
+            *(abi.eth_call(t, abi.balance_of(self.owner), block) for t in tokens),
+        ]
+        taken = self._sender.nonces.taken
+        results = await self.client.batch_strict(calls)
+        balances = {NATIVE_ASSET: int(results[0], 16)}
+        balances.update({t: abi.word(raw) for t, raw in zip(tokens, results[2:], strict=True)})
+        self._balances = balances
+        self._sender.resync_if_idle(int(results[1], 16), taken)
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._stopped:
+            return
+        self._failure = task.exception() or RuntimeError(f"{task.get_name()} ended")
+        log.error("evm venue task %s failed: %r", task.get_name(), self._failure)
+        self._steps.put_nowait(None)
+
+
+def _percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)

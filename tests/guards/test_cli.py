@@ -1,0 +1,69 @@
+"""`arbctl guards`, `breaker` and `gas` as an operator runs them: --json shapes for
+scripts, readable tables for people, the breaker on `status` and the heartbeat."""
+
+from __future__ import annotations
+
+import json
+
+from engine.guards.rules import RULE_NAMES
+from tests.conftest import EngineHandle, wait_until
+from tests.guards.conftest import rpc
+
+RULE_FIELDS = {
+    "name", "kind", "action", "observes", "unit", "comparison", "threshold",
+    "threshold_text", "current", "current_text", "breached", "checked_at", "enabled",
+    "triggers", "last_triggered_at",
+}  # fmt: skip
+BREAKER_FIELDS = {"state", "since", "guard", "reason", "retry_at"}
+
+
+def test_guards_json_lists_every_rule_with_its_threshold_and_current_value(
+    quiet_engine: EngineHandle,
+) -> None:
+    result = quiet_engine.cli("guards", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [r["name"] for r in data["rules"]] == list(RULE_NAMES)
+    assert all(set(r) == RULE_FIELDS for r in data["rules"])
+    assert {"breaker", "recent", "reviewed", "approved", "blocked"} <= set(data)
+
+
+def test_guards_for_people_is_a_table_of_the_rules(quiet_engine: EngineHandle) -> None:
+    result = quiet_engine.cli("guards")
+    assert result.returncode == 0, result.stderr
+    assert "max_gas_price" in result.stdout and "breaker CLOSED" in result.stdout
+
+
+def test_breaker_json_is_its_state_with_probes_and_history(quiet_engine: EngineHandle) -> None:
+    result = quiet_engine.cli("breaker", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["state"] == "closed" and set(data) >= BREAKER_FIELDS
+    assert {"probes", "history", "wait_s", "times_opened"} <= set(data)
+    assert quiet_engine.cli("breaker").returncode == 0
+
+
+def test_gas_shows_the_venues_fees_and_the_guards_verdict(quiet_engine: EngineHandle) -> None:
+    result = quiet_engine.cli("gas", "--json")
+    assert result.returncode == 0, result.stderr
+    gas = json.loads(result.stdout)
+    assert gas["base_fee"] > 0 and gas["base_fee"] + gas["priority_fee"] == gas["gas_price"]
+    expected = "block_unless_profitable" if gas["guard"]["over_cap"] else "allow"
+    assert gas["guard"]["verdict"] == expected
+    assert [r["hops"] for r in gas["routes"]] == [2, 3]
+    assert quiet_engine.cli("gas").returncode == 0
+
+
+def test_status_and_the_heartbeat_carry_the_breaker(quiet_engine: EngineHandle) -> None:
+    assert set(rpc(quiet_engine, "status")["breaker"]) >= BREAKER_FIELDS
+
+    def heartbeat() -> list[dict]:
+        return rpc(quiet_engine, "events.recent", {"topics": ["heartbeat"]})["events"]
+
+    assert wait_until(lambda: bool(heartbeat()))
+    assert heartbeat()[-1]["data"]["breaker"]["state"] == "closed"
+
+
+def test_guard_commands_report_an_unreachable_engine(no_engine: EngineHandle) -> None:
+    for argv in (["guards"], ["breaker"], ["gas"], ["breaker", "reset", "-r", "x"]):
+        assert no_engine.cli(*argv, "--json").returncode == 3

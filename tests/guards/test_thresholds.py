@@ -1,0 +1,61 @@
+"""`[guards]` in the operator's units becomes exact base units, or a config error that
+names the key."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from engine.bus import EventBus
+from engine.config import Config, ConfigError, GuardsSection, load
+from engine.guards.approver import Guards
+from engine.guards.thresholds import build_thresholds, whole_to_base_units
+from engine.ledger.sqlite import SqliteLedger
+from engine.ledger.writer import LedgerWriter
+from engine.market.sim import SimVenue
+
+
+def test_whole_quote_tokens_convert_exactly_to_base_units() -> None:
+    assert whole_to_base_units("12.5", 6) == 12_500_000
+    assert whole_to_base_units("100000", 6) == 100_000_000_000
+    assert whole_to_base_units("123456789012.123456789012345678", 18) == (
+        123456789012123456789012345678
+    )
+
+
+def test_an_amount_finer_than_the_token_is_refused() -> None:
+    with pytest.raises(ValueError, match="more than 6 decimal places"):
+        whole_to_base_units("0.0000001", 6)
+
+
+def test_a_bad_money_threshold_names_its_guards_key() -> None:
+    section = dataclasses.replace(GuardsSection(), max_hourly_loss_quote="lots")
+    with pytest.raises(ConfigError, match=r"guards\.max_hourly_loss_quote"):
+        build_thresholds(section, "USDC", 6, "engine.toml")
+
+
+def test_the_defaults_are_the_runbooks_thresholds() -> None:
+    t = build_thresholds(GuardsSection(), "USDC", 6)
+    assert t.max_gas_price == 150 * 10**9  # gas > 150 gwei
+    assert t.max_rpc_latency_ms == 2000.0  # response time > 2000 ms
+    assert t.max_failed_trades_per_hour == 10  # failed trades > 10/hour
+    assert t.min_success_rate == 0.70  # success rate < 70 %
+    assert t.max_hourly_loss == 100 * 10**6  # hourly P&L < -$100
+
+
+def test_the_guards_section_is_read_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "engine.toml"
+    path.write_text('[guards]\nmin_net_profit_quote = "2.5"\ndisabled = ["max_head_lag"]\n')
+    config = load(path)
+    assert config.guards.min_net_profit_quote == "2.5"
+    assert config.guards.disabled == ["max_head_lag"]
+
+
+async def test_disabling_an_unknown_rule_is_a_config_error(tmp_path: Path) -> None:
+    config = Config()
+    config.guards.disabled = ["max_gas"]
+    store = SqliteLedger(tmp_path / "l.sqlite3")
+    with pytest.raises(ConfigError, match="unknown rules"):
+        Guards.from_config(config, EventBus(), LedgerWriter(store), SimVenue(config.sim))
