@@ -183,6 +183,7 @@ class Daemon:
             asyncio.create_task(writer.run(), name="ledger-writer"),
             asyncio.create_task(pipeline.run(), name="pipeline"),
             asyncio.create_task(self._snapshot_loop(writer, pipeline), name="snapshots"),
+            asyncio.create_task(self._status_to_systemd(), name="sd-status"),
         ]
         self.lifecycle.started()
         log.info("engine %s: %s", self.lifecycle.state, self.lifecycle.reason)
@@ -260,6 +261,13 @@ class Daemon:
                 self.notifier.watchdog()
 
         loop_monitor.on_tick(ping)
+
+    async def _status_to_systemd(self) -> None:
+        """Mirror every state change into systemd's STATUS= (what `systemctl status` shows)."""
+        sub = self.bus.subscribe([protocol.TOPIC_STATE], queue_limit=64)
+        while (event := await sub.next()) is not None:
+            if event.topic == protocol.TOPIC_STATE:
+                self.notifier.status(f"{event.data['state']}: {event.data['reason']}")
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
