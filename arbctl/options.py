@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from arbctl import exitcodes, output, timespec
 from engine import protocol
 
 SocketOpt = Annotated[
@@ -74,8 +75,6 @@ def state_dir(value: Path | None) -> Path:
 
 def require_reason(reason: str | None, command: str, as_json: bool) -> str:
     """State changes are audited, so an empty reason is refused before anything is sent."""
-    from arbctl import exitcodes, output
-
     if reason is None or not reason.strip():
         output.fail(
             f"`arbctl {command}` needs --reason TEXT: state changes are audited with your "
@@ -88,8 +87,6 @@ def require_reason(reason: str | None, command: str, as_json: bool) -> str:
 
 def since_or_exit(text: str, as_json: bool) -> float:
     """`--since 1h` as epoch seconds, or a usage error naming the accepted forms."""
-    from arbctl import exitcodes, output, timespec
-
     try:
         return timespec.parse_since(text)
     except ValueError as exc:

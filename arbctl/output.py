@@ -82,20 +82,43 @@ def fail_rpc(exc: RpcError, as_json: bool) -> NoReturn:
     raise typer.Exit(exitcodes.FAILED)
 
 
+def esc(value: Any) -> str:
+    """Text from the engine or the operator, made safe to embed in rich markup.
+
+    A reason like "[urgent] gas spike" would otherwise be parsed as a style tag.
+    """
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def _cell(value: Any, markup: bool) -> Any:
+    from rich.text import Text
+
+    text = "" if value is None else str(value)
+    return text if markup else Text(text)
+
+
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    title: str | None = None,
+    markup: bool = True,
 ) -> None:
+    """A table; with markup=False cells are shown verbatim (for engine-supplied text)."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         table.add_column(column, overflow="fold")  # ids and amounts wrap, never "…"
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(_cell(cell, markup) for cell in row))
     console().print(table)
 
 
-def print_fields(rows: Iterable[tuple[str, Any]], title: str | None = None) -> None:
+def print_fields(
+    rows: Iterable[tuple[str, Any]], title: str | None = None, markup: bool = True
+) -> None:
     """A two-column key/value grid: the shape of `status` and `trade ID`."""
     from rich.table import Table
 
@@ -103,9 +126,9 @@ def print_fields(rows: Iterable[tuple[str, Any]], title: str | None = None) -> N
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for key, value in rows:
-        grid.add_row(key, "—" if value is None or value == "" else str(value))
+        grid.add_row(key, _cell("—" if value is None or value == "" else value, markup))
     if title:
-        console().print(f"[bold]{title}[/bold]")
+        console().print(f"[bold]{esc(title)}[/bold]")
     console().print(grid)
 
 

@@ -323,6 +323,9 @@ class _MarketLoading:
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return []
 
+    def units(self) -> dict[str, Any]:
+        return {}
+
 
 # --- the trading side, chosen by config ---------------------------------------------------
 class TradingVenue(Venue, Broadcaster, Protocol):

@@ -175,3 +175,13 @@ class TradingPipeline:
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return list(self._recent)[:limit]
+
+    def units(self) -> dict[str, Any]:
+        """Symbols and decimals of the native and quote tokens: clients format base units
+        with these (the engine never sends money as floats)."""
+        market = self.venue.market
+        return {
+            role: {"address": token.address, "symbol": token.symbol, "decimals": token.decimals}
+            for role, address in (("native", market.native), ("quote", market.quote))
+            if (token := market.tokens.get(address)) is not None
+        }

@@ -23,7 +23,7 @@ quiet .venv/bin/python -m pip install -e .
 
 ARBCTL=.venv/bin/arbctl
 if ! $ARBCTL status >/dev/null 2>&1; then
-  $ARBCTL up
+  $ARBCTL up --config scripts/demo.toml
 fi
 $ARBCTL status
 echo

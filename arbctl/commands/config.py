@@ -63,7 +63,7 @@ def validate(file: FileArg = None, as_json: options.JsonOpt = False) -> None:
         )
         return
     output.say(
-        f"[green]ok[/]: {path} is valid (venue {config.market.venue}, "
+        f"[green]ok[/]: {output.esc(path)} is valid (venue {config.market.venue}, "
         f"ledger {config.ledger.backend}, {len(config.providers)} providers)"
     )
 

@@ -67,7 +67,7 @@ def _transition(method: str, reason: str | None, socket: Path | None, as_json: b
         output.emit_json(data)
         return
     state = str((data or {}).get("state", "?")).upper()
-    output.say(f"[bold]{state}[/] — {(data or {}).get('reason', why)}")
+    output.say(f"[bold]{output.esc(state)}[/] — {output.esc((data or {}).get('reason', why))}")
 
 
 @dataclass
@@ -244,11 +244,12 @@ def _print_kill(report: KillReport, as_json: bool) -> None:
         output.emit_json(report.to_dict())
         return
     if report.acknowledged:
-        output.say(f"[bold red]HALTED[/] — engine acknowledged: {report.reason}")
+        output.say(f"[bold red]HALTED[/] — engine acknowledged: {output.esc(report.reason)}")
     elif report.halted:
-        output.say(f"[bold red]HALT PERSISTED[/] by arbctl, engine did not answer: {report.reason}")
+        why = output.esc(report.reason)
+        output.say(f"[bold red]HALT PERSISTED[/] by arbctl, engine did not answer: {why}")
     else:
         output.say("[bold red]HALT NOT PERSISTED[/] — see the steps below and act by hand")
     for step in report.steps:
         mark = "[green]✓[/]" if step["ok"] else "[red]✗[/]"
-        output.say(f"  {mark} {step['step']}: {step['detail']}")
+        output.say(f"  {mark} {step['step']}: {output.esc(step['detail'])}")

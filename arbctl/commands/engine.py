@@ -138,8 +138,9 @@ def up(
         output.emit_json(info)
     else:
         output.say(
-            f"[green]engine up[/]: pid {pid}, socket {target.socket}, "
-            f"state dir {target.state_dir} ({info['elapsed_s']}s)"
+            f"[green]engine up[/]: pid {pid}, socket {output.esc(target.socket)}, "
+            f"state dir {output.esc(target.state_dir)} ({info['elapsed_s']}s)\n"
+            f"logs: {output.esc(info['log'])}"
         )
 
 
@@ -168,13 +169,14 @@ def _check_unanswering(
     exc: EngineUnreachable, client: Client, target: Target, as_json: bool
 ) -> None:
     """Nobody answered; but a live (frozen) engine with this pid file still owns the slot."""
-    pid = process.read_pid(target.state_dir)
     owner = client.peer_pid() if exc.kind == "timeout" else None
-    for candidate in (owner, pid):
+    from_file = process.read_pid(target.state_dir)
+    for candidate, source in ((owner, "owns the socket"), (from_file, "has the pid file")):
         if candidate and process.is_alive(candidate) and process.looks_like_engine(candidate):
             output.fail(
-                f"an engine is already running but not answering: pid {candidate}, "
-                f"socket {target.socket} ({exc.detail}); try `arbctl down --force`",
+                f"an engine is already running but not answering: pid {candidate} {source} "
+                f"(socket {target.socket}: {exc.detail}; pid file "
+                f"{process.pid_file(target.state_dir)}); try `arbctl down --force`",
                 exitcodes.ALREADY_RUNNING,
                 as_json,
                 kind="already_running",
@@ -269,7 +271,8 @@ def down(
         output.emit_json(result)
     else:
         for step in result["steps"]:
-            output.say(f"  {'[green]✓[/]' if step['ok'] else '[red]✗[/]'} {step['detail']}")
+            mark = "[green]✓[/]" if step["ok"] else "[red]✗[/]"
+            output.say(f"  {mark} {output.esc(step['detail'])}")
         output.say(_down_summary(result, target))
     raise typer.Exit(exitcodes.OK if result["stopped"] else exitcodes.FAILED)
 
@@ -352,7 +355,7 @@ def _wait(pid: int, timeout: float, steps: list[dict[str, Any]]) -> bool:
 
 def _down_summary(result: dict[str, Any], target: Target) -> str:
     if not result["was_running"]:
-        return f"no engine running on {target.socket}"
+        return f"no engine running on {output.esc(target.socket)}"
     if result["stopped"]:
         forced = " (forced with SIGKILL)" if result["forced"] else ""
         return f"[green]engine stopped[/]{forced}: pid {result['pid']}"

@@ -167,4 +167,4 @@ def audit(
         )
         for e in data.get("entries") or []
     ]
-    output.print_table(["time", "uid", "client", "action", "outcome", "reason"], rows)
+    output.print_table(["time", "uid", "client", "action", "outcome", "reason"], rows, markup=False)

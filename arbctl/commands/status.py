@@ -40,23 +40,23 @@ def _render_status(s: dict[str, Any]) -> None:
     colour = {"running": "green", "paused": "yellow", "halted": "red"}.get(state, "cyan")
     output.say(
         f"[bold {colour}]{state.upper()}[/] since {output.clock(s.get('since'))} "
-        f"({output.ago(s.get('since'))}) — {s.get('reason', '')}"
+        f"({output.ago(s.get('since'))}) — {output.esc(s.get('reason', ''))}"
     )
-    gate, ledger, halt = s.get("gate") or {}, s.get("ledger") or {}, s.get("halt")
+    esc = output.esc
     output.print_fields(
         [
             ("engine", f"pid {s.get('pid')} · up {output.duration(s.get('uptime_s'))}"),
-            ("venue", f"{s.get('venue')} · chain {s.get('chain')}"),
+            ("venue", f"{esc(s.get('venue'))} · chain {esc(s.get('chain'))}"),
             ("block", f"{s.get('block')} · head age {output.duration(s.get('head_age_s'))}"),
             ("loop latency", _latency(s)),
-            ("gate", _gate(gate)),
-            ("ledger", _ledger(ledger)),
-            ("halt", _halt(halt)),
+            ("gate", _gate(s.get("gate") or {})),
+            ("ledger", _ledger(s.get("ledger") or {})),
+            ("halt", _halt(s.get("halt"))),
             ("events", f"last seq {s.get('last_seq')} · {s.get('subscribers')} subscribers"),
-            ("socket", s.get("socket")),
-            ("state dir", s.get("state_dir")),
-            ("config", s.get("config_source")),
-            ("version", s.get("version")),
+            ("socket", esc(s.get("socket"))),
+            ("state dir", esc(s.get("state_dir"))),
+            ("config", esc(s.get("config_source"))),
+            ("version", esc(s.get("version"))),
         ]
     )
 
@@ -79,18 +79,19 @@ def _gate(gate: dict[str, Any]) -> str:
 def _ledger(ledger: dict[str, Any]) -> str:
     if not ledger:
         return "—"
-    ok = "[green]ok[/]" if ledger.get("ok") else f"[red]DOWN[/] {ledger.get('error') or ''}"
+    error = output.esc(ledger.get("error") or "")
+    ok = "[green]ok[/]" if ledger.get("ok") else f"[red]DOWN[/] {error}"
     latency = ledger.get("latency_ms")
     extra = f" ({float(latency):.1f} ms)" if latency is not None else ""
-    return f"{ledger.get('backend')} {ok}{extra}"
+    return f"{output.esc(ledger.get('backend'))} {ok}{extra}"
 
 
 def _halt(halt: dict[str, Any] | None) -> str:
     if not halt:
         return "—"
     return (
-        f"[red]HALTED[/] by uid {halt.get('uid')} ({halt.get('source')}) at "
-        f"{output.clock(halt.get('ts'))}: {halt.get('reason')}"
+        f"[red]HALTED[/] by uid {halt.get('uid')} ({output.esc(halt.get('source'))}) at "
+        f"{output.clock(halt.get('ts'))}: {output.esc(halt.get('reason'))}"
     )
 
 
@@ -132,8 +133,8 @@ def _render_health(data: dict[str, Any]) -> None:
     rows = [
         (
             f"[{colours.get(str(c.get('status')), 'white')}]{c.get('status')}[/]",
-            c.get("name"),
-            c.get("detail"),
+            output.esc(c.get("name")),
+            output.esc(c.get("detail")),
         )
         for c in data.get("checks") or []
     ]

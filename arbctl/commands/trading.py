@@ -47,7 +47,7 @@ def opportunities(
         for o in data.get("opportunities") or []
     ]
     columns = ["id", "route", "amount in", "net profit", "net (quote)", "detected"]
-    output.print_table(columns, rows)
+    output.print_table(columns, rows, markup=False)
 
 
 def trades(
@@ -81,7 +81,7 @@ def trades(
         return
     rows = [_trade_row(t, failed) for t in data.get("trades") or []]
     columns = ["id", "status", "token", "profit", "profit (quote)", "gas (wei)", "time"]
-    output.print_table([*columns, "revert"] if failed else columns, rows)
+    output.print_table([*columns, "revert"] if failed else columns, rows, markup=False)
 
 
 def _trade_row(t: dict[str, Any], with_revert: bool) -> list[Any]:
@@ -113,7 +113,8 @@ def trade(
     if as_json:
         output.emit_json(data)
         return
-    output.print_fields([_trade_field(k, v) for k, v in data.items()], title=f"trade {trade_id}")
+    fields = [_trade_field(k, v) for k, v in data.items()]
+    output.print_fields(fields, title=f"trade {trade_id}", markup=False)
 
 
 def _trade_field(key: str, value: Any) -> tuple[str, Any]:
@@ -159,7 +160,7 @@ def pnl(
         ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f}%"),
     ]
     rows += [(key, data.get(key)) for key in _MONEY_FIELDS]
-    output.print_fields(rows, title=f"P&L ({period.value})")
+    output.print_fields(rows, title=f"P&L ({period.value})", markup=False)
 
 
 _MONEY_FIELDS = (

@@ -42,6 +42,8 @@ class MarketView(Protocol):
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
 
+    def units(self) -> dict[str, Any]: ...
+
 
 @dataclass(slots=True)
 class ControlParts:
@@ -174,7 +176,7 @@ class ControlMethods:
         period = P.choice(params, "period", PERIODS, "today")
         await self.p.ledger.flush()
         summary = await self._ledger_call(self.p.ledger.store.pnl(period_start(period)))
-        return {"period": period, **summary.to_dict()}
+        return {"period": period, "units": self.p.market.units(), **summary.to_dict()}
 
     async def _ledger_call(self, coro: Any) -> Any:
         try:

@@ -234,6 +234,8 @@ class ControlServer:
             if conn.writer.is_closing():
                 raise ConnectionResetError("client went away")
             conn.writer.write(data)
+            if conn.writer.transport.get_write_buffer_size() == 0:
+                return  # the kernel took it all: nothing to wait for (the common case)
             try:
                 await asyncio.wait_for(conn.writer.drain(), self._write_timeout)
             except TimeoutError:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from engine.bus import EventBus
 from engine.config import Config, ConfigError
@@ -43,6 +43,7 @@ log = logging.getLogger("arbctl.guards")
 # execution failure, so they do not count against the failure rules.
 CANCELLATIONS = frozenset({CANCELLED_BY_KILL, VENUE_STOPPED})
 BREAKER = "breaker"
+R = TypeVar("R", bound=Rule)
 
 
 class _Pipeline(Protocol):
@@ -52,13 +53,12 @@ class _Pipeline(Protocol):
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
 
+    def units(self) -> dict[str, Any]: ...
+
 
 def was_cancelled(trade: TradeRecord) -> bool:
-    return (
-        trade.status == "failed"
-        and trade.block_number == 0
-        and (trade.revert_reason in CANCELLATIONS)
-    )
+    never_mined = trade.status == "failed" and trade.block_number == 0
+    return never_mined and trade.revert_reason in CANCELLATIONS
 
 
 class Guards:
@@ -118,7 +118,7 @@ class Guards:
         self.reviewed += 1
         if self.breaker.state == BreakerState.OPEN:
             return self._blocked_by_breaker(opportunity)
-        refusals = [r for r in self._check(opportunity) if r]
+        refusals = self._check(opportunity)
         if refusals:
             return refusals[0]
         if not self.breaker.permit(opportunity.id):
@@ -195,7 +195,7 @@ class Guards:
         transition = self.breaker.open(rule.name, reason, rule.hold_until(now), trade_id)
         self._publish(transition, "breaker_open", rule, reading)
 
-    def _enabled(self, rules: list[Any]) -> list[Any]:
+    def _enabled(self, rules: Sequence[R]) -> list[R]:
         return [rule for rule in rules if rule.name not in self.thresholds.disabled]
 
     def _context(self) -> MarketContext:
@@ -344,3 +344,6 @@ class GuardedMarket:
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return self._pipeline.recent_opportunities(limit)
+
+    def units(self) -> dict[str, Any]:
+        return self._pipeline.units()

@@ -31,8 +31,11 @@ from engine.strategy.pricing import PriceGraph
 Action = Literal["blocked", "breaker_open"]
 Number = int | float
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, ">": operator.gt}
-_OPS[">="] = operator.ge
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Rule:
         self.threshold = threshold
 
     def judge(self, value: Number | None) -> Reading:
+        """Nothing measured yet (no trades, no provider) is never a breach."""
         if value is None:
             return Reading(None, False)
         return Reading(value, _OPS[self.comparison](value, self.threshold))
@@ -321,17 +325,20 @@ def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
     return opportunity, trade
 
 
-RULE_NAMES = (
-    "min_net_profit",
-    "max_gas_price",
-    "max_notional",
-    "max_price_impact",
-    "max_head_age",
-    "max_head_lag",
-    "max_rpc_latency",
-    "max_failed_trades_per_hour",
-    "min_success_rate",
-    "consecutive_failures",
-    "max_hourly_loss",
-    "max_daily_loss",
-)
+RULE_NAMES = tuple(
+    rule.name
+    for rule in (
+        MinNetProfit,
+        MaxGasPrice,
+        MaxNotional,
+        MaxPriceImpact,
+        MaxHeadAge,
+        MaxHeadLag,
+        MaxRpcLatency,
+        MaxFailedTradesPerHour,
+        MinSuccessRate,
+        ConsecutiveFailures,
+        MaxHourlyLoss,
+        MaxDailyLoss,
+    )
+)  # evaluation order, as build_rules builds them

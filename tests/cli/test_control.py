@@ -81,3 +81,10 @@ def test_kill_with_shutdown_stops_the_engine(engine: EngineHandle) -> None:
     assert report["halted"] is True
     assert engine.cli("status").returncode == 3
     assert protocol.read_halt_marker(engine.state_dir) is not None
+
+
+def test_reasons_are_shown_verbatim_even_with_brackets(engine: EngineHandle) -> None:
+    _running(engine)
+    result = engine.cli("pause", "--reason", "[urgent] gas [/] spike")
+    assert result.returncode == 0
+    assert "[urgent] gas [/] spike" in result.stdout

@@ -70,3 +70,14 @@ def test_up_over_a_stale_socket_reports_it_and_starts(engine_factory) -> None:
     assert result.returncode == 0, result.stderr
     handle.started.append(json.loads(result.stdout)["pid"])
     assert "stale socket" in result.stderr
+
+
+def test_up_refuses_while_a_frozen_engine_owns_the_socket(engine: EngineHandle) -> None:
+    os.kill(engine.pid, signal.SIGSTOP)
+    try:
+        result = engine.cli("up", "--config", str(engine.config))
+    finally:
+        os.kill(engine.pid, signal.SIGCONT)
+    assert result.returncode == 4
+    assert f"pid {engine.pid}" in result.stderr
+    assert "not answering" in result.stderr

@@ -43,7 +43,17 @@ def test_stale_socket_file_is_reported_as_refused(no_engine: EngineHandle) -> No
 
 @pytest.mark.parametrize(
     "argv",
-    [["pause", "-r", "x"], ["resume", "-r", "x"], ["audit"], ["events"], ["pnl"], ["trades"]],
+    [
+        ["pause", "-r", "x"],
+        ["resume", "-r", "x"],
+        ["audit"],
+        ["events"],
+        ["pnl"],
+        ["trades"],
+        ["trade", "some-id"],
+        ["opportunities"],
+        ["config", "show"],
+    ],
     ids=" ".join,
 )
 def test_engine_commands_exit_3_when_unreachable(no_engine: EngineHandle, argv: list[str]) -> None:

@@ -204,18 +204,3 @@ def module_engine_factory() -> Iterator[Callable[..., EngineHandle]]:
 def shared_engine(module_engine_factory: Callable[..., EngineHandle]) -> EngineHandle:
     """One engine (debug methods on) shared by a module's read-mostly tests."""
     return module_engine_factory(DEBUG_TOML)
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[[Path], Wire]]:
-    """Open raw connections that are closed at teardown even if the test fails."""
-    opened: list[Wire] = []
-
-    def open_wire(path: Path, timeout: float = REPLY_TIMEOUT_S) -> Wire:
-        wire = Wire(path, timeout)
-        opened.append(wire)
-        return wire
-
-    yield open_wire
-    for wire in opened:
-        wire.close()

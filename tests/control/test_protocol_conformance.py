@@ -13,8 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +20,6 @@ import pytest
 from engine import protocol
 from tests.conftest import EngineHandle
 from tests.control.conftest import Wire, ensure_running, flood, poll, status_of, wait_for_state
-
-ConnectFn = Callable[[Path], Wire]
 
 STATUS_FIELDS = {
     "state", "reason", "since", "halt", "pid", "started_at", "uptime_s", "socket",
@@ -197,7 +193,7 @@ def test_state_event_names_state_previous_reason_and_actor(engine_up: EngineHand
     assert event is not None and event["topic"] == "state"
     assert event["data"]["state"] == "paused" and event["data"]["previous"] == "running"
     assert event["data"]["reason"] == "conformance: state event"
-    assert event["data"]["actor"] == {"uid": _my_uid(), "client": "pytest"}
+    assert event["data"]["actor"] == {"uid": os.getuid(), "client": "pytest"}
 
 
 def test_heartbeat_event_carries_loop_latency_and_state(engine_up: EngineHandle) -> None:
@@ -421,30 +417,6 @@ def test_blank_lines_are_ignored(engine_up: EngineHandle) -> None:
     assert reply["id"] == 4
 
 
-# --- helpers ------------------------------------------------------------------------------
-def _my_uid() -> int:
-    return os.getuid()
-
-
-def _send_until_refused(sock: socket.socket, data: bytes) -> None:
-    """Send an oversized line; the engine may close before it has all of it."""
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        sock.sendall(data)
-
-
-def _read_until_closed(sock: socket.socket) -> list[bytes]:
-    chunks = []
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return [line for line in b"".join(chunks).split(b"\n") if line]
-
-
 # --- half-closed connections: what `echo … | socat - UNIX-CONNECT:…` does ------------------
 def test_a_large_reply_arrives_whole_after_the_client_half_closes(engine_up: EngineHandle) -> None:
     flood(engine_up, 20_000, "bulk", size=700)  # the whole ring: a ~15 MB events.recent
@@ -493,3 +465,23 @@ def test_the_documented_socat_follow_recipe_streams_events(engine_up: EngineHand
         proc.wait()
     assert "result" in lines[0]
     assert all(line["method"] == "event" for line in lines[1:])
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _send_until_refused(sock: socket.socket, data: bytes) -> None:
+    """Send an oversized line; the engine may close before it has all of it."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(data)
+
+
+def _read_until_closed(sock: socket.socket) -> list[bytes]:
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return [line for line in b"".join(chunks).split(b"\n") if line]

@@ -4,7 +4,13 @@ scripts, readable tables for people, the breaker on `status` and the heartbeat."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import pytest
+from typer.testing import CliRunner
+
+from arbctl.cli import app
 from engine.guards.rules import RULE_NAMES
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import rpc
@@ -67,3 +73,31 @@ def test_status_and_the_heartbeat_carry_the_breaker(quiet_engine: EngineHandle) 
 def test_guard_commands_report_an_unreachable_engine(no_engine: EngineHandle) -> None:
     for argv in (["guards"], ["breaker"], ["gas"], ["breaker", "reset", "-r", "x"]):
         assert no_engine.cli(*argv, "--json").returncode == 3
+
+
+@pytest.mark.parametrize(
+    "argv", [["guards"], ["breaker"], ["breaker", "reset"], ["gas"]], ids=" ".join
+)
+def test_help_explains_the_exit_codes(argv: list[str]) -> None:
+    result = CliRunner().invoke(app, [*argv, "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "Exit codes" in result.output
+
+
+@pytest.mark.parametrize("command", ["guards", "breaker", "gas"])
+def test_the_json_path_imports_nothing_heavy(command: str) -> None:
+    """Like `status`, these run under monitoring agents: no numpy, rich or engine parts."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "arbctl", command, "--json"],
+        capture_output=True,
+        text=True,
+        env={"ARBCTL_SOCKET": "/tmp/arbctl-test-no-such.sock", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    imported = {
+        line.split("|")[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert result.returncode == 3
+    assert not {m for m in imported if m.split(".")[0] in ("numpy", "rich", "web3", "textual")}
+    assert {m for m in imported if m.split(".")[0] == "engine"} <= {"engine", "engine.protocol"}
