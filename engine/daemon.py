@@ -43,6 +43,7 @@ from engine.pipeline import Executor, TradingPipeline
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
 from engine.telemetry.loop import LoopMonitor
+from engine.telemetry.resources import ResourceSampler
 from engine.telemetry.sdnotify import Notifier
 
 log = logging.getLogger("arbctl.engine")
@@ -105,6 +106,7 @@ class Daemon:
         )
         self.lifecycle = Lifecycle(paths.state_dir, self.bus)
         self.notifier = Notifier()
+        self.resources = ResourceSampler(paths.state_dir)
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
@@ -237,6 +239,7 @@ class Daemon:
             audit=AuditTrail(self.bus, writer),
             ledger=writer,
             loop=LoopMonitor(self.bus, self.config.engine.heartbeat_ms / 1000, self._heartbeat),
+            resources=self.resources,
             market=_MarketLoading(),
             client_count=lambda: 0,
             request_shutdown=self.request_shutdown,
@@ -245,7 +248,11 @@ class Daemon:
         return parts
 
     def _heartbeat(self) -> dict[str, Any]:
-        return {"state": self.lifecycle.state, **self._parts.market.market_status()}
+        return {
+            "state": self.lifecycle.state,
+            "resources": self.resources.sample(),
+            **self._parts.market.market_status(),
+        }
 
     def _arm_watchdog(self, loop_monitor: LoopMonitor) -> None:
         """WATCHDOG=1 is sent from the loop monitor's tick: a stalled loop stops the pings."""

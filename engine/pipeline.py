@@ -171,6 +171,7 @@ class TradingPipeline:
             "trades_booked": self.trades_booked,
             "in_flight": len(self._tasks),
             "decision_ms": round(self.last_decision_ms, 3),
+            "providers": self.venue.provider_health(),
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:

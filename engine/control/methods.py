@@ -28,6 +28,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, InvalidTransition, Lifecycle
 from engine.protocol import ProtocolError
 from engine.telemetry.loop import LoopMonitor
+from engine.telemetry.resources import ResourceSampler
 
 log = logging.getLogger("arbctl.control")
 
@@ -57,6 +58,7 @@ class ControlParts:
     audit: AuditTrail
     ledger: LedgerWriter
     loop: LoopMonitor
+    resources: ResourceSampler
     market: MarketView
     client_count: Callable[[], int]
     request_shutdown: Callable[[str], None]
@@ -125,6 +127,8 @@ class ControlMethods:
             "avg_loop_latency_ms": round(p.loop.avg_loop_latency_ms, 3),
             "last_seq": p.bus.last_seq,
             "subscribers": p.bus.subscriber_count,
+            "events_per_s": round(p.bus.events_per_s, 1),
+            "resources": p.resources.latest,
             "clients": p.client_count(),
             "gate": p.gate.to_dict(),
             "ledger": p.ledger.to_dict(),
