@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from arbctl import coercion
-from arbctl.commands import config, control, engine, events, safety, status, trading
+from arbctl.commands import config, control, engine, events, safety, status, trading, tui
 from arbctl.helptext import reflow, reflow_app
 
 coercion.install()  # before any option is parsed: keeps pydantic off the hot path
@@ -82,6 +82,7 @@ app.command(rich_help_panel=_WATCH)(status.status)
 app.command(rich_help_panel=_WATCH)(status.health)
 app.command(rich_help_panel=_WATCH)(events.events)
 app.command(rich_help_panel=_WATCH)(events.audit)
+app.command(rich_help_panel=_WATCH)(tui.tui)
 app.command(rich_help_panel=_CONTROL)(control.pause)
 app.command(rich_help_panel=_CONTROL)(control.resume)
 app.command(rich_help_panel=_CONTROL)(control.kill)

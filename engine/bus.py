@@ -76,8 +76,10 @@ class Subscription:
         first_missed = self.queue[0].seq if self.queue else at_seq
         self.queue.clear()
         self._replayed = 0
+        # The notice's seq is the last one the client may consider handled, so a client
+        # that resumes from "the highest seq I saw" gets everything it missed.
         notice = Event(
-            seq=at_seq,
+            seq=first_missed - 1,
             topic=protocol.TOPIC_LAGGED,
             ts=time.time(),
             data={
@@ -184,7 +186,7 @@ class EventBus:
         if since_seq < oldest - 1:
             replay.append(
                 Event(
-                    seq=self.last_seq,
+                    seq=oldest - 1,  # resuming from it replays what the ring still has
                     topic=protocol.TOPIC_LAGGED,
                     ts=time.time(),
                     data={

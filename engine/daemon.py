@@ -84,7 +84,7 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
     try:
         prepare_socket_path(paths.socket)
     except SocketInUse as exc:
-        log.error("not starting: %s (pid file: %s)", exc, paths.state_dir / protocol.PID_FILE)
+        log.error("not starting: %s", exc)
         return EXIT_FAILED
     log.info("engine starting: config=%s socket=%s log=%s", config.source, paths.socket, log_path)
     try:
@@ -312,6 +312,11 @@ class Daemon:
             log.info("no previous session snapshot: fresh start")
             return
         self._restored = snapshot.state
+        # Sequence numbers start from the clock in microseconds; the snapshot guards the
+        # rare engine that published faster than a million events a second.
+        restored_seq = snapshot.state.get("last_seq")
+        if isinstance(restored_seq, int) and restored_seq >= self.bus.last_seq:
+            self.bus.last_seq = restored_seq + 1
         log.info(
             "SNAPSHOT RESTORED: session %s (%s, %s) taken %s",
             snapshot.session_id,

@@ -51,7 +51,10 @@ def _render_status(s: dict[str, Any]) -> None:
             ("loop latency", _latency(s)),
             ("gate", _gate(s.get("gate") or {})),
             ("ledger", _ledger(s.get("ledger") or {})),
+            ("providers", _providers(s.get("providers") or [])),
+            ("breaker", _breaker(s.get("breaker") or {})),
             ("halt", _halt(s.get("halt"))),
+            ("resources", _resources(s.get("resources") or {})),
             ("events", f"last seq {s.get('last_seq')} · {s.get('subscribers')} subscribers"),
             ("socket", esc(s.get("socket"))),
             ("state dir", esc(s.get("state_dir"))),
@@ -84,6 +87,40 @@ def _ledger(ledger: dict[str, Any]) -> str:
     latency = ledger.get("latency_ms")
     extra = f" ({float(latency):.1f} ms)" if latency is not None else ""
     return f"{output.esc(ledger.get('backend'))} {ok}{extra}"
+
+
+def _providers(providers: list[dict[str, Any]]) -> str:
+    """One line: `name* status 47 ms` per provider; * marks the one in use."""
+    colours = {"healthy": "green", "degraded": "yellow"}
+    parts = [
+        f"{output.esc(p.get('name'))}{'*' if p.get('active') else ''} "
+        f"[{colours.get(str(p.get('status')), 'red')}]{output.esc(p.get('status'))}[/] "
+        f"{_ms(p.get('latency_ms_ewma'))}"
+        for p in providers
+    ]
+    return " · ".join(parts) if parts else "—"
+
+
+def _breaker(breaker: dict[str, Any]) -> str:
+    if not breaker:
+        return "—"
+    state = str(breaker.get("state", "?"))
+    colour = "green" if state == "closed" else "red"
+    return (
+        f"[{colour}]{output.esc(state)}[/] since {output.clock(breaker.get('since'))}"
+        f" — {output.esc(breaker.get('reason') or '')}"
+    )
+
+
+def _resources(res: dict[str, Any]) -> str:
+    if not res:
+        return "—"
+    rss = res.get("rss_bytes")
+    rss_text = "—" if rss is None else f"{int(rss) / 2**20:.0f} MiB"
+    return (
+        f"cpu {res.get('cpu_percent')}% · rss {rss_text} · {res.get('threads')} threads · "
+        f"{res.get('open_files')} files · disk {res.get('disk_used_percent')}%"
+    )
 
 
 def _halt(halt: dict[str, Any] | None) -> str:

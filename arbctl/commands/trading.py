@@ -159,18 +159,30 @@ def pnl(
         ("trades", _counts(data)),
         ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f}%"),
     ]
-    rows += [(key, data.get(key)) for key in _MONEY_FIELDS]
+    units = data.get("units") or {}
+    rows += [(key, _amount(data.get(key), units.get(unit))) for key, unit in _MONEY_FIELDS]
     output.print_fields(rows, title=f"P&L ({period.value})", markup=False)
 
 
+# field → the unit its base-unit integer is in (the engine names them in `units`)
 _MONEY_FIELDS = (
-    "gross_profit_quote",
-    "gas_cost_wei",
-    "gas_cost_quote",
-    "flash_fee_quote",
-    "net_profit_native",
-    "net_profit_quote",
+    ("gross_profit_quote", "quote"),
+    ("gas_cost_wei", "native"),
+    ("gas_cost_quote", "quote"),
+    ("flash_fee_quote", "quote"),
+    ("net_profit_native", "native"),
+    ("net_profit_quote", "quote"),
 )
+
+
+def _amount(value: Any, unit: dict[str, Any] | None) -> str:
+    """`30934605 (30.934605 USDC)`: exact base units, then the readable amount."""
+    if not isinstance(value, int) or not unit or "decimals" not in unit:
+        return str(value)
+    from decimal import Decimal
+
+    readable = Decimal(value).scaleb(-int(unit["decimals"]))
+    return f"{value} ({readable:f} {unit.get('symbol', '')})".rstrip()
 
 
 def _counts(data: dict[str, Any]) -> str:

@@ -48,16 +48,26 @@ def test_since_seq_returns_only_later_events(engine: EngineHandle) -> None:
     assert events and min(e["seq"] for e in events) > last
 
 
+def _subscribers(engine: EngineHandle) -> int:
+    return int(json.loads(engine.cli("status", "--json").stdout)["subscribers"])
+
+
 class Follower:
-    """`arbctl events --follow --json` in the background, its lines in a queue."""
+    """`arbctl events --follow --json` in the background, its lines in a queue.
+
+    Returns once the engine counts one more subscriber (the engine has its own), so
+    events published afterwards are certain to reach it.
+    """
 
     def __init__(self, engine: EngineHandle, *args: str) -> None:
+        before = _subscribers(engine)
         argv = [sys.executable, "-m", "arbctl", "events", "--follow", "--json", *args]
         self.proc = subprocess.Popen(
             argv, env=engine.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
+        assert wait_until(lambda: _subscribers(engine) > before), "follower never subscribed"
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -79,7 +89,6 @@ def test_follow_streams_new_events(engine: EngineHandle) -> None:
     _running(engine)
     follower = Follower(engine, "--topic", "state")
     try:
-        wait_until(lambda: json.loads(engine.cli("status", "--json").stdout)["subscribers"] > 0)
         engine.cli("pause", "--reason", "watch me")
         assert follower.next_matching("paused")["data"]["reason"] == "watch me"
     finally:
@@ -90,7 +99,6 @@ def test_follow_resumes_after_an_engine_restart(engine: EngineHandle) -> None:
     _running(engine)
     follower = Follower(engine, "--topic", "state")
     try:
-        wait_until(lambda: json.loads(engine.cli("status", "--json").stdout)["subscribers"] > 0)
         engine.cli("pause", "--reason", "before restart")
         before = follower.next_matching("paused")
         engine.stop()
@@ -111,7 +119,6 @@ def test_follow_resubscribes_after_lagging_without_gaps_or_duplicates(engine_fac
     engine = engine_factory(FLOOD_TOML)
     follower = Follower(engine, "--topic", "bench")
     try:
-        wait_until(lambda: json.loads(engine.cli("status", "--json").stdout)["subscribers"] > 0)
         flood = Client(engine.socket).call("debug.flood", {"count": 2000, "topic": "bench"})
         seqs = [follower.lines.get(timeout=30)["seq"] for _ in range(2000)]
     finally:

@@ -45,3 +45,10 @@ def test_human_tables_render_without_error(engine: EngineHandle) -> None:
     for argv in (["opportunities"], ["trades"], ["pnl"], ["audit"], ["events"]):
         result = engine.cli(*argv)
         assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_pnl_for_humans_shows_amounts_in_token_units_too(engine: EngineHandle) -> None:
+    units = json.loads(engine.cli("pnl", "--json").stdout)["units"]
+    result = engine.cli("pnl")
+    assert result.returncode == 0
+    assert units["quote"]["symbol"] in result.stdout

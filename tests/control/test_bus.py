@@ -90,3 +90,21 @@ async def test_next_returns_none_after_close():
     sub = bus.subscribe()
     sub.close()
     assert await sub.next() is None
+
+
+def test_resuming_from_an_overflow_notice_seq_loses_nothing():
+    bus = EventBus(queue_limit=3)
+    sub = bus.subscribe()
+    for i in range(10):
+        bus.publish("trade", {"n": i})
+    (notice,) = drain(sub)
+    resumed = bus.subscribe(since_seq=notice.seq)
+    assert [e.seq for e in drain(resumed)] == list(range(1, 11))
+
+
+def test_resuming_from_a_ring_gap_notice_seq_replays_the_ring():
+    bus = EventBus(ring_size=5)
+    for i in range(20):
+        bus.publish("trade", {"n": i})
+    notice = drain(bus.subscribe(since_seq=3))[0]
+    assert [e.seq for e in drain(bus.subscribe(since_seq=notice.seq))] == [16, 17, 18, 19, 20]

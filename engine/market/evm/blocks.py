@@ -207,8 +207,8 @@ class BlockFollower:
     async def _follow(self, head: Head) -> None:
         last = self._last
         assert last is not None
-        if head.hash == last.hash or head.number < last.number - MAX_GAP:
-            return  # a duplicate, or a stale notification
+        if head.hash == last.hash:
+            return  # the ws and the quiet-check poll both saw it
         provider = self._providers.active
         provider.health.record_head(head.number)
         self._on_head(head)

@@ -45,6 +45,7 @@ log = logging.getLogger("arbctl.evm")
 
 CANCELLED_BY_KILL = "cancelled by kill switch"
 VENUE_STOPPED = "venue stopped before the transaction was mined"
+OUT_OF_GAS = "out of gas"
 SEND_SAMPLES = 10_000
 
 
@@ -316,7 +317,7 @@ class TxSender:
     async def _revert_reason(self, pending: PendingTx, gas_used: int, block: int) -> str:
         payload = pending.payload
         if gas_used >= payload.gas_limit:
-            return f"out of gas (limit {payload.gas_limit})"
+            return f"{OUT_OF_GAS} (limit {payload.gas_limit})"
         call = {
             "from": self.owner,
             "to": payload.to,

@@ -42,6 +42,7 @@ log = logging.getLogger("arbctl.evm")
 NATIVE_ASSET = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 HEAD_MEMORY = 256  # heads whose arrival time is kept, for head-to-send timing
 RPC_TIMEOUT_S = 10.0
+WALLET_DELAY_S = 0.2
 
 
 class EvmVenueError(RuntimeError):
@@ -122,11 +123,17 @@ class EvmVenue:
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Check chain and contract, load the market at one block, start following."""
-        head = await self._check_chain()
-        await load_pools(self.client, self._evm, self.market, head.number)
-        self._book = PoolBook(self.market)
-        await self._load_account(head)
+        """Check chain and contract, load the market at one block, start following.
+
+        A failure leaves nothing open (the daemon exits without calling `stop`)."""
+        try:
+            head = await self._check_chain()
+            await load_pools(self.client, self._evm, self.market, head.number)
+            self._book = PoolBook(self.market)
+            await self._load_account(head)
+        except BaseException:
+            await self.providers.close()
+            raise
         self._head = head
         self._remember(head)
         self.providers.active.health.record_head(head.number)
@@ -230,19 +237,22 @@ class EvmVenue:
         """Milliseconds from a head's arrival to the send of an order found in it."""
         return list(self._sender.stats.head_to_send_ms)
 
-    async def simulate(self, data: str) -> Simulation:
-        """Dry-run a call of the executor contract from the operator at the latest block.
+    async def simulate(self, data: str, estimate: bool = True) -> Simulation:
+        """Dry-run a call of the executor contract from the operator at the latest block,
+        with `eth_estimateGas` in the same batch unless `estimate` is False.
 
         Raises ProviderUnavailable when the provider cannot be asked.
         """
         call = {"from": self.owner, "to": self.executor, "data": data}
-        returned, estimate = await self.client.batch(
-            [("eth_call", [call, "latest"]), ("eth_estimateGas", [call, "latest"])]
-        )
-        for result in (returned, estimate):
+        calls: list[Call] = [("eth_call", [call, "latest"])]
+        if estimate:
+            calls.append(("eth_estimateGas", [call, "latest"]))
+        results = await self.client.batch(calls)
+        for result in results:
             if isinstance(result, RpcError):
                 return Simulation(None, 0, abi.revert_reason(result.data, result.message))
-        return Simulation(abi.word(returned), int(estimate, 16), "")
+        gas = int(results[1], 16) if estimate else 0
+        return Simulation(abi.word(results[0]), gas, "")
 
     # --- the send gate's Broadcaster -----------------------------------------------------
     def broadcast(self, payload: Any) -> Awaitable[Receipt]:
@@ -332,9 +342,12 @@ class EvmVenue:
         return BlockUpdate(block, frozenset(changed), last.head.received_at, last.provider)
 
     async def _wallet_loop(self) -> None:
-        """Balances and the nonce count, refreshed after heads, off the trading path."""
+        """Balances and the nonce count, refreshed a moment after heads: the moments right
+        after a head belong to the trading path (logs, dry runs, sends), and heads that
+        arrive meanwhile are folded into one refresh."""
         while True:
             await self._wallet_due.wait()
+            await asyncio.sleep(WALLET_DELAY_S)
             self._wallet_due.clear()
             head = self._follower.last if self._follower else None
             with contextlib.suppress(ProviderUnavailable, RpcError):

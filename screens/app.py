@@ -1,0 +1,432 @@
+"""The operator console: `arbctl tui`.
+
+One asyncio loop runs the UI, the event stream and the calls. Events only update the
+`ConsoleModel`; a timer repaints the visible widgets at `RENDER_HZ` from it, and only
+those whose panels changed. That is the whole flood defence: however many events
+arrive, the screen is repainted a few times a second and the keys stay responsive.
+
+Every state-changing key asks first (modals.py), passes `"client": "arbctl-tui"` so the
+audit trail says who did it, and reports the outcome as a notification — an engine
+error becomes a sentence, never a traceback. `--read-only` hides and refuses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine import protocol
+from screens.connection import (
+    EngineLink,
+    EngineUnreachable,
+    RpcError,
+    StreamHooks,
+    audited,
+)
+from screens.dashboard import DashboardScreen
+from screens.guards import GuardsScreen
+from screens.logs import LogsScreen
+from screens.modals import FailoverChoice, FailoverModal, HelpModal, KillModal, ReasonModal
+from screens.state import PROVIDERS, ConsoleModel
+from screens.trades import TradesScreen
+from screens.widgets.header import CLOCK
+from screens.widgets.view import VIEW_CLASS, ModelView
+
+RENDER_HZ = 5  # repaints per second, at most
+POLL_PNL_S = 2.0
+KILL_TIMEOUT_S = 2.0
+MAX_TOASTS_PER_PAINT = 3
+HARD_EXIT_AFTER_S = 3.0  # if a clean exit cannot finish (terminal gone), leave anyway
+
+# Every key, once: the bindings, the footer, `?` and docs/console.md agree on these.
+KEYS: list[tuple[str, str, str, bool]] = [
+    # key, action, description, changes state
+    ("p", "pause_resume", "pause / resume (asks a reason)", True),
+    ("f", "failover", "failover: pin a provider or automatic", True),
+    ("K", "kill", "EMERGENCY KILL (type KILL, Enter)", True),
+    ("t", "trades", "trades screen (/ filter, Enter detail)", False),
+    ("g", "guards", "guards, breaker and triggers", False),
+    ("l", "logs", "engine log tail (/ search)", False),
+    ("r", "resync", "resync: re-read everything from the engine", False),
+    ("question_mark", "help", "this help", False),
+    ("q", "quit", "quit the console (the engine keeps running)", False),
+]
+FOOTER_LABELS = {
+    "pause_resume": "Pause",
+    "failover": "Failover",
+    "kill": "KILL",
+    "trades": "Trades",
+    "guards": "Guards",
+    "logs": "Logs",
+    "resync": "Resync",
+    "help": "Help",
+    "quit": "Quit",
+}
+STATE_CHANGING = {action for _, action, _, changes in KEYS if changes}
+DISPLAY_KEYS = {"question_mark": "?"}
+
+PAUSE_DEFAULT = "paused from the operator console"
+RESUME_DEFAULT = "resumed from the operator console"
+KILL_REASON = "emergency kill from the operator console"
+FAILOVER_REASON = "failover override from the operator console"
+
+
+class ArbConsole(App[int]):
+    """The Textual app: model, link, screens, keys."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "arbctl"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding(key, action, FOOTER_LABELS[action], key_display=DISPLAY_KEYS.get(key))
+        for key, action, _, _ in KEYS
+    ]
+
+    def __init__(
+        self,
+        socket_path: Path,
+        *,
+        read_only: bool = False,
+        clock: Callable[[], float] = time.time,
+        model: ConsoleModel | None = None,
+        connect: bool = True,
+    ) -> None:
+        super().__init__()
+        self.socket_path = Path(socket_path)
+        self.read_only = read_only
+        self.clock = clock
+        self.model = model or ConsoleModel(clock=clock)
+        self.model.engine.setdefault("socket", str(self.socket_path))
+        self.link = EngineLink(self.socket_path)
+        self.connect = connect
+        self.told: deque[str] = deque(maxlen=100)  # what we notified: tests read it
+        self._resync_lock = asyncio.Lock()
+        self._stream_task: asyncio.Task[None] | None = None
+        self._display_errors: set[str] = set()
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DashboardScreen(read_only=self.read_only)
+
+    # --- lifecycle --------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_interval(1 / RENDER_HZ, self.paint)
+        self.call_after_refresh(self.paint)
+        if self.connect:
+            hooks = StreamHooks(
+                on_event=self.model.apply_event,
+                on_connected=self.model.link_up,
+                on_disconnected=self.model.link_down,
+                on_resync=self.resync,
+            )
+            self._stream_task = asyncio.create_task(self._stream(hooks))
+            self.set_interval(POLL_PNL_S, self._schedule_pnl_poll)
+        if not self.is_headless:
+            self._watch_terminal()
+
+    async def _stream(self, hooks: StreamHooks) -> None:
+        """The event stream for the app's life; a bug in it is reported, not raised."""
+        try:
+            await self.link.stream(hooks)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: say it plainly, keep the console usable
+            self.tell(f"event stream stopped: {type(exc).__name__}: {exc}; press r", "error")
+
+    async def on_unmount(self) -> None:
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._stream_task
+
+    # --- painting ---------------------------------------------------------------------
+    def paint(self, force: bool = False) -> None:
+        """Repaint the visible views whose data changed; show pending audit notices."""
+        self.model.versions[CLOCK] = int(self.clock())
+        for view in self.screen.query(f".{VIEW_CLASS}"):
+            if isinstance(view, ModelView):
+                self._paint_view(view, force)
+        self._show_notices()
+
+    def _paint_view(self, view: ModelView, force: bool) -> None:
+        """One view; a display bug is reported once and must not take the console down."""
+        try:
+            view.refresh_from(self.model, force)
+        except Exception as exc:
+            problem = f"display error in {type(view).__name__}: {type(exc).__name__}: {exc}"
+            if problem not in self._display_errors:
+                self._display_errors.add(problem)
+                self.tell(problem, "error")
+
+    def _show_notices(self) -> None:
+        notices = self.model.notices
+        shown = 0
+        while notices and shown < MAX_TOASTS_PER_PAINT:
+            notice = notices.popleft()
+            self.tell(notice.text, notice.severity)
+            shown += 1
+        if notices:
+            self.tell(f"{len(notices)} more actions: see the audit trail", "information")
+            notices.clear()
+
+    def tell(self, message: str, severity: str = "information") -> None:
+        """A toast that is never parsed as markup (engine text may contain '[')."""
+        self.told.append(message)
+        self.notify(message, severity=severity, markup=False)  # type: ignore[arg-type]
+
+    # --- talking to the engine ----------------------------------------------------------
+    async def fetch(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """A read call; screens use it to poll what the event stream does not carry."""
+        return await self.link.call(method, params)
+
+    async def resync(self, why: str) -> None:
+        """Re-read status, trades, guard triggers and P&L: after connecting or lagging."""
+        if self._resync_lock.locked():
+            return
+        async with self._resync_lock:
+            reads: list[tuple[str, dict[str, Any], Callable[[Any], None]]] = [
+                ("status", {}, self._apply_status),
+                ("trades", {"limit": 200}, self._apply_trades),
+                ("guards", {"limit": 30}, self._apply_guards),
+                ("pnl", {"period": "today"}, self._apply_pnl),
+            ]
+            for method, params, apply in reads:
+                with contextlib.suppress(EngineUnreachable, RpcError):
+                    apply(await self.link.call(method, params))
+        if why.startswith("lagged"):
+            self.tell(f"resynced ({why})", "warning")
+
+    def _apply_status(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_status(result)
+
+    def _apply_trades(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_trades(t for t in result.get("trades") or [] if isinstance(t, dict))
+
+    def _apply_guards(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_guards(result)
+
+    def _apply_pnl(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_pnl(result)
+
+    def _schedule_pnl_poll(self) -> None:
+        if self.model.link.connected:
+            self.run_worker(self._poll_pnl(), group="pnl", exclusive=True, exit_on_error=False)
+
+    async def _poll_pnl(self) -> None:
+        with contextlib.suppress(EngineUnreachable, RpcError):
+            self._apply_pnl(await self.link.call("pnl", {"period": "today"}))
+
+    async def _act(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
+        """A state-changing call; failures become notifications, the result or None."""
+        try:
+            result = await self.link.call(method, params, timeout=timeout)
+        except RpcError as exc:
+            self.tell(self._refusal(method, exc), "error")
+            return None
+        except EngineUnreachable as exc:
+            self.tell(f"{method} not sent: engine unreachable ({exc})", "error")
+            return None
+        if isinstance(result, dict):
+            self.model.apply_action_result(result)
+            self.paint()
+        return result
+
+    @staticmethod
+    def _refusal(method: str, exc: RpcError) -> str:
+        if exc.code == protocol.METHOD_NOT_FOUND and method == "failover":
+            return "this engine does not support failover yet (no `failover` method)"
+        return f"{method} refused by the engine ({exc.name}): {exc.message}"
+
+    def _spawn(self, work: Awaitable[Any], group: str) -> None:
+        self.run_worker(work, group=group, exit_on_error=False)  # type: ignore[arg-type]
+
+    # --- keys ---------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only consoles do not offer state changes: hidden from the footer."""
+        return not (self.read_only and action in STATE_CHANGING)
+
+    def on_key(self, event: events.Key) -> None:
+        """A read-only console says no out loud rather than ignoring the key."""
+        if self.read_only and event.key in {key for key, action, _, c in KEYS if c}:
+            self.tell("read-only console: pause, kill and failover are disabled", "warning")
+
+    def action_pause_resume(self) -> None:
+        state = self.model.state
+        if not self.model.link.connected:
+            self.tell("not connected to the engine: cannot pause or resume now", "error")
+        elif state == protocol.RUNNING:
+            modal = ReasonModal(
+                "Pause trading", "No new trades; in-flight ones complete.", PAUSE_DEFAULT
+            )
+            self.push_screen(modal, self._pause)
+        elif state == protocol.PAUSED:
+            modal = ReasonModal(
+                "Resume trading", "The engine starts trading again.", RESUME_DEFAULT
+            )
+            self.push_screen(modal, self._resume)
+        elif state == protocol.HALTED:
+            explanation = "This clears the HALT (kill switch) and the engine trades again."
+            self.push_screen(ReasonModal("Clear the HALT", explanation, None), self._resume)
+        else:
+            self.tell(f"cannot pause or resume while the engine is {state}", "warning")
+
+    def _pause(self, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._act("pause", audited(reason)), "action")
+
+    def _resume(self, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._act("resume", audited(reason)), "action")
+
+    def action_kill(self) -> None:
+        self.push_screen(KillModal(), self._kill)
+
+    def _kill(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self._spawn(self._send_kill(), "kill")
+        else:
+            self.tell("kill cancelled: nothing was sent", "information")
+
+    async def _send_kill(self) -> None:
+        result = await self._act("kill", audited(KILL_REASON), timeout=KILL_TIMEOUT_S)
+        if result is not None:
+            self.tell("HALTED: the engine acknowledged the kill; sends are blocked", "warning")
+            return
+        self.tell("the engine did not take the kill: running `arbctl kill` (fallback)", "error")
+        self.tell(await self._kill_fallback(), "error")
+
+    async def _kill_fallback(self) -> str:
+        """What `arbctl kill` does without the engine: persist the halt, signal the pid.
+
+        Reused rather than reimplemented: it checks the pid really is an arbctl engine
+        before signalling, and reports each step.
+        """
+        command = [sys.executable, "-m", "arbctl", "kill", "--reason", KILL_REASON, "--json"]
+        command += ["--socket", str(self.socket_path)]
+        if self.model.engine.get("state_dir"):
+            command += ["--state-dir", str(self.model.engine["state_dir"])]
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+            )
+            out, _ = await proc.communicate()
+        except OSError as exc:
+            return f"could not run `arbctl kill` ({exc}): run it yourself NOW"
+        return describe_fallback(out, proc.returncode)
+
+    def action_failover(self) -> None:
+        self.push_screen(FailoverModal(self.model.providers), self._failover)
+
+    def _failover(self, choice: FailoverChoice | None) -> None:
+        if choice is not None:
+            self._spawn(self._send_failover(choice), "action")
+
+    async def _send_failover(self, choice: FailoverChoice) -> None:
+        result = await self._act("failover", audited(FAILOVER_REASON, name=choice.name))
+        if result is not None:
+            if isinstance(result, dict) and "pinned_provider" not in result:
+                self.model.engine["pinned_provider"] = choice.name
+            self.model.touch(PROVIDERS)
+            self.tell(f"failover: {choice.name or 'automatic'}", "information")
+
+    def action_trades(self) -> None:
+        self._open(TradesScreen, lambda: TradesScreen(self.model))
+        self._spawn(self._load_trades(), "load")
+
+    async def _load_trades(self) -> None:
+        with contextlib.suppress(EngineUnreachable, RpcError):
+            self._apply_trades(await self.link.call("trades", {"limit": 500}))
+
+    def action_guards(self) -> None:
+        self._open(GuardsScreen, lambda: GuardsScreen(self.model, self.fetch))
+
+    def action_logs(self) -> None:
+        state_dir = self.model.engine.get("state_dir")
+        self._open(LogsScreen, lambda: LogsScreen(state_dir))
+
+    def _open(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
+        """One sub-screen at a time over the dashboard: t, g, l switch between them."""
+        if isinstance(self.screen, kind):
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(make())
+
+    def action_resync(self) -> None:
+        self._spawn(self._manual_resync(), "resync")
+
+    async def _manual_resync(self) -> None:
+        if not self.model.link.connected:
+            self.tell("not connected: the console reconnects by itself", "warning")
+            return
+        await self.resync("requested")
+        self.tell(f"resynced at seq {self.model.last_seq}", "information")
+
+    def action_help(self) -> None:
+        keys = [
+            (DISPLAY_KEYS.get(key, key), what)
+            for key, _, what, changes in KEYS
+            if not (self.read_only and changes)
+        ]
+        keys += [("/", "filter or search (trades, logs)"), ("Esc", "back / close")]
+        self.push_screen(HelpModal(keys, self.read_only))
+
+    # --- the terminal going away ----------------------------------------------------------
+    def _watch_terminal(self) -> None:
+        """SIGHUP/SIGTERM (SSH dropped, tmux pane killed) → leave, never spin."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._terminal_gone, sig)
+        self.set_interval(1.0, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """A hung-up terminal without a signal: reading stdin would spin, so leave."""
+        try:
+            os.tcgetpgrp(sys.__stdin__.fileno())  # type: ignore[union-attr]
+        except (OSError, AttributeError, ValueError):
+            self._terminal_gone(signal.SIGHUP)
+
+    def _terminal_gone(self, sig: int) -> None:
+        backstop = threading.Timer(HARD_EXIT_AFTER_S, os._exit, args=(128 + int(sig),))
+        backstop.daemon = True
+        backstop.start()
+        self.exit(128 + int(sig))
+
+
+def describe_fallback(output: bytes, code: int | None) -> str:
+    """One sentence from `arbctl kill --json`: did the halt get persisted?"""
+    try:
+        report = json.loads(output)
+    except ValueError:
+        report = {}
+    if code == 0 and report.get("halted"):
+        where = report.get("marker") or "the engine"
+        return f"HALT persisted by `arbctl kill` ({report.get('via')}: {where})"
+    return "`arbctl kill` could NOT persist the halt: act by hand (runbook: emergency stop)"
+
+
+def run_console(socket_path: Path, read_only: bool = False) -> int:
+    """Run the console in this terminal; the exit code for `arbctl tui`."""
+    app = ArbConsole(socket_path, read_only=read_only)
+    code = app.run()
+    return int(code or 0)

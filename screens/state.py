@@ -1,0 +1,371 @@
+"""The console's model of the engine: what the panels show, fed by events and snapshots.
+
+Events only mutate this model, which is cheap; widgets read it at a bounded render rate.
+That split is what keeps a flood of events from freezing the keys or eating the CPU on a
+slow SSH link: a thousand trades in a second cost a thousand dict updates and at most a
+handful of repaints. Each panel has a version number that moves when its data changes,
+so a widget repaints only when something it shows changed.
+
+Everything here is bounded (trades, triggers, series, notices) so a console left open
+for a week does not grow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from engine import protocol
+
+Clock = Callable[[], float]
+
+# Panels a widget can subscribe to; each has a version bumped on change.
+HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY = (
+    "header",
+    "banner",
+    "trades",
+    "triggers",
+    "providers",
+    "resources",
+    "activity",
+)
+PANELS = (HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY)
+
+MAX_TRADES = 500
+MAX_TRIGGERS = 200
+MAX_NOTICES = 50
+HISTORY = 120  # samples kept per sparkline (one per heartbeat: two minutes)
+
+# Heartbeat and status fields copied into `engine` verbatim.
+ENGINE_FIELDS = (
+    "state",
+    "reason",
+    "since",
+    "halt",
+    "pid",
+    "started_at",
+    "socket",
+    "state_dir",
+    "venue",
+    "chain",
+    "block",
+    "loop_latency_ms",
+    "avg_loop_latency_ms",
+    "events_per_s",
+    "resources",
+    "breaker",
+    "gas_price",
+    "pinned_provider",
+    "version",
+)
+
+
+@dataclass
+class Units:
+    """Symbols and decimals for formatting money; the engine's `pnl` says which."""
+
+    quote_symbol: str = "USDC"
+    quote_decimals: int = 6
+    native_symbol: str = "ETH"
+    native_decimals: int = 18
+    quote_address: str = ""
+    native_address: str = ""
+
+    def decimals_of(self, token: str) -> int | None:
+        """Decimals of a token the engine told us about (quote or native), else None."""
+        if token and token.lower() == self.quote_address.lower():
+            return self.quote_decimals
+        if token and token.lower() == self.native_address.lower():
+            return self.native_decimals
+        return None
+
+
+@dataclass
+class Link:
+    """Whether the console is talking to the engine, and what it will do about it."""
+
+    connected: bool = False
+    ever_connected: bool = False
+    detail: str = "connecting"
+    since: float = 0.0
+    attempt: int = 0
+    retry_in: float = 0.0
+
+
+@dataclass
+class Notice:
+    """Something another actor did (from the audit trail), to show once as a toast."""
+
+    text: str
+    severity: str = "information"
+
+
+@dataclass
+class Series:
+    """The rolling samples behind the resource and P&L sparklines."""
+
+    cpu: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    rss: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    loop_ms: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    events_per_s: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    pnl: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+def trade_order(trade: dict[str, Any]) -> tuple[float, str]:
+    """Newest first means most recently mined (or sent, or found), ties by id."""
+    when = trade.get("mined_at") or trade.get("submitted_at") or trade.get("detected_at") or 0
+    return float(when), str(trade.get("id", ""))
+
+
+class ConsoleModel:
+    """Everything the console knows about one engine, and which panels changed."""
+
+    def __init__(self, clock: Clock = time.time, started_at: float | None = None) -> None:
+        self.clock = clock
+        self.opened_at = clock() if started_at is None else started_at
+        self.engine: dict[str, Any] = {}
+        self.head_ts: float | None = None
+        self.link = Link(since=self.opened_at)
+        self.last_seq: int | None = None
+        self.units = Units()
+        self.pnl: dict[str, Any] | None = None
+        self.providers: list[dict[str, Any]] = []
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.triggers: dict[str, dict[str, Any]] = {}
+        self.rule_units: dict[str, str] = {}  # guard name → unit of its observed values
+        self.series = Series()
+        self.last_action: dict[str, Any] | None = None
+        self.notices: deque[Notice] = deque(maxlen=MAX_NOTICES)
+        self.versions: dict[str, int] = dict.fromkeys(PANELS, 0)
+        self.events_seen = 0
+
+    # --- change tracking ----------------------------------------------------------
+    def touch(self, *panels: str) -> None:
+        for panel in panels:
+            self.versions[panel] += 1
+
+    # --- derived values the header shows ------------------------------------------
+    @property
+    def state(self) -> str:
+        return str(self.engine.get("state") or "unknown")
+
+    def uptime_s(self) -> float | None:
+        started = self.engine.get("started_at")
+        return None if not started else self.clock() - float(started)
+
+    def head_age_s(self) -> float | None:
+        return None if self.head_ts is None else self.clock() - self.head_ts
+
+    def pnl_today_quote(self) -> int | None:
+        value = (self.pnl or {}).get("net_profit_quote")
+        return int(value) if isinstance(value, int) else None
+
+    def newest_trades(self, limit: int) -> list[dict[str, Any]]:
+        return sorted(self.trades.values(), key=trade_order, reverse=True)[:limit]
+
+    def newest_triggers(self, limit: int) -> list[dict[str, Any]]:
+        ordered = sorted(self.triggers.values(), key=_trigger_order, reverse=True)
+        return ordered[:limit]
+
+    # --- the link ---------------------------------------------------------------------
+    def link_up(self) -> None:
+        self.link = Link(
+            connected=True, ever_connected=True, detail="connected", since=self.clock()
+        )
+        self.touch(BANNER, HEADER)
+
+    def link_down(self, detail: str, attempt: int, retry_in: float) -> None:
+        was = self.link
+        since = was.since if not was.connected else self.clock()
+        self.link = Link(False, was.ever_connected, detail, since, attempt, retry_in)
+        self.touch(BANNER, HEADER)
+
+    # --- snapshots (answers to calls) -------------------------------------------------
+    def apply_status(self, status: dict[str, Any]) -> None:
+        """A `status` answer: the full picture, replacing whatever we had."""
+        self._merge_engine(status)
+        if isinstance(status.get("providers"), list):
+            self._set_providers(status["providers"])
+        self._sample(status)
+        self.touch(HEADER, BANNER, RESOURCES)
+
+    def apply_trades(self, trades: Iterable[dict[str, Any]]) -> None:
+        for trade in trades:
+            self._upsert_trade(trade)
+        self._trim(self.trades, MAX_TRADES, trade_order)
+        self.touch(TRADES)
+
+    def apply_triggers(self, triggers: Iterable[dict[str, Any]]) -> None:
+        for trigger in triggers:
+            self._upsert_trigger(trigger)
+        self._trim(self.triggers, MAX_TRIGGERS, _trigger_order)
+        self.touch(TRIGGERS)
+
+    def apply_guards(self, guards: dict[str, Any]) -> None:
+        """A `guards` answer: each rule's unit (stored triggers lack it), recent triggers."""
+        for rule in guards.get("rules") or []:
+            if isinstance(rule, dict) and rule.get("name"):
+                self.rule_units[str(rule["name"])] = str(rule.get("unit") or "")
+        self.apply_triggers(t for t in guards.get("recent") or [] if isinstance(t, dict))
+
+    def apply_pnl(self, pnl: dict[str, Any]) -> None:
+        """Today's P&L: the header figure, a sparkline sample, and the money units."""
+        self.pnl = pnl
+        self.units = units_from(pnl.get("units"), self.units)
+        today = self.pnl_today_quote()
+        if today is not None:
+            self.series.pnl.append(today / 10**self.units.quote_decimals)
+        self.touch(HEADER, RESOURCES, TRADES, TRIGGERS)
+
+    def apply_action_result(self, result: dict[str, Any]) -> None:
+        """The answer to our own pause/resume/kill: show it before the event arrives."""
+        self._merge_engine(result)
+        self.touch(HEADER, BANNER)
+
+    # --- events -------------------------------------------------------------------------
+    def apply_event(self, event: dict[str, Any]) -> None:
+        """One pushed event; unknown topics are counted and otherwise ignored."""
+        self.events_seen += 1
+        seq = event.get("seq")
+        if isinstance(seq, int) and (self.last_seq is None or seq > self.last_seq):
+            self.last_seq = seq
+        data = event.get("data")
+        handler = self._handlers.get(str(event.get("topic")))
+        if handler is not None and isinstance(data, dict):
+            handler(self, data, event)
+
+    def _on_state(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        self.engine["state"] = data.get("state", self.engine.get("state"))
+        self.engine["reason"] = data.get("reason", "")
+        self.engine["since"] = event.get("ts")
+        if data.get("state") != protocol.HALTED:
+            self.engine["halt"] = None
+        self.touch(HEADER, BANNER)
+
+    def _on_heartbeat(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        self._merge_engine(data, event.get("ts"))
+        if isinstance(data.get("providers"), list):
+            self._set_providers(data["providers"])
+        self._sample(data)
+        self.touch(HEADER, BANNER, RESOURCES)
+
+    def _on_block(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        if isinstance(data.get("number"), int):
+            self.engine["block"] = data["number"]
+        if isinstance(data.get("timestamp"), int | float):
+            self.head_ts = float(data["timestamp"])
+        self.touch(HEADER)
+
+    def _on_trade(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        if "id" not in data:
+            data = {**data, "id": f"seq-{event.get('seq')}", "detected_at": event.get("ts")}
+        self._upsert_trade(data)
+        self._trim(self.trades, MAX_TRADES, trade_order)
+        self.touch(TRADES)
+
+    def _on_guard(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        if "id" not in data:
+            data = {**data, "id": f"seq-{event.get('seq')}", "ts": event.get("ts")}
+        self._upsert_trigger(data)
+        self._trim(self.triggers, MAX_TRIGGERS, _trigger_order)
+        self.touch(TRIGGERS)
+
+    def _on_audit(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        """Who did what: a line in the header and, for fresh entries, a toast."""
+        self.last_action = data
+        self.touch(HEADER, ACTIVITY)
+        if float(data.get("ts") or 0) >= self.opened_at - 1:
+            severity = "information" if data.get("outcome", "ok") == "ok" else "warning"
+            self.notices.append(Notice(describe_action(data), severity))
+
+    _handlers: ClassVar[
+        dict[str, Callable[[ConsoleModel, dict[str, Any], dict[str, Any]], None]]
+    ] = {
+        protocol.TOPIC_STATE: _on_state,
+        protocol.TOPIC_HEARTBEAT: _on_heartbeat,
+        protocol.TOPIC_BLOCK: _on_block,
+        protocol.TOPIC_TRADE: _on_trade,
+        protocol.TOPIC_GUARD: _on_guard,
+        protocol.TOPIC_AUDIT: _on_audit,
+    }
+
+    # --- helpers --------------------------------------------------------------------
+    def _merge_engine(self, data: dict[str, Any], ts: float | None = None) -> None:
+        for key in ENGINE_FIELDS:
+            if key in data:
+                self.engine[key] = data[key]
+        head_age = data.get("head_age_s")
+        if isinstance(head_age, int | float):
+            self.head_ts = (ts if ts is not None else self.clock()) - float(head_age)
+
+    def _set_providers(self, providers: list[Any]) -> None:
+        clean = [p for p in providers if isinstance(p, dict) and "name" in p]
+        if clean != self.providers:
+            self.providers = clean
+            self.touch(PROVIDERS)
+
+    def _sample(self, data: dict[str, Any]) -> None:
+        resources = data.get("resources") or {}
+        s = self.series
+        _append_number(s.cpu, resources.get("cpu_percent"))
+        _append_number(s.rss, resources.get("rss_bytes"))
+        _append_number(s.loop_ms, data.get("loop_latency_ms"))
+        _append_number(s.events_per_s, data.get("events_per_s"))
+
+    def _upsert_trade(self, trade: dict[str, Any]) -> None:
+        key = str(trade.get("id"))
+        if self.trades.get(key) != trade:
+            self.trades[key] = trade
+
+    def _upsert_trigger(self, trigger: dict[str, Any]) -> None:
+        self.triggers[str(trigger.get("id"))] = trigger
+
+    @staticmethod
+    def _trim(records: dict[str, dict[str, Any]], limit: int, order: Any) -> None:
+        if len(records) <= limit:
+            return
+        for stale in sorted(records.values(), key=order)[: len(records) - limit]:
+            records.pop(str(stale.get("id")), None)
+
+
+def _trigger_order(trigger: dict[str, Any]) -> tuple[float, str]:
+    return float(trigger.get("ts") or 0), str(trigger.get("id", ""))
+
+
+def _append_number(series: deque[float], value: Any) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        series.append(float(value))
+
+
+def units_from(raw: Any, fallback: Units) -> Units:
+    """Read `pnl.units` ({quote: {symbol, decimals}, native: {...}}) defensively."""
+    if not isinstance(raw, dict):
+        return fallback
+    quote, native = raw.get("quote") or {}, raw.get("native") or {}
+    return Units(
+        quote_symbol=str(quote.get("symbol") or fallback.quote_symbol),
+        quote_decimals=_int_or(quote.get("decimals"), fallback.quote_decimals),
+        native_symbol=str(native.get("symbol") or fallback.native_symbol),
+        native_decimals=_int_or(native.get("decimals"), fallback.native_decimals),
+        quote_address=str(quote.get("address") or fallback.quote_address),
+        native_address=str(native.get("address") or fallback.native_address),
+    )
+
+
+def _int_or(value: Any, fallback: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else fallback
+
+
+def describe_action(entry: dict[str, Any]) -> str:
+    """'pause by uid 1000 (arbctl-tui): gas spike' — who did what and why."""
+    who = f"uid {entry.get('uid', '?')}"
+    if entry.get("uid") == -1:
+        who = "the engine"
+    client = entry.get("client") or "?"
+    outcome = entry.get("outcome") or "ok"
+    suffix = "" if outcome == "ok" else f" [{outcome}]"
+    reason = entry.get("reason") or ""
+    return f"{entry.get('action', '?')} by {who} ({client}){suffix}: {reason}"
