@@ -42,6 +42,7 @@ from engine.ledger.records import (
     SessionSnapshot,
     TradeRecord,
 )
+from engine.ledger.rows import TRADE_COLUMNS, decode_audit, decode_snapshot, decode_trade
 from engine.ledger.store import LedgerUnavailable, rollup_deltas, split_window
 
 CONNECT_TIMEOUT_S = 5.0
@@ -70,11 +71,10 @@ _TYPES = {
     "submitted_at": "float8",
     "mined_at": "float8",
 }
-_TRADE_COLUMNS = tuple(f.name for f in fields(TradeRecord))
-_TRADE_SELECT = f"SELECT {', '.join(_TRADE_COLUMNS)} FROM trades"
+_TRADE_SELECT = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
 _TRADE_INSERT = (
-    f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(_TRADE_COLUMNS, 1))
+    f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(TRADE_COLUMNS, 1))
     + ") ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 _ROLLUP_TYPES = ["bigint", "bigint", "text", "text"] + ["bigint"] * 4 + ["numeric"] * 7
@@ -192,7 +192,7 @@ class PostgresLedger:
     async def get_trade(self, trade_id: str) -> TradeRecord | None:
         async with self._connection("read a trade") as conn:
             row = await conn.fetchrow(f"{_TRADE_SELECT} WHERE id = $1", trade_id)
-        return _decode_trade(row) if row is not None else None
+        return decode_trade(row) if row is not None else None
 
     async def list_trades(
         self,
@@ -210,7 +210,7 @@ class PostgresLedger:
         )
         async with self._connection("list trades") as conn:
             rows = await conn.fetch(sql, *params)
-        return [_decode_trade(row) for row in rows]
+        return [decode_trade(row) for row in rows]
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the
@@ -280,7 +280,7 @@ class PostgresLedger:
         )
         async with self._connection("list the audit log") as conn:
             rows = await conn.fetch(sql, since, max(limit, 0))
-        return [_decode_audit(row) for row in rows]
+        return [decode_audit(row) for row in rows]
 
     # --- snapshots and engine state ----------------------------------------------------
     async def save_snapshot(self, snapshot: SessionSnapshot) -> SessionSnapshot:
@@ -305,7 +305,7 @@ class PostgresLedger:
         )
         async with self._connection("list snapshots") as conn:
             rows = await conn.fetch(sql, max(limit, 0))
-        return [_decode_snapshot(row) for row in rows]
+        return [decode_snapshot(row) for row in rows]
 
     async def cleanup_snapshots(self, older_than: float) -> int:
         """Delete snapshots older than `older_than` of sessions that stopped, never the
@@ -393,7 +393,7 @@ def _trade_columns(batch: list[TradeRecord]) -> list[list[Any]]:
     """The batch as one array per column, for unnest. Money must be int: asyncpg would
     silently round a float into NUMERIC(78,0)."""
     columns = []
-    for name in _TRADE_COLUMNS:
+    for name in TRADE_COLUMNS:
         values = [getattr(trade, name) for trade in batch]
         if name in TRADE_MONEY_FIELDS:
             for value in values:
@@ -421,24 +421,6 @@ def _decode_bucket(row: Sequence[Any]) -> PnlBucket:
     counts = [int(v) for v in totals[: len(PNL_BUCKET_COUNTS)]]
     money = [int(v) for v in totals[len(PNL_BUCKET_COUNTS) :]]
     return PnlBucket(token, symbol, *counts, *money)
-
-
-def _decode_trade(row: Sequence[Any]) -> TradeRecord:
-    values = dict(zip(_TRADE_COLUMNS, row, strict=True))
-    for name in TRADE_MONEY_FIELDS:
-        values[name] = int(values[name])
-    values["route"] = json.loads(values["route"])
-    return TradeRecord(**values)
-
-
-def _decode_audit(row: Sequence[Any]) -> AuditEntry:
-    id_, ts, uid, client, action, reason, params, outcome = row
-    return AuditEntry(ts, uid, client, action, reason, json.loads(params), outcome, id_)
-
-
-def _decode_snapshot(row: Sequence[Any]) -> SessionSnapshot:
-    id_, session_id, ts, kind, status, state = row
-    return SessionSnapshot(session_id, ts, kind, status, json.loads(state), id_)
 
 
 def _trade_filters(

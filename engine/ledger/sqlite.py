@@ -48,6 +48,7 @@ from engine.ledger.records import (
     SessionSnapshot,
     TradeRecord,
 )
+from engine.ledger.rows import TRADE_COLUMNS, decode_audit, decode_snapshot, decode_trade
 from engine.ledger.store import (
     ROLLUP_SPANS,
     LedgerUnavailable,
@@ -74,14 +75,13 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 
-_TRADE_COLUMNS = tuple(f.name for f in fields(TradeRecord))
-_TRADE_SELECT = f"SELECT {', '.join(_TRADE_COLUMNS)} FROM trades"
-_TRADE_VALUES = attrgetter(*_TRADE_COLUMNS)
-_MONEY_POSITIONS = [i for i, name in enumerate(_TRADE_COLUMNS) if name in TRADE_MONEY_FIELDS]
-_ROUTE_POSITION = _TRADE_COLUMNS.index("route")
+_TRADE_SELECT = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
+_TRADE_VALUES = attrgetter(*TRADE_COLUMNS)
+_MONEY_POSITIONS = [i for i, name in enumerate(TRADE_COLUMNS) if name in TRADE_MONEY_FIELDS]
+_ROUTE_POSITION = TRADE_COLUMNS.index("route")
 _TRADE_INSERT = (
-    f"INSERT INTO trades ({', '.join(_TRADE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_TRADE_COLUMNS))})"
+    f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
 )
 _ROLLUP_COLUMNS = ("span", "start", "token", "token_symbol", *PNL_BUCKET_TOTALS)
 _ROLLUP_UPSERT = (
@@ -193,7 +193,7 @@ class SqliteLedger:
 
     async def get_trade(self, trade_id: str) -> TradeRecord | None:
         rows = await self._fetch("read a trade", f"{_TRADE_SELECT} WHERE id = ?", (trade_id,))
-        return _decode_trade(rows[0]) if rows else None
+        return decode_trade(rows[0]) if rows else None
 
     async def list_trades(
         self,
@@ -207,7 +207,7 @@ class SqliteLedger:
         where, params = _trade_filters(since, until, status, failed_only)
         sql = f"{_TRADE_SELECT} WHERE {where} ORDER BY detected_at DESC, id DESC LIMIT ?"
         rows = await self._fetch("list trades", sql, (*params, max(limit, 0)))
-        return [_decode_trade(row) for row in rows]
+        return [decode_trade(row) for row in rows]
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the
@@ -274,7 +274,7 @@ class SqliteLedger:
             "ORDER BY ts DESC, id DESC LIMIT ?"
         )
         rows = await self._fetch("list the audit log", sql, (since, max(limit, 0)))
-        return [_decode_audit(row) for row in rows]
+        return [decode_audit(row) for row in rows]
 
     # --- snapshots and engine state ----------------------------------------------------
     async def save_snapshot(self, snapshot: SessionSnapshot) -> SessionSnapshot:
@@ -299,7 +299,7 @@ class SqliteLedger:
             "ORDER BY ts DESC, id DESC LIMIT ?"
         )
         rows = await self._fetch("list snapshots", sql, (max(limit, 0),))
-        return [_decode_snapshot(row) for row in rows]
+        return [decode_snapshot(row) for row in rows]
 
     async def cleanup_snapshots(self, older_than: float) -> int:
         """Delete snapshots older than `older_than` of sessions that stopped (the runbook's
@@ -406,27 +406,9 @@ def _money(name: str, value: Any) -> str:
 def _encode_trade(trade: TradeRecord) -> list[Any]:
     values = list(_TRADE_VALUES(trade))
     for i in _MONEY_POSITIONS:
-        values[i] = _money(_TRADE_COLUMNS[i], values[i])
+        values[i] = _money(TRADE_COLUMNS[i], values[i])
     values[_ROUTE_POSITION] = _json(values[_ROUTE_POSITION])
     return values
-
-
-def _decode_trade(row: Sequence[Any]) -> TradeRecord:
-    values = dict(zip(_TRADE_COLUMNS, row, strict=True))
-    for name in TRADE_MONEY_FIELDS:
-        values[name] = int(values[name])
-    values["route"] = json.loads(values["route"])
-    return TradeRecord(**values)
-
-
-def _decode_audit(row: Sequence[Any]) -> AuditEntry:
-    id_, ts, uid, client, action, reason, params, outcome = row
-    return AuditEntry(ts, uid, client, action, reason, json.loads(params), outcome, id_)
-
-
-def _decode_snapshot(row: Sequence[Any]) -> SessionSnapshot:
-    id_, session_id, ts, kind, status, state = row
-    return SessionSnapshot(session_id, ts, kind, status, json.loads(state), id_)
 
 
 def _trade_filters(

@@ -1,0 +1,34 @@
+"""Rows back into records, shared by both backends.
+
+Both databases hand back the same column order (the dataclass field order); money comes
+back as decimal text (SQLite) or NUMERIC (PostgreSQL), and `int()` of either is exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from engine.ledger.records import TRADE_MONEY_FIELDS, AuditEntry, SessionSnapshot, TradeRecord
+
+TRADE_COLUMNS = tuple(f.name for f in fields(TradeRecord))
+
+
+def decode_trade(row: Sequence[Any]) -> TradeRecord:
+    values = dict(zip(TRADE_COLUMNS, row, strict=True))
+    for name in TRADE_MONEY_FIELDS:
+        values[name] = int(values[name])
+    values["route"] = json.loads(values["route"])
+    return TradeRecord(**values)
+
+
+def decode_audit(row: Sequence[Any]) -> AuditEntry:
+    id_, ts, uid, client, action, reason, params, outcome = row
+    return AuditEntry(ts, uid, client, action, reason, json.loads(params), outcome, id_)
+
+
+def decode_snapshot(row: Sequence[Any]) -> SessionSnapshot:
+    id_, session_id, ts, kind, status, state = row
+    return SessionSnapshot(session_id, ts, kind, status, json.loads(state), id_)
