@@ -5,20 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-# pip's own output only when it fails: a clean start should read clean.
-quiet() {
-  local out
-  if ! out=$("$@" 2>&1); then
-    echo "$out" >&2
-    return 1
-  fi
-}
-echo "setting up .venv (first run takes a minute) ..."
-quiet .venv/bin/python -m pip install --upgrade pip
-quiet .venv/bin/python -m pip install -e '.[dev]'
+./scripts/venv.sh dev
 
 ./scripts/services.sh
 
