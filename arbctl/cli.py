@@ -16,7 +16,19 @@ import typer
 from typer.core import TyperGroup
 
 from arbctl import coercion
-from arbctl.commands import config, control, engine, events, safety, status, trading, tui
+from arbctl.commands import (
+    accounting,
+    config,
+    control,
+    engine,
+    events,
+    fleet,
+    observe,
+    safety,
+    status,
+    trading,
+    tui,
+)
 from arbctl.helptext import reflow, reflow_app
 
 coercion.install()  # before any option is parsed: keeps pydantic off the hot path
@@ -76,13 +88,18 @@ app = typer.Typer(
 
 _WATCH, _CONTROL, _TRADING = "Watch", "Control (audited)", "Trading"
 _SAFETY = "Risk guards"
+_ACCOUNTING = "Accounting and database"
 _LIFECYCLE, _CONFIG = "Lifecycle", "Configuration"
 
 app.command(rich_help_panel=_WATCH)(status.status)
 app.command(rich_help_panel=_WATCH)(status.health)
 app.command(rich_help_panel=_WATCH)(events.events)
 app.command(rich_help_panel=_WATCH)(events.audit)
+app.command(rich_help_panel=_WATCH)(observe.metrics)
+app.command(rich_help_panel=_WATCH)(observe.alerts)
+app.command(rich_help_panel=_WATCH)(observe.logs)
 app.command(rich_help_panel=_WATCH)(tui.tui)
+app.command(rich_help_panel=_WATCH)(fleet.fleet)
 app.command(rich_help_panel=_CONTROL)(control.pause)
 app.command(rich_help_panel=_CONTROL)(control.resume)
 app.command(rich_help_panel=_CONTROL)(control.kill)
@@ -93,6 +110,9 @@ app.command(rich_help_panel=_TRADING)(trading.pnl)
 app.command(rich_help_panel=_SAFETY)(safety.guards)
 app.add_typer(safety.app, rich_help_panel=_SAFETY)
 app.command(rich_help_panel=_SAFETY)(safety.gas)
+app.command(rich_help_panel=_ACCOUNTING)(accounting.reconcile)
+app.add_typer(accounting.export_app, rich_help_panel=_ACCOUNTING)
+app.add_typer(accounting.db_app, rich_help_panel=_ACCOUNTING)
 app.command(rich_help_panel=_LIFECYCLE)(engine.up)
 app.command(rich_help_panel=_LIFECYCLE)(engine.down)
 app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)

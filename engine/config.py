@@ -167,6 +167,80 @@ class GuardsSection:
 
 
 @dataclass(slots=True)
+class RedisSection:
+    """Optional Redis: hot-state mirror, the fleet-wide halt flag, presence (docs/redis.md).
+
+    Off unless `url` is set. Losing Redis never stops trading: health goes WARNING and
+    the engine reconnects with backoff. Keys expire `ttl_s` after the last write, so a
+    dead engine disappears from `arbctl fleet` on its own.
+    """
+
+    url: str = ""  # e.g. redis://127.0.0.1:6379/0; empty = disabled (password redacted)
+    namespace: str = "arbctl"  # key prefix: fleets sharing one Redis use different ones
+    engine_name: str = ""  # default: <hostname>-<hash of the state dir>
+    heartbeat_s: float = 2.0  # presence and mirror writes
+    ttl_s: float = 15.0  # a key not refreshed for this long expires (dead engine)
+    halt_check_s: float = 2.0  # periodic read of the halt flag, besides pub/sub
+    timeout_s: float = 1.0  # connect and command timeout: Redis never holds anything up
+    backoff_max_s: float = 5.0  # reconnect attempts back off up to this
+
+
+@dataclass(slots=True)
+class MetricsSection:
+    """Engine metrics, anomaly detection and the optional Prometheus endpoint
+    (docs/observability.md). Windows are seconds; money is whole quote tokens."""
+
+    window_s: float = 60.0  # the runbook dashboard's "per minute" window
+    hour_window_s: float = 3600.0  # success rate, failed trades per hour, hourly P&L
+    memory_limit_mb: int = 0  # memory % is of this limit (a container's); 0: the machine's
+    anomaly_window: int = 200  # recent values each series is judged against
+    anomaly_min_samples: int = 30  # nothing is judged before a series has this many
+    anomaly_threshold: float = 3.5  # robust z-score above which a value is an anomaly
+    anomaly_recent: int = 50  # anomalies kept for `metrics` / `anomalies`
+    slippage_floor_bps: float = 5000.0  # under half the quoted profit lost never counts
+    profit_floor_quote: str = "0"  # profit per trade: deviations under this never count
+    loop_latency_floor_ms: float = 25.0  # loop latency: deviations under this never count
+    prometheus_port: int = 0  # text exposition on 127.0.0.1:PORT/metrics; 0 = off
+
+
+Severity = Literal["P0", "P1", "P2", "P3"]
+
+
+@dataclass(slots=True)
+class AlertsSection:
+    """Alert rules, their thresholds and the notification sinks (docs/observability.md).
+
+    Defaults are the runbooks' alert rules. Money is a decimal string of whole quote
+    tokens, converted exactly like `[guards]`. Every notification is also logged.
+    """
+
+    evaluate_interval_s: float = 5.0  # rules are evaluated this often, and on state changes
+    resend_interval_s: float = 3600.0  # a still-firing alert is sent again this often
+    webhook_url: str = ""  # JSON POST, Slack-compatible `text` (secret: redacted)
+    webhook_timeout_s: float = 5.0
+    webhook_min_severity: Severity = "P3"  # sends this severity and more severe ones
+    command: list[str] = field(default_factory=list)  # argv; the alert as JSON on stdin
+    command_timeout_s: float = 10.0
+    command_min_severity: Severity = "P3"
+    # --- rules --------------------------------------------------------------------------
+    health_interval_s: float = 60.0  # the engine runs its own health checks this often
+    health_failures: int = 3  # runbook: health check failed 3 consecutive times
+    cpu_percent: float = 80.0  # runbook: CPU > 80 % for 5 minutes
+    cpu_for_s: float = 300.0
+    memory_percent: float = 90.0  # runbook: memory > 90 % for 2 minutes
+    memory_for_s: float = 120.0
+    no_trades_s: float = 1800.0  # runbook: no trades for 30 minutes (while running)
+    errors_per_minute: float = 50.0  # runbook: error rate > 50/min for 5 minutes
+    errors_for_s: float = 300.0
+    min_success_rate_pct: float = 70.0  # runbook: success rate < 70 %
+    success_rate_min_trades: int = 10  # ...over the hour window, once this many booked
+    max_hourly_loss_quote: str = "100"  # runbook: hourly P&L < -$100
+    provider_down_for_s: float = 60.0  # a provider down this long (ours)
+    anomaly_window_s: float = 900.0  # an anomaly keeps its alert firing this long (ours)
+    disabled: list[str] = field(default_factory=list)  # rule names switched off
+
+
+@dataclass(slots=True)
 class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     ledger: LedgerSection = field(default_factory=LedgerSection)
@@ -176,6 +250,9 @@ class Config:
     providers: list[ProviderEntry] = field(default_factory=list)
     strategy: StrategySection = field(default_factory=StrategySection)
     guards: GuardsSection = field(default_factory=GuardsSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
+    alerts: AlertsSection = field(default_factory=AlertsSection)
+    redis: RedisSection = field(default_factory=RedisSection)
     source: str = "<defaults>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,7 +346,7 @@ def _join(prefix: str, name: str) -> str:
 
 
 # --- redaction ---------------------------------------------------------------------------
-_DSN_PASSWORD = re.compile(r"(://[^:/@]+:)([^@]+)(@)")
+_DSN_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]+)(@)")  # also redis://:pw@host
 _URL_SECRET = re.compile(r"(/v\d+/|[?&](?:key|apikey|api_key|token)=)([A-Za-z0-9_\-]{8,})")
 REDACTED = "***"
 
@@ -284,10 +361,21 @@ def redact_text(text: str) -> str:
     return _URL_SECRET.sub(rf"\g<1>{REDACTED}", text)
 
 
+def redact_webhook(url: str) -> str:
+    """A webhook's path is its credential (Slack's /services/T…/B…/secret): keep the
+    scheme and host so an operator can still tell where alerts go."""
+    match = re.match(r"^([a-z][a-z0-9+.-]*://[^/?#]*)", url, re.IGNORECASE)
+    if not match:
+        return REDACTED if url else ""
+    return redact_text(match[1]) + ("/" + REDACTED if len(url) > len(match[1]) else "")
+
+
 def redacted(config: Config) -> dict[str, Any]:
     """The config as `config show` prints it: key files by path, never their content."""
     data = config.to_dict()
     data["ledger"]["dsn"] = redact_text(data["ledger"]["dsn"])
+    data["redis"]["url"] = redact_text(data["redis"]["url"])
+    data["alerts"]["webhook_url"] = redact_webhook(data["alerts"]["webhook_url"])
     for provider in data["providers"]:
         provider["url"] = redact_text(provider["url"])
     return data

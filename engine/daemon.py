@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -25,14 +26,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import protocol
+from engine.accounting.methods import AccountingMethods
+from engine.accounting.reconcile import record_session_start
 from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, load
+from engine.control.health import evaluate_health
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
 from engine.guards.approver import Guards
 from engine.guards.methods import GuardMethods
+from engine.hotstate.part import build_hotstate
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
@@ -42,7 +47,11 @@ from engine.market.venue import Venue
 from engine.pipeline import Executor, TradingPipeline
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
+from engine.telemetry.alerts import Alerting
 from engine.telemetry.loop import LoopMonitor
+from engine.telemetry.methods import TelemetryMethods
+from engine.telemetry.metrics import ErrorLogBridge, Metrics
+from engine.telemetry.prometheus import PrometheusExporter
 from engine.telemetry.resources import ResourceSampler
 from engine.telemetry.sdnotify import Notifier
 
@@ -107,6 +116,8 @@ class Daemon:
         self.lifecycle = Lifecycle(paths.state_dir, self.bus)
         self.notifier = Notifier()
         self.resources = ResourceSampler(paths.state_dir)
+        self.metrics: Metrics | None = None
+        self.alerting: Alerting | None = None
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
@@ -147,13 +158,37 @@ class Daemon:
         parts = self._control_parts(writer, gate)
         handlers = ControlMethods(parts).table()
         handlers.update(GuardMethods(guards, parts.audit, writer).table())
+        try:
+            self.metrics = Metrics.from_config(self.config, guards.thresholds)
+            health = functools.partial(evaluate_health, parts)
+            self.alerting = Alerting.from_config(
+                self.config, self.bus, self.metrics, guards.thresholds, health
+            )
+        except ConfigError as exc:
+            log.error("config error: %s", exc)
+            return EXIT_CONFIG
+        handlers.update(TelemetryMethods(self.metrics, self.alerting).table())
+        accounting = AccountingMethods(self.config, writer, parts.audit, venue)
+        handlers.update(accounting.table())
+        try:
+            hotstate = build_hotstate(self.config, parts, handlers)  # None without [redis]
+        except ConfigError as exc:
+            log.error("config error: %s", exc)
+            return EXIT_CONFIG
+        if hotstate is not None:
+            handlers.update(hotstate.methods())  # fleet, redis; resume refused under the flag
+            parts.hotstate = hotstate
         server = ControlServer(self.paths.socket, self.bus, handlers)
         parts.client_count = lambda: server.client_count
         await server.start()  # answers `starting` while the market loads
         self._write_pid()
         try:
+            error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
+            if hotstate is not None:
+                await hotstate.start()  # a set global halt flag: we leave `starting` halted
             await _restore_guards(guards, store)
             await venue.start()
+            session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
                 build_search(self.config, venue),
@@ -164,11 +199,16 @@ class Daemon:
                 approver=guards,
             )
             parts.market = guards.attach(pipeline)
+            accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
         except Exception:
             log.exception("engine failed")
             return EXIT_FAILED
         finally:
+            if hotstate is not None:
+                await hotstate.close()
+            error_logs.remove()
+            self.alerting.close()
             await server.close()
             (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
 
@@ -186,6 +226,7 @@ class Daemon:
             asyncio.create_task(pipeline.run(), name="pipeline"),
             asyncio.create_task(self._snapshot_loop(writer, pipeline), name="snapshots"),
             asyncio.create_task(self._status_to_systemd(), name="sd-status"),
+            *self._telemetry_tasks(),
         ]
         self.lifecycle.started()
         log.info("engine %s: %s", self.lifecycle.state, self.lifecycle.reason)
@@ -247,12 +288,32 @@ class Daemon:
         self._parts = parts
         return parts
 
+    def _telemetry_tasks(self) -> list[asyncio.Task[Any]]:
+        """Metrics subscribe before `started()` publishes the first state; alerts follow."""
+        assert self.metrics is not None and self.alerting is not None
+        tasks = [
+            asyncio.create_task(self.metrics.follow(self.bus), name="metrics"),
+            asyncio.create_task(self.alerting.run(), name="alerts"),
+        ]
+        port = self.config.metrics.prometheus_port
+        if port:
+            exporter = PrometheusExporter(self.metrics, self.alerting, port)
+            tasks.append(asyncio.create_task(exporter.run(), name="prometheus"))
+        return tasks
+
     def _heartbeat(self) -> dict[str, Any]:
         return {
             "state": self.lifecycle.state,
             "resources": self.resources.sample(),
             **self._parts.market.market_status(),
+            **self._telemetry_heartbeat(),
         }
+
+    def _telemetry_heartbeat(self) -> dict[str, Any]:
+        """The metrics and alert counts every heartbeat carries, for consoles to chart."""
+        if self.metrics is None or self.alerting is None:
+            return {}
+        return {"metrics": self.metrics.compact(), "alerts": self.alerting.compact()}
 
     def _arm_watchdog(self, loop_monitor: LoopMonitor) -> None:
         """WATCHDOG=1 is sent from the loop monitor's tick: a stalled loop stops the pings."""

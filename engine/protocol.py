@@ -63,6 +63,7 @@ TOPIC_GUARD = "guard_trigger"
 TOPIC_PROVIDER = "provider"
 TOPIC_RESOURCES = "resources"
 TOPIC_LOG = "log"
+TOPIC_ALERT = "alert"  # an alert fired, was re-sent, or resolved (docs/observability.md)
 # Sent to one subscriber only, when its queue overflowed: it must resync (re-read state
 # and resubscribe with since_seq) because events were dropped for it.
 TOPIC_LAGGED = "lagged"

@@ -118,7 +118,7 @@ class ArbConsole(App[int]):
         self.told: deque[str] = deque(maxlen=100)  # what we notified: tests read it
         self._resync_lock = asyncio.Lock()
         self._stream_task: asyncio.Task[None] | None = None
-        self._display_errors: set[str] = set()
+        self._reported_problems: set[str] = set()
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(read_only=self.read_only)
@@ -129,7 +129,7 @@ class ArbConsole(App[int]):
         self.call_after_refresh(self.paint)
         if self.connect:
             hooks = StreamHooks(
-                on_event=self.model.apply_event,
+                on_event=self._on_event,
                 on_connected=self.model.link_up,
                 on_disconnected=self.model.link_down,
                 on_resync=self.resync,
@@ -140,13 +140,27 @@ class ArbConsole(App[int]):
             self._watch_terminal()
 
     async def _stream(self, hooks: StreamHooks) -> None:
-        """The event stream for the app's life; a bug in it is reported, not raised."""
+        """The event stream for the app's life; a bug in it is reported, then retried."""
+        while True:
+            try:
+                await self.link.stream(hooks)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug: say it plainly, keep the console usable
+                self.tell(f"event stream failed: {type(exc).__name__}: {exc}", "error")
+                await asyncio.sleep(1.0)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """One event into the model; an event the model chokes on is skipped, and said."""
         try:
-            await self.link.stream(hooks)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug: say it plainly, keep the console usable
-            self.tell(f"event stream stopped: {type(exc).__name__}: {exc}; press r", "error")
+            self.model.apply_event(event)
+        except Exception as exc:
+            self._report_once(f"skipped a {event.get('topic')} event: {type(exc).__name__}")
+
+    def _report_once(self, problem: str) -> None:
+        if problem not in self._reported_problems:
+            self._reported_problems.add(problem)
+            self.tell(problem, "error")
 
     async def on_unmount(self) -> None:
         if self._stream_task is not None:
@@ -168,10 +182,8 @@ class ArbConsole(App[int]):
         try:
             view.refresh_from(self.model, force)
         except Exception as exc:
-            problem = f"display error in {type(view).__name__}: {type(exc).__name__}: {exc}"
-            if problem not in self._display_errors:
-                self._display_errors.add(problem)
-                self.tell(problem, "error")
+            where = type(view).__name__
+            self._report_once(f"display error in {where}: {type(exc).__name__}: {exc}")
 
     def _show_notices(self) -> None:
         notices = self.model.notices
@@ -206,10 +218,20 @@ class ArbConsole(App[int]):
                 ("pnl", {"period": "today"}, self._apply_pnl),
             ]
             for method, params, apply in reads:
-                with contextlib.suppress(EngineUnreachable, RpcError):
-                    apply(await self.link.call(method, params))
+                await self._read_into_model(method, params, apply)
         if why.startswith("lagged"):
             self.tell(f"resynced ({why})", "warning")
+
+    async def _read_into_model(
+        self, method: str, params: dict[str, Any], apply: Callable[[Any], None]
+    ) -> None:
+        """One snapshot read; an engine without the method or a bad answer is skipped."""
+        try:
+            apply(await self.link.call(method, params))
+        except (EngineUnreachable, RpcError):
+            return
+        except Exception as exc:
+            self._report_once(f"could not read {method}: {type(exc).__name__}: {exc}")
 
     def _apply_status(self, result: Any) -> None:
         if isinstance(result, dict):
@@ -257,7 +279,16 @@ class ArbConsole(App[int]):
         return f"{method} refused by the engine ({exc.name}): {exc.message}"
 
     def _spawn(self, work: Awaitable[Any], group: str) -> None:
-        self.run_worker(work, group=group, exit_on_error=False)  # type: ignore[arg-type]
+        """Run a call in the background; an unexpected failure is said, not swallowed."""
+        self.run_worker(self._reported(work), group=group, exit_on_error=False)
+
+    async def _reported(self, work: Awaitable[Any]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: the operator must know the action failed
+            self.tell(f"internal error: {type(exc).__name__}: {exc}", "error")
 
     # --- keys ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -318,12 +349,14 @@ class ArbConsole(App[int]):
         """What `arbctl kill` does without the engine: persist the halt, signal the pid.
 
         Reused rather than reimplemented: it checks the pid really is an arbctl engine
-        before signalling, and reports each step.
+        before signalling, and reports each step. Only with the state dir the engine
+        itself reported: a halt marker written to a guessed directory protects nothing.
         """
+        state_dir = self.model.engine.get("state_dir")
+        if not state_dir:
+            return "engine never reached: run `arbctl kill --reason ... --state-dir DIR` NOW"
         command = [sys.executable, "-m", "arbctl", "kill", "--reason", KILL_REASON, "--json"]
-        command += ["--socket", str(self.socket_path)]
-        if self.model.engine.get("state_dir"):
-            command += ["--state-dir", str(self.model.engine["state_dir"])]
+        command += ["--socket", str(self.socket_path), "--state-dir", str(state_dir)]
         try:
             proc = await asyncio.create_subprocess_exec(
                 *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL

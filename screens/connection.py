@@ -207,7 +207,7 @@ async def _await_result(reader: asyncio.StreamReader, msg_id: int) -> Any:
         if not isinstance(msg, dict) or msg.get("id") != msg_id:
             continue
         if "error" in msg:
-            err = msg.get("error") or {}
+            err = msg["error"] if isinstance(msg["error"], dict) else {"message": msg["error"]}
             code = int(err.get("code", protocol.INTERNAL_ERROR))
             raise RpcError(code, str(err.get("message", "unknown error")))
         return msg.get("result")

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Label, Static
 
 from screens import formats
 from screens.connection import EngineUnreachable, RpcError
-from screens.state import ConsoleModel
+from screens.state import ConsoleModel, as_dict
 from screens.widgets.banner import StateBanner
 from screens.widgets.guard_triggers import GuardTriggersTable
 from screens.widgets.header import BREAKER_STYLES
@@ -61,7 +61,7 @@ def rule_cells(rule: dict[str, Any]) -> dict[str, Text]:
 
 
 def breaker_text(guards: dict[str, Any]) -> Text:
-    b = guards.get("breaker") or {}
+    b = as_dict(guards.get("breaker"))
     state = str(b.get("state") or "?")
     text = Text("breaker ")
     text.append(state.upper().replace("_", "-"), style=BREAKER_STYLES.get(state, ""))

@@ -25,18 +25,40 @@ from textual.widgets.option_list import Option
 
 KILL_WORD = "KILL"
 KILL_EXPLANATION = (
-    "Emergency kill. From the instant the engine acknowledges it:\n"
-    "  • every send is blocked: nothing is signed or sent;\n"
-    "  • in-flight transactions are cancelled where the chain allows;\n"
-    "  • the halt is persisted and survives restarts, until a human resumes it\n"
-    "    (p, with a reason)."
+    "From the instant the engine acknowledges the kill:\n"
+    "• every send is blocked: nothing is signed or sent;\n"
+    "• in-flight transactions are cancelled where the chain allows;\n"
+    "• the halt persists, across restarts too, until a human resumes\n"
+    "  with a reason (p)."
 )
 
 
-class ReasonModal(ModalScreen[str | None]):
+class TypeAhead:
+    """Keys typed before the dialog's field has focus still land in the field.
+
+    Focus moves asynchronously: over SSH an operator types `p` and the reason in one
+    burst, and the first letters would otherwise go to whatever had focus a moment ago.
+    Any printable key that bubbles up to the dialog was not taken by the field (which
+    stops the keys it types), so it belongs there.
+    """
+
+    field_selector: ClassVar[str] = "Input"
+
+    def on_key(self, event: events.Key) -> None:
+        if not event.is_printable or event.character is None:
+            return
+        field = self.query_one(self.field_selector, Input)  # type: ignore[attr-defined]
+        event.stop()
+        event.prevent_default()
+        field.focus()
+        field.insert_text_at_cursor(event.character)
+
+
+class ReasonModal(TypeAhead, ModalScreen[str | None]):
     """Ask why; Enter accepts the default when there is one. Result: the reason or None."""
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    field_selector: ClassVar[str] = "#reason"
 
     def __init__(self, title: str, explanation: str, default: str | None) -> None:
         super().__init__()
@@ -54,7 +76,7 @@ class ReasonModal(ModalScreen[str | None]):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
             yield Static(Text(self.explanation), classes="dialog-text")
             yield Label(hint)
-            yield Input(placeholder=self.default or "why?", id="reason")
+            yield Input(placeholder=self.default or "why?", id="reason", select_on_focus=False)
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", variant="primary", id="ok")
@@ -78,10 +100,14 @@ class ReasonModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class KillModal(ModalScreen[bool]):
-    """The emergency kill confirmation. Result: True only for `KILL` + Enter."""
+class KillModal(TypeAhead, ModalScreen[bool]):
+    """The emergency kill confirmation. Result: True only for `KILL` + Enter.
+
+    Focus starts on Cancel so a stray Enter cancels; typing goes to the field anyway.
+    """
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    field_selector: ClassVar[str] = "#confirm"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-danger"):
@@ -96,16 +122,6 @@ class KillModal(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
 
-    def on_key(self, event: events.Key) -> None:
-        """Typing while Cancel has focus goes into the confirmation field."""
-        field = self.query_one("#confirm", Input)
-        if field.has_focus or not event.is_printable or event.character is None:
-            return
-        event.stop()
-        event.prevent_default()
-        field.focus()
-        field.insert_text_at_cursor(event.character)
-
     @on(Input.Submitted, "#confirm")
     def confirm(self, message: Input.Submitted) -> None:
         if message.value.strip() == KILL_WORD:
@@ -113,7 +129,7 @@ class KillModal(ModalScreen[bool]):
             return
         message.input.value = ""
         self.query_one("#kill-error", Label).update(
-            f"Not killed: type exactly {KILL_WORD} (capitals) to confirm."
+            Text(f"Not killed: {message.value!r} is not {KILL_WORD} (capitals).")
         )
 
     @on(Button.Pressed, "#cancel")

@@ -12,6 +12,7 @@ for a week does not grow.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -164,11 +165,10 @@ class ConsoleModel:
         return int(value) if isinstance(value, int) else None
 
     def newest_trades(self, limit: int) -> list[dict[str, Any]]:
-        return sorted(self.trades.values(), key=trade_order, reverse=True)[:limit]
+        return heapq.nlargest(limit, self.trades.values(), key=trade_order)
 
     def newest_triggers(self, limit: int) -> list[dict[str, Any]]:
-        ordered = sorted(self.triggers.values(), key=_trigger_order, reverse=True)
-        return ordered[:limit]
+        return heapq.nlargest(limit, self.triggers.values(), key=_trigger_order)
 
     # --- the link ---------------------------------------------------------------------
     def link_up(self) -> None:
@@ -308,7 +308,7 @@ class ConsoleModel:
             self.touch(PROVIDERS)
 
     def _sample(self, data: dict[str, Any]) -> None:
-        resources = data.get("resources") or {}
+        resources = as_dict(data.get("resources"))
         s = self.series
         _append_number(s.cpu, resources.get("cpu_percent"))
         _append_number(s.rss, resources.get("rss_bytes"))
@@ -325,10 +325,17 @@ class ConsoleModel:
 
     @staticmethod
     def _trim(records: dict[str, dict[str, Any]], limit: int, order: Any) -> None:
-        if len(records) <= limit:
+        """Drop the oldest beyond `limit`, in batches: one sort per `limit/4` arrivals
+        instead of one per event keeps a flood of trades cheap."""
+        if len(records) <= limit + limit // 4:
             return
         for stale in sorted(records.values(), key=order)[: len(records) - limit]:
             records.pop(str(stale.get("id")), None)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A nested field that should be an object; anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def _trigger_order(trigger: dict[str, Any]) -> tuple[float, str]:
@@ -344,7 +351,7 @@ def units_from(raw: Any, fallback: Units) -> Units:
     """Read `pnl.units` ({quote: {symbol, decimals}, native: {...}}) defensively."""
     if not isinstance(raw, dict):
         return fallback
-    quote, native = raw.get("quote") or {}, raw.get("native") or {}
+    quote, native = as_dict(raw.get("quote")), as_dict(raw.get("native"))
     return Units(
         quote_symbol=str(quote.get("symbol") or fallback.quote_symbol),
         quote_decimals=_int_or(quote.get("decimals"), fallback.quote_decimals),

@@ -18,6 +18,7 @@ import typer
 
 from arbctl import exitcodes, options, output, process
 from arbctl.client import Client, EngineUnreachable, RpcError
+from arbctl.commands import fleet
 from arbctl.rpc import audited, call_or_exit
 from engine import protocol
 
@@ -46,6 +47,10 @@ def pause(
 
 def resume(
     reason: options.ReasonOpt = None,
+    global_: fleet.GlobalOpt = False,
+    redis_url: fleet.RedisUrlOpt = None,
+    namespace: fleet.NamespaceOpt = None,
+    config: fleet.ConfigFileOpt = None,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -53,18 +58,33 @@ def resume(
 
     Needs a running engine and --reason (audited with your uid). Clearing a halt deletes
     the persisted halt marker. With --json prints the engine's new status object.
+    An engine under the fleet-wide halt flag refuses to resume: --global clears the
+    flag in Redis first (then resumes this engine; the others stay halted until each is
+    resumed). --json adds {global: {redis, namespace, cleared}}.
 
-    Exit codes: 0 running · 1 the engine refused (e.g. already running) · 2 missing
-    --reason · 3 engine unreachable.
+    Exit codes: 0 running · 1 the engine refused (e.g. already running, or the global
+    halt flag is set), or --global could not clear the flag · 2 missing --reason ·
+    3 engine unreachable.
     """
-    _transition("resume", reason, socket, as_json)
+    if not global_:
+        _transition("resume", reason, socket, as_json)
+        return
+    why = options.require_reason(reason, "resume", as_json)
+    cleared = fleet.clear_global_or_exit(why, redis_url, namespace, config, socket, as_json)
+    _transition("resume", why, socket, as_json, extra={"global": cleared})
 
 
-def _transition(method: str, reason: str | None, socket: Path | None, as_json: bool) -> None:
+def _transition(
+    method: str,
+    reason: str | None,
+    socket: Path | None,
+    as_json: bool,
+    extra: dict[str, Any] | None = None,
+) -> None:
     why = options.require_reason(reason, method, as_json)
     data = call_or_exit(socket, method, audited(why), as_json=as_json)
     if as_json:
-        output.emit_json(data)
+        output.emit_json({**data, **(extra or {})})
         return
     state = str((data or {}).get("state", "?")).upper()
     output.say(f"[bold]{output.esc(state)}[/] — {output.esc((data or {}).get('reason', why))}")
@@ -81,6 +101,7 @@ class KillReport:
     marker: Path | None = None
     pid: int | None = None
     engine: dict[str, Any] | None = None
+    global_halt: dict[str, Any] | None = None  # `--global`: the flag in Redis
 
     def step(self, name: str, ok: bool, detail: str) -> bool:
         self.steps.append({"step": name, "ok": ok, "detail": detail})
@@ -100,6 +121,7 @@ class KillReport:
             "marker": str(self.marker) if self.marker else None,
             "pid": self.pid,
             "engine": self.engine,
+            "global": self.global_halt,
             "steps": self.steps,
         }
 
@@ -120,6 +142,10 @@ def kill(
     reason: options.ReasonOpt = None,
     shutdown: ShutdownOpt = False,
     grace: GraceOpt = 5.0,
+    global_: fleet.GlobalOpt = False,
+    redis_url: fleet.RedisUrlOpt = None,
+    namespace: fleet.NamespaceOpt = None,
+    config: fleet.ConfigFileOpt = None,
     socket: options.SocketOpt = None,
     state_dir: options.StateDirOpt = None,
     as_json: options.JsonOpt = False,
@@ -136,11 +162,22 @@ def kill(
 
     Needs --reason. For the fallback, --state-dir must be the engine's state directory.
 
-    Exit codes: 0 halt persisted (acknowledged by the engine, or marker written) · 1 the
-    halt could not be persisted · 2 missing --reason.
+    --global first sets the shared halt flag in Redis, so every engine attached to it
+    (same Redis, same namespace) halts; then halts this engine as above. Redis is found
+    from --redis-url, --config, or the running engine's config. Clear it with
+    `arbctl resume --global --reason ...` (docs/redis.md).
+
+    Exit codes: 0 halt persisted (acknowledged by the engine, or marker written; with
+    --global, and the flag set) · 1 the halt could not be persisted, or --global could
+    not set the flag · 2 missing --reason.
     """
     why = options.require_reason(reason, "kill", as_json)
     report = KillReport(reason=why, state_dir=options.state_dir(state_dir))
+    if global_:
+        ok, detail, report.global_halt = fleet.set_global_for_kill(
+            why, redis_url, namespace, config, socket
+        )
+        report.step("global_flag", ok, detail)
     client = Client(options.socket_path(socket))
     if _ask_engine(client, report, shutdown):
         if shutdown and report.pid:
@@ -148,7 +185,8 @@ def kill(
     else:
         _fallback(client, report, shutdown, grace)
     _print_kill(report, as_json)
-    raise typer.Exit(exitcodes.OK if report.halted else exitcodes.FAILED)
+    global_ok = report.global_halt is None or report.global_halt["ok"]
+    raise typer.Exit(exitcodes.OK if report.halted and global_ok else exitcodes.FAILED)
 
 
 def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import protocol
 
@@ -69,6 +69,22 @@ async def _ledger_check(parts: ControlParts) -> Check:
     return Check("ledger", OK, f"{writer.store.backend} ping {ms:.2f} ms")
 
 
+class RedisHealth(Protocol):
+    """What the health check reads of the optional Redis part (engine/hotstate)."""
+
+    def redis_health(self) -> tuple[bool, str]: ...
+
+
+def _redis_check(parts: ControlParts) -> Check | None:
+    """Redis is optional: unreachable is a WARNING, never CRITICAL — trading goes on."""
+    if not parts.config.redis.url:
+        return None
+    if parts.hotstate is None:
+        return Check("redis", WARNING, "not connected yet")
+    ok, detail = parts.hotstate.redis_health()
+    return Check("redis", OK if ok else WARNING, detail)
+
+
 def _market_check(parts: ControlParts) -> Check:
     status = parts.market.market_status()
     age = status.get("head_age_s")
@@ -82,5 +98,7 @@ def _market_check(parts: ControlParts) -> Check:
 async def evaluate_health(parts: ControlParts) -> dict[str, Any]:
     checks = [_state_check(parts), _loop_check(parts), await _ledger_check(parts)]
     checks.append(_market_check(parts))
+    if (redis := _redis_check(parts)) is not None:
+        checks.append(redis)
     worst = max(checks, key=lambda c: _RANK[c.status]).status
     return {"status": worst, "checks": [c.to_dict() for c in checks]}

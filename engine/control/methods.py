@@ -21,7 +21,7 @@ from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, redacted
 from engine.control import params as P
-from engine.control.health import evaluate_health
+from engine.control.health import RedisHealth, evaluate_health
 from engine.control.server import CallContext, Handler
 from engine.execution.gate import SendGate
 from engine.ledger.writer import LedgerWriter
@@ -62,6 +62,7 @@ class ControlParts:
     market: MarketView
     client_count: Callable[[], int]
     request_shutdown: Callable[[str], None]
+    hotstate: RedisHealth | None = None  # set when [redis] is configured
 
 
 def period_start(period: str, now: float | None = None) -> float:

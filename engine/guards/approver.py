@@ -73,6 +73,7 @@ class Guards:
     ) -> None:
         self.thresholds = t = thresholds
         self._venue = venue
+        self._writer = writer
         self._clock = clock
         self.gas_units = gas_units or {}
         self.opportunity_rules, self.trade_rules = build_rules(t)
@@ -207,6 +208,7 @@ class Guards:
             quote=market.quote,
             head=self._head(),
             providers=self._venue.provider_health(),
+            ledger=self._writer.to_dict(),
         )
 
     def _reason(self, rule: Rule, reading: Reading) -> str:

@@ -57,6 +57,7 @@ class MarketContext:
     quote: str
     head: BlockUpdate | None
     providers: Sequence[Mapping[str, Any]]
+    ledger: Mapping[str, Any] | None = None  # the ledger writer's state (LedgerWriter.to_dict)
 
 
 class Rule:
@@ -98,6 +99,29 @@ class TradeRule(Rule):
 
 
 # --- opportunity rules ------------------------------------------------------------------
+class LedgerUnavailable(OpportunityRule):
+    """Trading waits while the ledger refuses writes. The writer keeps every row and
+    retries, and the first successful write lifts the block; until then each new trade
+    would be one more the books cannot show. Only the executions already in flight
+    complete (they are booked and kept with the rest), so nothing is lost or doubled."""
+
+    name = "ledger_unavailable"
+    label = "rows waiting for the ledger"
+    observes = "whether the ledger takes writes; the rows its writer holds while it does not"
+    unit = "rows"
+    comparison = ">"
+
+    def read(self, opportunity: Opportunity, ctx: MarketContext) -> Reading:
+        ledger = ctx.ledger
+        if ledger is None:
+            return Reading(None, False)
+        pending = int(ledger.get("pending", 0))
+        if ledger.get("ok", True):
+            return Reading(pending, False)
+        reason = f"ledger unavailable ({ledger.get('error', '')}); {pending} rows kept for retry"
+        return Reading(pending, True, reason)
+
+
 class MinNetProfit(OpportunityRule):
     name = "min_net_profit"
     label = "net profit"
@@ -307,6 +331,7 @@ class MaxDailyLoss(TradeRule):
 def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
     """Every rule with its configured threshold, in evaluation order."""
     opportunity: list[OpportunityRule] = [
+        LedgerUnavailable(0),
         MinNetProfit(t.min_net_profit),
         MaxGasPrice(t.max_gas_price, t.gas_headroom_pct),
         MaxNotional(t.max_notional),
@@ -328,6 +353,7 @@ def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
 RULE_NAMES = tuple(
     rule.name
     for rule in (
+        LedgerUnavailable,
         MinNetProfit,
         MaxGasPrice,
         MaxNotional,

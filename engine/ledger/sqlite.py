@@ -329,6 +329,15 @@ class SqliteLedger:
         rows = await self._fetch("read engine state", sql, (key,))
         return json.loads(rows[0][0]) if rows else None
 
+    # --- backup ------------------------------------------------------------------------
+    async def backup(self, dest: Path) -> None:
+        """Copy the live database to `dest` with SQLite's online backup API: one
+        consistent copy while the engine keeps trading (the write-behind writer waits on
+        the connection meanwhile; trading never does)."""
+        with backup_target(dest) as target:
+            async with self._statements("back up the ledger") as db:
+                await db.backup(target)
+
     # --- plumbing ----------------------------------------------------------------------
     async def _fetch(self, action: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._statements(action) as db:
@@ -551,6 +560,45 @@ async def _scan_buckets(db: aiosqlite.Connection, lo: float, hi: float) -> list[
 
 
 # --- files -----------------------------------------------------------------------------------
+def backup_file(source: Path, dest: Path) -> None:
+    """Copy a ledger file no engine serves (`arbctl db backup` with the engine down).
+    Read-only, so a wrong path can never create an empty ledger; the backup API copes
+    with a writer that appears meanwhile by restarting the copy."""
+    if not source.is_file():
+        raise FileNotFoundError(f"no SQLite ledger at {source}")
+    with backup_target(dest) as target:
+        src = sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            src.backup(target)
+        finally:
+            src.close()
+
+
+@contextmanager
+def backup_target(dest: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a private temporary file beside `dest`, renamed over it once the
+    copy is complete and synced: a backup that failed halfway never looks like one. The
+    copy is switched to a rollback journal so it is one self-contained file."""
+    partial = dest.with_name(f".{dest.name}.partial")
+    partial.unlink(missing_ok=True)
+    _create_private_file(partial)
+    target = sqlite3.connect(partial, check_same_thread=False)  # used on aiosqlite's thread
+    try:
+        yield target
+        target.execute("PRAGMA journal_mode = DELETE")
+        target.close()
+        fd = os.open(partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, dest)
+    except BaseException:
+        target.close()
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def _create_private_file(path: Path) -> None:
     """The ledger and its -wal/-shm files (SQLite copies the mode) readable by us only."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

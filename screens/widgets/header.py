@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from engine import protocol
 from screens import formats
-from screens.state import ACTIVITY, BANNER, HEADER, ConsoleModel, describe_action
+from screens.state import ACTIVITY, BANNER, HEADER, ConsoleModel, as_dict, describe_action
 from screens.widgets.view import VIEW_CLASS, ModelView
 
 CLOCK = "clock"  # pseudo-panel the app bumps once a second: ages and uptime move
@@ -67,7 +67,7 @@ class EngineHeader(ModelView, Static):
 
     def _market_line(self, model: ConsoleModel) -> Text:
         e = model.engine
-        breaker = (e.get("breaker") or {}).get("state") or "?"
+        breaker = str(as_dict(e.get("breaker")).get("state") or "?")
         line = Text()
         line.append(f"{e.get('venue') or '?'} · chain {e.get('chain') or '?'}")
         line.append(f" · block {e.get('block', '?')} (head {formats.age(model.head_age_s())})")

@@ -61,6 +61,8 @@ from engine.pipeline import TradingPipeline
 SWAP = "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"
 DEPTH_USD = 100_000  # each side of every extra pool
 WETH_USD = 3_000
+BLOCK_GAS = 30_000_000  # anvil's default
+BIG_BLOCK_GAS = 10**12  # while the bench builds its market: one block takes everything
 PAIRS_PER_TOKEN = 4  # (T, WETH) and (T, USDC) on both dexes
 SEND_CHUNK = 100  # anvil caps a request body (~2 MB): token deployments are ~5 KB each
 
@@ -156,27 +158,42 @@ def call_tx(
 def transact(world: World, txs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Send from the deployer (unlocked) with explicit nonces, in chunks; receipts in order.
 
-    Automine mines what fits in a block when a transaction arrives; what did not fit
-    waits for the next arrival, so blocks are mined here until every receipt is in.
+    Automine mines what fits in a block in the background, slowly for thousands of
+    transactions; so mining is manual meanwhile, with a block gas limit that takes them
+    all at once, and both settings are restored after.
     """
     url, sender = world.rpc_url, world.deployer
-    first = int(anvil.rpc(url, "eth_getTransactionCount", [sender, "pending"]), 16)
-    calls = [
-        ("eth_sendTransaction", [{**tx, "from": sender, "nonce": hex(first + i)}])
-        for i, tx in enumerate(txs)
-    ]
-    hashes: list[str] = []
-    for start in range(0, len(calls), SEND_CHUNK):
-        hashes += anvil.rpc_batch(url, calls[start : start + SEND_CHUNK], timeout=300.0)
-    deadline = time.monotonic() + 300
-    receipts = anvil.rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in hashes])
-    while not all(receipts) and time.monotonic() < deadline:
-        anvil.mine(url)
-        receipts = anvil.rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in hashes])
+    anvil.set_automine(url, False)
+    anvil.rpc(url, "anvil_setBlockGasLimit", [hex(BIG_BLOCK_GAS)])
+    try:
+        first = int(anvil.rpc(url, "eth_getTransactionCount", [sender, "pending"]), 16)
+        calls = [
+            ("eth_sendTransaction", [{**tx, "from": sender, "nonce": hex(first + i)}])
+            for i, tx in enumerate(txs)
+        ]
+        hashes: list[str] = []
+        for start in range(0, len(calls), SEND_CHUNK):
+            hashes += anvil.rpc_batch(url, calls[start : start + SEND_CHUNK], timeout=300.0)
+        receipts = mined(url, hashes)
+    finally:
+        anvil.rpc(url, "anvil_setBlockGasLimit", [hex(BLOCK_GAS)])
+        anvil.set_automine(url, True)
     failed = sum(1 for r in receipts if not r or r["status"] != "0x1")
     if failed:
         raise RuntimeError(f"{failed} of {len(txs)} devnet transactions failed")
     return receipts
+
+
+def mined(url: str, hashes: list[str]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 300
+    while True:
+        anvil.mine(url)
+        receipts = []
+        for start in range(0, len(hashes), 2_000):
+            part = hashes[start : start + 2_000]
+            receipts += anvil.rpc_batch(url, [("eth_getTransactionReceipt", [h]) for h in part])
+        if all(receipts) or time.monotonic() > deadline:
+            return receipts
 
 
 # --- head → send ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.providers import ProviderSet
-from engine.market.evm.rpc import ProviderUnavailable, RpcError
+from engine.market.evm.rpc import Call, ProviderUnavailable, RpcError
 from engine.market.venue import ArbOrder, Receipt
 
 log = logging.getLogger("arbctl.evm")
@@ -51,6 +51,10 @@ SEND_SAMPLES = 10_000
 
 class VenueStopped(Exception):
     """The venue was stopped while an order was still waiting for its block."""
+
+
+class NonceTaken(Exception):
+    """The chain's nonce moved past ours and none of our transactions was mined."""
 
 
 @dataclass(slots=True)
@@ -140,6 +144,13 @@ class TxSender:
                 return refused
             mined_hash, receipt = await self._mined(pending)
             return await self._receipt(pending, mined_hash, receipt)
+        except NonceTaken:
+            self.stats.refused += 1
+            reason = f"nonce {pending.nonce} was used by a transaction that is not ours"
+            log.error("order %s: %s (is the key used elsewhere?)", pending.order.order_id, reason)
+            return _unmined(
+                pending.order, pending.hash, reason, pending.submitted_at, self._clock()
+            )
         except VenueStopped:
             log.warning(
                 "order %s: venue stopped; tx %s may still be mined",
@@ -150,7 +161,8 @@ class TxSender:
                 pending.order, pending.hash, VENUE_STOPPED, pending.submitted_at, self._clock()
             )
         finally:
-            self._pending.pop(pending.nonce, None)
+            if self._pending.get(pending.nonce) is pending:  # a refused nonce may be reused
+                del self._pending[pending.nonce]
 
     async def _send(self, pending: PendingTx, raw: str) -> Receipt | None:
         """None once the node has the transaction; a failed Receipt if it refused it."""
@@ -211,17 +223,29 @@ class TxSender:
         self._head = asyncio.Event()
 
     async def _mined(self, pending: PendingTx) -> tuple[str, dict[str, Any]]:
+        """The receipt of whichever of our transactions at this nonce was mined.
+
+        Checked on every head (and every poll interval). If the chain's nonce moves past
+        ours with none of them mined, twice in a row (one batch is not one snapshot),
+        someone else used the nonce: NonceTaken.
+        """
         client = self._providers.active.client
+        strikes = 0
         while not self._closed:
             head = self._head
             hashes = [pending.hash, *pending.replacements]
+            calls: list[Call] = [("eth_getTransactionReceipt", [h]) for h in hashes]
+            calls.append(("eth_getTransactionCount", [self.owner, "latest"]))
             try:
-                receipts = await client.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+                *receipts, count = await client.batch(calls)
             except ProviderUnavailable:
-                receipts = []
+                receipts, count = [], None
             for tx_hash, receipt in zip(hashes, receipts, strict=False):
                 if isinstance(receipt, dict) and receipt.get("blockNumber"):
                     return tx_hash, receipt
+            strikes = strikes + 1 if _past(count, pending.nonce) else 0
+            if strikes >= 2:
+                raise NonceTaken
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(head.wait(), self._poll_interval)
         raise VenueStopped
@@ -435,6 +459,10 @@ def _executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
         if same and topics and topics[0] == abi.EXECUTED_TOPIC:
             return abi.word(entry.get("data") or "0x", 1)
     return None
+
+
+def _past(count: Any, nonce: int) -> bool:
+    return isinstance(count, str) and int(count, 16) > nonce
 
 
 def _unmined(order: ArbOrder, tx_hash: str, reason: str, submitted: float, now: float) -> Receipt:

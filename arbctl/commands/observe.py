@@ -1,0 +1,504 @@
+"""`metrics`, `alerts`, `logs`: the runbooks' monitor tool (`monitor.py --metrics`,
+`--tail`, `--errors`, `--search`) as three commands.
+
+`metrics` and `alerts` ask the engine, which computes both from its own events. `logs`
+reads the engine's JSON log files straight from the state directory, so it answers when
+the engine is down — exactly when it is needed most — and reads rotated files
+(`engine.log.N … engine.log.1, engine.log`) as one stream, oldest first. Like every plain
+command this module imports only the client; rich loads when a human reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from arbctl import exitcodes, options, output
+from arbctl.client import Client, EngineUnreachable, RpcError
+from arbctl.rpc import call_or_exit
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+LOG_DIR, LOG_FILE = "logs", "engine.log"
+FOLLOW_POLL_S = 0.25
+BLOCK = 64 * 1024
+ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
+_SEVERITY_STYLE = {"P0": "bold red", "P1": "red", "P2": "yellow", "P3": "cyan"}
+
+
+# --- metrics ---------------------------------------------------------------------------------
+def metrics(
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh in place until Ctrl-C.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Seconds between refreshes (--watch).")
+    ] = 2.0,
+    socket: options.SocketOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Show the engine's metrics, each checked against the runbook's normal range.
+
+    The runbook dashboard (trades, errors and guard triggers per minute, ws and loop
+    latency, P&L change over the last minute), plus success rate, gas price, RPC response
+    time, failed trades per hour, the breaker, resources and today's anomalies.
+
+    --watch redraws every --interval seconds until Ctrl-C (with --json: one JSON object
+    per line). Money is in the quote token's base units, with a *_text twin for people.
+    With --json prints the engine's metrics object (docs/observability.md#metrics).
+
+    Exit codes: 0 ok (or Ctrl-C while watching) · 1 the engine refused · 3 engine
+    unreachable at start.
+    """
+    data = call_or_exit(socket, "metrics", as_json=as_json)
+    if not watch:
+        if as_json:
+            output.emit_json(data)
+        else:
+            output.console().print(_metrics_view(data))
+        return
+    client = Client(options.socket_path(socket))
+    try:
+        if as_json:
+            _watch_json(client, data, interval)
+        else:
+            _watch_live(client, data, interval)
+    except KeyboardInterrupt:
+        raise typer.Exit(exitcodes.OK) from None
+
+
+def _poll(client: Client) -> dict[str, Any] | str:
+    """The next metrics, or why there are none (the engine restarting is not fatal)."""
+    try:
+        return client.call("metrics")
+    except (EngineUnreachable, RpcError) as exc:
+        return str(exc)
+
+
+def _watch_json(client: Client, data: dict[str, Any], interval: float) -> None:
+    output.emit_json_line(data)
+    while True:
+        time.sleep(interval)
+        answer = _poll(client)
+        if isinstance(answer, str):
+            output.note(f"arbctl: {answer}; retrying")
+        else:
+            output.emit_json_line(answer)
+
+
+def _watch_live(client: Client, data: dict[str, Any], interval: float) -> None:
+    from rich.live import Live
+
+    with Live(_metrics_view(data), console=output.console(), auto_refresh=False) as live:
+        while True:
+            time.sleep(interval)
+            answer = _poll(client)
+            view = _unreachable_view(answer) if isinstance(answer, str) else _metrics_view(answer)
+            live.update(view, refresh=True)
+
+
+def _unreachable_view(message: str) -> RenderableType:
+    from rich.text import Text
+
+    return Text(f"{time.strftime('%H:%M:%S')} {message}; retrying (Ctrl-C to stop)", "red")
+
+
+# (key, label, unit, normal: (op, bound) from the runbooks, or None)
+_DASHBOARD: tuple[tuple[str, str, str, tuple[str, float] | None], ...] = (
+    ("trades_per_minute", "trades_per_minute", "", (">", 0)),
+    ("errors_per_minute", "errors_per_minute", "", ("<", 10)),
+    ("avg_ws_latency_ms", "avg_ws_latency_ms", "ms", ("<", 500)),
+    ("avg_loop_latency_ms", "avg_loop_latency_ms", "ms", ("<", 50)),
+    ("guard_triggers_per_minute", "guard_triggers_per_minute", "", ("<", 5)),
+    ("pnl_change_1min", "pnl_change_1min", "", None),
+    ("success_rate", "success rate (hour)", "%", (">", 80)),
+    ("failed_trades_per_hour", "failed trades (hour)", "", ("<", 5)),
+    ("gas_price_gwei", "gas price", "gwei", ("<", 100)),
+    ("rpc_response_ms", "RPC response time", "ms", ("<", 500)),
+)
+
+
+def _metrics_view(data: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="metrics", title_justify="left", header_style="bold")
+    for column in ("metric", "now", "normal", ""):
+        table.add_column(column)
+    for key, label, unit, normal in _DASHBOARD:
+        value = data.get(key)
+        shown = _pct(value) if key == "success_rate" else value
+        table.add_row(
+            label,
+            _value_text(data, key, value, unit),
+            _normal_text(normal, unit),
+            _mark(shown, normal),
+        )
+    stamp = time.strftime("%H:%M:%S", time.localtime(float(data.get("ts") or time.time())))
+    head = Text.from_markup(f"[bold]{stamp}[/]  {_state_line(data)}")
+    return Group(head, table, _status_grid(data), _anomaly_view(data.get("anomalies") or {}))
+
+
+def _pct(value: Any) -> float | None:
+    return None if value is None else float(value) * 100
+
+
+def _value_text(data: dict[str, Any], key: str, value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if key == "pnl_change_1min":
+        return str(data.get("pnl_change_1min_text", value))
+    if key == "success_rate":
+        return f"{float(value) * 100:.1f} % of {data.get('trades_last_hour', 0)}"
+    return f"{value:g} {unit}".strip() if isinstance(value, int | float) else str(value)
+
+
+def _normal_text(normal: tuple[str, float] | None, unit: str) -> str:
+    return "" if normal is None else f"{normal[0]} {normal[1]:g} {unit}".strip()
+
+
+def _mark(value: Any, normal: tuple[str, float] | None) -> str:
+    if normal is None or value is None:
+        return ""
+    op, bound = normal
+    ok = value > bound if op == ">" else value < bound
+    return "[green]✓[/]" if ok else "[red]✗[/]"
+
+
+def _state_line(data: dict[str, Any]) -> str:
+    alerts = data.get("alerts") or {}
+    firing = int(alerts.get("active") or 0)
+    worst = f" (worst {alerts.get('worst')})" if firing else ""
+    colour = "red" if firing else "green"
+    return f"engine {output.esc(data.get('state'))} · [{colour}]{firing} alerts firing{worst}[/]"
+
+
+def _status_grid(data: dict[str, Any]) -> RenderableType:
+    from rich.table import Table
+
+    breaker = data.get("breaker") or {}
+    res = data.get("resources") or {}
+    providers = " · ".join(
+        f"{output.esc(p.get('name'))}{'*' if p.get('active') else ''} {output.esc(p.get('status'))}"
+        for p in data.get("providers") or []
+    )
+    rows = [
+        ("breaker", output.esc(f"{breaker.get('state', '?')} {breaker.get('reason') or ''}")),
+        ("providers", providers or "—"),
+        ("P&L (hour)", output.esc(data.get("pnl_hourly_text", "—"))),
+        (
+            "resources",
+            f"cpu {res.get('cpu_percent', '—')} % · memory {res.get('memory_percent', '—')} % "
+            f"of {output.esc(res.get('memory_of', '?'))}",
+        ),
+    ]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for row in rows:
+        grid.add_row(*row)
+    return grid
+
+
+def _anomaly_view(anomalies: dict[str, Any]) -> RenderableType:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    today = int(anomalies.get("today") or 0)
+    if not today:
+        return Text("✓ no anomalies detected today", "green")
+    table = Table(header_style="bold")
+    for column in ("time", "type", "value", "median", "z", "subject"):
+        table.add_column(column, overflow="fold")
+    for a in (anomalies.get("recent") or [])[:5]:
+        table.add_row(
+            output.clock(a.get("ts")),
+            str(a.get("kind")),
+            f"{a.get('value'):.6g} {a.get('unit')}",
+            f"{a.get('median'):.6g}",
+            str(a.get("score")),
+            str(a.get("subject") or ""),
+        )
+    return Group(Text(f"⚠ {today} anomalies detected today", "yellow"), table)
+
+
+# --- alerts ----------------------------------------------------------------------------------
+def alerts(
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="At most this many recent notifications.")
+    ] = 20,
+    socket: options.SocketOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Show firing alerts (most severe first), recent notifications, and the rules.
+
+    Alerts are the runbooks' rules evaluated by the engine (health check failing, CPU,
+    memory, no trades, error rate, success rate, hourly P&L, breaker open, emergency
+    halt, provider down, anomalies), with severities P0–P3. Each fires once, is re-sent
+    while active and sends `resolved` when it clears (docs/observability.md). With
+    --json prints {active, pending, recent, rules, sinks, health, ...}.
+
+    Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
+    """
+    data = call_or_exit(socket, "alerts", {"limit": limit}, as_json=as_json)
+    if as_json:
+        output.emit_json(data)
+        return
+    active = data.get("active") or []
+    if not active:
+        output.say("[green]no alerts firing[/]")
+    rows = [
+        (
+            _severity(a),
+            output.esc(a.get("rule")),
+            output.clock(a.get("fired_at")),
+            a.get("notifications"),
+            output.esc(a.get("summary")),
+        )
+        for a in active
+    ]
+    if rows:
+        output.print_table(["sev", "rule", "firing since", "sent", "summary"], rows, "firing")
+    for rule, since in (data.get("pending") or {}).items():
+        output.say(f"pending: {output.esc(rule)} since {output.clock(since)}")
+    recent = [
+        (
+            output.clock(n.get("ts")),
+            _severity(n),
+            output.esc(n.get("status")),
+            output.esc(n.get("rule")),
+            output.esc(n.get("summary")),
+        )
+        for n in data.get("recent") or []
+    ]
+    if recent:
+        output.print_table(["time", "sev", "status", "rule", "summary"], recent, "notifications")
+
+
+def _severity(note: dict[str, Any]) -> str:
+    severity = str(note.get("severity"))
+    return f"[{_SEVERITY_STYLE.get(severity, 'white')}]{severity}[/]"
+
+
+# --- logs ------------------------------------------------------------------------------------
+def logs(
+    tail: Annotated[
+        int,
+        typer.Option("--tail", "-n", min=0, help="Show the last N matching lines (0: all)."),
+    ] = 100,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Then keep printing new lines until Ctrl-C.")
+    ] = False,
+    errors: Annotated[
+        bool, typer.Option("--errors", help="Only ERROR and CRITICAL records.")
+    ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-s", show_default=False, help="Only lines matching this regex (any case)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", show_default=False, help="Only newer: 15m, 1h, ISO, epoch."),
+    ] = None,
+    state_dir: options.StateDirOpt = None,
+    as_json: options.JsonOpt = False,
+) -> None:
+    """Print the engine's log, filtered; reads the files, so works with the engine down.
+
+    Reads <state dir>/logs/engine.log and its rotated predecessors (engine.log.N …
+    engine.log.1) as one stream, oldest first. --errors, --search and --since combine;
+    --tail keeps the last N matches. --follow keeps printing new lines and survives
+    rotation. With --json prints each record as the JSON line the engine wrote (ts,
+    time, level, logger, msg, plus any fields); a line that is not JSON comes as {raw}.
+
+    Exit codes: 0 ok (or Ctrl-C while following) · 1 no log file in the state dir · 2 bad
+    --since or --search.
+    """
+    after = None if since is None else options.since_or_exit(since, as_json)
+    match = _matcher(errors, search, after, as_json)
+    directory = options.state_dir(state_dir) / LOG_DIR
+    current = directory / LOG_FILE
+    if not follow and not _log_files(directory):
+        output.fail(f"no engine log in {directory}", exitcodes.FAILED, as_json)
+    try:
+        handle = _open_for_follow(current) if follow else None
+        end = handle.tell() if handle else None
+        for record in _last_matching(directory, match, tail, end, after):
+            _print_record(record, as_json)
+        if follow:
+            for record in _follow(current, handle):
+                if match(record):
+                    _print_record(record, as_json)
+    except KeyboardInterrupt:
+        raise typer.Exit(exitcodes.OK) from None
+
+
+Record = dict[str, Any]
+
+
+def _matcher(
+    errors: bool, search: str | None, after: float | None, as_json: bool
+) -> Callable[[Record], bool]:
+    """One predicate for all the filters; a bad regex is a usage error (exit 2)."""
+    try:
+        pattern = re.compile(search, re.IGNORECASE) if search else None
+    except re.error as exc:
+        output.fail(f"bad --search pattern {search!r}: {exc}", exitcodes.USAGE, as_json)
+
+    def match(record: Record) -> bool:
+        if errors and record.get("level") not in ERROR_LEVELS:
+            return False
+        if after is not None and float(record.get("ts") or 0.0) < after:
+            return False
+        return pattern is None or bool(pattern.search(_render(record)))
+
+    return match
+
+
+def _log_files(directory: Path) -> list[Path]:
+    """engine.log, engine.log.1, engine.log.2, …: newest first (RotatingFileHandler)."""
+    rotated = []
+    for path in directory.glob(f"{LOG_FILE}.*"):
+        suffix = path.name.rsplit(".", 1)[-1]
+        if suffix.isdigit():
+            rotated.append((int(suffix), path))
+    current = directory / LOG_FILE
+    return ([current] if current.exists() else []) + [p for _, p in sorted(rotated)]
+
+
+def _last_matching(
+    directory: Path,
+    match: Callable[[Record], bool],
+    limit: int,
+    current_end: int | None,
+    since: float | None,
+) -> list[Record]:
+    """The last `limit` matching records (0: all), oldest first. Files are read backwards
+    from the newest, so a tail of a big rotated log reads only its end; with --since the
+    reading stops at the first record older than it."""
+    found: list[Record] = []
+    for index, path in enumerate(_log_files(directory)):
+        end = current_end if index == 0 else None
+        for line in _reverse_lines(path, end):
+            record = _parse(line)
+            if since is not None and "raw" not in record and float(record.get("ts") or 0) < since:
+                return found[::-1]
+            if match(record):
+                found.append(record)
+                if limit and len(found) >= limit:
+                    return found[::-1]
+    return found[::-1]
+
+
+def _reverse_lines(path: Path, end: int | None = None) -> Iterator[str]:
+    """The file's complete lines, last first, reading blocks from the end (or `end`)."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return
+    with handle:
+        position = handle.seek(0, os.SEEK_END) if end is None else end
+        rest = b""
+        while position > 0:
+            step = min(BLOCK, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step) + rest
+            lines = chunk.split(b"\n")
+            rest = lines.pop(0)
+            for line in reversed(lines):
+                if line.strip():
+                    yield line.decode("utf-8", errors="replace")
+        if rest.strip():
+            yield rest.decode("utf-8", errors="replace")
+
+
+def _parse(line: str) -> Record:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return {"raw": line}
+    return record if isinstance(record, dict) else {"raw": line}
+
+
+def _render(record: Record) -> str:
+    """`2025-11-21 09:00:01.123 ERROR arbctl.ledger: message` in local time."""
+    if "raw" in record:
+        return str(record["raw"])
+    ts = float(record.get("ts") or 0.0)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
+    level = str(record.get("level") or "?")
+    return f"{stamp} {level:<7} {record.get('logger', '')}: {record.get('msg', '')}"
+
+
+def _print_record(record: Record, as_json: bool) -> None:
+    if as_json:
+        output.emit_json_line(record)
+    else:
+        print(_render(record), flush=True)
+
+
+def _open_for_follow(path: Path) -> IO[bytes] | None:
+    """The current log, positioned at its end: what is after it is 'new'."""
+    try:
+        handle = path.open("rb")
+    except OSError:
+        return None
+    handle.seek(0, os.SEEK_END)
+    return handle
+
+
+def _follow(path: Path, handle: IO[bytes] | None) -> Iterator[Record]:
+    """New records as they are appended; on rotation the old file is drained first,
+    then the new one is read from its start. A missing file is waited for."""
+    partial = b""
+    while True:
+        data = b""
+        if handle is None:
+            handle = _open_from_start(path)
+        if handle is not None:
+            data = handle.read()
+            lines = (partial + data).split(b"\n")
+            partial = lines.pop()
+            yield from (_parse(line.decode("utf-8", "replace")) for line in lines if line.strip())
+            if not data:
+                newer = _reopen_if_rotated(path, handle)
+                partial = partial if newer is handle else b""
+                handle = newer
+        if not data:
+            time.sleep(FOLLOW_POLL_S)
+
+
+def _open_from_start(path: Path) -> IO[bytes] | None:
+    try:
+        return path.open("rb")
+    except OSError:
+        return None
+
+
+def _reopen_if_rotated(path: Path, handle: IO[bytes]) -> IO[bytes] | None:
+    """The same handle while it is still the current file; else the new file (or None)."""
+    try:
+        current = path.stat()
+    except OSError:
+        return handle  # between rename and re-create: keep draining the old one
+    mine = os.fstat(handle.fileno())
+    if current.st_ino == mine.st_ino and current.st_size >= handle.tell():
+        return handle
+    if current.st_ino == mine.st_ino:  # truncated in place
+        handle.seek(0)
+        return handle
+    handle.close()
+    return _open_from_start(path)

@@ -1,0 +1,124 @@
+"""The Redis part as the daemon sees it: built only when `[redis] url` is set.
+
+`start()` reads the shared halt flag before the daemon leaves `starting` (bounded by
+the timeout: an unreachable Redis delays start-up by at most that, and never stops it),
+then runs the mirror and the watcher as background tasks. Nothing here is on the
+trading loop's path: the pipeline never awaits Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from engine.config import Config, ConfigError, RedisSection
+from engine.control.methods import ControlParts
+from engine.control.server import Handler
+from engine.hotstate.keys import Keys, default_engine_name
+from engine.hotstate.link import RedisDown, RedisLink
+from engine.hotstate.methods import HotStateMethods
+from engine.hotstate.mirror import Mirror
+from engine.hotstate.watch import HaltWatcher
+
+log = logging.getLogger("arbctl.redis")
+
+CLOSE_TIMEOUT_S = 1.0
+
+
+def build_hotstate(
+    config: Config, parts: ControlParts, handlers: dict[str, Handler]
+) -> HotState | None:
+    """None when Redis is not configured; ConfigError names a bad `[redis]` value."""
+    if not config.redis.url:
+        return None
+    _validate(config.redis, config.source)
+    return HotState(config.redis, parts, kill=handlers["kill"], resume=handlers["resume"])
+
+
+def _validate(section: RedisSection, source: str) -> None:
+    if not section.namespace or any(c.isspace() for c in section.namespace):
+        raise ConfigError(source, "redis.namespace", "must be non-empty, without spaces")
+    for name in ("heartbeat_s", "halt_check_s", "timeout_s", "backoff_max_s"):
+        if getattr(section, name) <= 0:
+            raise ConfigError(source, f"redis.{name}", "must be greater than 0")
+    if section.ttl_s <= section.heartbeat_s:
+        raise ConfigError(
+            source, "redis.ttl_s", "must be longer than heartbeat_s, or live engines expire"
+        )
+
+
+class HotState:
+    def __init__(
+        self, section: RedisSection, parts: ControlParts, kill: Handler, resume: Handler
+    ) -> None:
+        name = section.engine_name or default_engine_name(Path(parts.state_dir))
+        self.keys = Keys(section.namespace, name)
+        self.link = RedisLink(section.url, section.timeout_s, section.backoff_max_s)
+        self._parts = parts
+        self.watcher = HaltWatcher(
+            self.link, self.keys, parts.lifecycle, kill, section.halt_check_s
+        )
+        self.mirror = Mirror(
+            self.link, self.keys, parts.bus, self._snapshot, section.heartbeat_s, section.ttl_s
+        )
+        self._methods = HotStateMethods(
+            self.link, self.keys, self.watcher, self.mirror, parts.audit, resume
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def methods(self) -> dict[str, Handler]:
+        return self._methods.table()
+
+    def redis_health(self) -> tuple[bool, str]:
+        """For `health`: Redis down is a WARNING there, never CRITICAL."""
+        return self.link.health()
+
+    async def start(self) -> None:
+        """Read the halt flag once (an engine started under it comes up halted), then
+        mirror and watch in the background."""
+        try:
+            await self.watcher.check()
+        except RedisDown:
+            log.warning("global halt flag not readable at start; the watcher keeps trying")
+        except Exception as exc:
+            log.warning("global halt flag not readable at start: %s", exc)
+        keys = self.keys
+        log.info("Redis hot state on %s as %s/%s", self.link.where, keys.namespace, keys.engine)
+        self._tasks = [
+            asyncio.create_task(self.mirror.follow(), name="redis-mirror-follow"),
+            asyncio.create_task(self.mirror.run(), name="redis-mirror"),
+            asyncio.create_task(self.watcher.listen(), name="redis-halt-listen"),
+            asyncio.create_task(self.watcher.poll(), name="redis-halt-poll"),
+        ]
+
+    async def close(self) -> None:
+        """Stop the tasks, leave the fleet (best effort, bounded), close the client."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=CLOSE_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(self.mirror.withdraw(), CLOSE_TIMEOUT_S)
+        except Exception as exc:
+            log.debug("leaving the fleet in Redis: %s", exc)
+        await self.link.close()
+
+    def _snapshot(self) -> dict[str, Any]:
+        """What the mirror writes besides metrics: presence and the lifecycle's state."""
+        parts, lifecycle = self._parts, self._parts.lifecycle
+        presence = {
+            "name": self.keys.engine,
+            "namespace": self.keys.namespace,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "state": lifecycle.state,
+            "reason": lifecycle.reason,
+            "socket": parts.socket_path,
+            "state_dir": parts.state_dir,
+            "started_at": parts.started_at,
+        }
+        return {"presence": presence, "state": lifecycle.to_dict()}

@@ -1,0 +1,450 @@
+"""Engine metrics, computed from the events the parts already publish.
+
+The runbook's dashboard (`trades_per_minute`, `errors_per_minute`, `avg_ws_latency_ms`,
+`avg_loop_latency_ms`, `guard_triggers_per_minute`, `pnl_change_1min`) and the quant
+runbook's key metrics (success rate, gas price, RPC response time, failed trades per
+hour, breaker state) are all functions of the bus: `trade`, `guard_trigger`, `state`,
+`heartbeat` (resources, providers, gas, loop latency, breaker), `log` (ERROR records, put
+there by `ErrorLogBridge`) and `opportunity` (the quote a trade is measured against).
+So one subscriber folds events into rolling windows and no trading code calls in here:
+metrics can never slow a trade, and a bug here cannot lose one.
+
+Windows are timestamped samples (`Rolling`) judged against an injectable clock, so a unit
+test feeds a known event sequence and steps time instead of sleeping. Money stays in the
+quote token's base units (ints); rates and latencies are floats, for people and charts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from engine import protocol
+from engine.bus import EventBus, Subscription
+from engine.config import Config, ConfigError, MetricsSection
+from engine.guards.approver import was_cancelled
+from engine.guards.stats import is_success
+from engine.guards.thresholds import Thresholds, base_units_to_text, whole_to_base_units
+from engine.ledger.records import TradeRecord
+from engine.telemetry.anomalies import AnomalyLog, RobustZ
+from engine.telemetry.logs import scrub
+
+log = logging.getLogger("arbctl.metrics")
+
+TOPICS = (
+    protocol.TOPIC_TRADE,
+    protocol.TOPIC_GUARD,
+    protocol.TOPIC_STATE,
+    protocol.TOPIC_HEARTBEAT,
+    protocol.TOPIC_LOG,
+    protocol.TOPIC_OPPORTUNITY,
+)
+# Topics after which alert rules are worth evaluating at once rather than on the timer.
+URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD})
+QUEUE_LIMIT = 16_384
+QUOTES_KEPT = 4_096  # opportunities remembered until their trade is booked
+SLIPPAGE, PROFIT, LOOP = "slippage", "profit_per_trade", "loop_latency"
+BREAKER_ACTIONS = {
+    "breaker_open": "open",
+    "breaker_half_open": "half_open",
+    "breaker_closed": "closed",
+    "breaker_reset": "closed",
+}
+# The six runbook metrics plus what alert rules and the console chart most often.
+COMPACT = (
+    "trades_per_minute",
+    "errors_per_minute",
+    "avg_ws_latency_ms",
+    "avg_loop_latency_ms",
+    "guard_triggers_per_minute",
+    "pnl_change_1min",
+    "success_rate",
+    "failed_trades_per_hour",
+)
+
+
+class Rolling:
+    """Timestamped samples over the last `span_s` seconds: count, sum, mean."""
+
+    def __init__(self, span_s: float) -> None:
+        self.span_s = span_s
+        self._items: deque[tuple[float, float]] = deque()
+        self._sum: float = 0
+
+    def add(self, ts: float, value: float = 1) -> None:
+        self._items.append((ts, value))
+        self._sum += value
+
+    def _prune(self, now: float) -> None:
+        edge = now - self.span_s
+        while self._items and self._items[0][0] <= edge:
+            self._sum -= self._items.popleft()[1]
+        if not self._items:
+            self._sum = 0  # no float drift survives an empty window
+
+    def count(self, now: float) -> int:
+        self._prune(now)
+        return len(self._items)
+
+    def total(self, now: float) -> float:
+        self._prune(now)
+        return self._sum
+
+    def mean(self, now: float) -> float | None:
+        self._prune(now)
+        return self._sum / len(self._items) if self._items else None
+
+
+class Metrics:
+    """Folds bus events into the numbers `metrics`, the heartbeat and alert rules read."""
+
+    def __init__(
+        self,
+        section: MetricsSection,
+        quote_symbol: str,
+        quote_decimals: int,
+        clock: Callable[[], float],
+        machine_memory: Callable[[], float] | None = None,
+    ) -> None:
+        self.section = section
+        self.quote = {"symbol": quote_symbol, "decimals": quote_decimals}
+        self._clock = clock
+        self._machine_memory = machine_memory or _machine_memory_percent
+        self._listeners: list[Callable[[str], None]] = []
+        self.started_at = clock()
+        self._windows(section)
+        self.anomalies = _anomaly_log(section, quote_decimals)
+        self._quotes: OrderedDict[str, int] = OrderedDict()
+        self._latest: dict[str, Any] = {}
+        self.state = protocol.STARTING
+        self.running_since: float | None = None
+        self.breaker: dict[str, Any] = {"state": "closed"}
+        self.last_trade_at: float | None = None
+        self.totals = {"trades": 0, "errors": 0, "cancelled": 0, "guard_triggers": 0}
+
+    def _windows(self, section: MetricsSection) -> None:
+        minute, hour = section.window_s, section.hour_window_s
+        self._trades = Rolling(minute)
+        self._errors = Rolling(minute)
+        self._guards = Rolling(minute)
+        self._pnl = Rolling(minute)
+        self._ws_latency = Rolling(minute)
+        self._hour_trades = Rolling(hour)
+        self._hour_successes = Rolling(hour)
+        self._hour_pnl = Rolling(hour)
+
+    @classmethod
+    def from_config(cls, config: Config, thresholds: Thresholds) -> Metrics:
+        """The quote token (symbol, decimals) is the guards': one conversion of money."""
+        try:
+            whole_to_base_units(config.metrics.profit_floor_quote, thresholds.quote_decimals)
+        except ValueError as exc:
+            raise ConfigError(config.source, "metrics.profit_floor_quote", str(exc)) from None
+        return cls(config.metrics, thresholds.quote_symbol, thresholds.quote_decimals, time.time)
+
+    def on_observed(self, listener: Callable[[str], None]) -> None:
+        """`listener(topic)` after each event is folded in (alerting's wake-up call)."""
+        self._listeners.append(listener)
+
+    # --- feeding ------------------------------------------------------------------------
+    def follow(self, bus: EventBus) -> Coroutine[Any, Any, None]:
+        """Subscribe now (so no event published before the task first runs is missed)
+        and return the coroutine that consumes the subscription forever."""
+        sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
+        return self._consume(bus, sub)
+
+    async def _consume(self, bus: EventBus, sub: Subscription) -> None:
+        last_seq: int | None = None
+        while True:
+            event = await sub.next()
+            if event is None or event.topic == protocol.TOPIC_LAGGED:
+                # cut off for lagging: resume from the ring where we left off
+                log.warning("metrics subscriber lagged; resuming after seq %s", last_seq)
+                sub = bus.subscribe(TOPICS, since_seq=last_seq, queue_limit=QUEUE_LIMIT)
+                continue
+            last_seq = event.seq
+            self._observe_safely(event.topic, event.data, event.ts)
+            await asyncio.sleep(0)  # a burst of events never monopolises the loop
+
+    def _observe_safely(self, topic: str, data: Any, ts: float) -> None:
+        try:
+            self.observe(topic, data, ts)
+        except Exception:
+            # An ERROR here would come back as a `log` event: warn, or a bug would loop.
+            log.warning("metrics could not fold a %s event", topic, exc_info=True)
+        for listener in self._listeners:
+            listener(topic)
+
+    def observe(self, topic: str, data: dict[str, Any], ts: float) -> None:
+        """Fold one event in (events carry their publication time `ts`)."""
+        handler = self._handlers.get(topic)
+        if handler is not None:
+            handler(self, data, ts)
+
+    def _on_trade(self, data: dict[str, Any], ts: float) -> None:
+        trade = TradeRecord(**data)
+        quoted = self._quotes.pop(trade.opportunity_id, None)
+        if was_cancelled(trade):
+            self.totals["cancelled"] += 1  # the operator's kill, not an execution failure
+            return
+        ok = is_success(trade)
+        self.totals["trades"] += 1
+        self.last_trade_at = ts
+        self._trades.add(ts)
+        self._pnl.add(ts, trade.profit_quote)
+        self._hour_trades.add(ts)
+        self._hour_successes.add(ts, 1 if ok else 0)
+        self._hour_pnl.add(ts, trade.profit_quote)
+        if not ok:
+            self._error(ts)
+            return
+        self._judge_trade(trade, quoted, ts)
+
+    def _judge_trade(self, trade: TradeRecord, quoted: int | None, ts: float) -> None:
+        """Anomalies of a successful trade: profit, and slippage against its quote."""
+        money = base_units_to_text(trade.profit_quote, self.quote["decimals"])
+        detail = f"profit {money} {self.quote['symbol']}"
+        self._anomaly(PROFIT, float(trade.profit_quote), ts, trade.id, detail)
+        if quoted:  # the quote is the opportunity's gross profit less the flash fee
+            slippage = (quoted - trade.profit_token) * 10_000 / quoted
+            detail = f"quoted {quoted}, realised {trade.profit_token} {trade.token_symbol} units"
+            self._anomaly(SLIPPAGE, slippage, ts, trade.id, detail)
+
+    def _anomaly(self, kind: str, value: float, ts: float, subject: str, detail: str) -> None:
+        found = self.anomalies.observe(kind, value, ts, subject, detail)
+        if found is not None:
+            log.warning(
+                "ANOMALY %s %s: %.6g (median %.6g, z %.1f) %s",
+                kind,
+                subject,
+                value,
+                found.median,
+                found.score,
+                detail,
+            )
+
+    def _on_opportunity(self, data: dict[str, Any], ts: float) -> None:
+        self._quotes[data["id"]] = int(data["gross_profit"]) - int(data["flash_fee"])
+        while len(self._quotes) > QUOTES_KEPT:
+            self._quotes.popitem(last=False)
+
+    def _on_guard(self, data: dict[str, Any], ts: float) -> None:
+        occurrences = max(1, int(data.get("repeats") or 0))  # a summary stands for many
+        self.totals["guard_triggers"] += occurrences
+        self._guards.add(ts, occurrences)
+        state = BREAKER_ACTIONS.get(str(data.get("action")))
+        if state is not None:
+            self.breaker = {
+                "state": state,
+                "since": data.get("ts", ts),
+                "guard": data.get("guard", ""),
+                "reason": data.get("reason", ""),
+            }
+
+    def _on_state(self, data: dict[str, Any], ts: float) -> None:
+        self.state = str(data.get("state"))
+        if self.state == protocol.RUNNING and data.get("previous") != protocol.RUNNING:
+            self.running_since = ts
+        elif self.state != protocol.RUNNING:
+            self.running_since = None
+
+    def _on_log(self, data: dict[str, Any], ts: float) -> None:
+        if str(data.get("level")) in ("ERROR", "CRITICAL"):
+            self._error(ts)
+
+    def _error(self, ts: float) -> None:
+        self.totals["errors"] += 1
+        self._errors.add(ts)
+
+    def _on_heartbeat(self, data: dict[str, Any], ts: float) -> None:
+        self._latest = data
+        if isinstance(data.get("breaker"), dict):
+            self.breaker = dict(data["breaker"])
+        active = _active_provider(data.get("providers") or [])
+        if active is not None and active.get("latency_ms_ewma") is not None:
+            self._ws_latency.add(ts, float(active["latency_ms_ewma"]))
+        latency = data.get("loop_latency_ms")
+        if latency is not None:
+            self._anomaly(LOOP, float(latency), ts, "", f"loop {float(latency):.1f} ms late")
+
+    _handlers: ClassVar[dict[str, Callable[[Metrics, dict[str, Any], float], None]]] = {
+        protocol.TOPIC_TRADE: _on_trade,
+        protocol.TOPIC_OPPORTUNITY: _on_opportunity,
+        protocol.TOPIC_GUARD: _on_guard,
+        protocol.TOPIC_STATE: _on_state,
+        protocol.TOPIC_LOG: _on_log,
+        protocol.TOPIC_HEARTBEAT: _on_heartbeat,
+    }
+
+    # --- reading ------------------------------------------------------------------------
+    def _per_minute(self, window: Rolling, now: float) -> float:
+        return round(window.total(now) * 60.0 / window.span_s, 3)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything: what `metrics` serves and what alert rules judge."""
+        now = self._clock()
+        hour_trades = self._hour_trades.count(now)
+        successes = int(self._hour_successes.total(now))
+        pnl_1min = int(self._pnl.total(now))
+        pnl_hour = int(self._hour_pnl.total(now))
+        return {
+            "ts": now,
+            "window_s": self.section.window_s,
+            "hour_window_s": self.section.hour_window_s,
+            "trades_per_minute": self._per_minute(self._trades, now),
+            "errors_per_minute": self._per_minute(self._errors, now),
+            "avg_ws_latency_ms": _round(self._ws_latency.mean(now)),
+            "avg_loop_latency_ms": _round(self._latest.get("avg_loop_latency_ms")),
+            "guard_triggers_per_minute": self._per_minute(self._guards, now),
+            "pnl_change_1min": pnl_1min,
+            "pnl_change_1min_text": self._money(pnl_1min),
+            "success_rate": round(successes / hour_trades, 4) if hour_trades else None,
+            "trades_last_hour": hour_trades,
+            "failed_trades_per_hour": hour_trades - successes,
+            "pnl_hourly": pnl_hour,
+            "pnl_hourly_text": self._money(pnl_hour),
+            "seconds_since_trade": round(now - self._quiet_since(now), 3),
+            "last_trade_at": self.last_trade_at,
+            **self._market(),
+            "state": self.state,
+            "breaker": self.breaker,
+            "resources": self._resources(),
+            "quote": self.quote,
+            "totals": dict(self.totals),
+            "anomalies": self.anomalies.to_dict(now),
+        }
+
+    def compact(self) -> dict[str, Any]:
+        """The heartbeat's share: numbers the console charts once a second."""
+        full = self.snapshot()
+        compact = {name: full[name] for name in COMPACT}
+        compact["anomalies_today"] = full["anomalies"]["today"]
+        return compact
+
+    def _quiet_since(self, now: float) -> float:
+        """Since when no trade was booked while running (no trades expected otherwise)."""
+        if self.running_since is None:
+            return now
+        return max(self.running_since, self.last_trade_at or 0.0)
+
+    def _money(self, amount: int) -> str:
+        return f"{base_units_to_text(amount, self.quote['decimals'])} {self.quote['symbol']}"
+
+    def _market(self) -> dict[str, Any]:
+        providers = self._latest.get("providers") or []
+        active = _active_provider(providers)
+        gas = self._latest.get("gas_price")
+        return {
+            "gas_price_wei": gas,
+            "gas_price_gwei": None if gas is None else round(gas / 1e9, 3),
+            "rpc_response_ms": _round(active.get("latency_ms_ewma") if active else None),
+            "providers": [_provider(p) for p in providers],
+            "providers_down": [p.get("name") for p in providers if p.get("status") == "down"],
+            "block": self._latest.get("block"),
+            "head_age_s": self._latest.get("head_age_s"),
+        }
+
+    def _resources(self) -> dict[str, Any]:
+        res = dict(self._latest.get("resources") or {})
+        if not res:
+            return {}
+        limit = self.section.memory_limit_mb
+        if limit > 0:
+            res["memory_percent"] = round(100 * res.get("rss_bytes", 0) / (limit * 2**20), 1)
+            res["memory_of"] = f"limit {limit} MiB"
+        else:
+            res["memory_percent"] = round(self._machine_memory(), 1)
+            res["memory_of"] = "machine"
+        return res
+
+
+def _anomaly_log(section: MetricsSection, quote_decimals: int) -> AnomalyLog:
+    """Slippage and loop latency: only worse than usual counts. Profit per trade: both
+    ways, on a signed log scale in whole quote tokens (it is heavy-tailed)."""
+    window, least, z = (
+        section.anomaly_window,
+        section.anomaly_min_samples,
+        section.anomaly_threshold,
+    )
+    unit = 10**quote_decimals
+    profit_floor = whole_to_base_units(section.profit_floor_quote, quote_decimals)
+    detectors = {
+        SLIPPAGE: RobustZ(window, least, z, section.slippage_floor_bps, high_only=True),
+        PROFIT: RobustZ(
+            window,
+            least,
+            z,
+            float(profit_floor),
+            scale=lambda x: math.asinh(x / unit),
+            unscale=lambda y: math.sinh(y) * unit,
+        ),
+        LOOP: RobustZ(window, least, z, section.loop_latency_floor_ms, high_only=True),
+    }
+    units = {SLIPPAGE: "bps", PROFIT: "quote", LOOP: "ms"}
+    return AnomalyLog(detectors, units, section.anomaly_recent)
+
+
+def _active_provider(providers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((p for p in providers if p.get("active")), None)
+
+
+def _provider(p: dict[str, Any]) -> dict[str, Any]:
+    keys = ("name", "status", "active", "latency_ms_ewma", "success_rate", "head_lag")
+    return {k: p.get(k) for k in keys}
+
+
+def _round(value: Any, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _machine_memory_percent() -> float:
+    import psutil
+
+    return float(psutil.virtual_memory().percent)
+
+
+# --- ERROR log records onto the bus ---------------------------------------------------------
+class ErrorLogBridge(logging.Handler):
+    """Publishes ERROR and CRITICAL log records as `log` events.
+
+    That is how errors_per_minute counts errors that are not trades (a ledger that stops
+    writing, a crashed task), and how a console shows them live. Records from other
+    threads (alert sinks, the ledger's driver) are handed to the loop's thread, because
+    the bus is not thread-safe.
+    """
+
+    def __init__(self, bus: EventBus, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.ERROR)
+        self._bus = bus
+        self._loop = loop
+        self._thread = threading.get_ident()
+
+    @classmethod
+    def install(cls, bus: EventBus) -> ErrorLogBridge:
+        bridge = cls(bus, asyncio.get_running_loop())
+        logging.getLogger().addHandler(bridge)
+        return bridge
+
+    def remove(self) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        data = {
+            "ts": record.created,
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),  # keys never reach the bus either
+        }
+        try:
+            if threading.get_ident() == self._thread:
+                self._bus.publish(protocol.TOPIC_LOG, data)
+            else:
+                self._loop.call_soon_threadsafe(self._bus.publish, protocol.TOPIC_LOG, data)
+        except RuntimeError:
+            pass  # the loop is closed: the engine is exiting and nobody is listening
