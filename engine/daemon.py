@@ -161,13 +161,14 @@ class Daemon:
         try:
             self.metrics = Metrics.from_config(self.config, guards.thresholds)
             health = functools.partial(evaluate_health, parts)
-            self.alerting = Alerting.from_config(
+            alerting = Alerting.from_config(
                 self.config, self.bus, self.metrics, guards.thresholds, health
             )
         except ConfigError as exc:
             log.error("config error: %s", exc)
             return EXIT_CONFIG
-        handlers.update(TelemetryMethods(self.metrics, self.alerting).table())
+        self.alerting = alerting
+        handlers.update(TelemetryMethods(self.metrics, alerting).table())
         accounting = AccountingMethods(self.config, writer, parts.audit, venue)
         handlers.update(accounting.table())
         try:
@@ -208,7 +209,7 @@ class Daemon:
             if hotstate is not None:
                 await hotstate.close()
             error_logs.remove()
-            self.alerting.close()
+            alerting.close()
             await server.close()
             (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
 

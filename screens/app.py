@@ -119,6 +119,7 @@ class ArbConsole(App[int]):
         self._resync_lock = asyncio.Lock()
         self._stream_task: asyncio.Task[None] | None = None
         self._reported_problems: set[str] = set()
+        self.terminal_lost = False  # SIGHUP/SIGTERM: nothing left to restore or print to
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(read_only=self.read_only)
@@ -329,12 +330,13 @@ class ArbConsole(App[int]):
             self._spawn(self._act("resume", audited(reason)), "action")
 
     def action_kill(self) -> None:
-        self.push_screen(KillModal(), self._kill)
+        self.push_screen(KillModal(on_confirm=self._kill), self._kill_dialog_closed)
 
-    def _kill(self, confirmed: bool | None) -> None:
-        if confirmed:
-            self._spawn(self._send_kill(), "kill")
-        else:
+    def _kill(self) -> None:
+        self._spawn(self._send_kill(), "kill")
+
+    def _kill_dialog_closed(self, confirmed: bool | None) -> None:
+        if not confirmed:
             self.tell("kill cancelled: nothing was sent", "information")
 
     async def _send_kill(self) -> None:
@@ -440,6 +442,7 @@ class ArbConsole(App[int]):
             self._terminal_gone(signal.SIGHUP)
 
     def _terminal_gone(self, sig: int) -> None:
+        self.terminal_lost = True
         backstop = threading.Timer(HARD_EXIT_AFTER_S, os._exit, args=(128 + int(sig),))
         backstop.daemon = True
         backstop.start()
@@ -461,5 +464,9 @@ def describe_fallback(output: bytes, code: int | None) -> str:
 def run_console(socket_path: Path, read_only: bool = False) -> int:
     """Run the console in this terminal; the exit code for `arbctl tui`."""
     app = ArbConsole(socket_path, read_only=read_only)
-    code = app.run()
-    return int(code or 0)
+    code = int(app.run() or 0)
+    if app.terminal_lost:
+        # Interpreter shutdown can linger for seconds on a hung-up tty; there is nothing
+        # left to flush or restore, so leave now rather than look like a stuck process.
+        os._exit(code)
+    return code

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -104,10 +105,16 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     """The emergency kill confirmation. Result: True only for `KILL` + Enter.
 
     Focus starts on Cancel so a stray Enter cancels; typing goes to the field anyway.
+    `on_confirm` runs the instant `KILL` is entered, before the dialog is even taken
+    down: the kill must not wait for the dashboard to be repainted.
     """
 
     BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#confirm"
+
+    def __init__(self, on_confirm: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_confirm = on_confirm
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-danger"):
@@ -125,6 +132,7 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     @on(Input.Submitted, "#confirm")
     def confirm(self, message: Input.Submitted) -> None:
         if message.value.strip() == KILL_WORD:
+            self.on_confirm()
             self.dismiss(True)
             return
         message.input.value = ""

@@ -28,6 +28,7 @@ from arbctl.rpc import audited, call_or_exit
 EXPORT_PAGE = 2_000
 RECONCILE_TIMEOUT_S = 60.0
 BACKUP_TIMEOUT_S = 600.0
+_NO_ENGINE = frozenset({"no_socket", "refused"})  # EngineUnreachable kinds: nobody serves
 
 # --- export --------------------------------------------------------------------------------
 export_app = typer.Typer(
@@ -82,7 +83,7 @@ def export_trades(
 
 def _write_file(path: Path, first: dict[str, Any], socket: Path | None, as_json: bool) -> int:
     """Write beside the target and rename: an interrupted export leaves no short file."""
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with partial.open("w", newline="", encoding="utf-8") as handle:
             rows = _write_pages(handle, first, socket, as_json)
@@ -253,7 +254,7 @@ def db_backup(
     written. With --json prints {backend, path, bytes} or {backend, command, note}.
 
     Exit codes: 0 done · 1 the backup failed · 2 invalid config · 3 no engine and no
-    ledger file found.
+    ledger file found, or an engine holds the socket but does not answer.
     """
     dest = file.expanduser().absolute()
     why = (reason or "").strip() or "db backup"
@@ -261,7 +262,9 @@ def db_backup(
         data = Client(options.socket_path(socket)).call(
             "db.backup", audited(why, path=str(dest)), timeout=BACKUP_TIMEOUT_S
         )
-    except EngineUnreachable:
+    except EngineUnreachable as exc:
+        if exc.kind not in _NO_ENGINE:  # it is there but busy or frozen: never copy beside it
+            output.fail_unreachable(exc, as_json)
         data = _offline_backup(dest, config, state_dir, as_json)
     except RpcError as exc:
         output.fail_rpc(exc, as_json)
@@ -299,7 +302,7 @@ def _copy_sqlite(source: Path, dest: Path, as_json: bool) -> dict[str, Any]:
         output.fail(message, exitcodes.UNREACHABLE, as_json)
     try:
         backup_file(source, dest)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, ValueError, sqlite3.Error) as exc:
         output.fail(f"backup of {source} failed: {exc}", exitcodes.FAILED, as_json)
     return {"backend": "sqlite", "path": str(dest), "bytes": dest.stat().st_size, "offline": True}
 

@@ -240,13 +240,13 @@ def alerts(
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
-    """Show firing alerts (most severe first), recent notifications, and the rules.
+    """Show firing alerts (most severe first) and recent notifications.
 
     Alerts are the runbooks' rules evaluated by the engine (health check failing, CPU,
     memory, no trades, error rate, success rate, hourly P&L, breaker open, emergency
     halt, provider down, anomalies), with severities P0–P3. Each fires once, is re-sent
     while active and sends `resolved` when it clears (docs/observability.md). With
-    --json prints {active, pending, recent, rules, sinks, health, ...}.
+    --json prints {active, pending, recent, rules, sinks, health, ...} (rules included).
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
     """

@@ -209,9 +209,15 @@ class Reconciler:
         start, source = await self._recorded_start()
         summary = await self._ledger_totals(start.taken_at, point.at)
         result = Reconciliation(
-            start.session_id, start.taken_at, point.at, gas_token(self._venue), source, waited,
-            summary, point.block,
-        )  # fmt: skip
+            session_id=start.session_id,
+            since=start.taken_at,
+            until=point.at,
+            gas_token=gas_token(self._venue),
+            start_source=source,
+            waited_s=waited,
+            summary=summary,
+            block=point.block,
+        )
         result.tokens = self._lines(start.balances, point.balances, summary, result.gas_token)
         return result
 

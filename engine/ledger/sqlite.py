@@ -334,7 +334,7 @@ class SqliteLedger:
         """Copy the live database to `dest` with SQLite's online backup API: one
         consistent copy while the engine keeps trading (the write-behind writer waits on
         the connection meanwhile; trading never does)."""
-        with backup_target(dest) as target:
+        with backup_target(self.path, dest) as target:
             async with self._statements("back up the ledger") as db:
                 await db.backup(target)
 
@@ -566,7 +566,7 @@ def backup_file(source: Path, dest: Path) -> None:
     with a writer that appears meanwhile by restarting the copy."""
     if not source.is_file():
         raise FileNotFoundError(f"no SQLite ledger at {source}")
-    with backup_target(dest) as target:
+    with backup_target(source, dest) as target:
         src = sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True)
         try:
             src.backup(target)
@@ -575,12 +575,15 @@ def backup_file(source: Path, dest: Path) -> None:
 
 
 @contextmanager
-def backup_target(dest: Path) -> Iterator[sqlite3.Connection]:
+def backup_target(source: Path, dest: Path) -> Iterator[sqlite3.Connection]:
     """A connection to a private temporary file beside `dest`, renamed over it once the
     copy is complete and synced: a backup that failed halfway never looks like one. The
-    copy is switched to a rollback journal so it is one self-contained file."""
-    partial = dest.with_name(f".{dest.name}.partial")
-    partial.unlink(missing_ok=True)
+    copy is switched to a rollback journal so it is one self-contained file. Renaming a
+    copy over the live ledger would cut the engine off its own file: refused."""
+    if dest.resolve() == source.resolve():
+        raise ValueError(f"refusing to back the ledger up onto itself ({source})")
+    partial = dest.with_name(f".{dest.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)  # our own leftover from a killed attempt
     _create_private_file(partial)
     target = sqlite3.connect(partial, check_same_thread=False)  # used on aiosqlite's thread
     try:

@@ -507,14 +507,20 @@ class WebhookSender:
 
 class CommandSender:
     """Run the configured command with the notification as JSON on stdin and as
-    ARBCTL_ALERT_* environment variables (for hooks written in shell)."""
+    ARBCTL_ALERT_* environment variables (for hooks written in shell). The engine's
+    environment is passed on except `withheld` names: the signing key may live in one,
+    and a paging script has no business seeing it."""
 
-    def __init__(self, argv: list[str], timeout_s: float) -> None:
+    def __init__(
+        self, argv: list[str], timeout_s: float, withheld: frozenset[str] = frozenset()
+    ) -> None:
         self.argv = list(argv)
         self.timeout_s = timeout_s
+        self._withheld = withheld
 
     def __call__(self, note: dict[str, Any]) -> None:
-        env = {**os.environ, **{f"ARBCTL_ALERT_{k.upper()}": str(note[k]) for k in _ENV_FIELDS}}
+        env = {k: v for k, v in os.environ.items() if k not in self._withheld}
+        env.update({f"ARBCTL_ALERT_{k.upper()}": str(note[k]) for k in _ENV_FIELDS})
         try:
             done = subprocess.run(
                 self.argv,
@@ -538,13 +544,16 @@ class CommandSender:
 _ENV_FIELDS = ("id", "rule", "severity", "status", "summary")
 
 
-def build_sinks(section: AlertsSection, host: str) -> list[Sink]:
+def build_sinks(
+    section: AlertsSection, host: str, withheld: frozenset[str] = frozenset()
+) -> list[Sink]:
+    """The configured destinations; `withheld`: env var names the command must not get."""
     sinks = []
     if section.webhook_url:
         sender = WebhookSender(section.webhook_url, section.webhook_timeout_s, host)
         sinks.append(Sink("webhook", sender, section.webhook_min_severity))
     if section.command:
-        runner = CommandSender(section.command, section.command_timeout_s)
+        runner = CommandSender(section.command, section.command_timeout_s, withheld)
         sinks.append(Sink("command", runner, section.command_min_severity))
     return sinks
 
@@ -607,7 +616,8 @@ class Alerting:
             )
 
         rules = default_rules(section, max_loss, money)
-        sinks = build_sinks(section, socket.gethostname())
+        withheld = frozenset({config.evm.key_env, "ARBCTL_PRIVATE_KEY"})
+        sinks = build_sinks(section, socket.gethostname(), withheld)
         return cls(section, rules, bus, metrics, health_probe, sinks)
 
     def poke(self, topic: str) -> None:

@@ -117,7 +117,6 @@ class Metrics:
         self._clock = clock
         self._machine_memory = machine_memory or _machine_memory_percent
         self._listeners: list[Callable[[str], None]] = []
-        self.started_at = clock()
         self._windows(section)
         self.anomalies = _anomaly_log(section, quote_decimals)
         self._quotes: OrderedDict[str, int] = OrderedDict()
@@ -157,17 +156,17 @@ class Metrics:
         """Subscribe now (so no event published before the task first runs is missed)
         and return the coroutine that consumes the subscription forever."""
         sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
-        return self._consume(bus, sub)
+        return self._consume(bus, sub, bus.last_seq)
 
-    async def _consume(self, bus: EventBus, sub: Subscription) -> None:
-        last_seq: int | None = None
+    async def _consume(self, bus: EventBus, sub: Subscription, last_seq: int) -> None:
         while True:
             event = await sub.next()
-            if event is None or event.topic == protocol.TOPIC_LAGGED:
-                # cut off for lagging: resume from the ring where we left off
+            if event is None:  # cut off for lagging: resume from the ring where we left off
                 log.warning("metrics subscriber lagged; resuming after seq %s", last_seq)
                 sub = bus.subscribe(TOPICS, since_seq=last_seq, queue_limit=QUEUE_LIMIT)
                 continue
+            if event.topic == protocol.TOPIC_LAGGED:
+                continue  # the notice; a cut-off subscription then ends (None above)
             last_seq = event.seq
             self._observe_safely(event.topic, event.data, event.ts)
             await asyncio.sleep(0)  # a burst of events never monopolises the loop

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from arbctl.client import Client
 
@@ -63,9 +64,17 @@ class Engine:
         return subprocess.run(cmd, env=self.env(), capture_output=True, text=True).stdout
 
     def start(self) -> None:
+        """Start, then wait for booked trades: a dashboard is complete only with some."""
         config = self.dir / "engine.toml"
         config.write_text(ENGINE_TOML.format(block_ms=self.block_ms))
         self.cli("up", "--config", str(config), "--json")
+        wait_for(lambda: self.status().get("trades_booked", 0) >= 3, timeout=60)
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.cli("status", "--json"))
+        except ValueError:
+            return {}
 
     def stop(self) -> None:
         self.cli("down", "--force", "--timeout", "10")
@@ -197,7 +206,7 @@ def bench_kill(engine: Engine, runs: int) -> list[float]:
         wait_for(lambda tmux=tmux: "KILL" in tmux.screen().split("Type KILL")[-1])
         pressed = time.time()
         tmux.keys("Enter")
-        wait_for(lambda: "halted" in engine.cli("status", "--json")[:200])
+        wait_for(lambda: engine.status().get("state") == "halted")
         acked = kill_ack_ts(engine)
         latencies.append((acked - pressed) if acked else float("nan"))
         tmux.kill()
@@ -228,6 +237,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="start-up and kill repetitions")
     parser.add_argument("--topic", default="block", help="topic of the flood events")
     parser.add_argument("--block-ms", type=int, default=1000, help="sim block interval")
+    parser.add_argument(
+        "--rates", default="0,100,1000", help="extra events/s to measure CPU at (0: idle)"
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("tmux is required", file=sys.stderr)
@@ -236,7 +248,8 @@ def main() -> int:
     engine.start()
     try:
         startup = bench_startup(engine, args.runs)
-        cpu = bench_cpu(engine, [0, 100, 1000], args.seconds, args.topic)
+        rates = [int(r) for r in args.rates.split(",")]
+        cpu = bench_cpu(engine, rates, args.seconds, args.topic)
         kill = bench_kill(engine, args.runs)
     finally:
         engine.stop()

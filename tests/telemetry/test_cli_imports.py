@@ -33,3 +33,13 @@ def test_logs_json_does_not_load_rich(tmp_path: Path) -> None:
     (logs / "engine.log").write_text('{"ts": 1.0, "level": "INFO", "msg": "hello"}\n')
     loaded = _modules_after([["logs", "--json", "--state-dir", str(tmp_path)]])
     assert not {m for m in loaded if m.split(".")[0] == "rich"}
+
+
+@pytest.mark.parametrize("command", ["metrics", "alerts", "logs"])
+def test_help_explains_exit_codes(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from arbctl.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "Exit codes" in result.output

@@ -241,3 +241,33 @@ def test_a_bad_profit_floor_is_a_config_error(text: str) -> None:
     thresholds = build_thresholds(config.guards, "USDC", 6)
     with pytest.raises(ConfigError, match=r"metrics\.profit_floor_quote"):
         Metrics.from_config(config, thresholds)
+
+
+async def _settle(predicate: object, rounds: int = 2000) -> None:
+    for _ in range(rounds):
+        if predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize(("ring", "expected"), [(50_000, 17_000), (100, None)])
+async def test_metrics_resume_after_being_cut_off_for_lagging(
+    ring: int, expected: int | None
+) -> None:
+    """A burst beyond the subscriber's queue cuts it off; it resumes from the ring, and
+    when the ring no longer reaches back it carries on with what is there."""
+    bus = EventBus(ring_size=ring)
+    metrics = make(Clock())
+    task = asyncio.create_task(metrics.follow(bus))
+    try:
+        await asyncio.sleep(0)
+        for _ in range(17_000):  # no await: more than the queue holds
+            bus.publish(protocol.TOPIC_LOG, {"level": "ERROR", "msg": "burst"})
+        if expected is not None:
+            await _settle(lambda: metrics.totals["errors"] >= expected)
+            assert metrics.totals["errors"] == expected  # nothing lost, nothing twice
+        bus.publish(protocol.TOPIC_STATE, {"state": "paused", "previous": "running"})
+        await _settle(lambda: metrics.state == "paused")
+        assert metrics.state == "paused" and not task.done()
+    finally:
+        task.cancel()

@@ -28,7 +28,7 @@ from tests.telemetry.conftest import WebhookServer, closed_port
 HOOK = """
 import json, os, sys
 note = json.load(sys.stdin)
-env = {k: v for k, v in os.environ.items() if k.startswith("ARBCTL_ALERT_")}
+env = {k: v for k, v in os.environ.items() if k.startswith("ARBCTL_")}
 with open(sys.argv[1], "a") as out:
     out.write(json.dumps({"note": note, "env": env}) + "\\n")
 """
@@ -79,11 +79,12 @@ def test_webhook_posts_json_with_slack_text_and_the_structured_fields(
 
 
 def test_notifications_reach_each_sink_in_order(
-    webhook_server: WebhookServer, hook: tuple[list[str], Path]
+    webhook_server: WebhookServer, hook: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     argv, out = hook
+    monkeypatch.setenv("ARBCTL_PRIVATE_KEY", "0x" + "ab" * 32)
     section = AlertsSection(webhook_url=webhook_server.url, command=argv)
-    sinks = build_sinks(section, "host-1")
+    sinks = build_sinks(section, "host-1", frozenset({"ARBCTL_PRIVATE_KEY"}))
     for status in ("firing", "resolved"):
         for sink in sinks:
             sink.offer(note(status=status))
@@ -94,6 +95,7 @@ def test_notifications_reach_each_sink_in_order(
     assert env["ARBCTL_ALERT_RULE"] == "emergency_halt"
     assert env["ARBCTL_ALERT_SEVERITY"] == "P0"
     assert env["ARBCTL_ALERT_STATUS"] == "firing"
+    assert "ARBCTL_PRIVATE_KEY" not in env  # the signing key never reaches a hook
     for sink in sinks:
         sink.close()
 
@@ -156,7 +158,9 @@ def test_a_failing_or_missing_command_is_logged(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="arbctl.alerts")
     failing = Sink(
-        "command", CommandSender([sys.executable, "-c", "import sys; sys.exit(3)"], 5), "P3"
+        "command",
+        CommandSender([sys.executable, "-c", "import sys; sys.exit(3)"], 5),
+        "P3",
     )
     missing = Sink("command", CommandSender([str(tmp_path / "no-such-hook")], 5), "P3")
     slow = Sink(

@@ -38,6 +38,7 @@ MAX_GAP = 64  # blocks; longer gaps re-read all reserves instead of fetching the
 QUIET_CHECK_S = 5.0  # a websocket quiet this long is checked against a poll
 MAX_BACKOFF_S = 5.0
 EWMA_WEIGHT = 0.2
+MAX_ARRIVAL_S = 60.0  # a head "older" than this is a clock problem, not a latency
 
 HeadMode = Literal["ws", "poll"]
 
@@ -77,22 +78,34 @@ class ChainStep:
 
 @dataclass(slots=True)
 class FollowerStats:
+    """How heads arrive. Arrival latency is "received − block timestamp": exact to the
+    second only (timestamps are whole seconds), and meaningless when the node's clock is
+    off, as on an anvil that was `evm_revert`ed (its clock keeps the snapshot's offset).
+    Samples outside [0, MAX_ARRIVAL_S] are left out of the average; the last raw offset
+    is kept (`clock_offset_s`) to tell a slow feed from a skewed clock."""
+
     mode: HeadMode = "poll"
     heads: int = 0
-    arrival_ms_ewma: float = 0.0  # head received - block timestamp (1 s resolution)
+    arrivals: int = 0
+    arrival_ms_ewma: float = 0.0
+    clock_offset_s: float = 0.0  # last head's received - timestamp, unfiltered
     fetch_ms_ewma: float = 0.0  # head received -> its logs and fees fetched
     reloads: int = 0  # full reserve re-reads (reorg, long gap)
     outage_since: float = 0.0  # 0 while the chain is readable
 
     def observe(self, head: Head, fetched_perf: float) -> None:
-        arrival = max(0.0, head.received_at - head.timestamp) * 1000
+        self.clock_offset_s = head.received_at - head.timestamp
         fetch = (fetched_perf - head.received_perf) * 1000
-        if self.heads == 0:
-            self.arrival_ms_ewma, self.fetch_ms_ewma = arrival, fetch
-        else:
-            self.arrival_ms_ewma += EWMA_WEIGHT * (arrival - self.arrival_ms_ewma)
-            self.fetch_ms_ewma += EWMA_WEIGHT * (fetch - self.fetch_ms_ewma)
+        self.fetch_ms_ewma = _ewma(self.fetch_ms_ewma, fetch, self.heads)
         self.heads += 1
+        if -1.0 <= self.clock_offset_s <= MAX_ARRIVAL_S:
+            arrival = max(0.0, self.clock_offset_s) * 1000
+            self.arrival_ms_ewma = _ewma(self.arrival_ms_ewma, arrival, self.arrivals)
+            self.arrivals += 1
+
+
+def _ewma(average: float, sample: float, count: int) -> float:
+    return sample if count == 0 else average + EWMA_WEIGHT * (sample - average)
 
 
 class BlockFollower:

@@ -46,6 +46,8 @@ log = logging.getLogger("arbctl.evm")
 CANCELLED_BY_KILL = "cancelled by kill switch"
 VENUE_STOPPED = "venue stopped before the transaction was mined"
 OUT_OF_GAS = "out of gas"
+NONCE_TAKEN_GRACE_S = 5.0
+RECEIPT_RETRY_S = 0.02
 SEND_SAMPLES = 10_000
 
 
@@ -225,12 +227,13 @@ class TxSender:
     async def _mined(self, pending: PendingTx) -> tuple[str, dict[str, Any]]:
         """The receipt of whichever of our transactions at this nonce was mined.
 
-        Checked on every head (and every poll interval). If the chain's nonce moves past
-        ours with none of them mined, twice in a row (one batch is not one snapshot),
-        someone else used the nonce: NonceTaken.
+        Checked on every head (and every poll interval). If the chain's nonce has moved
+        past ours for `NONCE_TAKEN_GRACE_S` with none of them mined, someone else used
+        the nonce: NonceTaken. (The grace covers nodes that count a mined transaction's
+        nonce a moment before they serve its receipt; anvil does.)
         """
         client = self._providers.active.client
-        strikes = 0
+        past_since = 0.0
         while not self._closed:
             head = self._head
             hashes = [pending.hash, *pending.replacements]
@@ -243,11 +246,16 @@ class TxSender:
             for tx_hash, receipt in zip(hashes, receipts, strict=False):
                 if isinstance(receipt, dict) and receipt.get("blockNumber"):
                     return tx_hash, receipt
-            strikes = strikes + 1 if _past(count, pending.nonce) else 0
-            if strikes >= 2:
+            if not _past(count, pending.nonce):
+                past_since = 0.0
+            elif not past_since:
+                past_since = time.monotonic()
+            elif time.monotonic() - past_since > NONCE_TAKEN_GRACE_S:
                 raise NonceTaken
+            # Mined by the count but no receipt yet: ask again soon rather than next head.
+            wait = RECEIPT_RETRY_S if past_since else self._poll_interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(head.wait(), self._poll_interval)
+                await asyncio.wait_for(head.wait(), wait)
         raise VenueStopped
 
     # --- receipts --------------------------------------------------------------------

@@ -215,6 +215,7 @@ class EvmVenue:
             "head": self._head.number if self._head else None,
             "heads": stats.mode if stats else None,
             "avg_ws_latency_ms": round(stats.arrival_ms_ewma, 3) if stats else None,
+            "chain_clock_offset_s": round(stats.clock_offset_s, 3) if stats else None,
             "head_fetch_ms": round(stats.fetch_ms_ewma, 3) if stats else None,
             "reserve_reloads": stats.reloads if stats else 0,
             "chain_unreadable_since": stats.outage_since if stats else 0.0,
