@@ -43,7 +43,7 @@ from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
-from engine.market.venue import Venue
+from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
@@ -202,6 +202,9 @@ class Daemon:
             parts.market = guards.attach(pipeline)
             accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
+        except VenueError as exc:
+            log.error("market unavailable: %s", exc)
+            return EXIT_FAILED
         except Exception:
             log.exception("engine failed")
             return EXIT_FAILED

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from engine import protocol
 from engine.bus import EventBus
+from engine.execution.errors import NotSent
 from engine.execution.gate import GateClosed
 from engine.ledger.records import TradeRecord
 from engine.ledger.writer import LedgerWriter
@@ -79,6 +80,7 @@ class TradingPipeline:
         self.opportunities_seen = 0
         self.trades_booked = 0
         self.refused_by_gate = 0
+        self.not_sent = 0  # e.g. the dry run reverted: nothing signed, nothing booked
         self.last_decision_ms = 0.0
 
     # --- the loop ----------------------------------------------------------------------
@@ -118,8 +120,11 @@ class TradingPipeline:
     async def _execute(self, opportunity: Opportunity, pools: set[str]) -> None:
         try:
             trade = await self._executor.execute(opportunity)
-        except GateClosed as exc:
-            self.refused_by_gate += 1
+        except NotSent as exc:
+            if isinstance(exc, GateClosed):
+                self.refused_by_gate += 1
+            else:
+                self.not_sent += 1
             log.info("opportunity %s not sent: %s", opportunity.id, exc)
             return
         except Exception:
@@ -169,6 +174,7 @@ class TradingPipeline:
             "blocks_seen": self.blocks_seen,
             "opportunities_seen": self.opportunities_seen,
             "trades_booked": self.trades_booked,
+            "not_sent": self.not_sent,
             "in_flight": len(self._tasks),
             "decision_ms": round(self.last_decision_ms, 3),
             "providers": self.venue.provider_health(),

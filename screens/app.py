@@ -170,18 +170,29 @@ class ArbConsole(App[int]):
                 await self._stream_task
 
     # --- painting ---------------------------------------------------------------------
-    def paint(self, force: bool = False) -> None:
+    def paint(self) -> None:
         """Repaint the visible views whose data changed; show pending audit notices."""
         self.model.versions[CLOCK] = int(self.clock())
-        for view in self.screen.query(f".{VIEW_CLASS}"):
-            if isinstance(view, ModelView):
-                self._paint_view(view, force)
+        for screen in self._visible_screens():
+            for view in screen.query(f".{VIEW_CLASS}"):
+                if isinstance(view, ModelView):
+                    self._paint_view(view)
         self._show_notices()
 
-    def _paint_view(self, view: ModelView, force: bool) -> None:
+    def _visible_screens(self) -> list[Screen[Any]]:
+        """The top screen and, under a dialog, the screen it dims (a HALTED banner must
+        appear behind an open dialog too)."""
+        visible: list[Screen[Any]] = []
+        for screen in reversed(self.screen_stack):
+            visible.append(screen)
+            if not screen.is_modal:
+                break
+        return visible
+
+    def _paint_view(self, view: ModelView) -> None:
         """One view; a display bug is reported once and must not take the console down."""
         try:
-            view.refresh_from(self.model, force)
+            view.refresh_from(self.model)
         except Exception as exc:
             where = type(view).__name__
             self._report_once(f"display error in {where}: {type(exc).__name__}: {exc}")
@@ -432,7 +443,9 @@ class ArbConsole(App[int]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self._terminal_gone, sig)
-        self.set_interval(1.0, self._check_terminal)
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            if os.isatty(sys.__stdin__.fileno()):  # type: ignore[union-attr]
+                self.set_interval(1.0, self._check_terminal)
 
     def _check_terminal(self) -> None:
         """A hung-up terminal without a signal: reading stdin would spin, so leave."""

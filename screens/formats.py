@@ -102,3 +102,9 @@ def short(text: Any, width: int) -> str:
     """Cut long ids and hashes with an ellipsis so columns keep their width."""
     value = "" if text is None else str(text)
     return value if len(value) <= width else value[: max(1, width - 1)] + "…"
+
+
+def tail(text: Any, width: int) -> str:
+    """Keep the end of ids whose start is shared ("sim-1a1fe96f0b7-000042" → "…7-000042")."""
+    value = "" if text is None else str(text)
+    return value if len(value) <= width else "…" + value[-(width - 1) :]

@@ -7,17 +7,16 @@ triggers stream in through the model like on the dashboard.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from screens import formats
 from screens.connection import EngineUnreachable, RpcError
 from screens.state import ConsoleModel, as_dict
+from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
 from screens.widgets.guard_triggers import GuardTriggersTable
 from screens.widgets.header import BREAKER_STYLES
@@ -74,10 +73,8 @@ def breaker_text(guards: dict[str, Any]) -> Text:
     return text
 
 
-class GuardsScreen(Screen[None]):
+class GuardsScreen(SubScreen):
     """Rules, breaker, triggers."""
-
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "back", "Back")]
 
     def __init__(self, model: ConsoleModel, fetch: Fetch) -> None:
         super().__init__(id="guards-screen")
@@ -117,6 +114,3 @@ class GuardsScreen(Screen[None]):
         self.query_one("#rules", SyncedTable).sync(rows)
         self.query_one("#breaker", Static).update(breaker_text(guards))
         self.model.apply_guards(guards)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

@@ -17,10 +17,10 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Log
 
 from screens import formats
+from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
 
 MAX_LINES = 2000
@@ -80,11 +80,10 @@ def matches(line: str, words: list[str]) -> bool:
     return all(word in lowered for word in words)
 
 
-class LogsScreen(Screen[None]):
+class LogsScreen(SubScreen):
     """The engine log, newest at the bottom, with search."""
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),
     ]
 
@@ -134,6 +133,3 @@ class LogsScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

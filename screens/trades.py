@@ -13,22 +13,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from screens import formats
 from screens.state import ConsoleModel, Units
+from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
 from screens.widgets.trades_table import TradesTable
 
 SCREEN_LIMIT = 500
 
 
-class TradesScreen(Screen[None]):
+class TradesScreen(SubScreen):
     """All trades the console holds, filterable, Enter for detail."""
 
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape", "back", "Back"),
         Binding("slash", "filter", "Filter"),
     ]
 
@@ -49,9 +49,6 @@ class TradesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#all-trades", TradesTable).focus()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()

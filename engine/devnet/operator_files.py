@@ -85,6 +85,10 @@ def render_config(world: World, native: str = "WETH", quote: str = "USDC") -> st
         "priority = 0\n"
         "\n[strategy]\n"
         f'base_tokens = ["{native}", "{quote}"]\n'
+        "\n[guards]\n"
+        "# anvil mines only when a transaction arrives: an idle devnet's head is old by\n"
+        "# design, so the stale-head rule would block every opportunity here.\n"
+        'disabled = ["max_head_age"]\n'
     )
 
 

@@ -23,6 +23,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
+from engine.execution.errors import NotSent
 from engine.execution.gate import SendGate
 from engine.execution.paper import DEFAULT_HOP_SLIPPAGE_BPS, PaperExecutor
 from engine.ledger.records import TradeRecord
@@ -36,7 +37,7 @@ from engine.market.venue import ArbOrder, Receipt
 from engine.strategy.opportunity import Opportunity
 
 
-class SimulationFailed(Exception):
+class SimulationFailed(NotSent):
     """The dry run said no (or could not be made): nothing was signed or sent."""
 
     def __init__(self, opportunity_id: str, reason: str, reverted: bool) -> None:

@@ -18,10 +18,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.execution.errors import NotSent
 from engine.lifecycle import Lifecycle
 
 
-class GateClosed(Exception):
+class GateClosed(NotSent):
     """Sending was refused because the engine is not running."""
 
     def __init__(self, state: str, reason: str) -> None:

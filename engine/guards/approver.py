@@ -82,9 +82,7 @@ class Guards:
         )
         self.stats = TradeStats(t.success_rate_window)
         self.triggers = TriggerLog(bus, writer, t.repeat_window_s, clock)
-        market = venue.market
-        hubs = [token for token in (market.native, market.quote) if token]
-        self._prices = PriceGraph(market.pools.values(), hubs)
+        self._prices = self._price_graph()
         self._head: Callable[[], BlockUpdate | None] = lambda: None
         self._last: dict[str, tuple[Reading, float]] = {}
         self.reviewed = self.approved = 0
@@ -110,7 +108,13 @@ class Guards:
         """Follow the pipeline's head (for staleness) and give the control plane a view
         of the market that carries the breaker's state (status and heartbeat)."""
         self._head = lambda: pipeline.last_update
+        self._prices = self._price_graph()  # a chain venue knows its pools only after start
         return GuardedMarket(pipeline, self)
+
+    def _price_graph(self) -> PriceGraph:
+        market = self._venue.market
+        hubs = [token for token in (market.native, market.quote) if token]
+        return PriceGraph(market.pools.values(), hubs)
 
     # --- the pipeline's seat ---------------------------------------------------------------
     def review(self, opportunity: Opportunity) -> str | None:

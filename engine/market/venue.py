@@ -18,6 +18,11 @@ from engine.market.model import Block, Market
 TxStatus = Literal["success", "reverted", "failed"]
 
 
+class VenueError(Exception):
+    """The market cannot be used as configured (wrong chain, unreachable endpoint,
+    missing contract): said to the operator in one line, without a traceback."""
+
+
 @dataclass(frozen=True, slots=True)
 class BlockUpdate:
     """One new head as delivered to the engine."""

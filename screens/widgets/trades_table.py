@@ -85,7 +85,7 @@ def trade_cells(trade: dict[str, Any], units: Units) -> dict[str, Text]:
     hops = len(trade.get("route") or [])
     return {
         "time": cell(formats.clock(when)),
-        "id": cell(trade.get("id")),
+        "id": cell(formats.tail(trade.get("id"), 11)),
         "status": cell(status, STATUS_STYLES.get(status, "yellow")),
         "tok": cell(formats.short(trade.get("token_symbol") or "?", 5)),
         "profit": _profit(trade, units),

@@ -178,3 +178,14 @@ async def test_actions_of_other_clients_are_shown(console_engine: EngineHandle) 
         assert told(app, "(arbctl-cli): from another terminal")
         header = str(app.screen.query_one("#header").render())
         assert "from another terminal" in header
+
+
+async def test_the_banner_updates_behind_an_open_dialog(console_engine: EngineHandle) -> None:
+    app = ArbConsole(console_engine.socket)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(app)
+        await pilot.press("question_mark")
+        console_engine.cli("kill", "--reason", "killed from another terminal")
+        banner = app.screen_stack[0].query_one("#banner")
+        assert await until(lambda: "HALTED" in str(banner.render()))
+        assert isinstance(app.screen, HelpModal)

@@ -34,7 +34,7 @@ from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import Call, ProviderUnavailable, RpcClient, RpcError
 from engine.market.evm.sender import TxSender
 from engine.market.model import Block, Market
-from engine.market.venue import BlockUpdate, Receipt
+from engine.market.venue import BlockUpdate, Receipt, VenueError
 
 log = logging.getLogger("arbctl.evm")
 
@@ -45,7 +45,7 @@ RPC_TIMEOUT_S = 10.0
 WALLET_DELAY_S = 0.2
 
 
-class EvmVenueError(RuntimeError):
+class EvmVenueError(VenueError):
     """The venue cannot start safely; the message says why and what to check."""
 
 
@@ -64,6 +64,7 @@ class Simulation:
 
 class EvmVenue:
     name = "evm"
+    gas_token = NATIVE_ASSET  # gas is paid in the chain's own asset, not in WETH
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class EvmVenue:
         self._tasks: list[asyncio.Task[None]] = []
         self._steps: asyncio.Queue[ChainStep | None] = asyncio.Queue()
         self._balances: dict[str, int] = {}
+        self._balances_block: int | None = None
         self._head: Head | None = None
         self._wallet_due = asyncio.Event()
         self._stopped = False
@@ -201,7 +203,13 @@ class EvmVenue:
         return self.providers.health()
 
     def wallet_balances(self) -> dict[str, int]:
+        """Token address (and NATIVE_ASSET) -> base units, as read at block `head`."""
         return dict(self._balances)
+
+    @property
+    def head(self) -> int | None:
+        """The block `wallet_balances()` was read at (refreshed shortly after each head)."""
+        return self._balances_block
 
     def status(self) -> dict[str, Any]:
         """Extra detail for status screens: what the chain and our transactions are doing."""
@@ -363,10 +371,15 @@ class EvmVenue:
             *(abi.eth_call(t, abi.balance_of(self.owner), block) for t in tokens),
         ]
         taken = self._sender.nonces.taken
+        if not isinstance(block, int):
+            calls.append(("eth_blockNumber", []))
         results = await self.client.batch_strict(calls)
         balances = {NATIVE_ASSET: int(results[0], 16)}
-        balances.update({t: abi.word(raw) for t, raw in zip(tokens, results[2:], strict=True)})
+        balances.update(
+            {t: abi.word(raw) for t, raw in zip(tokens, results[2 : 2 + len(tokens)], strict=True)}
+        )
         self._balances = balances
+        self._balances_block = block if isinstance(block, int) else int(results[-1], 16)
         self._sender.resync_if_idle(int(results[1], 16), taken)
 
     def _spawn(self, coroutine: Any, name: str) -> None:
