@@ -122,6 +122,7 @@ class Daemon:
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
         self._parts: ControlParts
+        self._guards: Guards
 
     def request_shutdown(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -151,6 +152,7 @@ class Daemon:
             return EXIT_FAILED
         try:
             guards = Guards.from_config(self.config, self.bus, writer, venue)
+            self._guards = guards
         except ConfigError as exc:
             log.error("config error: %s", exc)
             return EXIT_CONFIG
@@ -200,6 +202,7 @@ class Daemon:
                 approver=guards,
             )
             parts.market = guards.attach(pipeline)
+            self._apply_snapshot(pipeline, guards)
             accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
         except VenueError as exc:
@@ -358,9 +361,23 @@ class Daemon:
             "started_at": self.started_at,
             "engine_state": self.lifecycle.state,
             "socket": str(self.paths.socket),
+            "counters": pipeline.counters(),
+            "breaker": self._guards.breaker.snapshot(),
             **pipeline.market_status(),
         }
         return SessionSnapshot(self.session_id, time.time(), kind, status, state)
+
+    def _apply_snapshot(self, pipeline: TradingPipeline, guards: Guards) -> None:
+        """Counters continue and an open breaker stays open across a restart. Nonces are
+        not restored: the chain's pending nonce is the truth after any restart."""
+        counters = self._restored.get("counters")
+        if isinstance(counters, dict):
+            pipeline.restore_counters(counters)
+        breaker = self._restored.get("breaker")
+        if isinstance(breaker, dict):
+            guards.breaker.restore(breaker)
+            if guards.breaker.state != "closed":
+                log.warning("circuit breaker restored OPEN: %s", guards.breaker.reason)
 
     async def _snapshot_loop(self, writer: LedgerWriter, pipeline: TradingPipeline) -> None:
         while True:

@@ -183,6 +183,22 @@ class TradingPipeline:
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return list(self._recent)[:limit]
 
+    def counters(self) -> dict[str, int]:
+        return {
+            "blocks_seen": self.blocks_seen,
+            "opportunities_seen": self.opportunities_seen,
+            "trades_booked": self.trades_booked,
+            "refused_by_gate": self.refused_by_gate,
+            "not_sent": self.not_sent,
+        }
+
+    def restore_counters(self, saved: dict[str, Any]) -> None:
+        """Counters continue across restarts (the snapshot carries them)."""
+        for name in self.counters():
+            value = saved.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, name, value)
+
     def units(self) -> dict[str, Any]:
         """Symbols and decimals of the native and quote tokens: clients format base units
         with these (the engine never sends money as floats)."""

@@ -119,6 +119,31 @@ class CircuitBreaker:
             raise BreakerClosed("the breaker is already closed")
         return self._move(BreakerState.CLOSED, "operator", reason)
 
+    def snapshot(self) -> dict[str, Any]:
+        """What a restart must not forget: an engine restarted to escape an open breaker
+        would otherwise trade again at once."""
+        return {
+            "state": self.state.value,
+            "since": self.since,
+            "guard": self.guard,
+            "reason": self.reason,
+            "retry_at": self.retry_at,
+            "times_opened": self.times_opened,
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Back to the saved state. HALF_OPEN comes back OPEN with its wait over, so the
+        probes start afresh: permits granted before the restart are not honoured."""
+        self.times_opened = int(saved.get("times_opened", 0))
+        if saved.get("state", BreakerState.CLOSED.value) == BreakerState.CLOSED.value:
+            return
+        self.state = BreakerState.OPEN
+        self.since = float(saved.get("since", self._clock()))
+        self.guard = str(saved.get("guard", ""))
+        self.reason = f"restored after restart: {saved.get('reason', '')}"
+        retry_at = saved.get("retry_at")
+        self.retry_at = float(retry_at) if retry_at is not None else self._clock()
+
     def is_probe(self, opportunity_id: str) -> bool:
         return opportunity_id in self._granted
 
