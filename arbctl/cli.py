@@ -28,6 +28,7 @@ from arbctl.commands import (
     status,
     trading,
     tui,
+    wallet,
 )
 from arbctl.helptext import reflow, reflow_app
 
@@ -90,6 +91,7 @@ _WATCH, _CONTROL, _TRADING = "Watch", "Control (audited)", "Trading"
 _SAFETY = "Risk guards"
 _ACCOUNTING = "Accounting and database"
 _LIFECYCLE, _CONFIG = "Lifecycle", "Configuration"
+_KEYS = "Keys"
 
 app.command(rich_help_panel=_WATCH)(status.status)
 app.command(rich_help_panel=_WATCH)(status.health)
@@ -117,6 +119,7 @@ app.command(rich_help_panel=_LIFECYCLE)(engine.up)
 app.command(rich_help_panel=_LIFECYCLE)(engine.down)
 app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)
 app.add_typer(config.app, rich_help_panel=_CONFIG)
+app.add_typer(wallet.app, rich_help_panel=_KEYS)
 reflow_app(app)
 
 

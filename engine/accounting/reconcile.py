@@ -23,6 +23,7 @@ flushed: trading carries on meanwhile, and what it does is simply outside the wi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,12 +33,13 @@ from typing import Any, Protocol, runtime_checkable
 from engine.ledger.records import PnlSummary
 from engine.ledger.store import LedgerStore, LedgerUnavailable
 from engine.ledger.writer import LedgerWriter
-from engine.market.venue import Venue
+from engine.market.venue import BlockUpdate, Venue
 
 log = logging.getLogger("arbctl.accounting")
 
 STATE_KEY = "accounting.session_start"
 QUIET_TIMEOUT_S = 10.0
+BALANCE_POLL_S = 0.05
 
 
 class NotQuiet(Exception):
@@ -46,6 +48,8 @@ class NotQuiet(Exception):
 
 class InFlight(Protocol):
     """The pipeline, as reconciliation sees it (`TradingPipeline.drain`)."""
+
+    last_update: BlockUpdate | None
 
     async def drain(self, timeout: float) -> int:
         """Wait for the executions in flight now; returns how many are in flight after."""
@@ -227,14 +231,24 @@ class Reconciler:
         balances describe the same instant."""
         while True:
             left = await self._pipeline.drain(timeout=max(0.0, deadline - time.monotonic()))
-            if left == 0:
+            if left == 0 and self._balances_current():
                 balances = self._venue.wallet_balances()
                 return _QuietPoint(self._clock(), balances, _head(self._venue))
             if time.monotonic() >= deadline:
                 raise NotQuiet(
-                    f"{left} executions were still in flight after the timeout; "
-                    "no consistent point to compare the ledger with the wallet, try again"
+                    f"{left} executions in flight, or wallet balances older than the "
+                    "newest block, after the timeout: no consistent point, try again"
                 )
+            if left == 0:
+                await asyncio.sleep(BALANCE_POLL_S)
+
+    def _balances_current(self) -> bool:
+        """A chain venue reads balances a moment after each head: until it has read them
+        at (or after) the newest block the pipeline traded on, they may predate a trade
+        the ledger already holds."""
+        read_at = _head(self._venue)
+        seen = self._pipeline.last_update
+        return read_at is None or seen is None or read_at >= seen.block.number
 
     async def _recorded_start(self) -> tuple[SessionStart, str]:
         """The starting balances as the ledger recorded them; the copy in memory if the

@@ -48,6 +48,8 @@ TOPICS = (
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
 URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD})
 QUEUE_LIMIT = 16_384
+BATCH = 512  # events folded per loop step
+WARN_EVERY_S = 60.0
 QUOTES_KEPT = 4_096  # opportunities remembered until their trade is booked
 SLIPPAGE, PROFIT, LOOP = "slippage", "profit_per_trade", "loop_latency"
 BREAKER_ACTIONS = {
@@ -117,6 +119,9 @@ class Metrics:
         self._clock = clock
         self._machine_memory = machine_memory or _machine_memory_percent
         self._listeners: list[Callable[[str], None]] = []
+        self.lags = 0  # times the consumer fell behind and resumed from now
+        self.malformed = 0  # events that could not be folded in
+        self._warned_at: dict[str, float] = {}
         self._windows(section)
         self.anomalies = _anomaly_log(section, quote_decimals)
         self._quotes: OrderedDict[str, int] = OrderedDict()
@@ -156,29 +161,46 @@ class Metrics:
         """Subscribe now (so no event published before the task first runs is missed)
         and return the coroutine that consumes the subscription forever."""
         sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
-        return self._consume(bus, sub, bus.last_seq)
+        return self._consume(bus, sub)
 
-    async def _consume(self, bus: EventBus, sub: Subscription, last_seq: int) -> None:
+    async def _consume(self, bus: EventBus, sub: Subscription) -> None:
+        """Fold events in batches. On lagging, resume from *now*: metrics are rates over
+        windows, and replaying a backlog it could not keep up with would only make the
+        consumer fall behind again (a flood kept it replaying forever)."""
         while True:
             event = await sub.next()
-            if event is None:  # cut off for lagging: resume from the ring where we left off
-                log.warning("metrics subscriber lagged; resuming after seq %s", last_seq)
-                sub = bus.subscribe(TOPICS, since_seq=last_seq, queue_limit=QUEUE_LIMIT)
+            if event is None:
+                self.lags += 1
+                self._warn_rarely("lag", "metrics fell behind a burst; %d gaps so far", self.lags)
+                sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
                 continue
-            if event.topic == protocol.TOPIC_LAGGED:
-                continue  # the notice; a cut-off subscription then ends (None above)
-            last_seq = event.seq
-            self._observe_safely(event.topic, event.data, event.ts)
+            for item in (event, *sub.drain(BATCH - 1)):
+                if item.topic != protocol.TOPIC_LAGGED:
+                    self._observe_safely(item.topic, item.data, item.ts)
             await asyncio.sleep(0)  # a burst of events never monopolises the loop
 
     def _observe_safely(self, topic: str, data: Any, ts: float) -> None:
         try:
             self.observe(topic, data, ts)
-        except Exception:
-            # An ERROR here would come back as a `log` event: warn, or a bug would loop.
-            log.warning("metrics could not fold a %s event", topic, exc_info=True)
+        except Exception as exc:
+            # Counted, and said once a minute: a malformed burst must not become a
+            # traceback per event (an ERROR here would also come back as a `log` event).
+            self.malformed += 1
+            self._warn_rarely(
+                "malformed",
+                "metrics skipped %d malformed events (last: %s event: %r)",
+                self.malformed,
+                topic,
+                exc,
+            )
         for listener in self._listeners:
             listener(topic)
+
+    def _warn_rarely(self, key: str, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._warned_at.get(key, -WARN_EVERY_S) >= WARN_EVERY_S:
+            self._warned_at[key] = now
+            log.warning(message, *args)
 
     def observe(self, topic: str, data: dict[str, Any], ts: float) -> None:
         """Fold one event in (events carry their publication time `ts`)."""

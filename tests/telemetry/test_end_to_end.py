@@ -149,3 +149,16 @@ def test_an_open_breaker_alerts_and_a_dead_webhook_breaks_nothing(
         scrape = response.read().decode()
     assert 'arbctl_alert_firing{rule="breaker_open",severity="P1"} 1.0' in scrape
     assert "arbctl_trades_per_minute" in scrape
+
+
+def test_a_flood_of_malformed_trade_events_is_counted_not_logged_per_event(
+    engine_factory,
+) -> None:
+    """100k bogus `trade` events (not trade records): the metrics consumer used to log a
+    traceback per event and replay its backlog, rotating the real log away."""
+    engine = engine_factory("[engine]\ndebug_methods = true\n")
+    client = Client(engine.socket, timeout=60.0)
+    client.call("debug.flood", {"count": 100_000, "chunk": 500, "topic": "trade"})
+    assert wait_until(lambda: client.call("status")["state"] == "running", 30)
+    logs = [engine.log, *engine.log.parent.glob("engine.log.*")]
+    assert sum(len(p.read_text().splitlines()) for p in logs) < 200

@@ -1,0 +1,53 @@
+"""Display formats shared by checklists, triage, reports and incidents.
+
+Only for people: the --json documents keep raw numbers (base-unit integers, epoch
+seconds). Token amounts are scaled with Decimal, never floats, so a displayed profit is
+the ledger's number with a decimal point put in, not a rounded approximation of it.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+_SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def stamp(ts: float | None) -> str:
+    """Local time, to the second, with the date: reports outlive the day they were made."""
+    if not ts:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def size(count: int | None) -> str:
+    if count is None:
+        return "—"
+    value = float(count)
+    for unit in _SIZE_UNITS:
+        if value < 1024 or unit == _SIZE_UNITS[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+def tokens(amount: Any, unit: dict[str, Any] | None) -> str:
+    """`1449.052272 USDC` from base units and `{symbol, decimals}`; the raw value if not."""
+    if not isinstance(amount, int) or not unit or "decimals" not in unit:
+        return str(amount)
+    readable = Decimal(amount).scaleb(-int(unit["decimals"]))
+    text = f"{readable:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    sign = "+" if amount > 0 else ""
+    return f"{sign}{text} {unit.get('symbol', '')}".rstrip()
+
+
+def pct(rate: Any) -> str:
+    """A 0..1 ratio as a percentage; `—` when there is none (no trades)."""
+    return "—" if rate is None else f"{float(rate) * 100:.1f} %"
+
+
+def gwei(wei: Any) -> str:
+    return "—" if not isinstance(wei, int | float) else f"{wei / 1e9:.1f} gwei"

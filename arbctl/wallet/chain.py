@@ -1,0 +1,164 @@
+"""The chain, as the key-compromise sweep needs it: balances, and signed sends that wait.
+
+Synchronous web3 over HTTP: a sweep is a handful of transactions sent one after the
+other, each waiting for its receipt, because the last one (the native balance) must
+know exactly what the others cost. Transactions are signed by the engine's own
+`Signer`, the only object that holds the old key; nothing here ever sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+
+from engine.config import Config, redact_text
+from engine.devnet.batch_call import calldata
+from engine.execution.signer import Signer
+from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
+
+# A token transfer's gas is what eth_estimateGas says plus this much: unlike a flash
+# swap (engine.market.evm.fees) nothing in it depends on the block it lands in.
+GAS_MARGIN_PERCENT = 130
+CONNECT_TIMEOUT_S = 10.0
+
+
+class ChainError(Exception):
+    """The node refused or failed; the message names the endpoint (credentials masked)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    tx_hash: str
+    gas_used: int
+    cost_wei: int  # what the sender paid for gas
+
+
+class Chain:
+    """One endpoint of the configured chain, checked to be the configured chain id."""
+
+    def __init__(self, w3: Web3, label: str, config: Config) -> None:
+        self.w3 = w3
+        self.label = label
+        self.chain_id = config.evm.chain_id
+        self._fees = FeePolicy.from_gwei(config.evm.max_priority_fee_gwei)
+
+    @classmethod
+    def connect(cls, config: Config, rpc_url: str | None) -> Chain:
+        """The first configured RPC provider (by priority) that answers with our chain."""
+        urls = [rpc_url] if rpc_url else _provider_urls(config)
+        if not urls:
+            raise ChainError("no RPC endpoint: add a [[providers]] entry or pass --rpc-url")
+        problems = []
+        for url in urls:
+            label = redact_text(url)
+            w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": CONNECT_TIMEOUT_S}))
+            try:
+                served = int(w3.eth.chain_id)
+            except Exception as exc:
+                problems.append(f"{label}: {type(exc).__name__}")
+                continue
+            if served != config.evm.chain_id:
+                problems.append(f"{label} serves chain id {served}, not {config.evm.chain_id}")
+                continue
+            return cls(w3, label, config)
+        raise ChainError("no usable RPC endpoint: " + "; ".join(problems))
+
+    # --- reads ------------------------------------------------------------------------
+    def native_balance(self, holder: str) -> int:
+        return int(self.w3.eth.get_balance(Web3.to_checksum_address(holder), "latest"))
+
+    def token_balance(self, token: str, holder: str) -> int:
+        data = calldata("balanceOf(address)", (Web3.to_checksum_address(holder),))
+        result = self.w3.eth.call({"to": Web3.to_checksum_address(token), "data": data})
+        return int.from_bytes(bytes(result)[:32] or b"\0", "big")
+
+    def fee_bid(self) -> FeeBid:
+        method, params = fee_history_call("latest")
+        history = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        return self._fees.update(dict(history.get("result") or {}))
+
+    # --- sends ------------------------------------------------------------------------
+    def call_contract(
+        self, signer: Signer, to: str, data: str, timeout: float
+    ) -> Sent:
+        """An EIP-1559 contract call, gas estimated with a margin; waits for success."""
+        sender = signer.address
+        try:
+            estimate = self.w3.eth.estimate_gas({"from": sender, "to": to, "data": data})
+        except (ContractLogicError, Web3RPCError) as exc:
+            raise ChainError(f"would revert: {_reason(exc)}") from None
+        bid = self.fee_bid()
+        tx = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": self._nonce(sender),
+            "to": Web3.to_checksum_address(to),
+            "value": 0,
+            "gas": estimate * GAS_MARGIN_PERCENT // 100,
+            "maxFeePerGas": bid.max_fee,
+            "maxPriorityFeePerGas": bid.priority_fee,
+            "data": data,
+        }
+        return self._send(signer, tx, timeout)
+
+    def send_all_native(self, signer: Signer, to: str, timeout: float) -> tuple[Sent, int]:
+        """Everything but the gas of this very transaction; returns (sent, value).
+
+        A legacy (type 0) transaction: it pays exactly gas_used × gasPrice, so with the
+        gas limit at the exact estimate nothing is left behind. The price is the 1559
+        policy's max fee (2 × base fee + tip), so it still lands if the base fee rises.
+        """
+        sender = signer.address
+        balance = self.native_balance(sender)
+        target = Web3.to_checksum_address(to)
+        gas = int(self.w3.eth.estimate_gas({"from": sender, "to": target, "value": 1}))
+        price = self.fee_bid().max_fee
+        value = balance - gas * price
+        if value <= 0:
+            raise ChainError(
+                f"balance {balance} wei does not cover the transfer's own gas ({gas * price} wei)"
+            )
+        tx = {
+            "chainId": self.chain_id,
+            "nonce": self._nonce(sender),
+            "to": target,
+            "value": value,
+            "gas": gas,
+            "gasPrice": price,
+            "data": "0x",
+        }
+        return self._send(signer, tx, timeout), value
+
+    def _nonce(self, sender: str) -> int:
+        """Pending, not latest: the halted engine may still be cancelling in-flight sends."""
+        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+
+    def _send(self, signer: Signer, tx: dict[str, Any], timeout: float) -> Sent:
+        signed = signer.sign(tx)
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw)
+            receipt = self.w3.eth.wait_for_transaction_receipt(signed.hash, timeout=timeout)
+        except TimeExhausted:
+            raise ChainError(f"tx {signed.hash} not mined within {timeout:.0f}s") from None
+        except (Web3RPCError, ValueError) as exc:
+            raise ChainError(f"{self.label} refused tx {signed.hash}: {_reason(exc)}") from None
+        if receipt["status"] != 1:
+            raise ChainError(f"tx {signed.hash} was mined but reverted")
+        used = int(receipt["gasUsed"])
+        return Sent(signed.hash, used, used * int(receipt["effectiveGasPrice"]))
+
+
+def _provider_urls(config: Config) -> list[str]:
+    providers = sorted(
+        (p for p in config.providers if p.kind == "rpc" and p.url.startswith("http")),
+        key=lambda p: p.priority,
+    )
+    return [p.url for p in providers]
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return str(message).removeprefix("execution reverted: ")[:300]
