@@ -143,7 +143,7 @@ if [ -n "$engine_alert" ]; then
 else
   alert_rc=0
   alert_out="$(
-    "$ARBCTL_PYTHON" - "$REASON" "$VIA" 2>&1 <<'PY'
+    "$ARBCTL_PYTHON" - "$REASON" "$VIA" "$(id -un)" 2>&1 <<'PY'
 """The engine could not alert: send its P0 emergency_halt notification ourselves."""
 import os
 import socket
@@ -153,7 +153,7 @@ import time
 from engine.config import load
 from engine.telemetry.alerts import CommandSender, WebhookSender
 
-reason, via = sys.argv[1], sys.argv[2]
+reason, via, user = sys.argv[1:4]
 config = load(os.environ.get("ARBCTL_CONFIG") or None)
 section, host, now = config.alerts, socket.gethostname(), time.time()
 note = {
@@ -161,7 +161,7 @@ note = {
     "rule": "emergency_halt",
     "severity": "P0",
     "status": "firing",
-    "summary": f"EMERGENCY SHUTDOWN by {os.environ.get('USER', 'operator')}: {reason} "
+    "summary": f"EMERGENCY SHUTDOWN by {user}: {reason} "
     f"(halt via {via}; the engine did not send this alert)",
     "value": "halted",
     "condition": "the engine is halted (kill switch)",
