@@ -24,6 +24,8 @@ from arbctl.commands import (
     events,
     fleet,
     observe,
+    providers,
+    runbook,
     safety,
     status,
     trading,
@@ -89,9 +91,11 @@ app = typer.Typer(
 
 _WATCH, _CONTROL, _TRADING = "Watch", "Control (audited)", "Trading"
 _SAFETY = "Risk guards"
+_PROVIDERS = "Providers (RPC endpoints, liquidity)"
 _ACCOUNTING = "Accounting and database"
 _LIFECYCLE, _CONFIG = "Lifecycle", "Configuration"
 _KEYS = "Keys"
+_RUNBOOK = "Runbook"
 
 app.command(rich_help_panel=_WATCH)(status.status)
 app.command(rich_help_panel=_WATCH)(status.health)
@@ -112,6 +116,9 @@ app.command(rich_help_panel=_TRADING)(trading.pnl)
 app.command(rich_help_panel=_SAFETY)(safety.guards)
 app.add_typer(safety.app, rich_help_panel=_SAFETY)
 app.command(rich_help_panel=_SAFETY)(safety.gas)
+app.add_typer(providers.app, rich_help_panel=_PROVIDERS)
+app.command(rich_help_panel=_PROVIDERS)(providers.failover)
+app.command("rpc-check", rich_help_panel=_PROVIDERS)(providers.rpc_check)
 app.command(rich_help_panel=_ACCOUNTING)(accounting.reconcile)
 app.add_typer(accounting.export_app, rich_help_panel=_ACCOUNTING)
 app.add_typer(accounting.db_app, rich_help_panel=_ACCOUNTING)
@@ -120,6 +127,10 @@ app.command(rich_help_panel=_LIFECYCLE)(engine.down)
 app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)
 app.add_typer(config.app, rich_help_panel=_CONFIG)
 app.add_typer(wallet.app, rich_help_panel=_KEYS)
+app.add_typer(runbook.checklist_app, rich_help_panel=_RUNBOOK)
+app.command(rich_help_panel=_RUNBOOK)(runbook.triage)
+app.add_typer(runbook.report_app, rich_help_panel=_RUNBOOK)
+app.add_typer(runbook.incident_app, rich_help_panel=_RUNBOOK)
 reflow_app(app)
 
 

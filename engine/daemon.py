@@ -45,6 +45,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
+from engine.providers.methods import ProviderMethods
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
 from engine.telemetry.alerts import Alerting
@@ -161,6 +162,14 @@ class Daemon:
         handlers = ControlMethods(parts).table()
         handlers.update(GuardMethods(guards, parts.audit, writer).table())
         try:
+            providers = ProviderMethods.build(
+                self.config, venue, parts.audit, self.bus, guards.triggers
+            )
+        except ConfigError as exc:
+            log.error("config error: %s", exc)
+            return EXIT_CONFIG
+        handlers.update(providers.table())
+        try:
             self.metrics = Metrics.from_config(self.config, guards.thresholds)
             health = functools.partial(evaluate_health, parts)
             alerting = Alerting.from_config(
@@ -191,6 +200,7 @@ class Daemon:
                 await hotstate.start()  # a set global halt flag: we leave `starting` halted
             await _restore_guards(guards, store)
             await venue.start()
+            providers.start()
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
@@ -199,7 +209,7 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=guards,
+                approver=providers.approver(guards),
             )
             parts.market = guards.attach(pipeline)
             self._apply_snapshot(pipeline, guards)
@@ -216,6 +226,7 @@ class Daemon:
                 await hotstate.close()
             error_logs.remove()
             alerting.close()
+            await providers.close()
             await server.close()
             (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
 

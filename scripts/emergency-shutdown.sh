@@ -7,7 +7,8 @@
 #  1. halt    `arbctl kill --shutdown --reason REASON`: the engine persists the halt and
 #             stops; if it does not answer (frozen, SIGSTOPped), arbctl writes the halt
 #             marker itself and signals the pid. A restarted engine comes back halted.
-#  2. verify  `arbctl status`: nothing answers, or what answers is halted.
+#  2. verify  `arbctl status`: nothing answers, or what answers is halted; an engine
+#             that holds the socket frozen and could not be signalled fails it.
 #  3. log     one line in <state-dir>/logs/emergency-shutdown.log: time, user, reason.
 #  4. alert   the engine's own P0 `emergency_halt` alert (found in its log); if it did not
 #             fire (engine unreachable), one is sent through the configured [alerts]
@@ -18,24 +19,24 @@
 #
 # Env: ARBCTL (the arbctl command, default `arbctl` on PATH), ARBCTL_PYTHON (the Python
 # of that install, default: `python` beside it), ARBCTL_CONFIG / ARBCTL_STATE_DIR /
-# ARBCTL_SOCKET as for arbctl (the options below set them).
+# ARBCTL_SOCKET as for arbctl (the options above set them).
 # Exit: 0 halted, stopped and preserved · 1 the halt could NOT be confirmed: act by hand
 # (docs/runbook.md) · 2 usage · 5 halted, but a later step failed (see the report).
 set -euo pipefail
 
-usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
-  exit 2
+usage() { # usage EXIT_CODE: the header comment above, as help
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit "$1"
 }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --config) [ $# -ge 2 ] || usage; export ARBCTL_CONFIG="$2"; shift 2 ;;
-    --state-dir) [ $# -ge 2 ] || usage; export ARBCTL_STATE_DIR="$2"; shift 2 ;;
-    --socket) [ $# -ge 2 ] || usage; export ARBCTL_SOCKET="$2"; shift 2 ;;
-    -h | --help) usage ;;
+    --config) [ $# -ge 2 ] || usage 2; export ARBCTL_CONFIG="$2"; shift 2 ;;
+    --state-dir) [ $# -ge 2 ] || usage 2; export ARBCTL_STATE_DIR="$2"; shift 2 ;;
+    --socket) [ $# -ge 2 ] || usage 2; export ARBCTL_SOCKET="$2"; shift 2 ;;
+    -h | --help) usage 0 ;;
     --) shift; break ;;
-    -*) echo "emergency-shutdown: unknown option $1" >&2; usage ;;
+    -*) echo "emergency-shutdown: unknown option $1" >&2; usage 2 >&2 ;;
     *) break ;;
   esac
 done
@@ -43,7 +44,7 @@ REASON="$*"
 REASON="${REASON//$'\n'/ }"
 if [ -z "${REASON// /}" ]; then
   echo "emergency-shutdown: a REASON is required (it goes to the audit log and the alert)" >&2
-  usage
+  usage 2 >&2
 fi
 
 ARBCTL="${ARBCTL:-arbctl}"
@@ -58,6 +59,7 @@ STARTED="$(date +%s)"
 STAMP="$(date -u +%Y%m%d_%H%M%S)"
 HALT_CONFIRMED=0
 LATER_FAILED=0
+FROZEN=0
 
 report() { # report STEP ok|FAIL|note DETAIL
   printf '  [%-4s] %-7s %s\n' "$2" "$1" "$3"
@@ -74,7 +76,7 @@ print("" if value is None else str(value).lower() if isinstance(value, bool) els
 ' "$1"
 }
 
-json_steps() { # the `steps` list of an arbctl answer, one "name: detail" per line
+json_steps() { # the `steps` list of arbctl's JSON answer, one "mark<TAB>name: detail" per line
   "$ARBCTL_PYTHON" -c '
 import json, sys
 try:
@@ -113,7 +115,13 @@ fi
 status_rc=0
 status_out="$("$ARBCTL" status --json 2>/dev/null)" || status_rc=$?
 state="$(json_field state <<<"$status_out")"
-if [ "$status_rc" -eq 3 ]; then
+why="$("$ARBCTL_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["error"]["reason"])' \
+  <<<"$status_out" 2>/dev/null || true)"
+if [ "$status_rc" -eq 3 ] && [ "$why" = "timeout" ]; then
+  HALT_CONFIRMED=0
+  FROZEN=1
+  report verify FAIL "an engine holds the socket but does not answer (frozen?) and was not stopped: it could trade again if it wakes"
+elif [ "$status_rc" -eq 3 ]; then
   report verify ok "no engine answers on its socket (stopped)"
 elif [ "$status_rc" -eq 0 ] && [ "$state" = "halted" ]; then
   report verify ok "an engine answers and is HALTED (restarted by its supervisor?)"
@@ -150,11 +158,14 @@ import socket
 import sys
 import time
 
-from engine.config import load
+from engine.config import ConfigError, load
 from engine.telemetry.alerts import CommandSender, WebhookSender
 
 reason, via, user = sys.argv[1:4]
-config = load(os.environ.get("ARBCTL_CONFIG") or None)
+try:
+    config = load(os.environ.get("ARBCTL_CONFIG") or None)
+except ConfigError as exc:
+    sys.exit(f"no alert sinks: {exc}")
 section, host, now = config.alerts, socket.gethostname(), time.time()
 note = {
     "id": f"emergency_halt-script-{int(now)}",
@@ -213,7 +224,10 @@ else
 fi
 
 # --- 6. back up the ledger ------------------------------------------------------------
-if [ -n "$STATE_DIR" ]; then
+if [ "$FROZEN" -eq 1 ]; then
+  LATER_FAILED=1
+  report backup FAIL "skipped: the engine holds its ledger but does not answer; back up once it is stopped"
+elif [ -n "$STATE_DIR" ]; then
   backup="$STATE_DIR/ledger_emergency_$STAMP.backup"
   backup_rc=0
   backup_out="$("$ARBCTL" db backup "$backup" --state-dir "$STATE_DIR" \

@@ -18,7 +18,7 @@ args=()
 reason=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     --yes | -y | --json | --shutdown) args+=("$1"); shift ;;
     --*=*) args+=("$1"); shift ;;
     --*) [ $# -ge 2 ] || { echo "key-compromise: $1 needs a value" >&2; exit 2; }

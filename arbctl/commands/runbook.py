@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from arbctl import exitcodes, options, output
 from arbctl.commands.trading import Period
-from arbctl.helptext import reflow
+
+if TYPE_CHECKING:  # the procedures load only when their command runs
+    from arbctl.runbook.checks import Check
+    from arbctl.runbook.sources import EngineSource
 
 OutOpt = Annotated[
     Path | None,
@@ -29,13 +32,7 @@ OutOpt = Annotated[
 # --- checklists ----------------------------------------------------------------------------
 checklist_app = typer.Typer(
     name="checklist",
-    help=reflow(
-        """The runbooks' daily checklists: `morning` (start of day) and `evening` (end of day).
-
-        Each item is PASS, WARN or FAIL with its evidence and the runbook's next step.
-        Exit codes: 0 all pass · 1 a warning · 2 a failure (the engine being down is one).
-        """
-    ),
+    help="The runbooks' daily checklists: `morning` (start of day), `evening` (end of day).",
     no_args_is_help=True,
 )
 
@@ -98,7 +95,7 @@ def evening(
     _finish_checklist("evening", checks, engine, sdir, as_json)
 
 
-def _engine_and_dir(socket: Path | None, state_dir: Path | None) -> tuple[Any, Path]:
+def _engine_and_dir(socket: Path | None, state_dir: Path | None) -> tuple[EngineSource, Path]:
     from arbctl.runbook.sources import EngineSource, resolve_state_dir
 
     engine = EngineSource(socket)
@@ -106,7 +103,7 @@ def _engine_and_dir(socket: Path | None, state_dir: Path | None) -> tuple[Any, P
 
 
 def _finish_checklist(
-    kind: str, checks: list[Any], engine: Any, state_dir: Path, as_json: bool
+    kind: str, checks: list[Check], engine: EngineSource, state_dir: Path, as_json: bool
 ) -> None:
     import time
 
@@ -157,14 +154,7 @@ def triage(
 # --- reports -------------------------------------------------------------------------------
 report_app = typer.Typer(
     name="report",
-    help=reflow(
-        """Reports: `daily` (runbook 1's 18:00 report) and `performance` (the monthly
-        review's trends, with terminal charts). Text on stdout (markdown), --out FILE.md,
-        --json. Exit codes: 0 complete · 1 incomplete (a source did not answer: listed
-        in `gaps`) or --out not writable · 3 engine unreachable (the state dir's part is
-        still reported).
-        """
-    ),
+    help="Reports: `daily` (the 18:00 report) and `performance` (trends, charted).",
     no_args_is_help=True,
 )
 
@@ -229,7 +219,7 @@ def report_performance(
 
 
 def _finish_report(
-    doc: dict[str, Any], text: str, out: Path | None, engine: Any, as_json: bool
+    doc: dict[str, Any], text: str, out: Path | None, engine: EngineSource, as_json: bool
 ) -> None:
     from arbctl.runbook import markdown
 
@@ -290,14 +280,16 @@ def incident_new(
 ) -> None:
     """Write the post-mortem (runbook 2's template), prefilled from the engine's records.
 
-    The timeline comes from the audit log (pause, kill, breaker reset, resume: who, when,
-    why), alert notifications, breaker transitions, state changes and ERROR log records
-    since --since: detected (first alert, breaker opening, error or kill), mitigations,
-    restored (resume, breaker closed, alerts resolved). The P&L impact is the net of the
+    The timeline comes from the audit log (pause, kill, breaker reset, failover, resume:
+    who, when, why), alert notifications, breaker transitions, state changes, provider
+    events and ERROR log records since --since: detected (first alert, breaker opening,
+    provider down, error), mitigations, restored (resume, breaker closed, alerts
+    resolved). The P&L impact is the net of the
     trades in the window (exact, from the ledger). With the engine down the timeline is
     read from the logs (AUDIT, ALERT, GUARD lines). An existing file is never
     overwritten. With --json prints {path, severity, title, since, until, detected_at,
-    restored_at, duration_s, timeline, pnl, gaps} (docs/runbook.md).
+    response_at, mitigated_at, restored_at, duration_s, ongoing, timeline, pnl, sources,
+    gaps} (docs/runbook.md).
 
     Exit codes: 0 written · 1 written but incomplete (see `gaps`), or not written · 2
     bad option · 3 engine unreachable (written from the logs).

@@ -29,9 +29,11 @@ def archive_logs(log_dir: Path, retention_days: int, now: float | None = None) -
     moment = time.time() if now is None else now
     day = time.strftime("%Y-%m-%d", time.localtime(moment))
     dest = log_dir / ARCHIVE_DIR
-    dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-    archived = [_gzip_copy(source, dest / f"{day}_{source.name}.gz") for source in _logs(log_dir)]
-    pruned = prune(dest, retention_days, moment) if retention_days > 0 else []
+    sources = _logs(log_dir)
+    if sources:  # no logs, no archive directory: never create a state dir by accident
+        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
+    archived = [_gzip_copy(source, dest / f"{day}_{source.name}.gz") for source in sources]
+    pruned = prune(dest, retention_days, moment) if retention_days > 0 and dest.is_dir() else []
     return {
         "dir": str(dest),
         "day": day,

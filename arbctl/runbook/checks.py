@@ -9,7 +9,7 @@ checks alone, never decided separately.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
@@ -27,13 +27,7 @@ class Check:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "evidence": self.evidence,
-            "next_step": self.next_step,
-            "data": self.data,
-        }
+        return asdict(self)
 
 
 def passed(name: str, evidence: str, **data: Any) -> Check:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
 
 from arbctl.commands import accounting
 from arbctl.runbook import archive, fmt, logscan, steps
@@ -74,7 +74,7 @@ def export(engine: EngineSource, reports_dir: Path) -> Check:
         rows = accounting._write_file(path, first.value, engine.socket, as_json=False)
     except OSError as exc:
         return failed("export", f"cannot write {path}: {exc}", steps.EXPORT, path=str(path))
-    except click.exceptions.Exit:  # the export explained itself on stderr
+    except typer.Exit:  # the export explained itself on stderr
         return failed("export", f"export to {path} failed (see above)", steps.EXPORT)
     return passed("export", f"{rows} trades written to {path}", path=str(path), rows=rows)
 
@@ -89,7 +89,9 @@ def anomalies(engine: EngineSource) -> Check:
     data: dict[str, Any] = {"today": today, "recent": recent[:5]}
     if not today:
         return passed("anomalies", "no anomalies detected today", **data)
-    listed = "; ".join(f"{a.get('kind')}: {a.get('value'):.6g} {a.get('unit')}" for a in recent[:5])
+    listed = "; ".join(
+        f"{a.get('kind')} {a.get('subject') or ''}: {a.get('detail')}" for a in recent[:5]
+    )
     evidence = f"{today} anomalies detected today: {listed}"
     return warned("anomalies", evidence, steps.ANOMALIES, **data)
 

@@ -51,3 +51,19 @@ def pct(rate: Any) -> str:
 
 def gwei(wei: Any) -> str:
     return "—" if not isinstance(wei, int | float) else f"{wei / 1e9:.1f} gwei"
+
+
+def audit(entry: dict[str, Any]) -> str:
+    """`pause by uid 1000 (arbctl-cli): gas spike [ok]`: one audit entry as a sentence."""
+    return (
+        f"{entry.get('action')} by uid {entry.get('uid')} ({entry.get('client')}): "
+        f"{entry.get('reason')} [{entry.get('outcome')}]"
+    )
+
+
+def halt(marker: dict[str, Any]) -> str:
+    """Who halted, how, when and why: the halt marker's four fields as one sentence."""
+    return (
+        f"halt by uid {marker.get('uid')} via {marker.get('source')} at "
+        f"{stamp(marker.get('ts'))}: {marker.get('reason')}"
+    )

@@ -43,17 +43,24 @@ def pid_info(state_dir: Path) -> dict[str, Any]:
 
 
 def disk_usage(path: Path) -> dict[str, Any]:
-    """The filesystem holding `path` (its nearest existing parent): what `df -h` says."""
+    """The filesystem holding `path` (its nearest existing parent): what `df -h` says.
+
+    Use% as df computes it, used / (used + available): blocks reserved for root are not
+    space the engine can fill, so a disk that df calls full is full here too.
+    """
     probe = path
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     usage = shutil.disk_usage(probe)
+    room = usage.used + usage.free
     return {
         "path": str(probe),
         "total_bytes": usage.total,
         "used_bytes": usage.used,
         "free_bytes": usage.free,
-        "used_percent": round(usage.used * 100 / usage.total, 1) if usage.total else None,
+        "used_percent": round(usage.used * 100 / room, 1)
+        if (room := usage.used + usage.free)
+        else None,
     }
 
 

@@ -59,7 +59,7 @@ def render(record: Record) -> str:
 def pattern(message: str) -> str:
     """The message with its variable parts (addresses, ids, numbers) folded away."""
     first = message.strip().splitlines()[0] if message.strip() else ""
-    text = _NUMBER.sub("N", _ID.sub("<id>", _HEX.sub("0x…", first)))
+    text = _NUMBER.sub("N", _ID.sub("<id>", _HEX.sub("<hex>", first)))
     return text[:_PATTERN_CHARS]
 
 

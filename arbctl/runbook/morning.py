@@ -39,6 +39,7 @@ ERRORS_WARN, ERRORS_FAIL = 5, 21
 ERRORS_PER_MIN_WARN, ERRORS_PER_MIN_FAIL = 10.0, 50.0
 GUARD_TRIGGERS_PER_MIN_WARN = 5.0
 SUCCESS_WARN, SUCCESS_FAIL = 0.80, 0.70
+SUCCESS_MIN_TRADES = 10  # as the success_rate_low alert and the min_success_rate guard
 GAS_WARN_GWEI = 100.0
 DISK_WARN, DISK_FAIL = 80.0, 90.0
 CPU_WARN, MEMORY_WARN, MEMORY_FAIL = 70.0, 75.0, 90.0
@@ -106,7 +107,9 @@ def health(engine: EngineSource, state_dir: Path) -> Check:
     return graded("health", status, f"{verdict}: {evidence}", steps.HEALTH, verdict=verdict)
 
 
-def _health_check(engine: EngineSource, name: str) -> dict[str, Any] | None:
+def health_check(engine: EngineSource, name: str) -> dict[str, Any] | None:
+    """One of the engine's own health checks by name (None: the engine has no such check,
+    e.g. `redis` without [redis]): its thresholds are the engine's, not restated here."""
     for check in engine.ask("health").get("checks") or []:
         if check.get("name") == name:
             return check
@@ -118,7 +121,7 @@ def ledger(engine: EngineSource, state_dir: Path) -> Check:
     if not status.ok:
         return unanswered("ledger", status, steps.LEDGER)
     info = status.get("ledger") or {}
-    check = _health_check(engine, "ledger") or {}
+    check = health_check(engine, "ledger") or {}
     data = {k: info.get(k) for k in ("backend", "ok", "pending", "written", "error")}
     if not info.get("ok") or check.get("status") == "CRITICAL":
         why = info.get("error") or check.get("detail") or "unhealthy"
@@ -136,7 +139,7 @@ def redis(engine: EngineSource, state_dir: Path) -> Check:
     answer = engine.ask("health")
     if not answer.ok:
         return unanswered("redis", answer, steps.REDIS)
-    check = _health_check(engine, "redis")
+    check = health_check(engine, "redis")
     if check is None:
         return passed("redis", "not configured ([redis] url empty): nothing to check")
     status = PASS if check.get("status") == "OK" else WARN
@@ -191,10 +194,7 @@ def halt(engine: EngineSource, state_dir: Path) -> Check:
     where = "engine" if status.ok else f"marker in {state_dir}"
     if not marker:
         return passed("halt", f"no halt persisted ({where})", halt=None)
-    evidence = (
-        f"HALTED ({where}) by uid {marker.get('uid')} via {marker.get('source')} at "
-        f"{fmt.stamp(marker.get('ts'))}: {marker.get('reason')}"
-    )
+    evidence = f"HALTED ({where}): {fmt.halt(marker)}"
     return failed("halt", evidence, steps.HALTED, halt=marker)
 
 
@@ -242,8 +242,8 @@ def trades(engine: EngineSource, state_dir: Path) -> Check:
     if metrics.get("state") == "running" and per_minute == 0:
         evidence += ": no trades in the last minute"
         return warned("trades", evidence, steps.NO_TRADES, **data)
-    if rate is None:
-        return passed("trades", evidence, **data)
+    if rate is None or int(pnl.get("total_trades") or 0) < SUCCESS_MIN_TRADES:
+        return passed("trades", evidence, **data)  # too few trades to judge a rate
     verdict = FAIL if rate < SUCCESS_FAIL else WARN if rate < SUCCESS_WARN else PASS
     return graded("trades", verdict, evidence, steps.SUCCESS_RATE, **data)
 
@@ -260,7 +260,9 @@ def activity(engine: EngineSource, state_dir: Path) -> Check:
         f"{guards:g}/min (< {GUARD_TRIGGERS_PER_MIN_WARN:g})"
     )
     data = {"errors_per_minute": errors_, "guard_triggers_per_minute": guards}
-    verdict = by_threshold(errors_, ERRORS_PER_MIN_WARN, ERRORS_PER_MIN_FAIL)
+    verdict = by_threshold(errors_, ERRORS_PER_MIN_WARN)
+    if errors_ > ERRORS_PER_MIN_FAIL:  # strict, as runbook 1 and the alert write it
+        verdict = FAIL
     if verdict != PASS:
         return graded("activity", verdict, evidence, steps.ERROR_RATE, **data)
     if guards >= GUARD_TRIGGERS_PER_MIN_WARN:

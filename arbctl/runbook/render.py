@@ -33,17 +33,19 @@ def checklist(doc: dict[str, Any], title: str) -> None:
     console = output.console()
     console.print(Text(f"{title} — {fmt.stamp(doc.get('ts'))}", style="bold"))
     console.print(Text(engine_line(doc)))
+    steps = any(check["next_step"] for check in doc["checks"])  # all passed: no column
     table = Table(header_style="bold", show_lines=False)
-    for column in ("status", "check", "evidence", "next step"):
+    for column in ("status", "check", "evidence", "next step")[: 4 if steps else 3]:
         table.add_column(column, overflow="fold")
     for check in doc["checks"]:
         status = str(check["status"])
-        table.add_row(
+        cells = [
             Text(status, style=STATUS_STYLE.get(status, "")),
             Text(str(check["name"])),
             Text(str(check["evidence"])),
             Text(str(check["next_step"])),
-        )
+        ]
+        table.add_row(*cells[: 4 if steps else 3])
     console.print(table)
     counts = doc["counts"]
     summary = f"{len(doc['checks'])} checks: {counts['PASS']} PASS · {counts['WARN']} WARN"

@@ -68,34 +68,42 @@ class Chain:
 
     # --- reads ------------------------------------------------------------------------
     def native_balance(self, holder: str) -> int:
-        return int(self.w3.eth.get_balance(Web3.to_checksum_address(holder), "latest"))
+        return int(self._read(self.w3.eth.get_balance, Web3.to_checksum_address(holder)))
 
     def token_balance(self, token: str, holder: str) -> int:
         data = calldata("balanceOf(address)", (Web3.to_checksum_address(holder),))
-        result = self.w3.eth.call({"to": Web3.to_checksum_address(token), "data": data})
+        request = {"to": Web3.to_checksum_address(token), "data": data}
+        result = self._read(self.w3.eth.call, request)
         return int.from_bytes(bytes(result)[:32] or b"\0", "big")
 
     def fee_bid(self) -> FeeBid:
         method, params = fee_history_call("latest")
-        history = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        return self._fees.update(dict(history.get("result") or {}))
+        answer = self._read(self.w3.provider.make_request, method, params)
+        return self._fees.update(dict(answer.get("result") or {}))
+
+    def _read(self, function: Any, *args: Any) -> Any:
+        """A read that fails as ChainError naming the endpoint, never as a web3 traceback."""
+        try:
+            return function(*args)
+        except Exception as exc:
+            raise ChainError(f"{self.label}: {type(exc).__name__}: {_reason(exc)}") from None
 
     # --- sends ------------------------------------------------------------------------
-    def call_contract(
-        self, signer: Signer, to: str, data: str, timeout: float
-    ) -> Sent:
+    def call_contract(self, signer: Signer, to: str, data: str, timeout: float) -> Sent:
         """An EIP-1559 contract call, gas estimated with a margin; waits for success."""
-        sender = signer.address
+        sender, to = signer.address, Web3.to_checksum_address(to)
         try:
             estimate = self.w3.eth.estimate_gas({"from": sender, "to": to, "data": data})
         except (ContractLogicError, Web3RPCError) as exc:
             raise ChainError(f"would revert: {_reason(exc)}") from None
+        except Exception as exc:
+            raise ChainError(f"{self.label}: {type(exc).__name__}: {_reason(exc)}") from None
         bid = self.fee_bid()
         tx = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": self._nonce(sender),
-            "to": Web3.to_checksum_address(to),
+            "to": to,
             "value": 0,
             "gas": estimate * GAS_MARGIN_PERCENT // 100,
             "maxFeePerGas": bid.max_fee,
@@ -114,7 +122,7 @@ class Chain:
         sender = signer.address
         balance = self.native_balance(sender)
         target = Web3.to_checksum_address(to)
-        gas = int(self.w3.eth.estimate_gas({"from": sender, "to": target, "value": 1}))
+        gas = int(self._read(self.w3.eth.estimate_gas, {"from": sender, "to": target, "value": 1}))
         price = self.fee_bid().max_fee
         value = balance - gas * price
         if value <= 0:
@@ -134,16 +142,20 @@ class Chain:
 
     def _nonce(self, sender: str) -> int:
         """Pending, not latest: the halted engine may still be cancelling in-flight sends."""
-        return int(self.w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+        address = Web3.to_checksum_address(sender)
+        return int(self._read(self.w3.eth.get_transaction_count, address, "pending"))
 
     def _send(self, signer: Signer, tx: dict[str, Any], timeout: float) -> Sent:
-        signed = signer.sign(tx)
+        try:
+            signed = signer.sign(tx)  # its errors name fields, never the key
+        except ValueError as exc:
+            raise ChainError(str(exc)) from None
         try:
             self.w3.eth.send_raw_transaction(signed.raw)
             receipt = self.w3.eth.wait_for_transaction_receipt(signed.hash, timeout=timeout)
         except TimeExhausted:
             raise ChainError(f"tx {signed.hash} not mined within {timeout:.0f}s") from None
-        except (Web3RPCError, ValueError) as exc:
+        except Exception as exc:  # refused, or the endpoint went away
             raise ChainError(f"{self.label} refused tx {signed.hash}: {_reason(exc)}") from None
         if receipt["status"] != 1:
             raise ChainError(f"tx {signed.hash} was mined but reverted")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from arbctl.wallet import keys
 from arbctl.wallet.chain import Chain, ChainError
@@ -83,9 +83,7 @@ class RotateReport:
     config_backup: str | None = None
     halted: bool = False
     before: Holdings | None = None
-    swept: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {"wallet": {}, "executor": {}}
-    )
+    swept: dict[str, dict[str, int]] = field(default_factory=lambda: {"wallet": {}, "executor": {}})
     gas_wei: int = 0
     steps: list[dict[str, Any]] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
@@ -150,7 +148,9 @@ def prepare(request: RotateRequest) -> Rotation:
     try:
         chain = Chain.connect(config, request.rpc_url)
     except ChainError as exc:
-        raise RotateRefused(f"{exc} (halt the engine meanwhile: arbctl kill --reason ...)", 1)
+        raise RotateRefused(
+            f"{exc} (halt the engine meanwhile: arbctl kill --reason ...)", 1
+        ) from None
     report = RotateReport(str(request.config), backup, signer.address, executor)
     return Rotation(request, config, signer, chain, backup, report)
 
@@ -166,9 +166,18 @@ def _load_config(path: Path) -> Config:
 
 
 def _backup_address(text: str) -> str:
+    """A hex address; in mixed case its EIP-55 checksum must hold (a typo moves funds
+    to an address nobody controls)."""
     candidate = text.strip()
-    if not is_address(candidate):  # also rejects a mixed-case address with a bad checksum
+    if not candidate.startswith("0x") or not is_hex_address(candidate):
         raise RotateRefused(f"--sweep-to {candidate!r} is not a valid address", 2)
+    digits = candidate[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(candidate):
+        raise RotateRefused(
+            f"--sweep-to {candidate} fails its checksum: a typo? (expected mixed case: "
+            "EIP-55; or give it all lower case)",
+            2,
+        )
     if candidate.lower() == ZERO_ADDRESS:
         raise RotateRefused("--sweep-to is the zero address", 2)
     return to_checksum_address(candidate)
@@ -179,8 +188,11 @@ def run(rotation: Rotation, confirm: Confirm) -> RotateReport:
     """Halt, read balances, confirm, new key, sweep, switch config; every step reported."""
     report = rotation.report
     halt(rotation)
-    report.before = holdings(rotation)
-    report.step("balances", True, _describe_holdings(report.before))
+    try:
+        report.before = holdings(rotation)
+        report.step("balances", True, _describe_holdings(report.before))
+    except ChainError as exc:
+        report.step("balances", False, f"cannot read balances: {exc}")
     if not confirm(report):
         report.step("confirm", False, "not confirmed: nothing swept, key and config unchanged")
         report.next_steps.append("the engine stays halted; rerun when ready")
@@ -216,9 +228,11 @@ def halt(rotation: Rotation) -> None:
         detail = f"engine did not answer; halt persisted in {answer.get('marker')} (kill fallback)"
     else:
         failed = [s["detail"] for s in answer.get("steps", []) if not s.get("ok")]
-        detail = "HALT NOT PERSISTED: " + "; ".join(failed or ["see arbctl kill"])
+        error = (answer.get("error") or {}).get("message")
+        detail = "HALT NOT PERSISTED: " + "; ".join(failed or [error or "see arbctl kill"])
     if report.halted and request.shutdown:
-        stopped = any(s.get("step") == "wait_exit" and s.get("ok") for s in answer["steps"])
+        steps = answer.get("steps", [])
+        stopped = any(s.get("step") == "wait_exit" and s.get("ok") for s in steps)
         detail += "; engine stopped" if stopped else "; engine process not confirmed gone"
     report.step("halt", report.halted, detail)
 
@@ -240,7 +254,7 @@ def new_key(rotation: Rotation) -> None:
     """The replacement key, beside the old key file (else in <state dir>/keys)."""
     request, report = rotation.request, rotation.report
     old = rotation.config.evm.key_file
-    directory = Path(old).expanduser().parent if old else _state_dir(request) / "keys"
+    directory = Path(old).expanduser().absolute().parent if old else _state_dir(request) / "keys"
     try:
         path, address = keys.create_key_file(request.new_key, directory)
     except (keys.KeyFileExists, OSError) as exc:
@@ -252,18 +266,27 @@ def new_key(rotation: Rotation) -> None:
 
 def sweep(rotation: Rotation) -> None:
     """Executor tokens, then wallet tokens, then the native balance (it pays for all)."""
-    report, chain = rotation.report, rotation.chain
+    report = rotation.report
     for token in rotation.config.evm.tokens if report.executor else []:
-        amount = chain.token_balance(token.address, report.executor)
+        amount = _balance(rotation, token.address, report.executor, f"withdraw {token.symbol}")
         if amount:
             data = calldata("withdraw(address,address)", (token.address, rotation.backup))
             _send(rotation, "executor", token.symbol, amount, report.executor, data)
     for token in rotation.config.evm.tokens:
-        amount = chain.token_balance(token.address, report.old_address)
+        amount = _balance(rotation, token.address, report.old_address, f"transfer {token.symbol}")
         if amount:
             data = calldata("transfer(address,uint256)", (rotation.backup, amount))
             _send(rotation, "wallet", token.symbol, amount, token.address, data)
     _sweep_native(rotation)
+
+
+def _balance(rotation: Rotation, token: str, holder: str, step: str) -> int:
+    """The live balance; an unreadable one is a failed step, and the sweep goes on."""
+    try:
+        return rotation.chain.token_balance(token, holder)
+    except ChainError as exc:
+        rotation.report.step(step, False, f"cannot read the balance: {exc}")
+        return 0
 
 
 def _send(rotation: Rotation, holder: str, symbol: str, amount: int, to: str, data: str) -> None:
@@ -301,12 +324,18 @@ def _sweep_native(rotation: Rotation) -> None:
 def verify(rotation: Rotation) -> None:
     """Read the chain again: what is still held by the old key is named, not guessed."""
     report = rotation.report
-    after = holdings(rotation)
+    try:
+        after = holdings(rotation)
+    except ChainError as exc:
+        report.step("verify", False, f"cannot read balances: {exc}")
+        return
     left = {f"wallet {s}": a for s, a in after.wallet.items() if a and s != NATIVE}
     left.update({f"executor {s}": a for s, a in after.executor.items() if a})
     native = after.wallet.get(NATIVE, 0)
     if left:
-        report.step("verify", False, "still held: " + ", ".join(f"{k} {v}" for k, v in left.items()))
+        report.step(
+            "verify", False, "still held: " + ", ".join(f"{k} {v}" for k, v in left.items())
+        )
         return
     report.step("verify", True, f"old wallet holds {native} wei and no tokens; executor empty")
 

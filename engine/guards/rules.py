@@ -258,6 +258,30 @@ class MaxRpcLatency(OpportunityRule):
         return self.judge(float(active.get("latency_ms_ewma", 0.0)))
 
 
+class PinnedProvider(OpportunityRule):
+    """A pin is the operator's word: the engine never fails over away from it. So when
+    the pinned provider cannot serve (down, lagging, breaker open, offline), trading
+    waits here instead, visibly, until it recovers or the pin is cleared
+    (`arbctl failover --auto`). A stalled pin delivers no block to review; the provider
+    watcher records that pause itself (engine/providers/watch.py)."""
+
+    name = "pinned_provider"
+    label = "unusable pinned providers"
+    observes = "whether the provider the operator pinned can serve (status, lag, breaker)"
+    unit = "providers"
+    comparison = ">"
+
+    def read(self, opportunity: Opportunity, ctx: MarketContext) -> Reading:
+        pinned = next((p for p in ctx.providers if p.get("pinned")), None)
+        if pinned is None:
+            return Reading(None, False)
+        if pinned.get("usable", True):
+            return Reading(0, False)
+        why = pinned.get("unusable_reason") or pinned.get("status")
+        reason = f"pinned provider {pinned.get('name')} cannot serve ({why}): trading waits"
+        return Reading(1, True, reason)
+
+
 def _active(providers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return next((p for p in providers if p.get("active")), None)
 
@@ -339,6 +363,7 @@ def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
         MaxHeadAge(t.max_head_age_s),
         MaxHeadLag(t.max_head_lag_blocks),
         MaxRpcLatency(t.max_rpc_latency_ms),
+        PinnedProvider(0),
     ]
     trade: list[TradeRule] = [
         MaxFailedTradesPerHour(t.max_failed_trades_per_hour),
@@ -361,6 +386,7 @@ RULE_NAMES = tuple(
         MaxHeadAge,
         MaxHeadLag,
         MaxRpcLatency,
+        PinnedProvider,
         MaxFailedTradesPerHour,
         MinSuccessRate,
         ConsecutiveFailures,

@@ -96,8 +96,9 @@ class Health:
 
     def head_lag(self, reference: int) -> int:
         """Blocks behind `reference` (the chain head, or the best head any provider
-        reported); 0 before the provider reported anything."""
-        return max(0, reference - self.last_head) if self.last_head >= 0 else 0
+        reported). One that never reported a head is behind by all of them: it must not
+        look in sync just because it never answered."""
+        return max(0, reference - self.last_head)
 
     def status(self, reference: int) -> Status:
         if self.offline_reason:
@@ -138,6 +139,7 @@ class Health:
             "last_error_at": self.last_error_at,
             "head_lag": self.head_lag(reference),
             "last_head": self.last_head,
+            "requests": self.requests,
             "priority": self.priority,
             "offline_reason": self.offline_reason,
         }

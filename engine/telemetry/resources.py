@@ -30,9 +30,15 @@ class ResourceSampler:
                 "threads": process.num_threads(),
                 "open_files": _open_files(process),
             }
-        disk = shutil.disk_usage(self._state_dir)
-        self.latest["disk_used_percent"] = round(100 * disk.used / disk.total, 1)
+        self.latest["disk_used_percent"] = disk_used_percent(self._state_dir)
         return self.latest
+
+
+def disk_used_percent(path: Path) -> float:
+    """As `df` reports it (used / (used + available)): the runbook's 80 % threshold is
+    a df figure, and the blocks reserved for root are not space the engine can use."""
+    disk = shutil.disk_usage(path)
+    return round(100 * disk.used / (disk.used + disk.free), 1)
 
 
 def _open_files(process: psutil.Process) -> int:

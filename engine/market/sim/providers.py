@@ -7,29 +7,32 @@ own random stream, so provider behaviour never perturbs the market. The reported
 latency is the simulated one (at the 1 s block scale of the config); the actual wait is
 scaled by `block_ms / 1000` so a test at 20 ms blocks stays fast.
 
-Failover is deliberately simple for now: when the active provider errors, the same
-block is retried on the next provider by priority so blocks keep flowing; a stall on
-the active provider is silent (nothing arrives until it recovers), exactly the failure
-a head-lag based failover will have to detect.
+Health and the choice of the active provider are the shared ones
+(engine/providers/health.py, selector.py), so the sim shows the same statuses, fails
+over on the same rules and obeys the same operator pins as the evm venue:
+- a block the active provider errors on is fetched from the next provider by priority
+  (unless pinned: then only the pinned one is asked);
+- a stall on the active provider is silent (nothing arrives); the provider falls behind
+  the chain head and, at `FAILOVER_LAG` blocks, automatic failover replaces it;
+- the selector's clock is the chain head, so breaker cooldowns are counted in blocks and
+  a seed replays the same failovers however fast the machine is.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.config import SimSection
 from engine.market.sim.seeds import stream
+from engine.providers.health import Health
+from engine.providers.selector import Selector, Switch
 
-Status = Literal["healthy", "degraded", "down"]
-
-EWMA_WEIGHT = 0.2
-WINDOW = 50  # attempts kept for the success rate
 STALL_BLOCKS = (2, 5)  # a stall withholds this many blocks
-DOWN_FAILURES = 3
-DOWN_LAG = 5
+BREAKER_COOLDOWN_BLOCKS = 2.0
+BREAKER_MAX_COOLDOWN_BLOCKS = 32.0
 ERRORS = (
     "HTTP 502 Bad Gateway",
     "HTTP 429 Too Many Requests",
@@ -60,13 +63,11 @@ class SimProvider:
     error_rate: float
     stall_probability: float
     rng: random.Random
-    latency_ms_ewma: float = 0.0
-    consecutive_failures: int = 0
-    last_error: str = ""
-    last_head: int = -1  # highest block this provider has delivered or reported
     stalled_until: int = -1  # withholds blocks while the chain head is below this
-    attempts: int = 0
-    window: deque[bool] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    health: Health = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.health = Health(self.name, self.priority, nominal_latency_ms=self.latency_ms)
 
     def attempt(self) -> Attempt:
         """Draw what happens on one request for a block."""
@@ -82,57 +83,16 @@ class SimProvider:
 
     def record(self, attempt: Attempt, number: int, head: int) -> None:
         """Fold one attempt to serve block `number` (chain at `head`) into the signals."""
-        self.attempts += 1
-        self._observe_latency(attempt.latency_ms)
+        health = self.health
+        health.observe_latency(attempt.latency_ms)
         if attempt.outcome == "error":
-            self.window.append(False)
-            self.consecutive_failures += 1
-            self.last_error = attempt.error
-            return
-        if attempt.outcome == "stall":
+            health.record_failure(attempt.error, time.time())
+        elif attempt.outcome == "stall":
             self.stalled_until = head + attempt.stall_blocks
-            self.last_error = f"stalled: no new heads since block {self.last_head}"
-            return
-        self.window.append(True)
-        self.consecutive_failures = 0
-        self.last_head = max(self.last_head, number)
-
-    def _observe_latency(self, latency_ms: float) -> None:
-        if self.attempts == 1:
-            self.latency_ms_ewma = latency_ms
+            health.last_error = f"stalled: no new heads since block {health.last_head}"
         else:
-            self.latency_ms_ewma += EWMA_WEIGHT * (latency_ms - self.latency_ms_ewma)
-
-    @property
-    def success_rate(self) -> float:
-        return sum(self.window) / len(self.window) if self.window else 1.0
-
-    def head_lag(self, head: int) -> int:
-        return max(0, head - self.last_head)
-
-    def status(self, head: int) -> Status:
-        lag = self.head_lag(head)
-        if self.consecutive_failures >= DOWN_FAILURES or lag >= DOWN_LAG:
-            return "down"
-        if self.consecutive_failures or lag >= 2 or self.success_rate < 0.9:
-            return "degraded"
-        if self.latency_ms_ewma > 3 * self.latency_ms:
-            return "degraded"
-        return "healthy"
-
-    def health(self, head: int, active: bool) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status(head),
-            "latency_ms_ewma": round(self.latency_ms_ewma, 3),
-            "success_rate": round(self.success_rate, 4),
-            "consecutive_failures": self.consecutive_failures,
-            "last_error": self.last_error,
-            "head_lag": self.head_lag(head),
-            "active": active,
-            "priority": self.priority,
-            "stalled": self.stalled(head),
-        }
+            health.record_ok()
+            health.record_head(max(health.last_head, number))
 
 
 def build_providers(sim: SimSection) -> list[SimProvider]:
@@ -151,24 +111,68 @@ def build_providers(sim: SimSection) -> list[SimProvider]:
 
 
 class ProviderSet:
-    """The providers in priority order; the first is active (failover comes later)."""
+    """The providers, and the selector's choice among them at the current chain head."""
 
     def __init__(self, providers: list[SimProvider]) -> None:
         if not providers:
             raise ValueError("at least one provider is required")
-        self.providers = sorted(providers, key=lambda p: p.priority)
-        self.active = self.providers[0]
+        self.members = sorted(providers, key=lambda p: p.priority)
+        self._by_name = {p.name: p for p in self.members}
+        self._head = 0
+        self.selector = Selector(
+            [p.health for p in self.members],
+            lambda: float(self._head),
+            BREAKER_COOLDOWN_BLOCKS,
+            BREAKER_MAX_COOLDOWN_BLOCKS,
+        )
+
+    @property
+    def active(self) -> SimProvider:
+        return self._by_name[self.selector.active]
+
+    @property
+    def providers(self) -> list[SimProvider]:
+        """Whom to ask for a block, in order: the active one, then the others by priority
+        that may be asked (not offline, breaker not open). Only the pinned one when pinned:
+        trading must never move off a pin behind the operator's back."""
+        active = self.active
+        if self.selector.pinned:
+            return [active]
+        others = [p for p in self.members if p is not active and self._askable(p)]
+        return [active, *others]
+
+    @property
+    def reference(self) -> int:
+        """Lag is measured against the chain head."""
+        return self._head
+
+    def _askable(self, provider: SimProvider) -> bool:
+        blocked = self.selector.breakers[provider.name].blocked()
+        return not provider.health.offline_reason and not blocked
+
+    def at(self, head: int) -> Switch | None:
+        """The chain is at `head`: re-judge the active provider (automatic failover)."""
+        self._head = max(self._head, head)
+        return self.selector.evaluate(self._head)
 
     def withholding(self, head: int) -> bool:
         """True while the active provider stalls: nothing arrives, the chain moves on."""
+        self.at(head)
         return self.active.stalled(head)
 
     def probe_backups(self, head: int) -> None:
         """Backups follow the chain too (like a health checker polling them each block)."""
-        for provider in self.providers:
+        self.at(head)
+        for provider in self.members:
             if provider is self.active or provider.stalled(head):
                 continue
-            provider.record(provider.attempt(), head, head)
+            if self.selector.allow(provider.name):
+                provider.record(provider.attempt(), head, head)
+        self.at(head)
 
     def health(self, head: int) -> list[dict[str, Any]]:
-        return [p.health(head, p is self.active) for p in self.providers]
+        self._head = max(self._head, head)
+        rows = self.selector.rows(self._head)
+        for row, provider in zip(rows, self.members, strict=True):
+            row["stalled"] = provider.stalled(head)
+        return rows

@@ -1,0 +1,174 @@
+"""Flash-liquidity sources: who lends a cycle's input, what it charges, and failover.
+
+Configured as `[[providers]]` with `kind = "liquidity"`: `name`, `priority`, and a `url`
+naming the lender, whose query may set its fee: `pair://first-hop` (the route's first
+pair lends through a Uniswap V2 flash swap, as the devnet's ArbExecutor does; no fee
+beyond the swap's), `aave-v3://0x8787…?fee_bps=5`. Without `fee_bps` a source charges
+`strategy.flash_fee_bps`, what the search already charges every opportunity.
+
+Kept deliberately small and honest (docs/providers.md):
+- health signal: the flash-borrow outcome of each booked trade, credited to the source
+  that was active when the trade was approved. A success, or a revert for a reason of
+  the route (profit below minimum, a hop's output), means the loan was made: an answer.
+  A revert whose reason names the loan (`LENDER_REVERTS`) is a failure of the lender.
+  Unmined trades (kill, refused by the node) say nothing about the lender.
+- failover: the same selector as RPC endpoints (priority, health, breaker, operator pin
+  and offline marks). What it changes: the fee each opportunity must pay. Before the
+  guards see an opportunity it is re-priced at the active source's fee; one whose net
+  profit no longer covers it is refused (guard trigger `flash_liquidity`). With no
+  usable source (all down or offline, or the pinned one unusable) trading waits, with
+  the same trigger.
+- not changed: the executor contract always borrows from the route's first pair; a
+  source is the engine's accounting of who lends and at what price, not a new contract
+  path. The booked `flash_fee` is the search's figure.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.config import ConfigError, ProviderEntry, redact_text
+from engine.guards.triggers import Occurrence, TriggerLog
+from engine.ledger.records import TradeRecord
+from engine.pipeline import Approver
+from engine.providers.health import Health
+from engine.providers.selector import Selector
+from engine.strategy.opportunity import Opportunity
+from engine.strategy.oracle import flash_fee
+
+TRIGGER = "flash_liquidity"
+# Revert reasons (lower case) that mean the loan itself failed, not the route.
+LENDER_REVERTS = ("insufficient_liquidity", "locked", "flash", "borrow", "lender")
+COOLDOWN_S = 60.0  # a failed lender's breaker waits this long before a trial trade...
+MAX_COOLDOWN_S = 3600.0  # ...doubling each time it fails again, up to an hour
+REMEMBERED = 10_000  # approved opportunities whose lender is kept until booked
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    url: str
+    priority: int
+    fee_bps: int
+
+
+def parse_sources(
+    entries: Sequence[ProviderEntry], default_fee_bps: int, config_source: str = "<defaults>"
+) -> list[Source]:
+    """The liquidity entries of `[[providers]]`; a bad `fee_bps` is a config error."""
+    return [
+        Source(e.name, e.url, e.priority, _fee_bps(e, i, default_fee_bps, config_source))
+        for i, e in enumerate(entries)
+        if e.kind == "liquidity"
+    ]
+
+
+def _fee_bps(entry: ProviderEntry, index: int, default: int, config_source: str) -> int:
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(entry.url).query)
+    values = query.get("fee_bps")
+    if not values:
+        return default
+    text = values[-1]
+    if not text.isdigit() or int(text) >= 10_000:
+        key = f"providers[{index}].url"
+        raise ConfigError(config_source, key, f"fee_bps must be 0..9999 bps, got {text!r}")
+    return int(text)
+
+
+def lender_failed(reason: str) -> bool:
+    text = reason.lower()
+    return any(marker in text for marker in LENDER_REVERTS)
+
+
+class LiquiditySources:
+    """The configured lenders, their health from booked trades, and the active one."""
+
+    reference = 0  # lenders have no chain head: lag never applies
+
+    def __init__(self, sources: Sequence[Source], clock: Callable[[], float] = time.time) -> None:
+        self.sources = {s.name: s for s in sources}
+        members = [Health(s.name, s.priority, kind="liquidity") for s in sources]
+        self.selector = Selector(members, clock, COOLDOWN_S, MAX_COOLDOWN_S)
+        self._clock = clock
+        self._lender: OrderedDict[str, str] = OrderedDict()  # opportunity id -> source
+
+    @property
+    def active(self) -> Source:
+        return self.sources[self.selector.active]
+
+    def health(self) -> list[dict[str, Any]]:
+        rows = self.selector.rows(self.reference)
+        for row in rows:
+            source = self.sources[row["name"]]
+            row.update(fee_bps=source.fee_bps, url=redact_text(source.url))
+        return rows
+
+    def evaluate(self) -> None:
+        """Offer failed lenders whose cooldown is over a trial, then re-choose."""
+        for name, breaker in self.selector.breakers.items():
+            health = self.selector.health(name)
+            if breaker.state == "open" and not breaker.blocked():
+                health.consecutive_failures = 0  # one trade may prove it again
+        self.selector.evaluate(self.reference)
+
+    # --- the pipeline's seat --------------------------------------------------------------
+    def review(self, opportunity: Opportunity) -> str | None:
+        """None if the active lender can fund it at its fee; else why not."""
+        self.evaluate()
+        source = self.active
+        why = self.selector.unusable_reason(source.name, self.reference)
+        if why:
+            return f"no usable flash-liquidity source: {source.name} is {why}"
+        fee = flash_fee(opportunity.amount_in, source.fee_bps)
+        net = opportunity.net_profit + opportunity.flash_fee - fee
+        if net <= 0:
+            return (
+                f"{source.name} charges {source.fee_bps} bps ({fee} token units): the net "
+                f"profit would be {net}"
+            )
+        self._remember(opportunity.id, source.name)
+        return None
+
+    def observe(self, trade: TradeRecord) -> None:
+        """Credit the lender with the booked trade's flash-borrow outcome."""
+        name = self._lender.pop(trade.opportunity_id, None)
+        if name is None or name not in self.sources or trade.block_number == 0:
+            return  # not ours to judge, or never mined: nothing was borrowed
+        health = self.selector.health(name)
+        if trade.status == "reverted" and lender_failed(trade.revert_reason):
+            health.record_failure(f"flash borrow failed: {trade.revert_reason}", self._clock())
+        else:
+            health.record_ok()
+        self.selector.evaluate(self.reference)
+
+    def _remember(self, opportunity_id: str, name: str) -> None:
+        self._lender[opportunity_id] = name
+        while len(self._lender) > REMEMBERED:
+            self._lender.popitem(last=False)
+
+
+class LiquidityApprover:
+    """The pipeline's approver with the liquidity check in front of the guards: refused
+    opportunities never reach the guards (so they take no breaker probe slot)."""
+
+    def __init__(self, guards: Approver, sources: LiquiditySources, triggers: TriggerLog) -> None:
+        self._guards = guards
+        self._sources = sources
+        self._triggers = triggers
+
+    def review(self, opportunity: Opportunity) -> str | None:
+        refusal = self._sources.review(opportunity)
+        if refusal is None:
+            return self._guards.review(opportunity)
+        occurrence = Occurrence(TRIGGER, "blocked", refusal, opportunity_id=opportunity.id)
+        self._triggers.record(occurrence)
+        return f"{TRIGGER}: {refusal}"
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        self._sources.observe(trade)
+        self._guards.observe_trade(trade)

@@ -1,0 +1,202 @@
+"""The providers' control-socket methods: `providers`, `failover`, `providers.mark`.
+
+Written like engine/control/methods.py and merged into the server's table by the
+daemon. `providers` answers the runbook's "check provider status" (every endpoint's
+health, which one is active and why). `failover` and `providers.mark` are the operator's
+overrides ("switch to alternative provider", "manually mark provider online if false
+positive"): they take a reason, are audited with the caller's uid, and are published on
+the `provider` topic (the switch itself, by the selector's listener; marks, here).
+
+A name is looked up among the RPC endpoints and the liquidity sources alike; `failover`
+with `name: null` hands the choice back to the engine for `kind` ("rpc" by default).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine import protocol
+from engine.audit import AuditTrail
+from engine.bus import EventBus
+from engine.config import Config
+from engine.control import params as P
+from engine.control.server import CallContext, Handler
+from engine.guards.triggers import TriggerLog
+from engine.lifecycle import Actor
+from engine.market.venue import Venue
+from engine.pipeline import Approver
+from engine.protocol import ProtocolError
+from engine.providers.liquidity import LiquidityApprover, LiquiditySources, parse_sources
+from engine.providers.selector import SelectionError, Selector, UnknownProvider
+from engine.providers.watch import ProviderWatch
+
+log = logging.getLogger("arbctl.providers")
+
+KINDS = ("rpc", "liquidity")
+
+
+class ProviderControl(Protocol):
+    """What both venues' provider sets offer the operator's methods."""
+
+    selector: Selector
+
+    @property
+    def reference(self) -> int: ...
+
+
+def venue_providers(venue: Venue) -> ProviderControl | None:
+    """The venue's provider set. The evm venue exposes it as `providers`; the sim venue
+    keeps it private (`_providers`) and has no other way to reach it."""
+    for attribute in ("providers", "_providers"):
+        candidate = getattr(venue, attribute, None)
+        if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
+            return candidate  # type: ignore[no-any-return]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Set:
+    kind: str
+    selector: Selector
+    reference: Callable[[], int]
+    rows: Callable[[], list[dict[str, Any]]]
+
+    def view(self) -> dict[str, Any]:
+        return {**self.selector.view(self.reference()), "providers": self.rows()}
+
+    def evaluate(self) -> None:
+        self.selector.evaluate(self.reference())
+
+
+class ProviderMethods:
+    def __init__(
+        self,
+        rpc: ProviderControl | None,
+        rpc_rows: Callable[[], list[dict[str, Any]]],
+        liquidity: LiquiditySources | None,
+        audit: AuditTrail,
+        bus: EventBus,
+        triggers: TriggerLog | None,
+    ) -> None:
+        self._audit = audit
+        self._bus = bus
+        self._triggers = triggers
+        self.liquidity = liquidity
+        self._sets: dict[str, _Set] = {}
+        if rpc is not None:
+            self._sets["rpc"] = _Set("rpc", rpc.selector, lambda: rpc.reference, rpc_rows)
+        if liquidity is not None:
+            self._sets["liquidity"] = _Set(
+                "liquidity", liquidity.selector, lambda: liquidity.reference, liquidity.health
+            )
+        self.watch = ProviderWatch(bus, triggers, {k: s.rows for k, s in self._sets.items()})
+        for kind, found in self._sets.items():
+            found.selector.subscribe(self.watch.on_switch(kind))
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        venue: Venue,
+        audit: AuditTrail,
+        bus: EventBus,
+        triggers: TriggerLog | None,
+    ) -> ProviderMethods:
+        """The daemon's part: the venue's RPC set, the configured liquidity sources.
+        Raises ConfigError for a liquidity source with a bad fee."""
+        sources = parse_sources(config.providers, config.strategy.flash_fee_bps, config.source)
+        liquidity = LiquiditySources(sources) if sources else None
+        return cls(venue_providers(venue), venue.provider_health, liquidity, audit, bus, triggers)
+
+    def table(self) -> dict[str, Handler]:
+        return {
+            "providers": self.providers,
+            "failover": self.failover,
+            "providers.mark": self.mark,
+        }
+
+    def approver(self, guards: Approver) -> Approver:
+        """The pipeline's approver: the guards, behind the liquidity check if configured."""
+        if self.liquidity is None or self._triggers is None:
+            return guards
+        return LiquidityApprover(guards, self.liquidity, self._triggers)
+
+    def start(self) -> None:
+        self.watch.start()
+
+    async def close(self) -> None:
+        await self.watch.close()
+
+    # --- methods -----------------------------------------------------------------------
+    async def providers(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Every provider's health, and which one is active and why, per kind."""
+        return {kind: found.view() if (found := self._sets.get(kind)) else None for kind in KINDS}
+
+    async def failover(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Pin a provider (`name`), or `name: null` for automatic choice of `kind`."""
+        reason = P.reason(params)
+        name = P.optional_str(params, "name")
+        target = self._find(name) if name else self._kind(P.choice(params, "kind", KINDS, "rpc"))
+        actor = Actor(ctx.peer.uid, ctx.client)
+        previous = target.selector.active
+        details = {"kind": target.kind, "name": name, "previous": previous}
+        try:
+            if name:
+                switch = target.selector.pin(name, reason, actor.to_dict())
+            else:
+                switch = target.selector.automatic(reason, target.reference(), actor.to_dict())
+        except SelectionError as exc:
+            self._audit.record(actor, "failover", reason, details, outcome=f"refused: {exc}")
+            raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
+        self._audit.record(actor, "failover", reason, {**details, "active": switch.active})
+        view = target.view()
+        pinned = view["pinned"] if target.kind == "rpc" else None
+        return {**view, "kind": target.kind, "previous": previous, "pinned_provider": pinned}
+
+    async def mark(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        """Mark a provider offline (never used) or online (its failures forgiven)."""
+        reason = P.reason(params)
+        name = P.required_str(params, "name")
+        online = _required_bool(params, "online")
+        target = self._find(name)
+        actor = Actor(ctx.peer.uid, ctx.client)
+        details = {"kind": target.kind, "name": name, "online": online}
+        try:
+            target.selector.mark(name, online, reason, keep_one=target.kind == "rpc")
+        except SelectionError as exc:
+            self._audit.record(actor, "providers.mark", reason, details, outcome=f"refused: {exc}")
+            raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
+        target.evaluate()
+        self._audit.record(actor, "providers.mark", reason, details)
+        event = "marked_online" if online else "marked_offline"
+        data = {"event": event, **details, "reason": reason, "actor": actor.to_dict()}
+        self._bus.publish(protocol.TOPIC_PROVIDER, data)
+        return {**target.view(), **details}
+
+    # --- lookups -----------------------------------------------------------------------
+    def _kind(self, kind: str) -> _Set:
+        found = self._sets.get(kind)
+        if found is None:
+            raise ProtocolError(protocol.UNAVAILABLE, f"no {kind} providers in this engine")
+        return found
+
+    def _find(self, name: str) -> _Set:
+        for found in self._sets.values():
+            try:
+                found.selector.health(name)
+            except UnknownProvider:
+                continue
+            return found
+        known = [h.name for s in self._sets.values() for h in s.selector.members]
+        raise ProtocolError(
+            protocol.NOT_FOUND, f"no provider named {name!r} (known: {', '.join(known)})"
+        )
+
+
+def _required_bool(params: dict[str, Any], name: str) -> bool:
+    if name not in params:
+        raise ProtocolError(protocol.INVALID_PARAMS, f'"{name}" is required: true or false')
+    return P.optional_bool(params, name)

@@ -1,0 +1,186 @@
+"""A real engine process (`arbctl up`) on the devnet: the operator's pin and the kill switch.
+
+The pin test runs the engine through the fault proxies (p0, p1, p2) and steers it with
+`arbctl`; the kill test runs it straight on anvil with automine off, so the engine's
+transactions wait in the pool when the kill arrives. Chain facts are read from anvil
+directly, never through the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engine.devnet import anvil, operator_files
+from engine.devnet.batch_call import Send
+from engine.devnet.market_spec import DEADLINE
+from engine.devnet.world import World
+from tests.conftest import EngineHandle, wait_until
+from tests.devnet.test_evm_trading import SWAP, head, nonce, swap
+from tests.guards.conftest import QUIET_TRADE_RULES, rpc, wait_for_trigger
+from tests.providers.conftest import proxied_toml
+from tests.providers.proxy import FaultProxy
+
+pytestmark = pytest.mark.devnet
+
+WAIT_S = 30.0
+KILLS = 20
+DAI = 30_000 * 10**18
+
+
+def up(engine_factory: Callable[..., EngineHandle], text: str, world: World) -> EngineHandle:
+    engine = engine_factory(text)
+    assert wait_until(lambda: settled(engine, world), WAIT_S), engine.log.read_text()[-3000:]
+    return engine
+
+
+def settled(engine: EngineHandle, world: World) -> bool:
+    status = rpc(engine, "status")
+    return status["block"] == head(world) and status["in_flight"] == 0
+
+
+def cli_json(engine: EngineHandle, *args: str) -> dict[str, Any]:
+    done = engine.cli(*args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+# --- the pin -------------------------------------------------------------------------------
+def test_a_pin_holds_until_cleared_and_trading_waits_with_a_trigger(
+    world: World,
+    clean_chain: None,
+    engine_factory: Callable[..., EngineHandle],
+    proxies: list[FaultProxy],
+) -> None:
+    engine = up(engine_factory, proxied_toml(world, proxies), world)
+    pinned = cli_json(engine, "failover", "p0", "--reason", "pin: p1 under maintenance")
+    assert (pinned["pinned_provider"], pinned["mode"], pinned["active"]) == ("p0", "pinned", "p0")
+
+    proxies[0].faults.stall = True  # the pinned endpoint hangs
+    for _ in range(3):
+        anvil.mine(world.rpc_url)
+    paused = wait_for_trigger(engine, "pinned_provider", "paused")
+    assert "p0" in paused["reason"]
+    view = rpc(engine, "providers")["rpc"]
+    p0 = next(p for p in view["providers"] if p["name"] == "p0")
+    assert (view["active"], view["mode"], p0["usable"]) == ("p0", "pinned", False)
+
+    sent, first_nonce = rpc(engine, "status")["gate"]["sent"], nonce(world, world.operator)
+    block = swap(world, "uniswap", "DAI", "WETH", DAI)  # a dislocation the pin cannot show
+    assert rpc(engine, "status")["gate"]["sent"] == sent
+    assert nonce(world, world.operator, "pending") == first_nonce
+
+    automatic = cli_json(engine, "failover", "--auto", "--reason", "maintenance over")
+    assert automatic["mode"] == "auto" and automatic["active"] != "p0"
+    wait_for_trigger(engine, "pinned_provider", "resumed")
+    assert wait_until(lambda: rpc(engine, "status")["gate"]["sent"] > sent, WAIT_S)
+    assert rpc(engine, "status")["block"] >= block
+
+    entries = [
+        e for e in rpc(engine, "audit", {"limit": 100})["entries"] if e["action"] == "failover"
+    ]
+    assert {e["reason"] for e in entries} == {"pin: p1 under maintenance", "maintenance over"}
+    assert all(e["uid"] == os.getuid() and e["outcome"] == "ok" for e in entries)
+    events = rpc(engine, "events.recent", {"topics": ["provider"], "limit": 500})["events"]
+    by_operator = [e["data"] for e in events if e["data"].get("actor")]
+    assert [d["event"] for d in by_operator] == ["pinned", "automatic"]
+    assert all(d["actor"]["uid"] == os.getuid() for d in by_operator)
+
+
+# --- the kill switch -----------------------------------------------------------------------
+def test_kill_with_transactions_pending_twenty_times(
+    world: World, clean_chain: None, engine_factory: Callable[..., EngineHandle]
+) -> None:
+    engine = up(engine_factory, kill_config(world), world)
+    anvil.set_automine(world.rpc_url, False)
+    try:
+        for round_ in range(KILLS):
+            kill_round(world, engine, round_)
+    finally:
+        anvil.set_automine(world.rpc_url, True)
+
+
+def kill_config(world: World) -> str:
+    """The devnet config with the failure-counting trade rules off: on the evm venue a
+    trade the kill cancelled is booked as failed *in the block of its replacement*, and
+    the guards count it (they only forgive cancellations that never reached a block), so
+    the breaker would open after a few kills and later rounds would send nothing."""
+    text = operator_files.render_config(world)
+    quiet = ", ".join(f'"{rule}"' for rule in ("max_head_age", *QUIET_TRADE_RULES))
+    return text.replace('disabled = ["max_head_age"]', f"disabled = [{quiet}]")
+
+
+def kill_round(world: World, engine: EngineHandle, round_: int) -> None:
+    """Dislocate, let the engine send, kill, mine; then put the market back (halted)."""
+    if round_:
+        rpc(engine, "resume", {"reason": f"kill test: round {round_}"})
+    weth = balance(world, world.deployer, "WETH")
+    send_swap(world, "DAI", "WETH", DAI)
+    anvil.mine(world.rpc_url)
+    operator = world.operator
+    sending = wait_until(lambda: nonce(world, operator, "pending") > nonce(world, operator), WAIT_S)
+    assert sending, f"round {round_}: nothing sent; breaker {rpc(engine, 'breaker')}"
+    pending, originals = nonce(world, operator, "pending"), pooled(world, operator)
+
+    kill(engine, round_)
+    cancelled = cancellation(engine, round_ + 1)
+    anvil.mine(world.rpc_url)
+
+    assert originals and set(cancelled) >= originals
+    for tx_hash in originals:
+        assert anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [tx_hash]) is None
+    assert nonce(world, operator) == pending  # replacements took exactly those nonces
+    send_swap(world, "WETH", "DAI", balance(world, world.deployer, "WETH") - weth)
+    anvil.mine(world.rpc_url)
+    assert wait_until(lambda: settled(engine, world), WAIT_S)
+    assert nonce(world, operator, "pending") == nonce(world, operator) == pending  # none since
+
+
+def kill(engine: EngineHandle, round_: int) -> None:
+    reason = f"kill test: round {round_}"
+    if round_ == 0:  # once the way an operator types it
+        report = cli_json(engine, "kill", "--reason", reason)
+        assert report["acknowledged"] and report["via"] == "engine"
+    else:
+        assert rpc(engine, "kill", {"reason": reason})["state"] == "halted"
+
+
+def cancellation(engine: EngineHandle, count: int) -> list[str]:
+    """The hashes the count-th kill's cancellation replaced (its audit entry)."""
+    found: list[dict[str, Any]] = []
+
+    def entries() -> bool:
+        audit = rpc(engine, "audit", {"limit": 500})["entries"]
+        found[:] = [e for e in audit if e["action"] == "kill.cancel_in_flight"]
+        return len(found) >= count
+
+    assert wait_until(entries, WAIT_S)
+    newest = max(found, key=lambda e: e["ts"])
+    assert newest["outcome"] == "ok"
+    return [h.lower() for h in newest["params"]["cancelled"]]
+
+
+def pooled(world: World, address: str) -> set[str]:
+    """Hashes of `address`'s transactions waiting in anvil's pool."""
+    content = anvil.rpc(world.rpc_url, "txpool_content")["pending"]
+    mine = next((txs for sender, txs in content.items() if sender.lower() == address.lower()), {})
+    return {tx["hash"].lower() for tx in mine.values()}
+
+
+def balance(world: World, holder: str, symbol: str) -> int:
+    data = "0x70a08231" + holder.lower().removeprefix("0x").rjust(64, "0")
+    call = {"to": world.token(symbol).address, "data": data}
+    return int(anvil.rpc(world.rpc_url, "eth_call", [call, "latest"]), 16)
+
+
+def send_swap(world: World, sell: str, buy: str, amount: int) -> None:
+    """The deployer swaps on uniswap; with automine off it waits for the next mine."""
+    path = [world.token(sell).address, world.token(buy).address]
+    count = nonce(world, world.deployer, "pending")
+    args = (amount, 0, path, world.deployer, DEADLINE)
+    send = Send(world.deployer, world.dex("uniswap").router, SWAP, args, gas=300_000)
+    anvil.rpc(world.rpc_url, *send.payload(count))

@@ -1,0 +1,232 @@
+"""The health model, the breaker and the selector, driven with plain values and a clock
+the test moves (no I/O, no sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.ledger.records import TradeRecord
+from engine.providers.health import Health
+from engine.providers.liquidity import LiquiditySources, Source, lender_failed
+from engine.providers.selector import RECOVER_SUCCESSES, Breaker, SelectionError, Selector
+from engine.strategy.opportunity import Opportunity
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def trio(clock: Clock) -> tuple[Selector, list[Health]]:
+    members = [Health(name, priority) for priority, name in enumerate(("p0", "p1", "p2"))]
+    for health in members:
+        health.record_head(100)
+    return Selector(members, clock, 1.0, 8.0, wall_clock=clock), members
+
+
+def fail(health: Health, times: int, error: str = "connection reset by peer") -> None:
+    for _ in range(times):
+        health.record_failure(error, 0.0)
+
+
+def succeed(health: Health, times: int) -> None:
+    for _ in range(times):
+        health.record_ok(10.0)
+
+
+# --- health ---------------------------------------------------------------------------
+def test_health_statuses_follow_failures_lag_and_the_operator() -> None:
+    health = Health("p0", 0)
+    health.record_head(100)
+    assert health.status(100) == "healthy"
+    assert health.status(102) == "degraded" and health.status(105) == "down"
+    fail(health, 1)
+    assert health.status(100) == "degraded"
+    fail(health, 2)
+    assert health.status(100) == "down" and "3 failures in a row" in health.down_reason(100)
+    health.offline_reason = "maintenance"
+    assert health.status(100) == "offline"
+
+
+def test_a_provider_that_never_reported_a_head_is_not_in_sync() -> None:
+    assert Health("p0", 0).head_lag(50) == 51
+
+
+def test_a_slow_provider_is_degraded_against_its_nominal_latency() -> None:
+    health = Health("p0", 0, nominal_latency_ms=40.0)
+    health.record_head(1)
+    health.record_ok(200.0)
+    assert health.status(1) == "degraded"
+
+
+# --- breaker ------------------------------------------------------------------------
+def test_the_breaker_opens_on_failures_among_recent_requests_and_probes_after_a_cooldown() -> None:
+    clock = Clock()
+    breaker = Breaker(clock, cooldown=1.0, max_cooldown=8.0)
+    for ok in (True, False, True, False, True, False):  # flapping: never 3 in a row
+        breaker.record(ok)
+    assert breaker.state == "open" and not breaker.allow()
+    clock.now += 1.0
+    assert breaker.allow() and not breaker.allow()  # one trial request at a time
+    breaker.record(False)
+    assert breaker.state == "open" and breaker.retry_at == clock.now + 2.0  # cooldown doubled
+    clock.now += 2.0
+    assert breaker.allow()
+    breaker.record(True)
+    assert breaker.state == "closed" and breaker.times_opened == 2
+
+
+def test_a_flapping_endpoint_is_asked_less_and_less_often() -> None:
+    clock = Clock()
+    breaker = Breaker(clock, cooldown=1.0, max_cooldown=8.0)
+    calls = 0
+    for step in range(400):  # 40 seconds of a request every 100 ms
+        clock.now += 0.1
+        if breaker.allow():
+            calls += 1
+            breaker.record(step % 2 == 0)
+    assert calls < 40  # far fewer than the 400 requests made
+
+
+# --- selector -----------------------------------------------------------------------
+def test_failover_moves_to_the_best_usable_and_says_why() -> None:
+    clock = Clock()
+    selector, (p0, p1, _) = trio(clock)
+    fail(p1, 1)  # degraded: a healthy one is preferred even at lower priority
+    fail(p0, 3)
+    switch = selector.evaluate(100)
+    assert switch is not None and switch.active == "p2"
+    assert switch.reason.startswith("failover from p0: breaker open")
+    assert switch.reason.endswith("connection reset by peer")
+    assert selector.evaluate(100) is None  # stays while usable
+
+
+def test_a_lagging_active_provider_is_replaced_at_two_blocks() -> None:
+    selector, (p0, _, _) = trio(Clock())
+    p0.record_head(99)
+    assert selector.evaluate(100) is None
+    p0.record_head(98)
+    switch = selector.evaluate(100)
+    assert switch is not None and switch.active == "p1" and "lagging 2 blocks" in switch.reason
+
+
+def test_a_preferred_provider_is_returned_to_only_once_healthy_again() -> None:
+    clock = Clock()
+    selector, (p0, _, _) = trio(clock)
+    fail(p0, 3)
+    selector.evaluate(100)
+    clock.now += 1.0  # its breaker's cooldown: the next request is the trial
+    succeed(p0, RECOVER_SUCCESSES)
+    assert selector.evaluate(100) is None  # answers in a row, but 5 of 8 is not healthy
+    succeed(p0, 26 - RECOVER_SUCCESSES)
+    assert selector.evaluate(100) is None  # 26 of 29: still under 90 %
+    succeed(p0, 1)
+    switch = selector.evaluate(100)
+    assert switch is not None and (switch.event, switch.active) == ("recovered", "p0")
+
+
+def test_a_pin_is_never_left_until_automatic() -> None:
+    selector, (p0, _, _) = trio(Clock())
+    selector.pin("p0", "operator says so", {"uid": 1000, "client": "test"})
+    fail(p0, 10)
+    assert selector.evaluate(100) is None and selector.active == "p0"
+    assert not selector.usable("p0", 100)
+    switch = selector.automatic("done", 100)
+    assert (switch.mode, switch.active) == ("auto", "p1")
+
+
+def test_operator_marks_and_their_refusals() -> None:
+    selector, (p0, _, _) = trio(Clock())
+    selector.mark("p0", False, "incident")
+    assert selector.evaluate(100) is not None and selector.active == "p1"
+    with pytest.raises(SelectionError, match="marked offline"):
+        selector.pin("p0", "no")
+    selector.pin("p1", "yes")
+    with pytest.raises(SelectionError, match="pinned"):
+        selector.mark("p1", False, "no")
+    selector.automatic("back", 100)
+    selector.mark("p1", False, "maintenance")
+    with pytest.raises(SelectionError, match="last provider"):
+        selector.mark("p2", False, "no", keep_one=True)
+    fail(p0, 5)
+    selector.mark("p0", True, "false positive")
+    assert p0.consecutive_failures == 0 and selector.usable("p0", 100)
+
+
+# --- liquidity ------------------------------------------------------------------------
+def opportunity(opportunity_id: str, net_profit: int = 10**15) -> Opportunity:
+    return Opportunity(
+        id=opportunity_id,
+        block_number=7,
+        route=(),
+        token="0xtoken",
+        amount_in=10**18,
+        amount_out=10**18 + net_profit,
+        gross_profit=net_profit,
+        gas_units=0,
+        gas_price=0,
+        gas_cost=0,
+        flash_fee=0,
+        net_profit=net_profit,
+        net_profit_quote=net_profit,
+        detected_at=0.0,
+    )
+
+
+def lend(sources: LiquiditySources, opportunity_id: str) -> None:
+    assert sources.review(opportunity(opportunity_id)) is None
+
+
+def trade(opportunity_id: str, status: str, reason: str = "", block: int = 7) -> TradeRecord:
+    return TradeRecord(
+        id=f"t-{opportunity_id}",
+        opportunity_id=opportunity_id,
+        venue="sim",
+        route=[],
+        token="0xtoken",
+        token_symbol="WETH",
+        amount_in=10**18,
+        amount_out=0,
+        status=status,  # type: ignore[arg-type]
+        revert_reason=reason,
+        gas_used=0,
+        gas_price=0,
+        gas_cost_wei=0,
+        flash_fee=0,
+        profit_token=0,
+        profit_native=0,
+        profit_quote=0,
+        expected_profit=0,
+        block_number=block,
+        tx_hash="0x",
+        detected_at=0.0,
+        submitted_at=0.0,
+        mined_at=0.0,
+    )
+
+
+def test_lenders_are_judged_by_the_flash_borrow_outcome_of_their_trades() -> None:
+    clock = Clock()
+    sources = LiquiditySources(
+        [Source("balancer", "balancer://vault", 0, 0), Source("aave", "aave-v3://p", 1, 5)], clock
+    )
+    health = sources.selector.health("balancer")
+    for i, (status, reason) in enumerate(
+        [("success", ""), ("reverted", "ArbExecutor: profit below minimum")]
+    ):
+        lend(sources, f"o{i}")
+        sources.observe(trade(f"o{i}", status, reason))
+    assert (health.requests, health.consecutive_failures) == (2, 0)  # both loans were made
+    lend(sources, "o9")
+    sources.observe(trade("o9", "failed", "cancelled by kill switch", block=0))
+    assert health.requests == 2  # never mined: nothing borrowed, nothing learnt
+    for i in range(3):
+        lend(sources, f"x{i}")
+        sources.observe(trade(f"x{i}", "reverted", "UniswapV2: INSUFFICIENT_LIQUIDITY"))
+    assert sources.active.name == "aave" and sources.active.fee_bps == 5
+    refusal = sources.review(opportunity("thin", net_profit=10**14))  # 5 bps = 5e14 > profit
+    assert refusal is not None and "aave charges 5 bps" in refusal
+    assert lender_failed("Flash loan: borrow failed") and not lender_failed("UniswapV2: K")
