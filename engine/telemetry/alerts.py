@@ -45,6 +45,7 @@ log = logging.getLogger("arbctl.alerts")
 SEVERITIES = ("P0", "P1", "P2", "P3")
 FIRING, RESOLVED = "firing", "resolved"
 HISTORY = 200
+FLUSH_ON_CLOSE_S = 1.5  # of the 10 s a graceful stop may take
 SINK_QUEUE = 100
 View = Mapping[str, Any]  # a metrics snapshot plus "health"
 
@@ -468,6 +469,11 @@ class Sink:
         with contextlib.suppress(queue.Full):  # a daemon thread: it dies with the process
             self._queue.put_nowait(None)
 
+    def join(self, timeout: float) -> bool:
+        """Wait for what is queued to go out; False if the destination was still busy."""
+        self._thread.join(max(0.0, timeout))
+        return not self._thread.is_alive()
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "min_severity": self.min_severity,
@@ -676,9 +682,15 @@ class Alerting:
         for sink in self.sinks:
             sink.offer(note)
 
-    def close(self) -> None:
+    def close(self, flush_s: float = FLUSH_ON_CLOSE_S) -> None:
+        """Stop the sinks, giving queued notifications a bounded moment to go out: the
+        emergency-halt alert of `kill --shutdown` is raised just before the process ends."""
         for sink in self.sinks:
             sink.close()
+        deadline = time.monotonic() + flush_s
+        for sink in self.sinks:
+            if not sink.join(deadline - time.monotonic()):
+                log.warning("alert sink %s still sending at exit; giving up on it", sink.name)
 
     # --- reads -----------------------------------------------------------------------------
     def status(self, limit: int = 50) -> dict[str, Any]:

@@ -199,3 +199,16 @@ def test_slack_text_says_repeat_and_resolved() -> None:
         "[P0] FIRING (repeat 2) emergency_halt"
     )
     assert slack_text(note(status="resolved"), "h").startswith("[P0] RESOLVED emergency_halt")
+
+
+def test_closing_waits_for_a_queued_alert_to_go_out(tmp_path: Path) -> None:
+    """`kill --shutdown` raises the emergency-halt alert just before the process ends:
+    closing must give it its moment, or a slow hook loses the one alert that matters."""
+    script = tmp_path / "slow_hook.py"
+    script.write_text("import sys, time\ntime.sleep(0.3)\n" + HOOK)
+    out = tmp_path / "alerts.jsonl"
+    sink = Sink("command", CommandSender([sys.executable, str(script), str(out)], 5), "P3")
+    sink.offer(note())
+    sink.close()
+    assert sink.join(5.0)
+    assert [line["note"]["rule"] for line in lines(out)] == ["emergency_halt"]
