@@ -31,9 +31,7 @@ from engine.guards.triggers import Occurrence, TriggerLog
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
-from engine.market.sim import CANCELLED_BY_KILL
-from engine.market.sim.venue import VENUE_STOPPED
-from engine.market.venue import BlockUpdate, Venue
+from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, BlockUpdate, Venue
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph
 
@@ -41,7 +39,7 @@ log = logging.getLogger("arbctl.guards")
 
 # Orders the operator's kill (or a shutdown) dropped before they reached a block: not an
 # execution failure, so they do not count against the failure rules.
-CANCELLATIONS = frozenset({CANCELLED_BY_KILL, VENUE_STOPPED})
+CANCELLATIONS = (CANCELLED_BY_KILL, VENUE_STOPPED)
 BREAKER = "breaker"
 R = TypeVar("R", bound=Rule)
 
@@ -57,8 +55,9 @@ class _Pipeline(Protocol):
 
 
 def was_cancelled(trade: TradeRecord) -> bool:
-    never_mined = trade.status == "failed" and trade.block_number == 0
-    return never_mined and trade.revert_reason in CANCELLATIONS
+    """The engine withdrew it (kill switch, shutdown): not an execution failure. On a
+    chain the replacement is mined, so the block number says nothing; the reason does."""
+    return trade.status == "failed" and trade.revert_reason.startswith(CANCELLATIONS)
 
 
 class Guards:

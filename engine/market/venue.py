@@ -18,6 +18,13 @@ from engine.market.model import Block, Market
 TxStatus = Literal["success", "reverted", "failed"]
 
 
+# Why an order never executed, when the engine itself withdrew it. Receipts carry these
+# as the start of their reason (a chain venue appends detail), and the guards use them
+# to tell the operator's kill from a failed execution.
+CANCELLED_BY_KILL = "cancelled by kill switch"
+VENUE_STOPPED = "venue stopped"
+
+
 class VenueError(Exception):
     """The market cannot be used as configured (wrong chain, unreachable endpoint,
     missing contract): said to the operator in one line, without a traceback."""

@@ -48,12 +48,10 @@ class ProviderControl(Protocol):
 
 
 def venue_providers(venue: Venue) -> ProviderControl | None:
-    """The venue's provider set. The evm venue exposes it as `providers`; the sim venue
-    keeps it private (`_providers`) and has no other way to reach it."""
-    for attribute in ("providers", "_providers"):
-        candidate = getattr(venue, attribute, None)
-        if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
-            return candidate  # type: ignore[no-any-return]
+    """The venue's provider set (both venues expose it as `providers`)."""
+    candidate = getattr(venue, "providers", None)
+    if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
+        return candidate  # type: ignore[no-any-return]
     return None
 
 

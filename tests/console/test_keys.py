@@ -118,7 +118,7 @@ async def test_typing_anything_but_kill_does_not_kill(console_engine: EngineHand
         assert await engine_state(console_engine) == "running"
 
 
-async def test_failover_on_an_engine_without_it_says_so(console_engine: EngineHandle) -> None:
+async def test_f_then_a_provider_pins_it(console_engine: EngineHandle) -> None:
     app = ArbConsole(console_engine.socket)
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
@@ -126,7 +126,7 @@ async def test_failover_on_an_engine_without_it_says_so(console_engine: EngineHa
         await pilot.press("f")
         assert isinstance(app.screen, FailoverModal)
         await pilot.press("down", "enter")  # pin the first provider
-        assert await until(lambda: told(app, "does not support failover yet"))
+        assert await until(lambda: told(app, "failover: alpha-rpc"))
         assert isinstance(app.screen, DashboardScreen)
 
 
@@ -135,7 +135,7 @@ async def test_failover_automatic_is_the_first_choice(console_engine: EngineHand
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         await pilot.press("f", "enter")
-        assert await until(lambda: told(app, "does not support failover yet"))
+        assert await until(lambda: told(app, "failover: automatic"))
 
 
 async def test_r_resyncs(console_engine: EngineHandle) -> None:

@@ -85,13 +85,14 @@ async def test_provider_errors_and_stalls_show_in_health_while_blocks_flow() -> 
     assert numbers == list(range(151))  # nothing lost, nothing repeated
     names = [p["name"] for p in snapshots[-1]]
     assert len(providers) > 1 and providers <= set(names)  # errors fell back to a backup
-    active = [next(p for p in snap if p["active"]) for snap in snapshots]
-    assert all(p["name"] == names[0] for p in active)  # failover proper is not automatic yet
-    assert max(p["head_lag"] for p in active) >= 2  # a stall held blocks back
-    assert {p["status"] for p in active} >= {"degraded"}
-    assert min(p["success_rate"] for p in active) < 0.95
-    assert any(p["last_error"].startswith("stalled") for p in active)
-    assert any(p["consecutive_failures"] > 0 for p in active)
+    # Health carries real signals (which provider is active is failover's business,
+    # specified in tests/providers/test_sim_failover.py).
+    rows = [row for snap in snapshots for row in snap]
+    assert max(r["head_lag"] for r in rows) >= 2  # a stall held blocks back
+    assert {r["status"] for r in rows} >= {"degraded"}
+    assert min(r["success_rate"] for r in rows) < 0.95
+    assert any(r["last_error"].startswith("stalled") for r in rows)
+    assert any(r["consecutive_failures"] > 0 for r in rows)
     for provider in snapshots[-1]:
         assert set(provider) >= {
             "name",

@@ -190,7 +190,15 @@ class BlockFollower:
     async def _subscribed(
         self, provider: Provider, queue: asyncio.Queue[Any]
     ) -> AsyncIterator[Head]:
+        subscribed_to = provider.endpoint.label
         while True:
+            if self._providers.active.endpoint.label != subscribed_to:
+                # Failover moved every other request; the head subscription must follow,
+                # or heads keep coming from (or stop with) the endpoint we left.
+                log.info("heads: leaving %s after failover", subscribed_to)
+                await self.close()
+                self._ws_usable = None
+                return
             try:
                 raw = await asyncio.wait_for(queue.get(), QUIET_CHECK_S)
             except TimeoutError:

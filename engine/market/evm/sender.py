@@ -39,12 +39,10 @@ from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import Call, ProviderUnavailable, RpcError
-from engine.market.venue import ArbOrder, Receipt
+from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, Receipt
 
 log = logging.getLogger("arbctl.evm")
 
-CANCELLED_BY_KILL = "cancelled by kill switch"
-VENUE_STOPPED = "venue stopped before the transaction was mined"
 OUT_OF_GAS = "out of gas"
 NONCE_TAKEN_GRACE_S = 5.0
 RECEIPT_RETRY_S = 0.02
@@ -160,7 +158,11 @@ class TxSender:
                 pending.hash,
             )
             return _unmined(
-                pending.order, pending.hash, VENUE_STOPPED, pending.submitted_at, self._clock()
+                pending.order,
+                pending.hash,
+                f"{VENUE_STOPPED} before the transaction was mined",
+                pending.submitted_at,
+                self._clock(),
             )
         finally:
             if self._pending.get(pending.nonce) is pending:  # a refused nonce may be reused

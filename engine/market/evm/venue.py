@@ -113,6 +113,7 @@ class EvmVenue:
     def from_config(cls, config: Config, signer: TxSigner) -> EvmVenue:
         """The venue the daemon runs when `market.venue = "evm"`."""
         providers = ProviderSet.from_config(config.providers, RPC_TIMEOUT_S)
+        providers.expect_chain(config.evm.chain_id)  # the config says which chain, not a node
         return cls(config.evm, config.market, providers, signer)
 
     @property

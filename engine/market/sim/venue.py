@@ -26,10 +26,8 @@ from typing import Any
 from engine.config import Config, MarketSection, SimSection
 from engine.market.sim.chain import Mined, Pending, Rejected, SimChain
 from engine.market.sim.providers import ProviderSet, build_providers
-from engine.market.venue import ArbOrder, BlockUpdate, Receipt
+from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, BlockUpdate, Receipt
 
-CANCELLED_BY_KILL = "cancelled by kill switch"
-VENUE_STOPPED = "venue stopped"
 RETRY_BACKOFF_MS = 100.0  # at the 1 s block scale: all providers failed, try again
 
 
@@ -83,6 +81,11 @@ class SimVenue:
         self._notify()
 
     # --- reading -----------------------------------------------------------------------
+    @property
+    def providers(self) -> ProviderSet:
+        """The simulated RPC endpoints, for failover and operator overrides."""
+        return self._providers
+
     @property
     def head(self) -> int:
         """The chain's newest block, delivered to the engine or not."""
