@@ -124,6 +124,7 @@ class Daemon:
         self._restored: dict[str, Any] = {}
         self._parts: ControlParts
         self._guards: Guards
+        self._providers: ProviderMethods
 
     def request_shutdown(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -169,6 +170,7 @@ class Daemon:
             log.error("config error: %s", exc)
             return EXIT_CONFIG
         handlers.update(providers.table())
+        self._providers = providers
         try:
             self.metrics = Metrics.from_config(self.config, guards.thresholds)
             health = functools.partial(evaluate_health, parts)
@@ -374,6 +376,7 @@ class Daemon:
             "socket": str(self.paths.socket),
             "counters": pipeline.counters(),
             "breaker": self._guards.breaker.snapshot(),
+            "provider_pins": self._providers.pins(),
             **pipeline.market_status(),
         }
         return SessionSnapshot(self.session_id, time.time(), kind, status, state)
@@ -389,6 +392,11 @@ class Daemon:
             guards.breaker.restore(breaker)
             if guards.breaker.state != "closed":
                 log.warning("circuit breaker restored OPEN: %s", guards.breaker.reason)
+        pins = self._restored.get("provider_pins")
+        if isinstance(pins, dict) and pins:
+            for problem in self._providers.restore_pins(pins):
+                log.warning("operator pin not restored: %s", problem)
+            log.info("operator pins restored: %s", self._providers.pins())
 
     async def _snapshot_loop(self, writer: LedgerWriter, pipeline: TradingPipeline) -> None:
         while True:

@@ -94,6 +94,25 @@ class ProviderMethods:
         for kind, found in self._sets.items():
             found.selector.subscribe(self.watch.on_switch(kind))
 
+    def pins(self) -> dict[str, str]:
+        """Operator pins by provider kind: a restart must not silently undo a pin."""
+        return {
+            kind: pinned for kind, found in self._sets.items() if (pinned := found.selector.pinned)
+        }
+
+    def restore_pins(self, saved: dict[str, Any]) -> list[str]:
+        """Re-apply pins from the last snapshot; returns what could not be restored."""
+        skipped = []
+        for kind, name in saved.items():
+            found = self._sets.get(kind)
+            try:
+                if found is None or not isinstance(name, str):
+                    raise SelectionError(f"no {kind} provider set")
+                found.selector.pin(name, "restored after restart")
+            except (SelectionError, KeyError) as exc:
+                skipped.append(f"{kind} pin {name!r}: {exc}")
+        return skipped
+
     @classmethod
     def build(
         cls,
