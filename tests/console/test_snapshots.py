@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from tests.console.recorded import recorded_console, recorded_model
 
 Snap = Callable[..., bool]
+
+
+@pytest.fixture(autouse=True)
+def colour_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SVGs were taken in colour; an operator's NO_COLOR must not change them."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 def test_dashboard_at_80x24(snap_compare: Snap) -> None:
