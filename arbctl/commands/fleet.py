@@ -12,7 +12,6 @@ its URL carries a password, which `config.show` masks: then pass --redis-url or 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +127,8 @@ def _engine_section(socket: Path | None) -> dict[str, Any]:
 
 def run_redis(target: RedisTarget, op: Callable[[Redis], Awaitable[T]]) -> T:
     """One short-lived connection, bounded by REDIS_TIMEOUT_S; NoRedis if it fails."""
+    import asyncio  # here, not at the top: `arbctl kill` and `status` must stay fast
+
     from engine.hotstate.link import connect, is_outage
 
     async def main() -> T:

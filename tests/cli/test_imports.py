@@ -84,3 +84,10 @@ def test_importtime_of_a_real_status_run_shows_nothing_heavy() -> None:
     }
     assert result.returncode == 3
     assert not {m for m in imported if m.split(".")[0] in (*HEAVY, "rich")}
+
+
+def test_status_and_kill_do_not_start_up_asyncio() -> None:
+    """asyncio costs ~20 ms at import; the two commands an on-call person types under
+    pressure stay a plain socket round trip (it crept in once through `kill --global`)."""
+    loaded = _modules_after([["status", "--json"], ["kill", "--help"]])
+    assert "asyncio" not in loaded
