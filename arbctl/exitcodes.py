@@ -16,4 +16,3 @@ ALREADY_RUNNING = 4  # `up`: an engine already owns the socket
 HEALTH_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 
 # Appended to every command's --help so the meaning is one keystroke away.
-COMMON_EXIT_HELP = "Exit codes: 0 ok · 1 the engine refused · 2 usage error · 3 engine unreachable."

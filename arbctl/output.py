@@ -162,3 +162,13 @@ def duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s"
+
+
+def amount(value: Any, unit: dict[str, Any] | None) -> str:
+    """`30934605 (30.934605 USDC)`: exact base units, then the readable amount."""
+    if not isinstance(value, int) or not unit or "decimals" not in unit:
+        return str(value)
+    from decimal import Decimal
+
+    readable = Decimal(value).scaleb(-int(unit["decimals"]))
+    return f"{value} ({readable:f} {unit.get('symbol', '')})".rstrip()

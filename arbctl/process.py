@@ -106,7 +106,3 @@ def tail(path: Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
-
-
-def signal_name(sig: signal.Signals) -> str:
-    return signal.Signals(sig).name

@@ -52,7 +52,6 @@ class Subscription:
         self.queue: deque[Event] = deque()
         self.lagged = False
         self.closed = False
-        self.delivered = 0
         # Replayed (since_seq) events still queued: they sit ahead of the live ones and do
         # not count against `limit`, or a client resuming after a long absence would be
         # cut off by the first live event and never catch up.
@@ -101,7 +100,6 @@ class Subscription:
                 return None
             self._wakeup.clear()
             await self._wakeup.wait()
-        self.delivered += 1
         self._replayed = max(0, self._replayed - 1)
         return self.queue.popleft()
 
@@ -135,7 +133,6 @@ class EventBus:
         self._subs: list[Subscription] = []
         self._queue_limit = queue_limit
         self.last_seq = start_seq
-        self.published = 0
         # events/s for the resources panel, counted cheaply per second
         self._rate_window_start = time.monotonic()
         self._rate_count = 0
@@ -145,7 +142,6 @@ class EventBus:
         self.last_seq += 1
         event = Event(self.last_seq, topic, time.time(), data)
         self._ring.append(event)
-        self.published += 1
         self._count_rate()
         for sub in tuple(self._subs):
             if sub.wants(topic):
@@ -181,7 +177,7 @@ class EventBus:
         return sub
 
     def _replay(self, sub: Subscription, since_seq: int) -> None:
-        oldest = self._ring[0].seq if self._ring else self.last_seq + 1
+        oldest = self.oldest_seq
         replay: list[Event] = []
         if since_seq < oldest - 1:
             replay.append(

@@ -213,7 +213,9 @@ class Daemon:
                 writer,
                 approver=providers.approver(guards),
             )
-            parts.market = guards.attach(pipeline)
+            guards.attach(pipeline)
+            parts.market = pipeline
+            parts.status_parts.append(lambda: {"breaker": guards.breaker_summary()})
             self._apply_snapshot(pipeline, guards)
             accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
@@ -325,7 +327,7 @@ class Daemon:
         return {
             "state": self.lifecycle.state,
             "resources": self.resources.sample(),
-            **self._parts.market.market_status(),
+            **self._parts.market_status(),
             **self._telemetry_heartbeat(),
         }
 

@@ -65,7 +65,7 @@ def export_trades(
     if out == "-":
         rows = _write_pages(sys.stdout, first, socket, as_json)
     else:
-        rows = _write_file(Path(out), first, socket, as_json)
+        rows = write_csv(Path(out), first, socket, as_json)
     summary = {
         "out": out,
         "rows": rows,
@@ -81,7 +81,7 @@ def export_trades(
         output.say(f"exported {rows} trades ({period.value}: {window}) to {output.esc(out)}")
 
 
-def _write_file(path: Path, first: dict[str, Any], socket: Path | None, as_json: bool) -> int:
+def write_csv(path: Path, first: dict[str, Any], socket: Path | None, as_json: bool) -> int:
     """Write beside the target and rename: an interrupted export leaves no short file."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:

@@ -10,27 +10,20 @@ command this module imports only the client; rich loads when a human reads.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from arbctl import exitcodes, options, output
+from arbctl import exitcodes, logfiles, options, output
 from arbctl.client import Client, EngineUnreachable, RpcError
 from arbctl.rpc import call_or_exit
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-LOG_DIR, LOG_FILE = "logs", "engine.log"
-FOLLOW_POLL_S = 0.25
-BLOCK = 64 * 1024
-ERROR_LEVELS = frozenset({"ERROR", "CRITICAL"})
 _SEVERITY_STYLE = {"P0": "bold red", "P1": "red", "P2": "yellow", "P3": "cyan"}
 
 
@@ -328,177 +321,44 @@ def logs(
     """
     after = None if since is None else options.since_or_exit(since, as_json)
     match = _matcher(errors, search, after, as_json)
-    directory = options.state_dir(state_dir) / LOG_DIR
-    current = directory / LOG_FILE
-    if not follow and not _log_files(directory):
+    directory = options.state_dir(state_dir) / logfiles.LOG_DIR
+    current = directory / logfiles.LOG_FILE
+    if not follow and not logfiles.log_files(directory):
         output.fail(f"no engine log in {directory}", exitcodes.FAILED, as_json)
     try:
-        handle = _open_for_follow(current) if follow else None
+        handle = logfiles.open_for_follow(current) if follow else None
         end = handle.tell() if handle else None
-        for record in _last_matching(directory, match, tail, end, after):
+        for record in logfiles.last_matching(directory, match, tail, end, after):
             _print_record(record, as_json)
         if follow:
-            for record in _follow(current, handle):
+            for record in logfiles.follow(current, handle):
                 if match(record):
                     _print_record(record, as_json)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
 
 
-Record = dict[str, Any]
-
-
 def _matcher(
     errors: bool, search: str | None, after: float | None, as_json: bool
-) -> Callable[[Record], bool]:
+) -> Callable[[logfiles.Record], bool]:
     """One predicate for all the filters; a bad regex is a usage error (exit 2)."""
     try:
         pattern = re.compile(search, re.IGNORECASE) if search else None
     except re.error as exc:
         output.fail(f"bad --search pattern {search!r}: {exc}", exitcodes.USAGE, as_json)
 
-    def match(record: Record) -> bool:
-        if errors and record.get("level") not in ERROR_LEVELS:
+    def match(record: logfiles.Record) -> bool:
+        if errors and record.get("level") not in logfiles.ERROR_LEVELS:
             return False
         if after is not None and float(record.get("ts") or 0.0) < after:
             return False
-        return pattern is None or bool(pattern.search(_render(record)))
+        return pattern is None or bool(pattern.search(logfiles.render(record)))
 
     return match
 
 
-def _log_files(directory: Path) -> list[Path]:
-    """engine.log, engine.log.1, engine.log.2, …: newest first (RotatingFileHandler)."""
-    rotated = []
-    for path in directory.glob(f"{LOG_FILE}.*"):
-        suffix = path.name.rsplit(".", 1)[-1]
-        if suffix.isdigit():
-            rotated.append((int(suffix), path))
-    current = directory / LOG_FILE
-    return ([current] if current.exists() else []) + [p for _, p in sorted(rotated)]
-
-
-def _last_matching(
-    directory: Path,
-    match: Callable[[Record], bool],
-    limit: int,
-    current_end: int | None,
-    since: float | None,
-) -> list[Record]:
-    """The last `limit` matching records (0: all), oldest first. Files are read backwards
-    from the newest, so a tail of a big rotated log reads only its end; with --since the
-    reading stops at the first record older than it."""
-    found: list[Record] = []
-    for index, path in enumerate(_log_files(directory)):
-        end = current_end if index == 0 else None
-        for line in _reverse_lines(path, end):
-            record = _parse(line)
-            if since is not None and "raw" not in record and float(record.get("ts") or 0) < since:
-                return found[::-1]
-            if match(record):
-                found.append(record)
-                if limit and len(found) >= limit:
-                    return found[::-1]
-    return found[::-1]
-
-
-def _reverse_lines(path: Path, end: int | None = None) -> Iterator[str]:
-    """The file's complete lines, last first, reading blocks from the end (or `end`)."""
-    try:
-        handle = path.open("rb")
-    except OSError:
-        return
-    with handle:
-        position = handle.seek(0, os.SEEK_END) if end is None else end
-        rest = b""
-        while position > 0:
-            step = min(BLOCK, position)
-            position -= step
-            handle.seek(position)
-            chunk = handle.read(step) + rest
-            lines = chunk.split(b"\n")
-            rest = lines.pop(0)
-            for line in reversed(lines):
-                if line.strip():
-                    yield line.decode("utf-8", errors="replace")
-        if rest.strip():
-            yield rest.decode("utf-8", errors="replace")
-
-
-def _parse(line: str) -> Record:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return {"raw": line}
-    return record if isinstance(record, dict) else {"raw": line}
-
-
-def _render(record: Record) -> str:
-    """`2025-11-21 09:00:01.123 ERROR arbctl.ledger: message` in local time."""
-    if "raw" in record:
-        return str(record["raw"])
-    ts = float(record.get("ts") or 0.0)
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) + f".{int(ts * 1000) % 1000:03d}"
-    level = str(record.get("level") or "?")
-    return f"{stamp} {level:<7} {record.get('logger', '')}: {record.get('msg', '')}"
-
-
-def _print_record(record: Record, as_json: bool) -> None:
+def _print_record(record: logfiles.Record, as_json: bool) -> None:
     if as_json:
         output.emit_json_line(record)
     else:
-        print(_render(record), flush=True)
-
-
-def _open_for_follow(path: Path) -> IO[bytes] | None:
-    """The current log, positioned at its end: what is after it is 'new'."""
-    try:
-        handle = path.open("rb")
-    except OSError:
-        return None
-    handle.seek(0, os.SEEK_END)
-    return handle
-
-
-def _follow(path: Path, handle: IO[bytes] | None) -> Iterator[Record]:
-    """New records as they are appended; on rotation the old file is drained first,
-    then the new one is read from its start. A missing file is waited for."""
-    partial = b""
-    while True:
-        data = b""
-        if handle is None:
-            handle = _open_from_start(path)
-        if handle is not None:
-            data = handle.read()
-            lines = (partial + data).split(b"\n")
-            partial = lines.pop()
-            yield from (_parse(line.decode("utf-8", "replace")) for line in lines if line.strip())
-            if not data:
-                newer = _reopen_if_rotated(path, handle)
-                partial = partial if newer is handle else b""
-                handle = newer
-        if not data:
-            time.sleep(FOLLOW_POLL_S)
-
-
-def _open_from_start(path: Path) -> IO[bytes] | None:
-    try:
-        return path.open("rb")
-    except OSError:
-        return None
-
-
-def _reopen_if_rotated(path: Path, handle: IO[bytes]) -> IO[bytes] | None:
-    """The same handle while it is still the current file; else the new file (or None)."""
-    try:
-        current = path.stat()
-    except OSError:
-        return handle  # between rename and re-create: keep draining the old one
-    mine = os.fstat(handle.fileno())
-    if current.st_ino == mine.st_ino and current.st_size >= handle.tell():
-        return handle
-    if current.st_ino == mine.st_ino:  # truncated in place
-        handle.seek(0)
-        return handle
-    handle.close()
-    return _open_from_start(path)
+        print(logfiles.render(record), flush=True)

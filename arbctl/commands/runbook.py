@@ -20,6 +20,8 @@ import typer
 from arbctl import exitcodes, options, output
 from arbctl.commands.trading import Period
 
+RETENTION_DAYS = 30  # runbook 1: "remove logs older than 30 days"
+
 if TYPE_CHECKING:  # the procedures load only when their command runs
     from arbctl.runbook.checks import Check
     from arbctl.runbook.sources import EngineSource
@@ -72,7 +74,7 @@ def evening(
     retention_days: Annotated[
         int,
         typer.Option("--retention-days", min=0, help="Keep log archives this long (0: forever)."),
-    ] = 30,
+    ] = RETENTION_DAYS,
     state_dir: options.StateDirOpt = None,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,

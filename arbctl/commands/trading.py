@@ -160,7 +160,7 @@ def pnl(
         ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f}%"),
     ]
     units = data.get("units") or {}
-    rows += [(key, _amount(data.get(key), units.get(unit))) for key, unit in _MONEY_FIELDS]
+    rows += [(key, output.amount(data.get(key), units.get(unit))) for key, unit in _MONEY_FIELDS]
     output.print_fields(rows, title=f"P&L ({period.value})", markup=False)
 
 
@@ -173,16 +173,6 @@ _MONEY_FIELDS = (
     ("net_profit_native", "native"),
     ("net_profit_quote", "quote"),
 )
-
-
-def _amount(value: Any, unit: dict[str, Any] | None) -> str:
-    """`30934605 (30.934605 USDC)`: exact base units, then the readable amount."""
-    if not isinstance(value, int) or not unit or "decimals" not in unit:
-        return str(value)
-    from decimal import Decimal
-
-    readable = Decimal(value).scaleb(-int(unit["decimals"]))
-    return f"{value} ({readable:f} {unit.get('symbol', '')})".rstrip()
 
 
 def _counts(data: dict[str, Any]) -> str:

@@ -21,7 +21,6 @@ from arbctl.runbook.morning import unanswered
 from arbctl.runbook.sources import RECONCILE_TIMEOUT_S, EngineSource
 
 REPORTS_DIR = "reports"
-DEFAULT_RETENTION_DAYS = 30  # runbook 1: "remove logs older than 30 days"
 
 
 def run(
@@ -71,7 +70,7 @@ def export(engine: EngineSource, reports_dir: Path) -> Check:
     path = export_path(reports_dir)
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        rows = accounting._write_file(path, first.value, engine.socket, as_json=False)
+        rows = accounting.write_csv(path, first.value, engine.socket, as_json=False)
     except OSError as exc:
         return failed("export", f"cannot write {path}: {exc}", steps.EXPORT, path=str(path))
     except typer.Exit:  # the export explained itself on stderr

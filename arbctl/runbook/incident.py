@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from arbctl import output
-from arbctl.commands.trading import _amount
 from arbctl.runbook import fmt, logscan
 from arbctl.runbook import markdown as md
 from arbctl.runbook.sources import EngineSource
@@ -366,12 +365,13 @@ def _pnl_lines(pnl: dict[str, Any] | None) -> list[str]:
     truncated = " (truncated)" if pnl["truncated"] else ""
     rows = [
         ("trades in the window", f"{pnl['trades']}{truncated}"),
-        ("net profit (quote)", _amount(pnl["net_profit_quote"], quote)),
-        ("gas (quote)", _amount(pnl["gas_cost_quote"], quote)),
+        ("net profit (quote)", output.amount(pnl["net_profit_quote"], quote)),
+        ("gas (quote)", output.amount(pnl["gas_cost_quote"], quote)),
         ("net profit (native, wei)", pnl["net_profit_native"]),
         (
             f"`pnl --period {period['period']}`",
-            f"{period['total_trades']} trades, net {_amount(period['net_profit_quote'], quote)}",
+            f"{period['total_trades']} trades, "
+            f"net {output.amount(period['net_profit_quote'], quote)}",
         ),
     ]
     return md.fields(rows)

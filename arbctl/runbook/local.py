@@ -58,9 +58,7 @@ def disk_usage(path: Path) -> dict[str, Any]:
         "total_bytes": usage.total,
         "used_bytes": usage.used,
         "free_bytes": usage.free,
-        "used_percent": round(usage.used * 100 / room, 1)
-        if (room := usage.used + usage.free)
-        else None,
+        "used_percent": round(usage.used * 100 / room, 1) if room else None,
     }
 
 

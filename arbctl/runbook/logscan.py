@@ -1,7 +1,7 @@
 """The engine's JSON logs as evidence: error counts, top error patterns, freshness.
 
 The runbooks grep logs (`… | grep -i error | sort | uniq -c | sort -rn | head`). The
-reading itself is `arbctl logs`' (arbctl/commands/observe.py: rotated files as one
+reading itself is `arbctl logs`' (arbctl/logfiles.py: rotated files as one
 stream, read backwards, stopping at --since), reused here; what this module adds is the
 `uniq -c` step done properly: messages that differ only in numbers, ids and addresses
 are one pattern, so "ledger unavailable: … (812 rows kept)" and "(813 rows kept)" count
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from arbctl.commands import observe
+from arbctl import logfiles
 
 Record = dict[str, Any]
 TOP_PATTERNS = 10
@@ -28,19 +28,19 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def log_dir(state_dir: Path) -> Path:
-    return state_dir / observe.LOG_DIR
+    return state_dir / logfiles.LOG_DIR
 
 
 def records_since(
     state_dir: Path, since: float | None, match: Callable[[Record], bool] | None = None
 ) -> list[Record]:
     """Every record at or after `since` (None: all), oldest first, rotated files included."""
-    return observe._last_matching(log_dir(state_dir), match or _any, 0, None, since)
+    return logfiles.last_matching(log_dir(state_dir), match or _any, 0, None, since)
 
 
 def last_records(state_dir: Path, count: int) -> list[Record]:
     """The last `count` records, oldest first: `arbctl logs --tail N`."""
-    return observe._last_matching(log_dir(state_dir), _any, count, None, None)
+    return logfiles.last_matching(log_dir(state_dir), _any, count, None, None)
 
 
 def _any(record: Record) -> bool:
@@ -48,12 +48,12 @@ def _any(record: Record) -> bool:
 
 
 def is_error(record: Record) -> bool:
-    return record.get("level") in observe.ERROR_LEVELS
+    return record.get("level") in logfiles.ERROR_LEVELS
 
 
 def render(record: Record) -> str:
     """The line `arbctl logs` prints for a record (local time, level, logger, message)."""
-    return observe._render(record)
+    return logfiles.render(record)
 
 
 def pattern(message: str) -> str:
@@ -87,13 +87,13 @@ def error_summary(state_dir: Path, since: float, limit: int = TOP_PATTERNS) -> d
         "count": len(errors),
         "critical": sum(r.get("level") == "CRITICAL" for r in errors),
         "top": top_patterns(errors, limit),
-        "files": [p.name for p in observe._log_files(log_dir(state_dir))],
+        "files": [p.name for p in logfiles.log_files(log_dir(state_dir))],
     }
 
 
 def freshness(state_dir: Path) -> dict[str, Any]:
     """When the live log was last written: "logs not updated → engine not running"."""
-    path = log_dir(state_dir) / observe.LOG_FILE
+    path = log_dir(state_dir) / logfiles.LOG_FILE
     try:
         mtime = path.stat().st_mtime
     except OSError:
@@ -108,13 +108,13 @@ def freshness(state_dir: Path) -> dict[str, Any]:
 
 def oldest_ts(state_dir: Path) -> float | None:
     """The first record's time in the oldest rotated file: how far log history reaches."""
-    files = observe._log_files(log_dir(state_dir))
+    files = logfiles.log_files(log_dir(state_dir))
     if not files:
         return None
     try:
         with files[-1].open("r", encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                record = observe._parse(line)
+                record = logfiles.parse(line)
                 if "ts" in record:
                     return float(record["ts"])
     except (OSError, ValueError):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from arbctl import output
-from arbctl.commands.trading import _amount
 from arbctl.runbook import fmt, local, logscan, triage
 from arbctl.runbook import markdown as md
 from arbctl.runbook.sources import Answer, EngineSource
@@ -137,11 +136,6 @@ def _service_lines(service: dict[str, Any]) -> list[str]:
     )
 
 
-def _item(line: str) -> str:
-    """Evidence as a markdown list; indented lines (log lines under a heading) nest."""
-    return f"  - {line.strip()}" if line.startswith("  ") else f"- {line}"
-
-
 def _uptime_lines(doc: dict[str, Any]) -> list[str]:
     up = doc["uptime"]
     load = " ".join(str(x) for x in up["load"] or []) or "—"
@@ -171,7 +165,9 @@ def _trading_lines(trading: dict[str, Any]) -> list[str]:
         ),
         ("success rate", fmt.pct(pnl.get("success_rate"))),
     ]
-    rows += [(label, _amount(pnl.get(key), units.get(unit))) for label, key, unit in _PNL_MONEY]
+    rows += [
+        (label, output.amount(pnl.get(key), units.get(unit))) for label, key, unit in _PNL_MONEY
+    ]
     now = trading["now"]
     if now:
         rows.append(("now", _now_text(now)))

@@ -86,7 +86,7 @@ def _redis_check(parts: ControlParts) -> Check | None:
 
 
 def _market_check(parts: ControlParts) -> Check:
-    status = parts.market.market_status()
+    status = parts.market_status()
     age = status.get("head_age_s")
     if age is None:
         return Check("market_data", WARNING, "no block received yet")

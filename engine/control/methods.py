@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import protocol
@@ -63,6 +63,15 @@ class ControlParts:
     client_count: Callable[[], int]
     request_shutdown: Callable[[str], None]
     hotstate: RedisHealth | None = None  # set when [redis] is configured
+    # Parts that add to `status` and the heartbeat (e.g. the guards add `breaker`),
+    # so nothing has to wrap the pipeline to be seen.
+    status_parts: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
+
+    def market_status(self) -> dict[str, Any]:
+        merged = self.market.market_status()
+        for part in self.status_parts:
+            merged.update(part())
+        return merged
 
 
 def period_start(period: str, now: float | None = None) -> float:
@@ -133,7 +142,7 @@ class ControlMethods:
             "clients": p.client_count(),
             "gate": p.gate.to_dict(),
             "ledger": p.ledger.to_dict(),
-            **p.market.market_status(),
+            **p.market_status(),
         }
 
     async def health(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:

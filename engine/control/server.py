@@ -85,7 +85,6 @@ class ControlServer:
         self._connections: dict[int, _Connection] = {}
         self._conn_ids = itertools.count(1)
         self._sub_ids = itertools.count(1)
-        self.errors_sent = 0
 
     # --- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -255,7 +254,6 @@ class ControlServer:
         """
         if msg is not None and "id" not in msg:
             return
-        self.errors_sent += 1
         msg_id = None if msg is None else msg["id"]
         with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
             await self._write(conn, protocol.encode(protocol.error(msg_id, exc)))

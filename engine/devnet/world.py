@@ -74,12 +74,6 @@ class World:
                 return pair
         raise KeyError(f"no {symbol_a}/{symbol_b} pair on {dex}")
 
-    def symbol_of(self, address: str) -> str:
-        for token in self.tokens:
-            if token.address.lower() == address.lower():
-                return token.symbol
-        raise KeyError(f"no token at {address}")
-
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -48,13 +48,6 @@ class SimulationFailed(NotSent):
         self.reverted = reverted  # False: the provider could not be asked
 
 
-@dataclasses.dataclass(slots=True)
-class ExecutorStats:
-    simulated: int = 0
-    simulation_failed: int = 0
-    last_simulation_failure: str = ""
-
-
 class EvmExecutor(PaperExecutor):
     def __init__(
         self,
@@ -67,7 +60,6 @@ class EvmExecutor(PaperExecutor):
         super().__init__(gate, venue, hop_slippage_bps, session, clock)
         self._evm = venue
         self._gas: dict[tuple[str, ...], int] = {}  # route -> gas limit (with the margin)
-        self.stats = ExecutorStats()
 
     async def execute(self, opportunity: Opportunity) -> TradeRecord:
         """Dry-run, send through the gate, wait for the receipt, book it.
@@ -97,7 +89,6 @@ class EvmExecutor(PaperExecutor):
         `eth_call`); a route's gas barely depends on the amounts, so its estimate is kept
         and reused, and dropped when a transaction on that route runs out of gas.
         """
-        self.stats.simulated += 1
         cached = self._gas.get(route)
         try:
             result = await self._evm.simulate(data, estimate=cached is None)
@@ -110,8 +101,6 @@ class EvmExecutor(PaperExecutor):
         return cached
 
     def _failed(self, opportunity_id: str, reason: str, reverted: bool) -> SimulationFailed:
-        self.stats.simulation_failed += 1
-        self.stats.last_simulation_failure = reason
         return SimulationFailed(opportunity_id, reason, reverted)
 
 

@@ -47,12 +47,6 @@ R = TypeVar("R", bound=Rule)
 class _Pipeline(Protocol):
     last_update: BlockUpdate | None
 
-    def market_status(self) -> dict[str, Any]: ...
-
-    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
-
-    def units(self) -> dict[str, Any]: ...
-
 
 def was_cancelled(trade: TradeRecord) -> bool:
     """The engine withdrew it (kill switch, shutdown): not an execution failure. On a
@@ -103,12 +97,10 @@ class Guards:
         units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
         return cls(thresholds, bus, writer, venue, units)
 
-    def attach(self, pipeline: _Pipeline) -> GuardedMarket:
-        """Follow the pipeline's head (for staleness) and give the control plane a view
-        of the market that carries the breaker's state (status and heartbeat)."""
+    def attach(self, pipeline: _Pipeline) -> None:
+        """Follow the pipeline's head (for staleness), once the venue has loaded."""
         self._head = lambda: pipeline.last_update
         self._prices = self._price_graph()  # a chain venue knows its pools only after start
-        return GuardedMarket(pipeline, self)
 
     def _price_graph(self) -> PriceGraph:
         market = self._venue.market
@@ -335,20 +327,3 @@ class Guards:
             "triggers": self.triggers.occurrences[rule.name],
             "last_triggered_at": self.triggers.last_at.get(rule.name),
         }
-
-
-class GuardedMarket:
-    """The pipeline's market view with the breaker's state added (`status`, heartbeat)."""
-
-    def __init__(self, pipeline: _Pipeline, guards: Guards) -> None:
-        self._pipeline = pipeline
-        self._guards = guards
-
-    def market_status(self) -> dict[str, Any]:
-        return {**self._pipeline.market_status(), "breaker": self._guards.breaker_summary()}
-
-    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
-        return self._pipeline.recent_opportunities(limit)
-
-    def units(self) -> dict[str, Any]:
-        return self._pipeline.units()

@@ -16,20 +16,6 @@ from engine.hotstate.keys import Keys, decode
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-# What `arbctl fleet --json` promises for each engine (docs/redis.md).
-FIELDS = (
-    "name",
-    "pid",
-    "host",
-    "state",
-    "reason",
-    "socket",
-    "state_dir",
-    "started_at",
-    "ts",
-    "heartbeat_age_s",
-)
-
 
 async def read_fleet(client: Redis, keys: Keys) -> list[dict[str, Any]]:
     """Live engines of the namespace, by name, each with its heartbeat's age."""

@@ -35,10 +35,6 @@ class LoopMonitor:
     def avg_loop_latency_ms(self) -> float:
         return sum(self._window) / len(self._window) if self._window else 0.0
 
-    @property
-    def max_loop_latency_ms(self) -> float:
-        return max(self._window, default=0.0)
-
     def seconds_since_tick(self) -> float:
         return time.monotonic() - self.last_tick
 

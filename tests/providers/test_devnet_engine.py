@@ -21,7 +21,7 @@ from engine.devnet.market_spec import DEADLINE
 from engine.devnet.world import World
 from tests.conftest import EngineHandle, wait_until
 from tests.devnet.test_evm_trading import SWAP, head, nonce, swap
-from tests.guards.conftest import QUIET_TRADE_RULES, rpc, wait_for_trigger
+from tests.guards.conftest import rpc, wait_for_trigger
 from tests.providers.conftest import proxied_toml
 from tests.providers.proxy import FaultProxy
 
@@ -105,13 +105,11 @@ def test_kill_with_transactions_pending_twenty_times(
 
 
 def kill_config(world: World) -> str:
-    """The devnet config with the failure-counting trade rules off: on the evm venue a
-    trade the kill cancelled is booked as failed *in the block of its replacement*, and
-    the guards count it (they only forgive cancellations that never reached a block), so
-    the breaker would open after a few kills and later rounds would send nothing."""
-    text = operator_files.render_config(world)
-    quiet = ", ".join(f'"{rule}"' for rule in ("max_head_age", *QUIET_TRADE_RULES))
-    return text.replace('disabled = ["max_head_age"]', f"disabled = [{quiet}]")
+    """The devnet config as `devnet up` writes it, every trade rule on: a trade the kill
+    cancelled is booked as failed in its replacement's block, and must not count as an
+    execution failure (or the breaker would open after a few kills and later rounds
+    would send nothing)."""
+    return operator_files.render_config(world)
 
 
 def kill_round(world: World, engine: EngineHandle, round_: int) -> None:

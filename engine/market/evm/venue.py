@@ -77,7 +77,6 @@ class EvmVenue:
         if not evm.executor:
             raise EvmVenueError("evm.executor is not set: the address of the ArbExecutor contract")
         self._evm = evm
-        self._market_section = market
         self.providers = providers
         self.executor = to_checksum_address(evm.executor)
         self.chain = f"evm-{evm.chain_id}"
