@@ -250,7 +250,7 @@ def write_pid_file(state_dir: Path, socket_path: Path | str) -> PidRecord:
         pid, process_start_ticks(pid), boot_id(), secrets.token_hex(16), str(socket_path)
     )
     path = state_dir / PID_FILE
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(PID_FILE + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, (json.dumps(_record_dict(record)) + "\n").encode())
