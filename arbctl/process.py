@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from arbctl.client import Client
 from engine import protocol
 
 _POLL_S = 0.05
@@ -122,8 +123,6 @@ def _serves(
 
 def socket_owner(socket_path: Path) -> int | None:
     """The pid listening on `socket_path` (SO_PEERCRED), even if too frozen to answer."""
-    from arbctl.client import Client
-
     return Client(socket_path).peer_pid()
 
 
