@@ -122,6 +122,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
+        self._instance: str | None = None  # the pid file's nonce, once written
         self._parts: ControlParts
         self._guards: Guards
         self._providers: ProviderMethods
@@ -195,7 +196,7 @@ class Daemon:
         server = ControlServer(self.paths.socket, self.bus, handlers)
         parts.client_count = lambda: server.client_count
         await server.start()  # answers `starting` while the market loads
-        self._write_pid()
+        self._write_pid(parts)
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
             if hotstate is not None:
@@ -232,7 +233,7 @@ class Daemon:
             alerting.close()
             await providers.close()
             await server.close()
-            (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
+            protocol.remove_pid_file(self.paths.state_dir, self._instance)
 
     async def _serve(
         self,
@@ -365,9 +366,12 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_shutdown, f"signal {sig.name}")
         loop.add_signal_handler(signal.SIGUSR1, _log_task_stacks)
 
-    def _write_pid(self) -> None:
-        path = self.paths.state_dir / protocol.PID_FILE
-        path.write_text(f"{os.getpid()}\n")
+    def _write_pid(self, parts: ControlParts) -> None:
+        """Who we are, for a client that may have to signal us: pid, start time and a
+        nonce that `status` repeats as `instance` (engine/protocol.py, the pid file)."""
+        record = protocol.write_pid_file(self.paths.state_dir, self.paths.socket)
+        self._instance = record.nonce
+        parts.status_parts.append(lambda: {"instance": record.nonce})
 
     # --- snapshots ----------------------------------------------------------------------
     def _snapshot(self, kind: str, status: str, pipeline: TradingPipeline) -> SessionSnapshot:

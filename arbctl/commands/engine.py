@@ -152,7 +152,7 @@ def _refuse_if_running(target: Target, as_json: bool) -> None:
     except RpcError:
         status = {"pid": client.last_peer_pid}
     except EngineUnreachable as exc:
-        _check_unanswering(exc, client, target, as_json)
+        _check_unanswering(exc, target, as_json)
         return
     pid = (status or {}).get("pid") or client.last_peer_pid
     output.fail(
@@ -165,26 +165,51 @@ def _refuse_if_running(target: Target, as_json: bool) -> None:
     )
 
 
-def _check_unanswering(
-    exc: EngineUnreachable, client: Client, target: Target, as_json: bool
-) -> None:
-    """Nobody answered; but a live (frozen) engine with this pid file still owns the slot."""
-    owner = client.peer_pid() if exc.kind == "timeout" else None
-    from_file = process.read_pid(target.state_dir)
-    for candidate, source in ((owner, "owns the socket"), (from_file, "has the pid file")):
-        if candidate and process.is_alive(candidate) and process.looks_like_engine(candidate):
-            output.fail(
-                f"an engine is already running but not answering: pid {candidate} {source} "
-                f"(socket {target.socket}: {exc.detail}; pid file "
-                f"{process.pid_file(target.state_dir)}); try `arbctl down --force`",
-                exitcodes.ALREADY_RUNNING,
-                as_json,
-                kind="already_running",
-                pid=candidate,
-                socket=str(target.socket),
-            )
+def _check_unanswering(exc: EngineUnreachable, target: Target, as_json: bool) -> None:
+    """Nobody answered on this socket; a proven engine may still own the slot. Advice
+    names what is known and never says to force-kill: that engine may be healthy."""
+    proof = process.prove_engine(target.state_dir, target.socket)
+    if isinstance(proof, process.Proof):
+        _already_running(
+            f"an engine is already running but not answering on {target.socket} "
+            f"({exc.detail}): {proof.evidence}. Halt it with `arbctl kill --reason ...`; "
+            "stop it with `arbctl down`",
+            proof.pid,
+            target,
+            as_json,
+        )
+    if proof.elsewhere:
+        _already_running(
+            f"state dir {target.state_dir} belongs to a running engine: pid {proof.pid} on "
+            f"socket {proof.elsewhere}. Reach it with `--socket {proof.elsewhere}`, or give "
+            "this engine its own --state-dir",
+            proof.pid,
+            target,
+            as_json,
+        )
+    if exc.kind == "timeout":
+        owner = process.socket_owner(target.socket)
+        _already_running(
+            f"socket {target.socket} is held by pid {owner}, which does not answer and is "
+            f"not proven to be an arbctl engine ({proof.why}); nothing was signalled: free "
+            "the socket by hand or use another --socket",
+            owner,
+            target,
+            as_json,
+        )
     if exc.kind == "refused":
         output.note(f"arbctl: stale socket file {target.socket} (no engine); it will be replaced")
+
+
+def _already_running(message: str, pid: int | None, target: Target, as_json: bool) -> None:
+    output.fail(
+        message,
+        exitcodes.ALREADY_RUNNING,
+        as_json,
+        kind="already_running",
+        pid=pid,
+        socket=str(target.socket),
+    )
 
 
 def _spawn(target: Target) -> subprocess.Popen[bytes]:
@@ -258,7 +283,9 @@ def down(
     """Stop the engine gracefully and wait until its process is gone.
 
     Asks the engine to shut down (`shutdown`, audited); if it does not answer, sends
-    SIGTERM (and SIGCONT) to the pid in <state-dir>/engine.pid or the socket's owner.
+    SIGTERM (and SIGCONT) to its pid once proven: <state-dir>/engine.pid's start time
+    matches the live process and it owns the socket. A stale or recycled pid, or another
+    socket's engine, is never signalled.
     A persisted halt stays on disk. With --force, SIGKILLs after --timeout and says so.
     With --json prints {stopped, pid, forced, was_running, steps}.
 
@@ -280,24 +307,47 @@ def down(
 def _stop(target: Target, reason: str, timeout: float, force: bool) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     client = Client(target.socket, timeout=2.0)
-    pid = _engine_pid(client, target)
+    proof = process.prove_engine(target.state_dir, target.socket)  # before it goes away
     asked = _ask_shutdown(client, reason, steps)
+    pid = proof.pid if isinstance(proof, process.Proof) else None
     result = {"stopped": False, "pid": pid, "forced": False, "was_running": True, "steps": steps}
-    if pid is None and not asked:
-        steps.append({"step": "find_pid", "ok": True, "detail": "no engine running"})
-        result.update(stopped=True, was_running=False)
-    elif pid is None:
+    if isinstance(proof, process.Proof):
+        result.update(_stop_proven(proof, asked, timeout, force, steps))
+    elif asked:
         result["stopped"] = _wait_socket_silent(client, timeout, steps)
     else:
-        if not asked:
-            _signal(pid, signal.SIGTERM, steps)
-            _signal(pid, signal.SIGCONT, steps)
-        result["stopped"] = _wait(pid, timeout, steps)
-        if not result["stopped"] and force:
-            _signal(pid, signal.SIGKILL, steps)
-            result["forced"] = True
-            result["stopped"] = _wait(pid, 5.0, steps)
+        result.update(_nothing_to_signal(proof, target, steps))
     return result
+
+
+def _stop_proven(
+    proof: process.Proof, asked: bool, timeout: float, force: bool, steps: list[dict[str, Any]]
+) -> dict[str, Any]:
+    steps.append({"step": "find_pid", "ok": True, "detail": f"engine proven: {proof.evidence}"})
+    if not asked:
+        _signal(proof, signal.SIGTERM, steps)
+        _signal(proof, signal.SIGCONT, steps)
+    if _wait(proof, timeout, steps):
+        return {"stopped": True}
+    if not force:
+        return {"stopped": False}
+    _signal(proof, signal.SIGKILL, steps)
+    return {"stopped": _wait(proof, 5.0, steps), "forced": True}
+
+
+def _nothing_to_signal(
+    proof: process.NotProven, target: Target, steps: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The socket did not take `shutdown` and no pid is proven: nothing is signalled."""
+    owner = process.socket_owner(target.socket)
+    if proof.elsewhere or owner is not None:
+        held = f"socket held by pid {owner}; " if owner is not None else ""
+        detail = f"{held}not signalled: {proof.why}"
+        steps.append({"step": "find_pid", "ok": False, "detail": detail})
+        return {"stopped": False}
+    detail = "no engine running" + (f" ({proof.why}; nothing signalled)" if proof.pid else "")
+    steps.append({"step": "find_pid", "ok": True, "detail": detail})
+    return {"stopped": True, "was_running": False}
 
 
 def _wait_socket_silent(client: Client, timeout: float, steps: list[dict[str, Any]]) -> bool:
@@ -316,13 +366,6 @@ def _wait_socket_silent(client: Client, timeout: float, steps: list[dict[str, An
     return False
 
 
-def _engine_pid(client: Client, target: Target) -> int | None:
-    for pid in (client.peer_pid(), process.read_pid(target.state_dir)):
-        if pid and process.is_alive(pid) and process.looks_like_engine(pid):
-            return pid
-    return None
-
-
 def _ask_shutdown(client: Client, reason: str, steps: list[dict[str, Any]]) -> bool:
     try:
         client.call("shutdown", audited(reason), timeout=2.0)
@@ -334,20 +377,20 @@ def _ask_shutdown(client: Client, reason: str, steps: list[dict[str, Any]]) -> b
     return True
 
 
-def _signal(pid: int, sig: signal.Signals, steps: list[dict[str, Any]]) -> None:
-    problem = process.signal_pid(pid, sig)
-    detail = problem or f"sent {sig.name} to pid {pid}"
+def _signal(proof: process.Proof, sig: signal.Signals, steps: list[dict[str, Any]]) -> None:
+    problem = process.signal_engine(proof, sig)
+    detail = problem or f"sent {sig.name} to pid {proof.pid}"
     steps.append({"step": sig.name.lower(), "ok": problem is None, "detail": detail})
 
 
-def _wait(pid: int, timeout: float, steps: list[dict[str, Any]]) -> bool:
+def _wait(proof: process.Proof, timeout: float, steps: list[dict[str, Any]]) -> bool:
     started = time.monotonic()
-    gone = process.wait_for_exit(pid, timeout)
+    gone = process.wait_for_exit(proof.pid, timeout, proof.start_ticks)
     elapsed = time.monotonic() - started
     detail = (
-        f"pid {pid} exited after {elapsed:.1f}s"
+        f"pid {proof.pid} exited after {elapsed:.1f}s"
         if gone
-        else (f"pid {pid} still running after {timeout:.0f}s")
+        else (f"pid {proof.pid} still running after {timeout:.0f}s")
     )
     steps.append({"step": "wait_exit", "ok": gone, "detail": detail})
     return gone
@@ -359,4 +402,6 @@ def _down_summary(result: dict[str, Any], target: Target) -> str:
     if result["stopped"]:
         forced = " (forced with SIGKILL)" if result["forced"] else ""
         return f"[green]engine stopped[/]{forced}: pid {result['pid']}"
+    if result["pid"] is None:
+        return "[red]not stopped[/]: nothing was signalled (see the steps above)"
     return f"[red]engine still running[/]: pid {result['pid']}; retry with --force to SIGKILL it"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -70,7 +71,13 @@ def test_the_key_compromise_script_passes_its_options_to_wallet_rotate(tmp_path:
     config = tmp_path / "engine.toml"
     config.write_text(EVM_CONFIG)
     bad = "0x8Ba1f109551bD432803012645Ac136ddd64DBA72"
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        # The script halts first: never the real default engine's socket or state dir.
+        "ARBCTL_SOCKET": str(tmp_path / "engine.sock"),
+        "ARBCTL_STATE_DIR": str(tmp_path / "state"),
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
 
     argv = [str(SCRIPTS / "key-compromise.sh"), "--sweep-to", bad, "--config", str(config)]
     result = subprocess.run(
