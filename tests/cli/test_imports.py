@@ -14,7 +14,8 @@ import pytest
 
 # pydantic: typer would import it to parse options (~90 ms); arbctl.coercion keeps it away.
 HEAVY = ("web3", "textual", "numpy", "pydantic")
-ALLOWED_ENGINE = {"engine", "engine.protocol"}
+# engine.protocol (the wire) and engine.units (base units → text) are stdlib-only by contract.
+ALLOWED_ENGINE = {"engine", "engine.protocol", "engine.units"}
 
 PROBE = """
 import json, sys
