@@ -277,7 +277,7 @@ class ArbConsole(App[int]):
             self.tell(self._refusal(method, exc), "error")
             return None
         except EngineUnreachable as exc:
-            self.tell(f"{method} not sent: engine unreachable ({exc})", "error")
+            self.tell(f"{method} not sent: engine unreachable ({exc.detail})", "error")
             return None
         if isinstance(result, dict):
             self.model.apply_action_result(result)

@@ -24,10 +24,10 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.guards.thresholds import base_units_to_text
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.market.model import Market
+from engine.units import to_text
 
 EXACT_COLUMNS = tuple(f.name for f in fields(TradeRecord))
 _TYPES = typing.get_type_hints(TradeRecord)
@@ -127,7 +127,7 @@ def _decimals(whose: str, trade: TradeRecord, units: Units) -> int | None:
 
 
 def _decimal(amount: int, decimals: int | None) -> str:
-    return "" if decimals is None else base_units_to_text(amount, decimals)
+    return "" if decimals is None else to_text(amount, decimals)
 
 
 def _utc(ts: float) -> str:

@@ -37,8 +37,9 @@ from typing import Any
 from engine import protocol
 from engine.bus import EventBus
 from engine.config import AlertsSection, Config, ConfigError, redact_webhook
-from engine.guards.thresholds import Thresholds, base_units_to_text, whole_to_base_units
+from engine.guards.thresholds import Thresholds
 from engine.telemetry.metrics import URGENT_TOPICS, Metrics
+from engine.units import to_base_units, to_text
 
 log = logging.getLogger("arbctl.alerts")
 
@@ -612,14 +613,12 @@ class Alerting:
             problem = f"unknown rules {unknown}; known: {', '.join(RULE_NAMES)}"
             raise ConfigError(config.source, "alerts.disabled", problem)
         try:
-            max_loss = whole_to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
+            max_loss = to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
         except ValueError as exc:
             raise ConfigError(config.source, "alerts.max_hourly_loss_quote", str(exc)) from None
 
         def money(amount: int) -> str:
-            return (
-                f"{base_units_to_text(amount, thresholds.quote_decimals)} {thresholds.quote_symbol}"
-            )
+            return f"{to_text(amount, thresholds.quote_decimals)} {thresholds.quote_symbol}"
 
         rules = default_rules(section, max_loss, money)
         withheld = frozenset({config.evm.key_env, "ARBCTL_PRIVATE_KEY"})
