@@ -26,6 +26,9 @@ async def test_a_frozen_engine_is_halted_and_stopped_by_the_consoles_own_fallbac
         assert await until(lambda: told(app, "HALT persisted"))
         assert told(app, f"engine pid {console_engine.pid} signalled")
 
+    # The fallback wrote the marker; the engine, once SIGCONT lets it run to its SIGTERM,
+    # may still read the kill request queued in its socket and write its own: either way
+    # the halt is on disk when it stops.
     marker = protocol.read_halt_marker(console_engine.state_dir)
-    assert marker is not None and marker["source"] == "arbctl-tui-fallback"
+    assert marker is not None and marker["source"] in ("arbctl-tui-fallback", "arbctl-tui")
     assert wait_until(lambda: not _alive(console_engine.pid))
