@@ -70,6 +70,8 @@ _TYPES = {
     "detected_at": "float8",
     "submitted_at": "float8",
     "mined_at": "float8",
+    "nonce": "bigint",
+    "recovered": "bool",
 }
 _TRADE_SELECT = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
 _TRADE_INSERT = (
@@ -97,6 +99,15 @@ _SCAN_SUMS = (
     "count(*) FILTER (WHERE status = 'failed'), "
     + ", ".join(f"sum({c})" for c in PNL_BUCKET_MONEY)
     + " FROM trades WHERE detected_at >= $1 AND detected_at < $2 GROUP BY token"
+)
+# What start-up recovery asks: the nonces of a sender's transactions that were mined.
+_LAST_NONCE = (
+    "SELECT nonce, block_number FROM trades WHERE sender = $1 AND nonce IS NOT NULL "
+    "AND block_number > 0 ORDER BY nonce DESC LIMIT 1"
+)
+_NONCES = (
+    "SELECT DISTINCT nonce FROM trades WHERE sender = $1 AND nonce >= $2 AND nonce < $3 "
+    "AND block_number > 0"
 )
 _STATUSES = ("success", "reverted", "failed")
 _GUARD_COLUMNS = tuple(f.name for f in fields(GuardTrigger))
@@ -211,6 +222,18 @@ class PostgresLedger:
         async with self._connection("list trades") as conn:
             rows = await conn.fetch(sql, *params)
         return [decode_trade(row) for row in rows]
+
+    async def last_booked_nonce(self, sender: str) -> tuple[int, int] | None:
+        """(nonce, block) of `sender`'s highest-nonce trade that was mined."""
+        async with self._connection("read the last booked nonce") as conn:
+            row = await conn.fetchrow(_LAST_NONCE, sender)
+        return (int(row[0]), int(row[1])) if row is not None else None
+
+    async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
+        """Nonces in [first, end) of `sender`'s trades that were mined."""
+        async with self._connection("read booked nonces") as conn:
+            rows = await conn.fetch(_NONCES, sender, first, end)
+        return {int(row[0]) for row in rows}
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the

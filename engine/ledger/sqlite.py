@@ -83,6 +83,15 @@ _TRADE_INSERT = (
     f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
 )
+# What start-up recovery asks: the nonces of a sender's transactions that were mined.
+_LAST_NONCE = (
+    "SELECT nonce, block_number FROM trades WHERE sender = ? AND nonce IS NOT NULL "
+    "AND block_number > 0 ORDER BY nonce DESC LIMIT 1"
+)
+_NONCES = (
+    "SELECT DISTINCT nonce FROM trades WHERE sender = ? AND nonce >= ? AND nonce < ? "
+    "AND block_number > 0"
+)
 _ROLLUP_COLUMNS = ("span", "start", "token", "token_symbol", *PNL_BUCKET_TOTALS)
 _ROLLUP_UPSERT = (
     f"INSERT OR REPLACE INTO trade_rollup ({', '.join(_ROLLUP_COLUMNS)}) "
@@ -208,6 +217,16 @@ class SqliteLedger:
         sql = f"{_TRADE_SELECT} WHERE {where} ORDER BY detected_at DESC, id DESC LIMIT ?"
         rows = await self._fetch("list trades", sql, (*params, max(limit, 0)))
         return [decode_trade(row) for row in rows]
+
+    async def last_booked_nonce(self, sender: str) -> tuple[int, int] | None:
+        """(nonce, block) of `sender`'s highest-nonce trade that was mined."""
+        rows = await self._fetch("read the last booked nonce", _LAST_NONCE, (sender,))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
+        """Nonces in [first, end) of `sender`'s trades that were mined."""
+        rows = await self._fetch("read booked nonces", _NONCES, (sender, first, end))
+        return {int(row[0]) for row in rows}
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the
