@@ -102,7 +102,15 @@ async def _recover(
     owner = venue.owner
     key = f"evm.sent_mark.{venue.chain_id}.{owner}"
     lookup = venue.sent_lookup()
-    count = await lookup.wait_mined(wait_s, venue.poll_interval)
+    count = await lookup.count()
+    if count.pending > count.mined:
+        log.info(
+            "start-up recovery: waiting up to %.0f s for %d pending transaction(s) of %s",
+            wait_s,
+            _pending(count),
+            owner,
+        )
+        count = await lookup.wait_mined(wait_s, venue.poll_interval)
     window = _window(await store.get_state(key), await store.last_booked_nonce(owner))
     if window is None:
         await store.set_state(key, _mark(count, clock()))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +61,7 @@ def test_a_transaction_sent_before_a_sigkill_is_booked_recovered_once_at_restart
     assert sorted(t["tx_hash"].lower() for t in recovered) == sorted(sent)
     assert all(t["block_number"] > 0 and t["nonce"] is not None for t in recovered)
     assert rpc(engine, "status")["recovery"]["recovered"] == len(sent)
+    assert trades_table(engine).count("(recovered)") == len(sent)
     assert change(start, chain_balances(world, operator)) == booked(trades)
     assert cli_json(engine, "reconcile")["reconciled"]
 
@@ -70,8 +73,9 @@ def test_a_transaction_sent_before_a_sigkill_is_booked_recovered_once_at_restart
     assert change(start, chain_balances(world, operator)) == booked(again)
 
 
-def _sent_then_killed(world: World, engine: EngineHandle) -> list[str]:
-    """Dislocate with automine off, wait until the engine has sent, SIGKILL it, mine."""
+def _sent_then_killed(world: World, engine: EngineHandle, mine: bool = True) -> list[str]:
+    """Dislocate with automine off, wait until the engine has sent, SIGKILL it; then mine
+    the transaction (or leave it in the pool, automine still off, with `mine=False`)."""
     operator = world.operator
     anvil.set_automine(world.rpc_url, False)
     try:
@@ -82,9 +86,12 @@ def _sent_then_killed(world: World, engine: EngineHandle) -> list[str]:
         sent = sorted(pooled(world, operator))
         os.kill(engine.pid, signal.SIGKILL)  # the pid `arbctl up` gave this test
         assert wait_until(lambda: not _alive(engine.pid), WAIT_S)
+        if not mine:
+            return sent
         anvil.mine(world.rpc_url)
     finally:
-        anvil.set_automine(world.rpc_url, True)
+        if mine:
+            anvil.set_automine(world.rpc_url, True)
     assert sent
     return sent
 
@@ -96,6 +103,15 @@ def restart(engine: EngineHandle, world: World) -> None:
 
 def all_trades(engine: EngineHandle) -> list[dict[str, Any]]:
     return cli_json(engine, "trades", "--limit", "10000")["trades"]
+
+
+def trades_table(engine: EngineHandle) -> str:
+    """`arbctl trades` as a person sees it, on a terminal wide enough not to wrap."""
+    command = [sys.executable, "-m", "arbctl", "trades", "--limit", "10000"]
+    env = {**engine.env(), "COLUMNS": "250"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def booked(trades: list[dict[str, Any]]) -> dict[str, int]:
@@ -113,3 +129,30 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_transaction_still_pending_at_restart_is_waited_for_and_booked_recovered(
+    world: World, clean_chain: None, engine_factory: Callable[..., EngineHandle]
+) -> None:
+    operator = world.operator
+    start = chain_balances(world, operator)
+    engine = up(engine_factory, kill_config(world), world)
+    assert wait_until(lambda: rpc(engine, "status")["ledger"]["pending"] == 0, WAIT_S)
+
+    anvil.set_automine(world.rpc_url, False)
+    try:
+        sent = _sent_then_killed(world, engine, mine=False)
+        engine.start()  # the transaction is still in the pool
+        waiting = lambda: "waiting up to" in engine.log.read_text()  # noqa: E731
+        assert wait_until(waiting, WAIT_S), engine.log.read_text()[-3000:]
+        anvil.mine(world.rpc_url)
+    finally:
+        anvil.set_automine(world.rpc_url, True)
+    assert wait_until(lambda: settled(engine, world), WAIT_S), engine.log.read_text()[-3000:]
+
+    trades = all_trades(engine)
+    recovered = sorted(t["tx_hash"].lower() for t in trades if t.get("recovered"))
+    assert recovered == sent
+    assert rpc(engine, "status")["recovery"]["pending"] == 0
+    assert change(start, chain_balances(world, operator)) == booked(trades)
+    assert cli_json(engine, "reconcile")["reconciled"]
