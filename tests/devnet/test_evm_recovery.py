@@ -30,6 +30,7 @@ from tests.guards.conftest import rpc
 from tests.providers.test_devnet_engine import (
     DAI,
     WAIT_S,
+    cancellation,
     cli_json,
     kill_config,
     pooled,
@@ -156,3 +157,36 @@ def test_a_transaction_still_pending_at_restart_is_waited_for_and_booked_recover
     assert rpc(engine, "status")["recovery"]["pending"] == 0
     assert change(start, chain_balances(world, operator)) == booked(trades)
     assert cli_json(engine, "reconcile")["reconciled"]
+
+
+def test_a_kill_switch_cancel_mined_after_a_sigkill_is_booked_recovered_with_its_gas(
+    world: World, clean_chain: None, engine_factory: Callable[..., EngineHandle]
+) -> None:
+    operator = world.operator
+    start = chain_balances(world, operator)
+    engine = up(engine_factory, kill_config(world), world)
+    assert wait_until(lambda: rpc(engine, "status")["ledger"]["pending"] == 0, WAIT_S)
+
+    anvil.set_automine(world.rpc_url, False)
+    try:
+        send_swap(world, "DAI", "WETH", DAI)
+        anvil.mine(world.rpc_url)
+        sending = lambda: nonce(world, operator, "pending") > nonce(world, operator)  # noqa: E731
+        assert wait_until(sending, WAIT_S), engine.log.read_text()[-3000:]
+        assert rpc(engine, "kill", {"reason": "recovery test"})["state"] == "halted"
+        replaced = cancellation(engine, 1)
+        os.kill(engine.pid, signal.SIGKILL)  # the pid `arbctl up` gave this test
+        assert wait_until(lambda: not _alive(engine.pid), WAIT_S)
+        anvil.mine(world.rpc_url)  # the replacements are mined, nobody books them
+    finally:
+        anvil.set_automine(world.rpc_url, True)
+    for tx_hash in replaced:
+        assert anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [tx_hash]) is None
+    restart(engine, world)  # comes back halted: the kill was persisted
+
+    trades = all_trades(engine)
+    recovered = [t for t in trades if t.get("recovered")]
+    assert len(recovered) == len(replaced) > 0
+    assert all(t["status"] == "failed" and int(t["gas_cost_wei"]) > 0 for t in recovered)
+    assert all("cancelled by kill switch" in t["revert_reason"] for t in recovered)
+    assert change(start, chain_balances(world, operator)) == booked(trades)
