@@ -8,7 +8,8 @@
   (whose default context rounds to 28 digits).
 - A batch of trades is one INSERT ... SELECT FROM unnest(arrays): one round trip for a
   batch of any size, with ON CONFLICT DO NOTHING RETURNING id telling exactly which
-  trades were new, so only those reach the rollup (upserted in the same transaction).
+  trades were new (a known id, or a mined transaction already booked, is skipped), so
+  only those reach the rollup (upserted in the same transaction).
 - The database going away (server down, connection terminated, role refused, disk full,
   read-only after a failover) raises LedgerUnavailable naming the server and what we were
   doing, never a raw asyncpg error. The pool drops dead connections and opens new ones on
@@ -77,7 +78,7 @@ _TRADE_SELECT = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
 _TRADE_INSERT = (
     f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(TRADE_COLUMNS, 1))
-    + ") ON CONFLICT (id) DO NOTHING RETURNING id"
+    + ") ON CONFLICT DO NOTHING RETURNING id"
 )
 _ROLLUP_TYPES = ["bigint", "bigint", "text", "text"] + ["bigint"] * 4 + ["numeric"] * 7
 _ROLLUP_UPSERT = (
@@ -187,9 +188,10 @@ class PostgresLedger:
     async def record_trades(self, trades: list[TradeRecord]) -> None:
         """Insert the trades not stored yet and add them to the rollup, atomically.
 
-        ON CONFLICT DO NOTHING makes a retried or concurrent insert of the same id a
-        no-op, and RETURNING lists only the rows this call inserted, so only those are
-        added to the rollup: no duplicate trades, no double-counted totals."""
+        ON CONFLICT DO NOTHING makes a retried or concurrent insert of the same id (or of
+        another trade of a mined transaction already booked) a no-op, and RETURNING lists
+        only the rows this call inserted, so only those are added to the rollup: no
+        duplicate trades, no double-counted totals."""
         batch = _unique_by_id(trades)
         if not batch:
             return

@@ -7,6 +7,7 @@ of this sender are booked as mined", and upgrade a ledger written before they ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from decimal import Decimal
@@ -131,3 +132,36 @@ async def _postgres_version_one(schema: str, sql: str, row: dict[str, object]) -
         await conn.execute(f"INSERT INTO trades ({', '.join(row)}) VALUES ({marks})", *row.values())
     finally:
         await conn.close()
+
+
+# --- a mined transaction is booked once, whatever the trade id ------------------------------
+async def test_a_mined_transaction_is_booked_once_under_whichever_id_came_first(
+    store: LedgerStore,
+) -> None:
+    live = sent(5, block=10)
+    again = dataclasses.replace(live, id="evm-recovered-" + live.tx_hash, recovered=True)
+    await store.record_trades([live])
+    await store.record_trades([again])
+    await store.record_trades([dataclasses.replace(again, id="third"), sent(6, block=10)])
+
+    trades = await store.list_trades()
+    assert sorted(t.id for t in trades) == sorted([live.id, sent(6, block=10).id])
+    assert (await store.pnl(0.0)).total_trades == 2
+
+
+async def test_two_trades_of_one_mined_transaction_in_one_batch_book_the_first(
+    store: LedgerStore,
+) -> None:
+    first = sent(5, block=10)
+    second = dataclasses.replace(first, id="second")
+    await store.record_trades([first, second])
+    assert [t.id for t in await store.list_trades()] == [first.id]
+    assert (await store.pnl(0.0)).total_trades == 1
+
+
+async def test_unmined_trades_may_share_a_hash_with_the_mined_one(store: LedgerStore) -> None:
+    stopped = sent(5, block=0, status="failed")  # "venue stopped": it was mined later
+    mined = dataclasses.replace(sent(5, block=10), id="evm-recovered-x", recovered=True)
+    await store.record_trades([stopped])
+    await store.record_trades([mined])
+    assert len(await store.list_trades()) == 2
