@@ -111,7 +111,7 @@ async def _recover(
             owner,
         )
         count = await lookup.wait_mined(wait_s, venue.poll_interval)
-    window = _window(await store.get_state(key), await store.last_booked_nonce(owner))
+    window = nonce_window(await store.get_state(key), await store.last_booked_nonce(owner))
     if window is None:
         await store.set_state(key, _mark(count, clock()))
         log.info("start-up recovery: first check for %s; from nonce %d on", owner, count.mined)
@@ -142,7 +142,9 @@ async def _recover(
     return report
 
 
-def _window(mark: dict[str, Any] | None, last: tuple[int, int] | None) -> tuple[int, int] | None:
+def nonce_window(
+    mark: dict[str, Any] | None, last: tuple[int, int] | None
+) -> tuple[int, int] | None:
     """(first nonce, first block) to check: from the last start's mark, and never more
     than GAP_WINDOW below the last booked nonce; None when neither exists (first run)."""
     if mark is None and last is None:
