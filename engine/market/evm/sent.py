@@ -47,7 +47,7 @@ class MinedTx:
 
     @property
     def hash(self) -> str:
-        return str(self.tx["hash"])
+        return str(self.tx["hash"]).lower()
 
 
 class SentLookup:
