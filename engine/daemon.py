@@ -204,11 +204,13 @@ class Daemon:
             await _restore_guards(guards, store)
             await venue.start()
             providers.start()
+            executor = build_executor(self.config, gate, venue)
+            await recover_sent(self.config, executor, store, parts)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
                 build_search(self.config, venue),
-                build_executor(self.config, gate, venue),
+                executor,
                 self.lifecycle,
                 self.bus,
                 writer,
@@ -498,6 +500,21 @@ def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
     from engine.execution.paper import PaperExecutor
 
     return PaperExecutor(gate, venue)
+
+
+async def recover_sent(
+    config: Config, executor: Executor, store: LedgerStore, parts: ControlParts
+) -> None:
+    """On a chain, book what a previous run sent and never booked: before trading and
+    before the session's starting balances are read (engine/execution/recovery.py)."""
+    if config.market.venue != "evm":
+        return
+    from engine.execution.evm import EvmExecutor
+    from engine.execution.recovery import recover_unbooked
+
+    assert isinstance(executor, EvmExecutor)
+    report = await recover_unbooked(executor, store, config.strategy.flash_fee_bps)
+    parts.status_parts.append(lambda: {"recovery": report.to_dict()})
 
 
 async def _restore_guards(guards: Guards, store: LedgerStore) -> None:

@@ -104,6 +104,10 @@ def trade_from_row(row: Mapping[str, str]) -> TradeRecord:
             values[name] = json.loads(text)
         elif kind is int:
             values[name] = int(text)
+        elif kind == int | None:
+            values[name] = int(text) if text else None
+        elif kind is bool:
+            values[name] = text == "true"
         elif kind is float:
             values[name] = float(text)
         else:
@@ -112,6 +116,10 @@ def trade_from_row(row: Mapping[str, str]) -> TradeRecord:
 
 
 def _exact(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, float):
