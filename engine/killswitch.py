@@ -234,10 +234,12 @@ class KillSwitch:
         """Clear the latch (stop retrying, remove the file), then run again.
         InvalidTransition unless paused or halted; LatchNotCleared if the file stays."""
         self._lifecycle.check_resume()
-        if self._lifecycle.state == protocol.HALTED:
+        halted = self._lifecycle.state == protocol.HALTED
+        if halted:
             await self._clear()
         self._lifecycle.resume(reason, actor)
-        self._publish()
+        if halted:
+            self._publish()
 
     async def _clear(self) -> None:
         latch, self._latch = self._latch, None

@@ -53,7 +53,10 @@ class Lifecycle:
         return self.state == protocol.RUNNING
 
     def started(self) -> None:
-        """Leave `starting`: running, unless a persisted halt says otherwise."""
+        """Leave `starting`: running, unless a persisted halt says otherwise (or a kill
+        came in while starting: then it is halted already)."""
+        if self.state == protocol.HALTED:
+            return
         if self.halt is not None:
             reason = f"halt persisted: {self.halt.get('reason', '?')}"
             self._set(protocol.HALTED, reason, ENGINE)

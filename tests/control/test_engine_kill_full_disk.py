@@ -101,3 +101,24 @@ def test_kill_on_a_full_disk_halts_says_so_and_persists_once_space_is_freed(
     restarted = wait_for_state(engine, "halted")
     assert restarted["halt"]["reason"] == REASON
     assert restarted["halt"]["persisted"] is True
+
+
+def test_resume_on_a_full_disk_clears_the_unpersisted_halt_and_trading_goes_on(
+    engine_on_small_disk: tuple[EngineHandle, SmallDisk],
+) -> None:
+    engine, disk = engine_on_small_disk
+    engine.start()
+    wait_for_state(engine, "running")
+    disk.fill()
+    with Wire(engine.socket) as wire:
+        assert wire.result("kill", {"reason": REASON})["persisted"] is False
+        resumed = wire.result("resume", {"reason": "false alarm"})
+    assert resumed["state"] == "running" and resumed["halt"] is None
+    sent = status_of(engine)["gate"]["sent"]
+    assert poll(lambda: status_of(engine)["gate"]["sent"] > sent, 30)
+    with Wire(engine.socket) as wire:
+        assert _check(wire.result("health"), "halt_latch")["status"] == "OK"
+    disk.free()
+    engine.stop()
+    engine.start()
+    assert wait_for_state(engine, "running")["halt"] is None

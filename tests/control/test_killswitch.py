@@ -250,3 +250,15 @@ async def test_a_healthy_disk_persists_the_halt_before_the_answer(rig: Rig) -> N
     assert (rig.state_dir / protocol.HALT_FILE).stat().st_mode & 0o777 == 0o600
     await rig.switch.resume("over", OPERATOR)
     assert protocol.read_halt_marker(rig.state_dir) is None
+
+
+async def test_settled_waits_until_the_halt_is_on_disk(rig: Rig, faults: DiskFaults) -> None:
+    """What `kill --shutdown` waits for: exiting earlier would lose the latch."""
+    faults.fail_with(errno.ENOSPC)
+    await rig.switch.kill("stop and exit", OPERATOR)
+    waiter = asyncio.create_task(rig.switch.settled())
+    assert await eventually(lambda: faults.refused >= 2)
+    assert not waiter.done()
+    faults.heal()
+    await asyncio.wait_for(waiter, 10)
+    assert protocol.read_halt_marker(rig.state_dir) is not None
