@@ -38,6 +38,7 @@ from engine.execution.gate import Broadcaster, SendGate
 from engine.guards.approver import Guards
 from engine.guards.methods import GuardMethods
 from engine.hotstate.part import build_hotstate
+from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
@@ -233,6 +234,7 @@ class Daemon:
                 await hotstate.close()
             error_logs.remove()
             alerting.close()
+            await parts.killswitch.close()
             await providers.close()
             await server.close()
             protocol.remove_pid_file(self.paths.state_dir, self._instance)
@@ -294,6 +296,7 @@ class Daemon:
 
     # --- parts ------------------------------------------------------------------------
     def _control_parts(self, writer: LedgerWriter, gate: SendGate) -> ControlParts:
+        audit = AuditTrail(self.bus, writer)
         parts = ControlParts(
             config=self.config,
             socket_path=str(self.paths.socket),
@@ -302,7 +305,9 @@ class Daemon:
             bus=self.bus,
             lifecycle=self.lifecycle,
             gate=gate,
-            audit=AuditTrail(self.bus, writer),
+            # The one way to halt: the socket's kill and the Redis flag both call it.
+            killswitch=KillSwitch(self.lifecycle, self.paths.state_dir, gate, audit, self.bus),
+            audit=audit,
             ledger=writer,
             loop=LoopMonitor(self.bus, self.config.engine.heartbeat_ms / 1000, self._heartbeat),
             resources=self.resources,

@@ -9,6 +9,7 @@ for on-call triage. See docs/protocol.md for the prose version of this file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ TOPIC_PROVIDER = "provider"
 TOPIC_RESOURCES = "resources"
 TOPIC_LOG = "log"
 TOPIC_ALERT = "alert"  # an alert fired, was re-sent, or resolved (docs/observability.md)
+TOPIC_LATCH = "latch"  # the kill latch: halted, and whether it is persisted yet
 # Sent to one subscriber only, when its queue overflowed: it must resync (re-read state
 # and resubscribe with since_seq) because events were dropped for it.
 TOPIC_LAGGED = "lagged"
@@ -168,19 +170,30 @@ def write_halt_marker(state_dir: Path, reason: str, uid: int, source: str) -> di
     record = {"reason": reason, "uid": uid, "source": source, "ts": time.time()}
     target = state_dir / HALT_FILE
     tmp = target.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, json.dumps(record).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        _write_synced(tmp, json.dumps(record).encode())
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk keeps no half-written file
+            tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(state_dir, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
     return record
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:  # a short write is not an error; keep writing until all is out
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_halt_marker(state_dir: Path) -> dict[str, Any] | None:

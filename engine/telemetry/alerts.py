@@ -78,6 +78,7 @@ def default_rules(
     rules = [
         _health_rule(section),
         _emergency_halt_rule(),
+        _halt_not_persisted_rule(),
         _breaker_rule(),
         _memory_rule(section),
         _error_rate_rule(section),
@@ -95,6 +96,7 @@ def default_rules(
 RULE_NAMES = (
     "health_check_failing",
     "emergency_halt",
+    "halt_not_persisted",
     "breaker_open",
     "memory_high",
     "error_rate_high",
@@ -137,6 +139,23 @@ def _emergency_halt_rule() -> AlertRule:
         "P0",
         "the engine is halted (kill switch)",
         "call the emergency contact; `arbctl status`, `arbctl audit` say who and why",
+        check,
+    )
+
+
+def _halt_not_persisted_rule() -> AlertRule:
+    def check(view: View) -> Check:
+        latch = view.get("latch") or {}
+        breached = bool(latch.get("halted")) and latch.get("persisted") is False
+        text = f"halt NOT persisted: {latch.get('error') or 'still writing'}; retrying"
+        return Check(breached, latch.get("error"), text)
+
+    return AlertRule(
+        "halt_not_persisted",
+        "P0",
+        "the engine is halted but the kill switch cannot write the halt to disk",
+        "free space or repair the state directory (`arbctl health`); the engine stays "
+        "halted and retries the write; a restart before it succeeds comes up running",
         check,
     )
 

@@ -45,9 +45,10 @@ TOPICS = (
     protocol.TOPIC_HEARTBEAT,
     protocol.TOPIC_LOG,
     protocol.TOPIC_OPPORTUNITY,
+    protocol.TOPIC_LATCH,
 )
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
-URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD})
+URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
 QUEUE_LIMIT = 16_384
 BATCH = 512  # events folded per loop step
 WARN_EVERY_S = 60.0
@@ -130,6 +131,7 @@ class Metrics:
         self.state = protocol.STARTING
         self.running_since: float | None = None
         self.breaker: dict[str, Any] = {"state": "closed"}
+        self.latch: dict[str, Any] = {"halted": False}  # the kill switch's last word
         self.last_trade_at: float | None = None
         self.totals = {"trades": 0, "errors": 0, "cancelled": 0, "guard_triggers": 0}
 
@@ -276,6 +278,9 @@ class Metrics:
         elif self.state != protocol.RUNNING:
             self.running_since = None
 
+    def _on_latch(self, data: dict[str, Any], ts: float) -> None:
+        self.latch = dict(data)
+
     def _on_log(self, data: dict[str, Any], ts: float) -> None:
         if str(data.get("level")) in ("ERROR", "CRITICAL"):
             self._error(ts)
@@ -300,6 +305,7 @@ class Metrics:
         protocol.TOPIC_OPPORTUNITY: _on_opportunity,
         protocol.TOPIC_GUARD: _on_guard,
         protocol.TOPIC_STATE: _on_state,
+        protocol.TOPIC_LATCH: _on_latch,
         protocol.TOPIC_LOG: _on_log,
         protocol.TOPIC_HEARTBEAT: _on_heartbeat,
     }
@@ -336,6 +342,7 @@ class Metrics:
             **self._market(),
             "state": self.state,
             "breaker": self.breaker,
+            "latch": self.latch,
             "resources": self._resources(),
             "quote": self.quote,
             "totals": dict(self.totals),
