@@ -44,9 +44,19 @@ class KillReport:
     def halted(self) -> bool:
         return self.acknowledged or self.marker is not None
 
+    @property
+    def persisted(self) -> bool:
+        """On disk, so a restarted engine comes back halted: the marker this command wrote,
+        or the engine's own write (an engine on a full disk halts in memory and says
+        `persisted: false` until it can write)."""
+        if self.marker is not None:
+            return True
+        return self.acknowledged and (self.engine or {}).get("persisted") is not False
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "halted": self.halted,
+            "persisted": self.persisted,
             "acknowledged": self.acknowledged,
             "via": "engine" if self.acknowledged else "fallback",
             "reason": self.reason,

@@ -107,6 +107,8 @@ if [ "$kill_rc" -eq 0 ] && [ "$(json_field halted <<<"$kill_out")" = "true" ]; t
   else
     report halt ok "engine did not answer: halt persisted by arbctl ($(json_field marker <<<"$kill_out")); it comes back halted if restarted"
   fi
+elif [ "$(json_field halted <<<"$kill_out")" = "true" ] && [ "$(json_field persisted <<<"$kill_out")" = "false" ]; then
+  report halt FAIL "engine halted IN MEMORY ONLY: it could not write the halt (full disk?) — free space in ${STATE_DIR:-its state dir}; it stays up and writes it by itself; do NOT restart it before \`arbctl status\` shows the halt persisted"
 else
   VIA="${VIA:-none}"
   report halt FAIL "arbctl kill exited $kill_rc: the halt is NOT confirmed — stop the engine by hand"

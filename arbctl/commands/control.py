@@ -128,9 +128,14 @@ def kill(
     from --redis-url, --config, or the running engine's config. Clear it with
     `arbctl resume --global --reason ...` (docs/redis.md).
 
+    An engine that cannot write its halt (full disk) still halts in memory and answers
+    `persisted: false`: arbctl says so, exits 1, and never SIGKILLs it (that would lose the
+    halt); free space in the state dir and the engine writes it by itself.
+
     Exit codes: 0 halt persisted (acknowledged by the engine, or marker written; with
-    --global, and the flag set) · 1 the halt could not be persisted, or --global could
-    not set the flag · 2 missing --reason.
+    --global, and the flag set) · 1 the halt could not be persisted (the engine may still
+    be halted in memory: see `persisted`), or --global could not set the flag · 2 missing
+    --reason.
     """
     why = options.require_reason(reason, "kill", as_json)
     report = KillReport(reason=why, state_dir=options.state_dir(state_dir))
@@ -150,7 +155,7 @@ def kill(
         offline_kill(report, sock, CLI_SOURCE, shutdown, grace)
     _print_kill(report, as_json)
     global_ok = report.global_halt is None or report.global_halt["ok"]
-    raise typer.Exit(exitcodes.OK if report.halted and global_ok else exitcodes.FAILED)
+    raise typer.Exit(exitcodes.OK if report.persisted and global_ok else exitcodes.FAILED)
 
 
 def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:
@@ -163,9 +168,18 @@ def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:
     report.acknowledged, report.engine = True, ack
     report.pid = client.last_peer_pid
     then = "; it will shut down after cancelling" if shutdown else ""
-    return report.step(
+    report.step(
         "ask_engine", True, f"engine acknowledged the halt; in-flight cancellation started{then}"
     )
+    if not report.persisted:
+        error = (ack or {}).get("persist_error") or "unknown error"
+        report.step(
+            "persist",
+            False,
+            f"engine halted in memory but could not write the halt ({error}); it retries "
+            "every second: free space in its state dir, or a restart would trade",
+        )
+    return True
 
 
 def _describe(exc: Exception) -> str:
@@ -178,9 +192,10 @@ def _await_shutdown(
     proof: process.Proof | process.NotProven, report: KillReport, grace: float
 ) -> None:
     """After an acknowledged `kill --shutdown`: wait for the engine to go, and SIGKILL it
-    after `grace` only if it was proven to be the engine before it was asked."""
+    after `grace` only if it was proven to be the engine before it was asked, and only if
+    its halt is on disk (an engine holding an unpersisted halt in memory must live)."""
     if isinstance(proof, process.Proof):
-        await_exit(proof, report, grace, force=True)
+        await_exit(proof, report, grace, force=report.persisted)
         return
     report.step("find_pid", False, f"not waiting for the process: {proof.why}")
 
@@ -189,7 +204,12 @@ def _print_kill(report: KillReport, as_json: bool) -> None:
     if as_json:
         output.emit_json(report.to_dict())
         return
-    if report.acknowledged:
+    if report.acknowledged and not report.persisted:
+        output.say(
+            "[bold red]HALTED IN MEMORY ONLY[/] — the engine could not write the halt; "
+            f"a restart would trade: {output.esc(report.reason)}"
+        )
+    elif report.acknowledged:
         output.say(f"[bold red]HALTED[/] — engine acknowledged: {output.esc(report.reason)}")
     elif report.halted:
         why = output.esc(report.reason)

@@ -6,6 +6,7 @@ halted."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,3 +123,31 @@ def test_resume_on_a_full_disk_clears_the_unpersisted_halt_and_trading_goes_on(
     engine.stop()
     engine.start()
     assert wait_for_state(engine, "running")["halt"] is None
+
+
+def test_the_cli_says_a_halt_held_only_in_memory_and_never_sigkills_that_engine(
+    engine_on_small_disk: tuple[EngineHandle, SmallDisk],
+) -> None:
+    engine, disk = engine_on_small_disk
+    engine.start()
+    wait_for_state(engine, "running")
+    disk.fill()
+
+    done = engine.cli("kill", "--shutdown", "--grace", "1", "--reason", REASON, "--json")
+    answer = json.loads(done.stdout)
+    assert done.returncode == 1, done.stdout
+    assert answer["halted"] is True and answer["persisted"] is False
+    assert any(s["step"] == "persist" and not s["ok"] for s in answer["steps"]), answer
+    assert not any(s["step"] == "sigkill" for s in answer["steps"]), answer
+    assert status_of(engine)["state"] == "halted"  # alive, holding the halt in memory
+
+    human = engine.cli("kill", "--reason", REASON)
+    assert human.returncode == 1 and "HALTED IN MEMORY ONLY" in human.stdout, human.stdout
+
+    # Space back: the engine writes the halt, then honours the pending --shutdown.
+    disk.free()
+    assert poll(lambda: (engine.state_dir / "halt.json").exists(), 30)
+    assert poll(lambda: not engine.socket.exists(), 30), "the engine did not shut down"
+    engine.stop()
+    engine.start()
+    assert wait_for_state(engine, "halted")["halt"]["reason"] == REASON
