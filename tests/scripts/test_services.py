@@ -123,6 +123,7 @@ def make_services() -> Iterator[list[Services]]:
 
 def new_services(made: list[Services], env: dict[str, str], pg: int, rd: int) -> Services:
     run_dir = Path(tempfile.mkdtemp(prefix="arbsvc", dir="/tmp"))
+    run_dir.chmod(0o755)  # PostgreSQL runs as `nobody` when the tests run as root
     services = Services(env=env, pg_port=pg, redis_port=rd, run_dir=run_dir)
     made.append(services)
     return services
