@@ -179,7 +179,10 @@ class LedgerSection:
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: str = ""  # sqlite file; default <state_dir>/ledger.sqlite3
     dsn: str = ""  # postgres DSN (secret: its password is redacted by `config show`)
-    schema: Annotated[str, Text(r"[A-Za-z_][A-Za-z0-9_]{0,62}", "an SQL identifier")] = "public"
+    # quoted wherever it is used: any name PostgreSQL accepts (63 bytes), no double quote
+    schema: Annotated[str, Text(r'[^"\x00-\x1f]{1,63}', "a schema name of 1-63 characters")] = (
+        "public"
+    )
 
 
 @dataclass(slots=True)
@@ -467,7 +470,9 @@ class _Loader:
         missing = [n for n, f in fields.items() if n not in data and _required(f)]
         for name in missing:
             self.fail(_join(prefix, name), "a value", "nothing", "required key is missing")
-        return _INVALID if missing else cls(**kwargs)
+        if any(n not in kwargs for n, f in fields.items() if _required(f)):
+            return _INVALID  # missing or refused: its error is recorded
+        return cls(**kwargs)
 
     def coerce(self, hint: Any, value: Any, key: str) -> Any:
         origin = typing.get_origin(hint)

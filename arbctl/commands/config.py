@@ -86,7 +86,7 @@ def _report_invalid(exc: Any, as_json: bool) -> None:
                 "file": exc.source,
                 "key": exc.key or None,
                 "problem": exc.problem,
-                "message": str(exc),
+                "message": exc.errors[0].to_dict()["message"],
                 "errors": [error.to_dict() for error in exc.errors],
             }
         )

@@ -166,6 +166,17 @@ def test_an_error_says_what_was_expected_and_what_was_given(no_engine: EngineHan
     assert error["problem"] == f"expected {error['expected']}, got 0"
 
 
+def test_a_refused_url_is_named_without_its_secret(no_engine: EngineHandle) -> None:
+    secret = "sk4live9apikey0123456789"
+    path = no_engine.dir / "url.toml"
+    path.write_text(f'[[providers]]\nname = "a"\nurl = "eth.example.com/v2/{secret}"\n')
+    result = no_engine.cli("config", "validate", str(path), "--json")
+    (error,) = json.loads(result.stdout)["errors"]
+    assert result.returncode == 1
+    assert error["key"] == "providers[0].url"
+    assert secret not in result.stdout + result.stderr
+
+
 def test_the_defaults_and_the_demo_config_are_valid(no_engine: EngineHandle) -> None:
     path = no_engine.dir / "empty.toml"
     path.write_text("")
