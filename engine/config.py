@@ -157,6 +157,40 @@ MaybeAddress = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex addre
 Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
 
 
+# What `disabled` may name. The rules live in engine/guards/rules.py and
+# engine/telemetry/alerts.py (too heavy for the CLI to import); a test keeps these equal.
+GuardRule = Literal[
+    "ledger_unavailable",
+    "min_net_profit",
+    "max_gas_price",
+    "max_notional",
+    "max_price_impact",
+    "max_head_age",
+    "max_head_lag",
+    "max_rpc_latency",
+    "pinned_provider",
+    "max_failed_trades_per_hour",
+    "min_success_rate",
+    "consecutive_failures",
+    "max_hourly_loss",
+    "max_daily_loss",
+]
+AlertRule = Literal[
+    "health_check_failing",
+    "emergency_halt",
+    "breaker_open",
+    "memory_high",
+    "error_rate_high",
+    "success_rate_low",
+    "hourly_loss",
+    "provider_down",
+    "unusual_slippage",
+    "cpu_high",
+    "no_trades",
+    "anomaly_detected",
+]
+
+
 @dataclass(slots=True)
 class EngineSection:
     state_dir: str = ""  # default: $XDG_STATE_HOME/arbctl
@@ -297,7 +331,7 @@ class GuardsSection:
     breaker_probe_timeout_s: Pos[DAY] = 120.0  # a probe not booked by then counts as failed
     # --- triggers -----------------------------------------------------------------------
     repeat_window_s: Num[0, DAY] = 60.0  # identical "blocked" triggers within it are counted
-    disabled: list[str] = field(default_factory=list)  # rule names switched off
+    disabled: list[GuardRule] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)
@@ -376,7 +410,7 @@ class AlertsSection:
     max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
     provider_down_for_s: Num[0, WEEK] = 60.0  # a provider down this long (ours)
     anomaly_window_s: Num[0, WEEK] = 900.0  # an anomaly keeps its alert firing this long
-    disabled: list[str] = field(default_factory=list)  # rule names switched off
+    disabled: list[AlertRule] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)

@@ -184,6 +184,8 @@ def _came_up(
         time.sleep(_POLL_S)
         status = _status(target)
     halt = status.get("halt") if status else protocol.read_halt_marker(target.state_dir)
+    if halt is None and status.get("state") == protocol.HALTED:  # e.g. the fleet's flag
+        halt = {"reason": status.get("reason"), "source": "engine", "ts": status.get("since")}
     fallback = str(target.config) if target.config else "<defaults>"
     return {
         "config_source": status.get("config_source") or fallback,
@@ -220,12 +222,20 @@ def _say_up(info: dict[str, Any], target: Target) -> None:
     )
     halt = info["halt"]
     if halt is not None:
-        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(halt.get("ts") or 0))
         output.say(
-            f"[bold red]engine came up HALTED[/]: {output.esc(halt.get('reason', '?'))} "
-            f"(halted by {output.esc(halt.get('source', '?'))}, uid {halt.get('uid', '?')}, "
-            f"at {when}); nothing is sent until `arbctl resume --reason …`"
+            f"[bold red]engine came up HALTED[/]: {output.esc(halt.get('reason') or '?')} "
+            f"({output.esc(_halted_by(halt))}); nothing is sent until "
+            "`arbctl resume --reason …`"
         )
+
+
+def _halted_by(halt: dict[str, Any]) -> str:
+    who = f"halted by {halt.get('source') or '?'}"
+    if halt.get("uid") is not None:
+        who += f", uid {halt['uid']}"
+    if isinstance(halt.get("ts"), int | float):
+        who += time.strftime(" at %Y-%m-%d %H:%M:%S UTC", time.gmtime(halt["ts"]))
+    return who
 
 
 def _refuse_if_running(target: Target, as_json: bool) -> None:

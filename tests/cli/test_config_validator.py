@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,8 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("port above 65535", "[metrics]\nprometheus_port = 70000\n", {"metrics.prometheus_port"}),
     ("alerts evaluated continuously", "[alerts]\nevaluate_interval_s = 0.0\n",
      {"alerts.evaluate_interval_s"}),
+    ("unknown guard rule", '[guards]\ndisabled = ["max_gas"]\n', {"guards.disabled[0]"}),
+    ("unknown alert rule", '[alerts]\ndisabled = ["cpu"]\n', {"alerts.disabled[0]"}),
 ]  # fmt: skip
 
 
@@ -175,6 +178,15 @@ def test_a_refused_url_is_named_without_its_secret(no_engine: EngineHandle) -> N
     assert result.returncode == 1
     assert error["key"] == "providers[0].url"
     assert secret not in result.stdout + result.stderr
+
+
+def test_the_rule_names_the_validator_knows_are_the_engines() -> None:
+    from engine.config import AlertRule, GuardRule
+    from engine.guards.rules import RULE_NAMES as GUARD_RULES
+    from engine.telemetry.alerts import RULE_NAMES as ALERT_RULES
+
+    assert set(typing.get_args(GuardRule)) == set(GUARD_RULES)
+    assert set(typing.get_args(AlertRule)) == set(ALERT_RULES)
 
 
 def test_the_defaults_and_the_demo_config_are_valid(no_engine: EngineHandle) -> None:
