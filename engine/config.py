@@ -596,21 +596,18 @@ def _join(prefix: str, name: str) -> str:
 
 
 # --- rules that relate settings -------------------------------------------------------------
-Problem = tuple[str, str, str]  # key, expected, got
+Problem = tuple[str, str, str] | tuple[str, str, str, str]  # key, expected, got[, problem]
 
 
 def check(config: Config) -> list[ConfigError]:
     """The cross-field rules on a typed config; [] when it may run."""
     rules = (_ledger, _redis, _sim, _evm, _strategy, _guards, _metrics, _money, _providers)
-    return [
-        ConfigError(config.source, key, f"expected {expected}, got {got}", **_pair(expected, got))
-        for rule in rules
-        for key, expected, got in rule(config)
-    ]
+    return [_error(config.source, *found) for rule in rules for found in rule(config)]
 
 
-def _pair(expected: str, got: str) -> dict[str, str]:
-    return {"expected": expected, "got": got}
+def _error(source: str, key: str, expected: str, got: str, problem: str = "") -> ConfigError:
+    problem = problem or f"expected {expected}, got {got}"
+    return ConfigError(source, key, problem, expected=expected, got=got)
 
 
 def _ledger(config: Config) -> Iterator[Problem]:
@@ -671,11 +668,15 @@ def _key_file(path_text: str) -> Iterator[Problem]:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as exc:
-        yield "evm.key_file", "a readable key file", f"{path}: {exc.strerror}"
+        problem = f"cannot read key file {path}: {exc.strerror}"
+        yield "evm.key_file", "a key file", str(exc.strerror), problem
         return
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        expected = f"a file readable by its owner only (mode 0600; chmod 600 {path})"
-        yield "evm.key_file", expected, f"mode {mode:04o}"
+        problem = (  # the signer's words: the engine said the same before this check
+            f"key file {path} has mode {mode:04o}: a signing key must be readable by its "
+            f"owner only (mode 0600); fix it with: chmod 600 {path}"
+        )
+        yield "evm.key_file", "mode 0600 (owner only)", f"mode {mode:04o}", problem
 
 
 def _strategy(config: Config) -> Iterator[Problem]:
