@@ -311,18 +311,18 @@ class GuardsSection:
     # --- per opportunity: the opportunity is blocked --------------------------------
     min_net_profit_quote: Quote = "1"  # net profit after gas and flash fee, below: blocked
     max_gas_price_gwei: Num[0, 1_000_000] = 150.0  # runbook: "> 150 gwei: pause trading"
-    gas_headroom_pct: Int[0, 10_000] = 100  # above the cap, profit must survive dearer gas
+    gas_headroom_pct: Int[0, 10**9] = 100  # above the cap, profit must survive dearer gas
     max_notional_quote: Quote = "100000"  # input size per trade, valued in quote at mid
     max_price_impact_bps: Int[0, 10_000] = 500  # output lost to the trade's own size
-    max_head_age_s: Pos[DAY] = 30.0  # stale market data: head block older than this
-    max_head_lag_blocks: Int[0, 100_000] = 2  # stale data: active provider behind the best
+    max_head_age_s: Num[0, DAY] = 30.0  # stale market data: head block older than this
+    max_head_lag_blocks: Int[0, 10**9] = 2  # stale data: active provider behind the best
     max_rpc_latency_ms: Pos[600_000.0] = 2000.0  # runbook: response time > 2000 ms
     # --- per booked trade: the circuit breaker opens ----------------------------------
-    max_failed_trades_per_hour: Int[0, 1_000_000] = 10  # runbook: failed trades > 10/hour
+    max_failed_trades_per_hour: Int[0, 10**9] = 10  # runbook: failed trades > 10/hour
     min_success_rate_pct: Percent = 70.0  # runbook: success rate < 70 %
-    success_rate_window: Int[1, 100_000] = 20  # over the last this many trades...
-    success_rate_min_trades: Int[1, 100_000] = 10  # ...once at least this many were booked
-    consecutive_failures_limit: Int[1, 100_000] = 5  # this many failed trades in a row
+    success_rate_window: Int[1, 1_000_000] = 20  # over the last this many trades...
+    success_rate_min_trades: Int[1, 1_000_000] = 10  # ...once at least this many were booked
+    consecutive_failures_limit: Int[1, 10**9] = 5  # this many failed trades in a row
     max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
     max_daily_loss_quote: Quote = "500"  # P&L since 00:00 UTC; holds the breaker to midnight
     # --- the breaker --------------------------------------------------------------------
