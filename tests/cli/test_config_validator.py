@@ -180,6 +180,22 @@ def test_a_refused_url_is_named_without_its_secret(no_engine: EngineHandle) -> N
     assert secret not in result.stdout + result.stderr
 
 
+def test_every_numeric_setting_has_a_sane_range() -> None:
+    import dataclasses
+
+    from engine import config
+
+    unranged = []
+    sections = [type(getattr(config.Config(), f.name)) for f in dataclasses.fields(config.Config)]
+    tables = [config.TokenEntry, config.FactoryEntry, config.ProviderEntry]
+    for cls in [c for c in sections if dataclasses.is_dataclass(c)] + tables:
+        for name, hint in typing.get_type_hints(cls, include_extras=True).items():
+            item = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+            if item in (int, float):
+                unranged.append(f"{cls.__name__}.{name}")
+    assert unranged == []
+
+
 def test_the_rule_names_the_validator_knows_are_the_engines() -> None:
     from engine.config import AlertRule, GuardRule
     from engine.guards.rules import RULE_NAMES as GUARD_RULES
