@@ -30,7 +30,7 @@ from engine.accounting.methods import AccountingMethods
 from engine.accounting.reconcile import record_session_start
 from engine.audit import AuditTrail
 from engine.bus import EventBus
-from engine.config import Config, ConfigError, load
+from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
 from engine.control.health import evaluate_health
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
@@ -84,9 +84,9 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
     try:
         config = load(config_path)
     except ConfigError as exc:
-        print(f"arbctl engine: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return refuse_config(exc, state_dir or os.environ.get("ARBCTL_STATE_DIR"))
     paths = resolve_paths(config, socket, state_dir)
+    clear_error_report(paths.state_dir)
     paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = config.engine
     log_path = logs.setup(
@@ -102,6 +102,17 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
         return asyncio.run(Daemon(config, paths).main())
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def refuse_config(error: ConfigError, state_dir: str | Path | None) -> int:
+    """Every problem on stderr (the journal, `up`'s stdio log) and, where the state dir is
+    known, as a report `arbctl up` reads to name the key: it sees only the exit code."""
+    for problem in error.errors:
+        print(f"arbctl engine: config error: {problem}", file=sys.stderr, flush=True)
+    if state_dir:
+        with contextlib.suppress(OSError):
+            write_error_report(Path(state_dir), error)
+    return EXIT_CONFIG
 
 
 class Daemon:
@@ -138,6 +149,8 @@ class Daemon:
         self._install_signals()
         try:
             store = await open_store(self.config.ledger, self.paths.state_dir)
+        except ConfigError as exc:
+            return self._refuse(exc)
         except Exception as exc:
             log.error("cannot open the %s ledger: %s", self.config.ledger.backend, exc)
             return EXIT_FAILED
@@ -151,6 +164,8 @@ class Daemon:
         await self._restore_snapshot(store)
         try:
             venue = build_venue(self.config)
+        except ConfigError as exc:
+            return self._refuse(exc)
         except Exception as exc:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
@@ -158,8 +173,7 @@ class Daemon:
             guards = Guards.from_config(self.config, self.bus, writer, venue)
             self._guards = guards
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         gate = SendGate(self.lifecycle, venue)
         parts = self._control_parts(writer, gate)
         handlers = ControlMethods(parts).table()
@@ -169,8 +183,7 @@ class Daemon:
                 self.config, venue, parts.audit, self.bus, guards.triggers
             )
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         handlers.update(providers.table())
         self._providers = providers
         try:
@@ -180,8 +193,7 @@ class Daemon:
                 self.config, self.bus, self.metrics, guards.thresholds, health
             )
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         self.alerting = alerting
         handlers.update(TelemetryMethods(self.metrics, alerting).table())
         accounting = AccountingMethods(self.config, writer, parts.audit, venue)
@@ -189,8 +201,7 @@ class Daemon:
         try:
             hotstate = build_hotstate(self.config, parts, handlers)  # None without [redis]
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         if hotstate is not None:
             handlers.update(hotstate.methods())  # fleet, redis; resume refused under the flag
             parts.hotstate = hotstate
@@ -223,6 +234,8 @@ class Daemon:
             self._apply_snapshot(pipeline, guards)
             accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
+        except ConfigError as exc:  # only the running market knows, e.g. sim symbols
+            return self._refuse(exc)
         except VenueError as exc:
             log.error("market unavailable: %s", exc)
             return EXIT_FAILED
@@ -293,6 +306,11 @@ class Daemon:
             "flushed" if flushed else "NOT flushed",
             writer.pending,
         )
+
+    def _refuse(self, error: ConfigError) -> int:
+        for problem in error.errors:
+            log.error("config error: %s", problem)
+        return refuse_config(error, self.paths.state_dir)
 
     # --- parts ------------------------------------------------------------------------
     def _control_parts(self, writer: LedgerWriter, gate: SendGate) -> ControlParts:
@@ -466,10 +484,15 @@ def build_venue(config: Config) -> TradingVenue:
     if config.market.venue == "evm":
         # The key is loaded (and registered with the log scrubber) before anything
         # connects; the venue checks the chain id and the executor's owner at start.
-        from engine.execution.signer import load_signer
+        from engine.execution.signer import KeyLoadError, load_signer
         from engine.market.evm.venue import EvmVenue
 
-        return EvmVenue.from_config(config, load_signer(config.evm))
+        try:
+            signer = load_signer(config.evm)
+        except KeyLoadError as exc:  # never holds the key: the signer words it so
+            key = "evm.key_file" if config.evm.key_file else "evm.key_env"
+            raise ConfigError(config.source, key, str(exc)) from None
+        return EvmVenue.from_config(config, signer)
     raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
 
 

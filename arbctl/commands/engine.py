@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -83,11 +83,12 @@ def _resolve(
     section = _engine_section(config, as_json)
     sock = socket or (Path(section["socket"]) if section.get("socket") else None)
     sdir = state_dir or (Path(section["state_dir"]) if section.get("state_dir") else None)
-    return Target(options.socket_path(sock), options.state_dir(sdir), config)
+    absolute = config.absolute() if config is not None else None  # what status will name
+    return Target(options.socket_path(sock), options.state_dir(sdir), absolute)
 
 
 def _engine_section(config: Path | None, as_json: bool) -> dict[str, Any]:
-    """An invalid config fails `up` at once, with the validator's message."""
+    """An invalid config fails `up` at once, with the engine's own validator's errors."""
     if config is None:
         return {}
     from engine.config import ConfigError, load
@@ -95,8 +96,28 @@ def _engine_section(config: Path | None, as_json: bool) -> dict[str, Any]:
     try:
         loaded = load(config)
     except ConfigError as exc:
-        output.fail(f"invalid config: {exc}", exitcodes.FAILED, as_json, kind="invalid_config")
+        report = {"file": exc.source, "errors": [e.to_dict() for e in exc.errors]}
+        _config_refused(report, "invalid config", as_json)
     return {"socket": loaded.engine.socket, "state_dir": loaded.engine.state_dir}
+
+
+def _config_refused(report: dict[str, Any], what: str, as_json: bool) -> NoReturn:
+    """Every error with its key: the same report whether `up` or the engine found it."""
+    errors = report["errors"]
+    if len(errors) == 1:
+        text = f"{what}: {errors[0]['message']}"
+    else:
+        lines = [f"  {e['key'] or '-'}: {e['problem']}" for e in errors]
+        text = f"{what}: {len(errors)} errors in {report['file']}:\n" + "\n".join(lines)
+    output.fail(
+        text,
+        exitcodes.FAILED,
+        as_json,
+        kind="invalid_config",
+        file=report["file"],
+        key=errors[0]["key"],
+        errors=errors,
+    )
 
 
 TimeoutOpt = Annotated[
@@ -116,20 +137,27 @@ def up(
     Runs `arbctl engine run` in a new session, its stdout/stderr appended to
     <state-dir>/logs/engine.stdio.log. Refuses if an engine already answers on the socket
     (or its pid is alive); a stale socket file is reported and replaced by the engine.
-    On failure prints the reason and the tail of the logs. With --json prints {pid,
-    socket, state_dir, config, log, stdio_log, elapsed_s}.
+    It says which config file the engine runs and whether it came up HALTED (a persisted
+    halt: it trades only after `resume`), and why. A config the validator or the engine
+    refuses is reported with its keys. On any other failure prints the reason and the tail
+    of the logs. With --json prints {pid, socket, state_dir, config, config_source, state,
+    halted, halt, log, stdio_log, elapsed_s}.
 
     Exit codes: 0 the engine answers `ping` · 1 it failed to start within --timeout
     (invalid config, crash) · 4 an engine is already running on that socket.
     """
+    from engine.config import clear_error_report
+
     target = _resolve(config, socket, state_dir, as_json)
     _refuse_if_running(target, as_json)
     started = time.monotonic()
+    clear_error_report(target.state_dir)  # a report from an earlier run must not speak now
     proc = _spawn(target)
     pid = _wait_until_answering(proc, target, timeout, as_json)
     info = {
         "pid": pid,
         **target.to_dict(),
+        **_came_up(proc, target, started + timeout, as_json),
         "log": str(target.log_dir / "engine.log"),
         "stdio_log": str(target.log_dir / STDIO_LOG),
         "elapsed_s": round(time.monotonic() - started, 3),
@@ -137,11 +165,77 @@ def up(
     if as_json:
         output.emit_json(info)
     else:
+        _say_up(info, target)
+
+
+def _came_up(
+    proc: subprocess.Popen[bytes], target: Target, deadline: float, as_json: bool
+) -> dict[str, Any]:
+    """Once past `starting` (or at --timeout): its config, its state, a persisted halt.
+
+    The socket answers while the market loads; what only the loaded market can judge
+    (the simulated market's token symbols) is refused after that, and reported here."""
+    from engine import protocol
+
+    status = _status(target)
+    while status.get("state") in (protocol.STARTING, None) and time.monotonic() < deadline:
+        if (code := proc.poll()) is not None or (not status and _exits(proc)):
+            _exited(proc.returncode if code is None else code, target, as_json)
+        time.sleep(_POLL_S)
+        status = _status(target)
+    halt = status.get("halt") if status else protocol.read_halt_marker(target.state_dir)
+    if halt is None and status.get("state") == protocol.HALTED:  # e.g. the fleet's flag
+        halt = {"reason": status.get("reason"), "source": "engine", "ts": status.get("since")}
+    fallback = str(target.config) if target.config else "<defaults>"
+    return {
+        "config_source": status.get("config_source") or fallback,
+        "state": status.get("state"),
+        "halted": halt is not None,
+        "halt": halt,
+    }
+
+
+def _status(target: Target) -> dict[str, Any]:
+    try:
+        return Client(target.socket, timeout=2.0).call("status", timeout=2.0) or {}
+    except (EngineUnreachable, RpcError):
+        return {}
+
+
+def _exits(proc: subprocess.Popen[bytes]) -> bool:
+    """The socket went silent: is the process on its way out?"""
+    try:
+        proc.wait(timeout=2.0)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _say_up(info: dict[str, Any], target: Target) -> None:
+    source = info["config_source"]
+    config = "built-in defaults (no --config)" if source == "<defaults>" else source
+    output.say(
+        f"[green]engine up[/]: pid {info['pid']}, socket {output.esc(target.socket)}, "
+        f"state dir {output.esc(target.state_dir)} ({info['elapsed_s']}s)\n"
+        f"config: {output.esc(config)}\n"
+        f"logs: {output.esc(info['log'])}"
+    )
+    halt = info["halt"]
+    if halt is not None:
         output.say(
-            f"[green]engine up[/]: pid {pid}, socket {output.esc(target.socket)}, "
-            f"state dir {output.esc(target.state_dir)} ({info['elapsed_s']}s)\n"
-            f"logs: {output.esc(info['log'])}"
+            f"[bold red]engine came up HALTED[/]: {output.esc(halt.get('reason') or '?')} "
+            f"({output.esc(_halted_by(halt))}); nothing is sent until "
+            "`arbctl resume --reason …`"
         )
+
+
+def _halted_by(halt: dict[str, Any]) -> str:
+    who = f"halted by {halt.get('source') or '?'}"
+    if halt.get("uid") is not None:
+        who += f", uid {halt['uid']}"
+    if isinstance(halt.get("ts"), int | float):
+        who += time.strftime(" at %Y-%m-%d %H:%M:%S UTC", time.gmtime(halt["ts"]))
+    return who
 
 
 def _refuse_if_running(target: Target, as_json: bool) -> None:
@@ -238,7 +332,7 @@ def _wait_until_answering(
     while time.monotonic() < deadline:
         code = proc.poll()
         if code is not None:
-            _startup_failed(f"the engine exited with code {code}", target, as_json)
+            _exited(code, target, as_json)
         try:
             client.call("ping", timeout=_PING_TIMEOUT_S)
             return proc.pid
@@ -252,7 +346,17 @@ def _wait_until_answering(
     )
 
 
-def _startup_failed(reason: str, target: Target, as_json: bool) -> None:
+def _exited(code: int, target: Target, as_json: bool) -> NoReturn:
+    """A refused config is named by its keys; any other exit shows the logs."""
+    from engine.config import read_error_report
+
+    report = read_error_report(target.state_dir)
+    if report is not None:
+        _config_refused(report, "the engine refused its config", as_json)
+    _startup_failed(f"the engine exited with code {code}", target, as_json)
+
+
+def _startup_failed(reason: str, target: Target, as_json: bool) -> NoReturn:
     logs = [target.log_dir / STDIO_LOG, target.log_dir / "engine.log"]
     tails = {str(p): process.tail(p) for p in logs}
     if not as_json:

@@ -12,7 +12,23 @@ import pytest
 
 from tests.runbook_emergency.conftest import SCRIPTS
 
-EVM_CONFIG = '[market]\nvenue = "evm"\n\n[evm]\nchain_id = 31337\n'
+# A config the engine would run (the validator refuses an [evm] it could not trade on).
+EVM_CONFIG = """[market]
+venue = "evm"
+
+[evm]
+chain_id = 31337
+executor = "0x84eA74d481Ee0A5332c457a4d796187F6Ba67fEB"
+tokens = [
+  { address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", symbol = "WETH", decimals = 18 },
+  { address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", symbol = "USDC", decimals = 6 },
+]
+factories = [{ name = "uniswap", address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }]
+
+[[providers]]
+name = "anvil"
+url = "http://127.0.0.1:8545"
+"""
 
 
 def rotate(*args: str) -> subprocess.CompletedProcess[str]:
