@@ -135,6 +135,7 @@ class TradingPipeline:
             return
         finally:
             self._busy_pools -= pools
+        self.trades_booked += 1
         # The execution's slot is free from here; the commit is waited for apart, so a
         # slow or absent ledger never looks like work in flight on the chain.
         task = asyncio.create_task(self._publish_when_committed(trade))
@@ -145,7 +146,6 @@ class TradingPipeline:
         """Committed first: the event, and the guard triggers that name the trade, are
         what clients see, and a crash must never lose a trade a client has seen."""
         await self._ledger.book_trade(trade)
-        self.trades_booked += 1
         self._bus.publish(protocol.TOPIC_TRADE, trade.to_dict())
         self._approver.observe_trade(trade)
         log.info(
