@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from arbctl import process
 from tests.accounting.conftest import BUSY_MARKET, EngineMaker, pg, status, wait_for
 from tests.conftest import EngineHandle, new_engine_dir, wait_until
 from tests.control.conftest import Wire
@@ -115,17 +116,6 @@ def assert_booked_once(engine: EngineHandle, seen: list[str], context: str = "")
     assert total == sum(stored.values())
 
 
-def gone(pid: int) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-        except OSError:
-            return True
-        return state in ("Z", "X")
-
-    return check
-
-
 def resume_if_halted(engine: EngineHandle) -> None:
     if status(engine)["state"] == "halted":
         rpc(engine, "resume", {"reason": "test: next round", "client": "pytest"})
@@ -144,7 +134,7 @@ def test_every_trade_seen_before_a_sigkill_at_a_random_moment_is_in_the_ledger_o
         tap.wait_for(rng.randint(2, 12))
         time.sleep(rng.uniform(0.0, 0.15))  # a random moment in the flow of trades
         os.kill(engine.pid, signal.SIGKILL)
-        assert wait_until(gone(engine.pid))
+        assert wait_until(lambda: not process.is_alive(engine.pid))
         seen += tap.close()
 
     engine.start()
