@@ -1,12 +1,10 @@
 """The trading pipeline: blocks → search → (guards) → executor → ledger, one direction.
 
 It is deliberately small: the venue says what changed, the search says what is worth
-doing, the executor does it through the send gate and returns a booked trade, which is
-committed to the ledger before it is published (a client never sees a trade a crash
-could lose). Each step publishes what it saw on the bus. Executions run as bounded
-concurrent tasks so a slow chain never stops the next block from being searched, and two
-executions never touch the same pool at once (the second would trade on reserves the
-first is moving).
+doing, the executor does it through the send gate and returns a booked trade. Each
+step publishes what it saw on the bus. Executions run as bounded concurrent tasks so a
+slow chain never stops the next block from being searched, and two executions never
+touch the same pool at once (the second would trade on reserves the first is moving).
 """
 
 from __future__ import annotations
