@@ -6,7 +6,8 @@ would see it. Then the engine is ended the hard ways (issue 11, findings 3 and 4
 - SIGKILL at random moments, several times over the same state directory;
 - SIGSTOP, then `arbctl kill`'s fallback (halt marker, SIGTERM + SIGCONT, wait its grace),
   also while another process holds the SQLite write lock as the stop begins, so the
-  writer is cancelled in the middle of starting its transaction.
+  writer's BEGIN is waiting when the stop comes (where a cancelled BEGIN used to leave
+  the connection inside a transaction and every later write failed).
 After a restart, every id seen must be in the ledger once, and the P&L rollup must count
 each stored trade once.
 """
@@ -197,8 +198,10 @@ class WriteLock:
 def test_a_fallback_kill_while_another_process_holds_the_write_lock_keeps_every_trade(
     busy_engine: EngineMaker,
 ) -> None:
-    """The writer is cancelled while its BEGIN waits for the lock; the lock is let go
-    a moment after the stop began. The stop's own flush must then still write."""
+    """As the stop begins the writer's BEGIN is waiting for the lock, which is let go a
+    moment later. The stop must still write every trade seen, within the kill's grace
+    (before the fix it cancelled the writer there and looped on `cannot start a
+    transaction within a transaction` until its deadline, losing the queued trades)."""
     engine = busy_engine()
     tap = TradeTap(engine)
     tap.wait_for(10)
