@@ -158,7 +158,7 @@ Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
 
 
 # What `disabled` may name. The rules live in engine/guards/rules.py and
-# engine/telemetry/alerts.py (too heavy for the CLI to import); a test keeps these equal.
+# engine/telemetry/alerts/rules.py (too heavy for the CLI to import); a test keeps these equal.
 GuardRule = Literal[
     "ledger_unavailable",
     "min_net_profit",

@@ -13,14 +13,9 @@ from engine import protocol
 from engine.bus import EventBus
 from engine.config import AlertsSection, Config, ConfigError, MetricsSection
 from engine.guards.thresholds import build_thresholds
-from engine.telemetry.alerts import (
-    FIRING,
-    RESOLVED,
-    RULE_NAMES,
-    AlertBook,
-    Alerting,
-    default_rules,
-)
+from engine.telemetry.alerts.book import FIRING, HISTORY, RESOLVED, AlertBook
+from engine.telemetry.alerts.rules import RULE_NAMES, default_rules
+from engine.telemetry.alerts.service import Alerting
 from engine.telemetry.metrics import Metrics
 from tests.telemetry.conftest import T0, Clock, trade
 
@@ -106,6 +101,15 @@ def test_a_healthy_engine_fires_nothing() -> None:
     alerts = book(clock)
     assert alerts.evaluate(normal_view(clock)) == []
     assert alerts.active() == [] and alerts.pending() == {}
+
+
+def test_the_book_keeps_the_notifications_sent_newest_first_and_bounded() -> None:
+    alerts = book(Clock())
+    for n in range(HISTORY + 5):
+        alerts.record({"id": f"note-{n}"})
+    newest = [f"note-{HISTORY + 4 - i}" for i in range(3)]
+    assert [note["id"] for note in alerts.recent(3)] == newest
+    assert len(alerts.recent(10 * HISTORY)) == HISTORY
 
 
 @pytest.mark.parametrize("rule", RULE_NAMES)
