@@ -11,7 +11,7 @@ import pytest
 
 from engine import protocol
 from engine.bus import EventBus
-from engine.config import AlertsSection, Config, ConfigError, MetricsSection
+from engine.config import AlertsSection, Config, MetricsSection
 from engine.guards.thresholds import build_thresholds
 from engine.telemetry.alerts.book import FIRING, HISTORY, RESOLVED, AlertBook
 from engine.telemetry.alerts.rules import RULE_NAMES, default_rules
@@ -308,23 +308,6 @@ async def test_state_changes_and_guard_triggers_wake_the_evaluator() -> None:
     assert not alerting._wake.is_set()
     metrics._observe_safely(protocol.TOPIC_STATE, {"state": "halted"}, clock.now)
     assert alerting._wake.is_set()
-
-
-def test_from_config_refuses_unknown_rule_names_and_inexact_money() -> None:
-    config = Config()
-    thresholds = build_thresholds(config.guards, "USDC", 6)
-    metrics = Metrics.from_config(config, thresholds)
-
-    async def probe() -> dict[str, Any]:
-        return {}
-
-    config.alerts.disabled = ["no_such_rule"]
-    with pytest.raises(ConfigError, match=r"alerts\.disabled"):
-        Alerting.from_config(config, EventBus(), metrics, thresholds, probe)
-    config.alerts.disabled = []
-    config.alerts.max_hourly_loss_quote = "0.0000001"
-    with pytest.raises(ConfigError, match=r"alerts\.max_hourly_loss_quote"):
-        Alerting.from_config(config, EventBus(), metrics, thresholds, probe)
 
 
 def test_hourly_loss_threshold_is_exact_in_base_units() -> None:

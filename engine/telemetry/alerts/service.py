@@ -21,10 +21,10 @@ from typing import Any
 
 from engine import protocol
 from engine.bus import EventBus
-from engine.config import AlertsSection, Config, ConfigError, redact_webhook
+from engine.config import AlertsSection, Config, redact_webhook
 from engine.guards.thresholds import Thresholds
 from engine.telemetry.alerts.book import FIRING, AlertBook
-from engine.telemetry.alerts.rules import RULE_NAMES, AlertRule, default_rules
+from engine.telemetry.alerts.rules import AlertRule, default_rules
 from engine.telemetry.alerts.sinks import Sink, build_sinks, slack_text
 from engine.telemetry.metrics import URGENT_TOPICS, Metrics
 from engine.units import to_base_units, to_text
@@ -71,16 +71,10 @@ class Alerting:
         thresholds: Thresholds,
         health_probe: HealthProbe,
     ) -> Alerting:
-        """Rules from `[alerts]`, money in the guards' quote token; unknown names refused."""
+        """Rules from `[alerts]` (validated by `engine.config.load`: rule names, and money
+        that lands on a base unit), money in the guards' quote token."""
         section = config.alerts
-        unknown = sorted(set(section.disabled) - set(RULE_NAMES))
-        if unknown:
-            problem = f"unknown rules {unknown}; known: {', '.join(RULE_NAMES)}"
-            raise ConfigError(config.source, "alerts.disabled", problem)
-        try:
-            max_loss = to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
-        except ValueError as exc:
-            raise ConfigError(config.source, "alerts.max_hourly_loss_quote", str(exc)) from None
+        max_loss = to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
 
         def money(amount: int) -> str:
             return f"{to_text(amount, thresholds.quote_decimals)} {thresholds.quote_symbol}"
