@@ -82,6 +82,8 @@ CASES: list[tuple[str, str, set[str]]] = [
      {"alerts.evaluate_interval_s"}),
     ("unknown guard rule", '[guards]\ndisabled = ["max_gas"]\n', {"guards.disabled[0]"}),
     ("unknown alert rule", '[alerts]\ndisabled = ["cpu"]\n', {"alerts.disabled[0]"}),
+    ("gas cap finer than a wei", "[guards]\nmax_gas_price_gwei = 0.0000000001\n",
+     {"guards.max_gas_price_gwei"}),
 ]  # fmt: skip
 
 
