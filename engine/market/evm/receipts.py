@@ -27,7 +27,7 @@ from engine.market.evm import abi
 from engine.market.evm.orders import EvmOrder
 from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import ProviderUnavailable, RpcError
-from engine.market.venue import CANCELLED_BY_KILL, Receipt
+from engine.market.venue import CANCELLED_BY_KILL, Receipt, TxStatus
 
 log = logging.getLogger("arbctl.evm")
 
@@ -61,7 +61,7 @@ class ReceiptDecoder:
         price = int(raw.get("effectiveGasPrice") or "0x0", 16)
         order = sent.payload.order
 
-        def receipt(status: str, reason: str, amount_out: int, delta: int) -> Receipt:
+        def receipt(status: TxStatus, reason: str, amount_out: int, delta: int) -> Receipt:
             return Receipt(
                 mined_hash,
                 order.order_id,
