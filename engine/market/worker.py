@@ -1,0 +1,76 @@
+"""The market's worker thread: per-block CPU work runs here, never on the event loop.
+
+The search over a big market and the simulated chain's block (noise, sweeps, the
+mempool) take tens of milliseconds; on the loop they would delay every kill and every
+`status` by as much. They run instead on one dedicated thread per market (numpy and
+most of the pure-Python work release the loop; the GIL is shared but switched every few
+milliseconds), through a single-thread executor, so jobs run one at a time in the
+order they were submitted.
+
+Invariant: the market's pools are mutated only by jobs on this worker (the simulated
+chain's mining) or on the loop while no search job is queued or running (the venue's
+`blocks()` applying a block, which only the pipeline, the sole submitter of searches,
+drives between searches). One thread, one job at a time: a search therefore never reads
+pools that are being changed.
+
+`busy` says whether a job is queued or running; `on_idle` callbacks run on the loop
+after the job that made the worker idle has handed its result to its awaiting task, so
+that task resumes before anything woken by the callback (the simulated chain relies on
+it to keep a seed's blocks identical whatever the machine's speed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class MarketWorker:
+    def __init__(self, name: str = "market") -> None:
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"arbctl-{name}"
+        )
+        self._jobs = 0
+        self._idle_callbacks: list[Callable[[], None]] = []
+
+    @property
+    def busy(self) -> bool:
+        """A job is queued or running (counted until its thread is done with it)."""
+        return self._jobs > 0
+
+    def on_idle(self, callback: Callable[[], None]) -> None:
+        self._idle_callbacks.append(callback)
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        """Run `function(*args)` on the worker thread; await its result on the loop.
+
+        If the awaiting task is cancelled the job still runs to its end (a thread cannot
+        be interrupted) and the worker stays busy until it has.
+        """
+        loop = asyncio.get_running_loop()
+        job = self._executor.submit(function, *args)
+        self._jobs += 1
+        result = asyncio.wrap_future(job, loop=loop)
+        job.add_done_callback(lambda _: self._from_thread(loop))
+        return await result
+
+    def _from_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody waits
+            loop.call_soon_threadsafe(self._done, loop)
+
+    def _done(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The result was chained first, so its `_set_state` ran just before this and
+        # queued the awaiting task's wake-up; `call_soon` queues the callbacks after it.
+        self._jobs -= 1
+        if self._jobs == 0:
+            for callback in self._idle_callbacks:
+                loop.call_soon(callback)
+
+    def close(self) -> None:
+        """No new jobs; a running one finishes in its thread."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
