@@ -102,8 +102,6 @@ class TradingPipeline:
         worker = worker or MarketWorker("search")
         try:
             async for update in self.venue.blocks():
-                self.last_update = update
-                self.blocks_seen += 1
                 gas_price = self.venue.gas_price()
                 found = await worker.run(self._timed_search, update, gas_price)
                 self._on_block(update, found)
@@ -120,6 +118,8 @@ class TradingPipeline:
 
     def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
         """The hand-over, on the loop and without an await: publish, review, dispatch."""
+        self.last_update = update
+        self.blocks_seen += 1
         self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
         for opportunity in found:
             self.opportunities_seen += 1
