@@ -13,6 +13,14 @@ chain's mining) or on the loop while no search job is queued or running (the ven
 drives between searches). One thread, one job at a time: a search therefore never reads
 pools that are being changed.
 
+The GIL: numpy's kernels release it, but the simulated chain and the search's exact
+re-check are pure Python and hold it. A thread that wants the GIL back gets it when the
+holder has run for the interpreter's switch interval (5 ms by default), and a request
+on the socket takes it back several times (read, handle, write): behind a busy worker a
+`status` would wait 5 ms at each step. A worker therefore lowers the process's switch
+interval to `SWITCH_INTERVAL_S`; the cost is a hand-over every 0.5 ms, and only while
+the loop actually wants to run.
+
 `busy` says whether a job is queued or running; `on_idle` callbacks run on the loop
 after the job that made the worker idle has handed its result to its awaiting task, so
 that task resumes before anything woken by the callback (the simulated chain relies on
@@ -24,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+SWITCH_INTERVAL_S = 0.0005
 
 
 class MarketWorker:
@@ -36,6 +46,7 @@ class MarketWorker:
             max_workers=1, thread_name_prefix=f"arbctl-{name}"
         )
         self._jobs = 0
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._idle_callbacks: list[Callable[[], None]] = []
 
     @property
