@@ -9,11 +9,11 @@ thousands of cycles change and the background searchers work every pair), search
 block. Clients speak raw JSON-RPC on the Unix socket (`scripts/bench/control.py`'s
 client), one request at a time:
 
-- status: `status` round trips;
-- kill: `kill` → acknowledgement, with an untimed `resume` between kills. The state
-  directory (where the kill's halt marker is fsync'd) is on tmpfs, so the figure is the
-  engine's share and not the virtual disk's fsync tail (see docs/benchmarks.md's
-  control-plane rows for the disk).
+- status: `status` round trips, each after a random pause of up to 10 ms;
+- kill: `kill` → acknowledgement, with an untimed `resume` and a random pause between
+  kills. The state directory (where the kill's halt marker is fsync'd) is on tmpfs, so
+  the figure is the engine's share and not the virtual disk's fsync tail (see
+  docs/benchmarks.md's control-plane rows for the disk).
 
 Each code tree runs its own engine, one after the other (never both at once: the
 machine has two cores), with PYTHONPATH pointing at that tree, and the whole comparison
@@ -28,12 +28,13 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from control import Client, Engine, describe_runs, machine
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS_50K = 8_333  # 3 dexes × (1 + 2 × 8,333) base pools + 3 token/token pools = 50,004
 STATE_ROOT = Path("/dev/shm")
+PACE_S = 0.010  # at most this long between two timed requests (uniform)
 WORLD_PROBE = """
 import resource, sys, time
 from engine.config import SimSection
@@ -65,7 +67,7 @@ class TreeEngine(Engine):
 
     def env(self) -> dict[str, str]:
         env = super().env()
-        env["PYTHONPATH"] = str(self.tree)
+        env["PYTHONPATH"] = str(self.tree) + os.environ.get("EXTRA_PATH", "")
         return env
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -141,8 +143,8 @@ def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[st
         for _ in range(50):
             client.timed("status")
         for _ in range(runs):
-            status_runs.append([client.timed("status") for _ in range(requests)])
-            kill_runs.append([kill_and_resume(client, i) for i in range(kills)])
+            status_runs.append([paced(client.timed, "status") for _ in range(requests)])
+            kill_runs.append([paced(kill_and_resume, client, i) for i in range(kills)])
         after, elapsed = market(client), time.monotonic() - started
     blocks = after["blocks_seen"] - before["blocks_seen"]
     return {
@@ -154,6 +156,14 @@ def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[st
         "rss": engine.status_value("VmRSS"),
         "hwm": engine.status_value("VmHWM"),
     }
+
+
+def paced(call: Callable[..., float], *args: Any) -> float:
+    """A random pause first (untimed), so requests land at random moments of the block
+    cycle, as an operator's do: back to back, fast replies would crowd the samples into
+    the loop's idle stretches and hide the time it spends blocked."""
+    time.sleep(random.uniform(0.0, PACE_S))
+    return call(*args)
 
 
 def kill_and_resume(client: Client, i: int) -> float:
@@ -197,13 +207,15 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=TOKENS_50K)
     parser.add_argument("--noise", type=int, default=1_000, help="noise swaps per block")
     parser.add_argument("--block-ms", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=1_000, help="status calls per run")
+    parser.add_argument("--requests", type=int, default=500, help="status calls per run")
     parser.add_argument("--kills", type=int, default=200, help="kills per run")
     parser.add_argument("--runs", type=int, default=2, help="runs per engine")
     parser.add_argument("--repeat", type=int, default=1, help="old/new engine pairs")
+    parser.add_argument("--only", default="old,new", help="which trees: old,new")
     parser.add_argument("--write", type=Path, help="append the figures as Markdown here")
     args = parser.parse_args()
     trees = {"old": args.old.resolve(), "new": args.new.resolve()}
+    trees = {name: tree for name, tree in trees.items() if name in args.only.split(",")}
     about = machine()
     lines = [f"- Machine: {about}"]
     lines += [f"- {name}: `{tree}` at {revision(tree)}" for name, tree in trees.items()]
