@@ -21,6 +21,9 @@ on the socket takes it back several times (read, handle, write): behind a busy w
 interval to `SWITCH_INTERVAL_S`; the cost is a hand-over every 0.5 ms, and only while
 the loop actually wants to run.
 
+The kernel: on two busy cores the loop thread, once it has the GIL, may still wait for
+a core. The worker thread runs at a lower priority (nice +10) so the loop goes first.
+
 `busy` says whether a job is queued or running; `on_idle` callbacks run on the loop
 after the job that made the worker idle has handed its result to its awaiting task, so
 that task resumes before anything woken by the callback (the simulated chain relies on
@@ -32,18 +35,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 SWITCH_INTERVAL_S = 0.0005
+WORKER_NICE = 10  # added to the process's niceness, for the worker thread only
 
 
 class MarketWorker:
     def __init__(self, name: str = "market") -> None:
         self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"arbctl-{name}"
+            max_workers=1, thread_name_prefix=f"arbctl-{name}", initializer=_lower_priority
         )
         self._jobs = 0
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
@@ -85,3 +91,10 @@ class MarketWorker:
     def close(self) -> None:
         """No new jobs; a running one finishes in its thread."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    """On the worker thread: nice it below the loop, so that on busy cores the kernel
+    runs the loop (and the client it answers) first. Linux nices threads one by one."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
