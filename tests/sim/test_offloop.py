@@ -113,18 +113,24 @@ async def test_the_simulated_chain_mines_off_the_loop_thread(tmp_path: Path) -> 
 async def test_same_seed_same_trades_through_the_pipeline(tmp_path: Path) -> None:
     async def trades(run: int) -> list[dict[str, object]]:
         pipeline = build_pipeline(tmp_path / str(run), ArbitrageSearch)
-        booked = pipeline._ledger._pending.trades
+        writer = pipeline._ledger
+        await writer.store.open()
+        tasks = [asyncio.create_task(pipeline.run()), asyncio.create_task(writer.run())]
         await pipeline.venue.start()
-        running = asyncio.create_task(pipeline.run())
         try:
             while pipeline.blocks_seen < 120:
                 await asyncio.sleep(0.001)
-            await pipeline.drain(timeout=5.0)
+            await pipeline.drain(timeout=10.0)
+            assert await writer.flush()
+            booked = await writer.store.list_trades(limit=10_000)
         finally:
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await pipeline.venue.stop()
-        return [comparable(t) for t in booked if t.block_number <= 110]
+            await writer.store.close()
+        ordered = sorted(booked, key=lambda t: t.id)
+        return [comparable(t) for t in ordered if t.block_number <= 110]
 
     (tmp_path / "1").mkdir()
     (tmp_path / "2").mkdir()
