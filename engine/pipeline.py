@@ -103,6 +103,7 @@ class TradingPipeline:
         What exists now (the market, the cycle table) lives as long as the engine: it is
         frozen out of the cyclic garbage collector, whose full pass over it would hold
         the GIL (and so the loop) for ~20 ms at 50k pools, in whichever thread ran it."""
+        gc.collect()  # garbage is not frozen: it would never be freed
         gc.freeze()
         worker: MarketWorker | None = getattr(self.venue, "worker", None)
         owned = worker is None
