@@ -17,13 +17,15 @@ wall-clock time and waits for no one: realistic timing, not reproducible.
 Off the loop: a block is mined on the market's worker thread (`worker`, shared with the
 pipeline's search), never on the event loop, so a kill or a `status` never waits for a
 busy block. The mempool is taken on the loop just before (an order sent meanwhile goes
-into the next block) and receipts resolve on the loop after. Pools are mutated only by
-these mining jobs: one thread runs them and the searches one at a time, so a search
-never reads a pool being changed (see `engine.market.worker`). In lockstep the chain
-also waits while the worker is busy: a search is part of the engine's step, as it was
-when it ran on the loop, so blocks and trades stay a function of the seed. Readers on
-the loop (executor bounds, booking prices, status) run in lockstep only while no block
-is being mined; with `lockstep = false` one may see a block half-applied.
+into the next block; a kill meanwhile cancels only what is still in the mempool, as on a
+chain where the block is already being built) and receipts resolve on the loop after.
+Pools are mutated only by these mining jobs: one thread runs them and the searches one
+at a time, so a search never reads a pool being changed (see `engine.market.worker`).
+In lockstep the chain also waits while the worker is busy: a search is part of the
+engine's step, as it was when it ran on the loop, so blocks and trades stay a function
+of the seed. Pool readers on the loop (executor bounds, booking prices) run in
+lockstep only while no block is being mined (`status` reads only whole numbers); with
+`lockstep = false` one may see a block half-applied.
 """
 
 from __future__ import annotations
