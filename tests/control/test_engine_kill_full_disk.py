@@ -104,7 +104,7 @@ def test_kill_on_a_full_disk_halts_says_so_and_persists_once_space_is_freed(
     assert restarted["halt"]["persisted"] is True
 
 
-def test_resume_on_a_full_disk_clears_the_unpersisted_halt_and_trading_goes_on(
+def test_resume_on_a_full_disk_clears_the_unpersisted_halt_and_trading_goes_on_once_booked(
     engine_on_small_disk: tuple[EngineHandle, SmallDisk],
 ) -> None:
     engine, disk = engine_on_small_disk
@@ -115,11 +115,15 @@ def test_resume_on_a_full_disk_clears_the_unpersisted_halt_and_trading_goes_on(
         assert wire.result("kill", {"reason": REASON})["persisted"] is False
         resumed = wire.result("resume", {"reason": "false alarm"})
     assert resumed["state"] == "running" and resumed["halt"] is None
-    sent = status_of(engine)["gate"]["sent"]
-    assert poll(lambda: status_of(engine)["gate"]["sent"] > sent, 30)
     with Wire(engine.socket) as wire:
         assert _check(wire.result("health"), "halt_latch")["status"] == "OK"
+    # The ledger shares the full disk: no trade can be booked, so the ledger guard holds
+    # sends (a trade is committed before anyone sees it) until space comes back.
+    assert poll(lambda: status_of(engine)["ledger"]["ok"] is False, 30)
+    sent = status_of(engine)["gate"]["sent"]
     disk.free()
+    assert poll(lambda: status_of(engine)["gate"]["sent"] > sent, 30)
+    assert poll(lambda: status_of(engine)["ledger"]["pending"] == 0, 30)
     engine.stop()
     engine.start()
     assert wait_for_state(engine, "running")["halt"] is None
