@@ -24,10 +24,8 @@ bounds what it may have missed (`Optimum.ceiling`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from math import isqrt
 
 from engine.market.amm import FEE_DENOMINATOR
@@ -89,14 +87,20 @@ def relaxation(route: Route) -> tuple[int, int, int]:
     A hop maps y to f s y / (R + f y); composing it after k x / (m + n x) gives
     f s k x / (R m + (R n + f k) x).
     """
-    k, m, n = 1, 1, 0
-    for scaled_reserve_in, reserve_out, fee_factor in _scaled(route):
-        k, m, n = (
-            fee_factor * reserve_out * k,
-            scaled_reserve_in * m,
-            scaled_reserve_in * n + fee_factor * k,
-        )
-    return k, m, n
+    kmn = (1, 1, 0)
+    for hop in _scaled(route):
+        kmn = _then(kmn, hop)
+    return kmn
+
+
+def _then(kmn: tuple[int, int, int], hop: tuple[int, int, int]) -> tuple[int, int, int]:
+    k, m, n = kmn
+    scaled_reserve_in, reserve_out, fee_factor = hop
+    return (
+        fee_factor * reserve_out * k,
+        scaled_reserve_in * m,
+        scaled_reserve_in * n + fee_factor * k,
+    )
 
 
 def anchor(route: Route, flash_fee_bps: int = 0) -> int:
@@ -171,18 +175,26 @@ def _peak_bound(route: Route, flash_fee_bps: int, centre: int) -> int:
     k, m, n = relaxation(route)
     d, c = FEE_DENOMINATOR, FEE_DENOMINATOR + flash_fee_bps
     den = m + n * centre
-    value = Fraction(k * centre, den) + Fraction(k * m, den * den) - Fraction(c * (centre + 1), d)
-    return math.floor(value)
+    # k a / den + k m / den² - c (a + 1) / d over the common denominator den² d
+    numerator = (k * centre * den + k * m) * d - c * (centre + 1) * den * den
+    return numerator // (den * den * d)
 
 
 def _coarsest(route: Route, centre: int) -> int:
     """Token whose unit is worth most at the anchor: least d y_j / dx = k m / (m + n a)²."""
     a = max(centre, 0)
-    slopes = []
-    for j in range(len(route) + 1):
-        k, m, n = relaxation(route[:j])
-        slopes.append((Fraction(k * m, (m + n * a) ** 2), -j))
-    return -min(slopes)[1]
+    best_j, best = 0, (1, 1)  # the input itself: slope 1
+    k, m, n = 1, 1, 0
+    for j, (scaled_reserve_in, reserve_out, fee_factor) in enumerate(_scaled(route), 1):
+        k, m, n = (
+            fee_factor * reserve_out * k,
+            scaled_reserve_in * m,
+            scaled_reserve_in * n + fee_factor * k,
+        )
+        slope = (k * m, (m + n * a) ** 2)
+        if slope[0] * best[1] <= best[0] * slope[1]:  # ties: the later token (fewer steps)
+            best_j, best = j, slope
+    return best_j
 
 
 @dataclass(frozen=True, slots=True)
