@@ -81,3 +81,22 @@ def test_the_anchor_is_the_last_input_where_the_relaxed_profit_still_rises(
     if a >= 0:
         assert relaxed(a + 1e-6) >= relaxed(a) - 1e-9
     assert relaxed(a + 1 + 1e-6) <= relaxed(a + 1) + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    route=small_routes(),
+    flash_bps=st.sampled_from([0, 5, 9, 50]),
+    cap=caps,
+    max_steps=st.integers(1, 6),
+)
+def test_a_walk_cut_short_bounds_what_it_missed_and_says_whether_it_is_proven(
+    route: Route, flash_bps: int, cap: int | None, max_steps: int
+) -> None:
+    found = exact.walk(route, flash_bps, cap, max_steps)
+    best, _ = brute_force(route, flash_bps, cap)
+    assert found.steps <= max_steps
+    assert found.profit <= best <= found.ceiling
+    assert exact.profit_function(route, flash_bps)(found.amount_in) == found.profit
+    if found.proven:
+        assert found.profit == best == found.ceiling
