@@ -6,8 +6,9 @@ cost gigabytes and make every block walk them. Instead a cycle is three *side* i
 gather from directly; routes and keys are materialised only for the few winners.
 
 Two-pool cycles are padded to three hops with an identity side (x -> x) so one kernel
-evaluates every cycle. Rotations of a cycle are the same trade, so each directed cycle is
-listed once, starting at its highest-priority base token (the order of `base_tokens`).
+evaluates every cycle. Rotations of a cycle are the same pools, so each directed cycle is
+listed once, starting at its highest-priority base token (the order of `base_tokens`); the
+search's exact re-check then trades it from whichever base token on it pays most.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ class Series:
     evaluated: float  # cycles re-evaluated per block
     found: float  # opportunities returned per block
     recheck_cpu: list[float]  # CPU seconds of each exact re-check (one cycle, all its starts)
+    walks: list[bool]  # each exact walk of a timed block: did it prove its optimum?
 
 
 @dataclass
@@ -112,6 +113,17 @@ def measure_blocks(
         return result
 
     search._recheck = timed_recheck  # type: ignore[method-assign]
+    walks: list[bool] = []
+    walk = getattr(exact, "walk", None)  # absent before the step-start walk
+
+    def counted_walk(*args: object) -> exact.Optimum:
+        found = walk(*args)
+        if number >= WARM_UP_BLOCKS:
+            walks.append(found.proven)
+        return found
+
+    if walk is not None:
+        exact.walk = counted_walk
     for number in range(WARM_UP_BLOCKS + blocks):
         changed = mover.move(fraction)
         block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
@@ -122,7 +134,9 @@ def measure_blocks(
         evaluated += len(table.cycles_touching(indices))
         found += len(timing.run(lambda b=block, c=changed: search.on_block(b, c, GAS_PRICE)))
     del search._recheck
-    return Series(timing, evaluated / blocks, found / blocks, recheck_cpu)
+    if walk is not None:
+        exact.walk = walk
+    return Series(timing, evaluated / blocks, found / blocks, recheck_cpu, walks)
 
 
 def scalar_float(route: list[tuple[int, int, int]]) -> float:
@@ -198,6 +212,10 @@ def recheck_figures(values: list[float]) -> str:
     return f"{mean * 1e6:.0f} / {percentile(values, 0.99) * 1e6:.0f} µs"
 
 
+def proven_share(walks: list[bool]) -> str:
+    return f"{sum(walks) / len(walks):.1%} of {len(walks):,}" if walks else "-"
+
+
 def rows_for(f: Figures, blocks: int) -> list[tuple[str, str]]:
     kernel_per_cycle = min(f.kernel.cpu) / f.three_hop_batch
     rows = [
@@ -219,6 +237,7 @@ def rows_for(f: Figures, blocks: int) -> list[tuple[str, str]]:
             (f"  opportunities returned per block ({label})", f"{s.found:.1f}"),
             (f"  exact re-checks per block ({label})", f"{len(s.recheck_cpu) / blocks:.1f}"),
             (f"  exact re-check CPU, mean / p99 ({label})", recheck_figures(s.recheck_cpu)),
+            (f"  exact walks proven optimal ({label})", proven_share(s.walks)),
         ]
     rows += [
         ("cycles with float gross > 0", f"{f.gross_positive:.1%}"),
