@@ -1,9 +1,9 @@
 """The per-block arbitrage decision: float pre-filter over all cycles, exact re-check of winners.
 
-State carried between blocks is the float optimum and gross profit of every cycle. A block
-re-reads only the pools whose reserves changed and re-evaluates only the cycles through
-them; cycles elsewhere keep their numbers, which are bit-identical to what a rescan would
-compute. Gas price and token prices change every block, so gas is charged afresh over the
+State carried between blocks is the float gross profit of every cycle (the exact re-check
+finds its own input, so the float optimum is not kept). A block re-reads only the pools
+whose reserves changed and re-evaluates only the cycles through them; cycles elsewhere
+keep their numbers, which are bit-identical to what a rescan would compute. Gas price and token prices change every block, so gas is charged afresh over the
 (small) set of gross-positive cycles, and the best of those are re-checked with exact
 integer math against the live reserves. Nothing leaves here unless its exact net profit,
 after gas and flash fee, is positive.
@@ -122,7 +122,6 @@ class ArbitrageSearch:
         self._coefficients = kernel.HopCoefficients(self._table.pools)
         self._cap = self._cycle_caps()
         n = len(self._table)
-        self._x = np.zeros(n, dtype=np.float64)
         self._gross = np.zeros(n, dtype=np.float64)
         self._positive = np.zeros(n, dtype=bool)
         self._group = self._table.token.astype(np.int32) * GROUP_STRIDE + self._table.hops
@@ -151,7 +150,7 @@ class ArbitrageSearch:
     # -- float pre-filter ------------------------------------------------------------------
 
     def _evaluate(self, cycles: npt.NDArray[np.int32] | None) -> None:
-        """Refresh float optimum and gross profit of these cycles (None: all of them)."""
+        """Refresh the float gross profit of these cycles (None: all of them)."""
         sides = self._table.sides
         if cycles is None:
             columns = list(sides)
@@ -159,12 +158,11 @@ class ArbitrageSearch:
         else:
             columns = [row.take(cycles) for row in sides]
             cap = None if self._cap is None else self._cap.take(cycles)
-        x, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
+        _, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
         if cycles is None:
-            self._x, self._gross = x, gross
+            self._gross = gross
             self._positive = gross > 0.0
             return
-        self._x[cycles] = x
         self._gross[cycles] = gross
         self._positive[cycles] = gross > 0.0
 
