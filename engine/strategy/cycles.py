@@ -6,8 +6,9 @@ cost gigabytes and make every block walk them. Instead a cycle is three *side* i
 gather from directly; routes and keys are materialised only for the few winners.
 
 Two-pool cycles are padded to three hops with an identity side (x -> x) so one kernel
-evaluates every cycle. Rotations of a cycle are the same trade, so each directed cycle is
-listed once, starting at its highest-priority base token (the order of `base_tokens`).
+evaluates every cycle. Rotations of a cycle are the same pools, so each directed cycle is
+listed once, starting at its highest-priority base token (the order of `base_tokens`); the
+search's exact re-check then trades it from whichever base token on it pays most.
 """
 
 from __future__ import annotations
@@ -87,17 +88,19 @@ class CycleTable:
     def key(self, cycle: int, route: Sequence[Hop] | None = None) -> str:
         """Stable short name of the directed cycle: same pools and direction, same key."""
         hops = self.route(cycle) if route is None else route
-        text = "|".join(
-            [self.base_tokens[int(self.token[cycle])]]
-            + [f"{hop.pool}:{hop.token_in}" for hop in hops]
-        )
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return route_key(self.base_tokens[int(self.token[cycle])], hops)
 
     def _hop(self, side: int) -> Hop:
         pool = self.pools[side >> 1]
         if side & 1 == 0:
             return Hop(pool.address, pool.token0, pool.token1)
         return Hop(pool.address, pool.token1, pool.token0)
+
+
+def route_key(token: str, route: Sequence[Hop]) -> str:
+    """Stable short name of a directed cycle traded from `token`."""
+    text = "|".join([token] + [f"{hop.pool}:{hop.token_in}" for hop in route])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def build_cycle_table(market: Market, base_tokens: Sequence[str], max_hops: int) -> CycleTable:

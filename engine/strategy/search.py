@@ -1,9 +1,9 @@
 """The per-block arbitrage decision: float pre-filter over all cycles, exact re-check of winners.
 
-State carried between blocks is the float optimum and gross profit of every cycle. A block
-re-reads only the pools whose reserves changed and re-evaluates only the cycles through
-them; cycles elsewhere keep their numbers, which are bit-identical to what a rescan would
-compute. Gas price and token prices change every block, so gas is charged afresh over the
+State carried between blocks is the float gross profit of every cycle (the exact re-check
+finds its own input, so the float optimum is not kept). A block re-reads only the pools
+whose reserves changed and re-evaluates only the cycles through them; cycles elsewhere
+keep their numbers, which are bit-identical to what a rescan would compute. Gas price and token prices change every block, so gas is charged afresh over the
 (small) set of gross-positive cycles, and the best of those are re-checked with exact
 integer math against the live reserves. Nothing leaves here unless its exact net profit,
 after gas and flash fee, is positive.
@@ -27,8 +27,8 @@ import numpy.typing as npt
 from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
 from engine.market.model import Block, Market
 from engine.strategy import exact, kernel
-from engine.strategy.cycles import CycleTable, build_cycle_table
-from engine.strategy.opportunity import Opportunity
+from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
+from engine.strategy.opportunity import Hop, Opportunity
 from engine.strategy.pricing import GROUP_STRIDE, BlockCosts, PriceGraph, block_costs
 
 DEFAULT_GAS_UNITS: Mapping[int, int] = {2: 130_000, 3: 180_000}
@@ -38,8 +38,9 @@ DEFAULT_GAS_UNITS: Mapping[int, int] = {2: 130_000, 3: 180_000}
 class SearchConfig:
     """What to search and how to charge for it.
 
-    `base_tokens` are the tokens a cycle may start and end in (what can be flash-borrowed);
-    their order is a priority: a cycle through two base tokens is traded in the first.
+    `base_tokens` are the tokens a cycle may start and end in (what can be flash-borrowed).
+    A cycle through several is listed once (from the first in this order) and traded from
+    the one whose exact net profit is highest in quote.
     `max_amount_in` caps the input per start token, in its base units.
     `max_rechecks` bounds exact re-checks per block, which is what keeps latency flat
     when a market is full of marginal cycles.
@@ -70,6 +71,23 @@ class SearchConfig:
 
 # Extra exact re-checks beyond top_n, so near-ties in float order are ranked exactly.
 _RANK_MARGIN = 4
+# Step starts one exact walk may visit (see engine.strategy.exact: most walks prove their
+# optimum in one or two; the budget caps the rare long one at a fraction of a millisecond).
+_MAX_WALK_STEPS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """One base token's exact optimum of a cycle, net of this block's gas and flash fee."""
+
+    route: tuple[Hop, ...]
+    token: str
+    amount_in: int
+    amount_out: int
+    gas_cost: int
+    flash_fee: int
+    net: int
+    net_quote: int
 
 
 class ArbitrageSearch:
@@ -98,12 +116,12 @@ class ArbitrageSearch:
         """Re-enumerate cycles after pools were added or removed (seconds on big markets)."""
         config, market = self._config, self._market
         self._table = build_cycle_table(market, config.base_tokens, config.max_hops)
+        self._base_index = {token: i for i, token in enumerate(self._table.base_tokens)}
         hubs = (*self._table.base_tokens, market.native, market.quote)
         self._prices = PriceGraph(market.pools.values(), [t for t in hubs if t])
         self._coefficients = kernel.HopCoefficients(self._table.pools)
         self._cap = self._cycle_caps()
         n = len(self._table)
-        self._x = np.zeros(n, dtype=np.float64)
         self._gross = np.zeros(n, dtype=np.float64)
         self._positive = np.zeros(n, dtype=bool)
         self._group = self._table.token.astype(np.int32) * GROUP_STRIDE + self._table.hops
@@ -132,7 +150,7 @@ class ArbitrageSearch:
     # -- float pre-filter ------------------------------------------------------------------
 
     def _evaluate(self, cycles: npt.NDArray[np.int32] | None) -> None:
-        """Refresh float optimum and gross profit of these cycles (None: all of them)."""
+        """Refresh the float gross profit of these cycles (None: all of them)."""
         sides = self._table.sides
         if cycles is None:
             columns = list(sides)
@@ -140,12 +158,11 @@ class ArbitrageSearch:
         else:
             columns = [row.take(cycles) for row in sides]
             cap = None if self._cap is None else self._cap.take(cycles)
-        x, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
+        _, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
         if cycles is None:
-            self._x, self._gross = x, gross
+            self._gross = gross
             self._positive = gross > 0.0
             return
-        self._x[cycles] = x
         self._gross[cycles] = gross
         self._positive[cycles] = gross > 0.0
 
@@ -201,43 +218,73 @@ class ArbitrageSearch:
     def _recheck(
         self, cycle: int, block: Block, gas_price: int, costs: BlockCosts, detected_at: float
     ) -> Opportunity | None:
+        """The cycle's exact optimum from each base token it passes through, best in quote.
+
+        Only winners of the float pre-filter get here, so the alternative starts cost a
+        few exact walks per block, not a kernel column per start.
+        """
         table = self._table
-        token_index, hops = int(table.token[cycle]), int(table.hops[cycle])
-        to_quote = costs.to_quote[token_index]
-        gas_cost = costs.gas_cost.get(int(self._group[cycle]))
-        route = table.reserves(cycle)
-        if to_quote is None or gas_cost is None or any(r <= 0 or s <= 0 for r, s, _ in route):
+        hops = int(table.hops[cycle])
+        route_hops, reserves = table.route(cycle), table.reserves(cycle)
+        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
             return None
-        token = table.base_tokens[token_index]
-        cap = self._config.max_amount_in.get(token)
-        guess = max(1, int(self._x[cycle]))
-        fee_bps = self._config.flash_fee_bps
-        amount_in, best = exact.refine_input(route, guess, fee_bps, cap)
-        if best - gas_cost <= 0:
-            return None  # also spares get_amounts_out a hop with zero input
-        amount_out = get_amounts_out(amount_in, route)[-1]
-        gross = amount_out - amount_in
-        flash = exact.flash_fee(amount_in, fee_bps)
-        net = gross - gas_cost - flash
-        if net <= 0:
+        best: _Start | None = None
+        for shift in self._starts(route_hops):
+            start = self._price_start(shift, route_hops, reserves, costs)
+            if start is not None and (best is None or start.net_quote > best.net_quote):
+                best = start
+        if best is None:
             return None
-        route_hops = table.route(cycle)
         return Opportunity(
-            id=f"{block.number}-{table.key(cycle, route_hops)}",
+            id=f"{block.number}-{route_key(best.token, best.route)}",
             block_number=block.number,
-            route=route_hops,
-            token=token,
-            amount_in=amount_in,
-            amount_out=amount_out,
-            gross_profit=gross,
+            route=best.route,
+            token=best.token,
+            amount_in=best.amount_in,
+            amount_out=best.amount_out,
+            gross_profit=best.amount_out - best.amount_in,
             gas_units=self._config.gas_units[hops],
             gas_price=gas_price,
-            gas_cost=gas_cost,
-            flash_fee=flash,
-            net_profit=net,
-            net_profit_quote=to_quote.down(net),
+            gas_cost=best.gas_cost,
+            flash_fee=best.flash_fee,
+            net_profit=best.net,
+            net_profit_quote=best.net_quote,
             detected_at=detected_at,
         )
+
+    def _starts(self, route: tuple[Hop, ...]) -> list[int]:
+        """Positions in the route where a base token goes in; the listed start (0) first."""
+        base = self._base_index
+        return [i for i, hop in enumerate(route) if hop.token_in in base]
+
+    def _price_start(
+        self,
+        shift: int,
+        route_hops: tuple[Hop, ...],
+        route_reserves: list[tuple[int, int, int]],
+        costs: BlockCosts,
+    ) -> _Start | None:
+        """Exact optimum of the cycle rotated to start at `route_hops[shift]`, net of costs."""
+        route = (*route_hops[shift:], *route_hops[:shift])
+        reserves = [*route_reserves[shift:], *route_reserves[:shift]]
+        token = route[0].token_in
+        token_index = self._base_index[token]
+        to_quote = costs.to_quote[token_index]
+        gas_cost = costs.gas_cost.get(token_index * GROUP_STRIDE + len(route))
+        if to_quote is None or gas_cost is None:
+            return None
+        fee_bps = self._config.flash_fee_bps
+        cap = self._config.max_amount_in.get(token)
+        found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
+        if found.profit - gas_cost <= 0:
+            return None  # also spares get_amounts_out a hop with zero input
+        amount_in = found.amount_in
+        amount_out = get_amounts_out(amount_in, reserves)[-1]
+        flash = exact.flash_fee(amount_in, fee_bps)
+        net = amount_out - amount_in - gas_cost - flash
+        if net <= 0:
+            return None
+        return _Start(route, token, amount_in, amount_out, gas_cost, flash, net, to_quote.down(net))
 
     def _block_costs(self, gas_price: int) -> BlockCosts:
         market = self._market

@@ -59,6 +59,8 @@ class Series:
     timing: Timing
     evaluated: float  # cycles re-evaluated per block
     found: float  # opportunities returned per block
+    recheck_cpu: list[float]  # CPU seconds of each exact re-check (one cycle, all its starts)
+    walks: list[bool]  # each exact walk of a timed block: did it prove its optimum?
 
 
 @dataclass
@@ -100,6 +102,28 @@ def measure_blocks(
 ) -> Series:
     table, timing = search.table, Timing()
     evaluated = found = 0
+    recheck_cpu: list[float] = []
+    recheck = search._recheck
+
+    def timed_recheck(*args: object) -> object:
+        start = time.thread_time()
+        result = recheck(*args)
+        if number >= WARM_UP_BLOCKS:
+            recheck_cpu.append(time.thread_time() - start)
+        return result
+
+    search._recheck = timed_recheck  # type: ignore[method-assign]
+    walks: list[bool] = []
+    walk = getattr(exact, "walk", None)  # absent before the step-start walk
+
+    def counted_walk(*args: object) -> exact.Optimum:
+        found = walk(*args)
+        if number >= WARM_UP_BLOCKS:
+            walks.append(found.proven)
+        return found
+
+    if walk is not None:
+        exact.walk = counted_walk
     for number in range(WARM_UP_BLOCKS + blocks):
         changed = mover.move(fraction)
         block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
@@ -109,7 +133,10 @@ def measure_blocks(
         indices = [table.pool_index[a] for a in changed]
         evaluated += len(table.cycles_touching(indices))
         found += len(timing.run(lambda b=block, c=changed: search.on_block(b, c, GAS_PRICE)))
-    return Series(timing, evaluated / blocks, found / blocks)
+    del search._recheck
+    if walk is not None:
+        exact.walk = walk
+    return Series(timing, evaluated / blocks, found / blocks, recheck_cpu, walks)
 
 
 def scalar_float(route: list[tuple[int, int, int]]) -> float:
@@ -178,7 +205,18 @@ def p50_p99(values: list[float]) -> str:
     return f"{ms(statistics.median(values))[:-3]} / {ms(percentile(values, 0.99))}"
 
 
-def rows_for(f: Figures) -> list[tuple[str, str]]:
+def recheck_figures(values: list[float]) -> str:
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    return f"{mean * 1e6:.0f} / {percentile(values, 0.99) * 1e6:.0f} µs"
+
+
+def proven_share(walks: list[bool]) -> str:
+    return f"{sum(walks) / len(walks):.1%} of {len(walks):,}" if walks else "-"
+
+
+def rows_for(f: Figures, blocks: int) -> list[tuple[str, str]]:
     kernel_per_cycle = min(f.kernel.cpu) / f.three_hop_batch
     rows = [
         ("tokens / pools", f"{f.tokens:,} / {f.pools:,}"),
@@ -197,6 +235,9 @@ def rows_for(f: Figures) -> list[tuple[str, str]]:
             (f"block, {label}: p50 / p99 CPU", p50_p99(s.timing.cpu)),
             (f"  cycles re-evaluated per block ({label})", f"{s.evaluated:,.0f}"),
             (f"  opportunities returned per block ({label})", f"{s.found:.1f}"),
+            (f"  exact re-checks per block ({label})", f"{len(s.recheck_cpu) / blocks:.1f}"),
+            (f"  exact re-check CPU, mean / p99 ({label})", recheck_figures(s.recheck_cpu)),
+            (f"  exact walks proven optimal ({label})", proven_share(s.walks)),
         ]
     rows += [
         ("cycles with float gross > 0", f"{f.gross_positive:.1%}"),
@@ -213,8 +254,8 @@ def rows_for(f: Figures) -> list[tuple[str, str]]:
     return rows
 
 
-def render(figures: list[Figures]) -> str:
-    columns = [rows_for(f) for f in figures]
+def render(figures: list[Figures], blocks: int) -> str:
+    columns = [rows_for(f, blocks) for f in figures]
     head = ["metric"] + [f"{f.pools:,} pools" for f in figures]
     body = [[name] + [col[i][1] for col in columns] for i, (name, _) in enumerate(columns[0])]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
@@ -251,7 +292,7 @@ def main() -> None:
         print(f"... {size:,} pools", file=sys.stderr, flush=True)
         figures.append(run(size, args.blocks))
     print(f"after:  {machine()}")
-    print(render(figures))
+    print(render(figures, args.blocks))
 
 
 if __name__ == "__main__":

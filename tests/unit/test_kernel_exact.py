@@ -129,21 +129,3 @@ def test_two_pool_closed_form_matches_the_hand_derivation() -> None:
     # gross = (sqrt(4) - 1)^2 / 0.002 = 500 (out(500) = 4 * 500 / (1 + 1) = 1000).
     x, gross = kernel_optimum([(1000, 4000, 0), (4000, 4000, 0)])
     assert math.isclose(x, 500.0) and math.isclose(gross, 500.0)
-
-
-@settings(max_examples=300)
-@given(
-    lo=st.integers(-1000, 1000),
-    width=st.integers(0, 3000),
-    peak=st.integers(-1500, 5000),
-    slope=st.integers(1, 50),
-)
-def test_integer_search_finds_the_peak_of_a_concave_function(
-    lo: int, width: int, peak: int, slope: int
-) -> None:
-    def objective(x: int) -> int:
-        return -slope * (x - peak) ** 2
-
-    hi = lo + width
-    brute = max(range(lo, hi + 1), key=lambda x: (objective(x), -x))
-    assert exact.maximise(objective, lo, hi) == (brute, objective(brute))
