@@ -41,7 +41,7 @@ from engine.hotstate.part import build_hotstate
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
-from engine.ledger.writer import LedgerWriter
+from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
@@ -145,7 +145,7 @@ class Daemon:
             await store.close()
 
     async def _run_with(self, store: LedgerStore) -> int:
-        writer = LedgerWriter(store)
+        writer = LedgerWriter(store, deadletter=self.paths.state_dir / DEADLETTER_FILE)
         await self._restore_snapshot(store)
         try:
             venue = build_venue(self.config)
@@ -327,6 +327,7 @@ class Daemon:
         return {
             "state": self.lifecycle.state,
             "resources": self.resources.sample(),
+            "ledger": self._parts.ledger.to_dict(),  # alert rules judge refused rows
             **self._parts.market_status(),
             **self._telemetry_heartbeat(),
         }

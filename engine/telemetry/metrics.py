@@ -335,6 +335,7 @@ class Metrics:
             **self._market(),
             "state": self.state,
             "breaker": self.breaker,
+            "ledger": dict(self._latest.get("ledger") or {}),
             "resources": self._resources(),
             "quote": self.quote,
             "totals": dict(self.totals),
