@@ -119,3 +119,17 @@ async def test_a_store_that_is_away_keeps_its_rows_and_quarantines_nothing(
     await store.open()
     assert await writer.flush() is True
     assert [t.id for t in await store.list_trades()] == ["t0"]
+
+
+async def test_a_refused_row_whose_text_says_closed_is_not_taken_for_a_closed_connection(
+    make_store: StoreMaker, tmp_path: Path
+) -> None:
+    """asyncpg quotes the refused value in its error; "closed" in it once read as a closed
+    pool, so the row was kept and retried forever."""
+    store = await make_store()
+    writer = LedgerWriter(store, deadletter=tmp_path / "dead.jsonl")
+    writer.add_audit(audit("bad", reason=f"breaker closed {BAD}"))
+    writer.add_audit(audit("good"))
+    assert await writer.flush() is True
+    assert [e.action for e in await store.list_audit()] == ["good"]
+    assert writer.to_dict()["quarantined"] == 1
