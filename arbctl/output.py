@@ -12,12 +12,14 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from arbctl import exitcodes
 from arbctl.client import EngineUnreachable, RpcError
+from engine import units
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -148,27 +150,7 @@ def ago(ts: float | None) -> str:
     return f"{duration(time.time() - ts)} ago"
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s"
-
-
-def amount(value: Any, unit: dict[str, Any] | None) -> str:
-    """`30934605 (30.934605 USDC)`: exact base units, then the readable amount."""
-    if not isinstance(value, int) or not unit or "decimals" not in unit:
-        return str(value)
-    from decimal import Decimal
-
-    readable = Decimal(value).scaleb(-int(unit["decimals"]))
-    return f"{value} ({readable:f} {unit.get('symbol', '')})".rstrip()
+# The CLI's presets of the one units module: tenths of a second under a minute, an em dash
+# for "no value", and money as exact base units followed by the readable amount.
+duration = partial(units.duration, tenths=True)
+amount = units.exact_and_tokens

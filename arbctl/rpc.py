@@ -7,6 +7,7 @@ from typing import Any
 
 from arbctl import options, output
 from arbctl.client import DEFAULT_TIMEOUT_S, Client, EngineUnreachable, RpcError
+from arbctl.client import core as client_core
 
 CLIENT_NAME = "arbctl-cli"
 
@@ -30,5 +31,5 @@ def call_or_exit(
 
 
 def audited(reason: str, **params: Any) -> dict[str, Any]:
-    """Params of a state-changing call: the reason, and who we are for the audit log."""
-    return {"reason": reason, "client": CLIENT_NAME, **params}
+    """Params of a state-changing call, signed with the CLI's name for the audit log."""
+    return client_core.audited(reason, CLIENT_NAME, **params)

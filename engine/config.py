@@ -1,44 +1,208 @@
-"""Engine configuration: one TOML file, typed sections, validation that names the culprit.
+"""Engine configuration: one TOML file, typed sections, one validator that names the culprit.
 
-Operators edit this file at 3 a.m.; a typo must produce "file, key, expected type" and
-never a traceback or a silently ignored setting, so unknown keys are errors too.
+Operators edit this file at 3 a.m.; a typo must produce "file, key, expected, got" and
+never a traceback or a silently ignored setting, so unknown keys are errors too. This
+module is the one validator: types, the sane range of every number (declared next to the
+setting as `Int[lo, hi]`, `Num[lo, hi]`, `Pos[hi]`) and the rules that relate settings
+live here, and `load` applies all of them, so `arbctl config validate`, `arbctl up` and
+the engine at start refuse exactly the same files, each listing every problem at once.
+Only what depends on the running world (the simulated market's token symbols, the
+environment's signing key, the chain itself) is left to the engine at start.
 Stdlib-only so `arbctl config validate` stays cheap.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import re
+import stat
 import tomllib
 import types
 import typing
+import urllib.parse
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 
 class ConfigError(Exception):
-    """A config problem, phrased for the operator: where, which key, what was expected."""
+    """A config problem, phrased for the operator: where, which key, what was expected.
 
-    def __init__(self, source: str, key: str, problem: str) -> None:
+    `expected` and `got` are set where a value was wrong (not for unreadable files)."""
+
+    def __init__(
+        self, source: str, key: str, problem: str, *, expected: str = "", got: str = ""
+    ) -> None:
         self.source = source
         self.key = key
         self.problem = problem
+        self.expected = expected
+        self.got = got
         where = f"{source}: {key}: " if key else f"{source}: "
         super().__init__(where + problem)
+
+    @property
+    def errors(self) -> tuple[ConfigError, ...]:
+        """Every problem found; one here, all of a file's for `ConfigErrors`."""
+        return (self,)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable --json shape (docs/cli.md): file, key, expected, got, problem, message."""
+        return {
+            "file": self.source,
+            "key": self.key or None,
+            "expected": self.expected or None,
+            "got": self.got or None,
+            "problem": self.problem,
+            "message": f"{self.source}: {self.key}: {self.problem}"
+            if self.key
+            else f"{self.source}: {self.problem}",
+        }
+
+
+class ConfigErrors(ConfigError):
+    """Every problem of one file. Reads as its first for callers that want one key."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(
+            first.source, first.key, first.problem, expected=first.expected, got=first.got
+        )
+        self._all = tuple(errors)
+        self.args = ("\n".join(str(error) for error in self._all),)
+
+    @property
+    def errors(self) -> tuple[ConfigError, ...]:
+        return self._all
+
+
+# --- what a value may be ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A number's sane range: `lo` inclusive (exclusive when `above`), `hi` inclusive."""
+
+    lo: float
+    hi: float | None = None
+    above: bool = False
+
+    def expected(self, value: Any) -> str | None:
+        """None when `value` is in range, else what was expected."""
+        low_ok = value > self.lo if self.above else value >= self.lo
+        if low_ok and (self.hi is None or value <= self.hi) and not _is_nan(value):
+            return None
+        noun = "a number" if isinstance(value, float) else "an integer"
+        text = f"{noun} {'>' if self.above else '>='} {_num(self.lo)}"
+        return text if self.hi is None else f"{text} and <= {_num(self.hi)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A string that must match `pattern` (`optional`: or be empty)."""
+
+    pattern: str
+    description: str
+    optional: bool = False
+    secret: bool = False  # a URL whose path or password is a credential: shown redacted
+
+    def expected(self, value: Any) -> str | None:
+        if (self.optional and value == "") or re.fullmatch(self.pattern, value):
+            return None
+        return self.description + (" (or empty)" if self.optional else "")
+
+
+class Money:
+    """Whole quote (or wallet) tokens as an exact, non-negative decimal string."""
+
+    def expected(self, value: Any) -> str | None:
+        amount = _decimal(value)
+        if amount is not None and amount >= 0:
+            return None
+        return 'a decimal string of whole tokens >= 0, e.g. "100"'
+
+
+class Int:
+    """`Int[lo, hi]`: an integer setting and its sane range (`hi` None: unbounded)."""
+
+    def __class_getitem__(cls, bounds: tuple[int, int | None]) -> Any:
+        return Annotated[int, Range(*bounds)]
+
+
+class Num:
+    """`Num[lo, hi]`: a number (an integer is accepted) within lo..hi."""
+
+    def __class_getitem__(cls, bounds: tuple[float, float | None]) -> Any:
+        return Annotated[float, Range(*bounds)]
+
+
+class Pos:
+    """`Pos[hi]`: a number above 0 and at most hi: intervals, timeouts, windows."""
+
+    def __class_getitem__(cls, hi: float) -> Any:
+        return Annotated[float, Range(0, hi, above=True)]
+
+
+DAY = 86_400.0
+WEEK = 7 * DAY
+Fraction = Annotated[float, Range(0, 1)]
+Percent = Annotated[float, Range(0, 100)]
+Bps = Annotated[int, Range(0, 9_999)]  # a fee: 10_000 bps would take everything
+Quote = Annotated[str, Money()]
+HEX_ADDRESS = r"0x[0-9a-fA-F]{40}"
+Address = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex address")]
+MaybeAddress = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex address", optional=True)]
+Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
+
+
+# What `disabled` may name. The rules live in engine/guards/rules.py and
+# engine/telemetry/alerts.py (too heavy for the CLI to import); a test keeps these equal.
+GuardRule = Literal[
+    "ledger_unavailable",
+    "min_net_profit",
+    "max_gas_price",
+    "max_notional",
+    "max_price_impact",
+    "max_head_age",
+    "max_head_lag",
+    "max_rpc_latency",
+    "pinned_provider",
+    "max_failed_trades_per_hour",
+    "min_success_rate",
+    "consecutive_failures",
+    "max_hourly_loss",
+    "max_daily_loss",
+]
+AlertRule = Literal[
+    "health_check_failing",
+    "emergency_halt",
+    "breaker_open",
+    "memory_high",
+    "error_rate_high",
+    "success_rate_low",
+    "hourly_loss",
+    "provider_down",
+    "unusual_slippage",
+    "cpu_high",
+    "no_trades",
+    "anomaly_detected",
+]
 
 
 @dataclass(slots=True)
 class EngineSection:
     state_dir: str = ""  # default: $XDG_STATE_HOME/arbctl
     socket: str = ""  # default: $XDG_RUNTIME_DIR/arbctl/engine.sock
-    heartbeat_ms: int = 1000
-    event_ring: int = 20_000  # events kept for since_seq resume
-    client_queue: int = 4_096  # events buffered per subscriber before it is told it lagged
-    snapshot_interval_s: int = 60
+    heartbeat_ms: Int[50, 60_000] = 1000
+    event_ring: Int[1_000, 10_000_000] = 20_000  # events kept for since_seq resume
+    # events buffered per subscriber before it is told it lagged
+    client_queue: Int[16, 1_000_000] = 4_096
+    snapshot_interval_s: Int[1, 86_400] = 60
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_max_bytes: int = 10 * 1024 * 1024
-    log_backups: int = 5
+    log_max_bytes: Int[65_536, 2**30] = 10 * 1024 * 1024
+    log_backups: Int[0, 100] = 5
     # Enables `debug.flood` on the socket (publishes synthetic events) for benchmarks and
     # stress tests. Never enable it on a production engine.
     debug_methods: bool = False
@@ -49,36 +213,39 @@ class LedgerSection:
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: str = ""  # sqlite file; default <state_dir>/ledger.sqlite3
     dsn: str = ""  # postgres DSN (secret: its password is redacted by `config show`)
-    schema: str = "public"
+    # quoted wherever it is used: any name PostgreSQL accepts (63 bytes), no double quote
+    schema: Annotated[str, Text(r'[^"\x00-\x1f]{1,63}', "a schema name of 1-63 characters")] = (
+        "public"
+    )
 
 
 @dataclass(slots=True)
 class MarketSection:
     venue: Literal["sim", "evm"] = "sim"
-    native: str = "WETH"  # symbol of the wrapped native token: gas is paid in it
-    quote: str = "USDC"  # symbol of the quote currency for P&L
+    native: Name = "WETH"  # symbol of the wrapped native token: gas is paid in it
+    quote: Name = "USDC"  # symbol of the quote currency for P&L
 
 
 @dataclass(slots=True)
 class SimSection:
     """The built-in simulated market: deterministic from `seed`."""
 
-    seed: int = 7
-    block_ms: int = 1000
-    tokens: int = 6  # besides WETH and USDC
-    dexes: list[str] = field(default_factory=lambda: ["uniswap", "sushiswap", "pancake"])
-    dex_fees_bps: list[int] = field(default_factory=lambda: [30, 30, 25])
-    noise_swaps_per_block: int = 6
-    noise_tail_alpha: float = 1.5  # Pareto tail index of noise swap sizes
-    gas_base_gwei: float = 20.0
-    gas_spike_probability: float = 0.03
-    competitor_probability: float = 0.15  # chance a rival searcher takes our opportunity
-    providers: int = 3
-    provider_latency_ms: list[float] = field(default_factory=lambda: [40.0, 90.0, 160.0])
-    provider_error_rate: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.08])
-    provider_stall_probability: list[float] = field(default_factory=lambda: [0.0, 0.01, 0.03])
-    wallet_weth: str = "100"  # starting balances, whole tokens (decimal strings: exact)
-    wallet_usdc: str = "250000"
+    seed: Int[0, 2**63 - 1] = 7
+    block_ms: Int[1, 3_600_000] = 1000
+    tokens: Int[0, 100_000] = 6  # besides WETH and USDC
+    dexes: list[Name] = field(default_factory=lambda: ["uniswap", "sushiswap", "pancake"])
+    dex_fees_bps: list[Bps] = field(default_factory=lambda: [30, 30, 25])
+    noise_swaps_per_block: Int[0, 10_000] = 6
+    noise_tail_alpha: Pos[100.0] = 1.5  # Pareto tail index of noise swap sizes
+    gas_base_gwei: Pos[1_000_000.0] = 20.0
+    gas_spike_probability: Fraction = 0.03
+    competitor_probability: Fraction = 0.15  # chance a rival searcher takes our opportunity
+    providers: Int[1, 100] = 3
+    provider_latency_ms: list[Num[0, 60_000]] = field(default_factory=lambda: [40.0, 90.0, 160.0])
+    provider_error_rate: list[Fraction] = field(default_factory=lambda: [0.01, 0.03, 0.08])
+    provider_stall_probability: list[Fraction] = field(default_factory=lambda: [0.0, 0.01, 0.03])
+    wallet_weth: Quote = "100"  # starting balances, whole tokens (decimal strings: exact)
+    wallet_usdc: Quote = "250000"
     # true: a block is mined only once the engine has taken the previous one in (it waits
     # for the next block or a receipt), so a seed replays the same trades; false: blocks
     # come every block_ms whatever the engine does (realistic timing, not reproducible).
@@ -87,48 +254,49 @@ class SimSection:
 
 @dataclass(slots=True)
 class TokenEntry:
-    address: str
-    symbol: str
-    decimals: int
+    address: Address
+    symbol: Name
+    decimals: Int[0, 36]
 
 
 @dataclass(slots=True)
 class FactoryEntry:
-    name: str
-    address: str
-    router: str = ""
-    fee_bps: int = 30
+    name: Name
+    address: Address
+    router: MaybeAddress = ""
+    fee_bps: Bps = 30
 
 
 @dataclass(slots=True)
 class EvmSection:
-    chain_id: int = 1
+    chain_id: Int[1, 2**53] = 1
     key_file: str = ""  # hex private key in a 0600 file
     key_env: str = "ARBCTL_PRIVATE_KEY"  # or the key in this environment variable
-    executor: str = ""
+    executor: MaybeAddress = ""
     tokens: list[TokenEntry] = field(default_factory=list)
     factories: list[FactoryEntry] = field(default_factory=list)
-    pairs: list[str] = field(default_factory=list)  # explicit list; default: factories' allPairs
-    poll_interval_ms: int = 500
-    max_priority_fee_gwei: float = 2.0
+    pairs: list[Address] = field(default_factory=list)  # explicit; default: allPairs
+    poll_interval_ms: Int[10, 60_000] = 500
+    max_priority_fee_gwei: Num[0, 10_000] = 2.0
 
 
 @dataclass(slots=True)
 class ProviderEntry:
-    name: str
-    url: str  # secret: API keys in the path/query are redacted by `config show`
-    priority: int = 0
+    name: Name
+    url: Annotated[str, Text(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+", "a URL", secret=True)]
+    # secret: API keys in the path/query of `url` are redacted by `config show`
+    priority: Int[-1_000_000, 1_000_000] = 0
     kind: Literal["rpc", "liquidity"] = "rpc"
 
 
 @dataclass(slots=True)
 class StrategySection:
-    base_tokens: list[str] = field(default_factory=lambda: ["WETH", "USDC"])
-    max_hops: int = 3
-    gas_units_2hop: int = 130_000
-    gas_units_3hop: int = 180_000
-    flash_fee_bps: int = 0
-    top_n: int = 5
+    base_tokens: list[Name] = field(default_factory=lambda: ["WETH", "USDC"])
+    max_hops: Int[2, 3] = 3
+    gas_units_2hop: Int[21_000, 30_000_000] = 130_000
+    gas_units_3hop: Int[21_000, 30_000_000] = 180_000
+    flash_fee_bps: Bps = 0
+    top_n: Int[1, 100_000] = 5
 
 
 @dataclass(slots=True)
@@ -141,29 +309,29 @@ class GuardsSection:
     """
 
     # --- per opportunity: the opportunity is blocked --------------------------------
-    min_net_profit_quote: str = "1"  # net profit after gas and flash fee, below: blocked
-    max_gas_price_gwei: float = 150.0  # runbook: "> 150 gwei: pause trading if unprofitable"
-    gas_headroom_pct: int = 100  # above the cap, net profit must survive gas this much dearer
-    max_notional_quote: str = "100000"  # input size per trade, valued in quote at mid price
-    max_price_impact_bps: int = 500  # output lost to the trade's own size (Uniswap warns at 5 %)
-    max_head_age_s: float = 30.0  # stale market data: head block older than this
-    max_head_lag_blocks: int = 2  # stale market data: active provider behind the best
-    max_rpc_latency_ms: float = 2000.0  # runbook: response time > 2000 ms
+    min_net_profit_quote: Quote = "1"  # net profit after gas and flash fee, below: blocked
+    max_gas_price_gwei: Num[0, 1_000_000] = 150.0  # runbook: "> 150 gwei: pause trading"
+    gas_headroom_pct: Int[0, 10**9] = 100  # above the cap, profit must survive dearer gas
+    max_notional_quote: Quote = "100000"  # input size per trade, valued in quote at mid
+    max_price_impact_bps: Int[0, 10_000] = 500  # output lost to the trade's own size
+    max_head_age_s: Num[0, DAY] = 30.0  # stale market data: head block older than this
+    max_head_lag_blocks: Int[0, 10**9] = 2  # stale data: active provider behind the best
+    max_rpc_latency_ms: Pos[600_000.0] = 2000.0  # runbook: response time > 2000 ms
     # --- per booked trade: the circuit breaker opens ----------------------------------
-    max_failed_trades_per_hour: int = 10  # runbook: failed trades > 10/hour
-    min_success_rate_pct: float = 70.0  # runbook: success rate < 70 %
-    success_rate_window: int = 20  # over the last this many trades...
-    success_rate_min_trades: int = 10  # ...once at least this many were booked
-    consecutive_failures_limit: int = 5  # this many failed trades in a row
-    max_hourly_loss_quote: str = "100"  # runbook: hourly P&L < -$100
-    max_daily_loss_quote: str = "500"  # P&L since 00:00 UTC; holds the breaker to midnight
+    max_failed_trades_per_hour: Int[0, 10**9] = 10  # runbook: failed trades > 10/hour
+    min_success_rate_pct: Percent = 70.0  # runbook: success rate < 70 %
+    success_rate_window: Int[1, 1_000_000] = 20  # over the last this many trades...
+    success_rate_min_trades: Int[1, 1_000_000] = 10  # ...once at least this many were booked
+    consecutive_failures_limit: Int[1, 10**9] = 5  # this many failed trades in a row
+    max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
+    max_daily_loss_quote: Quote = "500"  # P&L since 00:00 UTC; holds the breaker to midnight
     # --- the breaker --------------------------------------------------------------------
-    breaker_wait_s: float = 300.0  # OPEN this long before HALF_OPEN lets probes through
-    breaker_probe_trades: int = 3  # probe trades HALF_OPEN allows; all must succeed
-    breaker_probe_timeout_s: float = 120.0  # a probe not booked by then counts as failed
+    breaker_wait_s: Num[0, WEEK] = 300.0  # OPEN this long before HALF_OPEN lets probes in
+    breaker_probe_trades: Int[1, 1_000] = 3  # probe trades HALF_OPEN allows; all must win
+    breaker_probe_timeout_s: Pos[DAY] = 120.0  # a probe not booked by then counts as failed
     # --- triggers -----------------------------------------------------------------------
-    repeat_window_s: float = 60.0  # identical "blocked" triggers within it are counted
-    disabled: list[str] = field(default_factory=list)  # rule names switched off
+    repeat_window_s: Num[0, DAY] = 60.0  # identical "blocked" triggers within it are counted
+    disabled: list[GuardRule] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)
@@ -175,14 +343,17 @@ class RedisSection:
     dead engine disappears from `arbctl fleet` on its own.
     """
 
-    url: str = ""  # e.g. redis://127.0.0.1:6379/0; empty = disabled (password redacted)
-    namespace: str = "arbctl"  # key prefix: fleets sharing one Redis use different ones
+    # e.g. redis://127.0.0.1:6379/0; empty = disabled (password redacted)
+    url: Annotated[
+        str, Text(r"(rediss?|unix)://\S*", "a redis://, rediss:// or unix:// URL", True, True)
+    ] = ""
+    namespace: Name = "arbctl"  # key prefix: fleets sharing one Redis use different ones
     engine_name: str = ""  # default: <hostname>-<hash of the state dir>
-    heartbeat_s: float = 2.0  # presence and mirror writes
-    ttl_s: float = 15.0  # a key not refreshed for this long expires (dead engine)
-    halt_check_s: float = 2.0  # periodic read of the halt flag, besides pub/sub
-    timeout_s: float = 1.0  # connect and command timeout: Redis never holds anything up
-    backoff_max_s: float = 5.0  # reconnect attempts back off up to this
+    heartbeat_s: Pos[3_600.0] = 2.0  # presence and mirror writes
+    ttl_s: Pos[DAY] = 15.0  # a key not refreshed for this long expires (dead engine)
+    halt_check_s: Pos[3_600.0] = 2.0  # periodic read of the halt flag, besides pub/sub
+    timeout_s: Pos[60.0] = 1.0  # connect and command timeout: Redis never holds anything up
+    backoff_max_s: Pos[3_600.0] = 5.0  # reconnect attempts back off up to this
 
 
 @dataclass(slots=True)
@@ -190,17 +361,17 @@ class MetricsSection:
     """Engine metrics, anomaly detection and the optional Prometheus endpoint
     (docs/observability.md). Windows are seconds; money is whole quote tokens."""
 
-    window_s: float = 60.0  # the runbook dashboard's "per minute" window
-    hour_window_s: float = 3600.0  # success rate, failed trades per hour, hourly P&L
-    memory_limit_mb: int = 0  # memory % is of this limit (a container's); 0: the machine's
-    anomaly_window: int = 200  # recent values each series is judged against
-    anomaly_min_samples: int = 30  # nothing is judged before a series has this many
-    anomaly_threshold: float = 3.5  # robust z-score above which a value is an anomaly
-    anomaly_recent: int = 50  # anomalies kept for `metrics` / `anomalies`
-    slippage_floor_bps: float = 5000.0  # under half the quoted profit lost never counts
-    profit_floor_quote: str = "0"  # profit per trade: deviations under this never count
-    loop_latency_floor_ms: float = 25.0  # loop latency: deviations under this never count
-    prometheus_port: int = 0  # text exposition on 127.0.0.1:PORT/metrics; 0 = off
+    window_s: Pos[DAY] = 60.0  # the runbook dashboard's "per minute" window
+    hour_window_s: Pos[WEEK] = 3600.0  # success rate, failed trades per hour, hourly P&L
+    memory_limit_mb: Int[0, 2**24] = 0  # memory % is of this limit (a container's); 0: host
+    anomaly_window: Int[2, 1_000_000] = 200  # recent values each series is judged against
+    anomaly_min_samples: Int[2, 1_000_000] = 30  # nothing is judged before this many
+    anomaly_threshold: Pos[1_000.0] = 3.5  # robust z-score above which a value is anomalous
+    anomaly_recent: Int[0, 100_000] = 50  # anomalies kept for `metrics` / `anomalies`
+    slippage_floor_bps: Num[0, 10_000] = 5000.0  # under half the quoted profit never counts
+    profit_floor_quote: Quote = "0"  # profit per trade: deviations under this never count
+    loop_latency_floor_ms: Num[0, 60_000] = 25.0  # loop latency: smaller deviations ignored
+    prometheus_port: Int[0, 65_535] = 0  # text exposition on 127.0.0.1:PORT/metrics; 0 = off
 
 
 Severity = Literal["P0", "P1", "P2", "P3"]
@@ -214,30 +385,32 @@ class AlertsSection:
     tokens, converted exactly like `[guards]`. Every notification is also logged.
     """
 
-    evaluate_interval_s: float = 5.0  # rules are evaluated this often, and on state changes
-    resend_interval_s: float = 3600.0  # a still-firing alert is sent again this often
-    webhook_url: str = ""  # JSON POST, Slack-compatible `text` (secret: redacted)
-    webhook_timeout_s: float = 5.0
+    evaluate_interval_s: Num[0.1, 3_600] = 5.0  # rules are evaluated this often, and on change
+    resend_interval_s: Num[1, WEEK] = 3600.0  # a still-firing alert is sent again this often
+    webhook_url: Annotated[
+        str, Text(r"https?://\S+", "an http:// or https:// URL", optional=True, secret=True)
+    ] = ""  # JSON POST, Slack-compatible `text` (secret: redacted)
+    webhook_timeout_s: Pos[300.0] = 5.0
     webhook_min_severity: Severity = "P3"  # sends this severity and more severe ones
     command: list[str] = field(default_factory=list)  # argv; the alert as JSON on stdin
-    command_timeout_s: float = 10.0
+    command_timeout_s: Pos[3_600.0] = 10.0
     command_min_severity: Severity = "P3"
     # --- rules --------------------------------------------------------------------------
-    health_interval_s: float = 60.0  # the engine runs its own health checks this often
-    health_failures: int = 3  # runbook: health check failed 3 consecutive times
-    cpu_percent: float = 80.0  # runbook: CPU > 80 % for 5 minutes
-    cpu_for_s: float = 300.0
-    memory_percent: float = 90.0  # runbook: memory > 90 % for 2 minutes
-    memory_for_s: float = 120.0
-    no_trades_s: float = 1800.0  # runbook: no trades for 30 minutes (while running)
-    errors_per_minute: float = 50.0  # runbook: error rate > 50/min for 5 minutes
-    errors_for_s: float = 300.0
-    min_success_rate_pct: float = 70.0  # runbook: success rate < 70 %
-    success_rate_min_trades: int = 10  # ...over the hour window, once this many booked
-    max_hourly_loss_quote: str = "100"  # runbook: hourly P&L < -$100
-    provider_down_for_s: float = 60.0  # a provider down this long (ours)
-    anomaly_window_s: float = 900.0  # an anomaly keeps its alert firing this long (ours)
-    disabled: list[str] = field(default_factory=list)  # rule names switched off
+    health_interval_s: Num[1, DAY] = 60.0  # the engine runs its own health checks this often
+    health_failures: Int[1, 1_000] = 3  # runbook: health check failed 3 consecutive times
+    cpu_percent: Num[0, 10_000] = 80.0  # runbook: CPU > 80 % for 5 minutes
+    cpu_for_s: Num[0, WEEK] = 300.0
+    memory_percent: Percent = 90.0  # runbook: memory > 90 % for 2 minutes
+    memory_for_s: Num[0, WEEK] = 120.0
+    no_trades_s: Num[0, WEEK] = 1800.0  # runbook: no trades for 30 minutes (while running)
+    errors_per_minute: Num[0, 1_000_000_000] = 50.0  # runbook: error rate > 50/min for 5 min
+    errors_for_s: Num[0, WEEK] = 300.0
+    min_success_rate_pct: Percent = 70.0  # runbook: success rate < 70 %
+    success_rate_min_trades: Int[1, 1_000_000] = 10  # ...over the hour window, once booked
+    max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
+    provider_down_for_s: Num[0, WEEK] = 60.0  # a provider down this long (ours)
+    anomaly_window_s: Num[0, WEEK] = 900.0  # an anomaly keeps its alert firing this long
+    disabled: list[AlertRule] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)
@@ -263,71 +436,125 @@ class Config:
 
 # --- loading ---------------------------------------------------------------------------
 def load(path: str | Path | None) -> Config:
-    """Read and validate a config file; `None` gives the embedded defaults."""
+    """Read and validate a config file; `None` gives the embedded defaults.
+
+    Raises ConfigError; when a file has several problems, `ConfigErrors` with all of them.
+    """
     if path is None:
         return Config()
     source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
-    config = _build(Config, data, source, "")
+    loader = _Loader(source)
+    config = loader.build(Config, _read(Path(path), source), "")
+    if not isinstance(config, Config):  # pragma: no cover - TOML's top level is a table
+        config = Config()
     config.source = source
+    errors = loader.errors + [e for e in check(config) if not loader.covers(e.key)]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
     return config
 
 
-def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(source, prefix or "<top>", f"expected a table, got {_kind(data)}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        key = _join(prefix, unknown[0])
-        raise ConfigError(source, key, f"unknown key (known: {', '.join(sorted(names))})")
-    kwargs = {
-        name: _coerce(hints[name], value, source, _join(prefix, name))
-        for name, value in data.items()
-    }
+def _read(path: Path, source: str) -> dict[str, Any]:
     try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot read file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"not valid TOML: {exc}") from None
+
+
+_INVALID = object()  # a value that could not be taken: its default stays, its error is kept
+
+
+class _Loader:
+    """Types and ranges, key by key, collecting every problem instead of stopping."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[ConfigError] = []
+
+    def covers(self, key: str) -> bool:
+        """A rule's complaint about `key` adds nothing when the key itself was refused."""
+        return any(e.key == key or e.key.startswith((key + ".", key + "[")) for e in self.errors)
+
+    def fail(self, key: str, expected: str, got: str, problem: str = "") -> Any:
+        problem = problem or f"expected {expected}, got {got}"
+        self.errors.append(ConfigError(self.source, key, problem, expected=expected, got=got))
+        return _INVALID
+
+    def build(self, cls: type, data: Any, prefix: str) -> Any:
+        if not isinstance(data, dict):
+            return self.fail(prefix or "<top>", "a table", _kind(data))
+        hints = typing.get_type_hints(cls, include_extras=True)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+        for name in sorted(set(data) - set(fields)):
+            known = ", ".join(sorted(fields))
+            problem = f"unknown key (known: {known})"
+            self.fail(_join(prefix, name), f"one of: {known}", repr(name), problem)
+        kwargs = {}
+        for name, value in data.items():
+            if name in fields:
+                taken = self.coerce(hints[name], value, _join(prefix, name))
+                if taken is not _INVALID:
+                    kwargs[name] = taken
+        missing = [n for n, f in fields.items() if n not in data and _required(f)]
+        for name in missing:
+            self.fail(_join(prefix, name), "a value", "nothing", "required key is missing")
+        if any(n not in kwargs for n, f in fields.items() if _required(f)):
+            return _INVALID  # missing or refused: its error is recorded
         return cls(**kwargs)
-    except TypeError as exc:  # a required field is missing
-        missing = re.findall(r"'(\w+)'", str(exc))
-        key = _join(prefix, missing[0]) if missing else prefix
-        raise ConfigError(source, key, "required key is missing") from None
 
+    def coerce(self, hint: Any, value: Any, key: str) -> Any:
+        origin = typing.get_origin(hint)
+        if origin is Annotated:
+            base, *checks = typing.get_args(hint)
+            return self._checked(self.coerce(base, value, key), checks, key)
+        if dataclasses.is_dataclass(hint):
+            return self.build(hint, value, key)  # type: ignore[arg-type]
+        if origin is Literal:
+            return self._choice(typing.get_args(hint), value, key)
+        if origin is list:
+            return self._list(typing.get_args(hint)[0], value, key)
+        if origin in (types.UnionType, typing.Union):
+            return self.fail(key, "a supported type", "a union type in the schema")
+        return self._scalar(hint, value, key)
 
-def _coerce(hint: Any, value: Any, source: str, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, source, key)
-    if origin is Literal:
-        allowed = typing.get_args(hint)
-        if value not in allowed:
-            choices = " | ".join(repr(a) for a in allowed)
-            raise ConfigError(source, key, f"expected one of {choices}, got {value!r}")
+    def _checked(self, value: Any, checks: list[Any], key: str) -> Any:
+        if value is _INVALID:
+            return value
+        for check_ in checks:
+            expected = check_.expected(value)
+            if expected is not None:
+                secret = isinstance(check_, Text) and check_.secret
+                return self.fail(key, expected, redact_webhook(value) if secret else _shown(value))
         return value
-    if origin is list:
+
+    def _choice(self, allowed: tuple[Any, ...], value: Any, key: str) -> Any:
+        if value in allowed and isinstance(value, str):
+            return value
+        return self.fail(key, "one of " + " | ".join(repr(a) for a in allowed), repr(value))
+
+    def _list(self, item: Any, value: Any, key: str) -> Any:
         if not isinstance(value, list):
-            raise ConfigError(source, key, f"expected an array, got {_kind(value)}")
-        (item,) = typing.get_args(hint)
-        return [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin in (types.UnionType, typing.Union):
-        raise ConfigError(source, key, "union types are not supported in config")
-    return _scalar(hint, value, source, key)
+            return self.fail(key, "an array", _kind(value))
+        items = [self.coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return _INVALID if any(v is _INVALID for v in items) else items
+
+    def _scalar(self, hint: type, value: Any, key: str) -> Any:
+        # bool is an int in Python; a config that says `port = true` is still wrong.
+        if hint is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, bool) != (hint is bool) or not isinstance(value, hint):
+            return self.fail(key, _type_name(hint), _kind(value))
+        return value
 
 
-def _scalar(hint: type, value: Any, source: str, key: str) -> Any:
-    # bool is an int in Python; a config that says `port = true` is still wrong.
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) != (hint is bool) or not isinstance(value, hint):
-        raise ConfigError(source, key, f"expected {_type_name(hint)}, got {_kind(value)}")
-    return value
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def _kind(value: Any) -> str:
@@ -341,8 +568,195 @@ def _type_name(hint: type) -> str:
     return names.get(hint, hint.__name__)
 
 
+def _shown(value: Any) -> str:
+    """A value as the operator wrote it: numbers bare, strings quoted."""
+    return _num(value) if isinstance(value, int | float) else repr(value)[:60]
+
+
+def _num(value: float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    return f"{value:_}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+# --- rules that relate settings -------------------------------------------------------------
+Problem = tuple[str, str, str] | tuple[str, str, str, str]  # key, expected, got[, problem]
+
+
+def check(config: Config) -> list[ConfigError]:
+    """The cross-field rules on a typed config; [] when it may run."""
+    rules = (_ledger, _redis, _sim, _evm, _strategy, _guards, _metrics, _money, _providers)
+    return [_error(config.source, *found) for rule in rules for found in rule(config)]
+
+
+def _error(source: str, key: str, expected: str, got: str, problem: str = "") -> ConfigError:
+    problem = problem or f"expected {expected}, got {got}"
+    return ConfigError(source, key, problem, expected=expected, got=got)
+
+
+def _ledger(config: Config) -> Iterator[Problem]:
+    ledger = config.ledger
+    if ledger.backend == "postgres" and not ledger.dsn:
+        yield "ledger.dsn", "a postgresql:// DSN when ledger.backend = 'postgres'", "nothing"
+    elif ledger.dsn and not re.match(r"postgres(ql)?://", ledger.dsn):
+        yield "ledger.dsn", "a postgresql:// DSN", "a DSN with another scheme"
+
+
+def _redis(config: Config) -> Iterator[Problem]:
+    redis = config.redis
+    if redis.ttl_s <= redis.heartbeat_s:
+        expected = f"more than heartbeat_s ({_num(redis.heartbeat_s)}), or live engines expire"
+        yield "redis.ttl_s", expected, _num(redis.ttl_s)
+
+
+def _sim(config: Config) -> Iterator[Problem]:
+    sim = config.sim
+    if len(sim.dexes) != len(sim.dex_fees_bps) or not sim.dexes:
+        expected = f"one fee per dex ({len(sim.dexes)} dexes), at least one dex"
+        yield "sim.dex_fees_bps", expected, f"{len(sim.dex_fees_bps)} fees"
+    for key in ("provider_latency_ms", "provider_error_rate", "provider_stall_probability"):
+        given = len(getattr(sim, key))
+        if given < sim.providers:
+            yield f"sim.{key}", f"one entry per provider ({sim.providers})", f"{given} entries"
+
+
+def _evm(config: Config) -> Iterator[Problem]:
+    """Only what the evm venue reads; a sim engine ignores [evm]."""
+    if config.market.venue != "evm":
+        return
+    evm = config.evm
+    symbols = [t.symbol for t in evm.tokens]
+    for role in ("native", "quote"):
+        symbol = getattr(config.market, role)
+        if symbol not in symbols:
+            yield f"market.{role}", f"one of evm.tokens' symbols {symbols}", repr(symbol)
+    if len(set(symbols)) != len(symbols):
+        yield "evm.tokens", "each symbol once", f"symbols {symbols}"
+    if not evm.executor:
+        yield "evm.executor", "the address of the ArbExecutor contract", "nothing"
+    if not evm.factories and not evm.pairs:
+        yield "evm.factories", "at least one factory (or evm.pairs)", "none"
+    if not any(p.kind == "rpc" for p in config.providers):
+        yield "providers", 'at least one [[providers]] with kind = "rpc"', "none"
+    unknown = [s for s in config.strategy.base_tokens if s not in symbols]
+    if unknown:
+        yield "strategy.base_tokens", f"symbols among evm.tokens {symbols}", repr(unknown)
+    yield from _key_file(evm.key_file)
+
+
+def _key_file(path_text: str) -> Iterator[Problem]:
+    """The key file's presence and mode, never its content (the signer reads that)."""
+    if not path_text:
+        return
+    path = Path(path_text).expanduser()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        problem = f"cannot read key file {path}: {exc.strerror}"
+        yield "evm.key_file", "a key file", str(exc.strerror), problem
+        return
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        problem = (  # the signer's words: the engine said the same before this check
+            f"key file {path} has mode {mode:04o}: a signing key must be readable by its "
+            f"owner only (mode 0600); fix it with: chmod 600 {path}"
+        )
+        yield "evm.key_file", "mode 0600 (owner only)", f"mode {mode:04o}", problem
+
+
+def _strategy(config: Config) -> Iterator[Problem]:
+    strategy = config.strategy
+    if not strategy.base_tokens:
+        yield "strategy.base_tokens", "at least one token symbol", "none"
+
+
+def _guards(config: Config) -> Iterator[Problem]:
+    guards = config.guards
+    if guards.success_rate_min_trades > guards.success_rate_window:
+        expected = f"at most success_rate_window ({guards.success_rate_window})"
+        yield "guards.success_rate_min_trades", expected, str(guards.success_rate_min_trades)
+
+
+def _metrics(config: Config) -> Iterator[Problem]:
+    metrics = config.metrics
+    if metrics.anomaly_min_samples > metrics.anomaly_window:
+        expected = f"at most anomaly_window ({metrics.anomaly_window})"
+        yield "metrics.anomaly_min_samples", expected, str(metrics.anomaly_min_samples)
+
+
+QUOTE_KEYS = (
+    "guards.min_net_profit_quote",
+    "guards.max_notional_quote",
+    "guards.max_hourly_loss_quote",
+    "guards.max_daily_loss_quote",
+    "metrics.profit_floor_quote",
+    "alerts.max_hourly_loss_quote",
+)
+SIM_NATIVE_DECIMALS, SIM_QUOTE_DECIMALS = 18, 6  # the simulated WETH and USDC
+
+
+def _money(config: Config) -> Iterator[Problem]:
+    """Amounts must land on a whole base unit of their token: nothing rounds silently."""
+    amounts = [(key, _get(config, key), quote_decimals(config)) for key in QUOTE_KEYS]
+    amounts += [
+        ("sim.wallet_weth", config.sim.wallet_weth, SIM_NATIVE_DECIMALS),
+        ("sim.wallet_usdc", config.sim.wallet_usdc, SIM_QUOTE_DECIMALS),
+    ]
+    for key, text, decimals in amounts:
+        amount = _decimal(text)
+        if decimals is None or amount is None or amount < 0:
+            continue  # no quote token (its own error), or refused already as money
+        if (amount * 10**decimals) % 1:
+            yield key, f"at most {decimals} decimal places", repr(text)
+
+
+def quote_decimals(config: Config) -> int | None:
+    """The quote token's decimals as the venue will know them; None if it has none."""
+    if config.market.venue == "sim":
+        return SIM_QUOTE_DECIMALS
+    found = [t.decimals for t in config.evm.tokens if t.symbol == config.market.quote]
+    return found[0] if found else None
+
+
+def _get(config: Config, key: str) -> Any:
+    section, name = key.split(".")
+    return getattr(getattr(config, section), name)
+
+
+def _providers(config: Config) -> Iterator[Problem]:
+    names = [p.name for p in config.providers]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        yield "providers", "each provider name once", repr(name)
+    for index, entry in enumerate(config.providers):
+        fee = liquidity_fee_bps(entry)
+        if entry.kind == "liquidity" and fee is not None and not _bps(fee):
+            yield f"providers[{index}].url", "fee_bps=0..9999 in the query", repr(fee)
+
+
+def liquidity_fee_bps(entry: ProviderEntry) -> str | None:
+    """The `fee_bps` a liquidity source's URL sets (its last value), as written."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(entry.url).query)
+    values = query.get("fee_bps")
+    return values[-1] if values else None
+
+
+def _bps(text: str) -> bool:
+    return text.isdigit() and int(text) < 10_000
 
 
 # --- redaction ---------------------------------------------------------------------------
@@ -379,3 +793,29 @@ def redacted(config: Config) -> dict[str, Any]:
     for provider in data["providers"]:
         provider["url"] = redact_text(provider["url"])
     return data
+
+
+# --- the engine's refusal, for `arbctl up` ---------------------------------------------------
+ERROR_REPORT_FILE = "engine.config-error.json"  # in the state dir, written by a refusing engine
+
+
+def write_error_report(state_dir: Path, error: ConfigError) -> None:
+    """Leave the refusal where `arbctl up` looks: it sees only the engine's exit code."""
+    report = {"file": error.source, "errors": [e.to_dict() for e in error.errors]}
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = state_dir / (ERROR_REPORT_FILE + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(state_dir / ERROR_REPORT_FILE)
+
+
+def read_error_report(state_dir: Path) -> dict[str, Any] | None:
+    """The last refusal's report, or None (none, or unreadable: the logs still tell)."""
+    try:
+        report = json.loads((state_dir / ERROR_REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("errors") else None
+
+
+def clear_error_report(state_dir: Path) -> None:
+    (state_dir / ERROR_REPORT_FILE).unlink(missing_ok=True)

@@ -30,7 +30,7 @@ from engine.accounting.methods import AccountingMethods
 from engine.accounting.reconcile import record_session_start
 from engine.audit import AuditTrail
 from engine.bus import EventBus
-from engine.config import Config, ConfigError, load
+from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
 from engine.control.health import evaluate_health
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
@@ -38,6 +38,7 @@ from engine.execution.gate import Broadcaster, SendGate
 from engine.guards.approver import Guards
 from engine.guards.methods import GuardMethods
 from engine.hotstate.part import build_hotstate
+from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
@@ -83,9 +84,9 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
     try:
         config = load(config_path)
     except ConfigError as exc:
-        print(f"arbctl engine: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return refuse_config(exc, state_dir or os.environ.get("ARBCTL_STATE_DIR"))
     paths = resolve_paths(config, socket, state_dir)
+    clear_error_report(paths.state_dir)
     paths.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = config.engine
     log_path = logs.setup(
@@ -101,6 +102,17 @@ def run(config_path: str | None, socket: str | None = None, state_dir: str | Non
         return asyncio.run(Daemon(config, paths).main())
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def refuse_config(error: ConfigError, state_dir: str | Path | None) -> int:
+    """Every problem on stderr (the journal, `up`'s stdio log) and, where the state dir is
+    known, as a report `arbctl up` reads to name the key: it sees only the exit code."""
+    for problem in error.errors:
+        print(f"arbctl engine: config error: {problem}", file=sys.stderr, flush=True)
+    if state_dir:
+        with contextlib.suppress(OSError):
+            write_error_report(Path(state_dir), error)
+    return EXIT_CONFIG
 
 
 class Daemon:
@@ -122,6 +134,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._stop_reason = ""
         self._restored: dict[str, Any] = {}
+        self._instance: str | None = None  # the pid file's nonce, once written
         self._parts: ControlParts
         self._guards: Guards
         self._providers: ProviderMethods
@@ -136,6 +149,8 @@ class Daemon:
         self._install_signals()
         try:
             store = await open_store(self.config.ledger, self.paths.state_dir)
+        except ConfigError as exc:
+            return self._refuse(exc)
         except Exception as exc:
             log.error("cannot open the %s ledger: %s", self.config.ledger.backend, exc)
             return EXIT_FAILED
@@ -149,6 +164,8 @@ class Daemon:
         await self._restore_snapshot(store)
         try:
             venue = build_venue(self.config)
+        except ConfigError as exc:
+            return self._refuse(exc)
         except Exception as exc:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
@@ -156,8 +173,7 @@ class Daemon:
             guards = Guards.from_config(self.config, self.bus, writer, venue)
             self._guards = guards
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         gate = SendGate(self.lifecycle, venue)
         parts = self._control_parts(writer, gate)
         handlers = ControlMethods(parts).table()
@@ -167,8 +183,7 @@ class Daemon:
                 self.config, venue, parts.audit, self.bus, guards.triggers
             )
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         handlers.update(providers.table())
         self._providers = providers
         try:
@@ -178,8 +193,7 @@ class Daemon:
                 self.config, self.bus, self.metrics, guards.thresholds, health
             )
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         self.alerting = alerting
         handlers.update(TelemetryMethods(self.metrics, alerting).table())
         accounting = AccountingMethods(self.config, writer, parts.audit, venue)
@@ -187,15 +201,14 @@ class Daemon:
         try:
             hotstate = build_hotstate(self.config, parts, handlers)  # None without [redis]
         except ConfigError as exc:
-            log.error("config error: %s", exc)
-            return EXIT_CONFIG
+            return self._refuse(exc)
         if hotstate is not None:
             handlers.update(hotstate.methods())  # fleet, redis; resume refused under the flag
             parts.hotstate = hotstate
         server = ControlServer(self.paths.socket, self.bus, handlers)
         parts.client_count = lambda: server.client_count
         await server.start()  # answers `starting` while the market loads
-        self._write_pid()
+        self._write_pid(parts)
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
             if hotstate is not None:
@@ -203,11 +216,13 @@ class Daemon:
             await _restore_guards(guards, store)
             await venue.start()
             providers.start()
+            executor = build_executor(self.config, gate, venue)
+            await recover_sent(self.config, executor, store, parts)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
                 build_search(self.config, venue),
-                build_executor(self.config, gate, venue),
+                executor,
                 self.lifecycle,
                 self.bus,
                 writer,
@@ -219,6 +234,8 @@ class Daemon:
             self._apply_snapshot(pipeline, guards)
             accounting.attach(pipeline, session_start)
             return await self._serve(venue, pipeline, writer, parts.loop)
+        except ConfigError as exc:  # only the running market knows, e.g. sim symbols
+            return self._refuse(exc)
         except VenueError as exc:
             log.error("market unavailable: %s", exc)
             return EXIT_FAILED
@@ -230,9 +247,10 @@ class Daemon:
                 await hotstate.close()
             error_logs.remove()
             alerting.close()
+            await parts.killswitch.close()
             await providers.close()
             await server.close()
-            (self.paths.state_dir / protocol.PID_FILE).unlink(missing_ok=True)
+            protocol.remove_pid_file(self.paths.state_dir, self._instance)
 
     async def _serve(
         self,
@@ -289,8 +307,14 @@ class Daemon:
             writer.pending,
         )
 
+    def _refuse(self, error: ConfigError) -> int:
+        for problem in error.errors:
+            log.error("config error: %s", problem)
+        return refuse_config(error, self.paths.state_dir)
+
     # --- parts ------------------------------------------------------------------------
     def _control_parts(self, writer: LedgerWriter, gate: SendGate) -> ControlParts:
+        audit = AuditTrail(self.bus, writer)
         parts = ControlParts(
             config=self.config,
             socket_path=str(self.paths.socket),
@@ -299,7 +323,9 @@ class Daemon:
             bus=self.bus,
             lifecycle=self.lifecycle,
             gate=gate,
-            audit=AuditTrail(self.bus, writer),
+            # The one way to halt: the socket's kill and the Redis flag both call it.
+            killswitch=KillSwitch(self.lifecycle, self.paths.state_dir, gate, audit, self.bus),
+            audit=audit,
             ledger=writer,
             loop=LoopMonitor(self.bus, self.config.engine.heartbeat_ms / 1000, self._heartbeat),
             resources=self.resources,
@@ -366,9 +392,12 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_shutdown, f"signal {sig.name}")
         loop.add_signal_handler(signal.SIGUSR1, _log_task_stacks)
 
-    def _write_pid(self) -> None:
-        path = self.paths.state_dir / protocol.PID_FILE
-        path.write_text(f"{os.getpid()}\n")
+    def _write_pid(self, parts: ControlParts) -> None:
+        """Who we are, for a client that may have to signal us: pid, start time and a
+        nonce that `status` repeats as `instance` (engine/protocol.py, the pid file)."""
+        record = protocol.write_pid_file(self.paths.state_dir, self.paths.socket)
+        self._instance = record.nonce
+        parts.status_parts.append(lambda: {"instance": record.nonce})
 
     # --- snapshots ----------------------------------------------------------------------
     def _snapshot(self, kind: str, status: str, pipeline: TradingPipeline) -> SessionSnapshot:
@@ -456,10 +485,15 @@ def build_venue(config: Config) -> TradingVenue:
     if config.market.venue == "evm":
         # The key is loaded (and registered with the log scrubber) before anything
         # connects; the venue checks the chain id and the executor's owner at start.
-        from engine.execution.signer import load_signer
+        from engine.execution.signer import KeyLoadError, load_signer
         from engine.market.evm.venue import EvmVenue
 
-        return EvmVenue.from_config(config, load_signer(config.evm))
+        try:
+            signer = load_signer(config.evm)
+        except KeyLoadError as exc:  # never holds the key: the signer words it so
+            key = "evm.key_file" if config.evm.key_file else "evm.key_env"
+            raise ConfigError(config.source, key, str(exc)) from None
+        return EvmVenue.from_config(config, signer)
     raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
 
 
@@ -495,6 +529,21 @@ def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
     from engine.execution.paper import PaperExecutor
 
     return PaperExecutor(gate, venue)
+
+
+async def recover_sent(
+    config: Config, executor: Executor, store: LedgerStore, parts: ControlParts
+) -> None:
+    """On a chain, book what a previous run sent and never booked: before trading and
+    before the session's starting balances are read (engine/execution/recovery.py)."""
+    if config.market.venue != "evm":
+        return
+    from engine.execution.evm import EvmExecutor
+    from engine.execution.recovery import recover_unbooked
+
+    assert isinstance(executor, EvmExecutor)
+    report = await recover_unbooked(executor, store, config.strategy.flash_fee_bps)
+    parts.status_parts.append(lambda: {"recovery": report.to_dict()})
 
 
 async def _restore_guards(guards: Guards, store: LedgerStore) -> None:

@@ -1,9 +1,12 @@
-"""Engine states and the kill latch: `starting → running ⇄ paused → halted`.
+"""Engine states: `starting → running ⇄ paused → halted` (and `stopping`).
 
-paused stops new executions but lets in-flight work finish; halted (the kill switch) is
-a latch persisted to disk before it is acknowledged, survives restarts and crashes, and
-only an explicit `resume` with a reason clears it. Every transition is published on the
-bus so consoles and the audit trail see it.
+paused stops new executions but lets in-flight work finish; halted (the kill switch)
+shuts the send gate. Every method here is in memory and synchronous — no I/O, no
+await — so the gate (engine/execution/gate.py) sees a halt the instant it is entered.
+Writing and clearing the persisted latch is the kill switch's job (engine/killswitch.py);
+this module only reads it once, at construction, so an engine started with a persisted
+halt comes up halted. Every transition is published on the bus so consoles and the
+audit trail see it.
 """
 
 from __future__ import annotations
@@ -50,7 +53,10 @@ class Lifecycle:
         return self.state == protocol.RUNNING
 
     def started(self) -> None:
-        """Leave `starting`: running, unless a persisted halt says otherwise."""
+        """Leave `starting`: running, unless a persisted halt says otherwise (or a kill
+        came in while starting: then it is halted already)."""
+        if self.state == protocol.HALTED:
+            return
         if self.halt is not None:
             reason = f"halt persisted: {self.halt.get('reason', '?')}"
             self._set(protocol.HALTED, reason, ENGINE)
@@ -62,20 +68,25 @@ class Lifecycle:
         self._set(protocol.PAUSED, reason, actor)
 
     def resume(self, reason: str, actor: Actor) -> None:
-        if self.state not in (protocol.PAUSED, protocol.HALTED):
-            raise InvalidTransition(f"cannot resume: engine is {self.state}, not paused/halted")
-        if self.state == protocol.HALTED:
-            protocol.clear_halt_marker(self._state_dir)
-            self.halt = None
+        """Back to running; clears the in-memory halt (the kill switch clears the file)."""
+        self.check_resume()
+        self.halt = None
         self._set(protocol.RUNNING, reason, actor)
 
-    def kill(self, reason: str, actor: Actor) -> dict[str, Any]:
-        """Latch the halt: persisted first, then the state flips; idempotent."""
+    def check_resume(self) -> None:
+        if self.state not in (protocol.PAUSED, protocol.HALTED):
+            raise InvalidTransition(f"cannot resume: engine is {self.state}, not paused/halted")
+
+    def enter_halt(self, reason: str, actor: Actor) -> bool:
+        """Halt in memory now: the gate is shut when this returns. False if a halt is
+        already latched (idempotent: the first halt's record stays)."""
         if self.state == protocol.STOPPING:
             raise InvalidTransition("cannot kill: engine is stopping")
-        self.halt = protocol.write_halt_marker(self._state_dir, reason, actor.uid, actor.client)
+        if self.halt is not None:
+            return False
+        self.halt = {"reason": reason, "uid": actor.uid, "source": actor.client, "ts": time.time()}
         self._set(protocol.HALTED, reason, actor)
-        return self.halt
+        return True
 
     def stopping(self, reason: str) -> None:
         """Shutdown: sends stop; a persisted halt stays on disk for the next start."""

@@ -9,8 +9,10 @@ for on-call triage. See docs/protocol.md for the prose version of this file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ TOPIC_PROVIDER = "provider"
 TOPIC_RESOURCES = "resources"
 TOPIC_LOG = "log"
 TOPIC_ALERT = "alert"  # an alert fired, was re-sent, or resolved (docs/observability.md)
+TOPIC_LATCH = "latch"  # the kill latch: halted, and whether it is persisted yet
 # Sent to one subscriber only, when its queue overflowed: it must resync (re-read state
 # and resubscribe with since_seq) because events were dropped for it.
 TOPIC_LAGGED = "lagged"
@@ -72,6 +75,7 @@ TOPIC_LAGGED = "lagged"
 # The kill latch lives in this file under the state directory. `arbctl kill` writes it
 # itself when the engine does not answer, so its format is part of the contract.
 HALT_FILE = "halt.json"
+# The engine's identity, written once its socket listens (see "the pid file" below).
 PID_FILE = "engine.pid"
 
 
@@ -166,19 +170,30 @@ def write_halt_marker(state_dir: Path, reason: str, uid: int, source: str) -> di
     record = {"reason": reason, "uid": uid, "source": source, "ts": time.time()}
     target = state_dir / HALT_FILE
     tmp = target.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, json.dumps(record).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
+        _write_synced(tmp, json.dumps(record).encode())
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):  # a full disk keeps no half-written file
+            tmp.unlink(missing_ok=True)
+        raise
     dir_fd = os.open(state_dir, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
     return record
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:  # a short write is not an error; keep writing until all is out
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_halt_marker(state_dir: Path) -> dict[str, Any] | None:
@@ -198,3 +213,107 @@ def read_halt_marker(state_dir: Path) -> dict[str, Any] | None:
 
 def clear_halt_marker(state_dir: Path) -> None:
     (state_dir / HALT_FILE).unlink(missing_ok=True)
+
+
+# --- the pid file ----------------------------------------------------------------------
+# A pid alone can be recycled by a stranger, so the engine records what no other process
+# can share: its start time (clock ticks since boot, field 22 of /proc/PID/stat) and this
+# boot's id, plus a random nonce that `status` repeats as `instance`. Clients signal a pid
+# only once these match (arbctl/process.py `prove_engine`).
+@dataclass(frozen=True, slots=True)
+class PidRecord:
+    pid: int
+    start_ticks: int | None = None
+    boot_id: str | None = None
+    nonce: str | None = None
+    socket: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.start_ticks is not None and bool(self.nonce)
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot; None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name is in parentheses and may hold spaces: count after the last ')'.
+    after = stat.rsplit(")", 1)[-1].split()
+    try:
+        return int(after[19])  # field 22 of the line; `after` starts at field 3
+    except (IndexError, ValueError):
+        return None
+
+
+def boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def write_pid_file(state_dir: Path, socket_path: Path | str) -> PidRecord:
+    """This process's identity, written atomically (0600) to `<state_dir>/engine.pid`."""
+    import secrets
+
+    pid = os.getpid()
+    record = PidRecord(
+        pid, process_start_ticks(pid), boot_id(), secrets.token_hex(16), str(socket_path)
+    )
+    path = state_dir / PID_FILE
+    tmp = path.with_name(PID_FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (json.dumps(_record_dict(record)) + "\n").encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return record
+
+
+def _record_dict(record: PidRecord) -> dict[str, Any]:
+    return {
+        "pid": record.pid,
+        "start_ticks": record.start_ticks,
+        "boot_id": record.boot_id,
+        "nonce": record.nonce,
+        "socket": record.socket,
+    }
+
+
+def read_pid_file(state_dir: Path) -> PidRecord | None:
+    """The pid file, or None if absent or unreadable. A bare pid (an older engine's file)
+    comes back incomplete: it names a pid but proves nothing about it."""
+    try:
+        text = (state_dir / PID_FILE).read_text().strip()
+    except OSError:
+        return None
+    if text.isdigit():
+        return PidRecord(int(text)) if int(text) > 0 else None
+    try:
+        raw = json.loads(text)
+        pid = raw["pid"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return None
+    return PidRecord(
+        pid,
+        _typed(raw.get("start_ticks"), int),
+        _typed(raw.get("boot_id"), str),
+        _typed(raw.get("nonce"), str),
+        _typed(raw.get("socket"), str),
+    )
+
+
+def _typed(value: Any, kind: type) -> Any:
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+def remove_pid_file(state_dir: Path, nonce: str | None) -> None:
+    """Remove the pid file at exit, unless another engine has written its own since."""
+    current = read_pid_file(state_dir)
+    if current is not None and current.nonce == nonce:
+        (state_dir / PID_FILE).unlink(missing_ok=True)

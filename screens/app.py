@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -30,6 +29,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
+from arbctl.offline_kill import CONSOLE_SOURCE, KillReport, offline_kill
 from engine import protocol
 from screens.connection import (
     EngineLink,
@@ -277,7 +277,7 @@ class ArbConsole(App[int]):
             self.tell(self._refusal(method, exc), "error")
             return None
         except EngineUnreachable as exc:
-            self.tell(f"{method} not sent: engine unreachable ({exc})", "error")
+            self.tell(f"{method} not sent: engine unreachable ({exc.detail})", "error")
             return None
         if isinstance(result, dict):
             self.model.apply_action_result(result)
@@ -355,29 +355,30 @@ class ArbConsole(App[int]):
         if result is not None:
             self.tell("HALTED: the engine acknowledged the kill; sends are blocked", "warning")
             return
-        self.tell("the engine did not take the kill: running `arbctl kill` (fallback)", "error")
+        self.tell("the engine did not take the kill: halting it without its help", "error")
         self.tell(await self._kill_fallback(), "error")
 
     async def _kill_fallback(self) -> str:
-        """What `arbctl kill` does without the engine: persist the halt, signal the pid.
-
-        Reused rather than reimplemented: it checks the pid really is an arbctl engine
-        before signalling, and reports each step. Only with the state dir the engine
-        itself reported: a halt marker written to a guessed directory protects nothing.
-        """
+        """What `arbctl kill` does without the engine, in-process (arbctl/offline_kill.py):
+        persist the halt, then signal the pid only once it is proven to be this engine.
+        Only with the state dir the engine itself reported: a halt marker written to a
+        guessed directory protects nothing."""
         state_dir = self.model.engine.get("state_dir")
         if not state_dir:
             return "engine never reached: run `arbctl kill --reason ... --state-dir DIR` NOW"
-        command = [sys.executable, "-m", "arbctl", "kill", "--reason", KILL_REASON, "--json"]
-        command += ["--socket", str(self.socket_path), "--state-dir", str(state_dir)]
+        report = KillReport(reason=KILL_REASON, state_dir=Path(state_dir))
+        instance = self.model.engine.get("instance")
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+            await asyncio.to_thread(
+                offline_kill,
+                report,
+                self.socket_path,
+                CONSOLE_SOURCE,
+                instance=instance if isinstance(instance, str) else None,
             )
-            out, _ = await proc.communicate()
-        except OSError as exc:
-            return f"could not run `arbctl kill` ({exc}): run it yourself NOW"
-        return describe_fallback(out, proc.returncode)
+        except Exception as exc:  # a bug here must not hide that the halt may be missing
+            return f"kill fallback failed ({type(exc).__name__}: {exc}): act by hand NOW"
+        return describe_fallback(report)
 
     def action_failover(self) -> None:
         self.push_screen(FailoverModal(self.model.providers), self._failover)
@@ -462,16 +463,14 @@ class ArbConsole(App[int]):
         self.exit(128 + int(sig))
 
 
-def describe_fallback(output: bytes, code: int | None) -> str:
-    """One sentence from `arbctl kill --json`: did the halt get persisted?"""
-    try:
-        report = json.loads(output)
-    except ValueError:
-        report = {}
-    if code == 0 and report.get("halted"):
-        where = report.get("marker") or "the engine"
-        return f"HALT persisted by `arbctl kill` ({report.get('via')}: {where})"
-    return "`arbctl kill` could NOT persist the halt: act by hand (runbook: emergency stop)"
+def describe_fallback(report: KillReport) -> str:
+    """One sentence from the offline kill: was the halt persisted, was the engine stopped?"""
+    if not report.halted:
+        return "the kill fallback could NOT persist the halt: act by hand (runbook: emergency stop)"
+    signalled = f"; engine pid {report.pid} signalled" if report.pid else ""
+    found = [s["detail"] for s in report.steps if s["step"] == "find_pid" and not s["ok"]]
+    unsignalled = f"; {found[0]}" if found else ""
+    return f"HALT persisted by the kill fallback ({report.marker}){signalled}{unsignalled}"
 
 
 def run_console(socket_path: Path, read_only: bool = False) -> int:

@@ -1,45 +1,23 @@
 """How the console writes numbers, money and times.
 
-Money arrives as integers in base units and is only ever turned into text here, with
-integer arithmetic: a float would print 0.1 + 0.2 USDC as 0.30000000000000004 and, worse,
-round a whale's balance. Times are shown in UTC so two operators in different time zones
-(and the snapshot tests) read the same clock.
+Money arrives as integers in base units and becomes text through `engine.units` (integer
+arithmetic, one implementation for every surface); this module holds the console's
+presets. Times are shown in UTC so two operators in different time zones (and the snapshot
+tests) read the same clock.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
+from engine import units as _units
 
-def units(amount: int | None, decimals: int, places: int | None = None) -> str:
-    """`amount` base units as a decimal string, e.g. (1_234_567, 6, 2) → "1.23".
-
-    `places` rounds half away from zero; None keeps every significant digit.
-    """
-    if amount is None:
-        return "–"
-    sign = "-" if amount < 0 else ""
-    magnitude = abs(int(amount))
-    if places is not None and places < decimals:
-        step = 10 ** (decimals - places)
-        magnitude = (magnitude + step // 2) // step
-        decimals = places
-    whole, frac = divmod(magnitude, 10**decimals) if decimals else (magnitude, 0)
-    if decimals == 0:
-        return f"{sign}{whole:,}"
-    digits = str(frac).rjust(decimals, "0")
-    if places is None:
-        digits = digits.rstrip("0") or "0"
-    if magnitude == 0:
-        sign = ""
-    return f"{sign}{whole:,}.{digits}"
-
-
-def signed_units(amount: int | None, decimals: int, places: int | None = None) -> str:
-    """Like `units`, with an explicit + on gains so a glance tells profit from loss."""
-    text = units(amount, decimals, places)
-    return f"+{text}" if amount is not None and amount > 0 else text
+# The console's presets of the one units module: thousands separators, a decimal point on
+# whole amounts, an en dash for "no value" (narrow columns), and + on gains.
+units = partial(_units.to_text, separators=True, keep_point=True, missing=_units.EN_DASH)
+signed_units = partial(units, plus=True)
 
 
 def clock(ts: float | None) -> str:
@@ -56,27 +34,9 @@ def stamp(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(ts))) + "Z"
 
 
-def duration(seconds: float | None) -> str:
-    """A compact age or uptime: 42s, 7m05s, 3h12m, 2d04h."""
-    if seconds is None:
-        return "–"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
-
-
-def age(seconds: float | None) -> str:
-    """Head age with one decimal under a minute: freshness matters at that scale."""
-    if seconds is None:
-        return "–"
-    if seconds < 60:
-        return f"{max(0.0, seconds):.1f}s"
-    return duration(seconds)
+duration = partial(_units.duration, missing=_units.EN_DASH)
+# Head age: tenths under a minute, where freshness matters.
+age = partial(_units.duration, tenths=True, missing=_units.EN_DASH)
 
 
 def megabytes(value: float | None) -> str:

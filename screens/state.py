@@ -47,6 +47,7 @@ ENGINE_FIELDS = (
     "since",
     "halt",
     "pid",
+    "instance",  # the pid file's nonce: the kill fallback proves the pid with it
     "started_at",
     "socket",
     "state_dir",

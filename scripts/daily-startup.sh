@@ -7,12 +7,16 @@
 #
 #   scripts/daily-startup.sh [--json] [--state-dir D] [--socket S]
 #
-# Env: ARBCTL (the arbctl command, default `arbctl` on PATH); ARBCTL_SOCKET,
+# arbctl: next to this script (the repo's .venv/bin/arbctl), then $ARBCTL, then PATH; the
+# one used is named on stderr (scripts/find-arbctl.sh). Env: ARBCTL_SOCKET,
 # ARBCTL_STATE_DIR as for arbctl. Options are passed to `arbctl checklist morning`.
-# Exit: arbctl's: 0 all pass (ready for trading) · 1 a warning · 2 a failure.
+# Exit: arbctl's: 0 all pass (ready for trading) · 1 a warning · 2 a failure ·
+# 127 no arbctl found.
 set -uo pipefail
 
-ARBCTL="${ARBCTL:-arbctl}"
+# shellcheck source=find-arbctl.sh
+. "$(dirname "${BASH_SOURCE[0]}")/find-arbctl.sh"
+find_arbctl || exit 127
 
 echo "Daily Startup Checklist" >&2
 "$ARBCTL" checklist morning "$@"

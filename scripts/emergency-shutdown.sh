@@ -17,8 +17,9 @@
 #  6. backup  `arbctl db backup <state-dir>/ledger_emergency_<UTC time>.backup`
 #             (PostgreSQL: the pg_dump command to run is printed).
 #
-# Env: ARBCTL (the arbctl command, default `arbctl` on PATH), ARBCTL_PYTHON (the Python
-# of that install, default: `python` beside it), ARBCTL_CONFIG / ARBCTL_STATE_DIR /
+# arbctl: next to this script (the repo's .venv/bin/arbctl), then $ARBCTL, then PATH; the
+# one used is named on stderr (scripts/find-arbctl.sh). Env: ARBCTL_PYTHON (the Python of
+# that install, default: `python` beside it), ARBCTL_CONFIG / ARBCTL_STATE_DIR /
 # ARBCTL_SOCKET as for arbctl (the options above set them).
 # Exit: 0 halted, stopped and preserved · 1 the halt could NOT be confirmed: act by hand
 # (docs/runbook.md) · 2 usage · 5 halted, but a later step failed (see the report).
@@ -47,13 +48,13 @@ if [ -z "${REASON// /}" ]; then
   usage 2 >&2
 fi
 
-ARBCTL="${ARBCTL:-arbctl}"
-if [ -z "${ARBCTL_PYTHON:-}" ]; then
-  arbctl_path="$(command -v "$ARBCTL" || true)"
-  ARBCTL_PYTHON="python3"
-  if [ -n "$arbctl_path" ] && [ -x "$(dirname "$arbctl_path")/python" ]; then
-    ARBCTL_PYTHON="$(dirname "$arbctl_path")/python"
-  fi
+FIND_ARBCTL="$(dirname "${BASH_SOURCE[0]}")/find-arbctl.sh"
+# shellcheck source=find-arbctl.sh
+if ! { [ -r "$FIND_ARBCTL" ] && . "$FIND_ARBCTL" && find_arbctl; }; then
+  echo "EMERGENCY SHUTDOWN — reason: $REASON"
+  printf '  [%-4s] %-7s %s\n' FAIL halt "cannot halt: no arbctl, see above ($FIND_ARBCTL)"
+  echo "HALT NOT CONFIRMED — stop the engine by hand (systemctl stop / docker compose kill) and check again"
+  exit 1
 fi
 STARTED="$(date +%s)"
 STAMP="$(date -u +%Y%m%d_%H%M%S)"
@@ -106,6 +107,8 @@ if [ "$kill_rc" -eq 0 ] && [ "$(json_field halted <<<"$kill_out")" = "true" ]; t
   else
     report halt ok "engine did not answer: halt persisted by arbctl ($(json_field marker <<<"$kill_out")); it comes back halted if restarted"
   fi
+elif [ "$(json_field halted <<<"$kill_out")" = "true" ] && [ "$(json_field persisted <<<"$kill_out")" = "false" ]; then
+  report halt FAIL "engine halted IN MEMORY ONLY: it could not write the halt (full disk?) — free space in ${STATE_DIR:-its state dir}; it stays up and writes it by itself; do NOT restart it before \`arbctl status\` shows the halt persisted"
 else
   VIA="${VIA:-none}"
   report halt FAIL "arbctl kill exited $kill_rc: the halt is NOT confirmed — stop the engine by hand"

@@ -1,7 +1,9 @@
 """`config validate` and `config show`: check a file before a restart, see what runs.
 
-`validate` is meant for 3 a.m. edits: the message names the file, the key and the
-expected type, and the exit code lets a deploy script refuse a broken file. `show` never
+`validate` is meant for 3 a.m. edits: it runs the engine's own validator (engine.config:
+types, ranges, the rules between settings), lists every problem of the file at once, each
+naming the file, the key, what was expected and what was given, and the exit code lets a
+deploy script refuse a broken file. `show` never
 prints secrets: DSN passwords and provider API keys are masked, whether the config comes
 from a file or from the running engine (masked again here, in case).
 """
@@ -36,11 +38,12 @@ FileArg = Annotated[
 
 @app.command()
 def validate(file: FileArg = None, as_json: options.JsonOpt = False) -> None:
-    """Check a config file: TOML syntax, known keys, value types. Needs no engine.
+    """Check a config file as the engine will at start: syntax, keys, types, ranges, rules.
 
-    Errors name the file, the key and the expected type, e.g.
-    `engine.toml: sim.block_ms: expected an integer, got a string ('fast')`.
-    With --json prints {valid, file, key, problem, message}.
+    Lists every error at once, each naming the file, the key, what was expected and what
+    was given, e.g. `engine.toml: sim.block_ms: expected an integer >= 1 and <= 3_600_000,
+    got -5`. Needs no engine. With --json prints {valid, file, key, problem, message,
+    errors: [{file, key, expected, got, problem, message}]} (key/problem: the first error).
 
     Exit codes: 0 valid · 1 invalid (or unreadable) · 2 no FILE and no $ARBCTL_CONFIG.
     """
@@ -59,6 +62,7 @@ def validate(file: FileArg = None, as_json: options.JsonOpt = False) -> None:
                 "key": None,
                 "problem": None,
                 "message": f"{path}: ok",
+                "errors": [],
             }
         )
         return
@@ -82,12 +86,21 @@ def _report_invalid(exc: Any, as_json: bool) -> None:
                 "file": exc.source,
                 "key": exc.key or None,
                 "problem": exc.problem,
-                "message": str(exc),
+                "message": exc.errors[0].to_dict()["message"],
+                "errors": [error.to_dict() for error in exc.errors],
             }
         )
     else:
-        output.note(f"invalid config: {exc}")
+        output.note(f"invalid config: {describe(exc)}")
     raise typer.Exit(exitcodes.FAILED)
+
+
+def describe(exc: Any) -> str:
+    """One error on one line; several as a count and one line each (`up` says the same)."""
+    if len(exc.errors) == 1:
+        return str(exc)
+    lines = [f"  {e.key}: {e.problem}" if e.key else f"  {e.problem}" for e in exc.errors]
+    return f"{len(exc.errors)} errors in {exc.source}:\n" + "\n".join(lines)
 
 
 @app.command()

@@ -2,15 +2,12 @@
 
 Each sends the operator's reason and our client name; the engine adds the caller's uid
 from SO_PEERCRED and writes the audit entry. `kill` must work when the engine cannot
-answer, so it falls back to persisting the halt marker itself and signalling the pid.
+answer, so it falls back to arbctl/offline_kill.py: persist the halt marker, then signal
+the pid only once it is proven to be this engine.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,14 +16,13 @@ import typer
 from arbctl import exitcodes, options, output, process
 from arbctl.client import Client, EngineUnreachable, RpcError
 from arbctl.commands import fleet
+from arbctl.offline_kill import CLI_SOURCE, KillReport, await_exit, offline_kill
 from arbctl.rpc import audited, call_or_exit
-from engine import protocol
 
 KILL_TIMEOUT_S = 2.0
 # After an acknowledged `kill --shutdown` the engine stops gracefully (ledger flush,
 # snapshot) within its own 10 s budget; SIGKILL only after that.
 ACK_SHUTDOWN_GRACE_S = 10.0
-FALLBACK_SOURCE = "arbctl-cli-fallback"
 
 
 def pause(
@@ -90,42 +86,6 @@ def _transition(
     output.say(f"[bold]{output.esc(state)}[/] — {output.esc((data or {}).get('reason', why))}")
 
 
-@dataclass
-class KillReport:
-    """What `kill` did, step by step: the operator must know exactly what happened."""
-
-    reason: str
-    state_dir: Path
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    acknowledged: bool = False
-    marker: Path | None = None
-    pid: int | None = None
-    engine: dict[str, Any] | None = None
-    global_halt: dict[str, Any] | None = None  # `--global`: the flag in Redis
-
-    def step(self, name: str, ok: bool, detail: str) -> bool:
-        self.steps.append({"step": name, "ok": ok, "detail": detail})
-        return ok
-
-    @property
-    def halted(self) -> bool:
-        return self.acknowledged or self.marker is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "halted": self.halted,
-            "acknowledged": self.acknowledged,
-            "via": "engine" if self.acknowledged else "fallback",
-            "reason": self.reason,
-            "state_dir": str(self.state_dir),
-            "marker": str(self.marker) if self.marker else None,
-            "pid": self.pid,
-            "engine": self.engine,
-            "global": self.global_halt,
-            "steps": self.steps,
-        }
-
-
 ShutdownOpt = Annotated[
     bool,
     typer.Option(
@@ -154,8 +114,9 @@ def kill(
 
     Asks the engine (2 s timeout). If it does not answer — not running, frozen, or
     SIGSTOPped — arbctl persists the halt itself by writing <state-dir>/halt.json, then
-    sends SIGTERM and SIGCONT to the pid in <state-dir>/engine.pid (or the socket's
-    owner) and waits --grace seconds for it to exit. With --shutdown the engine is stopped
+    sends SIGTERM and SIGCONT to the engine's pid once proven (<state-dir>/engine.pid's
+    start time matches the process and it owns the socket: a stale or recycled pid is
+    never signalled) and waits --grace seconds for it to exit. With --shutdown the engine is stopped
     too: asked to shut down after the halt (10 s to do so gracefully), or SIGKILLed after
     --grace in the fallback. Either way a restarted engine comes back halted; only `arbctl resume
     --reason ...` clears it. Every step is reported (--json: a `steps` list).
@@ -167,9 +128,14 @@ def kill(
     from --redis-url, --config, or the running engine's config. Clear it with
     `arbctl resume --global --reason ...` (docs/redis.md).
 
+    An engine that cannot write its halt (full disk) still halts in memory and answers
+    `persisted: false`: arbctl says so, exits 1, and never SIGKILLs it (that would lose the
+    halt); free space in the state dir and the engine writes it by itself.
+
     Exit codes: 0 halt persisted (acknowledged by the engine, or marker written; with
-    --global, and the flag set) · 1 the halt could not be persisted, or --global could
-    not set the flag · 2 missing --reason.
+    --global, and the flag set) · 1 the halt could not be persisted (the engine may still
+    be halted in memory: see `persisted`), or --global could not set the flag · 2 missing
+    --reason.
     """
     why = options.require_reason(reason, "kill", as_json)
     report = KillReport(reason=why, state_dir=options.state_dir(state_dir))
@@ -178,15 +144,18 @@ def kill(
             why, redis_url, namespace, config, socket
         )
         report.step("global_flag", ok, detail)
-    client = Client(options.socket_path(socket))
+    sock = options.socket_path(socket)
+    client = Client(sock)
+    # Proven before asking: once told to shut down, the engine removes its pid file.
+    proof = process.prove_engine(report.state_dir, sock) if shutdown else None
     if _ask_engine(client, report, shutdown):
-        if shutdown and report.pid:
-            _await_exit(report.pid, report, max(grace, ACK_SHUTDOWN_GRACE_S), force=True)
+        if proof is not None:
+            _await_shutdown(proof, report, max(grace, ACK_SHUTDOWN_GRACE_S))
     else:
-        _fallback(client, report, shutdown, grace)
+        offline_kill(report, sock, CLI_SOURCE, shutdown, grace)
     _print_kill(report, as_json)
     global_ok = report.global_halt is None or report.global_halt["ok"]
-    raise typer.Exit(exitcodes.OK if report.halted and global_ok else exitcodes.FAILED)
+    raise typer.Exit(exitcodes.OK if report.persisted and global_ok else exitcodes.FAILED)
 
 
 def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:
@@ -199,9 +168,18 @@ def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:
     report.acknowledged, report.engine = True, ack
     report.pid = client.last_peer_pid
     then = "; it will shut down after cancelling" if shutdown else ""
-    return report.step(
+    report.step(
         "ask_engine", True, f"engine acknowledged the halt; in-flight cancellation started{then}"
     )
+    if not report.persisted:
+        error = (ack or {}).get("persist_error") or "unknown error"
+        report.step(
+            "persist",
+            False,
+            f"engine halted in memory but could not write the halt ({error}); it retries "
+            "every second: free space in its state dir, or a restart would trade",
+        )
+    return True
 
 
 def _describe(exc: Exception) -> str:
@@ -210,78 +188,28 @@ def _describe(exc: Exception) -> str:
     return f"{exc} (waited {KILL_TIMEOUT_S:.0f}s)"
 
 
-def _fallback(client: Client, report: KillReport, shutdown: bool, grace: float) -> None:
-    """The engine did not answer: persist the halt ourselves, then signal its pid."""
-    try:
-        protocol.write_halt_marker(report.state_dir, report.reason, os.getuid(), FALLBACK_SOURCE)
-        report.marker = report.state_dir / protocol.HALT_FILE
-        report.step("write_marker", True, f"halt persisted in {report.marker}")
-    except OSError as exc:
-        report.step("write_marker", False, f"cannot write halt marker: {exc}")
-    report.pid = _find_pid(client, report)
-    if report.pid is None:
+def _await_shutdown(
+    proof: process.Proof | process.NotProven, report: KillReport, grace: float
+) -> None:
+    """After an acknowledged `kill --shutdown`: wait for the engine to go, and SIGKILL it
+    after `grace` only if it was proven to be the engine before it was asked, and only if
+    its halt is on disk (an engine holding an unpersisted halt in memory must live)."""
+    if isinstance(proof, process.Proof):
+        await_exit(proof, report, grace, force=report.persisted)
         return
-    _terminate(report.pid, report)
-    _await_exit(report.pid, report, grace, force=shutdown)
-
-
-def _find_pid(client: Client, report: KillReport) -> int | None:
-    """The pid file first (the contract); the socket's owner when the file is missing."""
-    from_file = process.read_pid(report.state_dir)
-    from_socket = client.peer_pid()
-    for pid, source in (
-        (from_file, str(process.pid_file(report.state_dir))),
-        (from_socket, "the socket's owner (SO_PEERCRED)"),
-    ):
-        if pid and process.is_alive(pid) and process.looks_like_engine(pid):
-            report.step("find_pid", True, f"engine pid {pid} from {source}")
-            if from_file and from_socket and from_file != from_socket:
-                report.step(
-                    "pid_mismatch",
-                    False,
-                    f"pid file says {from_file}, socket owner is {from_socket}: "
-                    "is --state-dir the engine's state directory?",
-                )
-            return pid
-    detail = "no live engine process found"
-    if from_file:
-        detail += f" (stale pid {from_file} in {process.pid_file(report.state_dir)})"
-    report.step("find_pid", False, detail)
-    return None
-
-
-def _terminate(pid: int, report: KillReport) -> None:
-    """SIGTERM, then SIGCONT: a stopped process only acts on SIGTERM once continued."""
-    for sig in (signal.SIGTERM, signal.SIGCONT):
-        problem = process.signal_pid(pid, sig)
-        report.step(sig.name.lower(), problem is None, problem or f"sent {sig.name} to {pid}")
-
-
-def _await_exit(pid: int, report: KillReport, grace: float, force: bool) -> None:
-    started = time.monotonic()
-    if process.wait_for_exit(pid, grace):
-        report.step("wait_exit", True, f"pid {pid} exited after {time.monotonic() - started:.1f}s")
-        return
-    if not force:
-        report.step(
-            "wait_exit",
-            False,
-            f"pid {pid} still alive after {grace:.0f}s "
-            "(halt is persisted; use --shutdown to SIGKILL)",
-        )
-        return
-    report.step("wait_exit", False, f"pid {pid} still alive after {grace:.0f}s")
-    problem = process.signal_pid(pid, signal.SIGKILL)
-    report.step("sigkill", problem is None, problem or f"sent SIGKILL to {pid}")
-    gone = process.wait_for_exit(pid, 2.0)
-    report.step("wait_exit", gone, f"pid {pid} {'exited' if gone else 'is STILL alive'}")
+    report.step("find_pid", False, f"not waiting for the process: {proof.why}")
 
 
 def _print_kill(report: KillReport, as_json: bool) -> None:
     if as_json:
         output.emit_json(report.to_dict())
         return
-    if report.acknowledged:
+    if report.acknowledged and not report.persisted:
+        output.say(
+            "[bold red]HALTED IN MEMORY ONLY[/] — the engine could not write the halt; "
+            f"a restart would trade: {output.esc(report.reason)}"
+        )
+    elif report.acknowledged:
         output.say(f"[bold red]HALTED[/] — engine acknowledged: {output.esc(report.reason)}")
     elif report.halted:
         why = output.esc(report.reason)

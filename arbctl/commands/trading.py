@@ -85,9 +85,10 @@ def trades(
 
 
 def _trade_row(t: dict[str, Any], with_revert: bool) -> list[Any]:
+    status = t.get("status")
     row = [
         t.get("id"),
-        t.get("status"),
+        f"{status} (recovered)" if t.get("recovered") else status,
         t.get("token_symbol"),
         t.get("profit_token"),
         t.get("profit_quote"),

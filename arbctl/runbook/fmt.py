@@ -1,15 +1,17 @@
 """Display formats shared by checklists, triage, reports and incidents.
 
 Only for people: the --json documents keep raw numbers (base-unit integers, epoch
-seconds). Token amounts are scaled with Decimal, never floats, so a displayed profit is
+seconds). Token amounts go through `engine.units` (integers, never floats), so a displayed profit is
 the ledger's number with a decimal point put in, not a rounded approximation of it.
 """
 
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from functools import partial
 from typing import Any
+
+from engine import units
 
 _SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -32,16 +34,8 @@ def size(count: int | None) -> str:
     return f"{count} B"
 
 
-def tokens(amount: Any, unit: dict[str, Any] | None) -> str:
-    """`1449.052272 USDC` from base units and `{symbol, decimals}`; the raw value if not."""
-    if not isinstance(amount, int) or not unit or "decimals" not in unit:
-        return str(amount)
-    readable = Decimal(amount).scaleb(-int(unit["decimals"]))
-    text = f"{readable:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    sign = "+" if amount > 0 else ""
-    return f"{sign}{text} {unit.get('symbol', '')}".rstrip()
+# `+1449.052272 USDC`: gains marked, every significant digit (engine.units does the math).
+tokens = partial(units.tokens, plus=True)
 
 
 def pct(rate: Any) -> str:

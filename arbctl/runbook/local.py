@@ -28,17 +28,21 @@ def halt_marker(state_dir: Path) -> dict[str, Any] | None:
     return protocol.read_halt_marker(state_dir)
 
 
-def pid_info(state_dir: Path) -> dict[str, Any]:
-    """`{pid, alive, stopped, engine}` from `<state_dir>/engine.pid` (pid None: no file)."""
+def pid_info(state_dir: Path, socket_path: Path) -> dict[str, Any]:
+    """`{pid, alive, stopped, engine, proof}` from `<state_dir>/engine.pid` (pid None: no
+    file); `engine` only when the pid is proven to be the engine on `socket_path`."""
     pid = process.read_pid(state_dir)
     if pid is None:
-        return {"pid": None, "alive": False, "stopped": False, "engine": False}
+        return {"pid": None, "alive": False, "stopped": False, "engine": False, "proof": None}
     alive = process.is_alive(pid)
+    proof = process.prove_engine(state_dir, socket_path)
+    proven = isinstance(proof, process.Proof)
     return {
         "pid": pid,
         "alive": alive,
         "stopped": alive and process.is_stopped(pid),
-        "engine": alive and process.looks_like_engine(pid),
+        "engine": proven,
+        "proof": proof.evidence if proven else proof.why,
     }
 
 

@@ -383,7 +383,7 @@ def disk(engine: EngineSource, state_dir: Path) -> Finding | None:
 
 # --- engine not answering ------------------------------------------------------------------
 def engine_down(engine: EngineSource, state_dir: Path) -> Finding:
-    pid = local.pid_info(state_dir)
+    pid = local.pid_info(state_dir, engine.socket)
     snap = local.last_snapshot(state_dir)
     last = logscan.last_records(state_dir, LOG_LINES)
     title, step = _down_verdict(engine, pid, snap, last)
@@ -424,7 +424,7 @@ def _pid_line(pid: dict[str, Any], state_dir: Path) -> str:
         return f"no pid file in {state_dir}"
     if not pid["alive"]:
         return f"pid file: {pid['pid']}, not running"
-    kind = "an arbctl engine" if pid["engine"] else "NOT an arbctl engine (recycled pid?)"
+    kind = "the engine" if pid["engine"] else f"NOT proven to be the engine: {pid['proof']}"
     return f"pid file: {pid['pid']}, alive, {kind}" + (", SIGSTOPped" if pid["stopped"] else "")
 
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.guards.thresholds import base_units_to_text
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.market.model import Market
+from engine.units import to_text
 
 EXACT_COLUMNS = tuple(f.name for f in fields(TradeRecord))
 _TYPES = typing.get_type_hints(TradeRecord)
@@ -104,6 +104,10 @@ def trade_from_row(row: Mapping[str, str]) -> TradeRecord:
             values[name] = json.loads(text)
         elif kind is int:
             values[name] = int(text)
+        elif kind == int | None:
+            values[name] = int(text) if text else None
+        elif kind is bool:
+            values[name] = text == "true"
         elif kind is float:
             values[name] = float(text)
         else:
@@ -112,6 +116,10 @@ def trade_from_row(row: Mapping[str, str]) -> TradeRecord:
 
 
 def _exact(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, float):
@@ -127,7 +135,7 @@ def _decimals(whose: str, trade: TradeRecord, units: Units) -> int | None:
 
 
 def _decimal(amount: int, decimals: int | None) -> str:
-    return "" if decimals is None else base_units_to_text(amount, decimals)
+    return "" if decimals is None else to_text(amount, decimals)
 
 
 def _utc(ts: float) -> str:

@@ -2,7 +2,9 @@
 
 The thresholds are the runbooks': avg loop latency under 50 ms, the ledger reachable,
 logs fresh, market data fresh. A halted engine is CRITICAL (a human must act), a
-paused one WARNING. `arbctl health` maps the worst status to exit 0/1/2.
+paused one WARNING; a halt the kill switch could not write to disk yet is CRITICAL on
+its own check (`halt_latch`), saying why, so the operator knows a restart would come
+up running. `arbctl health` maps the worst status to exit 0/1/2.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ def _state_check(parts: ControlParts) -> Check:
     if state in (protocol.PAUSED, protocol.STARTING, protocol.STOPPING):
         return Check("state", WARNING, f"{state}: {reason}")
     return Check("state", OK, "running")
+
+
+def _latch_check(parts: ControlParts) -> Check:
+    latch = parts.killswitch.to_dict()
+    if not latch["halted"]:
+        return Check("halt_latch", OK, "no halt latched")
+    if latch["persisted"]:
+        return Check("halt_latch", OK, f"halt persisted in {latch['path']}")
+    detail = (
+        f"halt NOT persisted to {latch['path']} after {latch['attempts']} attempts: "
+        f"{latch['error'] or 'still writing'}; retrying every {latch['retry_s']:g} s"
+    )
+    return Check("halt_latch", CRITICAL, detail)
 
 
 def _loop_check(parts: ControlParts) -> Check:
@@ -96,7 +111,8 @@ def _market_check(parts: ControlParts) -> Check:
 
 
 async def evaluate_health(parts: ControlParts) -> dict[str, Any]:
-    checks = [_state_check(parts), _loop_check(parts), await _ledger_check(parts)]
+    checks = [_state_check(parts), _latch_check(parts), _loop_check(parts)]
+    checks.append(await _ledger_check(parts))
     checks.append(_market_check(parts))
     if (redis := _redis_check(parts)) is not None:
         checks.append(redis)

@@ -1,9 +1,10 @@
 """The engine's API as the control socket serves it.
 
 Each method is a small async function of (params, caller). State-changing ones take a
-reason and are audited with the caller's uid. `kill` answers as soon as the halt is
-persisted and the gate is shut; cancelling in-flight work follows in the background so
-the acknowledgement never waits on a chain.
+reason and are audited with the caller's uid. `kill` and `resume` of a halt go through
+the kill switch (engine/killswitch.py): the gate shuts before any I/O, and the answer
+says whether the halt is persisted yet; cancelling in-flight work follows in the
+background so the acknowledgement never waits on a chain.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from engine.control import params as P
 from engine.control.health import RedisHealth, evaluate_health
 from engine.control.server import CallContext, Handler
 from engine.execution.gate import SendGate
+from engine.killswitch import KillSwitch, LatchNotCleared
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, InvalidTransition, Lifecycle
 from engine.protocol import ProtocolError
@@ -55,6 +57,7 @@ class ControlParts:
     bus: EventBus
     lifecycle: Lifecycle
     gate: SendGate
+    killswitch: KillSwitch
     audit: AuditTrail
     ledger: LedgerWriter
     loop: LoopMonitor
@@ -125,7 +128,7 @@ class ControlMethods:
             "state": p.lifecycle.state,
             "reason": p.lifecycle.reason,
             "since": p.lifecycle.since,
-            "halt": p.lifecycle.halt,
+            "halt": p.killswitch.halt_view(),
             "pid": os.getpid(),
             "started_at": p.started_at,
             "uptime_s": round(now - p.started_at, 3),
@@ -203,7 +206,16 @@ class ControlMethods:
         return self._transition("pause", params, ctx, self.p.lifecycle.pause)
 
     async def resume(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        return self._transition("resume", params, ctx, self.p.lifecycle.resume)
+        reason = P.reason(params)
+        actor = Actor(ctx.peer.uid, ctx.client)
+        try:
+            await self.p.killswitch.resume(reason, actor)  # clears the latch, even unpersisted
+        except InvalidTransition as exc:
+            raise self._refused(actor, "resume", reason, protocol.INVALID_STATE, exc) from None
+        except LatchNotCleared as exc:
+            raise self._refused(actor, "resume", reason, protocol.UNAVAILABLE, exc) from None
+        self.p.audit.record(actor, "resume", reason)
+        return self.p.lifecycle.to_dict()
 
     def _transition(
         self,
@@ -217,43 +229,38 @@ class ControlMethods:
         try:
             change(reason, actor)
         except InvalidTransition as exc:
-            self.p.audit.record(actor, action, reason, outcome=f"refused: {exc}")
-            raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
+            raise self._refused(actor, action, reason, protocol.INVALID_STATE, exc) from None
         self.p.audit.record(actor, action, reason)
         return self.p.lifecycle.to_dict()
+
+    def _refused(
+        self, actor: Actor, action: str, reason: str, code: int, exc: Exception
+    ) -> ProtocolError:
+        self.p.audit.record(actor, action, reason, outcome=f"refused: {exc}")
+        return ProtocolError(code, str(exc))
 
     async def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         reason = P.reason(params)
         shutdown = P.optional_bool(params, "shutdown", False)
         actor = Actor(ctx.peer.uid, ctx.client)
         try:
-            halt = self.p.lifecycle.kill(reason, actor)  # persisted; the gate is now shut
+            outcome = await self.p.killswitch.kill(reason, actor, {"shutdown": shutdown})
         except InvalidTransition as exc:
             raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
-        acknowledged_at = time.time()
-        self.p.audit.record(actor, "kill", reason, {"shutdown": shutdown})
-        self._spawn(self._after_kill(actor, reason, shutdown))
+        if shutdown:
+            self._spawn(self._shutdown_when_settled(reason))
         return {
             "state": self.p.lifecycle.state,
-            "halt": halt,
-            "acknowledged_at": acknowledged_at,
-            "cancellation": "started",
+            **outcome.to_dict(),
+            "cancellation": "already started" if outcome.already_halted else "started",
             "shutdown": shutdown,
         }
 
-    async def _after_kill(self, actor: Actor, reason: str, shutdown: bool) -> None:
-        try:
-            cancelled = await self.p.gate.cancel_in_flight()
-        except Exception as exc:
-            log.exception("cancelling in-flight work after kill failed")
-            cancelled, outcome = [], f"cancel failed: {exc}"
-        else:
-            outcome = "ok"
-        self.p.audit.record(
-            actor, "kill.cancel_in_flight", reason, {"cancelled": cancelled}, outcome
-        )
-        if shutdown:
-            self.p.request_shutdown(f"kill --shutdown: {reason}")
+    async def _shutdown_when_settled(self, reason: str) -> None:
+        """`kill --shutdown` stops the process once in-flight work is cancelled and the
+        halt is on disk: exiting before would let a restart come up running."""
+        await self.p.killswitch.settled()
+        self.p.request_shutdown(f"kill --shutdown: {reason}")
 
     async def shutdown(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         reason = P.reason(params)

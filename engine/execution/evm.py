@@ -15,6 +15,10 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
 4. `gate.send(EvmOrder)`: the gate's check is the last thing before the venue signs
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
+
+`book_mined` books a transaction that was mined while no execution waited for it (the
+engine died between send and booking; engine/execution/recovery.py finds them at start):
+the order is read back from the calldata and the receipt decoded by the same code.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
 
 from engine.execution.errors import NotSent
 from engine.execution.gate import SendGate
@@ -32,9 +37,12 @@ from engine.market.evm.fees import gas_limit_with_margin
 from engine.market.evm.orders import EvmOrder
 from engine.market.evm.rpc import ProviderUnavailable
 from engine.market.evm.sender import OUT_OF_GAS
+from engine.market.evm.sent import MinedTx
 from engine.market.evm.venue import EvmVenue
-from engine.market.venue import ArbOrder, Receipt
-from engine.strategy.opportunity import Opportunity
+from engine.market.model import Market
+from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Receipt, SwapHop
+from engine.strategy.opportunity import Hop, Opportunity
+from engine.strategy.oracle import flash_fee
 
 
 class SimulationFailed(NotSent):
@@ -103,6 +111,32 @@ class EvmExecutor(PaperExecutor):
     def _failed(self, opportunity_id: str, reason: str, reverted: bool) -> SimulationFailed:
         return SimulationFailed(opportunity_id, reason, reverted)
 
+    # --- start-up recovery ---------------------------------------------------------------
+    @property
+    def venue(self) -> EvmVenue:
+        return self._evm
+
+    async def book_mined(
+        self, mined: MinedTx, flash_fee_bps: int, now: float
+    ) -> TradeRecord | None:
+        """The trade of a mined transaction no execution settled, marked `recovered`,
+        with an id made of its hash (booking it twice is a no-op). None when it is no
+        transaction the engine makes (not `execute` on our executor, not a cancel)."""
+        tx = mined.tx
+        when = min(float(mined.timestamp), now)  # detected before this session started
+        order = _order_from_calldata(self._market, self._evm.executor, mined, flash_fee_bps)
+        if order is not None:
+            payload = EvmOrder(order, self._evm.executor, tx["input"], _tip(tx), mined.block)
+            receipt = await self._evm.mined_outcome(payload, mined)
+        elif _is_cancel(tx, self._evm.owner):
+            order = _cancel_order(self._market, mined)
+            receipt = _cancel_receipt(mined, self._evm.owner, when)
+        else:
+            return None
+        receipt = dataclasses.replace(receipt, mined_at=float(mined.timestamp))
+        trade = self._book(_opportunity(order, mined.block, when), receipt, when)
+        return dataclasses.replace(trade, id=f"evm-recovered-{mined.hash}", recovered=True)
+
 
 def _route_key(order: ArbOrder) -> tuple[str, ...]:
     return (order.token, *(hop.pool for hop in order.hops))
@@ -112,3 +146,110 @@ def execute_calldata(order: ArbOrder) -> str:
     """The contract call for an order: its pools in route order, the loan, the floor."""
     pairs = [hop.pool for hop in order.hops]
     return abi.execute(pairs, order.token, order.amount_in, order.min_profit)
+
+
+# --- reading an order back from the chain (start-up recovery) --------------------------------
+def _order_from_calldata(
+    market: Market, executor: str, mined: MinedTx, flash_fee_bps: int
+) -> ArbOrder | None:
+    tx = mined.tx
+    if str(tx.get("to") or "").lower() != executor.lower():
+        return None
+    decoded = abi.decode_execute(str(tx.get("input") or ""))
+    if decoded is None:
+        return None
+    pairs, token_in, amount_in, min_profit = decoded
+    token = _known(market.tokens, token_in)
+    return ArbOrder(
+        order_id=f"recovered-{mined.hash}",
+        token=token,
+        amount_in=amount_in,
+        hops=_hops(market, pairs, token),
+        min_profit=min_profit,
+        flash_fee=flash_fee(amount_in, flash_fee_bps),
+        gas_limit=int(tx["gas"], 16),
+        gas_price=int(tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x0", 16),
+    )
+
+
+def _hops(market: Market, pairs: list[str], token: str) -> tuple[SwapHop, ...]:
+    """The route through `pairs` from `token`; a pool the market does not list ends what
+    can be named (its hop and the ones after it carry an empty token)."""
+    hops = []
+    current = token
+    for pair in pairs:
+        address = _known(market.pools, pair)
+        pool = market.pools.get(address)
+        following = pool.other(current) if pool is not None and current else ""
+        hops.append(SwapHop(address, current, following, 0))
+        current = following
+    return tuple(hops)
+
+
+def _known(by_address: dict[str, Any], address: str) -> str:
+    """The market's spelling of an address (checksummed), or the address as given."""
+    lower = address.lower()
+    return next((known for known in by_address if known.lower() == lower), address)
+
+
+def _tip(tx: dict[str, Any]) -> int:
+    return int(tx.get("maxPriorityFeePerGas") or "0x0", 16)
+
+
+def _is_cancel(tx: dict[str, Any], owner: str) -> bool:
+    """The kill switch's replacement: a 0-value self-transfer without data."""
+    to_self = str(tx.get("to") or "").lower() == owner.lower()
+    return to_self and int(tx.get("value") or "0x0", 16) == 0 and tx.get("input") in ("0x", "")
+
+
+def _cancel_order(market: Market, mined: MinedTx) -> ArbOrder:
+    """The order a cancel replaced is not on chain: booked on the native token, nothing in."""
+    tx = mined.tx
+    gas_price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x0", 16)
+    return ArbOrder(
+        f"recovered-{mined.hash}", market.native, 0, (), 0, 0, int(tx["gas"], 16), gas_price
+    )
+
+
+def _cancel_receipt(mined: MinedTx, owner: str, when: float) -> Receipt:
+    raw = mined.receipt
+    reason = (
+        f"{CANCELLED_BY_KILL}: nonce {mined.nonce} taken by a 0-value self-transfer "
+        "(recovered at start; the original transaction is not known)"
+    )
+    return Receipt(
+        mined.hash,
+        f"recovered-{mined.hash}",
+        "failed",
+        reason,
+        mined.block,
+        int(raw["gasUsed"], 16),
+        int(raw.get("effectiveGasPrice") or "0x0", 16),
+        0,
+        0,
+        when,
+        float(mined.timestamp),
+        mined.nonce,
+        owner,
+    )
+
+
+def _opportunity(order: ArbOrder, block: int, when: float) -> Opportunity:
+    """What booking needs of the opportunity. Its id and the search's estimates are not
+    on chain: an empty id and an expected profit of 0."""
+    return Opportunity(
+        id="",
+        block_number=block,
+        route=tuple(Hop(h.pool, h.token_in, h.token_out) for h in order.hops),
+        token=order.token,
+        amount_in=order.amount_in,
+        amount_out=0,
+        gross_profit=0,
+        gas_units=order.gas_limit,
+        gas_price=order.gas_price,
+        gas_cost=0,
+        flash_fee=order.flash_fee,
+        net_profit=0,
+        net_profit_quote=0,
+        detected_at=when,
+    )

@@ -126,6 +126,8 @@ class PaperExecutor:
             mined_at=receipt.mined_at,
             gas_cost_quote=gas_quote,
             flash_fee_quote=_cost(token_to_quote, flash_fee),
+            nonce=receipt.nonce,
+            sender=receipt.sender,
         )
 
 

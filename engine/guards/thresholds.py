@@ -9,11 +9,9 @@ on a whole base unit: a threshold that silently rounds is a threshold nobody set
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from engine.config import ConfigError, GuardsSection
-
-GWEI = 10**9
+from engine.units import GWEI, to_base_units, to_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +47,7 @@ class Thresholds:
         if value is None:
             return "—"
         if unit == "quote":
-            return f"{base_units_to_text(int(value), self.quote_decimals)} {self.quote_symbol}"
+            return f"{to_text(int(value), self.quote_decimals)} {self.quote_symbol}"
         if unit == "wei":
             return f"{value / GWEI:.6g} gwei"
         if unit == "ratio":
@@ -90,34 +88,6 @@ def build_thresholds(
     )
 
 
-def whole_to_base_units(text: str, decimals: int) -> int:
-    """'12.5' USDC (6 decimals) -> 12_500_000, exactly; ValueError if it is not whole."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"not a decimal number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {text!r}")
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite, checked above
-    mantissa = int("".join(map(str, digits)) or "0")
-    shift = exponent + decimals
-    if shift < 0:
-        mantissa, remainder = divmod(mantissa, 10**-shift)
-        if remainder:
-            raise ValueError(f"{text!r} has more than {decimals} decimal places")
-        shift = 0
-    return (-1 if sign else 1) * mantissa * 10**shift
-
-
-def base_units_to_text(amount: int, decimals: int) -> str:
-    """The inverse, for display: 12_500_000 with 6 decimals -> '12.5'."""
-    sign = "-" if amount < 0 else ""
-    whole, frac = divmod(abs(amount), 10**decimals)
-    digits = f"{frac:0{decimals}d}".rstrip("0") if decimals else ""
-    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
-
-
 class _Checker:
     """Reads one `[guards]` key at a time and phrases problems for the operator."""
 
@@ -131,7 +101,7 @@ class _Checker:
     def quote(self, key: str, decimals: int) -> int:
         text = getattr(self._section, key)
         try:
-            amount = whole_to_base_units(text, decimals)
+            amount = to_base_units(text, decimals)
         except ValueError as exc:
             raise self._fail(key, f'{exc} (whole quote tokens, e.g. "100")') from None
         if amount < 0:
@@ -141,7 +111,7 @@ class _Checker:
     def gwei(self, key: str) -> int:
         value = getattr(self._section, key)
         try:
-            wei = whole_to_base_units(repr(value), 9)
+            wei = to_base_units(repr(value), 9)
         except ValueError as exc:
             raise self._fail(key, str(exc)) from None
         if wei < 0:

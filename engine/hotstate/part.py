@@ -36,7 +36,7 @@ def build_hotstate(
     if not config.redis.url:
         return None
     _validate(config.redis, config.source)
-    return HotState(config.redis, parts, kill=handlers["kill"], resume=handlers["resume"])
+    return HotState(config.redis, parts, resume=handlers["resume"])
 
 
 def _validate(section: RedisSection, source: str) -> None:
@@ -52,16 +52,12 @@ def _validate(section: RedisSection, source: str) -> None:
 
 
 class HotState:
-    def __init__(
-        self, section: RedisSection, parts: ControlParts, kill: Handler, resume: Handler
-    ) -> None:
+    def __init__(self, section: RedisSection, parts: ControlParts, resume: Handler) -> None:
         name = section.engine_name or default_engine_name(Path(parts.state_dir))
         self.keys = Keys(section.namespace, name)
         self.link = RedisLink(section.url, section.timeout_s, section.backoff_max_s)
         self._parts = parts
-        self.watcher = HaltWatcher(
-            self.link, self.keys, parts.lifecycle, kill, section.halt_check_s
-        )
+        self.watcher = HaltWatcher(self.link, self.keys, parts.killswitch, section.halt_check_s)
         self.mirror = Mirror(
             self.link, self.keys, parts.bus, self._snapshot, section.heartbeat_s, section.ttl_s
         )

@@ -1,9 +1,10 @@
 """The engine's side of the shared halt flag: see it, and halt like a local `kill`.
 
-Seeing the flag runs the control socket's own `kill` handler — persisted halt, send
-gate shut, in-flight work cancelled, audit entry — under the client name
-"redis-global-halt" and the uid of whoever set the flag, so a fleet-wide halt is no
-different from an operator's kill on each engine. Pub/sub is the fast path; a periodic
+Seeing the flag calls the kill switch (engine/killswitch.py), the same service the
+socket's `kill` uses — send gate shut first, in-flight work cancelled, halt persisted
+(or retried, loudly), audit entry — as an `Actor` named "redis-global-halt" with the
+uid of whoever set the flag, so a fleet-wide halt is no different from an operator's
+kill on each engine, full disk included. Pub/sub is the fast path; a periodic
 read is the backstop for missed messages and reconnects, and the daemon reads the flag
 once before leaving `starting` so an engine started while it is set comes up halted.
 """
@@ -13,23 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from typing import Any
 
-from engine import protocol
-from engine.control.server import CallContext, Handler, Peer
 from engine.hotstate.halt import CLEAR, read_flag
 from engine.hotstate.keys import Keys, decode
 from engine.hotstate.link import RedisDown, RedisLink, is_outage
-from engine.lifecycle import Lifecycle
-from engine.protocol import ProtocolError
+from engine.killswitch import KillSwitch
+from engine.lifecycle import Actor, InvalidTransition
 
 log = logging.getLogger("arbctl.redis")
 
 GLOBAL_HALT_CLIENT = "redis-global-halt"
 LISTEN_POLL_S = 1.0  # how long one pub/sub read waits before looping
-MAX_REASON = 400  # the kill handler refuses reasons over 500 characters
+MAX_REASON = 400  # as the socket's reasons: at most 500 characters with the prefix
 
 
 class HaltWatcher:
@@ -37,14 +35,12 @@ class HaltWatcher:
         self,
         link: RedisLink,
         keys: Keys,
-        lifecycle: Lifecycle,
-        kill: Handler,
+        killswitch: KillSwitch,
         check_s: float,
     ) -> None:
         self._link = link
         self._keys = keys
-        self._lifecycle = lifecycle
-        self._kill = kill
+        self._killswitch = killswitch
         self._check_s = check_s
         self.flag: dict[str, Any] | None = None  # as last read from Redis
         self.checked_at: float | None = None
@@ -120,9 +116,8 @@ class HaltWatcher:
             await self._halt(flag)
 
     async def _halt(self, flag: dict[str, Any]) -> None:
-        """Run the local kill path once: an engine already halted stays as it is."""
-        lifecycle = self._lifecycle
-        if lifecycle.halt is not None or lifecycle.state == protocol.STOPPING:
+        """Halt once: an engine already halted keeps its first halt."""
+        if self._killswitch.engaged:
             return
         reason = f"global halt: {str(flag.get('reason') or 'no reason given')[:MAX_REASON]}"
         log.warning(
@@ -132,20 +127,12 @@ class HaltWatcher:
             flag.get("host", "?"),
             flag.get("reason"),
         )
-        params = {"reason": reason, "client": GLOBAL_HALT_CLIENT}
         try:
-            await self._kill(params, self._context(flag))
-        except ProtocolError as exc:
-            log.warning("could not apply the global halt: %s", exc.message)
+            await self._killswitch.kill(reason, _actor(flag))
+        except InvalidTransition as exc:  # stopping: nothing is sent any more anyway
+            log.info("global halt not applied: %s", exc)
             return
         self.halts += 1
-
-    @staticmethod
-    def _context(flag: dict[str, Any]) -> CallContext:
-        """The audit entry names the uid that set the flag, and this client."""
-        uid = flag.get("uid")
-        uid = uid if isinstance(uid, int) and not isinstance(uid, bool) else -1
-        return CallContext(Peer(os.getpid(), uid, -1), 0, GLOBAL_HALT_CLIENT)
 
     def _problem(self, doing: str, exc: Exception) -> None:
         problem = f"{type(exc).__name__}: {exc}"
@@ -155,3 +142,10 @@ class HaltWatcher:
 
     def to_dict(self) -> dict[str, Any]:
         return {"flag": self.flag, "checked_at": self.checked_at, "halts": self.halts}
+
+
+def _actor(flag: dict[str, Any]) -> Actor:
+    """The audit entry names the uid that set the flag, and this client."""
+    uid = flag.get("uid")
+    uid = uid if isinstance(uid, int) and not isinstance(uid, bool) else -1
+    return Actor(uid, GLOBAL_HALT_CLIENT)

@@ -8,7 +8,8 @@
   (whose default context rounds to 28 digits).
 - A batch of trades is one INSERT ... SELECT FROM unnest(arrays): one round trip for a
   batch of any size, with ON CONFLICT DO NOTHING RETURNING id telling exactly which
-  trades were new, so only those reach the rollup (upserted in the same transaction).
+  trades were new (a known id, or a mined transaction already booked, is skipped), so
+  only those reach the rollup (upserted in the same transaction).
 - The database going away (server down, connection terminated, role refused, disk full,
   read-only after a failover) raises LedgerUnavailable naming the server and what we were
   doing, never a raw asyncpg error. The pool drops dead connections and opens new ones on
@@ -70,12 +71,14 @@ _TYPES = {
     "detected_at": "float8",
     "submitted_at": "float8",
     "mined_at": "float8",
+    "nonce": "bigint",
+    "recovered": "bool",
 }
 _TRADE_SELECT = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
 _TRADE_INSERT = (
     f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${i}::{_TYPES.get(c, 'text')}[]" for i, c in enumerate(TRADE_COLUMNS, 1))
-    + ") ON CONFLICT (id) DO NOTHING RETURNING id"
+    + ") ON CONFLICT DO NOTHING RETURNING id"
 )
 _ROLLUP_TYPES = ["bigint", "bigint", "text", "text"] + ["bigint"] * 4 + ["numeric"] * 7
 _ROLLUP_UPSERT = (
@@ -97,6 +100,15 @@ _SCAN_SUMS = (
     "count(*) FILTER (WHERE status = 'failed'), "
     + ", ".join(f"sum({c})" for c in PNL_BUCKET_MONEY)
     + " FROM trades WHERE detected_at >= $1 AND detected_at < $2 GROUP BY token"
+)
+# What start-up recovery asks: the nonces of a sender's transactions that were mined.
+_LAST_NONCE = (
+    "SELECT nonce, block_number FROM trades WHERE sender = $1 AND nonce IS NOT NULL "
+    "AND block_number > 0 ORDER BY nonce DESC LIMIT 1"
+)
+_NONCES = (
+    "SELECT DISTINCT nonce FROM trades WHERE sender = $1 AND nonce >= $2 AND nonce < $3 "
+    "AND block_number > 0"
 )
 _STATUSES = ("success", "reverted", "failed")
 _GUARD_COLUMNS = tuple(f.name for f in fields(GuardTrigger))
@@ -176,9 +188,10 @@ class PostgresLedger:
     async def record_trades(self, trades: list[TradeRecord]) -> None:
         """Insert the trades not stored yet and add them to the rollup, atomically.
 
-        ON CONFLICT DO NOTHING makes a retried or concurrent insert of the same id a
-        no-op, and RETURNING lists only the rows this call inserted, so only those are
-        added to the rollup: no duplicate trades, no double-counted totals."""
+        ON CONFLICT DO NOTHING makes a retried or concurrent insert of the same id (or of
+        another trade of a mined transaction already booked) a no-op, and RETURNING lists
+        only the rows this call inserted, so only those are added to the rollup: no
+        duplicate trades, no double-counted totals."""
         batch = _unique_by_id(trades)
         if not batch:
             return
@@ -211,6 +224,18 @@ class PostgresLedger:
         async with self._connection("list trades") as conn:
             rows = await conn.fetch(sql, *params)
         return [decode_trade(row) for row in rows]
+
+    async def last_booked_nonce(self, sender: str) -> tuple[int, int] | None:
+        """(nonce, block) of `sender`'s highest-nonce trade that was mined."""
+        async with self._connection("read the last booked nonce") as conn:
+            row = await conn.fetchrow(_LAST_NONCE, sender)
+        return (int(row[0]), int(row[1])) if row is not None else None
+
+    async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
+        """Nonces in [first, end) of `sender`'s trades that were mined."""
+        async with self._connection("read booked nonces") as conn:
+            rows = await conn.fetch(_NONCES, sender, first, end)
+        return {int(row[0]) for row in rows}
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the

@@ -47,6 +47,14 @@ class TradeRecord:
     # spent on gas and fees in the operator's currency without re-pricing history.
     gas_cost_quote: int = 0
     flash_fee_quote: int = 0
+    # The transaction's sender and nonce (on a chain; None and "" on the simulated one and
+    # for trades booked before they were recorded): start-up recovery compares them with
+    # the wallet's nonce on chain to find what was sent and never booked.
+    nonce: int | None = None
+    sender: str = ""
+    # Booked at start-up from the chain's receipt, not by the execution that sent it (the
+    # engine died in between): docs/accounting.md.
+    recovered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -21,6 +21,7 @@ def decode_trade(row: Sequence[Any]) -> TradeRecord:
     for name in TRADE_MONEY_FIELDS:
         values[name] = int(values[name])
     values["route"] = json.loads(values["route"])
+    values["recovered"] = bool(values["recovered"])
     return TradeRecord(**values)
 
 

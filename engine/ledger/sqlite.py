@@ -83,6 +83,15 @@ _TRADE_INSERT = (
     f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
 )
+# What start-up recovery asks: the nonces of a sender's transactions that were mined.
+_LAST_NONCE = (
+    "SELECT nonce, block_number FROM trades WHERE sender = ? AND nonce IS NOT NULL "
+    "AND block_number > 0 ORDER BY nonce DESC LIMIT 1"
+)
+_NONCES = (
+    "SELECT DISTINCT nonce FROM trades WHERE sender = ? AND nonce >= ? AND nonce < ? "
+    "AND block_number > 0"
+)
 _ROLLUP_COLUMNS = ("span", "start", "token", "token_symbol", *PNL_BUCKET_TOTALS)
 _ROLLUP_UPSERT = (
     f"INSERT OR REPLACE INTO trade_rollup ({', '.join(_ROLLUP_COLUMNS)}) "
@@ -179,15 +188,17 @@ class SqliteLedger:
     async def record_trades(self, trades: list[TradeRecord]) -> None:
         """Insert the trades not stored yet and add them to the rollup, atomically.
 
-        Ids already in the table (a retry after a failed commit, a replay) are skipped
-        before the rollup sees them, so neither the trades nor the totals double."""
+        Ids already in the table (a retry after a failed commit, a replay), and trades of
+        a mined transaction already booked under another id (start-up recovery), are
+        skipped before the rollup sees them, so neither the trades nor the totals double."""
         batch = _unique_by_id(trades)
         if not batch:
             return
         rows = {t.id: _encode_trade(t) for t in batch}  # validate before locking
         async with self._transaction("record trades") as db:
             stored = await _stored_ids(db, list(rows))
-            fresh = [t for t in batch if t.id not in stored]
+            booked = await _stored_mined_hashes(db, [t.tx_hash for t in batch if _mined(t)])
+            fresh = _fresh_trades(batch, stored, booked)
             await db.executemany(_TRADE_INSERT, [rows[t.id] for t in fresh])
             await _add_to_rollup(db, fresh)
 
@@ -208,6 +219,16 @@ class SqliteLedger:
         sql = f"{_TRADE_SELECT} WHERE {where} ORDER BY detected_at DESC, id DESC LIMIT ?"
         rows = await self._fetch("list trades", sql, (*params, max(limit, 0)))
         return [decode_trade(row) for row in rows]
+
+    async def last_booked_nonce(self, sender: str) -> tuple[int, int] | None:
+        """(nonce, block) of `sender`'s highest-nonce trade that was mined."""
+        rows = await self._fetch("read the last booked nonce", _LAST_NONCE, (sender,))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
+        """Nonces in [first, end) of `sender`'s trades that were mined."""
+        rows = await self._fetch("read booked nonces", _NONCES, (sender, first, end))
+        return {int(row[0]) for row in rows}
 
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until) (`until=None`: no upper bound; the
@@ -467,6 +488,39 @@ async def _stored_ids(db: aiosqlite.Connection, ids: list[str]) -> set[str]:
         sql = f"SELECT id FROM trades WHERE id IN ({', '.join('?' * len(chunk))})"
         stored.update(row[0] for row in await db.execute_fetchall(sql, chunk))
     return stored
+
+
+async def _stored_mined_hashes(db: aiosqlite.Connection, hashes: list[str]) -> set[str]:
+    """Which of these transactions are booked as mined (the unique index's rows)."""
+    stored: set[str] = set()
+    for start in range(0, len(hashes), _IN_CHUNK):
+        chunk = hashes[start : start + _IN_CHUNK]
+        sql = (
+            f"SELECT tx_hash FROM trades WHERE tx_hash IN ({', '.join('?' * len(chunk))}) "
+            "AND nonce IS NOT NULL AND block_number > 0"
+        )
+        stored.update(row[0] for row in await db.execute_fetchall(sql, chunk))
+    return stored
+
+
+def _mined(trade: TradeRecord) -> bool:
+    """A trade the unique index `trades_by_mined_tx` covers: one per mined transaction."""
+    return trade.nonce is not None and trade.block_number > 0
+
+
+def _fresh_trades(
+    batch: list[TradeRecord], stored_ids: set[str], booked: set[str]
+) -> list[TradeRecord]:
+    """The trades to insert: new ids, and at most one trade per mined transaction."""
+    booked = set(booked)
+    fresh = []
+    for trade in batch:
+        if trade.id in stored_ids or (_mined(trade) and trade.tx_hash in booked):
+            continue
+        if _mined(trade):
+            booked.add(trade.tx_hash)
+        fresh.append(trade)
+    return fresh
 
 
 async def _add_to_rollup(db: aiosqlite.Connection, trades: list[TradeRecord]) -> None:

@@ -165,6 +165,12 @@ class LedgerStore(Protocol):
     async def pnl(self, since: float, until: float | None = None) -> PnlSummary:
         """Totals of trades detected in [since, until); `until=None`: no upper bound."""
 
+    async def last_booked_nonce(self, sender: str) -> tuple[int, int] | None:
+        """(nonce, block) of `sender`'s highest-nonce trade that was mined (block > 0)."""
+
+    async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
+        """Nonces in [first, end) of `sender`'s trades that were mined (block > 0)."""
+
     # guards
     async def record_guard_trigger(self, trigger: GuardTrigger) -> None: ...
 

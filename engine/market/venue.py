@@ -106,6 +106,8 @@ class Receipt:
     token_delta: int  # change of the order's token in the wallet (0 unless success)
     submitted_at: float
     mined_at: float  # when the outcome was known (mined, cancelled or rejected)
+    nonce: int | None = None  # the transaction's nonce, on a chain (None: simulated)
+    sender: str = ""  # the address that signed it, on a chain
 
     @property
     def gas_cost_wei(self) -> int:

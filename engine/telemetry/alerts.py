@@ -37,8 +37,9 @@ from typing import Any
 from engine import protocol
 from engine.bus import EventBus
 from engine.config import AlertsSection, Config, ConfigError, redact_webhook
-from engine.guards.thresholds import Thresholds, base_units_to_text, whole_to_base_units
+from engine.guards.thresholds import Thresholds
 from engine.telemetry.metrics import URGENT_TOPICS, Metrics
+from engine.units import to_base_units, to_text
 
 log = logging.getLogger("arbctl.alerts")
 
@@ -77,6 +78,7 @@ def default_rules(
     rules = [
         _health_rule(section),
         _emergency_halt_rule(),
+        _halt_not_persisted_rule(),
         _breaker_rule(),
         _memory_rule(section),
         _error_rate_rule(section),
@@ -95,6 +97,7 @@ def default_rules(
 RULE_NAMES = (
     "health_check_failing",
     "emergency_halt",
+    "halt_not_persisted",
     "breaker_open",
     "memory_high",
     "error_rate_high",
@@ -139,6 +142,23 @@ def _emergency_halt_rule() -> AlertRule:
         "P0",
         "the engine is halted (kill switch)",
         "call the emergency contact; `arbctl status`, `arbctl audit` say who and why",
+        check,
+    )
+
+
+def _halt_not_persisted_rule() -> AlertRule:
+    def check(view: View) -> Check:
+        latch = view.get("latch") or {}
+        breached = bool(latch.get("halted")) and latch.get("persisted") is False
+        text = f"halt NOT persisted: {latch.get('error') or 'still writing'}; retrying"
+        return Check(breached, latch.get("error"), text)
+
+    return AlertRule(
+        "halt_not_persisted",
+        "P0",
+        "the engine is halted but the kill switch cannot write the halt to disk",
+        "free space or repair the state directory (`arbctl health`); the engine stays "
+        "halted and retries the write; a restart before it succeeds comes up running",
         check,
     )
 
@@ -634,14 +654,12 @@ class Alerting:
             problem = f"unknown rules {unknown}; known: {', '.join(RULE_NAMES)}"
             raise ConfigError(config.source, "alerts.disabled", problem)
         try:
-            max_loss = whole_to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
+            max_loss = to_base_units(section.max_hourly_loss_quote, thresholds.quote_decimals)
         except ValueError as exc:
             raise ConfigError(config.source, "alerts.max_hourly_loss_quote", str(exc)) from None
 
         def money(amount: int) -> str:
-            return (
-                f"{base_units_to_text(amount, thresholds.quote_decimals)} {thresholds.quote_symbol}"
-            )
+            return f"{to_text(amount, thresholds.quote_decimals)} {thresholds.quote_symbol}"
 
         rules = default_rules(section, max_loss, money)
         withheld = frozenset({config.evm.key_env, "ARBCTL_PRIVATE_KEY"})

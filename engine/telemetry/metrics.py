@@ -30,10 +30,11 @@ from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, MetricsSection
 from engine.guards.approver import was_cancelled
 from engine.guards.stats import is_success
-from engine.guards.thresholds import Thresholds, base_units_to_text, whole_to_base_units
+from engine.guards.thresholds import Thresholds
 from engine.ledger.records import TradeRecord
 from engine.telemetry.anomalies import AnomalyLog, RobustZ
 from engine.telemetry.logs import scrub
+from engine.units import to_base_units, to_text
 
 log = logging.getLogger("arbctl.metrics")
 
@@ -44,9 +45,10 @@ TOPICS = (
     protocol.TOPIC_HEARTBEAT,
     protocol.TOPIC_LOG,
     protocol.TOPIC_OPPORTUNITY,
+    protocol.TOPIC_LATCH,
 )
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
-URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD})
+URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
 QUEUE_LIMIT = 16_384
 BATCH = 512  # events folded per loop step
 WARN_EVERY_S = 60.0
@@ -129,6 +131,7 @@ class Metrics:
         self.state = protocol.STARTING
         self.running_since: float | None = None
         self.breaker: dict[str, Any] = {"state": "closed"}
+        self.latch: dict[str, Any] = {"halted": False}  # the kill switch's last word
         self.last_trade_at: float | None = None
         self.totals = {"trades": 0, "errors": 0, "cancelled": 0, "guard_triggers": 0}
 
@@ -147,7 +150,7 @@ class Metrics:
     def from_config(cls, config: Config, thresholds: Thresholds) -> Metrics:
         """The quote token (symbol, decimals) is the guards': one conversion of money."""
         try:
-            whole_to_base_units(config.metrics.profit_floor_quote, thresholds.quote_decimals)
+            to_base_units(config.metrics.profit_floor_quote, thresholds.quote_decimals)
         except ValueError as exc:
             raise ConfigError(config.source, "metrics.profit_floor_quote", str(exc)) from None
         return cls(config.metrics, thresholds.quote_symbol, thresholds.quote_decimals, time.time)
@@ -229,7 +232,7 @@ class Metrics:
 
     def _judge_trade(self, trade: TradeRecord, quoted: int | None, ts: float) -> None:
         """Anomalies of a successful trade: profit, and slippage against its quote."""
-        money = base_units_to_text(trade.profit_quote, self.quote["decimals"])
+        money = to_text(trade.profit_quote, self.quote["decimals"])
         detail = f"profit {money} {self.quote['symbol']}"
         self._anomaly(PROFIT, float(trade.profit_quote), ts, trade.id, detail)
         if quoted:  # the quote is the opportunity's gross profit less the flash fee
@@ -275,6 +278,9 @@ class Metrics:
         elif self.state != protocol.RUNNING:
             self.running_since = None
 
+    def _on_latch(self, data: dict[str, Any], ts: float) -> None:
+        self.latch = dict(data)
+
     def _on_log(self, data: dict[str, Any], ts: float) -> None:
         if str(data.get("level")) in ("ERROR", "CRITICAL"):
             self._error(ts)
@@ -299,6 +305,7 @@ class Metrics:
         protocol.TOPIC_OPPORTUNITY: _on_opportunity,
         protocol.TOPIC_GUARD: _on_guard,
         protocol.TOPIC_STATE: _on_state,
+        protocol.TOPIC_LATCH: _on_latch,
         protocol.TOPIC_LOG: _on_log,
         protocol.TOPIC_HEARTBEAT: _on_heartbeat,
     }
@@ -335,6 +342,7 @@ class Metrics:
             **self._market(),
             "state": self.state,
             "breaker": self.breaker,
+            "latch": self.latch,
             "ledger": dict(self._latest.get("ledger") or {}),
             "resources": self._resources(),
             "quote": self.quote,
@@ -356,7 +364,7 @@ class Metrics:
         return max(self.running_since, self.last_trade_at or 0.0)
 
     def _money(self, amount: int) -> str:
-        return f"{base_units_to_text(amount, self.quote['decimals'])} {self.quote['symbol']}"
+        return f"{to_text(amount, self.quote['decimals'])} {self.quote['symbol']}"
 
     def _market(self) -> dict[str, Any]:
         providers = self._latest.get("providers") or []
@@ -395,7 +403,7 @@ def _anomaly_log(section: MetricsSection, quote_decimals: int) -> AnomalyLog:
         section.anomaly_threshold,
     )
     unit = 10**quote_decimals
-    profit_floor = whole_to_base_units(section.profit_floor_quote, quote_decimals)
+    profit_floor = to_base_units(section.profit_floor_quote, quote_decimals)
     detectors = {
         SLIPPAGE: RobustZ(window, least, z, section.slippage_floor_bps, high_only=True),
         PROFIT: RobustZ(

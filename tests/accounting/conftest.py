@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import EngineHandle, new_engine_dir, wait_until
 from tests.guards.conftest import QUIET_TRADE_RULES, rpc, toml_table
 from tests.ledger.conftest import PG_DSN, unique_name
+from tests.services import pg_dsn
 
 SIM = {"block_ms": 20, "seed": 13, "competitor_probability": 0.3}
 BUSY_MARKET = toml_table("sim", SIM) + toml_table("guards", {"disabled": list(QUIET_TRADE_RULES)})
@@ -100,7 +101,7 @@ class PgLedger:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://{self.role}@127.0.0.1:5432/test"
+        return pg_dsn(self.role)
 
     def toml(self) -> str:
         return toml_table("ledger", {"backend": "postgres", "dsn": self.dsn, "schema": self.schema})

@@ -53,7 +53,7 @@ async def test_gate_refuses_while_paused(tmp_path):
 
 async def test_gate_refuses_while_halted(tmp_path):
     lifecycle, gate, broadcaster = running(tmp_path)
-    lifecycle.kill("stop", OPERATOR)
+    lifecycle.enter_halt("stop", OPERATOR)
     with pytest.raises(GateClosed):
         await gate.send("tx1")
     assert broadcaster.sent == [] and gate.stats.refused == 1
@@ -80,7 +80,7 @@ async def test_kill_between_two_sends_stops_the_second(tmp_path):
     lifecycle, gate, broadcaster = running(tmp_path)
     broadcaster.release.set()
     await gate.send("tx1")
-    lifecycle.kill("stop", OPERATOR)
+    lifecycle.enter_halt("stop", OPERATOR)
     with pytest.raises(GateClosed):
         await gate.send("tx2")
     assert broadcaster.sent == ["tx1"]

@@ -1,4 +1,5 @@
-"""Engine states and the persisted kill latch."""
+"""Engine states, in memory; the persisted latch is read once at start (writing it is
+the kill switch's job: tests/control/test_killswitch.py)."""
 
 from __future__ import annotations
 
@@ -36,31 +37,40 @@ def test_resume_while_running_is_refused(tmp_path):
 
 def test_pause_while_halted_is_refused(tmp_path):
     lifecycle = make(tmp_path)
-    lifecycle.kill("stop", OPERATOR)
+    lifecycle.enter_halt("stop", OPERATOR)
     with pytest.raises(InvalidTransition):
         lifecycle.pause("too late", OPERATOR)
 
 
-def test_kill_persists_the_halt_before_returning(tmp_path):
-    make(tmp_path).kill("runaway losses", OPERATOR)
-    marker = protocol.read_halt_marker(tmp_path)
-    assert marker is not None
-    assert marker["reason"] == "runaway losses" and marker["uid"] == 1000
+def test_entering_a_halt_is_in_memory_only_and_latches_the_first_reason(tmp_path):
+    lifecycle = make(tmp_path)
+    assert lifecycle.enter_halt("runaway losses", OPERATOR) is True
+    assert lifecycle.state == protocol.HALTED and not lifecycle.accepting_sends
+    assert lifecycle.enter_halt("again", OPERATOR) is False
+    assert lifecycle.halt is not None and lifecycle.halt["reason"] == "runaway losses"
+    assert lifecycle.halt["uid"] == 1000 and lifecycle.halt["source"] == "test"
+    assert protocol.read_halt_marker(tmp_path) is None
 
 
 def test_an_engine_started_with_a_persisted_halt_comes_up_halted_with_the_reason(tmp_path):
-    make(tmp_path).kill("key compromise", OPERATOR)
+    protocol.write_halt_marker(tmp_path, "key compromise", 1000, "test")
     restarted = make(tmp_path)
     assert restarted.state == protocol.HALTED
     assert "key compromise" in restarted.reason
 
 
-def test_resume_clears_the_persisted_halt(tmp_path):
+def test_resume_clears_the_halt_in_memory(tmp_path):
     lifecycle = make(tmp_path)
-    lifecycle.kill("drill", OPERATOR)
+    lifecycle.enter_halt("drill", OPERATOR)
     lifecycle.resume("drill over", OPERATOR)
-    assert protocol.read_halt_marker(tmp_path) is None
-    assert make(tmp_path).state == protocol.RUNNING
+    assert lifecycle.state == protocol.RUNNING and lifecycle.halt is None
+
+
+def test_kill_while_stopping_is_refused(tmp_path):
+    lifecycle = make(tmp_path)
+    lifecycle.stopping("bye")
+    with pytest.raises(InvalidTransition):
+        lifecycle.enter_halt("too late", OPERATOR)
 
 
 def test_an_unreadable_halt_marker_still_means_halted(tmp_path):
@@ -69,7 +79,7 @@ def test_an_unreadable_halt_marker_still_means_halted(tmp_path):
 
 
 def test_halt_marker_file_is_private(tmp_path):
-    make(tmp_path).kill("x", OPERATOR)
+    protocol.write_halt_marker(tmp_path, "x", 1000, "test")
     assert (tmp_path / protocol.HALT_FILE).stat().st_mode & 0o777 == 0o600
 
 

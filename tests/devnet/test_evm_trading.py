@@ -287,7 +287,7 @@ async def test_kill_replaces_every_pending_transaction_so_none_is_mined(
     sends = [asyncio.create_task(rig.executor.execute(o)) for o in opportunities]
     await until(lambda: txpool_pending(world) == 2, "our two transactions in the pool")
 
-    rig.lifecycle.kill("test: kill switch", OPERATOR)
+    rig.lifecycle.enter_halt("test: kill switch", OPERATOR)
     originals = await rig.gate.cancel_in_flight()
     anvil.mine(world.rpc_url)
     trades = await asyncio.wait_for(asyncio.gather(*sends), WAIT_S)
@@ -306,7 +306,7 @@ async def test_after_a_kill_nothing_is_signed_or_sent(world: World, rig: Rig) ->
     opportunity = (await first_opportunities(rig))[0]
     first_nonce = nonce(world, world.operator, "pending")
 
-    rig.lifecycle.kill("test: kill switch", OPERATOR)
+    rig.lifecycle.enter_halt("test: kill switch", OPERATOR)
     with pytest.raises(GateClosed):
         await rig.executor.execute(opportunity)
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from arbctl.cli import app
 from engine.guards.rules import RULE_NAMES
+from tests.cli.test_imports import ALLOWED_ENGINE
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import rpc
 
@@ -100,4 +101,4 @@ def test_the_json_path_imports_nothing_heavy(command: str) -> None:
     }
     assert result.returncode == 3
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "rich", "web3", "textual")}
-    assert {m for m in imported if m.split(".")[0] == "engine"} <= {"engine", "engine.protocol"}
+    assert {m for m in imported if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE

@@ -11,23 +11,22 @@ import pytest
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, GuardsSection, load
 from engine.guards.approver import Guards
-from engine.guards.thresholds import build_thresholds, whole_to_base_units
+from engine.guards.thresholds import build_thresholds
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
 from engine.market.sim import SimVenue
+from engine.units import to_base_units
 
 
 def test_whole_quote_tokens_convert_exactly_to_base_units() -> None:
-    assert whole_to_base_units("12.5", 6) == 12_500_000
-    assert whole_to_base_units("100000", 6) == 100_000_000_000
-    assert whole_to_base_units("123456789012.123456789012345678", 18) == (
-        123456789012123456789012345678
-    )
+    assert to_base_units("12.5", 6) == 12_500_000
+    assert to_base_units("100000", 6) == 100_000_000_000
+    assert to_base_units("123456789012.123456789012345678", 18) == (123456789012123456789012345678)
 
 
 def test_an_amount_finer_than_the_token_is_refused() -> None:
     with pytest.raises(ValueError, match="more than 6 decimal places"):
-        whole_to_base_units("0.0000001", 6)
+        to_base_units("0.0000001", 6)
 
 
 def test_a_bad_money_threshold_names_its_guards_key() -> None:

@@ -1,9 +1,10 @@
 """Fixtures for the Redis hot-state tests: real Redis, real engines, private namespaces.
 
-The shared Redis on 127.0.0.1:6379 is used by other suites at the same time, so each
-test gets its own key prefix (`arbctl-test-<uuid>`) and deletes its keys afterwards;
-nothing here ever flushes a database. The outage test must kill Redis, so it starts a
-private `redis-server` on a free port (`private_redis`) instead of touching the shared one.
+The shared Redis (tests/services.py: 127.0.0.1:6379 unless ARBCTL_REDIS_PORT says
+otherwise) is used by other suites at the same time, so each test gets its own key prefix
+(`arbctl-test-<uuid>`) and deletes its keys afterwards; nothing here ever flushes a
+database. The outage test must kill Redis, so it starts a private `redis-server` on a free
+port (`private_redis`) instead of touching the shared one.
 TTLs and intervals are short so expiry and recovery happen within a few seconds.
 """
 
@@ -25,8 +26,9 @@ import redis
 
 from arbctl.client import Client
 from tests.conftest import EngineHandle, wait_until
+from tests.services import REDIS_URL, redis_server_binary
 
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARED_REDIS_URL = REDIS_URL
 FAST = {
     "heartbeat_s": 0.3,
     "ttl_s": 2.0,
@@ -113,6 +115,7 @@ class PrivateRedis:
 
     port: int
     dir: Path
+    binary: str = "redis-server"
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -120,7 +123,7 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir)]
         self.process = subprocess.Popen(
             args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -147,9 +150,10 @@ def _pings(client: redis.Redis) -> bool:
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
-    server = PrivateRedis(port=free_port(), dir=Path(tempfile.mkdtemp(prefix="arbredis")))
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.fail("no redis-server on PATH, nor one scripts/services.sh put into the venv")
+    server = PrivateRedis(free_port(), Path(tempfile.mkdtemp(prefix="arbredis")), binary)
     server.start()
     yield server
     server.kill()

@@ -6,7 +6,6 @@ afterwards, so tests never see each other's rows and can run in parallel.
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,8 +19,8 @@ from engine.config import LedgerSection
 from engine.ledger.factory import create_store
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
+from tests.services import PG_DSN
 
-PG_DSN = os.environ.get("ARBCTL_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
 
 # A Tuesday afternoon, deliberately not on an hour boundary.
@@ -35,8 +34,8 @@ async def pg_admin() -> asyncpg.Connection:
         return await asyncpg.connect(PG_DSN)
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(
-            f"PostgreSQL at {PG_DSN} is not reachable ({exc}); start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+            f"PostgreSQL at {PG_DSN} is not reachable ({exc}); bring it up with "
+            "`scripts/services.sh up` (ports from ARBCTL_PG_PORT / ARBCTL_REDIS_PORT)"
         )
 
 

@@ -13,6 +13,7 @@ import pytest
 from engine.ledger.postgres import PostgresLedger
 from engine.ledger.store import LedgerUnavailable
 from tests.ledger.conftest import PG_DSN, drop_schema, make_trade, pg_admin, unique_name
+from tests.services import pg_dsn
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ async def test_the_runbook_cleanup_function_works_from_sql(
 async def test_the_database_going_away_raises_ledger_unavailable(
     admin: asyncpg.Connection, own_role: str, schema: str
 ) -> None:
-    store = PostgresLedger(f"postgresql://{own_role}@127.0.0.1:5432/test", schema)
+    store = PostgresLedger(pg_dsn(own_role), schema)
     await store.open()
     try:
         await cut_off(admin, own_role)
@@ -107,7 +108,7 @@ async def test_the_database_going_away_raises_ledger_unavailable(
 async def test_the_store_works_again_when_the_database_comes_back(
     admin: asyncpg.Connection, own_role: str, schema: str
 ) -> None:
-    store = PostgresLedger(f"postgresql://{own_role}@127.0.0.1:5432/test", schema)
+    store = PostgresLedger(pg_dsn(own_role), schema)
     await store.open()
     try:
         await cut_off(admin, own_role)

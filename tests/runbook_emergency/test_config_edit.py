@@ -22,12 +22,22 @@ key_file = "/etc/arbctl/old.key"   # rotated by arbctl wallet rotate
 executor = "0x84eA74d481Ee0A5332c457a4d796187F6Ba67fEB"
 tokens = [
   { address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", symbol = "WETH", decimals = 18 },
+  { address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", symbol = "USDC", decimals = 6 },
 ]
+factories = [{ name = "uniswap", address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }]
 
 [[providers]]
 name = "main"
 url = "http://127.0.0.1:8545"
 """
+
+
+def new_key(tmp_path: Path, name: str) -> Path:
+    """The edited config is validated like the engine's: its key file must exist, 0600."""
+    path = tmp_path / name
+    path.write_text("0x" + "11" * 32 + "\n")
+    path.chmod(0o600)
+    return path
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -40,7 +50,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_only_the_key_line_changes_and_the_old_file_is_kept(tmp_path: Path) -> None:
     config = write(tmp_path, CONFIG)
 
-    backup = switch_key_file(config, Path('/etc/arbctl/new "key".key'))
+    key = new_key(tmp_path, 'new "key".key')
+    backup = switch_key_file(config, key)
 
     assert backup.read_text() == CONFIG
     changed = [
@@ -51,20 +62,20 @@ def test_only_the_key_line_changes_and_the_old_file_is_kept(tmp_path: Path) -> N
     assert changed == [
         (
             'key_file = "/etc/arbctl/old.key"   # rotated by arbctl wallet rotate',
-            'key_file = "/etc/arbctl/new \\"key\\".key"   # rotated by arbctl wallet rotate',
+            f'key_file = "{tmp_path}/new \\"key\\".key"   # rotated by arbctl wallet rotate',
         )
     ]
-    assert tomllib.loads(config.read_text())["evm"]["key_file"] == '/etc/arbctl/new "key".key'
+    assert tomllib.loads(config.read_text())["evm"]["key_file"] == str(key)
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
 
 
 def test_a_key_from_the_environment_gets_a_key_file_line(tmp_path: Path) -> None:
     config = write(tmp_path, CONFIG.replace('key_file = "/etc/arbctl/old.key"', "#"))
 
-    switch_key_file(config, Path("/etc/arbctl/new.key"))
+    switch_key_file(config, new_key(tmp_path, "new.key"))
 
     document = tomllib.loads(config.read_text())
-    assert document["evm"]["key_file"] == "/etc/arbctl/new.key"
+    assert document["evm"]["key_file"] == str(tmp_path / "new.key")
     assert document["evm"]["chain_id"] == 31337
 
 

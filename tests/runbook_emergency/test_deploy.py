@@ -29,6 +29,7 @@ from engine.config import load
 from tests.conftest import EngineHandle, new_engine_dir
 from tests.runbook_emergency.conftest import BIN, REPO, SCRIPTS
 from tests.runbook_emergency.yaml_subset import parse
+from tests.services import PG_DSN, REDIS_URL
 
 DEPLOY = SCRIPTS / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
@@ -41,8 +42,6 @@ SHELL_FILES = [
     SCRIPTS / "key-compromise.sh",
     SCRIPTS / "arbctl-engine.service",
 ]
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="module")

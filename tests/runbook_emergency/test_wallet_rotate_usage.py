@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,23 @@ import pytest
 
 from tests.runbook_emergency.conftest import SCRIPTS
 
-EVM_CONFIG = '[market]\nvenue = "evm"\n\n[evm]\nchain_id = 31337\n'
+# A config the engine would run (the validator refuses an [evm] it could not trade on).
+EVM_CONFIG = """[market]
+venue = "evm"
+
+[evm]
+chain_id = 31337
+executor = "0x84eA74d481Ee0A5332c457a4d796187F6Ba67fEB"
+tokens = [
+  { address = "0x5FbDB2315678afecb367f032d93F642f64180aa3", symbol = "WETH", decimals = 18 },
+  { address = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", symbol = "USDC", decimals = 6 },
+]
+factories = [{ name = "uniswap", address = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }]
+
+[[providers]]
+name = "anvil"
+url = "http://127.0.0.1:8545"
+"""
 
 
 def rotate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +87,13 @@ def test_the_key_compromise_script_passes_its_options_to_wallet_rotate(tmp_path:
     config = tmp_path / "engine.toml"
     config.write_text(EVM_CONFIG)
     bad = "0x8Ba1f109551bD432803012645Ac136ddd64DBA72"
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        # The script halts first: never the real default engine's socket or state dir.
+        "ARBCTL_SOCKET": str(tmp_path / "engine.sock"),
+        "ARBCTL_STATE_DIR": str(tmp_path / "state"),
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
 
     argv = [str(SCRIPTS / "key-compromise.sh"), "--sweep-to", bad, "--config", str(config)]
     result = subprocess.run(

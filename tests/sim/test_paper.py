@@ -132,7 +132,7 @@ async def test_cancel_pending_resolves_orders_as_cancelled_and_never_applies_the
     task = asyncio.create_task(rig.executor.execute(opportunity))
     await asyncio.sleep(0)  # the order is in the mempool now
     assert rig.venue.status()["pending"] == 1
-    rig.lifecycle.kill("test kill", OPERATOR)
+    rig.lifecycle.enter_halt("test kill", OPERATOR)
     cancelled = await rig.gate.cancel_in_flight()
     trade = await task
     assert cancelled == [trade.tx_hash]
@@ -153,7 +153,7 @@ async def test_a_closed_gate_sends_nothing(tmp_path: Path, stop: str) -> None:
     if stop == "pause":
         rig.lifecycle.pause("operator pause", OPERATOR)
     else:
-        rig.lifecycle.kill("operator kill", OPERATOR)
+        rig.lifecycle.enter_halt("operator kill", OPERATOR)
     with pytest.raises(GateClosed):
         await rig.executor.execute(opportunity)
     assert rig.venue.status()["pending"] == 0

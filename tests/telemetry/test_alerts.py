@@ -59,6 +59,7 @@ def breaching(rule: str, clock: Clock) -> dict[str, Any]:
     return {
         "health_check_failing": {"health": {"consecutive_failures": 3, "detail": "ledger"}},
         "emergency_halt": {"state": "halted"},
+        "halt_not_persisted": {"latch": {"halted": True, "persisted": False, "error": "ENOSPC"}},
         "breaker_open": {"breaker": {"state": "open", "guard": "g", "reason": "r"}},
         "memory_high": {"resources": {**resources, "memory_percent": 90.5}},
         "cpu_high": {"resources": {**resources, "cpu_percent": 80.5}},
@@ -77,6 +78,7 @@ def breaching(rule: str, clock: Clock) -> dict[str, Any]:
 EXPECTED = {
     "health_check_failing": ("P0", 0),
     "emergency_halt": ("P0", 0),
+    "halt_not_persisted": ("P0", 0),
     "breaker_open": ("P1", 0),
     "memory_high": ("P1", 120),
     "error_rate_high": ("P1", 300),

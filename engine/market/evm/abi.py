@@ -51,6 +51,24 @@ def execute(pairs: list[str], token_in: str, amount_in: int, min_profit: int) ->
     )
 
 
+_EXECUTE_EMPTY = calldata("execute(address[],address,uint256,uint256)", ([], "0x" + "0" * 40, 0, 0))
+EXECUTE_SELECTOR = _EXECUTE_EMPTY[:10]
+
+
+def decode_execute(data: str) -> tuple[list[str], str, int, int] | None:
+    """(pairs, tokenIn, amountIn, minProfit) of `execute` calldata; None if it is not one."""
+    if not data.startswith(EXECUTE_SELECTOR):
+        return None
+    try:
+        body = bytes.fromhex(data[10:])
+        pairs, token_in, amount_in, min_profit = decode(
+            ["address[]", "address", "uint256", "uint256"], body
+        )
+    except Exception:  # not well-formed: not a call the engine made
+        return None
+    return [str(p) for p in pairs], str(token_in), int(amount_in), int(min_profit)
+
+
 def word(data: str, index: int = 0) -> int:
     """The `index`-th 32-byte word of 0x-hex return data, as an int."""
     start = 2 + 64 * index

@@ -30,7 +30,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.market.evm import abi
@@ -138,6 +138,12 @@ class TxSender:
         return self._settle(pending, signed.raw)
 
     async def _settle(self, pending: PendingTx, raw: str) -> Receipt:
+        """The order's outcome, with the nonce and sender that let a restart tell booked
+        nonces from sent ones (start-up recovery)."""
+        receipt = await self._outcome(pending, raw)
+        return replace(receipt, nonce=pending.nonce, sender=self.owner)
+
+    async def _outcome(self, pending: PendingTx, raw: str) -> Receipt:
         try:
             refused = await self._send(pending, raw)
             if refused is not None:
@@ -261,6 +267,17 @@ class TxSender:
         raise VenueStopped
 
     # --- receipts --------------------------------------------------------------------
+    async def mined_outcome(
+        self, payload: EvmOrder, nonce: int, tx_hash: str, raw: dict[str, Any], submitted: float
+    ) -> Receipt:
+        """The Receipt of a mined transaction of ours that no waiter settled (start-up
+        recovery after the engine died): decoded exactly as a settled one is."""
+        pending = PendingTx(
+            payload, nonce, tx_hash, submitted, payload.max_fee, payload.priority_fee
+        )
+        receipt = await self._receipt(pending, tx_hash, raw)
+        return replace(receipt, nonce=nonce, sender=self.owner)
+
     async def _receipt(self, pending: PendingTx, mined_hash: str, raw: dict[str, Any]) -> Receipt:
         block = int(raw["blockNumber"], 16)
         gas_used = int(raw["gasUsed"], 16)

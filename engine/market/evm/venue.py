@@ -33,6 +33,7 @@ from engine.market.evm.pools import PoolBook, configured_market, load_pools
 from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import Call, ProviderUnavailable, RpcClient, RpcError
 from engine.market.evm.sender import TxSender
+from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.model import Block, Market
 from engine.market.venue import BlockUpdate, Receipt, VenueError
 
@@ -122,6 +123,14 @@ class EvmVenue:
     @property
     def client(self) -> RpcClient:
         return self.providers.active.client
+
+    @property
+    def chain_id(self) -> int:
+        return self._evm.chain_id
+
+    @property
+    def poll_interval(self) -> float:
+        return self._poll
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -273,6 +282,17 @@ class EvmVenue:
     async def cancel_pending(self) -> list[str]:
         """Kill switch: replace every unmined transaction (0-value self-transfer)."""
         return await self._sender.cancel_pending()
+
+    # --- start-up recovery -----------------------------------------------------------------
+    def sent_lookup(self) -> SentLookup:
+        """The operator's transactions as mined, read through the active provider."""
+        return SentLookup(self.client, self.owner)
+
+    async def mined_outcome(self, payload: EvmOrder, mined: MinedTx) -> Receipt:
+        """A mined transaction of ours that no waiter settled, decoded as settled ones are."""
+        return await self._sender.mined_outcome(
+            payload, mined.nonce, mined.hash, mined.receipt, float(mined.timestamp)
+        )
 
     # --- start-up checks -------------------------------------------------------------------
     async def _check_chain(self) -> Head:

@@ -1,15 +1,12 @@
-"""A synchronous JSON-RPC client for the engine's control socket.
+"""The synchronous client of the control socket: the CLI's.
 
 Synchronous and stdlib-only because every plain command opens one connection, asks one
 question and exits: asyncio's start-up cost would be most of `arbctl status`'s budget.
-Each failure is mapped to one of two exceptions so commands can choose an exit code
-without knowing about sockets: `EngineUnreachable` (nobody answered) and `RpcError`
-(the engine answered "no").
+Framing, answers and errors come from `core`, shared with the console's asyncio client.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import struct
 import time
@@ -17,49 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine import protocol
+from arbctl.client.core import (
+    DEFAULT_TIMEOUT_S,
+    EngineUnreachable,
+    answer_to,
+    closed,
+    event_params,
+    parse_line,
+    request_line,
+    unreachable,
+)
 
-DEFAULT_TIMEOUT_S = 5.0
 _RECV_BYTES = 65536
-
-
-class EngineUnreachable(Exception):
-    """Nobody answered on the socket; `kind` says why, in a word scripts can match on.
-
-    kinds: no_socket, refused (stale socket file), permission, path_too_long,
-    timeout (connected but no answer: busy or frozen), closed, error.
-    """
-
-    def __init__(self, socket_path: Path, kind: str, detail: str) -> None:
-        self.socket_path = socket_path
-        self.kind = kind
-        self.detail = detail
-        super().__init__(f"engine not reachable on {socket_path}: {detail}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "unreachable",
-            "reason": self.kind,
-            "socket": str(self.socket_path),
-            "message": str(self),
-        }
-
-
-class RpcError(Exception):
-    """The engine answered with a JSON-RPC error (bad params, invalid state, not found…)."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        self.code = code
-        self.message = message
-        self.data = data
-        super().__init__(message)
-
-    @property
-    def name(self) -> str:
-        return protocol.ERROR_NAMES.get(self.code, "error")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": "rpc", "code": self.code, "name": self.name, "message": self.message}
 
 
 class _Connection:
@@ -75,7 +41,7 @@ class _Connection:
             self.sock.connect(str(socket_path))
         except OSError as exc:
             self.sock.close()
-            raise _unreachable(socket_path, exc) from None
+            raise unreachable(socket_path, exc) from None
         except BaseException:
             self.sock.close()
             raise
@@ -87,9 +53,9 @@ class _Connection:
         msg_id = self._next_id
         self._next_id += 1
         try:
-            self.sock.sendall(protocol.encode(protocol.request(method, params, id=msg_id)))
+            self.sock.sendall(request_line(method, params, msg_id))
         except OSError as exc:
-            raise _unreachable(self.path, exc) from None
+            raise unreachable(self.path, exc) from None
         return msg_id
 
     def read_message(self, deadline: float | None) -> dict[str, Any]:
@@ -104,25 +70,20 @@ class _Connection:
                 self.sock.settimeout(None)
             chunk = self.sock.recv(_RECV_BYTES)
             if not chunk:
-                raise EngineUnreachable(self.path, "closed", "connection closed by the engine")
+                raise closed(self.path)
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
+        msg = parse_line(line)
+        if msg is None:
+            raise ValueError(f"not a JSON object: {line[:80]!r}")
+        return msg
 
     def await_result(self, msg_id: int, deadline: float | None) -> Any:
         """Skip pushed events until the response to `msg_id` arrives."""
         while True:
-            msg = self.read_message(deadline)
-            if msg.get("id") != msg_id:
-                continue
-            if "error" in msg:
-                err = msg["error"] or {}
-                raise RpcError(
-                    int(err.get("code", protocol.INTERNAL_ERROR)),
-                    str(err.get("message", "unknown error")),
-                    err.get("data"),
-                )
-            return msg.get("result")
+            answered, result = answer_to(self.read_message(deadline), msg_id)
+            if answered:
+                return result
 
     def peer_pid(self) -> int | None:
         """The pid that created the listening socket (Linux SO_PEERCRED), if known."""
@@ -135,33 +96,6 @@ class _Connection:
             return None
         pid, _uid, _gid = struct.unpack("3i", raw)
         return pid or None
-
-
-def _unreachable(socket_path: Path, exc: BaseException) -> EngineUnreachable:
-    """Phrase a socket failure for an operator at 3 a.m.: what it means, what to do."""
-    if isinstance(exc, FileNotFoundError):
-        return EngineUnreachable(
-            socket_path, "no_socket", "no socket file (is the engine running? `arbctl up`)"
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return EngineUnreachable(
-            socket_path, "refused", "connection refused: stale socket file, no engine listening"
-        )
-    if isinstance(exc, PermissionError):
-        return EngineUnreachable(
-            socket_path, "permission", "permission denied (socket owned by another user?)"
-        )
-    if isinstance(exc, TimeoutError):
-        return EngineUnreachable(
-            socket_path, "timeout", "no answer in time (engine busy, frozen or stopped)"
-        )
-    if isinstance(exc, OSError) and "too long" in str(exc):
-        return EngineUnreachable(
-            socket_path, "path_too_long", "socket path longer than the 108-byte AF_UNIX limit"
-        )
-    if isinstance(exc, ValueError):  # a line that is not JSON
-        return EngineUnreachable(socket_path, "error", f"garbled answer: {exc}")
-    return EngineUnreachable(socket_path, "error", f"{type(exc).__name__}: {exc}")
 
 
 class Client:
@@ -184,7 +118,7 @@ class Client:
             msg_id = conn.send(method, params)
             return conn.await_result(msg_id, deadline)
         except (OSError, ValueError) as exc:
-            raise _unreachable(self.socket_path, exc) from None
+            raise unreachable(self.socket_path, exc) from None
         finally:
             conn.close()
 
@@ -218,7 +152,7 @@ class Client:
             answer = conn.await_result(msg_id, time.monotonic() + limit)
         except (OSError, ValueError) as exc:
             conn.close()
-            raise _unreachable(self.socket_path, exc) from None
+            raise unreachable(self.socket_path, exc) from None
         except BaseException:
             conn.close()
             raise
@@ -251,6 +185,7 @@ class Subscription:
             try:
                 msg = self._conn.read_message(None)
             except (OSError, ValueError) as exc:
-                raise _unreachable(self._conn.path, exc) from None
-            if msg.get("method") == "event" and isinstance(msg.get("params"), dict):
-                yield msg["params"]
+                raise unreachable(self._conn.path, exc) from None
+            params = event_params(msg)
+            if params is not None:
+                yield params
