@@ -35,9 +35,9 @@ from engine.control.health import evaluate_health
 from engine.control.methods import ControlMethods, ControlParts
 from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
+from engine.fleet.part import build_fleet_part
 from engine.guards.approver import Guards
 from engine.guards.methods import GuardMethods
-from engine.hotstate.part import build_hotstate
 from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
@@ -199,20 +199,20 @@ class Daemon:
         accounting = AccountingMethods(self.config, writer, parts.audit, venue)
         handlers.update(accounting.table())
         try:
-            hotstate = build_hotstate(self.config, parts, handlers)  # None without [redis]
+            fleet = build_fleet_part(self.config, parts, handlers)  # None without [redis]
         except ConfigError as exc:
             return self._refuse(exc)
-        if hotstate is not None:
-            handlers.update(hotstate.methods())  # fleet, redis; resume refused under the flag
-            parts.hotstate = hotstate
+        if fleet is not None:
+            handlers.update(fleet.methods())  # fleet, redis; resume refused under the flag
+            parts.fleet = fleet
         server = ControlServer(self.paths.socket, self.bus, handlers)
         parts.client_count = lambda: server.client_count
         await server.start()  # answers `starting` while the market loads
         self._write_pid(parts)
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
-            if hotstate is not None:
-                await hotstate.start()  # a set global halt flag: we leave `starting` halted
+            if fleet is not None:
+                await fleet.start()  # a set global halt flag: we leave `starting` halted
             await _restore_guards(guards, store)
             await venue.start()
             providers.start()
@@ -243,8 +243,8 @@ class Daemon:
             log.exception("engine failed")
             return EXIT_FAILED
         finally:
-            if hotstate is not None:
-                await hotstate.close()
+            if fleet is not None:
+                await fleet.close()
             error_logs.remove()
             alerting.close()
             await parts.killswitch.close()

@@ -78,7 +78,7 @@ def resolve(
     redis_url: str | None, namespace: str | None, config: Path | None, socket: Path | None
 ) -> RedisTarget:
     """--redis-url, else the config file, else the running engine's config."""
-    from engine.hotstate.keys import DEFAULT_NAMESPACE
+    from engine.fleet.keys import DEFAULT_NAMESPACE
 
     if redis_url:
         section = _file_section(config) if config else {}
@@ -100,7 +100,7 @@ def _target(section: dict[str, Any], namespace: str | None, source: str) -> Redi
         raise NoRedis(
             f"the Redis URL in {source} has a password (masked): pass --redis-url or --config"
         )
-    from engine.hotstate.keys import DEFAULT_NAMESPACE
+    from engine.fleet.keys import DEFAULT_NAMESPACE
 
     ns = namespace or str(section.get("namespace") or DEFAULT_NAMESPACE)
     return RedisTarget(url, ns, source)
@@ -129,7 +129,7 @@ def run_redis(target: RedisTarget, op: Callable[[Redis], Awaitable[T]]) -> T:
     """One short-lived connection, bounded by REDIS_TIMEOUT_S; NoRedis if it fails."""
     import asyncio  # here, not at the top: `arbctl kill` and `status` must stay fast
 
-    from engine.hotstate.link import connect, is_outage
+    from engine.fleet.link import connect, is_outage
 
     async def main() -> T:
         client = connect(target.url, REDIS_TIMEOUT_S)
@@ -156,8 +156,8 @@ def _is_redis_error(exc: Exception) -> bool:
 # --- the shared halt flag (used by `kill --global` and `resume --global`) -------------
 def set_global_halt(target: RedisTarget, reason: str) -> dict[str, Any]:
     """Set the flag; every engine of the namespace halts. Returns the flag."""
-    from engine.hotstate.halt import new_flag, set_flag
-    from engine.hotstate.keys import Keys
+    from engine.fleet.halt import new_flag, set_flag
+    from engine.fleet.keys import Keys
 
     flag = new_flag(reason, CLI_SOURCE)
     run_redis(target, lambda client: set_flag(client, Keys(target.namespace), flag))
@@ -166,8 +166,8 @@ def set_global_halt(target: RedisTarget, reason: str) -> dict[str, Any]:
 
 def clear_global_halt(target: RedisTarget, reason: str) -> dict[str, Any] | None:
     """Delete the flag; returns what was cleared. Engines stay halted until resumed."""
-    from engine.hotstate.halt import clear_flag
-    from engine.hotstate.keys import Keys
+    from engine.fleet.halt import clear_flag
+    from engine.fleet.keys import Keys
 
     keys = Keys(target.namespace)
     return run_redis(target, lambda client: clear_flag(client, keys, reason, CLI_SOURCE))
@@ -241,9 +241,9 @@ def fleet(
 def _fleet_from_redis(
     redis_url: str | None, namespace: str | None, config: Path | None, as_json: bool
 ) -> dict[str, Any]:
-    from engine.hotstate.fleet import read_fleet
-    from engine.hotstate.halt import read_flag
-    from engine.hotstate.keys import Keys
+    from engine.fleet.halt import read_flag
+    from engine.fleet.keys import Keys
+    from engine.fleet.presence import read_fleet
 
     async def read(client: Redis, keys: Keys) -> tuple[list[dict[str, Any]], Any]:
         return await read_fleet(client, keys), await read_flag(client, keys)

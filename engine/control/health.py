@@ -85,7 +85,7 @@ async def _ledger_check(parts: ControlParts) -> Check:
 
 
 class RedisHealth(Protocol):
-    """What the health check reads of the optional Redis part (engine/hotstate)."""
+    """What the health check reads of the optional Redis part (engine/fleet)."""
 
     def redis_health(self) -> tuple[bool, str]: ...
 
@@ -94,9 +94,9 @@ def _redis_check(parts: ControlParts) -> Check | None:
     """Redis is optional: unreachable is a WARNING, never CRITICAL — trading goes on."""
     if not parts.config.redis.url:
         return None
-    if parts.hotstate is None:
+    if parts.fleet is None:
         return Check("redis", WARNING, "not connected yet")
-    ok, detail = parts.hotstate.redis_health()
+    ok, detail = parts.fleet.redis_health()
     return Check("redis", OK if ok else WARNING, detail)
 
 

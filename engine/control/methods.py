@@ -65,7 +65,7 @@ class ControlParts:
     market: MarketView
     client_count: Callable[[], int]
     request_shutdown: Callable[[str], None]
-    hotstate: RedisHealth | None = None  # set when [redis] is configured
+    fleet: RedisHealth | None = None  # set when [redis] is configured
     # Parts that add to `status` and the heartbeat (e.g. the guards add `breaker`),
     # so nothing has to wrap the pipeline to be seen.
     status_parts: list[Callable[[], dict[str, Any]]] = field(default_factory=list)

@@ -41,8 +41,8 @@ from engine.market.evm.sent import MinedTx
 from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
 from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Receipt, SwapHop
+from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Hop, Opportunity
-from engine.strategy.oracle import flash_fee
 
 
 class SimulationFailed(NotSent):

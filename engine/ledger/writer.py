@@ -1,17 +1,27 @@
-"""Write-behind for the ledger: the trading path never waits on the database.
+"""The ledger's one writer: trades are committed before anyone may see them; the rest
+is write-behind.
 
-Rows are queued in memory and flushed in batches by one task. If the database is away
-the rows stay queued (nothing is dropped) and the flush is retried with backoff;
-`healthy` and `last_error` tell health checks and guards what is going on. Trade
-inserts are idempotent on id, so a retry after an ambiguous failure cannot double-book.
+Invariant: `book_trade` returns only once the trade's row is committed, and the pipeline
+publishes a trade only after that, so no trade a client saw can be lost to a crash, a
+SIGKILL or a stop that runs out of time (issue 11). Group commit keeps that cheap: a
+booked trade is written at once, without the write-behind pause, and the trades booked
+while one commit is in flight are all written by the next, in one transaction.
+
+Everything else (guard triggers, audit entries, snapshots) is queued in memory and
+flushed in batches by the same task. If the database is away the rows stay queued
+(nothing is dropped) and the flush is retried with backoff; `healthy` and `last_error`
+tell health checks and guards what is going on, and booked trades wait unpublished.
+Trade inserts are idempotent on id, so a retry after an ambiguous failure cannot
+double-book.
 
 A row the store *refuses* (`store.is_refusal`: text that is not valid Unicode, a value
 out of range, a broken constraint) would fail the same way forever and hold up every row
 behind it, so it is never retried: the refused batch is written again row by row, each
-refused row is appended to the dead-letter file (JSON lines, with the error) and counted
-in `quarantined`, one ERROR line is logged for it, and the rest carry on. The alert rule
-`ledger_rows_quarantined` pages on the count. Nothing is lost: a row is either in the
-ledger, in the dead letters, or still queued.
+refused row is appended to the dead-letter file (JSON lines, with the error, fsync'd) and
+counted in `quarantined`, one ERROR line is logged for it, and the rest carry on. The
+alert rule `ledger_rows_quarantined` pages on the count. Nothing is lost: a row is in
+the ledger, in the dead letters, or still queued; a refused trade's `book_trade` returns
+(it is durable in the dead letters, and guards must still count it).
 """
 
 from __future__ import annotations
@@ -54,7 +64,9 @@ class LedgerWriter:
         self._interval = interval_s
         self._pending = _Pending()
         self._wakeup = asyncio.Event()
+        self._booked = asyncio.Event()  # a trade waits on its commit: no write-behind pause
         self._lock = asyncio.Lock()
+        self._committed: dict[str, asyncio.Future[None]] = {}  # booked trades' waiters
         self.healthy = True
         self.last_error = ""  # kept after recovery, as history; `to_dict` says if it is current
         self.last_error_at = 0.0
@@ -72,6 +84,16 @@ class LedgerWriter:
     def add_trade(self, trade: TradeRecord) -> None:
         self._pending.trades.append(trade)
         self._wakeup.set()
+
+    async def book_trade(self, trade: TradeRecord) -> None:
+        """Queue the trade and return once it is committed. A cancelled caller leaves
+        the trade queued: it is still written, just never reported back."""
+        committed = self._committed.get(trade.id)
+        if committed is None:
+            committed = self._committed[trade.id] = asyncio.get_running_loop().create_future()
+            self.add_trade(trade)
+            self._booked.set()
+        await asyncio.shield(committed)
 
     def add_trigger(self, trigger: GuardTrigger) -> None:
         self._pending.triggers.append(trigger)
@@ -93,13 +115,15 @@ class LedgerWriter:
             backoff = self._interval if ok else min(backoff * 2, 5.0)
 
     async def _wait(self, timeout: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # races with the event being set, which left a stopping engine hanging forever.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wakeup.wait()
+        await _until_set(self._wakeup, timeout)
         self._wakeup.clear()
-        await asyncio.sleep(self._interval)  # let a burst accumulate into one batch
+        if not self.healthy:
+            await asyncio.sleep(self._interval)
+        elif not self._committed:
+            # Let a burst accumulate into one batch, unless a trade is booked meanwhile:
+            # it waits on its commit (the next batch forms while this one commits).
+            await _until_set(self._booked, self._interval)
+        self._booked.clear()
 
     async def flush(self) -> bool:
         """Write everything pending; True when nothing is left (refused rows set aside)."""
@@ -140,6 +164,7 @@ class LedgerWriter:
             await self.store.record_trades(batch)
             del pending.trades[: len(batch)]
             self.written += len(batch)
+            self._release(batch)
         while pending.triggers:
             await self.store.record_guard_trigger(pending.triggers[0])
             pending.triggers.pop(0)
@@ -149,6 +174,13 @@ class LedgerWriter:
         while pending.snapshots:
             await self.store.save_snapshot(pending.snapshots[0])
             pending.snapshots.pop(0)
+
+    def _release(self, committed: list[TradeRecord]) -> None:
+        """Tell the callers of `book_trade` that these trades are committed."""
+        for trade in committed:
+            waiter = self._committed.pop(trade.id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
     def _mark_unhealthy(self, error: str) -> None:
         if self.healthy:
@@ -205,6 +237,7 @@ class LedgerWriter:
             else:
                 self.written += 1
             self._pending.trades.pop(0)
+            self._release([trade])  # committed, or durable in the dead letters
         return True
 
     def _quarantine(self, kind: str, row: Row, exc: Exception) -> None:
@@ -235,3 +268,12 @@ class LedgerWriter:
             log.error("cannot append to the dead-letter file %s: %s", self.deadletter, exc)
             return False
         return True
+
+
+async def _until_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait for the event, at most `timeout` seconds. asyncio.timeout, not wait_for: on
+    3.11 wait_for can swallow a cancellation that races with the event being set, which
+    left a stopping engine hanging forever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()

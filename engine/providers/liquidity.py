@@ -38,8 +38,8 @@ from engine.ledger.records import TradeRecord
 from engine.pipeline import Approver
 from engine.providers.health import Health
 from engine.providers.selector import Selector
+from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Opportunity
-from engine.strategy.oracle import flash_fee
 
 TRIGGER = "flash_liquidity"
 # Revert reasons (lower case) that mean the loan itself failed, not the route.

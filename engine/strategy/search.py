@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
 from engine.market.model import Block, Market
-from engine.strategy import kernel, oracle
+from engine.strategy import exact, kernel
 from engine.strategy.cycles import CycleTable, build_cycle_table
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import GROUP_STRIDE, BlockCosts, PriceGraph, block_costs
@@ -210,12 +210,12 @@ class ArbitrageSearch:
         cap = self._config.max_amount_in.get(token)
         guess = max(1, int(self._x[cycle]))
         fee_bps = self._config.flash_fee_bps
-        amount_in, best = oracle.refine_input(route, guess, fee_bps, cap)
+        amount_in, best = exact.refine_input(route, guess, fee_bps, cap)
         if best - gas_cost <= 0:
             return None  # also spares get_amounts_out a hop with zero input
         amount_out = get_amounts_out(amount_in, route)[-1]
         gross = amount_out - amount_in
-        flash = oracle.flash_fee(amount_in, fee_bps)
+        flash = exact.flash_fee(amount_in, fee_bps)
         net = gross - gas_cost - flash
         if net <= 0:
             return None

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench/search.py [--pools 1000,10000,50000] [--blocks 200]
 
-Markets come from `engine.strategy.synthetic` (four base tokens, many tokens listed against
+Markets come from `tests.support.synthetic_market` (four base tokens, many tokens listed against
 one to three of them on two or three dexes with 20/25/30 bps fees). A block re-draws the
 price of a random 1 %, 5 % or 20 % of pools around their starting price (`MarketMover`) and
 times `ArbitrageSearch.on_block` up to its ranked, exactly re-checked opportunities; moving
@@ -29,9 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.market.model import Block
-from engine.strategy import kernel, oracle
+from engine.strategy import exact, kernel
 from engine.strategy.search import ArbitrageSearch, SearchConfig
-from engine.strategy.synthetic import MarketMover, synthetic_market
+from tests.support.synthetic_market import MarketMover, synthetic_market
 
 GAS_PRICE = 20 * 10**9
 CHANGED = (0.01, 0.05, 0.20)
@@ -129,7 +129,7 @@ def measure_scalar(search: ArbitrageSearch, rng: random.Random) -> tuple[float, 
     routes = [table.reserves(c) for c in rng.sample(three, min(ORACLE_SAMPLE, len(three)))]
     start = time.thread_time()
     for route in routes:
-        oracle.optimal_input(route)
+        exact.optimal_input(route)
     oracle_s = (time.thread_time() - start) / len(routes)
     start = time.thread_time()
     for _ in range(20):
@@ -200,9 +200,9 @@ def rows_for(f: Figures) -> list[tuple[str, str]]:
         ]
     rows += [
         ("cycles with float gross > 0", f"{f.gross_positive:.1%}"),
-        ("exact scalar oracle, CPU per 3-hop cycle", f"{f.oracle_s_per_cycle * 1e6:.0f} µs"),
+        ("exact scalar optimiser, CPU per 3-hop cycle", f"{f.oracle_s_per_cycle * 1e6:.0f} µs"),
         (
-            "kernel speed-up vs exact scalar oracle",
+            "kernel speed-up vs exact scalar optimiser",
             f"{f.oracle_s_per_cycle / kernel_per_cycle:,.0f}x",
         ),
         (

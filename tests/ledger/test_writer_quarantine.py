@@ -8,6 +8,7 @@ behind it down with it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -133,3 +134,21 @@ async def test_a_refused_row_whose_text_says_closed_is_not_taken_for_a_closed_co
     assert await writer.flush() is True
     assert [e.action for e in await store.list_audit()] == ["good"]
     assert writer.to_dict()["quarantined"] == 1
+
+
+async def test_booking_a_trade_the_store_refuses_returns_once_it_is_in_the_dead_letters(
+    make_store: StoreMaker, tmp_path: Path
+) -> None:
+    """`book_trade` waits for the commit before the trade is published; a refused trade
+    is durable in the dead letters instead, and the pipeline must not wait for ever."""
+    store = await make_store()
+    deadletter = tmp_path / "dead.jsonl"
+    writer = LedgerWriter(store, deadletter=deadletter)
+    runner = asyncio.create_task(writer.run())
+    try:
+        bad, good = make_trade(id="t-bad", token_symbol=f"W{BAD}"), make_trade(id="t-ok")
+        await asyncio.wait_for(asyncio.gather(writer.book_trade(bad), writer.book_trade(good)), 30)
+    finally:
+        runner.cancel()
+    assert [t.id for t in await store.list_trades()] == ["t-ok"]
+    assert [d["row"]["id"] for d in dead_letters(deadletter)] == ["t-bad"]

@@ -279,7 +279,7 @@ def test_the_suites_find_postgres_and_redis_on_the_ports_the_environment_names()
     code = (
         "from tests.services import PG_DSN, REDIS_URL, pg_dsn\n"
         "from tests.ledger.conftest import PG_DSN as LEDGER\n"
-        "from tests.hotstate.conftest import SHARED_REDIS_URL\n"
+        "from tests.fleet.conftest import SHARED_REDIS_URL\n"
         "print(PG_DSN, LEDGER, pg_dsn('arb'), REDIS_URL, SHARED_REDIS_URL)\n"
     )
     env = dict(os.environ, ARBCTL_PG_PORT="55432", ARBCTL_REDIS_PORT="56379")

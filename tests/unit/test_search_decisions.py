@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.market.amm import get_amounts_out
 from engine.market.model import Block, Market, Pool, Token
-from engine.strategy import oracle
+from engine.strategy import exact
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 
@@ -120,7 +120,7 @@ def test_every_cycle_the_oracle_finds_clearly_profitable_is_reported(market: Mar
     table = search.table
     for cycle in range(len(table)):
         route = table.reserves(cycle)
-        _, best = oracle.optimal_input(route)
+        _, best = exact.optimal_input(route)
         pools = tuple(h.pool for h in table.route(cycle))
         margin = rounding_margin(route)
         if best > margin:
@@ -128,7 +128,7 @@ def test_every_cycle_the_oracle_finds_clearly_profitable_is_reported(market: Mar
             assert reported[pools].net_profit >= best - margin
 
 
-def rounding_margin(route: oracle.Route) -> int:
+def rounding_margin(route: exact.Route) -> int:
     """Units lost to per-hop truncation, scaled through the rest of the route, doubled.
 
     An int, so comparing it with 18-decimal amounts does not round through a float.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine.market.model import Block, Market, Pool
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch, SearchConfig
-from engine.strategy.synthetic import address, perturb, synthetic_market
+from tests.support.synthetic_market import address, perturb, synthetic_market
 
 GAS_PRICE = 20 * 10**9
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import redis
 
-from engine.hotstate.keys import Keys
+from engine.fleet.keys import Keys
 from tests.conftest import EngineHandle, _alive, wait_until
-from tests.hotstate.conftest import FAST, SHARED_REDIS_URL, call, redis_toml, wait_for_state
+from tests.fleet.conftest import FAST, SHARED_REDIS_URL, call, redis_toml, wait_for_state
 
 TTL_MS = int(FAST["ttl_s"] * 1000)
 

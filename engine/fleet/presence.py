@@ -1,7 +1,7 @@
 """Fleet presence: which engines are alive in a namespace, read by `arbctl fleet`.
 
 Each engine refreshes its presence record (with a TTL) and its score in the fleet index
-on every heartbeat (engine/hotstate/mirror.py); a dead engine's record expires, so it
+on every heartbeat (engine/fleet/mirror.py); a dead engine's record expires, so it
 drops out without anyone cleaning up. The index is only a list of names to look up: a
 name whose record has expired is skipped here and pruned by the live engines.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine.hotstate.keys import Keys, decode
+from engine.fleet.keys import Keys, decode
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

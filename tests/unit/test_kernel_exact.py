@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.market.model import Pool
-from engine.strategy import kernel, oracle
-from engine.strategy.oracle import Route
+from engine.strategy import exact, kernel
+from engine.strategy.exact import Route
 
 FEES = [0, 20, 25, 30, 100]
 
@@ -68,7 +68,7 @@ def cycles(draw: st.DrawFn, max_reserve: int = 10**30) -> list[tuple[int, int, i
 @given(route=cycles(), flash_bps=st.sampled_from([0, 0, 5, 9]))
 def test_kernel_and_oracle_agree_on_profitability(route: Route, flash_bps: int) -> None:
     _, gross = kernel_optimum(route, 1 + flash_bps / 10_000)
-    _, best = oracle.optimal_input(route, flash_bps)
+    _, best = exact.optimal_input(route, flash_bps)
     bound = rounding_bound(route)
     if best > bound:
         assert gross > 0
@@ -82,10 +82,10 @@ def test_kernel_optimum_is_as_good_as_the_oracles_within_rounding(
     route: Route, flash_bps: int
 ) -> None:
     x, gross = kernel_optimum(route, 1 + flash_bps / 10_000)
-    _, best = oracle.optimal_input(route, flash_bps)
+    _, best = exact.optimal_input(route, flash_bps)
     if gross <= 0:
         return
-    at_kernel_size = oracle.profit_function(route, flash_bps)(max(1, round(x)))
+    at_kernel_size = exact.profit_function(route, flash_bps)(max(1, round(x)))
     bound = rounding_bound(route)
     assert abs(at_kernel_size - best) <= bound + 1e-9 * gross
 
@@ -108,7 +108,7 @@ def test_kernel_handles_reserves_at_the_uint112_limit() -> None:
     route = [(top // 2, top, 30), (top, top, 30)]  # buys token 1 at half its other price
     x, gross = kernel_optimum(route)
     assert math.isfinite(x) and math.isfinite(gross) and gross > 0
-    assert oracle.profit_function(route)(round(x)) > 0
+    assert exact.profit_function(route)(round(x)) > 0
 
 
 def test_kernel_rejects_a_cycle_that_only_pays_the_fees() -> None:
@@ -146,4 +146,4 @@ def test_integer_search_finds_the_peak_of_a_concave_function(
 
     hi = lo + width
     brute = max(range(lo, hi + 1), key=lambda x: (objective(x), -x))
-    assert oracle.maximise(objective, lo, hi) == (brute, objective(brute))
+    assert exact.maximise(objective, lo, hi) == (brute, objective(brute))

@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 import redis
 
-from engine.hotstate.keys import Keys
+from engine.fleet.keys import Keys
 from tests.conftest import EngineHandle, wait_until
-from tests.fulldisk import small_tmpfs
-from tests.hotstate.conftest import (
+from tests.fleet.conftest import (
     SHARED_REDIS_URL,
     call,
     free_port,
@@ -21,6 +20,7 @@ from tests.hotstate.conftest import (
     redis_toml,
     wait_for_state,
 )
+from tests.fulldisk import small_tmpfs
 
 GLOBAL_CLIENT = "redis-global-halt"
 

@@ -10,11 +10,11 @@ import asyncio
 import json
 from collections.abc import Callable
 
-from engine.hotstate.halt import new_flag, set_flag
-from engine.hotstate.keys import Keys
-from engine.hotstate.link import connect
+from engine.fleet.halt import new_flag, set_flag
+from engine.fleet.keys import Keys
+from engine.fleet.link import connect
 from tests.conftest import EngineHandle, wait_until
-from tests.hotstate.conftest import (
+from tests.fleet.conftest import (
     PrivateRedis,
     call,
     health_check,

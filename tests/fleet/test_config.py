@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from engine.config import Config, RedisSection, redacted
 from tests.conftest import EngineHandle
-from tests.hotstate.conftest import SHARED_REDIS_URL, redis_toml
+from tests.fleet.conftest import SHARED_REDIS_URL, redis_toml
 
 
 def test_redis_is_off_by_default() -> None:

@@ -2,7 +2,7 @@
 
 Written by `arbctl kill --global` and cleared only by `arbctl resume --global`; engines
 read it (pub/sub for speed, periodic reads as the backstop, and once before leaving
-`starting`) and halt through their normal kill path (engine/hotstate/watch.py). The flag
+`starting`) and halt through their normal kill path (engine/fleet/watch.py). The flag
 has no TTL: a halt must not time out. Shared by the engine and the CLI, so it imports
 nothing from the engine but the key names.
 """
@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from engine.hotstate.keys import HALT_HISTORY_LENGTH, Keys, decode, encode
+from engine.fleet.keys import HALT_HISTORY_LENGTH, Keys, decode, encode
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

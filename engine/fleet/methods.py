@@ -15,16 +15,16 @@ from engine import protocol
 from engine.audit import AuditTrail
 from engine.control import params as P
 from engine.control.server import CallContext, Handler
-from engine.hotstate.fleet import read_fleet
-from engine.hotstate.keys import Keys
-from engine.hotstate.link import RedisDown, RedisLink
-from engine.hotstate.mirror import Mirror
-from engine.hotstate.watch import HaltWatcher
+from engine.fleet.keys import Keys
+from engine.fleet.link import RedisDown, RedisLink
+from engine.fleet.mirror import Mirror
+from engine.fleet.presence import read_fleet
+from engine.fleet.watch import HaltWatcher
 from engine.lifecycle import Actor
 from engine.protocol import ProtocolError
 
 
-class HotStateMethods:
+class FleetMethods:
     def __init__(
         self,
         link: RedisLink,

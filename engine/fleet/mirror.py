@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine import protocol
 from engine.bus import EventBus
-from engine.hotstate.keys import Keys, encode
-from engine.hotstate.link import RedisDown, RedisLink
+from engine.fleet.keys import Keys, encode
+from engine.fleet.link import RedisDown, RedisLink
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -18,25 +18,25 @@ from typing import Any
 from engine.config import Config, ConfigError, RedisSection
 from engine.control.methods import ControlParts
 from engine.control.server import Handler
-from engine.hotstate.keys import Keys, default_engine_name
-from engine.hotstate.link import RedisDown, RedisLink
-from engine.hotstate.methods import HotStateMethods
-from engine.hotstate.mirror import Mirror
-from engine.hotstate.watch import HaltWatcher
+from engine.fleet.keys import Keys, default_engine_name
+from engine.fleet.link import RedisDown, RedisLink
+from engine.fleet.methods import FleetMethods
+from engine.fleet.mirror import Mirror
+from engine.fleet.watch import HaltWatcher
 
 log = logging.getLogger("arbctl.redis")
 
 CLOSE_TIMEOUT_S = 1.0
 
 
-def build_hotstate(
+def build_fleet_part(
     config: Config, parts: ControlParts, handlers: dict[str, Handler]
-) -> HotState | None:
+) -> FleetPart | None:
     """None when Redis is not configured; ConfigError names a bad `[redis]` value."""
     if not config.redis.url:
         return None
     _validate(config.redis, config.source)
-    return HotState(config.redis, parts, resume=handlers["resume"])
+    return FleetPart(config.redis, parts, resume=handlers["resume"])
 
 
 def _validate(section: RedisSection, source: str) -> None:
@@ -51,7 +51,7 @@ def _validate(section: RedisSection, source: str) -> None:
         )
 
 
-class HotState:
+class FleetPart:
     def __init__(self, section: RedisSection, parts: ControlParts, resume: Handler) -> None:
         name = section.engine_name or default_engine_name(Path(parts.state_dir))
         self.keys = Keys(section.namespace, name)
@@ -61,7 +61,7 @@ class HotState:
         self.mirror = Mirror(
             self.link, self.keys, parts.bus, self._snapshot, section.heartbeat_s, section.ttl_s
         )
-        self._methods = HotStateMethods(
+        self._methods = FleetMethods(
             self.link, self.keys, self.watcher, self.mirror, parts.audit, resume
         )
         self._tasks: list[asyncio.Task[None]] = []

@@ -17,9 +17,9 @@ import logging
 import time
 from typing import Any
 
-from engine.hotstate.halt import CLEAR, read_flag
-from engine.hotstate.keys import Keys, decode
-from engine.hotstate.link import RedisDown, RedisLink, is_outage
+from engine.fleet.halt import CLEAR, read_flag
+from engine.fleet.keys import Keys, decode
+from engine.fleet.link import RedisDown, RedisLink, is_outage
 from engine.killswitch import KillSwitch
 from engine.lifecycle import Actor, InvalidTransition
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from arbctl.cli import app
 from tests.conftest import EngineHandle, wait_until
-from tests.hotstate.conftest import SHARED_REDIS_URL, redis_toml, wait_for_state
+from tests.fleet.conftest import SHARED_REDIS_URL, redis_toml, wait_for_state
 
 
 def _fleet(engine: EngineHandle, *args: str) -> dict[str, Any]:
