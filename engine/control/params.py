@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from typing import Any
 
 from engine import protocol
@@ -23,6 +24,7 @@ MAX_PATH = 4096  # PATH_MAX
 _LIMITS = {"reason": MAX_REASON, "path": MAX_PATH}
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
 
 
 def _invalid(message: str) -> ProtocolError:
@@ -133,3 +135,14 @@ def topics(params: dict[str, Any]) -> list[str] | None:
     for topic in value:
         one_line(topic, "topics")
     return value
+
+
+def period_start(period: str, now: float | None = None) -> float:
+    """Start of a reporting period; 'today' is since 00:00 UTC (the ledger's day)."""
+    now = time.time() if now is None else now
+    spans = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+    if period == "all":
+        return 0.0
+    if period == "today":
+        return now - (now % 86400)
+    return now - spans[period]
