@@ -6,6 +6,7 @@ way operators type it and a script can copy one line without knowing the app's s
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -75,14 +76,30 @@ def state_dir(value: Path | None) -> Path:
 
 def require_reason(reason: str | None, command: str, as_json: bool) -> str:
     """State changes are audited, so an empty reason is refused before anything is sent."""
-    if reason is None or not reason.strip():
+    text = one_line(reason or "")
+    if not text:
         output.fail(
             f"`arbctl {command}` needs --reason TEXT: state changes are audited with your "
             f"uid and reason (e.g. --reason 'gas spike, investigating').",
             exitcodes.USAGE,
             as_json,
         )
-    return reason.strip()
+    return text
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """`text` as the one line of valid Unicode the engine takes (docs/protocol.md): a
+    pasted newline or tab becomes a space and a byte that is not UTF-8 (argv keeps it as
+    a lone surrogate) becomes U+FFFD. The engine refuses anything else, and a refused
+    `kill` would not halt."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def since_or_exit(text: str, as_json: bool) -> float:

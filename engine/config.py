@@ -189,6 +189,8 @@ AlertRule = Literal[
     "cpu_high",
     "no_trades",
     "anomaly_detected",
+    "halt_not_persisted",
+    "ledger_rows_quarantined",
 ]
 
 

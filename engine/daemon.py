@@ -45,7 +45,7 @@ from engine.guards.approver import Guards
 from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.store import LedgerStore
-from engine.ledger.writer import LedgerWriter
+from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
@@ -133,6 +133,7 @@ class Daemon:
         self.notifier = Notifier()
         self.resources = ResourceSampler(paths.state_dir)
         self.view = EngineView()  # the market and what start-up learns after listening
+        self._ledger: LedgerWriter | None = None  # the heartbeat carries its status
         self.metrics: Metrics | None = None
         self.alerting: Alerting | None = None
         self._stop = asyncio.Event()
@@ -160,7 +161,8 @@ class Daemon:
             await store.close()
 
     async def _run_with(self, store: LedgerStore) -> int:
-        writer = LedgerWriter(store)
+        writer = LedgerWriter(store, deadletter=self.paths.state_dir / DEADLETTER_FILE)
+        self._ledger = writer
         restored = await snapshots.restore(store, self.bus)
         try:
             venue = build_venue(self.config)
@@ -360,6 +362,7 @@ class Daemon:
         return {
             "state": self.lifecycle.state,
             "resources": self.resources.sample(),
+            "ledger": self._ledger.to_dict() if self._ledger else {},  # for the alert rules
             **self.view.market_status(),
             **self._telemetry_heartbeat(),
         }

@@ -67,6 +67,12 @@ def breaker_text(guards: dict[str, Any]) -> Text:
     text.append(f" since {formats.clock(b.get('since'))}Z — {b.get('reason') or ''}")
     if b.get("retry_at"):
         text.append(f" · probes from {formats.clock(b.get('retry_at'))}Z")
+    if carried := as_dict(b.get("carried_over")):
+        text.append(
+            f"\ncounts {carried.get('trades')} trades ({carried.get('failed')} failed) booked "
+            f"before this engine started, until {formats.clock(carried.get('until'))}Z",
+            style="yellow",
+        )
     counts = (guards.get("reviewed"), guards.get("approved"), guards.get("blocked"))
     if None not in counts:
         text.append(f"\nreviewed {counts[0]} · approved {counts[1]} · blocked {counts[2]}")

@@ -156,6 +156,11 @@ def _print_breaker_line(b: dict[str, Any]) -> None:
     output.say(f"breaker [bold {colour}]{state.upper()}[/] since {output.clock(b.get('since'))}")
     if state != "closed":
         output.say(f"  {cause}")
+    if carried := b.get("carried_over"):
+        output.say(
+            f"  counts {carried['trades']} trades ({carried['failed']} failed) booked before "
+            f"this engine started, until {output.clock(carried['until'])}"
+        )
 
 
 def _print_breaker(b: dict[str, Any]) -> None:

@@ -86,6 +86,9 @@ def _ledger(ledger: dict[str, Any]) -> str:
     ok = "[green]ok[/]" if ledger.get("ok") else f"[red]DOWN[/] {error}"
     latency = ledger.get("latency_ms")
     extra = f" ({float(latency):.1f} ms)" if latency is not None else ""
+    if quarantined := ledger.get("quarantined"):
+        where = output.esc(ledger.get("deadletter") or "the engine log")
+        extra += f" · [yellow]{quarantined} rows refused, set aside in {where}[/]"
     return f"{output.esc(ledger.get('backend'))} {ok}{extra}"
 
 

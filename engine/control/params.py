@@ -1,7 +1,17 @@
-"""Typed extraction of JSON-RPC params, so every handler rejects bad input the same way."""
+"""Typed extraction of JSON-RPC params, so every handler rejects bad input the same way.
+
+Invariant: a string a handler gets from here is one clean line of text: valid Unicode (no
+lone surrogate, so it encodes as UTF-8 and every database, log and terminal takes it), no
+control characters (reasons, names, ids and paths end up in log lines, audit rows and
+console cells, one per line), and no longer than its field allows. Why: one "\\ud800"
+accepted as a pause reason once wedged the ledger writer for good. Every refusal is
+-32602 naming the field, and never echoes an oversized value back whole.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from typing import Any
 
@@ -9,6 +19,11 @@ from engine import protocol
 from engine.protocol import ProtocolError
 
 MAX_REASON = 500
+MAX_NAME = 200  # names, ids, topics, periods, client labels
+MAX_PATH = 4096  # PATH_MAX
+_LIMITS = {"reason": MAX_REASON, "path": MAX_PATH}
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
 
 
@@ -16,14 +31,41 @@ def _invalid(message: str) -> ProtocolError:
     return ProtocolError(protocol.INVALID_PARAMS, message)
 
 
+def unicode_problem(value: str) -> str | None:
+    """Why `value` cannot be stored or printed as text (a lone surrogate), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode (a lone surrogate at position {exc.start})"
+    return None
+
+
+def line_problem(value: str, limit: int) -> str | None:
+    """What is wrong with `value` as one line of at most `limit` characters, or None."""
+    if len(value) > limit:
+        return f"is {len(value)} characters long; at most {limit}"
+    if (problem := unicode_problem(value)) is not None:
+        return problem
+    if (found := _CONTROL.search(value)) is not None:
+        code, at = ord(found.group()), found.start()
+        return f"holds a control character (U+{code:04X} at position {at}); one line expected"
+    return None
+
+
+def one_line(value: str, name: str, limit: int | None = None) -> str:
+    """`value` if it is one clean line for field `name`; -32602 naming the field if not."""
+    problem = line_problem(value, limit or _LIMITS.get(name, MAX_NAME))
+    if problem is not None:
+        raise _invalid(f'"{name}" {problem}')
+    return value
+
+
 def reason(params: dict[str, Any]) -> str:
     """State-changing calls must say why: the audit trail is useless without it."""
     value = params.get("reason")
     if not isinstance(value, str) or not value.strip():
         raise _invalid('"reason" is required: a non-empty string saying why')
-    if len(value) > MAX_REASON:
-        raise _invalid(f'"reason" is longer than {MAX_REASON} characters')
-    return value.strip()
+    return one_line(value.strip(), "reason")
 
 
 def optional_int(
@@ -45,7 +87,13 @@ def optional_float(params: dict[str, Any], name: str, default: float | None = No
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _invalid(f'"{name}" must be a number, got {type(value).__name__}')
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: no time or timeout is that big
+        raise _invalid(f'"{name}" is out of range') from None
+    if not math.isfinite(number):
+        raise _invalid(f'"{name}" must be a finite number')
+    return number
 
 
 def optional_bool(params: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -61,7 +109,7 @@ def optional_str(params: dict[str, Any], name: str, default: str | None = None) 
         return None
     if not isinstance(value, str):
         raise _invalid(f'"{name}" must be a string, got {type(value).__name__}')
-    return value
+    return one_line(value, name)
 
 
 def required_str(params: dict[str, Any], name: str) -> str:
@@ -84,6 +132,8 @@ def topics(params: dict[str, Any]) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _invalid('"topics" must be a list of strings')
+    for topic in value:
+        one_line(topic, "topics")
     return value
 
 

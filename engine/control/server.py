@@ -7,7 +7,13 @@ Robustness rules, because on-call tools and half-broken scripts talk to this soc
 - a client that does not read is never allowed to grow our memory: responses wait for
   the socket to drain (so a pipelining non-reader stops being read), event delivery goes
   through the bus's bounded per-subscriber queue, and a writer stuck for
-  `write_timeout` seconds gets the connection closed.
+  `write_timeout` seconds gets the connection closed;
+- no part ever sees a string that is not valid Unicode or an integer of absurd size,
+  wherever it sits in `params` (-32602 naming where): a lone surrogate once wedged the
+  ledger, and a 4,000-digit `since` was an internal error (parts read params through
+  engine/control/params.py, which also refuses control characters and overlong fields);
+- a burst of connections (a fleet console, a loop of scripts) waits in a listen backlog
+  deep enough for it instead of being refused by the kernel.
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ from typing import Any
 
 from engine import protocol
 from engine.bus import EventBus, Subscription
+from engine.control import params as P
 from engine.protocol import ProtocolError
 
 log = logging.getLogger("arbctl.control")
 
 _EVENT_BATCH = 512  # events per socket write: one syscall for a burst
 _HANGUP_POLL_S = 1.0  # how often a half-closed subscriber is checked for a full hang-up
+BACKLOG = 1024  # pending connections the kernel queues for us (asyncio's default is 100)
+MAX_DIGITS = 100  # an integer param longer than this is refused (uint256 has 78 digits)
 
 
 @dataclass(slots=True)
@@ -93,7 +102,7 @@ class ControlServer:
         old_umask = os.umask(0o177)  # the socket is born 0600: no window where it is wider
         try:
             self._server = await asyncio.start_unix_server(
-                self._serve, path=str(self.path), limit=protocol.MAX_LINE_BYTES
+                self._serve, path=str(self.path), limit=protocol.MAX_LINE_BYTES, backlog=BACKLOG
             )
         finally:
             os.umask(old_umask)
@@ -193,12 +202,8 @@ class ControlServer:
 
     # --- subscriptions ------------------------------------------------------------------
     def _subscribe(self, params: dict[str, Any], conn: _Connection) -> dict[str, Any]:
-        topics = params.get("topics")
+        topics = P.topics(params)
         since = params.get("since_seq")
-        if topics is not None and (
-            not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)
-        ):
-            raise ProtocolError(protocol.INVALID_PARAMS, "topics must be a list of strings")
         if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
             raise ProtocolError(protocol.INVALID_PARAMS, "since_seq must be an integer")
         sub = self._bus.subscribe(topics, since_seq=since)
@@ -273,7 +278,7 @@ class ControlServer:
 # --- helpers ------------------------------------------------------------------------------
 def _parse(line: bytes) -> dict[str, Any]:
     try:
-        msg = json.loads(line)
+        msg = json.loads(line, parse_int=_parse_int)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(protocol.PARSE_ERROR, f"not valid JSON: {exc}") from None
     except RecursionError:  # "[[[[…" within the line limit: JSON, but not one we can read
@@ -295,7 +300,49 @@ def _params(msg: dict[str, Any]) -> dict[str, Any]:
     params = msg.get("params")
     if params is not None and not isinstance(params, dict):
         raise ProtocolError(protocol.INVALID_PARAMS, '"params" must be an object (by name)')
+    if params and (found := _first_unreadable(params)) is not None:
+        where, problem = found
+        raise ProtocolError(protocol.INVALID_PARAMS, f'"{where}" {problem}')
     return params or {}
+
+
+class _HugeInt:
+    """What the parser makes of an integer longer than MAX_DIGITS: never converted (that
+    is quadratic, and past 4,300 digits Python refuses), refused by `_params`."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _parse_int(text: str) -> int | _HugeInt:
+    digits = len(text.lstrip("-"))
+    return _HugeInt(digits) if digits > MAX_DIGITS else int(text)
+
+
+def _first_unreadable(params: dict[str, Any]) -> tuple[str, str] | None:
+    """The first value (or key) no part may see, as (where, problem); None when all is
+    well. Iterative, so a deeply nested value cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [(key, value) for key, value in params.items()]
+    while stack:
+        where, value = stack.pop()
+        problem = _leaf_problem(where, value)
+        if problem is not None:
+            return where[: P.MAX_NAME], problem
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
+def _leaf_problem(where: str, value: Any) -> str | None:
+    if isinstance(value, _HugeInt):
+        return f"is an integer of {value.digits} digits; at most {MAX_DIGITS}"
+    if isinstance(value, str) and (problem := P.unicode_problem(value)) is not None:
+        return problem
+    return P.unicode_problem(where)  # the keys, as part of the path that names the value
 
 
 def _too_long() -> ProtocolError:
@@ -306,8 +353,11 @@ def _too_long() -> ProtocolError:
 
 
 def _client_label(params: dict[str, Any]) -> str:
+    """Who the caller says it is, for the audit trail: one clean line, shown cut to 64."""
     client = params.get("client")
-    return client[:64] if isinstance(client, str) and client else "unknown"
+    if not isinstance(client, str) or not client:
+        return "unknown"
+    return P.one_line(client, "client")[:64]
 
 
 def _peer_hung_up(writer: asyncio.StreamWriter) -> bool:

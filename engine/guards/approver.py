@@ -154,9 +154,15 @@ class Guards:
             if not was_cancelled(trade):
                 self.stats.add(trade, trade.detected_at)
         self.stats.seed_day(now, today.net_profit_quote)
-        log.info(
-            "guards restored: %d trades in the last hour, P&L today %s",
-            len(recent),
+        self.stats.mark_carried(now)
+        trades, failed, _ = self.stats.carried(now)
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "guards restored: %d trades (%d failed) from the last hour before this start "
+            "count towards the trade rules until they age out or the breaker closes; "
+            "P&L today %s",
+            trades,
+            failed,
             self.thresholds.show("quote", today.net_profit_quote),
         )
         self._evaluate_trade_rules(now, "")
@@ -183,7 +189,7 @@ class Guards:
         if not breached:
             return
         rule, reading = breached[0]
-        reason = self._reason(rule, reading)
+        reason = self._reason(rule, reading) + self._carried_note()
         transition = self.breaker.open(rule.name, reason, rule.hold_until(now), trade_id)
         self._publish(transition, "breaker_open", rule, reading)
 
@@ -264,14 +270,32 @@ class Guards:
         )
         return reason
 
+    def carried_over(self) -> dict[str, Any] | None:
+        """What the previous run left in the windows the trade rules read, or None."""
+        trades, failed, oldest = self.stats.carried(self._clock())
+        if not trades:
+            return None
+        before = self.stats.carried_until
+        return {"trades": trades, "failed": failed, "before": before, "until": oldest + HOUR_S}
+
+    def _carried_note(self) -> str:
+        carried = self.carried_over()
+        if carried is None:
+            return ""
+        started = time.strftime("%H:%M:%S", time.gmtime(carried["before"]))
+        return (
+            f" (counts {carried['trades']} trades, {carried['failed']} failed, "
+            f"booked before this engine started at {started}Z)"
+        )
+
     # --- what the control plane reads ---------------------------------------------------------
     def breaker_summary(self) -> dict[str, Any]:
         self._tick()
-        return self.breaker.summary()
+        return {**self.breaker.summary(), "carried_over": self.carried_over()}
 
     def breaker_status(self) -> dict[str, Any]:
         self._tick()
-        return self.breaker.to_dict()
+        return {**self.breaker.to_dict(), "carried_over": self.carried_over()}
 
     def gas_status(self) -> dict[str, Any]:
         rule = next(r for r in self.opportunity_rules if isinstance(r, MaxGasPrice))
@@ -291,7 +315,7 @@ class Guards:
         ]
         return {
             "rules": rules,
-            "breaker": self.breaker.summary(),
+            "breaker": {**self.breaker.summary(), "carried_over": self.carried_over()},
             "reviewed": self.reviewed,
             "approved": self.approved,
             "blocked": self.reviewed - self.approved,

@@ -6,6 +6,10 @@ querying the ledger on the trading path. Windows restart when the breaker closes
 have been answered by the probe trades and must not open it again. Today's P&L is the
 exception: it restarts only at midnight UTC or on an operator's reset, or a breaker
 cycling on the hourly limit would wipe the daily limit's memory every time it closed.
+
+At start the windows are seeded from the ledger's last hour (a restart must not be a way
+around the limits); `carried` says how much of the hour window the previous run left, so
+the guards can say so instead of opening the breaker on failures nobody saw this run.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class TradeStats:
         self._day_pnl = 0
         self.since = 0.0  # when the windows last restarted
         self.total = 0
+        self.carried_until = 0.0  # outcomes booked before this came from the previous run
 
     def add(self, trade: TradeRecord, at: float) -> None:
         """Fold one booked trade in; `at` is when it was booked (epoch seconds)."""
@@ -64,6 +69,16 @@ class TradeStats:
         if including_today:
             self._day, self._day_pnl = day_start(now), 0
         self.since = now
+
+    def mark_carried(self, until: float) -> None:
+        """What was added so far was read from the ledger: the previous run's trades."""
+        self.carried_until = until
+
+    def carried(self, now: float) -> tuple[int, int, float]:
+        """(trades, failed, oldest) in the hour window booked before this run started."""
+        self._expire(now)
+        old = [o for o in self._hour if o.at < self.carried_until]
+        return len(old), sum(1 for o in old if not o.ok), old[0].at if old else 0.0
 
     def seed_day(self, now: float, pnl_quote: int) -> None:
         """Start today's P&L from the ledger's figure (an engine restart must not reset

@@ -6,6 +6,7 @@ behind it is a config choice, and the same test suite runs against both.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,33 @@ from engine.ledger.records import (
 
 class LedgerUnavailable(Exception):
     """The database cannot be reached or refused a write; the caller keeps its rows."""
+
+
+# aiosqlite's words for a connection that is gone: the store is away, not the row bad.
+_CONNECTION_GONE = ("no active connection", "Connection closed")
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """True when the store refused the *row*: the same write would fail the same way
+    forever (text that is not valid Unicode, a value out of range, a broken constraint),
+    so retrying it only wedges every row queued behind it. False for everything else,
+    the store being away first of all: those rows are kept and retried.
+
+    Both backends: UnicodeError and the encoders' TypeError/ValueError/OverflowError are
+    raised before any database sees the row; sqlite3 says DataError or IntegrityError
+    (or cannot bind a value); asyncpg says DataError (client side) or SQLSTATE class 22
+    (data exception) and 23 (integrity constraint violation)."""
+    if isinstance(exc, LedgerUnavailable):
+        return False
+    if isinstance(exc, UnicodeError | TypeError | OverflowError):
+        return True
+    if isinstance(exc, sqlite3.DataError | sqlite3.IntegrityError):
+        return True
+    if isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc):
+        return True  # a value of a type SQLite cannot store
+    if str(getattr(exc, "sqlstate", "") or "")[:2] in ("22", "23"):
+        return True
+    return isinstance(exc, ValueError) and str(exc) not in _CONNECTION_GONE
 
 
 # --- the P&L rollup, shared by both backends -----------------------------------------

@@ -13,22 +13,36 @@ flushed in batches by the same task. If the database is away the rows stay queue
 tell health checks and guards what is going on, and booked trades wait unpublished.
 Trade inserts are idempotent on id, so a retry after an ambiguous failure cannot
 double-book.
+
+A row the store *refuses* (`store.is_refusal`: text that is not valid Unicode, a value
+out of range, a broken constraint) would fail the same way forever and hold up every row
+behind it, so it is never retried: the refused batch is written again row by row, each
+refused row is appended to the dead-letter file (JSON lines, with the error, fsync'd) and
+counted in `quarantined`, one ERROR line is logged for it, and the rest carry on. The
+alert rule `ledger_rows_quarantined` pages on the count. Nothing is lost: a row is in
+the ledger, in the dead letters, or still queued; a refused trade's `book_trade` returns
+(it is durable in the dead letters, and guards must still count it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.ledger.records import AuditEntry, GuardTrigger, SessionSnapshot, TradeRecord
-from engine.ledger.store import LedgerStore, LedgerUnavailable
+from engine.ledger.store import LedgerStore, LedgerUnavailable, is_refusal
 
 log = logging.getLogger("arbctl.ledger")
 
 _BATCH = 500
+DEADLETTER_FILE = "ledger-deadletter.jsonl"
+Row = TradeRecord | GuardTrigger | AuditEntry | SessionSnapshot
 
 
 @dataclass(slots=True)
@@ -43,7 +57,9 @@ class _Pending:
 
 
 class LedgerWriter:
-    def __init__(self, store: LedgerStore, interval_s: float = 0.2) -> None:
+    def __init__(
+        self, store: LedgerStore, interval_s: float = 0.2, deadletter: Path | None = None
+    ) -> None:
         self.store = store
         self._interval = interval_s
         self._pending = _Pending()
@@ -52,9 +68,14 @@ class LedgerWriter:
         self._lock = asyncio.Lock()
         self._committed: dict[str, asyncio.Future[None]] = {}  # booked trades' waiters
         self.healthy = True
-        self.last_error = ""
+        self.last_error = ""  # kept after recovery, as history; `to_dict` says if it is current
         self.last_error_at = 0.0
+        self.recovered_at = 0.0
         self.written = 0
+        self.deadletter = deadletter  # None: refused rows go to the log only
+        self.quarantined = 0
+        self.last_quarantined_at = 0.0
+        self.last_refusal = ""
 
     @property
     def pending(self) -> int:
@@ -105,21 +126,36 @@ class LedgerWriter:
         self._booked.clear()
 
     async def flush(self) -> bool:
-        """Write everything pending; True when nothing is left."""
+        """Write everything pending; True when nothing is left (refused rows set aside)."""
         async with self._lock:
-            try:
-                await self._flush_once()
-            except LedgerUnavailable as exc:
-                self._mark_unhealthy(str(exc))
-                return False
-            except Exception as exc:  # a driver error we did not foresee: keep the rows
-                log.exception("ledger write failed; rows kept for retry")
-                self._mark_unhealthy(f"{type(exc).__name__}: {exc}")
-                return False
+            while (exc := await self._attempt()) is not None:
+                if not is_refusal(exc):
+                    self._keep_for_retry(exc)
+                    return False
+                if not await self._set_aside_refused(exc):
+                    return False
             if not self.healthy:
                 log.info("ledger writes recovered; %d rows written", self.written)
+                self.recovered_at = time.time()
             self.healthy = True
             return True
+
+    async def _attempt(self) -> Exception | None:
+        try:
+            await self._flush_once()
+        except Exception as exc:
+            return exc
+        return None
+
+    def _keep_for_retry(self, exc: Exception) -> None:
+        """The store is away (or failed in a way we did not foresee): keep the rows."""
+        if isinstance(exc, LedgerUnavailable):
+            self._mark_unhealthy(str(exc))
+            return
+        error = f"{type(exc).__name__}: {exc}"
+        if error != self.last_error or self.healthy:  # one traceback per new error, not per retry
+            log.error("ledger write failed; rows kept for retry", exc_info=exc)
+        self._mark_unhealthy(error)
 
     async def _flush_once(self) -> None:
         pending = self._pending
@@ -159,8 +195,79 @@ class LedgerWriter:
             "ok": self.healthy,
             "pending": self.pending,
             "written": self.written,
-            "error": self.last_error,
+            "error": "" if self.healthy else self.last_error,  # current only
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at or None,
+            "recovered_at": self.recovered_at or None,
+            "quarantined": self.quarantined,
+            "last_quarantined_at": self.last_quarantined_at or None,
+            "last_refusal": self.last_refusal,
+            "deadletter": str(self.deadletter) if self.deadletter else None,
         }
+
+    # --- refused rows -------------------------------------------------------------------
+    async def _set_aside_refused(self, exc: Exception) -> bool:
+        """The head of the queue was refused: quarantine the refused rows, write the rest.
+        False when the store went away meanwhile (the rows left are kept). Each True
+        removes at least one row, so `flush` cannot loop forever."""
+        pending = self._pending
+        if pending.trades:  # a batch: find the bad rows one by one
+            return await self._isolate_trades(len(pending.trades[:_BATCH]))
+        for kind, rows in (
+            ("guard_trigger", pending.triggers),
+            ("audit", pending.audit),
+            ("snapshot", pending.snapshots),
+        ):
+            if rows:  # written one at a time: the head is the refused row
+                self._quarantine(kind, rows.pop(0), exc)
+                return True
+        self._keep_for_retry(exc)
+        return False
+
+    async def _isolate_trades(self, count: int) -> bool:
+        for _ in range(count):
+            trade = self._pending.trades[0]
+            try:
+                await self.store.record_trades([trade])
+            except Exception as exc:
+                if not is_refusal(exc):
+                    self._keep_for_retry(exc)
+                    return False
+                self._quarantine("trade", trade, exc)
+            else:
+                self.written += 1
+            self._pending.trades.pop(0)
+            self._release([trade])  # committed, or durable in the dead letters
+        return True
+
+    def _quarantine(self, kind: str, row: Row, exc: Exception) -> None:
+        """Out of the queue and into the dead letters, with the error: logged once, no
+        traceback (it is the row, not the code), counted for status and the alert."""
+        error = f"{type(exc).__name__}: {exc}"
+        now = time.time()
+        self.quarantined += 1
+        self.last_quarantined_at, self.last_refusal = now, error
+        record = {"ts": now, "kind": kind, "backend": self.store.backend, "error": error,
+                  "row": row.to_dict()}  # fmt: skip
+        line = json.dumps(record, default=str)  # ASCII: a lone surrogate stays escaped
+        kept = self._append_deadletter(line)
+        where = f"in {self.deadletter}" if kept else f"NOT kept on disk: {line}"
+        log.error("ledger refused a %s row; quarantined %s: %s", kind, where, error)
+
+    def _append_deadletter(self, line: str) -> bool:
+        if self.deadletter is None:
+            return False
+        try:
+            fd = os.open(self.deadletter, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.error("cannot append to the dead-letter file %s: %s", self.deadletter, exc)
+            return False
+        return True
 
 
 async def _until_set(event: asyncio.Event, timeout: float) -> None:

@@ -340,6 +340,7 @@ class Metrics:
             "state": self.state,
             "breaker": self.breaker,
             "latch": self.latch,
+            "ledger": dict(self._latest.get("ledger") or {}),
             "resources": self._resources(),
             "quote": self.quote,
             "totals": dict(self.totals),

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 from typing import Any
+
+import pytest
 
 from engine import protocol
 from engine.bus import EventBus
@@ -160,3 +163,38 @@ async def test_gas_report_prices_the_fees_and_states_the_verdict(ledger: SqliteL
     assert report["guard"]["over_cap"] and report["guard"]["verdict"] == "block_unless_profitable"
     (route,) = report["routes"]
     assert route["cost_wei"] == 130_000 * report["gas_price"] and route["cost_quote"] > 0
+
+
+async def test_a_restarted_engine_says_its_breaker_counts_the_previous_runs_failures(
+    ledger: SqliteLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The last hour's failures survive a restart on purpose (a restart must not be a way
+    around the failure limits), but an operator must be told why one new failure opened it."""
+    clock = Clock()
+    earlier = [trade("reverted", -USD, trade_id=f"old-{i}", at=clock.now - 600) for i in range(2)]
+    await ledger.record_trades([*earlier, trade("success", USD, trade_id="ok", at=clock.now - 900)])
+    rig = Rig(ledger, clock, disabled=["max_head_age"], max_failed_trades_per_hour=2)
+    caplog.set_level(logging.INFO, logger="arbctl.guards")
+    await rig.guards.restore(ledger)
+    carried = rig.guards.breaker_summary()["carried_over"]
+    assert (carried["trades"], carried["failed"], carried["before"]) == (3, 2, clock.now)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2 failed" in m and "before this start" in m for m in warned), warned
+    assert rig.guards.status()["breaker"]["carried_over"] == carried
+    rig.guards.observe_trade(trade("reverted", -USD, trade_id="new"))
+    (opened,) = rig.events("breaker_open")
+    assert "2 failed, booked before this engine started" in opened["reason"]
+    assert rig.guards.breaker_summary()["reason"] == opened["reason"]
+
+
+async def test_a_breaker_that_closes_forgets_what_the_previous_run_left(
+    ledger: SqliteLedger,
+) -> None:
+    clock = Clock()
+    await ledger.record_trades([trade("reverted", -USD, trade_id="old", at=clock.now - 60)])
+    rig = Rig(ledger, clock, disabled=["max_head_age"], consecutive_failures_limit=1)
+    await rig.guards.restore(ledger)
+    assert rig.guards.breaker.state == BreakerState.OPEN
+    assert "before this engine started" in rig.guards.breaker.reason
+    rig.guards.reset_breaker("seen it")
+    assert rig.guards.breaker_summary()["carried_over"] is None

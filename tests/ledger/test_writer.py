@@ -47,3 +47,18 @@ async def test_rows_are_kept_while_the_store_is_closed_and_written_when_it_reope
     assert await writer.flush() is True
     assert writer.healthy and writer.pending == 0
     assert [e.action for e in await store.list_audit()] == ["a2", "a1"]
+
+
+async def test_the_ledger_error_is_cleared_when_writes_recover_and_kept_as_history(store):
+    writer = LedgerWriter(store)
+    await store.close()
+    writer.add_audit(audit(1))
+    assert await writer.flush() is False
+    failing = writer.to_dict()
+    assert not failing["ok"] and "not open" in failing["error"]
+    await store.open()
+    assert await writer.flush() is True
+    recovered = writer.to_dict()
+    assert recovered["ok"] and recovered["error"] == ""
+    assert recovered["last_error"] == failing["error"]
+    assert 0 < recovered["last_error_at"] <= recovered["recovered_at"]

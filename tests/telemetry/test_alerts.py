@@ -65,6 +65,7 @@ def breaching(rule: str, clock: Clock) -> dict[str, Any]:
         "no_trades": {"seconds_since_trade": 1800.0},
         "unusual_slippage": {"anomalies": {"recent": [{**anomaly, "kind": "slippage"}]}},
         "anomaly_detected": {"anomalies": {"recent": [anomaly]}},
+        "ledger_rows_quarantined": {"ledger": {"quarantined": 1, "last_quarantined_at": clock.now}},
     }[rule]
 
 
@@ -83,6 +84,7 @@ EXPECTED = {
     "cpu_high": ("P2", 300),
     "no_trades": ("P2", 0),
     "anomaly_detected": ("P2", 0),
+    "ledger_rows_quarantined": ("P1", 0),
 }
 
 
@@ -148,6 +150,7 @@ def test_each_rule_fires_after_its_duration_and_resolves(rule: str) -> None:
         {"state": "paused", "seconds_since_trade": 99_999.0},  # no trades expected
         {"resources": {"cpu_percent": 80.0, "memory_percent": 90.0}},
         {"anomalies": {"recent": [{"ts": T0 - 901, "kind": "slippage"}]}},  # too old
+        {"ledger": {"quarantined": 3, "last_quarantined_at": T0 - 3601}},  # an hour ago
     ],
     ids=lambda o: ",".join(o),
 )
@@ -298,6 +301,22 @@ async def test_rules_judge_what_metrics_folded_from_trade_events() -> None:
     fired = {n["rule"] for n in alerting.evaluate()}
     assert fired == {"success_rate_low", "hourly_loss"}  # 60 % of 10; -110 USDC
     assert alerting.compact() == {"active": 2, "worst": "P1"}
+
+
+async def test_rows_the_ledger_set_aside_page_from_what_the_heartbeat_carries() -> None:
+    clock = Clock()
+    alerting, _bus, metrics, _probe = service(clock)
+    ledger = {
+        "ok": True,
+        "quarantined": 2,
+        "last_quarantined_at": clock.now,
+        "deadletter": "/state/ledger-deadletter.jsonl",
+        "last_refusal": "UnicodeEncodeError",
+    }
+    metrics.observe(protocol.TOPIC_HEARTBEAT, {"ledger": ledger}, clock.now)
+    (note,) = alerting.evaluate()
+    assert (note["rule"], note["severity"]) == ("ledger_rows_quarantined", "P1")
+    assert "2 ledger rows" in note["summary"] and "ledger-deadletter.jsonl" in note["summary"]
 
 
 async def test_state_changes_and_guard_triggers_wake_the_evaluator() -> None:

@@ -61,6 +61,7 @@ def default_rules(
         _cpu_rule(section),
         _no_trades_rule(section),
         _anomaly_rule(section),
+        _quarantine_rule(),
     ]
     return [rule for rule in rules if rule.name not in section.disabled]
 
@@ -79,7 +80,9 @@ RULE_NAMES = (
     "cpu_high",
     "no_trades",
     "anomaly_detected",
+    "ledger_rows_quarantined",
 )
+QUARANTINE_WINDOW_S = 3600.0  # a refused row keeps its alert firing this long
 
 
 def _health_rule(section: AlertsSection) -> AlertRule:
@@ -306,6 +309,25 @@ def _no_trades_rule(section: AlertsSection) -> AlertRule:
         "P2",
         f"no trade booked for {_minutes(limit)} while running",
         "check guards (`arbctl guards`), opportunities and providers",
+        check,
+    )
+
+
+def _quarantine_rule() -> AlertRule:
+    def check(view: View) -> Check:
+        ledger = view.get("ledger") or {}
+        count, last = int(ledger.get("quarantined") or 0), ledger.get("last_quarantined_at")
+        recent = count > 0 and last is not None and float(view.get("ts") or 0) - last < window
+        where = ledger.get("deadletter") or "the engine log"
+        text = f"{count} ledger rows refused and set aside in {where}: {ledger.get('last_refusal')}"
+        return Check(recent, count, text)
+
+    window = QUARANTINE_WINDOW_S
+    return AlertRule(
+        "ledger_rows_quarantined",
+        "P1",
+        f"the ledger refused a row in the last {_minutes(window)} (set aside, not booked)",
+        "read the dead-letter file (`arbctl status --json | jq .ledger`); book the rows by hand",
         check,
     )
 
