@@ -6,7 +6,6 @@ way operators type it and a script can copy one line without knowing the app's s
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -87,19 +86,10 @@ def require_reason(reason: str | None, command: str, as_json: bool) -> str:
     return text
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def one_line(text: str) -> str:
     """`text` as the one line of valid Unicode the engine takes (docs/protocol.md): a
-    pasted newline or tab becomes a space and a byte that is not UTF-8 (argv keeps it as
-    a lone surrogate) becomes U+FFFD. The engine refuses anything else, and a refused
-    `kill` would not halt."""
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return " ".join(_CONTROL.sub(" ", text).split())
+    pasted newline or tab becomes a space and a byte that is not UTF-8 becomes U+FFFD."""
+    return protocol.clean_line(text)
 
 
 def since_or_exit(text: str, as_json: bool) -> float:

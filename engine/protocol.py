@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,28 @@ JSONRPC = "2.0"
 # A request line longer than this is refused without being parsed; the connection is
 # then closed because the rest of the oversized line cannot be framed reliably.
 MAX_LINE_BYTES = 1 << 20
+
+# One-line text fields (a reason, a name) may not hold these: C0 and C1 controls, DEL, and
+# the Unicode line and paragraph separators. The engine refuses them with -32602, except
+# in a kill, whose text is cleaned with `clean_line` instead: a halt is never refused over
+# its words.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_line(text: str, limit: int | None = None) -> str:
+    """`text` as one line of valid Unicode: controls and line breaks become spaces, runs of
+    white space one space, a byte that is not UTF-8 (argv keeps it as a lone surrogate) or
+    a lone surrogate U+FFFD; cut to `limit` characters with an ellipsis."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        text = _SURROGATES.sub("\ufffd", text)
+    text = " ".join(CONTROL_CHARS.sub(" ", text).split())
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + "…"
+    return text
+
 
 # --- error codes (JSON-RPC 2.0 reserved range, plus application codes) -----------------
 PARSE_ERROR = -32700

@@ -11,7 +11,6 @@ accepted as a pause reason once wedged the ledger writer for good. Every refusal
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any
 
@@ -22,8 +21,6 @@ MAX_REASON = 500
 MAX_NAME = 200  # names, ids, topics, periods, client labels
 MAX_PATH = 4096  # PATH_MAX
 _LIMITS = {"reason": MAX_REASON, "path": MAX_PATH}
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
 
 
@@ -46,7 +43,7 @@ def line_problem(value: str, limit: int) -> str | None:
         return f"is {len(value)} characters long; at most {limit}"
     if (problem := unicode_problem(value)) is not None:
         return problem
-    if (found := _CONTROL.search(value)) is not None:
+    if (found := protocol.CONTROL_CHARS.search(value)) is not None:
         code, at = ord(found.group()), found.start()
         return f"holds a control character (U+{code:04X} at position {at}); one line expected"
     return None
@@ -58,6 +55,16 @@ def one_line(value: str, name: str, limit: int | None = None) -> str:
     if problem is not None:
         raise _invalid(f'"{name}" {problem}')
     return value
+
+
+def kill_reason(params: dict[str, Any]) -> str:
+    """A kill's reason, cleaned rather than refused (`protocol.clean_line`): the halt
+    matters more than its words. Only a missing or blank reason is refused."""
+    value = params.get("reason")
+    text = protocol.clean_line(value, MAX_REASON) if isinstance(value, str) else ""
+    if not text:
+        raise _invalid('"reason" is required: a non-empty string saying why')
+    return text
 
 
 def reason(params: dict[str, Any]) -> str:

@@ -44,6 +44,9 @@ _EVENT_BATCH = 512  # events per socket write: one syscall for a burst
 _HANGUP_POLL_S = 1.0  # how often a half-closed subscriber is checked for a full hang-up
 BACKLOG = 1024  # pending connections the kernel queues for us (asyncio's default is 100)
 MAX_DIGITS = 100  # an integer param longer than this is refused (uint256 has 78 digits)
+# A kill is never refused over its text (a lone surrogate, a control character): the halt
+# matters more than its words, so its handler cleans what it reads instead.
+NEVER_REFUSED_FOR_TEXT = frozenset({"kill"})
 
 
 @dataclass(slots=True)
@@ -187,7 +190,8 @@ class ControlServer:
 
     async def _dispatch(self, msg: dict[str, Any], conn: _Connection) -> Any:
         method, params = msg["method"], _params(msg)
-        ctx = CallContext(conn.peer, conn.id, _client_label(params))
+        lenient = method in NEVER_REFUSED_FOR_TEXT
+        ctx = CallContext(conn.peer, conn.id, _client_label(params, lenient))
         if method == "subscribe":
             return self._subscribe(params, conn)
         if method == "unsubscribe":
@@ -296,10 +300,14 @@ def _parse(line: bytes) -> dict[str, Any]:
 
 
 def _params(msg: dict[str, Any]) -> dict[str, Any]:
-    """Checked after the envelope, so a bad `params` is answered with the request's id."""
+    """Checked after the envelope, so a bad `params` is answered with the request's id.
+    A kill is not refused over unreadable text: its handler reads only what it needs,
+    cleaned (`P.kill_reason`)."""
     params = msg.get("params")
     if params is not None and not isinstance(params, dict):
         raise ProtocolError(protocol.INVALID_PARAMS, '"params" must be an object (by name)')
+    if msg["method"] in NEVER_REFUSED_FOR_TEXT:
+        return params or {}
     if params and (found := _first_unreadable(params)) is not None:
         where, problem = found
         raise ProtocolError(protocol.INVALID_PARAMS, f'"{where}" {problem}')
@@ -352,11 +360,14 @@ def _too_long() -> ProtocolError:
     )
 
 
-def _client_label(params: dict[str, Any]) -> str:
-    """Who the caller says it is, for the audit trail: one clean line, shown cut to 64."""
+def _client_label(params: dict[str, Any], lenient: bool = False) -> str:
+    """Who the caller says it is, for the audit trail: one clean line, shown cut to 64
+    (cleaned rather than refused for a kill)."""
     client = params.get("client")
     if not isinstance(client, str) or not client:
         return "unknown"
+    if lenient:
+        return protocol.clean_line(client, 64) or "unknown"
     return P.one_line(client, "client")[:64]
 
 

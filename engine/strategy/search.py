@@ -3,8 +3,9 @@
 State carried between blocks is the float gross profit of every cycle (the exact re-check
 finds its own input, so the float optimum is not kept). A block re-reads only the pools
 whose reserves changed and re-evaluates only the cycles through them; cycles elsewhere
-keep their numbers, which are bit-identical to what a rescan would compute. Gas price and token prices change every block, so gas is charged afresh over the
-(small) set of gross-positive cycles, and the best of those are re-checked with exact
+keep their numbers, which are bit-identical to what a rescan would compute. Gas price and
+token prices change every block, so gas is charged afresh over the (small) set of
+gross-positive cycles, and the best of those are re-checked with exact
 integer math against the live reserves. Nothing leaves here unless its exact net profit,
 after gas and flash fee, is positive.
 

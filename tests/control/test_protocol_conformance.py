@@ -278,7 +278,6 @@ def test_an_unknown_method_is_method_not_found_and_lists_the_known_ones(
         ("resume", {}),
         ("kill", {}),
         ("kill", {"reason": None}),
-        ("kill", {"reason": "x", "shutdown": "yes"}),
         ("shutdown", {}),
         ("events.recent", {"limit": "10"}),
         ("events.recent", {"topics": "block"}),

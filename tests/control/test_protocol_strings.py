@@ -57,7 +57,6 @@ def test_a_pause_whose_reason_is_a_lone_surrogate_is_refused_and_the_ledger_stay
 STRING_FIELDS = [
     ("pause", {}, "reason"),
     ("resume", {}, "reason"),
-    ("kill", {}, "reason"),
     ("shutdown", {}, "reason"),
     ("breaker.reset", {}, "reason"),
     ("failover", {"reason": "r"}, "name"),
@@ -92,6 +91,35 @@ def test_every_string_parameter_is_refused_naming_it_when_it_is_not_one_clean_li
     assert f'"{field}"' in answer["error"]["message"]
     assert len(answer["error"]["message"]) < 500  # the bad value is not echoed back whole
     assert status_of(shared_engine)["state"] == "running"
+
+
+@pytest.mark.parametrize("kind", list(BAD_VALUES))
+def test_a_kill_whose_text_is_not_one_clean_line_still_halts_with_the_text_cleaned(
+    engine: EngineHandle, kind: str
+) -> None:
+    """The halt matters more than its words: the kill switch works whatever it is sent."""
+    ensure_running(engine)
+    reason = BAD_VALUES[kind]("reason")
+    with Wire(engine.socket) as wire:
+        answer = raw_call(wire, "kill", {"reason": reason, "client": f"bad\n{SURROGATE}"})
+        assert "error" not in answer, answer
+        assert wire.result("status")["state"] == "halted"
+        entry = wire.result("audit", {"limit": 5})["entries"][0]
+    assert entry["action"] == "kill"
+    assert entry["reason"] == protocol.clean_line(reason, 500)
+    assert entry["client"] == "bad \ufffd"
+    assert status_of(engine)["ledger"]["ok"]
+
+
+def test_a_kill_with_a_malformed_shutdown_flag_halts_without_shutting_down(
+    engine: EngineHandle,
+) -> None:
+    ensure_running(engine)
+    with Wire(engine.socket) as wire:
+        answer = raw_call(wire, "kill", {"reason": "drill", "shutdown": "yes"})
+        assert "error" not in answer and answer["result"]["state"] == "halted", answer
+        assert answer["result"]["shutdown"] is False
+    assert status_of(engine)["state"] == "halted"  # still up, still answering
 
 
 @pytest.mark.parametrize("method", ["subscribe", "events.recent"])

@@ -187,8 +187,8 @@ class EngineMethods:
         return ProtocolError(code, str(exc))
 
     async def kill(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        reason = P.reason(params)
-        shutdown = P.optional_bool(params, "shutdown", False)
+        reason = P.kill_reason(params)
+        shutdown = params.get("shutdown") is True  # a malformed flag still halts
         actor = Actor(ctx.peer.uid, ctx.client)
         try:
             outcome = await self.p.killswitch.kill(reason, actor, {"shutdown": shutdown})
