@@ -28,8 +28,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from engine.errors import ArbctlError
 
-class ConfigError(Exception):
+
+class ConfigError(ArbctlError):
     """A config problem, phrased for the operator: where, which key, what was expected.
 
     `expected` and `got` are set where a value was wrong (not for unreadable files)."""

@@ -14,6 +14,7 @@ from typing import Any
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
+from arbctl.wallet.errors import WalletError
 from engine.config import Config, redact_text
 from engine.devnet.batch_call import calldata
 from engine.execution.signer import Signer
@@ -25,7 +26,7 @@ GAS_MARGIN_PERCENT = 130
 CONNECT_TIMEOUT_S = 10.0
 
 
-class ChainError(Exception):
+class ChainError(WalletError):
     """The node refused or failed; the message names the endpoint (credentials masked)."""
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from eth_keys import keys
 
+from arbctl.wallet.errors import WalletError
 from engine.telemetry.logs import register_secret
 
 KEY_MODE = 0o600
 DIR_MODE = 0o700
 
 
-class KeyFileExists(Exception):
+class KeyFileExists(WalletError):
     """The target file exists: refusing to overwrite what may be someone's only key."""
 
 

@@ -30,7 +30,7 @@ from engine.market.evm import abi
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
 from engine.market.evm.providers import Provider, ProviderSet
-from engine.market.evm.rpc import ProviderUnavailable, RpcClient, RpcError, WsTransport
+from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
 
 log = logging.getLogger("arbctl.evm")
 
@@ -145,7 +145,7 @@ class BlockFollower:
                     await self._follow(head)
                     backoff = self._poll_interval
                     self._recovered()
-            except (ProviderUnavailable, RpcError) as exc:
+            except (ProviderUnavailable, NodeRpcError) as exc:
                 self._failed(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
@@ -175,7 +175,7 @@ class BlockFollower:
         client = RpcClient(endpoint, provider.health, self._ws, provider.client.timeout)
         try:
             subscription = await client.call("eth_subscribe", ["newHeads"])
-        except (ProviderUnavailable, RpcError) as exc:
+        except (ProviderUnavailable, NodeRpcError) as exc:
             if self._ws_usable or endpoint.is_websocket:
                 raise  # it worked before (or is all there is): an outage, retry
             self._ws_usable = False

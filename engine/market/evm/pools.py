@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from eth_utils import to_checksum_address
 
 from engine.config import EvmSection, FactoryEntry
+from engine.market.errors import MarketError
 from engine.market.evm import abi
-from engine.market.evm.rpc import Call, RpcClient, RpcError
+from engine.market.evm.rpc import Call, NodeRpcError, RpcClient
 from engine.market.model import Market, Pool, Token
 
 log = logging.getLogger("arbctl.evm")
@@ -29,7 +30,7 @@ UNKNOWN_DEX = "unknown"
 DEFAULT_FEE_BPS = 30
 
 
-class PoolLoadError(RuntimeError):
+class PoolLoadError(MarketError, RuntimeError):
     """The pools could not be read consistently from the chain."""
 
 
@@ -164,7 +165,7 @@ async def _factory_pairs(
 async def _strict_calls(client: RpcClient, calls: list[Call]) -> list[str]:
     results = await client.batch_chunked(calls)
     for call, result in zip(calls, results, strict=True):
-        if isinstance(result, RpcError):
+        if isinstance(result, NodeRpcError):
             target = call[1][0]["to"]  # type: ignore[index]
             raise PoolLoadError(f"reading pools: call to {target} failed: {result.message}")
         if not isinstance(result, str) or len(result) < 66:

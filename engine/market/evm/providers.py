@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import ProviderEntry
+from engine.market.errors import MarketError
 from engine.market.evm.health import ProviderHealth
-from engine.market.evm.rpc import Call, Endpoint, ProviderUnavailable, RpcClient, RpcError
+from engine.market.evm.rpc import Call, Endpoint, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.providers.selector import FAILOVER_LAG, Selector, Switch
 
 log = logging.getLogger("arbctl.evm")
@@ -47,7 +48,7 @@ WRITES = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 PROBE_CALLS: list[Call] = [("eth_chainId", []), ("eth_blockNumber", [])]
 
 
-class NoProviders(ValueError):
+class NoProviders(MarketError, ValueError):
     """The config names no RPC endpoint for the evm venue."""
 
 
@@ -261,7 +262,7 @@ class ProviderSet:
             chain_id, number = await provider.client.batch_strict(
                 PROBE_CALLS, timeout=PROBE_TIMEOUT_S
             )
-        except (ProviderUnavailable, RpcError):
+        except (ProviderUnavailable, NodeRpcError):
             return False
         self._judge_chain(provider, int(chain_id, 16))
         provider.health.record_head(int(number, 16))
@@ -357,7 +358,7 @@ class RoutedClient(RpcClient):
 
     async def batch(
         self, calls: Sequence[Call], timeout: float | None = None
-    ) -> list[Any | RpcError]:
+    ) -> list[Any | NodeRpcError]:
         request = lambda p: p.client.batch(calls, timeout)  # noqa: E731
         return await self._routed(calls, request)
 
