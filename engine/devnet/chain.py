@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth_account import Account
+from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -68,11 +69,14 @@ def deploy(w3: Web3, artifact: Artifact, sender: str, *args: Any) -> Contract:
         raise DevnetChainError(f"{artifact.name} has no bytecode (an interface?)")
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode_hex)
     try:
-        tx_hash = factory.constructor(*args).transact({"from": sender})  # type: ignore[arg-type]
+        tx_hash = factory.constructor(*args).transact({"from": sender})
     except (ContractLogicError, Web3RPCError) as error:
         raise DevnetChainError(f"deploying {artifact.name} failed: {_reason(error)}") from None
     receipt = _checked_receipt(w3, tx_hash, f"deploy {artifact.name}")
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    address = receipt["contractAddress"]
+    if address is None:
+        raise DevnetChainError(f"deploy {artifact.name}: the receipt names no contract")
+    return w3.eth.contract(address=address, abi=artifact.abi)
 
 
 def send_signed(function: ContractFunction, key: bytes, gas: int | None = None) -> TxReceipt:
@@ -102,7 +106,7 @@ def _gas_limit(estimate: int) -> int:
     return estimate * GAS_MARGIN_PERCENT // 100 + GAS_MARGIN_FIXED
 
 
-def _checked_receipt(w3: Web3, tx_hash: bytes, what: str) -> TxReceipt:
+def _checked_receipt(w3: Web3, tx_hash: HexBytes, what: str) -> TxReceipt:
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
     if receipt["status"] != 1:
         raise DevnetChainError(f"{what} was mined but reverted (tx {tx_hash.hex()})")

@@ -51,7 +51,7 @@ def venue_providers(venue: Venue) -> ProviderControl | None:
     """The venue's provider set (both venues expose it as `providers`)."""
     candidate = getattr(venue, "providers", None)
     if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
-        return candidate  # type: ignore[no-any-return]
+        return candidate
     return None
 
 

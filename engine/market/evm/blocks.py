@@ -29,7 +29,7 @@ from typing import Any, Literal
 from engine.market.evm import abi
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
-from engine.market.evm.providers import Provider, ProviderSet
+from engine.market.evm.providers import ActiveProvider, ProviderSet
 from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
 
 log = logging.getLogger("arbctl.evm")
@@ -167,7 +167,7 @@ class BlockFollower:
         async for head in self._polled(provider):
             yield head
 
-    async def _subscribe(self, provider: Provider) -> asyncio.Queue[Any] | None:
+    async def _subscribe(self, provider: ActiveProvider) -> asyncio.Queue[Any] | None:
         """A newHeads subscription, or None when this provider has no websocket."""
         endpoint = provider.endpoint
         if self._ws is None:
@@ -188,7 +188,7 @@ class BlockFollower:
         return self._ws.subscription(str(subscription))
 
     async def _subscribed(
-        self, provider: Provider, queue: asyncio.Queue[Any]
+        self, provider: ActiveProvider, queue: asyncio.Queue[Any]
     ) -> AsyncIterator[Head]:
         subscribed_to = provider.endpoint.label
         while True:
@@ -210,7 +210,7 @@ class BlockFollower:
                 raise ProviderUnavailable(f"{provider.endpoint.label}: websocket closed")
             yield parse_head(raw)
 
-    async def _polled(self, provider: Provider) -> AsyncIterator[Head]:
+    async def _polled(self, provider: ActiveProvider) -> AsyncIterator[Head]:
         self.stats.mode = "poll"
         while True:
             head = await self._latest(provider.client)

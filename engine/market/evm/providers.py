@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.config import ProviderEntry
 from engine.market.errors import MarketError
@@ -48,6 +48,9 @@ WRITES = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 PROBE_CALLS: list[Call] = [("eth_chainId", []), ("eth_blockNumber", [])]
 
 
+T = TypeVar("T")
+
+
 class NoProviders(MarketError, ValueError):
     """The config names no RPC endpoint for the evm venue."""
 
@@ -57,14 +60,11 @@ class Provider:
     endpoint: Endpoint
     priority: int
     client: RpcClient
+    health: ProviderHealth  # the record `client` writes its outcomes to
 
     @property
     def name(self) -> str:
         return self.endpoint.name
-
-    @property
-    def health(self) -> ProviderHealth:
-        return self.client.health
 
 
 class ProviderSet:
@@ -158,8 +158,8 @@ class ProviderSet:
         return self.current
 
     async def send(
-        self, provider: Provider, methods: Sequence[str], request: Callable[[], Awaitable[Any]]
-    ) -> Any:
+        self, provider: Provider, methods: Sequence[str], request: Callable[[], Awaitable[T]]
+    ) -> T:
         """Run one request on `provider`, minding its breaker; reads are abandoned if the
         active provider changes while they wait."""
         if not self.multiple:
@@ -173,7 +173,7 @@ class ProviderSet:
             return await request()
         return await self._abortable(provider, request)
 
-    async def _abortable(self, provider: Provider, request: Callable[[], Awaitable[Any]]) -> Any:
+    async def _abortable(self, provider: Provider, request: Callable[[], Awaitable[T]]) -> T:
         scopes = self._scopes.setdefault(provider.name, set())
         try:
             async with asyncio.timeout(None) as scope:
@@ -363,8 +363,8 @@ class RoutedClient(RpcClient):
         return await self._routed(calls, request)
 
     async def _routed(
-        self, calls: Sequence[Call], request: Callable[[Provider], Awaitable[Any]]
-    ) -> Any:
+        self, calls: Sequence[Call], request: Callable[[Provider], Awaitable[T]]
+    ) -> T:
         provider = await self._set.route()
         methods = [method for method, _ in calls]
         result = await self._set.send(provider, methods, lambda: request(provider))
@@ -390,4 +390,5 @@ def _trusted(provider: Provider) -> bool:
 def _provider(entry: ProviderEntry, timeout: float) -> Provider:
     endpoint = Endpoint(entry.name, entry.url)
     health = ProviderHealth(entry.name, entry.priority)
-    return Provider(endpoint, entry.priority, RpcClient(endpoint, health, timeout=timeout))
+    client = RpcClient(endpoint, health, timeout=timeout)
+    return Provider(endpoint, entry.priority, client, health)

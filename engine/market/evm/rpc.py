@@ -30,7 +30,6 @@ from websockets.exceptions import WebSocketException
 
 from engine.config import redact_text
 from engine.market.errors import MarketError
-from engine.market.evm.health import ProviderHealth
 
 DEFAULT_TIMEOUT_S = 10.0
 WS_OPEN_TIMEOUT_S = 5.0
@@ -75,6 +74,15 @@ class Endpoint:
         if self.is_websocket:
             return self.url
         return "ws" + self.url.removeprefix("http")
+
+
+class Outcomes(Protocol):
+    """Where a client records how each request went: a provider's health record, or the
+    active provider's (`HeadGate`) for a client that follows the failover."""
+
+    def record_ok(self, latency_ms: float | None = None) -> None: ...
+
+    def record_failure(self, error: str, at: float) -> None: ...
 
 
 class Transport(Protocol):
@@ -220,17 +228,30 @@ class RpcClient:
     def __init__(
         self,
         endpoint: Endpoint,
-        health: ProviderHealth,
+        health: Outcomes,
         transport: Transport | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self.endpoint = endpoint
-        self.health = health
-        self.timeout = timeout
+        self._endpoint = endpoint
+        self._health = health
+        self._timeout = timeout
         if transport is None:
             ws = endpoint.is_websocket
             transport = WsTransport(endpoint) if ws else HttpTransport(endpoint)
         self._transport = transport
+
+    # read-only, so RoutedClient (the active provider's) can answer them per request
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    @property
+    def health(self) -> Outcomes:
+        return self._health
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
 
     @property
     def transport(self) -> Transport:

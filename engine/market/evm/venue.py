@@ -265,10 +265,11 @@ class EvmVenue:
         calls: list[Call] = [("eth_call", [call, "latest"])]
         if estimate:
             calls.append(("eth_estimateGas", [call, "latest"]))
-        results = await self.client.batch(calls)
-        for result in results:
+        results: list[str] = []
+        for result in await self.client.batch(calls):
             if isinstance(result, NodeRpcError):
                 return Simulation(None, 0, abi.revert_reason(result.data, result.message))
+            results.append(result)
         gas = int(results[1], 16) if estimate else 0
         return Simulation(abi.word(results[0]), gas, "")
 
