@@ -5,11 +5,21 @@ doing, the executor does it through the send gate and returns a booked trade. Ea
 step publishes what it saw on the bus. Executions run as bounded concurrent tasks so a
 slow chain never stops the next block from being searched, and two executions never
 touch the same pool at once (the second would trade on reserves the first is moving).
+
+The search runs on the market's worker thread (`engine.market.worker`), never on the
+event loop: a kill or a `status` is answered while a big market is being searched. The
+hand-over back is synchronous: events, the guards' `review` and the executions' first
+step (the send gate's check and the broadcast) follow the search's result with no await
+in between, so a kill that lands during the search is seen by the gate, and a simulated
+market in lockstep replays a seed exactly. The pipeline is the only one that submits
+searches, and it takes the next block (which may change pools) only after the search of
+the last one returned: a search never reads pools that the loop is changing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import deque
@@ -23,6 +33,7 @@ from engine.ledger.records import TradeRecord
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import BlockUpdate, Venue
+from engine.market.worker import MarketWorker
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 
@@ -74,6 +85,7 @@ class TradingPipeline:
         self._max_in_flight = max_in_flight
         self._busy_pools: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._committing: set[asyncio.Task[None]] = set()  # booked, waiting for the ledger
         self._recent: deque[dict[str, Any]] = deque(maxlen=200)
         self.last_update: BlockUpdate | None = None
         self.blocks_seen = 0
@@ -85,15 +97,37 @@ class TradingPipeline:
 
     # --- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
-        async for update in self.venue.blocks():
-            self._on_block(update)
+        """Search every block on the market's worker thread (the venue's own, if it has
+        one, so its block work and the search take turns), then hand over on the loop.
 
-    def _on_block(self, update: BlockUpdate) -> None:
+        What exists now (the market, the cycle table) lives as long as the engine: it is
+        frozen out of the cyclic garbage collector, whose full pass over it would hold
+        the GIL (and so the loop) for ~20 ms at 50k pools, in whichever thread ran it."""
+        gc.collect()  # garbage is not frozen: it would never be freed
+        gc.freeze()
+        worker: MarketWorker | None = getattr(self.venue, "worker", None)
+        owned = worker is None
+        worker = worker or MarketWorker("search")
+        try:
+            async for update in self.venue.blocks():
+                gas_price = self.venue.gas_price()
+                found = await worker.run(self._timed_search, update, gas_price)
+                self._on_block(update, found)
+        finally:
+            if owned:
+                worker.close()
+
+    def _timed_search(self, update: BlockUpdate, gas_price: int) -> list[Opportunity]:
+        """On the worker thread: the search alone, timed."""
+        started = time.perf_counter()
+        found = self._search.on_block(update.block, update.changed_pools, gas_price)
+        self.last_decision_ms = (time.perf_counter() - started) * 1000
+        return found
+
+    def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
+        """The hand-over, on the loop and without an await: publish, review, dispatch."""
         self.last_update = update
         self.blocks_seen += 1
-        started = time.perf_counter()
-        found = self._search.on_block(update.block, update.changed_pools, self.venue.gas_price())
-        self.last_decision_ms = (time.perf_counter() - started) * 1000
         self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
         for opportunity in found:
             self.opportunities_seen += 1
@@ -133,7 +167,16 @@ class TradingPipeline:
         finally:
             self._busy_pools -= pools
         self.trades_booked += 1
-        self._ledger.add_trade(trade)
+        # The execution's slot is free from here; the commit is waited for apart, so a
+        # slow or absent ledger never looks like work in flight on the chain.
+        task = asyncio.create_task(self._publish_when_committed(trade))
+        self._committing.add(task)
+        task.add_done_callback(self._committing.discard)
+
+    async def _publish_when_committed(self, trade: TradeRecord) -> None:
+        """Committed first: the event, and the guard triggers that name the trade, are
+        what clients see, and a crash must never lose a trade a client has seen."""
+        await self._ledger.book_trade(trade)
         self._bus.publish(protocol.TOPIC_TRADE, trade.to_dict())
         self._approver.observe_trade(trade)
         log.info(
@@ -145,9 +188,15 @@ class TradingPipeline:
         )
 
     async def drain(self, timeout: float) -> int:
-        """Wait for in-flight executions (graceful stop); returns how many were left."""
+        """Wait for in-flight executions and their commits (graceful stop); returns how
+        many executions were left. A trade still waiting for the ledger after that is
+        flushed by the stop, unpublished."""
+        deadline = time.monotonic() + timeout
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        left = max(0.0, deadline - time.monotonic())
+        if self._committing and left:
+            await asyncio.wait(set(self._committing), timeout=left)
         return len(self._tasks)
 
     # --- what the control plane reads ----------------------------------------------------

@@ -9,13 +9,15 @@ All amounts are ints: prices are micro-dollars per whole token.
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from engine.config import MarketSection, SimSection
 from engine.market.model import Market, Pool, Token
 from engine.market.sim.seeds import fake_address, stream
+from engine.units import to_base_units
 
 USD = 10**6  # micro-dollars per dollar: the unit of reference prices
 PPM = 1_000_000
@@ -54,9 +56,9 @@ class World:
 
 
 def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
-    """Tokens, pools and wallet for `sim.seed`; raises ValueError on inconsistent config."""
+    """Tokens, pools and wallet for `sim.seed`, from a `[sim]` that `engine.config.load`
+    validated (one fee per dex, settings for every provider, exact wallet amounts)."""
     market_section = market or MarketSection()
-    _validate(sim)
     rng = stream(sim.seed, "world")
     tokens, prices = _tokens(sim, market_section, rng)
     built = Market(native=tokens[0].address, quote=tokens[1].address)
@@ -66,35 +68,10 @@ def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
         built.add_pool(pool)
     operator = fake_address("operator", sim.seed)
     balances = {
-        built.native: _whole(sim.wallet_weth, tokens[0].decimals, "sim.wallet_weth"),
-        built.quote: _whole(sim.wallet_usdc, tokens[1].decimals, "sim.wallet_usdc"),
+        built.native: to_base_units(sim.wallet_weth, tokens[0].decimals),
+        built.quote: to_base_units(sim.wallet_usdc, tokens[1].decimals),
     }
     return World(market=built, operator=operator, balances=balances, prices=prices)
-
-
-def _validate(sim: SimSection) -> None:
-    if len(sim.dexes) != len(sim.dex_fees_bps) or not sim.dexes:
-        raise ValueError("sim.dexes and sim.dex_fees_bps must be non-empty and of equal length")
-    if sim.tokens < 0:
-        raise ValueError("sim.tokens must be >= 0")
-    for key in ("provider_latency_ms", "provider_error_rate", "provider_stall_probability"):
-        if len(getattr(sim, key)) < sim.providers:
-            raise ValueError(f"sim.{key} needs one entry per provider ({sim.providers})")
-    if sim.providers < 1:
-        raise ValueError("sim.providers must be >= 1")
-    if sim.block_ms < 1:
-        raise ValueError("sim.block_ms must be >= 1")
-
-
-def _whole(amount: str, decimals: int, key: str) -> int:
-    """Whole tokens as an exact decimal string -> base units."""
-    try:
-        value = Decimal(amount) * (Decimal(10) ** decimals)
-    except InvalidOperation:
-        raise ValueError(f"{key}: not a decimal number: {amount!r}") from None
-    if value != value.to_integral_value() or value < 0:
-        raise ValueError(f"{key}: {amount!r} is not a whole number of base units")
-    return int(value)
 
 
 def _tokens(
@@ -142,13 +119,31 @@ def _pools(
 
 
 def _token_pairs(extras: list[Token], rng: random.Random) -> list[tuple[Token, Token]]:
-    candidates = [(a, b) for i, a in enumerate(extras) for b in extras[i + 1 :]]
-    return rng.sample(candidates, min(TOKEN_PAIRS, len(candidates)))
+    """`TOKEN_PAIRS` distinct pairs (i < j), drawn exactly as `rng.sample` would draw them
+    from the list of all pairs in order, without building that list: with 8k tokens it
+    holds 35M pairs (seconds and gigabytes for three draws)."""
+    n = len(extras)
+    count = n * (n - 1) // 2
+    return [_nth_pair(extras, k) for k in rng.sample(range(count), min(TOKEN_PAIRS, count))]
+
+
+def _nth_pair(extras: list[Token], k: int) -> tuple[Token, Token]:
+    """The k-th pair (i < j) in row order: (0,1), (0,2), ..., (1,2), ..."""
+    n = len(extras)
+    # first row i whose start exceeds k, minus one; start(i) = i*n - i*(i+1)/2
+    i = max(0, int(((2 * n - 1) - math.sqrt((2 * n - 1) ** 2 - 8 * k)) / 2) - 1)
+    while _row_start(n, i + 1) <= k:
+        i += 1
+    return extras[i], extras[i + 1 + k - _row_start(n, i)]
+
+
+def _row_start(n: int, i: int) -> int:
+    return i * n - i * (i + 1) // 2
 
 
 def _depth_usd(a: Token, b: Token, prices: dict[str, int], rng: random.Random) -> int:
     """Dollars per side: the native/quote pools hold a few thousand native tokens."""
-    native, quote = list(prices)[:2]
+    native, quote = itertools.islice(prices, 2)  # not list(prices): once per pool, 50k pools
     if {a.address, b.address} == {native, quote}:
         return rng.randint(*NATIVE_QUOTE_DEPTH) * prices[native] // USD
     return rng.randint(*POOL_DEPTH_USD)

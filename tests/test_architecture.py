@@ -1,0 +1,126 @@
+"""The shape of the tree, checked on the source: which part may import which.
+
+Each test states one rule of the layout (../shared/DESIGN.md) and names the files that
+break it, so a newcomer learns the rule from the failure.
+
+The wire (JSON-RPC framing, error codes, method tables) lives in `engine/control/` only:
+the domain folders expose typed methods and domain errors, and the control adapters turn
+them into wire dicts and JSON-RPC errors at the edge. A protocol change is then made in
+one folder, and a domain can be reused (or tested) without a socket. The product does
+not depend on its dev tooling (`engine/devnet/`).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeGuard
+
+from engine import protocol
+
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+WIRE_FOLDER = "control"
+
+# JSON-RPC error codes and the error type that carries them: what only the wire may raise.
+WIRE_ERRORS = {"ProtocolError", "ERROR_NAMES"} | {
+    name
+    for name, value in vars(protocol).items()
+    if isinstance(value, int) and not isinstance(value, bool) and value in protocol.ERROR_NAMES
+}
+
+
+def domain_files() -> Iterator[Path]:
+    """Every module under an engine/ subfolder except the wire's own."""
+    for folder in sorted(p for p in ENGINE.iterdir() if p.is_dir() and p.name != WIRE_FOLDER):
+        yield from sorted(folder.rglob("*.py"))
+
+
+def control_imports(path: Path) -> list[str]:
+    """Imports of `engine.control` (or of anything under it), as 'line: import'."""
+    found = []
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.Import):
+            found += [f"{node.lineno}: import {a.name}" for a in node.names if _is_control(a.name)]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [a.name for a in node.names]
+            if _is_control(node.module) or (node.module == "engine" and WIRE_FOLDER in names):
+                found.append(f"{node.lineno}: from {node.module} import {', '.join(names)}")
+    return found
+
+
+def error_code_uses(path: Path) -> list[str]:
+    """JSON-RPC error codes imported from engine.protocol or read as `protocol.CODE`."""
+    found = []
+    for node in ast.walk(_tree(path)):
+        if isinstance(node, ast.ImportFrom) and node.module == "engine.protocol":
+            found += [f"{node.lineno}: {a.name}" for a in node.names if a.name in WIRE_ERRORS]
+        elif _is_protocol_attribute(node):
+            found.append(f"{node.lineno}: protocol.{node.attr}")
+    return found
+
+
+def _is_protocol_attribute(node: ast.AST) -> TypeGuard[ast.Attribute]:
+    """`protocol.CODE`, with `protocol` being engine.protocol imported by its name."""
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in WIRE_ERRORS
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "protocol"
+    )
+
+
+def _tree(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(), str(path))
+
+
+def _is_control(module: str) -> bool:
+    return module == f"engine.{WIRE_FOLDER}" or module.startswith(f"engine.{WIRE_FOLDER}.")
+
+
+def _offenders(check: Callable[[Path], list[str]]) -> dict[str, list[str]]:
+    return {str(p.relative_to(ENGINE.parent)): found for p in domain_files() if (found := check(p))}
+
+
+def test_no_domain_folder_imports_engine_control() -> None:
+    assert _offenders(control_imports) == {}
+
+
+def test_no_domain_folder_uses_the_json_rpc_error_codes() -> None:
+    assert _offenders(error_code_uses) == {}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_modules(path: Path) -> Iterator[str]:
+    """Every absolute module name `path` imports, `from engine import devnet` included."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+# --- the product does not depend on its dev tooling -------------------------------------
+DEVNET = "engine.devnet"
+# Where the devnet may be imported: its own folder and the CLI command that drives it.
+DEVNET_USERS = (ROOT / "engine" / "devnet", ROOT / "arbctl" / "commands" / "devnet.py")
+
+
+def _product_files() -> Iterator[Path]:
+    for folder in ("engine", "arbctl", "screens"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if not any(path == user or user in path.parents for user in DEVNET_USERS):
+                yield path
+
+
+def test_no_product_module_imports_the_devnet_tooling() -> None:
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in _product_files()
+        for name in set(_imported_modules(path))
+        if name == DEVNET or name.startswith(DEVNET + ".")
+    )
+    assert offenders == []
