@@ -37,7 +37,7 @@ def install() -> bool:
         return False
 
     @dataclass(frozen=True)
-    class StdlibRuntimeParam(RuntimeParam):  # type: ignore[misc]
+    class StdlibRuntimeParam(RuntimeParam):
         convert: Converter
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:

@@ -83,7 +83,8 @@ def _same_process(record: protocol.PidRecord, path: Path) -> Proof | NotProven:
         return NotProven(pid, f"pid {pid} from {path} is not running (stale pid file)")
     ticks = protocol.process_start_ticks(pid)
     boot = protocol.boot_id()
-    if ticks != record.start_ticks or (record.boot_id and boot and boot != record.boot_id):
+    reused = record.boot_id and boot and boot != record.boot_id
+    if ticks is None or ticks != record.start_ticks or reused:
         return NotProven(
             pid,
             f"pid {pid} from {path} is another process now: its start time is tick {ticks}, "

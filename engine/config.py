@@ -3,7 +3,7 @@
 Operators edit this file at 3 a.m.; a typo must produce "file, key, expected, got" and
 never a traceback or a silently ignored setting, so unknown keys are errors too. This
 module is the one validator: types, the sane range of every number (declared next to the
-setting as `Int[lo, hi]`, `Num[lo, hi]`, `Pos[hi]`) and the rules that relate settings
+setting as `Annotated[int, Range(lo, hi)]`, mypy-checkable) and the rules that relate settings
 live here, and `load` applies all of them, so `arbctl config validate`, `arbctl up` and
 the engine at start refuse exactly the same files, each listing every problem at once.
 Only what depends on the running world (the simulated market's token symbols, the
@@ -28,8 +28,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from engine.errors import ArbctlError
 
-class ConfigError(Exception):
+
+class ConfigError(ArbctlError):
     """A config problem, phrased for the operator: where, which key, what was expected.
 
     `expected` and `got` are set where a value was wrong (not for unreadable files)."""
@@ -124,27 +126,6 @@ class Money:
         return 'a decimal string of whole tokens >= 0, e.g. "100"'
 
 
-class Int:
-    """`Int[lo, hi]`: an integer setting and its sane range (`hi` None: unbounded)."""
-
-    def __class_getitem__(cls, bounds: tuple[int, int | None]) -> Any:
-        return Annotated[int, Range(*bounds)]
-
-
-class Num:
-    """`Num[lo, hi]`: a number (an integer is accepted) within lo..hi."""
-
-    def __class_getitem__(cls, bounds: tuple[float, float | None]) -> Any:
-        return Annotated[float, Range(*bounds)]
-
-
-class Pos:
-    """`Pos[hi]`: a number above 0 and at most hi: intervals, timeouts, windows."""
-
-    def __class_getitem__(cls, hi: float) -> Any:
-        return Annotated[float, Range(0, hi, above=True)]
-
-
 DAY = 86_400.0
 WEEK = 7 * DAY
 Fraction = Annotated[float, Range(0, 1)]
@@ -198,14 +179,15 @@ AlertRule = Literal[
 class EngineSection:
     state_dir: str = ""  # default: $XDG_STATE_HOME/arbctl
     socket: str = ""  # default: $XDG_RUNTIME_DIR/arbctl/engine.sock
-    heartbeat_ms: Int[50, 60_000] = 1000
-    event_ring: Int[1_000, 10_000_000] = 20_000  # events kept for since_seq resume
+    heartbeat_ms: Annotated[int, Range(50, 60_000)] = 1000
+    # events kept for since_seq resume
+    event_ring: Annotated[int, Range(1_000, 10_000_000)] = 20_000
     # events buffered per subscriber before it is told it lagged
-    client_queue: Int[16, 1_000_000] = 4_096
-    snapshot_interval_s: Int[1, 86_400] = 60
+    client_queue: Annotated[int, Range(16, 1_000_000)] = 4_096
+    snapshot_interval_s: Annotated[int, Range(1, 86_400)] = 60
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_max_bytes: Int[65_536, 2**30] = 10 * 1024 * 1024
-    log_backups: Int[0, 100] = 5
+    log_max_bytes: Annotated[int, Range(65_536, 2**30)] = 10 * 1024 * 1024
+    log_backups: Annotated[int, Range(0, 100)] = 5
     # Enables `debug.flood` on the socket (publishes synthetic events) for benchmarks and
     # stress tests. Never enable it on a production engine.
     debug_methods: bool = False
@@ -233,18 +215,21 @@ class MarketSection:
 class SimSection:
     """The built-in simulated market: deterministic from `seed`."""
 
-    seed: Int[0, 2**63 - 1] = 7
-    block_ms: Int[1, 3_600_000] = 1000
-    tokens: Int[0, 100_000] = 6  # besides WETH and USDC
+    seed: Annotated[int, Range(0, 2**63 - 1)] = 7
+    block_ms: Annotated[int, Range(1, 3_600_000)] = 1000
+    tokens: Annotated[int, Range(0, 100_000)] = 6  # besides WETH and USDC
     dexes: list[Name] = field(default_factory=lambda: ["uniswap", "sushiswap", "pancake"])
     dex_fees_bps: list[Bps] = field(default_factory=lambda: [30, 30, 25])
-    noise_swaps_per_block: Int[0, 10_000] = 6
-    noise_tail_alpha: Pos[100.0] = 1.5  # Pareto tail index of noise swap sizes
-    gas_base_gwei: Pos[1_000_000.0] = 20.0
+    noise_swaps_per_block: Annotated[int, Range(0, 10_000)] = 6
+    # Pareto tail index of noise swap sizes
+    noise_tail_alpha: Annotated[float, Range(0, 100.0, above=True)] = 1.5
+    gas_base_gwei: Annotated[float, Range(0, 1_000_000.0, above=True)] = 20.0
     gas_spike_probability: Fraction = 0.03
     competitor_probability: Fraction = 0.15  # chance a rival searcher takes our opportunity
-    providers: Int[1, 100] = 3
-    provider_latency_ms: list[Num[0, 60_000]] = field(default_factory=lambda: [40.0, 90.0, 160.0])
+    providers: Annotated[int, Range(1, 100)] = 3
+    provider_latency_ms: list[Annotated[float, Range(0, 60_000)]] = field(
+        default_factory=lambda: [40.0, 90.0, 160.0]
+    )
     provider_error_rate: list[Fraction] = field(default_factory=lambda: [0.01, 0.03, 0.08])
     provider_stall_probability: list[Fraction] = field(default_factory=lambda: [0.0, 0.01, 0.03])
     wallet_weth: Quote = "100"  # starting balances, whole tokens (decimal strings: exact)
@@ -259,7 +244,7 @@ class SimSection:
 class TokenEntry:
     address: Address
     symbol: Name
-    decimals: Int[0, 36]
+    decimals: Annotated[int, Range(0, 36)]
 
 
 @dataclass(slots=True)
@@ -272,15 +257,15 @@ class FactoryEntry:
 
 @dataclass(slots=True)
 class EvmSection:
-    chain_id: Int[1, 2**53] = 1
+    chain_id: Annotated[int, Range(1, 2**53)] = 1
     key_file: str = ""  # hex private key in a 0600 file
     key_env: str = "ARBCTL_PRIVATE_KEY"  # or the key in this environment variable
     executor: MaybeAddress = ""
     tokens: list[TokenEntry] = field(default_factory=list)
     factories: list[FactoryEntry] = field(default_factory=list)
     pairs: list[Address] = field(default_factory=list)  # explicit; default: allPairs
-    poll_interval_ms: Int[10, 60_000] = 500
-    max_priority_fee_gwei: Num[0, 10_000] = 2.0
+    poll_interval_ms: Annotated[int, Range(10, 60_000)] = 500
+    max_priority_fee_gwei: Annotated[float, Range(0, 10_000)] = 2.0
 
 
 @dataclass(slots=True)
@@ -288,18 +273,18 @@ class ProviderEntry:
     name: Name
     url: Annotated[str, Text(r"[a-zA-Z][a-zA-Z0-9+.-]*://\S+", "a URL", secret=True)]
     # secret: API keys in the path/query of `url` are redacted by `config show`
-    priority: Int[-1_000_000, 1_000_000] = 0
+    priority: Annotated[int, Range(-1_000_000, 1_000_000)] = 0
     kind: Literal["rpc", "liquidity"] = "rpc"
 
 
 @dataclass(slots=True)
 class StrategySection:
     base_tokens: list[Name] = field(default_factory=lambda: ["WETH", "USDC"])
-    max_hops: Int[2, 3] = 3
-    gas_units_2hop: Int[21_000, 30_000_000] = 130_000
-    gas_units_3hop: Int[21_000, 30_000_000] = 180_000
+    max_hops: Annotated[int, Range(2, 3)] = 3
+    gas_units_2hop: Annotated[int, Range(21_000, 30_000_000)] = 130_000
+    gas_units_3hop: Annotated[int, Range(21_000, 30_000_000)] = 180_000
     flash_fee_bps: Bps = 0
-    top_n: Int[1, 100_000] = 5
+    top_n: Annotated[int, Range(1, 100_000)] = 5
 
 
 @dataclass(slots=True)
@@ -313,27 +298,41 @@ class GuardsSection:
 
     # --- per opportunity: the opportunity is blocked --------------------------------
     min_net_profit_quote: Quote = "1"  # net profit after gas and flash fee, below: blocked
-    max_gas_price_gwei: Num[0, 1_000_000] = 150.0  # runbook: "> 150 gwei: pause trading"
-    gas_headroom_pct: Int[0, 10**9] = 100  # above the cap, profit must survive dearer gas
+    # runbook: "> 150 gwei: pause trading"
+    max_gas_price_gwei: Annotated[float, Range(0, 1_000_000)] = 150.0
+    # above the cap, profit must survive dearer gas
+    gas_headroom_pct: Annotated[int, Range(0, 10**9)] = 100
     max_notional_quote: Quote = "100000"  # input size per trade, valued in quote at mid
-    max_price_impact_bps: Int[0, 10_000] = 500  # output lost to the trade's own size
-    max_head_age_s: Num[0, DAY] = 30.0  # stale market data: head block older than this
-    max_head_lag_blocks: Int[0, 10**9] = 2  # stale data: active provider behind the best
-    max_rpc_latency_ms: Pos[600_000.0] = 2000.0  # runbook: response time > 2000 ms
+    # output lost to the trade's own size
+    max_price_impact_bps: Annotated[int, Range(0, 10_000)] = 500
+    # stale market data: head block older than this
+    max_head_age_s: Annotated[float, Range(0, DAY)] = 30.0
+    # stale data: active provider behind the best
+    max_head_lag_blocks: Annotated[int, Range(0, 10**9)] = 2
+    # runbook: response time > 2000 ms
+    max_rpc_latency_ms: Annotated[float, Range(0, 600_000.0, above=True)] = 2000.0
     # --- per booked trade: the circuit breaker opens ----------------------------------
-    max_failed_trades_per_hour: Int[0, 10**9] = 10  # runbook: failed trades > 10/hour
+    # runbook: failed trades > 10/hour
+    max_failed_trades_per_hour: Annotated[int, Range(0, 10**9)] = 10
     min_success_rate_pct: Percent = 70.0  # runbook: success rate < 70 %
-    success_rate_window: Int[1, 1_000_000] = 20  # over the last this many trades...
-    success_rate_min_trades: Int[1, 1_000_000] = 10  # ...once at least this many were booked
-    consecutive_failures_limit: Int[1, 10**9] = 5  # this many failed trades in a row
+    # over the last this many trades...
+    success_rate_window: Annotated[int, Range(1, 1_000_000)] = 20
+    # ...once at least this many were booked
+    success_rate_min_trades: Annotated[int, Range(1, 1_000_000)] = 10
+    # this many failed trades in a row
+    consecutive_failures_limit: Annotated[int, Range(1, 10**9)] = 5
     max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
     max_daily_loss_quote: Quote = "500"  # P&L since 00:00 UTC; holds the breaker to midnight
     # --- the breaker --------------------------------------------------------------------
-    breaker_wait_s: Num[0, WEEK] = 300.0  # OPEN this long before HALF_OPEN lets probes in
-    breaker_probe_trades: Int[1, 1_000] = 3  # probe trades HALF_OPEN allows; all must win
-    breaker_probe_timeout_s: Pos[DAY] = 120.0  # a probe not booked by then counts as failed
+    # OPEN this long before HALF_OPEN lets probes in
+    breaker_wait_s: Annotated[float, Range(0, WEEK)] = 300.0
+    # probe trades HALF_OPEN allows; all must win
+    breaker_probe_trades: Annotated[int, Range(1, 1_000)] = 3
+    # a probe not booked by then counts as failed
+    breaker_probe_timeout_s: Annotated[float, Range(0, DAY, above=True)] = 120.0
     # --- triggers -----------------------------------------------------------------------
-    repeat_window_s: Num[0, DAY] = 60.0  # identical "blocked" triggers within it are counted
+    # identical "blocked" triggers within it are counted
+    repeat_window_s: Annotated[float, Range(0, DAY)] = 60.0
     disabled: list[GuardRule] = field(default_factory=list)  # rule names switched off
 
 
@@ -352,11 +351,15 @@ class RedisSection:
     ] = ""
     namespace: Name = "arbctl"  # key prefix: fleets sharing one Redis use different ones
     engine_name: str = ""  # default: <hostname>-<hash of the state dir>
-    heartbeat_s: Pos[3_600.0] = 2.0  # presence and mirror writes
-    ttl_s: Pos[DAY] = 15.0  # a key not refreshed for this long expires (dead engine)
-    halt_check_s: Pos[3_600.0] = 2.0  # periodic read of the halt flag, besides pub/sub
-    timeout_s: Pos[60.0] = 1.0  # connect and command timeout: Redis never holds anything up
-    backoff_max_s: Pos[3_600.0] = 5.0  # reconnect attempts back off up to this
+    heartbeat_s: Annotated[float, Range(0, 3_600.0, above=True)] = 2.0  # presence and mirror writes
+    # a key not refreshed for this long expires (dead engine)
+    ttl_s: Annotated[float, Range(0, DAY, above=True)] = 15.0
+    # periodic read of the halt flag, besides pub/sub
+    halt_check_s: Annotated[float, Range(0, 3_600.0, above=True)] = 2.0
+    # connect and command timeout: Redis never holds anything up
+    timeout_s: Annotated[float, Range(0, 60.0, above=True)] = 1.0
+    # reconnect attempts back off up to this
+    backoff_max_s: Annotated[float, Range(0, 3_600.0, above=True)] = 5.0
 
 
 @dataclass(slots=True)
@@ -364,17 +367,27 @@ class MetricsSection:
     """Engine metrics, anomaly detection and the optional Prometheus endpoint
     (docs/observability.md). Windows are seconds; money is whole quote tokens."""
 
-    window_s: Pos[DAY] = 60.0  # the runbook dashboard's "per minute" window
-    hour_window_s: Pos[WEEK] = 3600.0  # success rate, failed trades per hour, hourly P&L
-    memory_limit_mb: Int[0, 2**24] = 0  # memory % is of this limit (a container's); 0: host
-    anomaly_window: Int[2, 1_000_000] = 200  # recent values each series is judged against
-    anomaly_min_samples: Int[2, 1_000_000] = 30  # nothing is judged before this many
-    anomaly_threshold: Pos[1_000.0] = 3.5  # robust z-score above which a value is anomalous
-    anomaly_recent: Int[0, 100_000] = 50  # anomalies kept for `metrics` / `anomalies`
-    slippage_floor_bps: Num[0, 10_000] = 5000.0  # under half the quoted profit never counts
+    # the runbook dashboard's "per minute" window
+    window_s: Annotated[float, Range(0, DAY, above=True)] = 60.0
+    # success rate, failed trades per hour, hourly P&L
+    hour_window_s: Annotated[float, Range(0, WEEK, above=True)] = 3600.0
+    # memory % is of this limit (a container's); 0: host
+    memory_limit_mb: Annotated[int, Range(0, 2**24)] = 0
+    # recent values each series is judged against
+    anomaly_window: Annotated[int, Range(2, 1_000_000)] = 200
+    # nothing is judged before this many
+    anomaly_min_samples: Annotated[int, Range(2, 1_000_000)] = 30
+    # robust z-score above which a value is anomalous
+    anomaly_threshold: Annotated[float, Range(0, 1_000.0, above=True)] = 3.5
+    # anomalies kept for `metrics` / `anomalies`
+    anomaly_recent: Annotated[int, Range(0, 100_000)] = 50
+    # under half the quoted profit never counts
+    slippage_floor_bps: Annotated[float, Range(0, 10_000)] = 5000.0
     profit_floor_quote: Quote = "0"  # profit per trade: deviations under this never count
-    loop_latency_floor_ms: Num[0, 60_000] = 25.0  # loop latency: smaller deviations ignored
-    prometheus_port: Int[0, 65_535] = 0  # text exposition on 127.0.0.1:PORT/metrics; 0 = off
+    # loop latency: smaller deviations ignored
+    loop_latency_floor_ms: Annotated[float, Range(0, 60_000)] = 25.0
+    # text exposition on 127.0.0.1:PORT/metrics; 0 = off
+    prometheus_port: Annotated[int, Range(0, 65_535)] = 0
 
 
 Severity = Literal["P0", "P1", "P2", "P3"]
@@ -388,31 +401,39 @@ class AlertsSection:
     tokens, converted exactly like `[guards]`. Every notification is also logged.
     """
 
-    evaluate_interval_s: Num[0.1, 3_600] = 5.0  # rules are evaluated this often, and on change
-    resend_interval_s: Num[1, WEEK] = 3600.0  # a still-firing alert is sent again this often
+    # rules are evaluated this often, and on change
+    evaluate_interval_s: Annotated[float, Range(0.1, 3_600)] = 5.0
+    # a still-firing alert is sent again this often
+    resend_interval_s: Annotated[float, Range(1, WEEK)] = 3600.0
     webhook_url: Annotated[
         str, Text(r"https?://\S+", "an http:// or https:// URL", optional=True, secret=True)
     ] = ""  # JSON POST, Slack-compatible `text` (secret: redacted)
-    webhook_timeout_s: Pos[300.0] = 5.0
+    webhook_timeout_s: Annotated[float, Range(0, 300.0, above=True)] = 5.0
     webhook_min_severity: Severity = "P3"  # sends this severity and more severe ones
     command: list[str] = field(default_factory=list)  # argv; the alert as JSON on stdin
-    command_timeout_s: Pos[3_600.0] = 10.0
+    command_timeout_s: Annotated[float, Range(0, 3_600.0, above=True)] = 10.0
     command_min_severity: Severity = "P3"
     # --- rules --------------------------------------------------------------------------
-    health_interval_s: Num[1, DAY] = 60.0  # the engine runs its own health checks this often
-    health_failures: Int[1, 1_000] = 3  # runbook: health check failed 3 consecutive times
-    cpu_percent: Num[0, 10_000] = 80.0  # runbook: CPU > 80 % for 5 minutes
-    cpu_for_s: Num[0, WEEK] = 300.0
+    # the engine runs its own health checks this often
+    health_interval_s: Annotated[float, Range(1, DAY)] = 60.0
+    # runbook: health check failed 3 consecutive times
+    health_failures: Annotated[int, Range(1, 1_000)] = 3
+    cpu_percent: Annotated[float, Range(0, 10_000)] = 80.0  # runbook: CPU > 80 % for 5 minutes
+    cpu_for_s: Annotated[float, Range(0, WEEK)] = 300.0
     memory_percent: Percent = 90.0  # runbook: memory > 90 % for 2 minutes
-    memory_for_s: Num[0, WEEK] = 120.0
-    no_trades_s: Num[0, WEEK] = 1800.0  # runbook: no trades for 30 minutes (while running)
-    errors_per_minute: Num[0, 1_000_000_000] = 50.0  # runbook: error rate > 50/min for 5 min
-    errors_for_s: Num[0, WEEK] = 300.0
+    memory_for_s: Annotated[float, Range(0, WEEK)] = 120.0
+    # runbook: no trades for 30 minutes (while running)
+    no_trades_s: Annotated[float, Range(0, WEEK)] = 1800.0
+    # runbook: error rate > 50/min for 5 min
+    errors_per_minute: Annotated[float, Range(0, 1_000_000_000)] = 50.0
+    errors_for_s: Annotated[float, Range(0, WEEK)] = 300.0
     min_success_rate_pct: Percent = 70.0  # runbook: success rate < 70 %
-    success_rate_min_trades: Int[1, 1_000_000] = 10  # ...over the hour window, once booked
+    # ...over the hour window, once booked
+    success_rate_min_trades: Annotated[int, Range(1, 1_000_000)] = 10
     max_hourly_loss_quote: Quote = "100"  # runbook: hourly P&L < -$100
-    provider_down_for_s: Num[0, WEEK] = 60.0  # a provider down this long (ours)
-    anomaly_window_s: Num[0, WEEK] = 900.0  # an anomaly keeps its alert firing this long
+    provider_down_for_s: Annotated[float, Range(0, WEEK)] = 60.0  # a provider down this long (ours)
+    # an anomaly keeps its alert firing this long
+    anomaly_window_s: Annotated[float, Range(0, WEEK)] = 900.0
     disabled: list[AlertRule] = field(default_factory=list)  # rule names switched off
 
 

@@ -6,6 +6,17 @@ name never means two things. Errors from libraries (OSError, asyncpg's, web3's) 
 re-parented: they are caught at the part's edge and turned into the part's own error where
 a caller has something to decide.
 
+The parts' bases, each defined in its part (tests/unit/test_errors.py keeps every exception
+class of engine/, arbctl/ and screens/ under this root, and every name unique):
+  ConfigError (config.py) · ProtocolError (protocol.py) · LedgerError (ledger/errors.py)
+  MarketError (market/errors.py: venues, the simulator, the AMM, nodes, pools, the sender)
+  ExecutionError (execution/errors.py) · SelectionError (providers/selector.py)
+  DevnetError (devnet/errors.py) · ClientError (arbctl/client/core.py)
+  WalletError (arbctl/wallet/errors.py); single errors sit right under the root:
+  InvalidTransition, LatchNotCleared, SocketInUse, NotQuiet, RedisDown, BreakerClosed, NoRedis.
+Errors that callers catch as a builtin too keep it as a second base (`except ValueError`
+still catches UniswapV2Error and SelectionError; `except RuntimeError` a DevnetError).
+
 Stdlib only: the command line imports it on every path.
 """
 

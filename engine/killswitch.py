@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from engine import protocol
 from engine.bus import EventBus
+from engine.errors import ArbctlError
 from engine.lifecycle import Actor, Lifecycle
 
 log = logging.getLogger("arbctl.killswitch")
@@ -57,7 +58,7 @@ class Auditor(Protocol):
     ) -> Any: ...
 
 
-class LatchNotCleared(Exception):
+class LatchNotCleared(ArbctlError):
     """`resume` could not remove the persisted halt: the engine stays halted."""
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from engine import protocol
 from engine.bus import EventBus
+from engine.errors import ArbctlError
 
 
-class InvalidTransition(Exception):
+class InvalidTransition(ArbctlError):
     """An operator asked for a transition the current state does not allow."""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ArbctlError
+
 JSONRPC = "2.0"
 
 # A request line longer than this is refused without being parsed; the connection is
@@ -102,7 +104,7 @@ HALT_FILE = "halt.json"
 PID_FILE = "engine.pid"
 
 
-class ProtocolError(Exception):
+class ProtocolError(ArbctlError):
     """A JSON-RPC error, raised on either side of the socket."""
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:

@@ -133,7 +133,8 @@ class EngineLink:
         Either way events were missed, so the snapshots are re-read: straight away for a
         gap in the replay, after resubscribing for an overflow.
         """
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        given = event.get("data")
+        data: dict[str, Any] = given if isinstance(given, dict) else {}
         why = f"lagged: {data.get('reason', 'events were missed')}"
         hooks.on_event(event)
         if "oldest_available_seq" not in data:

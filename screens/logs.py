@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Label, Log
 
 from screens import formats
@@ -83,7 +83,7 @@ def matches(line: str, words: list[str]) -> bool:
 class LogsScreen(SubScreen):
     """The engine log, newest at the bottom, with search."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
     ]
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -58,7 +58,7 @@ class TypeAhead:
 class ReasonModal(TypeAhead, ModalScreen[str | None]):
     """Ask why; Enter accepts the default when there is one. Result: the reason or None."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#reason"
 
     def __init__(self, title: str, explanation: str, default: str | None) -> None:
@@ -109,7 +109,7 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     down: the kill must not wait for the dashboard to be repainted.
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#confirm"
 
     def __init__(self, on_confirm: Callable[[], None]) -> None:
@@ -158,7 +158,7 @@ AUTOMATIC = "__automatic__"
 class FailoverModal(ModalScreen[FailoverChoice | None]):
     """Pick a provider to pin, or automatic. Result: the choice, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, providers: list[dict[str, Any]]) -> None:
         super().__init__()
@@ -194,7 +194,7 @@ class FailoverModal(ModalScreen[FailoverChoice | None]):
 class HelpModal(ModalScreen[None]):
     """Every key the console answers to, and what read-only mode hides."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close"),
         Binding("q", "close", "Close"),

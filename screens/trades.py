@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
@@ -28,7 +28,7 @@ SCREEN_LIMIT = 500
 class TradesScreen(SubScreen):
     """All trades the console holds, filterable, Enter for detail."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
     ]
 
@@ -118,7 +118,7 @@ def detail_lines(trade: dict[str, Any], units: Units) -> list[tuple[str, str]]:
 class TradeDetailScreen(ModalScreen[None]):
     """One trade, every field, exact amounts. Esc goes back to the list."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
         Binding("enter", "close", "Back", show=False),
     ]

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: creates .venv, installs the project with
-# its test tools, makes sure PostgreSQL and Redis answer (scripts/services.sh: it installs
-# and starts them if it must), installs the devnet's npm packages (anvil, Uniswap V2, solc)
-# into the cache, then runs pytest. What services.sh started is stopped when this exits;
-# services that were already running are left alone. Needs Python >= 3.11, pip, node, npm.
+# its test tools, runs the static checks (ruff lint and format, mypy), makes sure
+# PostgreSQL and Redis answer (scripts/services.sh: it installs and starts them if it
+# must), installs the devnet's npm packages (anvil, Uniswap V2, solc) into the cache, then
+# runs pytest. What services.sh started is stopped when this exits; services that were
+# already running are left alone. Needs Python >= 3.11, pip, node, npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,12 @@ if [ -n "$missing" ]; then
 fi
 
 ./scripts/venv.sh dev
+
+# The static checks, before anything slow (each configured in pyproject.toml): lint, format,
+# types. Any failure fails the run, so CI enforces them.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 
 trap './scripts/services.sh down' EXIT
 trap 'exit 130' INT

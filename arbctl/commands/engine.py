@@ -295,7 +295,7 @@ def _check_unanswering(exc: EngineUnreachable, target: Target, as_json: bool) ->
         output.note(f"arbctl: stale socket file {target.socket} (no engine); it will be replaced")
 
 
-def _already_running(message: str, pid: int | None, target: Target, as_json: bool) -> None:
+def _already_running(message: str, pid: int | None, target: Target, as_json: bool) -> NoReturn:
     output.fail(
         message,
         exitcodes.ALREADY_RUNNING,

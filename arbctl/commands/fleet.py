@@ -21,6 +21,7 @@ import typer
 
 from arbctl import exitcodes, options, output
 from arbctl.client import Client, EngineUnreachable, RpcError
+from engine.errors import ArbctlError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -58,7 +59,7 @@ GlobalOpt = Annotated[
 ]
 
 
-class NoRedis(Exception):
+class NoRedis(ArbctlError):
     """Where Redis is could not be found out, or it did not answer."""
 
 

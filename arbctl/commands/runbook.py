@@ -23,7 +23,7 @@ from arbctl.commands.trading import Period
 RETENTION_DAYS = 30  # runbook 1: "remove logs older than 30 days"
 
 if TYPE_CHECKING:  # the procedures load only when their command runs
-    from arbctl.runbook.checks import Check
+    from arbctl.runbook.checks import RunbookCheck
     from arbctl.runbook.sources import EngineSource
 
 OutOpt = Annotated[
@@ -105,7 +105,7 @@ def _engine_and_dir(socket: Path | None, state_dir: Path | None) -> tuple[Engine
 
 
 def _finish_checklist(
-    kind: str, checks: list[Check], engine: EngineSource, state_dir: Path, as_json: bool
+    kind: str, checks: list[RunbookCheck], engine: EngineSource, state_dir: Path, as_json: bool
 ) -> None:
     import time
 

@@ -1,7 +1,7 @@
 """A check: one runbook step's verdict, the evidence behind it, and what to do next.
 
 The runbooks are written as "check X; expected Y; action if not: see section Z". A
-`Check` keeps exactly that shape so a checklist prints the same way for a person and for
+`RunbookCheck` keeps exactly that shape so a checklist prints the same way for a person and for
 a script, and the exit code (0 all pass · 1 a warning · 2 a failure) is derived from the
 checks alone, never decided separately.
 """
@@ -17,7 +17,7 @@ _RANK = {PASS: 0, WARN: 1, FAIL: 2}
 
 
 @dataclass(slots=True)
-class Check:
+class RunbookCheck:
     """`next_step` is the runbook's action for this check; empty when it passed."""
 
     name: str
@@ -30,28 +30,28 @@ class Check:
         return asdict(self)
 
 
-def passed(name: str, evidence: str, **data: Any) -> Check:
-    return Check(name, PASS, evidence, "", data)
+def passed(name: str, evidence: str, **data: Any) -> RunbookCheck:
+    return RunbookCheck(name, PASS, evidence, "", data)
 
 
-def warned(name: str, evidence: str, next_step: str, **data: Any) -> Check:
-    return Check(name, WARN, evidence, next_step, data)
+def warned(name: str, evidence: str, next_step: str, **data: Any) -> RunbookCheck:
+    return RunbookCheck(name, WARN, evidence, next_step, data)
 
 
-def failed(name: str, evidence: str, next_step: str, **data: Any) -> Check:
-    return Check(name, FAIL, evidence, next_step, data)
+def failed(name: str, evidence: str, next_step: str, **data: Any) -> RunbookCheck:
+    return RunbookCheck(name, FAIL, evidence, next_step, data)
 
 
-def graded(name: str, status: str, evidence: str, next_step: str, **data: Any) -> Check:
+def graded(name: str, status: str, evidence: str, next_step: str, **data: Any) -> RunbookCheck:
     """A check whose status was computed; the next step is kept only when it did not pass."""
-    return Check(name, status, evidence, "" if status == PASS else next_step, data)
+    return RunbookCheck(name, status, evidence, "" if status == PASS else next_step, data)
 
 
 def worst(statuses: Iterable[str]) -> str:
     return max(statuses, key=lambda s: _RANK[s], default=PASS)
 
 
-def exit_code(checks: Iterable[Check]) -> int:
+def exit_code(checks: Iterable[RunbookCheck]) -> int:
     """0 all passed · 1 at least one warning · 2 at least one failure."""
     return _RANK[worst(c.status for c in checks)]
 
@@ -63,7 +63,7 @@ def by_threshold(value: float, warn_at: float, fail_at: float | None = None) -> 
     return WARN if value >= warn_at else PASS
 
 
-def checklist_doc(kind: str, checks: list[Check], context: dict[str, Any]) -> dict[str, Any]:
+def checklist_doc(kind: str, checks: list[RunbookCheck], context: dict[str, Any]) -> dict[str, Any]:
     """The `--json` document of a checklist (fields documented in docs/runbook.md)."""
     verdict = worst(c.status for c in checks)
     return {

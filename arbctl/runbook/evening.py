@@ -1,4 +1,4 @@
-"""The evening checklist (runbook 2, end of trading day), one `Check` per step.
+"""The evening checklist (runbook 2, end of trading day), one `RunbookCheck` per step.
 
 1. today's P&L summary (`pnl --period today`); 2. the day's trades exported to CSV
 (`export trades`, same pages, same exact columns); 3. anomalies detected today;
@@ -16,7 +16,7 @@ import typer
 
 from arbctl.commands import accounting
 from arbctl.runbook import archive, fmt, logscan, steps
-from arbctl.runbook.checks import Check, failed, passed, warned
+from arbctl.runbook.checks import RunbookCheck, failed, passed, warned
 from arbctl.runbook.morning import unanswered
 from arbctl.runbook.sources import RECONCILE_TIMEOUT_S, EngineSource
 
@@ -25,7 +25,7 @@ REPORTS_DIR = "reports"
 
 def run(
     engine: EngineSource, state_dir: Path, reports_dir: Path, retention_days: int
-) -> list[Check]:
+) -> list[RunbookCheck]:
     return [
         pnl(engine),
         export(engine, reports_dir),
@@ -35,7 +35,7 @@ def run(
     ]
 
 
-def pnl(engine: EngineSource) -> Check:
+def pnl(engine: EngineSource) -> RunbookCheck:
     """Runbook 2's "Daily Summary": trades, successes, failures, net profit, costs."""
     answer = engine.ask("pnl", {"period": "today"})
     if not answer.ok:
@@ -61,7 +61,7 @@ def export_path(reports_dir: Path, now: float | None = None) -> Path:
     return reports_dir / f"trades-{day}.csv"
 
 
-def export(engine: EngineSource, reports_dir: Path) -> Check:
+def export(engine: EngineSource, reports_dir: Path) -> RunbookCheck:
     """`arbctl export trades --period today --out <reports>/trades-<day>.csv`, reused."""
     params = {"period": "today", "limit": accounting.EXPORT_PAGE}
     first = engine.ask("export.trades", params)
@@ -78,7 +78,7 @@ def export(engine: EngineSource, reports_dir: Path) -> Check:
     return passed("export", f"{rows} trades written to {path}", path=str(path), rows=rows)
 
 
-def anomalies(engine: EngineSource) -> Check:
+def anomalies(engine: EngineSource) -> RunbookCheck:
     """ "⚠️ N anomalies detected today" with the five most recent, or "✓ none"."""
     answer = engine.ask("anomalies", {"limit": 5})
     if not answer.ok:
@@ -95,7 +95,7 @@ def anomalies(engine: EngineSource) -> Check:
     return warned("anomalies", evidence, steps.ANOMALIES, **data)
 
 
-def log_archive(state_dir: Path, retention_days: int) -> Check:
+def log_archive(state_dir: Path, retention_days: int) -> RunbookCheck:
     try:
         result = archive.archive_logs(logscan.log_dir(state_dir), retention_days)
     except OSError as exc:
@@ -113,7 +113,7 @@ def log_archive(state_dir: Path, retention_days: int) -> Check:
     return passed("log_archive", evidence, **result)
 
 
-def reconcile(engine: EngineSource) -> Check:
+def reconcile(engine: EngineSource) -> RunbookCheck:
     answer = engine.ask("reconcile", {}, timeout=RECONCILE_TIMEOUT_S)
     if not answer.ok:
         return unanswered("reconcile", answer, steps.RECONCILE)

@@ -36,13 +36,12 @@ def pid_info(state_dir: Path, socket_path: Path) -> dict[str, Any]:
         return {"pid": None, "alive": False, "stopped": False, "engine": False, "proof": None}
     alive = process.is_alive(pid)
     proof = process.prove_engine(state_dir, socket_path)
-    proven = isinstance(proof, process.Proof)
     return {
         "pid": pid,
         "alive": alive,
         "stopped": alive and process.is_stopped(pid),
-        "engine": proven,
-        "proof": proof.evidence if proven else proof.why,
+        "engine": isinstance(proof, process.Proof),
+        "proof": proof.evidence if isinstance(proof, process.Proof) else proof.why,
     }
 
 

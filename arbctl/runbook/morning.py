@@ -4,7 +4,7 @@ Runbook 1 (09:00): service, health check (Redis, PostgreSQL, logs, latency), err
 the last hour, trading activity, database, disk, resources. Runbook 2 (start of trading
 day): system status, circuit breaker and emergency shutdown, wallet balances, recent
 trades and success rate, liquidity providers, gas, errors in the logs. Every item is a
-`Check` with the runbook's threshold; when the engine is down the engine's items FAIL
+`RunbookCheck` with the runbook's threshold; when the engine is down the engine's items FAIL
 saying so and the items answerable from the state directory (halt marker, logs, disk)
 are still checked.
 """
@@ -22,7 +22,7 @@ from arbctl.runbook.checks import (
     FAIL,
     PASS,
     WARN,
-    Check,
+    RunbookCheck,
     by_threshold,
     failed,
     graded,
@@ -47,9 +47,9 @@ LOG_STALE_S = 900.0  # ours: a running engine logs every trade and guard block
 HOUR_S = 3600.0
 
 
-def run(engine: EngineSource, state_dir: Path) -> list[Check]:
+def run(engine: EngineSource, state_dir: Path) -> list[RunbookCheck]:
     """Every morning item, in the runbooks' order."""
-    items: list[Callable[[EngineSource, Path], Check]] = [
+    items: list[Callable[[EngineSource, Path], RunbookCheck]] = [
         engine_state,
         health,
         ledger,
@@ -70,14 +70,14 @@ def run(engine: EngineSource, state_dir: Path) -> list[Check]:
     return [item(engine, state_dir) for item in items]
 
 
-def unanswered(name: str, answer: Answer, next_step: str = steps.ENGINE_DOWN) -> Check:
+def unanswered(name: str, answer: Answer, next_step: str = steps.ENGINE_DOWN) -> RunbookCheck:
     """An engine item without an answer: a FAIL that says why (down, or which refusal)."""
     step = steps.ENGINE_DOWN if answer.kind == "unreachable" else next_step
     return failed(name, f"no answer from the engine: {answer.error}", step)
 
 
 # --- the engine ----------------------------------------------------------------------------
-def engine_state(engine: EngineSource, state_dir: Path) -> Check:
+def engine_state(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     status = engine.ask("status")
     if not status.ok:
         return unanswered("engine", status)
@@ -95,7 +95,7 @@ def engine_state(engine: EngineSource, state_dir: Path) -> Check:
     return warned("engine", evidence, steps.PAUSED if state == "paused" else steps.HEALTH, **data)
 
 
-def health(engine: EngineSource, state_dir: Path) -> Check:
+def health(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     answer = engine.ask("health")
     if not answer.ok:
         return unanswered("health", answer, steps.HEALTH)
@@ -116,7 +116,7 @@ def health_check(engine: EngineSource, name: str) -> dict[str, Any] | None:
     return None
 
 
-def ledger(engine: EngineSource, state_dir: Path) -> Check:
+def ledger(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     status = engine.ask("status")
     if not status.ok:
         return unanswered("ledger", status, steps.LEDGER)
@@ -135,7 +135,7 @@ def ledger(engine: EngineSource, state_dir: Path) -> Check:
     return graded("ledger", status_, evidence, steps.LEDGER, **data)
 
 
-def redis(engine: EngineSource, state_dir: Path) -> Check:
+def redis(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     answer = engine.ask("health")
     if not answer.ok:
         return unanswered("redis", answer, steps.REDIS)
@@ -146,7 +146,7 @@ def redis(engine: EngineSource, state_dir: Path) -> Check:
     return graded("redis", status, str(check.get("detail")), steps.REDIS)
 
 
-def logs(engine: EngineSource, state_dir: Path) -> Check:
+def logs(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     fresh = logscan.freshness(state_dir)
     if not fresh["exists"]:
         return failed("logs", f"no engine log at {fresh['path']}", steps.LOGS, **fresh)
@@ -157,7 +157,7 @@ def logs(engine: EngineSource, state_dir: Path) -> Check:
     return graded("logs", status, evidence, steps.LOGS, **fresh)
 
 
-def loop_latency(engine: EngineSource, state_dir: Path) -> Check:
+def loop_latency(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     status = engine.ask("status")
     if not status.ok:
         return unanswered("loop_latency", status, steps.LATENCY)
@@ -171,7 +171,7 @@ def loop_latency(engine: EngineSource, state_dir: Path) -> Check:
 
 
 # --- safety --------------------------------------------------------------------------------
-def breaker(engine: EngineSource, state_dir: Path) -> Check:
+def breaker(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     status = engine.ask("status")
     if not status.ok:
         return unanswered("breaker", status, steps.BREAKER)
@@ -187,7 +187,7 @@ def breaker(engine: EngineSource, state_dir: Path) -> Check:
     return graded("breaker", verdict, evidence, steps.BREAKER, **info)
 
 
-def halt(engine: EngineSource, state_dir: Path) -> Check:
+def halt(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     """From the engine when it answers, else from the marker an engine would start with."""
     status = engine.ask("status")
     marker = status.get("halt") if status.ok else local.halt_marker(state_dir)
@@ -198,7 +198,7 @@ def halt(engine: EngineSource, state_dir: Path) -> Check:
     return failed("halt", evidence, steps.HALTED, halt=marker)
 
 
-def balances(engine: EngineSource, state_dir: Path) -> Check:
+def balances(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     """Wallet balances as the engine serves them: `reconcile`'s current balance per token."""
     status = engine.ask("status")
     if not status.ok:
@@ -223,7 +223,7 @@ def balances(engine: EngineSource, state_dir: Path) -> Check:
 
 
 # --- trading -------------------------------------------------------------------------------
-def trades(engine: EngineSource, state_dir: Path) -> Check:
+def trades(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     pnl = engine.ask("pnl", {"period": "today"})
     metrics = engine.ask("metrics")
     if not pnl.ok:
@@ -248,7 +248,7 @@ def trades(engine: EngineSource, state_dir: Path) -> Check:
     return graded("trades", verdict, evidence, steps.SUCCESS_RATE, **data)
 
 
-def activity(engine: EngineSource, state_dir: Path) -> Check:
+def activity(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     """Runbook 1's dashboard: errors_per_minute < 10, guard_triggers_per_minute < 5."""
     metrics = engine.ask("metrics")
     if not metrics.ok:
@@ -270,7 +270,7 @@ def activity(engine: EngineSource, state_dir: Path) -> Check:
     return passed("activity", evidence, **data)
 
 
-def providers(engine: EngineSource, state_dir: Path) -> Check:
+def providers(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     status = engine.ask("status")
     if not status.ok:
         return unanswered("providers", status, steps.PROVIDERS)
@@ -301,7 +301,7 @@ def _active(listed: list[dict[str, Any]]) -> str | None:
     return next((str(p.get("name")) for p in listed if p.get("active")), None)
 
 
-def gas(engine: EngineSource, state_dir: Path) -> Check:
+def gas(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     answer = engine.ask("gas")
     if not answer.ok:
         return unanswered("gas", answer, steps.GAS)
@@ -315,7 +315,7 @@ def gas(engine: EngineSource, state_dir: Path) -> Check:
 
 
 # --- this machine --------------------------------------------------------------------------
-def errors(engine: EngineSource, state_dir: Path) -> Check:
+def errors(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     """`logs --since 1h | grep -i error`: the count and what the errors are."""
     summary = logscan.error_summary(state_dir, time.time() - HOUR_S, limit=3)
     count = summary["count"]
@@ -326,7 +326,7 @@ def errors(engine: EngineSource, state_dir: Path) -> Check:
     return graded("errors", verdict, evidence, step, count=count, top=summary["top"])
 
 
-def disk(engine: EngineSource, state_dir: Path) -> Check:
+def disk(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     usage = local.disk_usage(state_dir)
     sizes = local.dir_sizes(state_dir)
     used = float(usage["used_percent"] or 0.0)
@@ -339,7 +339,7 @@ def disk(engine: EngineSource, state_dir: Path) -> Check:
     return graded("disk", verdict, evidence, steps.DISK, **usage, state_dir_bytes=sizes)
 
 
-def resources(engine: EngineSource, state_dir: Path) -> Check:
+def resources(engine: EngineSource, state_dir: Path) -> RunbookCheck:
     metrics = engine.ask("metrics")
     if not metrics.ok:
         return unanswered("resources", metrics, steps.RESOURCES)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_typing import HexStr
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
+from arbctl.wallet.errors import WalletError
 from engine.config import Config, redact_text
 from engine.execution.signer import Signer
 from engine.market.evm.abi import calldata
@@ -25,7 +27,7 @@ GAS_MARGIN_PERCENT = 130
 CONNECT_TIMEOUT_S = 10.0
 
 
-class ChainError(Exception):
+class ChainError(WalletError):
     """The node refused or failed; the message names the endpoint (credentials masked)."""
 
 
@@ -93,7 +95,7 @@ class Chain:
         """An EIP-1559 contract call, gas estimated with a margin; waits for success."""
         sender, to = signer.address, Web3.to_checksum_address(to)
         try:
-            estimate = self.w3.eth.estimate_gas({"from": sender, "to": to, "data": data})
+            estimate = self.w3.eth.estimate_gas({"from": sender, "to": to, "data": HexStr(data)})
         except (ContractLogicError, Web3RPCError) as exc:
             raise ChainError(f"would revert: {_reason(exc)}") from None
         except Exception as exc:
@@ -151,8 +153,8 @@ class Chain:
         except ValueError as exc:
             raise ChainError(str(exc)) from None
         try:
-            self.w3.eth.send_raw_transaction(signed.raw)
-            receipt = self.w3.eth.wait_for_transaction_receipt(signed.hash, timeout=timeout)
+            self.w3.eth.send_raw_transaction(HexStr(signed.raw))
+            receipt = self.w3.eth.wait_for_transaction_receipt(HexStr(signed.hash), timeout=timeout)
         except TimeExhausted:
             raise ChainError(f"tx {signed.hash} not mined within {timeout:.0f}s") from None
         except Exception as exc:  # refused, or the endpoint went away

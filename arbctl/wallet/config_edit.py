@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from arbctl.wallet.errors import WalletError
 from engine.config import ConfigError, load
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]\s][^\]]*?)\s*\]\]?\s*(#.*)?$")
@@ -27,7 +28,7 @@ _KEY_LINE = re.compile(
 )
 
 
-class ConfigEditError(Exception):
+class ConfigEditError(WalletError):
     """The file could not be changed safely; it was left as it was."""
 
 

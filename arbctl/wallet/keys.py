@@ -13,14 +13,16 @@ import secrets
 from pathlib import Path
 
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
+from arbctl.wallet.errors import WalletError
 from engine.telemetry.logs import register_secret
 
 KEY_MODE = 0o600
 DIR_MODE = 0o700
 
 
-class KeyFileExists(Exception):
+class KeyFileExists(WalletError):
     """The target file exists: refusing to overwrite what may be someone's only key."""
 
 
@@ -52,7 +54,7 @@ def default_key_path(directory: Path, address: str) -> Path:
     return directory / f"{address}.key"
 
 
-def _fresh_key() -> keys.PrivateKey:
+def _fresh_key() -> PrivateKey:
     """32 random bytes that are a valid secp256k1 scalar (a retry is astronomically rare)."""
     while True:
         try:

@@ -28,6 +28,7 @@ from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 from arbctl.wallet import keys
 from arbctl.wallet.chain import Chain, ChainError
 from arbctl.wallet.config_edit import ConfigEditError, switch_key_file
+from arbctl.wallet.errors import WalletError
 from engine.config import Config, ConfigError, load
 from engine.execution.signer import KeyLoadError, Signer, load_signer
 from engine.market.evm.abi import calldata
@@ -37,7 +38,7 @@ ZERO_ADDRESS = "0x" + "0" * 40
 NATIVE = "native"
 
 
-class RotateRefused(Exception):
+class RotateRefused(WalletError):
     """Nothing was done: the inputs or the chain do not allow a rotation. `code` is the
     exit code (2 usage or config, 1 otherwise)."""
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from engine.errors import ArbctlError
 from engine.ledger.records import PnlSummary
 from engine.ledger.store import LedgerStore, LedgerUnavailable
 from engine.ledger.writer import LedgerWriter
@@ -42,7 +43,7 @@ QUIET_TIMEOUT_S = 10.0
 BALANCE_POLL_S = 0.05
 
 
-class NotQuiet(Exception):
+class NotQuiet(ArbctlError):
     """Executions never all finished within the timeout: no consistent point to read."""
 
 

@@ -27,7 +27,7 @@ LEDGER_PENDING_WARN = 1000
 
 
 @dataclass(slots=True)
-class Check:
+class HealthCheck:
     name: str
     status: str
     detail: str
@@ -36,70 +36,70 @@ class Check:
         return {"name": self.name, "status": self.status, "detail": self.detail}
 
 
-def _state_check(parts: ControlParts) -> Check:
+def _state_check(parts: ControlParts) -> HealthCheck:
     state, reason = parts.lifecycle.state, parts.lifecycle.reason
     if state == protocol.HALTED:
-        return Check("state", CRITICAL, f"halted: {reason}")
+        return HealthCheck("state", CRITICAL, f"halted: {reason}")
     if state in (protocol.PAUSED, protocol.STARTING, protocol.STOPPING):
-        return Check("state", WARNING, f"{state}: {reason}")
-    return Check("state", OK, "running")
+        return HealthCheck("state", WARNING, f"{state}: {reason}")
+    return HealthCheck("state", OK, "running")
 
 
-def _latch_check(parts: ControlParts) -> Check:
+def _latch_check(parts: ControlParts) -> HealthCheck:
     latch = parts.killswitch.to_dict()
     if not latch["halted"]:
-        return Check("halt_latch", OK, "no halt latched")
+        return HealthCheck("halt_latch", OK, "no halt latched")
     if latch["persisted"]:
-        return Check("halt_latch", OK, f"halt persisted in {latch['path']}")
+        return HealthCheck("halt_latch", OK, f"halt persisted in {latch['path']}")
     detail = (
         f"halt NOT persisted to {latch['path']} after {latch['attempts']} attempts: "
         f"{latch['error'] or 'still writing'}; retrying every {latch['retry_s']:g} s"
     )
-    return Check("halt_latch", CRITICAL, detail)
+    return HealthCheck("halt_latch", CRITICAL, detail)
 
 
-def _loop_check(parts: ControlParts) -> Check:
+def _loop_check(parts: ControlParts) -> HealthCheck:
     avg = parts.loop.avg_loop_latency_ms
     stalled = parts.loop.seconds_since_tick()
     detail = f"avg {avg:.2f} ms, last tick {stalled:.2f} s ago"
     if stalled > LOOP_STALL_S or avg > LOOP_CRIT_MS:
-        return Check("loop", CRITICAL, detail)
+        return HealthCheck("loop", CRITICAL, detail)
     if avg > LOOP_WARN_MS:
-        return Check("loop", WARNING, detail)
-    return Check("loop", OK, detail)
+        return HealthCheck("loop", WARNING, detail)
+    return HealthCheck("loop", OK, detail)
 
 
-async def _ledger_check(parts: ControlParts) -> Check:
+async def _ledger_check(parts: ControlParts) -> HealthCheck:
     writer = parts.ledger
     try:
         ms = await asyncio.wait_for(writer.store.ping(), 2.0)
     except Exception as exc:
-        return Check("ledger", CRITICAL, f"{writer.store.backend} unreachable: {exc}")
+        return HealthCheck("ledger", CRITICAL, f"{writer.store.backend} unreachable: {exc}")
     if not writer.healthy:
-        return Check("ledger", CRITICAL, f"writes failing: {writer.last_error}")
+        return HealthCheck("ledger", CRITICAL, f"writes failing: {writer.last_error}")
     if writer.pending > LEDGER_PENDING_WARN:
-        return Check("ledger", WARNING, f"{writer.pending} rows waiting to be written")
-    return Check("ledger", OK, f"{writer.store.backend} ping {ms:.2f} ms")
+        return HealthCheck("ledger", WARNING, f"{writer.pending} rows waiting to be written")
+    return HealthCheck("ledger", OK, f"{writer.store.backend} ping {ms:.2f} ms")
 
 
-def _redis_check(parts: ControlParts) -> Check | None:
+def _redis_check(parts: ControlParts) -> HealthCheck | None:
     """Redis is optional: unreachable is a WARNING, never CRITICAL — trading goes on."""
     if not parts.config.redis.url:
         return None
     if parts.fleet is None:
-        return Check("redis", WARNING, "not connected yet")
+        return HealthCheck("redis", WARNING, "not connected yet")
     ok, detail = parts.fleet.redis_health()
-    return Check("redis", OK if ok else WARNING, detail)
+    return HealthCheck("redis", OK if ok else WARNING, detail)
 
 
-def _market_check(parts: ControlParts) -> Check:
+def _market_check(parts: ControlParts) -> HealthCheck:
     status = parts.market_status()
     age = status.get("head_age_s")
     if age is None:
-        return Check("market_data", WARNING, "no block received yet")
+        return HealthCheck("market_data", WARNING, "no block received yet")
     if age > HEAD_AGE_WARN_S:
-        return Check("market_data", WARNING, f"head is {age:.1f} s old")
-    return Check("market_data", OK, f"block {status.get('block')} {age:.1f} s old")
+        return HealthCheck("market_data", WARNING, f"head is {age:.1f} s old")
+    return HealthCheck("market_data", OK, f"block {status.get('block')} {age:.1f} s old")
 
 
 async def evaluate_health(parts: ControlParts) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from typing import Any
 from engine import protocol
 from engine.bus import EventBus, Subscription
 from engine.control import params as P
+from engine.errors import ArbctlError
 from engine.protocol import ProtocolError
 
 log = logging.getLogger("arbctl.control")
@@ -77,7 +78,7 @@ class _Connection:
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class SocketInUse(Exception):
+class SocketInUse(ArbctlError):
     """Another engine answers on this socket path."""
 
 

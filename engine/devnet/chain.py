@@ -2,7 +2,7 @@
 
 Deployment and noise trading send from anvil's unlocked accounts (`eth_sendTransaction`),
 so they need no keys at all; only the operator's transactions are signed locally, the way
-the engine will sign them. Failures raise `ChainError` with the revert reason when the
+the engine will sign them. Failures raise `DevnetChainError` with the revert reason when the
 node gives one, and never include key material.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth_account import Account
+from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -29,14 +30,14 @@ GAS_MARGIN_PERCENT = 125
 GAS_MARGIN_FIXED = 100_000
 
 
-class ChainError(DevnetError):
-    """A devnet transaction failed or was rejected."""
+class DevnetChainError(DevnetError):
+    """The devnet node did not answer, or a devnet transaction failed or was rejected."""
 
 
 def connect(url: str, timeout: float = 30.0) -> Web3:
     w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
     if not w3.is_connected():
-        raise ChainError(f"no JSON-RPC node answers at {url}")
+        raise DevnetChainError(f"no JSON-RPC node answers at {url}")
     return w3
 
 
@@ -44,7 +45,7 @@ def anvil_call(w3: Web3, method: str, *params: Any) -> Any:
     """An anvil_/evm_ method web3 has no wrapper for."""
     response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
     if "error" in response:
-        raise ChainError(f"{method} failed: {response['error'].get('message')}")
+        raise DevnetChainError(f"{method} failed: {response['error'].get('message')}")
     return response.get("result")
 
 
@@ -59,20 +60,23 @@ def transact(
     try:
         tx_hash = function.transact(params)  # type: ignore[arg-type]
     except (ContractLogicError, Web3RPCError) as error:
-        raise ChainError(f"{function.fn_name} reverted: {_reason(error)}") from None
+        raise DevnetChainError(f"{function.fn_name} reverted: {_reason(error)}") from None
     return _checked_receipt(w3, tx_hash, function.fn_name)
 
 
 def deploy(w3: Web3, artifact: Artifact, sender: str, *args: Any) -> Contract:
     if not artifact.bytecode:
-        raise ChainError(f"{artifact.name} has no bytecode (an interface?)")
+        raise DevnetChainError(f"{artifact.name} has no bytecode (an interface?)")
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode_hex)
     try:
-        tx_hash = factory.constructor(*args).transact({"from": sender})  # type: ignore[arg-type]
+        tx_hash = factory.constructor(*args).transact({"from": sender})
     except (ContractLogicError, Web3RPCError) as error:
-        raise ChainError(f"deploying {artifact.name} failed: {_reason(error)}") from None
+        raise DevnetChainError(f"deploying {artifact.name} failed: {_reason(error)}") from None
     receipt = _checked_receipt(w3, tx_hash, f"deploy {artifact.name}")
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+    address = receipt["contractAddress"]
+    if address is None:
+        raise DevnetChainError(f"deploy {artifact.name}: the receipt names no contract")
+    return w3.eth.contract(address=address, abi=artifact.abi)
 
 
 def send_signed(function: ContractFunction, key: bytes, gas: int | None = None) -> TxReceipt:
@@ -88,7 +92,7 @@ def send_signed(function: ContractFunction, key: bytes, gas: int | None = None) 
         params["gas"] = gas or _gas_limit(function.estimate_gas(params))  # type: ignore[arg-type]
         transaction = function.build_transaction(params)  # type: ignore[arg-type]
     except (ContractLogicError, Web3RPCError) as error:
-        raise ChainError(f"{function.fn_name} reverted: {_reason(error)}") from None
+        raise DevnetChainError(f"{function.fn_name} reverted: {_reason(error)}") from None
     signed = account.sign_transaction(transaction)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     return _checked_receipt(w3, tx_hash, function.fn_name)
@@ -102,10 +106,10 @@ def _gas_limit(estimate: int) -> int:
     return estimate * GAS_MARGIN_PERCENT // 100 + GAS_MARGIN_FIXED
 
 
-def _checked_receipt(w3: Web3, tx_hash: bytes, what: str) -> TxReceipt:
+def _checked_receipt(w3: Web3, tx_hash: HexBytes, what: str) -> TxReceipt:
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
     if receipt["status"] != 1:
-        raise ChainError(f"{what} was mined but reverted (tx {tx_hash.hex()})")
+        raise DevnetChainError(f"{what} was mined but reverted (tx {tx_hash.hex()})")
     return receipt
 
 

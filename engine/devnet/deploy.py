@@ -138,8 +138,8 @@ def _seed_pairs(
             transact(token.functions.approve(dex.router, 2**256 - 1), deployer)
     records = []
     for dex in dexes:
-        router = w3.eth.contract(address=dex.router, abi=router_abi)
-        factory = w3.eth.contract(address=dex.factory, abi=factory_abi)
+        router = w3.eth.contract(address=Web3.to_checksum_address(dex.router), abi=router_abi)
+        factory = w3.eth.contract(address=Web3.to_checksum_address(dex.factory), abi=factory_abi)
         for spec in PAIRS:
             amount_base, amount_quote = _pool_amounts(spec, dex.name)
             base, quote = tokens[spec.base].address, tokens[spec.quote].address

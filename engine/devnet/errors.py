@@ -6,6 +6,8 @@ traceback. Messages never include key material.
 
 from __future__ import annotations
 
+from engine.errors import ArbctlError
 
-class DevnetError(RuntimeError):
+
+class DevnetError(ArbctlError, RuntimeError):
     """A devnet step failed for a reason the message explains."""

@@ -6,6 +6,12 @@ so it is neither booked nor fed to the guards' failed-trade rules.
 
 from __future__ import annotations
 
+from engine.errors import ArbctlError
 
-class NotSent(Exception):
+
+class ExecutionError(ArbctlError):
+    """Execution refused or could not do what was asked; the message says why."""
+
+
+class NotSent(ExecutionError):
     """The order was deliberately not signed or sent."""

@@ -42,7 +42,7 @@ from typing import Any
 from engine.execution.evm import EvmExecutor
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore, LedgerUnavailable
-from engine.market.evm.rpc import ProviderUnavailable, RpcError
+from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable
 from engine.market.evm.sent import WalletCount
 
 log = logging.getLogger("arbctl.recovery")
@@ -86,7 +86,7 @@ async def recover_unbooked(
     ledger failure: the report says what went wrong and the next start tries again."""
     try:
         return await _recover(executor, store, flash_fee_bps, wait_s, clock)
-    except (ProviderUnavailable, RpcError, LedgerUnavailable) as exc:
+    except (ProviderUnavailable, NodeRpcError, LedgerUnavailable) as exc:
         log.error("start-up recovery failed (tried again at the next start): %s", exc)
         return RecoveryReport(error=str(exc))
 

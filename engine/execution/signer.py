@@ -22,13 +22,14 @@ from eth_account import Account
 from eth_keys import keys
 
 from engine.config import EvmSection, key_file_refusal
+from engine.execution.errors import ExecutionError
 from engine.market.evm.orders import SignedTx
 from engine.telemetry.logs import register_secret
 
 KEY_BYTES = 32
 
 
-class KeyLoadError(Exception):
+class KeyLoadError(ExecutionError):
     """The key could not be loaded safely; the message names where, never the key."""
 
 

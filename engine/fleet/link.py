@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.config import redact_text
+from engine.errors import ArbctlError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -26,7 +27,7 @@ BACKOFF_MIN_S = 0.25
 CALL_BUDGET = 3  # timeouts one call may use: a connect, its retry, the reply
 
 
-class RedisDown(Exception):
+class RedisDown(ArbctlError):
     """Redis did not answer (or we are backing off): the caller skips this round."""
 
 

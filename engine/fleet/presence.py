@@ -9,7 +9,7 @@ name whose record has expired is skipped here and pruned by the live engines.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.fleet.keys import Keys, decode
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 async def read_fleet(client: Redis, keys: Keys) -> list[dict[str, Any]]:
     """Live engines of the namespace, by name, each with its heartbeat's age."""
-    names = await client.zrange(keys.fleet, 0, -1)
+    # link.py opens the client with decode_responses=True; redis-py's types ignore the flag
+    names = cast(list[str], await client.zrange(keys.fleet, 0, -1))
     if not names:
         return []
     records = await client.mget([keys.presence_of(name) for name in names])

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from engine.errors import ArbctlError
+
 
 class BreakerState(StrEnum):
     CLOSED = "closed"
@@ -29,7 +31,7 @@ class BreakerState(StrEnum):
     HALF_OPEN = "half_open"
 
 
-class BreakerClosed(Exception):
+class BreakerClosed(ArbctlError):
     """A reset was asked of a breaker that is already closed."""
 
 

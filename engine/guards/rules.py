@@ -99,7 +99,7 @@ class TradeRule(Rule):
 
 
 # --- opportunity rules ------------------------------------------------------------------
-class LedgerUnavailable(OpportunityRule):
+class LedgerTakesWrites(OpportunityRule):
     """Trading waits while the ledger refuses writes. The writer keeps every row and
     retries, and the first successful write lifts the block; until then each new trade
     would be one more the books cannot show. Only the executions already in flight
@@ -355,7 +355,7 @@ class MaxDailyLoss(TradeRule):
 def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
     """Every rule with its configured threshold, in evaluation order."""
     opportunity: list[OpportunityRule] = [
-        LedgerUnavailable(0),
+        LedgerTakesWrites(0),
         MinNetProfit(t.min_net_profit),
         MaxGasPrice(t.max_gas_price, t.gas_headroom_pct),
         MaxNotional(t.max_notional),
@@ -378,7 +378,7 @@ def build_rules(t: Thresholds) -> tuple[list[OpportunityRule], list[TradeRule]]:
 RULE_NAMES = tuple(
     rule.name
     for rule in (
-        LedgerUnavailable,
+        LedgerTakesWrites,
         MinNetProfit,
         MaxGasPrice,
         MaxNotional,

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal, Protocol
 
+from engine.ledger.errors import LedgerError
+
 Backend = Literal["sqlite", "postgres"]
 
 # Portable on purpose: SQLite reads DOUBLE PRECISION as REAL.
@@ -34,7 +36,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class MigrationError(Exception):
+class MigrationError(LedgerError):
     """The migration files or the database's recorded versions are inconsistent."""
 
 

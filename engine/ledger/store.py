@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from engine.ledger.errors import LedgerError
 from engine.ledger.records import (
     AuditEntry,
     GuardTrigger,
@@ -22,7 +23,7 @@ from engine.ledger.records import (
 )
 
 
-class LedgerUnavailable(Exception):
+class LedgerUnavailable(LedgerError):
     """The database cannot be reached or refused a write; the caller keeps its rows."""
 
 

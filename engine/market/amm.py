@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from engine.market.errors import MarketError
+
 FEE_DENOMINATOR = 10_000
 DEFAULT_FEE_BPS = 30
 
 
-class UniswapV2Error(ValueError):
+class UniswapV2Error(MarketError, ValueError):
     """A swap the on-chain library would reject (its `require` would revert)."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from engine.market.errors import MarketError
 from engine.market.model import Block, Market
 
 TxStatus = Literal["success", "reverted", "failed"]
@@ -25,7 +26,7 @@ CANCELLED_BY_KILL = "cancelled by kill switch"
 VENUE_STOPPED = "venue stopped"
 
 
-class VenueError(Exception):
+class VenueError(MarketError):
     """The market cannot be used as configured (wrong chain, unreachable endpoint,
     missing contract): said to the operator in one line, without a traceback."""
 

@@ -6,7 +6,7 @@ pin that survives a restart (the snapshot keeps `pins()`), and the watch that pu
 switches on the `provider` topic and records them as guard triggers.
 
 A name is looked up among the RPC endpoints and the liquidity sources alike; lookups
-raise domain errors (UnknownProvider, NoProviders) that the adapter turns into JSON-RPC.
+raise domain errors (UnknownProvider, NoProviderSet) that the adapter turns into JSON-RPC.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ log = logging.getLogger("arbctl.providers")
 KINDS = ("rpc", "liquidity")
 
 
-class NoProviders(Exception):
+class NoProviderSet(SelectionError):
     """This engine has no provider set of the kind asked for."""
 
 
@@ -47,7 +47,7 @@ def venue_providers(venue: Venue) -> ProviderControl | None:
     """The venue's provider set (both venues expose it as `providers`)."""
     candidate = getattr(venue, "providers", None)
     if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
-        return candidate  # type: ignore[no-any-return]
+        return candidate
     return None
 
 
@@ -140,7 +140,7 @@ class ProviderSets:
     def of_kind(self, kind: str) -> ProviderSet:
         found = self._sets.get(kind)
         if found is None:
-            raise NoProviders(f"no {kind} providers in this engine")
+            raise NoProviderSet(f"no {kind} providers in this engine")
         return found
 
     def find(self, name: str) -> ProviderSet:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.errors import ArbctlError
 from engine.providers.health import DEGRADED_LAG, Health
 
 Mode = Literal["auto", "pinned"]
@@ -39,7 +40,7 @@ RECOVER_SUCCESSES = 5  # answers in a row before automatic mode returns to a pre
 HISTORY = 50  # switches kept for `providers`
 
 
-class SelectionError(ValueError):
+class SelectionError(ArbctlError, ValueError):
     """An operator request the selector refuses (unknown name, pin an offline one...)."""
 
 

@@ -68,7 +68,8 @@ class CycleTable:
         # positions = starts[k] + 0..lengths[k]-1 for each pool k, without a Python loop
         block_offsets = np.cumsum(lengths) - lengths
         positions = np.arange(total, dtype=np.int64) + np.repeat(starts - block_offsets, lengths)
-        return self.by_pool_cycles[positions]
+        cycles: IntArray = self.by_pool_cycles[positions]
+        return cycles
 
     def real_sides(self, cycle: int) -> list[int]:
         return [int(s) for s in self.sides[: int(self.hops[cycle]), cycle]]

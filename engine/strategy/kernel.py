@@ -57,11 +57,11 @@ class HopCoefficients:
         # numpy rounds Python ints of any size to the nearest float, like float() does
         r0 = np.array([p.reserve0 for p in selected], dtype=np.float64)
         r1 = np.array([p.reserve1 for p in selected], dtype=np.float64)
-        pool_indices = np.asarray(pool_indices, dtype=np.int64)
-        gamma = self._gamma[pool_indices]
+        indices = np.asarray(pool_indices, dtype=np.int64)
+        gamma = self._gamma[indices]
         live = (r0 > 0) & (r1 > 0)
         safe0, safe1 = np.where(live, r0, 1.0), np.where(live, r1, 1.0)
-        even, odd = 2 * pool_indices, 2 * pool_indices + 1
+        even, odd = 2 * indices, 2 * indices + 1
         self.a[even] = np.where(live, gamma * safe1 / safe0, 0.0)
         self.b[even] = np.where(live, gamma / safe0, 1.0)
         self.a[odd] = np.where(live, gamma * safe0 / safe1, 0.0)

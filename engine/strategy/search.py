@@ -195,7 +195,8 @@ class ArbitrageSearch:
         if len(value) > limit:
             best = np.argpartition(-value, limit - 1)[:limit]
             candidates, value = candidates[best], value[best]
-        return candidates[np.lexsort((candidates, -value))]
+        ranked: npt.NDArray[np.int64] = candidates[np.lexsort((candidates, -value))]
+        return ranked
 
     # -- exact decision --------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from engine import protocol
 from engine.bus import EventBus, Subscription
@@ -73,6 +73,11 @@ COMPACT = (
 )
 
 
+class QuoteToken(TypedDict):
+    symbol: str
+    decimals: int
+
+
 class Rolling:
     """Timestamped samples over the last `span_s` seconds: count, sum, mean."""
 
@@ -117,7 +122,7 @@ class Metrics:
         machine_memory: Callable[[], float] | None = None,
     ) -> None:
         self.section = section
-        self.quote = {"symbol": quote_symbol, "decimals": quote_decimals}
+        self.quote: QuoteToken = {"symbol": quote_symbol, "decimals": quote_decimals}
         self._clock = clock
         self._machine_memory = machine_memory or _machine_memory_percent
         self._listeners: list[Callable[[str], None]] = []

@@ -14,7 +14,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from engine.devnet import artifacts
-from engine.devnet.chain import ChainError, send_signed, transact
+from engine.devnet.chain import DevnetChainError, send_signed, transact
 from engine.devnet.market_spec import DEADLINE
 from engine.devnet.world import World
 from engine.market.amm import get_amount_out
@@ -143,7 +143,7 @@ def test_profit_below_minimum_reverts(
     pairs, token_in, amount_in, predicted = _two_pair_opportunity(w3, world)
     call = executor.functions.execute(pairs, token_in, amount_in, predicted + 1)
 
-    with pytest.raises(ChainError, match="ArbExecutor: profit below minimum"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: profit below minimum"):
         send_signed(call, operator_key)
 
 
@@ -157,7 +157,7 @@ def test_a_losing_route_reverts_even_with_zero_minimum(
     ]
     call = executor.functions.execute(pairs, world.weth, 10**18, 0)
 
-    with pytest.raises(ChainError, match="ArbExecutor: profit below minimum"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: profit below minimum"):
         send_signed(call, operator_key)
 
 
@@ -166,14 +166,14 @@ def test_a_non_owner_cannot_execute(
 ) -> None:
     pairs, token_in, amount_in, _ = _two_pair_opportunity(w3, world)
 
-    with pytest.raises(ChainError, match="ArbExecutor: caller is not the owner"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: caller is not the owner"):
         transact(executor.functions.execute(pairs, token_in, amount_in, 0), traders[0])
 
 
 def test_a_direct_callback_from_a_non_pair_reverts(executor: Contract, traders: list[str]) -> None:
     call = executor.functions.uniswapV2Call(executor.address, 10**18, 0, b"\x01")
 
-    with pytest.raises(ChainError, match="ArbExecutor: caller is not a known pair"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: caller is not a known pair"):
         transact(call, traders[0])
 
 
@@ -185,7 +185,7 @@ def test_a_flash_swap_started_by_a_stranger_is_rejected(
     )
     call = pair.functions.swap(10**15, 10**15, executor.address, b"\x01")
 
-    with pytest.raises(ChainError, match="ArbExecutor: swap not initiated by this contract"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: swap not initiated by this contract"):
         transact(call, traders[0])
 
 
@@ -207,5 +207,5 @@ def test_the_owner_can_sweep_a_token_balance(
 def test_a_non_owner_cannot_sweep(world: World, executor: Contract, traders: list[str]) -> None:
     call = executor.functions.withdraw(world.token("USDC").address, traders[0])
 
-    with pytest.raises(ChainError, match="ArbExecutor: caller is not the owner"):
+    with pytest.raises(DevnetChainError, match="ArbExecutor: caller is not the owner"):
         transact(call, traders[0])

@@ -119,7 +119,7 @@ def test_archive_retention_zero_keeps_everything(tmp_path: Path) -> None:
     [([], 0), (["PASS"], 0), (["PASS", "WARN"], 1), (["WARN", "FAIL", "PASS"], 2)],
 )
 def test_checklist_exit_code_is_the_worst_status(statuses: list[str], code: int) -> None:
-    assert checks.exit_code(checks.Check("x", s, "") for s in statuses) == code
+    assert checks.exit_code(checks.RunbookCheck("x", s, "") for s in statuses) == code
 
 
 @pytest.mark.parametrize(("worst", "code"), [(None, 0), ("P3", 0), ("P2", 1), ("P1", 2), ("P0", 2)])

@@ -22,7 +22,7 @@ from engine.control import params as P
 from engine.control.server import CallContext, Handler
 from engine.lifecycle import Actor
 from engine.protocol import ProtocolError
-from engine.providers.operator import KINDS, NoProviders, ProviderSet, ProviderSets
+from engine.providers.operator import KINDS, NoProviderSet, ProviderSet, ProviderSets
 from engine.providers.selector import SelectionError, UnknownProvider
 
 
@@ -88,7 +88,7 @@ class ProviderMethods:
     def _kind(self, kind: str) -> ProviderSet:
         try:
             return self._providers.of_kind(kind)
-        except NoProviders as exc:
+        except NoProviderSet as exc:
             raise ProtocolError(protocol.UNAVAILABLE, str(exc)) from None
 
     def _find(self, name: str) -> ProviderSet:

@@ -29,8 +29,8 @@ from typing import Any, Literal
 from engine.market.evm import abi
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
-from engine.market.evm.providers import Provider, ProviderSet
-from engine.market.evm.rpc import ProviderUnavailable, RpcClient, RpcError, WsTransport
+from engine.market.evm.providers import ActiveProvider, ProviderSet
+from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
 
 log = logging.getLogger("arbctl.evm")
 
@@ -145,7 +145,7 @@ class BlockFollower:
                     await self._follow(head)
                     backoff = self._poll_interval
                     self._recovered()
-            except (ProviderUnavailable, RpcError) as exc:
+            except (ProviderUnavailable, NodeRpcError) as exc:
                 self._failed(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
@@ -167,7 +167,7 @@ class BlockFollower:
         async for head in self._polled(provider):
             yield head
 
-    async def _subscribe(self, provider: Provider) -> asyncio.Queue[Any] | None:
+    async def _subscribe(self, provider: ActiveProvider) -> asyncio.Queue[Any] | None:
         """A newHeads subscription, or None when this provider has no websocket."""
         endpoint = provider.endpoint
         if self._ws is None:
@@ -175,7 +175,7 @@ class BlockFollower:
         client = RpcClient(endpoint, provider.health, self._ws, provider.client.timeout)
         try:
             subscription = await client.call("eth_subscribe", ["newHeads"])
-        except (ProviderUnavailable, RpcError) as exc:
+        except (ProviderUnavailable, NodeRpcError) as exc:
             if self._ws_usable or endpoint.is_websocket:
                 raise  # it worked before (or is all there is): an outage, retry
             self._ws_usable = False
@@ -188,7 +188,7 @@ class BlockFollower:
         return self._ws.subscription(str(subscription))
 
     async def _subscribed(
-        self, provider: Provider, queue: asyncio.Queue[Any]
+        self, provider: ActiveProvider, queue: asyncio.Queue[Any]
     ) -> AsyncIterator[Head]:
         subscribed_to = provider.endpoint.label
         while True:
@@ -210,7 +210,7 @@ class BlockFollower:
                 raise ProviderUnavailable(f"{provider.endpoint.label}: websocket closed")
             yield parse_head(raw)
 
-    async def _polled(self, provider: Provider) -> AsyncIterator[Head]:
+    async def _polled(self, provider: ActiveProvider) -> AsyncIterator[Head]:
         self.stats.mode = "poll"
         while True:
             head = await self._latest(provider.client)

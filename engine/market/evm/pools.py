@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from eth_utils import to_checksum_address
 
 from engine.config import EvmSection, FactoryEntry
+from engine.market.errors import MarketError
 from engine.market.evm import abi
-from engine.market.evm.rpc import Call, RpcClient, RpcError
+from engine.market.evm.rpc import Call, NodeRpcError, RpcClient
 from engine.market.model import Market, Pool, Token
 
 log = logging.getLogger("arbctl.evm")
@@ -29,7 +30,7 @@ UNKNOWN_DEX = "unknown"
 DEFAULT_FEE_BPS = 30
 
 
-class PoolLoadError(RuntimeError):
+class PoolLoadError(MarketError, RuntimeError):
     """The pools could not be read consistently from the chain."""
 
 
@@ -118,13 +119,13 @@ def tokens_of(evm: EvmSection) -> list[Token]:
 
 async def discover_pairs(client: RpcClient, evm: EvmSection, block: int) -> list[PairInfo]:
     """Every pair of the configured factories, or the explicit `evm.pairs` list."""
-    factories = {to_checksum_address(f.address): f for f in evm.factories}
+    factories: dict[str, FactoryEntry] = {to_checksum_address(f.address): f for f in evm.factories}
     if evm.pairs:
-        addresses = [to_checksum_address(a) for a in evm.pairs]
+        addresses: list[str] = [to_checksum_address(a) for a in evm.pairs]
         owners = await _strict_calls(
             client, [abi.eth_call(a, abi.FACTORY, block) for a in addresses]
         )
-        makers = [to_checksum_address(abi.address_word(raw)) for raw in owners]
+        makers: list[str] = [to_checksum_address(abi.address_word(raw)) for raw in owners]
     else:
         addresses, makers = await _factory_pairs(client, list(factories.values()), block)
     tokens = await _strict_calls(
@@ -162,15 +163,16 @@ async def _factory_pairs(
 
 
 async def _strict_calls(client: RpcClient, calls: list[Call]) -> list[str]:
-    results = await client.batch_chunked(calls)
-    for call, result in zip(calls, results, strict=True):
-        if isinstance(result, RpcError):
-            target = call[1][0]["to"]  # type: ignore[index]
+    words: list[str] = []
+    for call, result in zip(calls, await client.batch_chunked(calls), strict=True):
+        if isinstance(result, NodeRpcError):
+            target = call[1][0]["to"]
             raise PoolLoadError(f"reading pools: call to {target} failed: {result.message}")
         if not isinstance(result, str) or len(result) < 66:
-            target = call[1][0]["to"]  # type: ignore[index]
+            target = call[1][0]["to"]
             raise PoolLoadError(f"reading pools: {target} returned no data (not a contract?)")
-    return results  # type: ignore[return-value]
+        words.append(result)
+    return words
 
 
 def _pair_info(address: str, raw0: str, raw1: str, factory: FactoryEntry | None) -> PairInfo:

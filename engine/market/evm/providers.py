@@ -30,11 +30,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.config import ProviderEntry
+from engine.market.errors import MarketError
 from engine.market.evm.health import ProviderHealth
-from engine.market.evm.rpc import Call, Endpoint, ProviderUnavailable, RpcClient, RpcError
+from engine.market.evm.rpc import Call, Endpoint, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.providers.selector import FAILOVER_LAG, Selector, Switch
 
 log = logging.getLogger("arbctl.evm")
@@ -47,7 +48,10 @@ WRITES = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 PROBE_CALLS: list[Call] = [("eth_chainId", []), ("eth_blockNumber", [])]
 
 
-class NoProviders(ValueError):
+T = TypeVar("T")
+
+
+class NoProviders(MarketError, ValueError):
     """The config names no RPC endpoint for the evm venue."""
 
 
@@ -56,14 +60,11 @@ class Provider:
     endpoint: Endpoint
     priority: int
     client: RpcClient
+    health: ProviderHealth  # the record `client` writes its outcomes to
 
     @property
     def name(self) -> str:
         return self.endpoint.name
-
-    @property
-    def health(self) -> ProviderHealth:
-        return self.client.health
 
 
 class ProviderSet:
@@ -157,8 +158,8 @@ class ProviderSet:
         return self.current
 
     async def send(
-        self, provider: Provider, methods: Sequence[str], request: Callable[[], Awaitable[Any]]
-    ) -> Any:
+        self, provider: Provider, methods: Sequence[str], request: Callable[[], Awaitable[T]]
+    ) -> T:
         """Run one request on `provider`, minding its breaker; reads are abandoned if the
         active provider changes while they wait."""
         if not self.multiple:
@@ -172,7 +173,7 @@ class ProviderSet:
             return await request()
         return await self._abortable(provider, request)
 
-    async def _abortable(self, provider: Provider, request: Callable[[], Awaitable[Any]]) -> Any:
+    async def _abortable(self, provider: Provider, request: Callable[[], Awaitable[T]]) -> T:
         scopes = self._scopes.setdefault(provider.name, set())
         try:
             async with asyncio.timeout(None) as scope:
@@ -261,7 +262,7 @@ class ProviderSet:
             chain_id, number = await provider.client.batch_strict(
                 PROBE_CALLS, timeout=PROBE_TIMEOUT_S
             )
-        except (ProviderUnavailable, RpcError):
+        except (ProviderUnavailable, NodeRpcError):
             return False
         self._judge_chain(provider, int(chain_id, 16))
         provider.health.record_head(int(number, 16))
@@ -357,13 +358,13 @@ class RoutedClient(RpcClient):
 
     async def batch(
         self, calls: Sequence[Call], timeout: float | None = None
-    ) -> list[Any | RpcError]:
+    ) -> list[Any | NodeRpcError]:
         request = lambda p: p.client.batch(calls, timeout)  # noqa: E731
         return await self._routed(calls, request)
 
     async def _routed(
-        self, calls: Sequence[Call], request: Callable[[Provider], Awaitable[Any]]
-    ) -> Any:
+        self, calls: Sequence[Call], request: Callable[[Provider], Awaitable[T]]
+    ) -> T:
         provider = await self._set.route()
         methods = [method for method, _ in calls]
         result = await self._set.send(provider, methods, lambda: request(provider))
@@ -389,4 +390,5 @@ def _trusted(provider: Provider) -> bool:
 def _provider(entry: ProviderEntry, timeout: float) -> Provider:
     endpoint = Endpoint(entry.name, entry.url)
     health = ProviderHealth(entry.name, entry.priority)
-    return Provider(endpoint, entry.priority, RpcClient(endpoint, health, timeout=timeout))
+    client = RpcClient(endpoint, health, timeout=timeout)
+    return Provider(endpoint, entry.priority, client, health)

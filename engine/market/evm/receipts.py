@@ -26,7 +26,7 @@ from typing import Any
 from engine.market.evm import abi
 from engine.market.evm.orders import EvmOrder
 from engine.market.evm.providers import ProviderSet
-from engine.market.evm.rpc import ProviderUnavailable, RpcError
+from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable
 from engine.market.venue import CANCELLED_BY_KILL, Receipt, TxStatus
 
 log = logging.getLogger("arbctl.evm")
@@ -101,7 +101,7 @@ class ReceiptDecoder:
             before, after = await client.batch_strict(
                 [abi.eth_call(token, call, block - 1), abi.eth_call(token, call, block)]
             )
-        except (ProviderUnavailable, RpcError) as exc:
+        except (ProviderUnavailable, NodeRpcError) as exc:
             log.warning(
                 "cannot read the balance change at block %d (%s); booking the "
                 "transaction's Transfer logs",
@@ -133,7 +133,7 @@ class ReceiptDecoder:
         }
         try:
             await self._providers.active.client.call("eth_call", [call, hex(block)])
-        except RpcError as exc:
+        except NodeRpcError as exc:
             return abi.revert_reason(exc.data, exc.message)
         except ProviderUnavailable as exc:
             return f"reverted (reason unavailable: {exc})"

@@ -6,7 +6,7 @@ cannot afford, and the engine needs batches (one round trip for a block's logs a
 history, a few for thousands of reserves) that are simplest to write by hand.
 
 Two failure kinds, kept apart because callers react differently:
-- `RpcError`: the node answered with an error object (a revert, "nonce too low"); the
+- `NodeRpcError`: the node answered with an error object (a revert, "nonce too low"); the
   provider is fine, the request was wrong or the chain said no.
 - `ProviderUnavailable`: no usable answer (refused, timeout, HTTP error, bad JSON); the
   provider is at fault and the health record counts it.
@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from engine.config import redact_text
-from engine.market.evm.health import ProviderHealth
+from engine.market.errors import MarketError
 
 DEFAULT_TIMEOUT_S = 10.0
 WS_OPEN_TIMEOUT_S = 5.0
@@ -37,7 +37,7 @@ WS_OPEN_TIMEOUT_S = 5.0
 Call = tuple[str, Sequence[Any]]  # (method, params)
 
 
-class RpcError(Exception):
+class NodeRpcError(MarketError):
     """The node answered this request with a JSON-RPC error object."""
 
     def __init__(self, method: str, code: int, message: str, data: Any = None) -> None:
@@ -48,7 +48,7 @@ class RpcError(Exception):
         self.data = data
 
 
-class ProviderUnavailable(Exception):
+class ProviderUnavailable(MarketError):
     """The endpoint gave no usable answer; says which provider and why."""
 
 
@@ -74,6 +74,15 @@ class Endpoint:
         if self.is_websocket:
             return self.url
         return "ws" + self.url.removeprefix("http")
+
+
+class Outcomes(Protocol):
+    """Where a client records how each request went: a provider's health record, or the
+    active provider's (`HeadGate`) for a client that follows the failover."""
+
+    def record_ok(self, latency_ms: float | None = None) -> None: ...
+
+    def record_failure(self, error: str, at: float) -> None: ...
 
 
 class Transport(Protocol):
@@ -219,17 +228,30 @@ class RpcClient:
     def __init__(
         self,
         endpoint: Endpoint,
-        health: ProviderHealth,
+        health: Outcomes,
         transport: Transport | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self.endpoint = endpoint
-        self.health = health
-        self.timeout = timeout
+        self._endpoint = endpoint
+        self._health = health
+        self._timeout = timeout
         if transport is None:
             ws = endpoint.is_websocket
             transport = WsTransport(endpoint) if ws else HttpTransport(endpoint)
         self._transport = transport
+
+    # read-only, so RoutedClient (the active provider's) can answer them per request
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    @property
+    def health(self) -> Outcomes:
+        return self._health
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
 
     @property
     def transport(self) -> Transport:
@@ -238,7 +260,7 @@ class RpcClient:
     async def call(
         self, method: str, params: Sequence[Any] = (), timeout: float | None = None
     ) -> Any:
-        """One request; raises RpcError on an error reply, ProviderUnavailable on no reply."""
+        """One request; raises NodeRpcError on an error reply, ProviderUnavailable on no reply."""
         request_id = next(self._ids)
         body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}
         reply = await self._exchange(body, [request_id], timeout)
@@ -246,8 +268,8 @@ class RpcClient:
 
     async def batch(
         self, calls: Sequence[Call], timeout: float | None = None
-    ) -> list[Any | RpcError]:
-        """Many requests in one round trip; each result is a value or its RpcError, so one
+    ) -> list[Any | NodeRpcError]:
+        """Many requests in one round trip; each result is a value or its NodeRpcError, so one
         reverted eth_call does not hide the others' answers."""
         if not calls:
             return []
@@ -270,22 +292,22 @@ class RpcClient:
         """A batch where any error reply is an error of the whole."""
         results = await self.batch(calls, timeout)
         for result in results:
-            if isinstance(result, RpcError):
+            if isinstance(result, NodeRpcError):
                 raise result
         return results
 
     async def batch_chunked(
         self, calls: Sequence[Call], chunk: int = 500, parallel: int = 8
-    ) -> list[Any | RpcError]:
+    ) -> list[Any | NodeRpcError]:
         """Thousands of calls as several concurrent batches (nodes cap batch sizes)."""
         parts = [calls[i : i + chunk] for i in range(0, len(calls), chunk)]
         limit = asyncio.Semaphore(parallel)
 
-        async def one(part: Sequence[Call]) -> list[Any | RpcError]:
+        async def one(part: Sequence[Call]) -> list[Any | NodeRpcError]:
             async with limit:
                 return await self.batch(part, timeout=max(self.timeout, 30.0))
 
-        results: list[Any | RpcError] = []
+        results: list[Any | NodeRpcError] = []
         for done in await asyncio.gather(*(one(part) for part in parts)):
             results.extend(done)
         return results
@@ -309,20 +331,20 @@ class RpcClient:
 
 def _result(method: str, reply: Any) -> Any:
     value = _result_or_error(method, reply)
-    if isinstance(value, RpcError):
+    if isinstance(value, NodeRpcError):
         raise value
     return value
 
 
 def _result_or_error(method: str, reply: Any) -> Any:
     if not isinstance(reply, dict):
-        return RpcError(method, -32603, f"malformed reply {_short(reply)}")
+        return NodeRpcError(method, -32603, f"malformed reply {_short(reply)}")
     error = reply.get("error")
     if error is None:
         return reply.get("result")
     if not isinstance(error, dict):
-        return RpcError(method, -32603, str(error))
-    return RpcError(
+        return NodeRpcError(method, -32603, str(error))
+    return NodeRpcError(
         method, int(error.get("code", -32603)), str(error.get("message", "")), error.get("data")
     )
 

@@ -26,12 +26,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from engine.market.errors import MarketError
 from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.providers import ProviderSet
 from engine.market.evm.receipts import ReceiptDecoder, SentTx
-from engine.market.evm.rpc import Call, ProviderUnavailable, RpcError
+from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable
 from engine.market.venue import VENUE_STOPPED, ArbOrder, Receipt
 
 log = logging.getLogger("arbctl.evm")
@@ -41,11 +42,11 @@ RECEIPT_RETRY_S = 0.02
 SEND_SAMPLES = 10_000
 
 
-class VenueStopped(Exception):
+class VenueStopped(MarketError):
     """The venue was stopped while an order was still waiting for its block."""
 
 
-class NonceTaken(Exception):
+class NonceTaken(MarketError):
     """The chain's nonce moved past ours and none of our transactions was mined."""
 
 
@@ -173,7 +174,7 @@ class TxSender:
         self._record_send(pending.payload.block_number)
         try:
             await client.call("eth_sendRawTransaction", [raw])
-        except RpcError as exc:
+        except NodeRpcError as exc:
             return await self._refused(pending, exc)
         except ProviderUnavailable as exc:
             log.warning(
@@ -184,11 +185,11 @@ class TxSender:
             )
             if not await self._node_has(pending.hash):
                 return await self._refused(
-                    pending, RpcError("eth_sendRawTransaction", -1, str(exc))
+                    pending, NodeRpcError("eth_sendRawTransaction", -1, str(exc))
                 )
         return None
 
-    async def _refused(self, pending: PendingTx, exc: RpcError) -> Receipt | None:
+    async def _refused(self, pending: PendingTx, exc: NodeRpcError) -> Receipt | None:
         text = exc.message.lower()
         if "already known" in text or "already imported" in text:
             return None  # the node has it: same hash, wait for it
@@ -212,7 +213,7 @@ class TxSender:
                 found = await self._providers.active.client.call(
                     "eth_getTransactionByHash", [tx_hash]
                 )
-            except (ProviderUnavailable, RpcError):
+            except (ProviderUnavailable, NodeRpcError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -288,7 +289,7 @@ class TxSender:
         results = await client.batch([("eth_sendRawTransaction", [raw]) for raw in signed])
         cancelled = []
         for pending, result in zip(targets, results, strict=True):
-            if isinstance(result, RpcError):
+            if isinstance(result, NodeRpcError):
                 log.warning(
                     "could not replace tx %s (nonce %d): %s",
                     pending.hash,
@@ -316,7 +317,7 @@ class TxSender:
             count = await self._providers.active.client.call(
                 "eth_getTransactionCount", [self.owner, "pending"]
             )
-        except (ProviderUnavailable, RpcError) as exc:
+        except (ProviderUnavailable, NodeRpcError) as exc:
             log.warning("cannot resync nonces: %s", exc)
             return
         self.nonces.resync(int(count, 16), self.in_flight_nonces() - {exclude})

@@ -119,11 +119,11 @@ class SentLookup:
         numbers = sorted(set(blocks.values()))
         calls = [("eth_getBlockByNumber", [hex(n), True]) for n in numbers]
         by_number = dict(zip(numbers, await self._client.batch_strict(calls), strict=True))
-        picked = [
-            (nonce, by_number[block], _ours(by_number[block], self._owner, nonce))
-            for nonce, block in sorted(blocks.items())
-        ]
-        picked = [(n, b, tx) for n, b, tx in picked if tx is not None]
+        picked: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+        for nonce, block in sorted(blocks.items()):
+            tx = _ours(by_number[block], self._owner, nonce)
+            if tx is not None:
+                picked.append((nonce, by_number[block], tx))
         calls = [("eth_getTransactionReceipt", [tx["hash"]]) for _, _, tx in picked]
         receipts = await self._client.batch_strict(calls)
         return [
@@ -134,7 +134,8 @@ class SentLookup:
 
 
 def _ours(block: dict[str, Any], owner: str, nonce: int) -> dict[str, Any] | None:
-    for tx in block.get("transactions") or []:
+    transactions: list[dict[str, Any]] = block.get("transactions") or []
+    for tx in transactions:
         if str(tx.get("from", "")).lower() == owner.lower() and int(tx["nonce"], 16) == nonce:
             return tx
     return None

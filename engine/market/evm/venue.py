@@ -31,7 +31,7 @@ from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.pools import PoolBook, configured_market, load_pools
 from engine.market.evm.providers import ProviderSet
-from engine.market.evm.rpc import Call, ProviderUnavailable, RpcClient, RpcError
+from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.model import Block, Market
@@ -265,10 +265,11 @@ class EvmVenue:
         calls: list[Call] = [("eth_call", [call, "latest"])]
         if estimate:
             calls.append(("eth_estimateGas", [call, "latest"]))
-        results = await self.client.batch(calls)
-        for result in results:
-            if isinstance(result, RpcError):
+        results: list[str] = []
+        for result in await self.client.batch(calls):
+            if isinstance(result, NodeRpcError):
                 return Simulation(None, 0, abi.revert_reason(result.data, result.message))
+            results.append(result)
         gas = int(results[1], 16) if estimate else 0
         return Simulation(abi.word(results[0]), gas, "")
 
@@ -306,7 +307,7 @@ class EvmVenue:
             chain_id, latest, version = await client.batch(calls)
         except ProviderUnavailable as exc:
             raise EvmVenueError(f"cannot reach the chain: {exc}") from None
-        if isinstance(chain_id, RpcError) or isinstance(latest, RpcError):
+        if isinstance(chain_id, NodeRpcError) or isinstance(latest, NodeRpcError):
             raise EvmVenueError(
                 f"{client.endpoint.label} answered with an error: {chain_id or latest}"
             )
@@ -325,11 +326,11 @@ class EvmVenue:
         code, owner = await client.batch(
             [("eth_getCode", [self.executor, "latest"]), abi.eth_call(self.executor, abi.OWNER)]
         )
-        if isinstance(code, RpcError) or code in (None, "0x", "0x0"):
+        if isinstance(code, NodeRpcError) or code in (None, "0x", "0x0"):
             raise EvmVenueError(
                 f"evm.executor {self.executor} has no contract code on {self.chain}"
             )
-        if isinstance(owner, RpcError) or not isinstance(owner, str):
+        if isinstance(owner, NodeRpcError) or not isinstance(owner, str):
             raise EvmVenueError(f"evm.executor {self.executor} has no owner(): not an ArbExecutor?")
         found = to_checksum_address(abi.address_word(owner))
         if found != self.owner:
@@ -379,7 +380,7 @@ class EvmVenue:
             await asyncio.sleep(WALLET_DELAY_S)
             self._wallet_due.clear()
             head = self._follower.last if self._follower else None
-            with contextlib.suppress(ProviderUnavailable, RpcError):
+            with contextlib.suppress(ProviderUnavailable, NodeRpcError):
                 await self._refresh_wallet(head.number if head else "latest")
 
     async def _refresh_wallet(self, block: int | str) -> None:

@@ -4,7 +4,8 @@ rival searchers and flaky RPC providers, built from `[sim]` in the config.
 Entry point for the daemon: `SimVenue.from_config(config)`.
 """
 
-from engine.market.sim.venue import CANCELLED_BY_KILL, SimVenue
+from engine.market.sim.venue import SimVenue
 from engine.market.sim.world import World, build_world
+from engine.market.venue import CANCELLED_BY_KILL
 
 __all__ = ["CANCELLED_BY_KILL", "SimVenue", "World", "build_world"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config import MarketSection, SimSection
+from engine.market.errors import MarketError
 from engine.market.model import Block, Market
 from engine.market.sim import contract
 from engine.market.sim.competitors import BackgroundArbs, Rivals
@@ -24,7 +25,7 @@ from engine.market.venue import ArbOrder, Receipt, TxStatus
 INSUFFICIENT_FUNDS = "insufficient funds for gas * price + value"
 
 
-class Rejected(Exception):
+class Rejected(MarketError):
     """The node refused a transaction at submission (it never reaches a block)."""
 
 
