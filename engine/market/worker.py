@@ -18,7 +18,7 @@ re-check are pure Python and hold it. A thread that wants the GIL back gets it w
 holder has run for the interpreter's switch interval (5 ms by default), and a request
 on the socket takes it back several times (read, handle, write): behind a busy worker a
 `status` would wait 5 ms at each step. A worker therefore lowers the process's switch
-interval to `SWITCH_INTERVAL_S`; the cost is a hand-over every 0.5 ms, and only while
+interval to `SWITCH_INTERVAL_S`; the cost is a hand-over every 0.1 ms, and only while
 the loop actually wants to run.
 
 The kernel: on two busy cores the loop thread, once it has the GIL, may still wait for
@@ -42,7 +42,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
-SWITCH_INTERVAL_S = 0.0005
+SWITCH_INTERVAL_S = 0.0001
 WORKER_NICE = 10  # added to the process's niceness, for the worker thread only
 
 
