@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from engine import protocol
 from engine.accounting.methods import AccountingMethods
 from engine.accounting.reconcile import record_session_start
+from engine.approval import build_chain
 from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
@@ -43,6 +44,7 @@ from engine.ledger.factory import open_store
 from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
+from engine.lenders.sources import build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
@@ -179,11 +181,10 @@ class Daemon:
         handlers = ControlMethods(parts).table()
         handlers.update(GuardMethods(guards, parts.audit, writer).table())
         try:
-            providers = ProviderMethods.build(
-                self.config, venue, parts.audit, self.bus, guards.triggers
-            )
+            lenders = build_sources(self.config)
         except ConfigError as exc:
             return self._refuse(exc)
+        providers = ProviderMethods.build(venue, lenders, parts.audit, self.bus, guards.triggers)
         handlers.update(providers.table())
         self._providers = providers
         try:
@@ -226,7 +227,7 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=providers.approver(guards),
+                approver=build_chain(guards, lenders, guards.triggers),
             )
             guards.attach(pipeline)
             parts.market = pipeline
@@ -463,6 +464,9 @@ class _MarketLoading:
 
     def market_status(self) -> dict[str, Any]:
         return {"venue": None, "chain": None, "block": None, "head_age_s": None}
+
+    def head(self) -> None:
+        return None
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return []

@@ -22,7 +22,7 @@ from engine.execution.gate import GateClosed
 from engine.ledger.records import TradeRecord
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
-from engine.market.venue import BlockUpdate, Venue
+from engine.market.venue import BlockUpdate, HeadStatus, Venue
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 
@@ -162,13 +162,18 @@ class TradingPipeline:
             "decision_ms": round(self.last_decision_ms, 3),
         }
 
-    def market_status(self) -> dict[str, Any]:
+    def head(self) -> HeadStatus | None:
+        """The newest block, its age and its provider; None before the first block."""
         update = self.last_update
+        return HeadStatus.of(update, time.time()) if update else None
+
+    def market_status(self) -> dict[str, Any]:
+        head = self.head()
         return {
             "venue": self.venue.name,
             "chain": self.venue.chain,
-            "block": update.block.number if update else None,
-            "head_age_s": round(time.time() - update.received_at, 3) if update else None,
+            "block": head.block if head else None,
+            "head_age_s": round(head.age_s, 3) if head else None,
             "gas_price": self.venue.gas_price(),
             "cycles": self._search.cycle_count,
             "blocks_seen": self.blocks_seen,
@@ -177,7 +182,7 @@ class TradingPipeline:
             "not_sent": self.not_sent,
             "in_flight": len(self._tasks),
             "decision_ms": round(self.last_decision_ms, 3),
-            "providers": self.venue.provider_health(),
+            "providers": [status.to_dict() for status in self.venue.provider_health()],
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:

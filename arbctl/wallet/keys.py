@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eth_keys import keys
 
-from engine.telemetry.logs import register_secret
+from engine.redaction import register_secret
 
 KEY_MODE = 0o600
 DIR_MODE = 0o700

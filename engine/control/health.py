@@ -101,13 +101,13 @@ def _redis_check(parts: ControlParts) -> Check | None:
 
 
 def _market_check(parts: ControlParts) -> Check:
-    status = parts.market_status()
-    age = status.get("head_age_s")
-    if age is None:
+    head = parts.market.head()
+    if head is None:
         return Check("market_data", WARNING, "no block received yet")
+    age = round(head.age_s, 3)
     if age > HEAD_AGE_WARN_S:
         return Check("market_data", WARNING, f"head is {age:.1f} s old")
-    return Check("market_data", OK, f"block {status.get('block')} {age:.1f} s old")
+    return Check("market_data", OK, f"block {head.block} {age:.1f} s old")
 
 
 async def evaluate_health(parts: ControlParts) -> dict[str, Any]:

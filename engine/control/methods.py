@@ -28,6 +28,7 @@ from engine.execution.gate import SendGate
 from engine.killswitch import KillSwitch, LatchNotCleared
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, InvalidTransition, Lifecycle
+from engine.market.venue import HeadStatus
 from engine.protocol import ProtocolError
 from engine.telemetry.loop import LoopMonitor
 from engine.telemetry.resources import ResourceSampler
@@ -42,6 +43,8 @@ class MarketView(Protocol):
     """What the control plane may read of the trading side (the pipeline implements it)."""
 
     def market_status(self) -> dict[str, Any]: ...
+
+    def head(self) -> HeadStatus | None: ...
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
 
@@ -144,7 +147,7 @@ class ControlMethods:
             "resources": p.resources.latest,
             "clients": p.client_count(),
             "gate": p.gate.to_dict(),
-            "ledger": p.ledger.to_dict(),
+            "ledger": p.ledger.health().to_dict(),
             **p.market_status(),
         }
 

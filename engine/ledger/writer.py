@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.ledger.records import AuditEntry, GuardTrigger, SessionSnapshot, TradeRecord
 from engine.ledger.store import LedgerStore, LedgerUnavailable
@@ -31,6 +32,28 @@ class _Pending:
 
     def __len__(self) -> int:
         return len(self.trades) + len(self.triggers) + len(self.audit) + len(self.snapshots)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerHealth:
+    """Whether the ledger takes writes, and what the writer holds meanwhile (guards and
+    `status` read it; `ok` False means the last flush failed and rows are kept)."""
+
+    backend: str
+    ok: bool
+    pending: int  # rows queued, not yet written
+    written: int  # trades written since start
+    error: str  # the last write error ("" while none happened)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ledger` object of `status` (docs/protocol.md)."""
+        return {
+            "backend": self.backend,
+            "ok": self.ok,
+            "pending": self.pending,
+            "written": self.written,
+            "error": self.error,
+        }
 
 
 class LedgerWriter:
@@ -122,11 +145,7 @@ class LedgerWriter:
         self.last_error = error
         self.last_error_at = time.time()
 
-    def to_dict(self) -> dict:
-        return {
-            "backend": self.store.backend,
-            "ok": self.healthy,
-            "pending": self.pending,
-            "written": self.written,
-            "error": self.last_error,
-        }
+    def health(self) -> LedgerHealth:
+        return LedgerHealth(
+            self.store.backend, self.healthy, self.pending, self.written, self.last_error
+        )

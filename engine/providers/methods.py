@@ -21,17 +21,15 @@ from typing import Any, Protocol
 from engine import protocol
 from engine.audit import AuditTrail
 from engine.bus import EventBus
-from engine.config import Config
 from engine.control import params as P
 from engine.control.server import CallContext, Handler
 from engine.guards.triggers import TriggerLog
+from engine.lenders.sources import LiquiditySources
 from engine.lifecycle import Actor
 from engine.market.venue import Venue
-from engine.pipeline import Approver
 from engine.protocol import ProtocolError
-from engine.providers.liquidity import LiquidityApprover, LiquiditySources, parse_sources
-from engine.providers.selector import SelectionError, Selector, UnknownProvider
-from engine.providers.watch import ProviderWatch
+from engine.providers.selector import ProviderStatus, SelectionError, Selector, UnknownProvider
+from engine.telemetry.provider_watch import ProviderWatch
 
 log = logging.getLogger("arbctl.providers")
 
@@ -60,10 +58,11 @@ class _Set:
     kind: str
     selector: Selector
     reference: Callable[[], int]
-    rows: Callable[[], list[dict[str, Any]]]
+    statuses: Callable[[], list[ProviderStatus]]
 
     def view(self) -> dict[str, Any]:
-        return {**self.selector.view(self.reference()), "providers": self.rows()}
+        rows = [status.to_dict() for status in self.statuses()]
+        return {**self.selector.view(self.reference()), "providers": rows}
 
     def evaluate(self) -> None:
         self.selector.evaluate(self.reference())
@@ -73,7 +72,7 @@ class ProviderMethods:
     def __init__(
         self,
         rpc: ProviderControl | None,
-        rpc_rows: Callable[[], list[dict[str, Any]]],
+        rpc_statuses: Callable[[], list[ProviderStatus]],
         liquidity: LiquiditySources | None,
         audit: AuditTrail,
         bus: EventBus,
@@ -81,16 +80,14 @@ class ProviderMethods:
     ) -> None:
         self._audit = audit
         self._bus = bus
-        self._triggers = triggers
-        self.liquidity = liquidity
         self._sets: dict[str, _Set] = {}
         if rpc is not None:
-            self._sets["rpc"] = _Set("rpc", rpc.selector, lambda: rpc.reference, rpc_rows)
+            self._sets["rpc"] = _Set("rpc", rpc.selector, lambda: rpc.reference, rpc_statuses)
         if liquidity is not None:
             self._sets["liquidity"] = _Set(
                 "liquidity", liquidity.selector, lambda: liquidity.reference, liquidity.health
             )
-        self.watch = ProviderWatch(bus, triggers, {k: s.rows for k, s in self._sets.items()})
+        self.watch = ProviderWatch(bus, triggers, {k: s.statuses for k, s in self._sets.items()})
         for kind, found in self._sets.items():
             found.selector.subscribe(self.watch.on_switch(kind))
 
@@ -116,16 +113,13 @@ class ProviderMethods:
     @classmethod
     def build(
         cls,
-        config: Config,
         venue: Venue,
+        liquidity: LiquiditySources | None,
         audit: AuditTrail,
         bus: EventBus,
         triggers: TriggerLog | None,
     ) -> ProviderMethods:
-        """The daemon's part: the venue's RPC set, the configured liquidity sources.
-        Raises ConfigError for a liquidity source with a bad fee."""
-        sources = parse_sources(config.providers, config.strategy.flash_fee_bps, config.source)
-        liquidity = LiquiditySources(sources) if sources else None
+        """The daemon's part: the venue's RPC set and the lenders the daemon built."""
         return cls(venue_providers(venue), venue.provider_health, liquidity, audit, bus, triggers)
 
     def table(self) -> dict[str, Handler]:
@@ -134,12 +128,6 @@ class ProviderMethods:
             "failover": self.failover,
             "providers.mark": self.mark,
         }
-
-    def approver(self, guards: Approver) -> Approver:
-        """The pipeline's approver: the guards, behind the liquidity check if configured."""
-        if self.liquidity is None or self._triggers is None:
-            return guards
-        return LiquidityApprover(guards, self.liquidity, self._triggers)
 
     def start(self) -> None:
         self.watch.start()

@@ -35,7 +35,7 @@ from typing import Any
 from engine.config import ProviderEntry
 from engine.market.evm.health import ProviderHealth
 from engine.market.evm.rpc import Call, Endpoint, ProviderUnavailable, RpcClient, RpcError
-from engine.providers.selector import FAILOVER_LAG, Selector, Switch
+from engine.providers.selector import FAILOVER_LAG, ProviderStatus, Selector, Switch
 
 log = logging.getLogger("arbctl.evm")
 
@@ -127,8 +127,8 @@ class ProviderSet:
         """What lag is measured against (the selector's reference)."""
         return self.best_head
 
-    def health(self) -> list[dict[str, Any]]:
-        return self.selector.rows(self.best_head)
+    def health(self) -> list[ProviderStatus]:
+        return self.selector.statuses(self.best_head)
 
     def evaluate(self) -> Switch | None:
         return self.selector.evaluate(self.best_head)
