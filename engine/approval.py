@@ -47,7 +47,7 @@ class Seat(Protocol):
     def observe_trade(self, trade: TradeRecord) -> None: ...
 
 
-class Lenders(Protocol):
+class LenderPart(Protocol):
     """The flash-liquidity sources (engine/lenders/sources.py)."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
@@ -55,7 +55,7 @@ class Lenders(Protocol):
     def observe(self, trade: TradeRecord) -> None: ...
 
 
-class Guards(Protocol):
+class GuardPart(Protocol):
     """The risk rules and the circuit breaker (engine/guards/approver.py)."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
@@ -66,7 +66,7 @@ class Guards(Protocol):
 class LenderChoice:
     """Seat 1: the active lender funds the input at its fee, or the opportunity waits."""
 
-    def __init__(self, lenders: Lenders, triggers: TriggerLog) -> None:
+    def __init__(self, lenders: LenderPart, triggers: TriggerLog) -> None:
         self._lenders = lenders
         self._triggers = triggers
 
@@ -86,7 +86,7 @@ class LenderChoice:
 class RiskGuards:
     """Seat 2: every enabled risk rule, then the breaker (closed, or a probe slot)."""
 
-    def __init__(self, guards: Guards) -> None:
+    def __init__(self, guards: GuardPart) -> None:
         self._guards = guards
 
     def review(self, review: Review) -> str | None:
@@ -115,7 +115,9 @@ class ApprovalChain:
             seat.observe_trade(trade)
 
 
-def build_chain(guards: Guards, lenders: Lenders | None, triggers: TriggerLog) -> ApprovalChain:
+def build_chain(
+    guards: GuardPart, lenders: LenderPart | None, triggers: TriggerLog
+) -> ApprovalChain:
     """Lender choice (when lenders are configured), then the guards and the breaker."""
     seats: list[Seat] = []
     if lenders is not None:

@@ -1,4 +1,4 @@
-"""The trading pipeline: blocks → search → (guards) → executor → ledger, one direction.
+"""The trading pipeline: blocks → search → (approval) → executor → ledger, one direction.
 
 It is deliberately small: the venue says what changed, the search says what is worth
 doing, the executor does it through the send gate and returns a booked trade. Each
@@ -34,10 +34,11 @@ class Executor(Protocol):
 
 
 class Approver(Protocol):
-    """The risk guards' seat in the pipeline: None approves, a string is the refusal.
+    """The approval chain's seat in the pipeline (engine/approval.py): None approves, a
+    string is the refusal.
 
     Both calls are synchronous: `review` sits between decision and send (no await may
-    come between them), and `observe_trade` lets the guards see each booked outcome."""
+    come between them), and `observe_trade` lets every seat see each booked outcome."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
 

@@ -58,10 +58,10 @@ class _Set:
     kind: str
     selector: Selector
     reference: Callable[[], int]
-    statuses: Callable[[], list[ProviderStatus]]
+    rows: Callable[[], list[ProviderStatus]]
 
     def view(self) -> dict[str, Any]:
-        rows = [status.to_dict() for status in self.statuses()]
+        rows = [status.to_dict() for status in self.rows()]
         return {**self.selector.view(self.reference()), "providers": rows}
 
     def evaluate(self) -> None:
@@ -72,7 +72,7 @@ class ProviderMethods:
     def __init__(
         self,
         rpc: ProviderControl | None,
-        rpc_statuses: Callable[[], list[ProviderStatus]],
+        rpc_rows: Callable[[], list[ProviderStatus]],
         liquidity: LiquiditySources | None,
         audit: AuditTrail,
         bus: EventBus,
@@ -82,12 +82,12 @@ class ProviderMethods:
         self._bus = bus
         self._sets: dict[str, _Set] = {}
         if rpc is not None:
-            self._sets["rpc"] = _Set("rpc", rpc.selector, lambda: rpc.reference, rpc_statuses)
+            self._sets["rpc"] = _Set("rpc", rpc.selector, lambda: rpc.reference, rpc_rows)
         if liquidity is not None:
             self._sets["liquidity"] = _Set(
                 "liquidity", liquidity.selector, lambda: liquidity.reference, liquidity.health
             )
-        self.watch = ProviderWatch(bus, triggers, {k: s.statuses for k, s in self._sets.items()})
+        self.watch = ProviderWatch(bus, triggers, {k: s.rows for k, s in self._sets.items()})
         for kind, found in self._sets.items():
             found.selector.subscribe(self.watch.on_switch(kind))
 
