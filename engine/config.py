@@ -158,7 +158,7 @@ Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
 
 
 # What `disabled` may name. The rules live in engine/guards/rules.py and
-# engine/telemetry/alerts.py (too heavy for the CLI to import); a test keeps these equal.
+# engine/telemetry/alerts/rules.py (too heavy for the CLI to import); a test keeps these equal.
 GuardRule = Literal[
     "ledger_unavailable",
     "min_net_profit",
@@ -178,6 +178,7 @@ GuardRule = Literal[
 AlertRule = Literal[
     "health_check_failing",
     "emergency_halt",
+    "halt_not_persisted",
     "breaker_open",
     "memory_high",
     "error_rate_high",
@@ -664,19 +665,26 @@ def _key_file(path_text: str) -> Iterator[Problem]:
     """The key file's presence and mode, never its content (the signer reads that)."""
     if not path_text:
         return
-    path = Path(path_text).expanduser()
+    refused = key_file_refusal(Path(path_text).expanduser())
+    if refused is not None:
+        yield ("evm.key_file", *refused)
+
+
+def key_file_refusal(path: Path) -> tuple[str, str, str] | None:
+    """(expected, got, problem) when `path` may not hold a signing key: unreadable, or
+    open to group or others. The one rule, applied here at load and by the signer to
+    the file as it reads it."""
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as exc:
-        problem = f"cannot read key file {path}: {exc.strerror}"
-        yield "evm.key_file", "a key file", str(exc.strerror), problem
-        return
+        return "a key file", str(exc.strerror), f"cannot read key file {path}: {exc.strerror}"
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        problem = (  # the signer's words: the engine said the same before this check
+        problem = (
             f"key file {path} has mode {mode:04o}: a signing key must be readable by its "
             f"owner only (mode 0600); fix it with: chmod 600 {path}"
         )
-        yield "evm.key_file", "mode 0600 (owner only)", f"mode {mode:04o}", problem
+        return "mode 0600 (owner only)", f"mode {mode:04o}", problem
+    return None
 
 
 def _strategy(config: Config) -> Iterator[Problem]:
@@ -690,6 +698,10 @@ def _guards(config: Config) -> Iterator[Problem]:
     if guards.success_rate_min_trades > guards.success_rate_window:
         expected = f"at most success_rate_window ({guards.success_rate_window})"
         yield "guards.success_rate_min_trades", expected, str(guards.success_rate_min_trades)
+    gwei = _decimal(repr(guards.max_gas_price_gwei))  # the guards compare whole wei
+    if gwei is not None and (gwei * 10**GWEI_DECIMALS) % 1:
+        expected = f"at most {GWEI_DECIMALS} decimal places (a whole wei)"
+        yield "guards.max_gas_price_gwei", expected, repr(guards.max_gas_price_gwei)
 
 
 def _metrics(config: Config) -> Iterator[Problem]:
@@ -708,6 +720,7 @@ QUOTE_KEYS = (
     "alerts.max_hourly_loss_quote",
 )
 SIM_NATIVE_DECIMALS, SIM_QUOTE_DECIMALS = 18, 6  # the simulated WETH and USDC
+GWEI_DECIMALS = 9  # a gwei is 10**9 wei
 
 
 def _money(config: Config) -> Iterator[Problem]:

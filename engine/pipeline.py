@@ -75,6 +75,7 @@ class TradingPipeline:
         self._max_in_flight = max_in_flight
         self._busy_pools: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._committing: set[asyncio.Task[None]] = set()  # booked, waiting for the ledger
         self._recent: deque[dict[str, Any]] = deque(maxlen=200)
         self.last_update: BlockUpdate | None = None
         self.blocks_seen = 0
@@ -134,7 +135,16 @@ class TradingPipeline:
         finally:
             self._busy_pools -= pools
         self.trades_booked += 1
-        self._ledger.add_trade(trade)
+        # The execution's slot is free from here; the commit is waited for apart, so a
+        # slow or absent ledger never looks like work in flight on the chain.
+        task = asyncio.create_task(self._publish_when_committed(trade))
+        self._committing.add(task)
+        task.add_done_callback(self._committing.discard)
+
+    async def _publish_when_committed(self, trade: TradeRecord) -> None:
+        """Committed first: the event, and the guard triggers that name the trade, are
+        what clients see, and a crash must never lose a trade a client has seen."""
+        await self._ledger.book_trade(trade)
         self._bus.publish(protocol.TOPIC_TRADE, trade.to_dict())
         self._approver.observe_trade(trade)
         log.info(
@@ -146,9 +156,15 @@ class TradingPipeline:
         )
 
     async def drain(self, timeout: float) -> int:
-        """Wait for in-flight executions (graceful stop); returns how many were left."""
+        """Wait for in-flight executions and their commits (graceful stop); returns how
+        many executions were left. A trade still waiting for the ledger after that is
+        flushed by the stop, unpublished."""
+        deadline = time.monotonic() + timeout
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        left = max(0.0, deadline - time.monotonic())
+        if self._committing and left:
+            await asyncio.wait(set(self._committing), timeout=left)
         return len(self._tasks)
 
     # --- what the control plane reads ----------------------------------------------------

@@ -162,7 +162,7 @@ import sys
 import time
 
 from engine.config import ConfigError, load
-from engine.telemetry.alerts import CommandSender, WebhookSender
+from engine.telemetry.alerts.sinks import CommandSender, WebhookSender
 
 reason, via, user = sys.argv[1:4]
 try:

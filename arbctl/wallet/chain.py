@@ -15,8 +15,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
 from engine.config import Config, redact_text
-from engine.devnet.batch_call import calldata
 from engine.execution.signer import Signer
+from engine.market.evm.abi import calldata
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 
 # A token transfer's gas is what eth_estimateGas says plus this much: unlike a flash

@@ -29,8 +29,8 @@ from arbctl.wallet import keys
 from arbctl.wallet.chain import Chain, ChainError
 from arbctl.wallet.config_edit import ConfigEditError, switch_key_file
 from engine.config import Config, ConfigError, load
-from engine.devnet.batch_call import calldata
 from engine.execution.signer import KeyLoadError, Signer, load_signer
+from engine.market.evm.abi import calldata
 
 KILL_TIMEOUT_S = 90.0
 ZERO_ADDRESS = "0x" + "0" * 40

@@ -7,6 +7,7 @@ committed. Our own contracts (`contracts/*.sol`) are compiled offline with solcj
 tokens, two Uniswap V2 deployments with slightly different prices, and the executor.
 
 Only web3-free modules sit on the paths of `devnet status`, `down` and `trade` (`anvil`,
-`status`, `noise` use plain JSON-RPC; `batch_call` encodes with eth_abi); web3 is imported
+`status`, `noise` use plain JSON-RPC; `batch_call` encodes with the venue's
+`engine.market.evm.abi.calldata`); web3 is imported
 by `deploy` and `chain` only, which `devnet up` and the tests need.
 """

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector
+from eth_abi import decode
 
 from engine.devnet.anvil import rpc_batch
+from engine.market.evm.abi import calldata
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +51,6 @@ class Send:
             "nonce": hex(nonce),
         }
         return "eth_sendTransaction", [tx]
-
-
-def calldata(signature: str, args: tuple[Any, ...]) -> str:
-    """0x-hex selector and ABI-encoded arguments for a canonical signature."""
-    types = _split_types(signature[signature.index("(") + 1 : -1])
-    selector = function_signature_to_4byte_selector(signature)
-    return "0x" + (selector + encode(types, list(args))).hex()
 
 
 def call_many(url: str, calls: list[Call], chunk: int = 2_000) -> list[tuple[Any, ...]]:
@@ -106,8 +99,3 @@ def _receipts(url: str, hashes: list[str], timeout: float) -> list[dict[str, Any
 
 def _succeeded(receipt: dict[str, Any] | None) -> bool:
     return receipt is not None and receipt.get("status") == "0x1"
-
-
-def _split_types(inputs: str) -> list[str]:
-    """Top-level comma split (tuples are not needed by our callers, so no nesting)."""
-    return [part for part in inputs.split(",") if part]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from engine.devnet.errors import DevnetError
@@ -39,21 +38,14 @@ def create_key_file(directory: Path) -> tuple[Path, str]:
 
 
 def read_key(path: Path) -> bytes:
-    """The private key bytes; refuses a file that group or others could read."""
+    """The private key bytes, read as the engine's signer reads them (one set of rules:
+    owner-only mode, a 32-byte hex key); the message never holds the key."""
+    from engine.execution.signer import KeyLoadError, read_key_file  # eth_keys: only here
+
     try:
-        mode = path.stat().st_mode
-        text = path.read_text().strip()
-    except OSError as error:
-        raise KeyFileError(f"cannot read key file {path}: {error.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"key file {path} is readable by others; chmod 600 it")
-    try:
-        key = bytes.fromhex(text.removeprefix("0x"))
-    except ValueError:
-        raise KeyFileError(f"key file {path} does not hold a hex private key") from None
-    if len(key) != 32:
-        raise KeyFileError(f"key file {path} does not hold a 32-byte private key")
-    return key
+        return read_key_file(path)
+    except KeyLoadError as exc:
+        raise KeyFileError(str(exc)) from None
 
 
 def render_config(world: World, native: str = "WETH", quote: str = "USDC") -> str:

@@ -35,8 +35,8 @@ from engine.ledger.records import TradeRecord
 from engine.market.evm import abi
 from engine.market.evm.fees import gas_limit_with_margin
 from engine.market.evm.orders import EvmOrder
+from engine.market.evm.receipts import OUT_OF_GAS
 from engine.market.evm.rpc import ProviderUnavailable
-from engine.market.evm.sender import OUT_OF_GAS
 from engine.market.evm.sent import MinedTx
 from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market

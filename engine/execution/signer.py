@@ -15,14 +15,13 @@ signature costs (install `coincurve` and eth_keys signs in ~0.1 ms).
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any, NoReturn
 
 from eth_account import Account
 from eth_keys import keys
 
-from engine.config import EvmSection
+from engine.config import EvmSection, key_file_refusal
 from engine.market.evm.orders import SignedTx
 from engine.redaction import register_secret
 
@@ -82,16 +81,15 @@ def load_signer(evm: EvmSection) -> Signer:
 
 
 def read_key_file(path: Path) -> bytes:
-    """The key bytes; refuses a file that group or others may access in any way."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        raise KeyLoadError(f"cannot read key file {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyLoadError(
-            f"key file {path} has mode {mode:04o}: a signing key must be readable by its "
-            f"owner only (mode 0600); fix it with: chmod 600 {path}"
-        )
+    """The key bytes; refuses a file that group or others may access in any way.
+
+    The rule is `engine.config.key_file_refusal`, which `load` applies to `evm.key_file`
+    too (so `config validate` says it). It is applied again here, to the file as it is
+    read, because load() cannot know that: the mode may have changed since, and the
+    devnet and the benchmarks read key files that no config named."""
+    refused = key_file_refusal(path)
+    if refused is not None:
+        raise KeyLoadError(refused[2])
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from engine.config import Config, ConfigError, RedisSection
+from engine.config import Config, RedisSection
 from engine.control.methods import ControlParts
 from engine.control.server import Handler
 from engine.fleet.keys import Keys, default_engine_name
@@ -32,23 +32,10 @@ CLOSE_TIMEOUT_S = 1.0
 def build_fleet_part(
     config: Config, parts: ControlParts, handlers: dict[str, Handler]
 ) -> FleetPart | None:
-    """None when Redis is not configured; ConfigError names a bad `[redis]` value."""
+    """None when Redis is not configured; `[redis]` was validated by `engine.config.load`."""
     if not config.redis.url:
         return None
-    _validate(config.redis, config.source)
     return FleetPart(config.redis, parts, resume=handlers["resume"])
-
-
-def _validate(section: RedisSection, source: str) -> None:
-    if not section.namespace or any(c.isspace() for c in section.namespace):
-        raise ConfigError(source, "redis.namespace", "must be non-empty, without spaces")
-    for name in ("heartbeat_s", "halt_check_s", "timeout_s", "backoff_max_s"):
-        if getattr(section, name) <= 0:
-            raise ConfigError(source, f"redis.{name}", "must be greater than 0")
-    if section.ttl_s <= section.heartbeat_s:
-        raise ConfigError(
-            source, "redis.ttl_s", "must be longer than heartbeat_s, or live engines expire"
-        )
 
 
 class FleetPart:

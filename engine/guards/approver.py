@@ -24,7 +24,7 @@ from engine.bus import EventBus
 from engine.config import Config, ConfigError
 from engine.guards.breaker import BreakerState, CircuitBreaker, Transition
 from engine.guards.gas import gas_report
-from engine.guards.rules import RULE_NAMES, MarketContext, MaxGasPrice, Reading, Rule, build_rules
+from engine.guards.rules import MarketContext, MaxGasPrice, Reading, Rule, build_rules
 from engine.guards.stats import HOUR_S, TradeStats, day_start, is_success
 from engine.guards.thresholds import Thresholds, build_thresholds
 from engine.guards.triggers import Occurrence, TriggerLog
@@ -85,14 +85,10 @@ class Guards:
         cls, config: Config, bus: EventBus, writer: LedgerWriter, venue: Venue
     ) -> Guards:
         """Thresholds from `[guards]`, money scaled by the venue's quote token."""
-        unknown = sorted(set(config.guards.disabled) - set(RULE_NAMES))
-        if unknown:
-            problem = f"unknown rules {unknown}; known: {', '.join(RULE_NAMES)}"
-            raise ConfigError(config.source, "guards.disabled", problem)
         quote = venue.market.tokens.get(venue.market.quote)
-        if quote is None:
+        if quote is None:  # the running market's tokens: not something load() can see
             raise ConfigError(config.source, "market.quote", "the market has no quote token")
-        thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals, config.source)
+        thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals)
         strategy = config.strategy
         units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
         return cls(thresholds, bus, writer, venue, units)

@@ -2,15 +2,17 @@
 
 Config speaks the operator's units (whole USDC as decimal strings, gwei, percent); the
 rules compare ints in base units (quote token units, wei) because every amount they
-look at is one. Conversion happens once, here, and refuses anything that does not land
-on a whole base unit: a threshold that silently rounds is a threshold nobody set.
+look at is one. Conversion happens once, here, and is exact: a threshold that silently
+rounds is a threshold nobody set. Whether a value lands on a whole base unit (and every
+range) is `engine.config`'s to say, once, for `config validate` and the engine alike.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from engine.config import ConfigError, GuardsSection
+from engine.config import GuardsSection
 from engine.units import GWEI, to_base_units, to_text
 
 
@@ -57,81 +59,36 @@ class Thresholds:
         return f"{value} {unit}"
 
 
-def build_thresholds(
-    section: GuardsSection, quote_symbol: str, quote_decimals: int, source: str = "<defaults>"
-) -> Thresholds:
-    """Validate and convert; a bad value raises ConfigError naming its `guards.` key."""
-    check = _Checker(section, source)
+def build_thresholds(section: GuardsSection, quote_symbol: str, quote_decimals: int) -> Thresholds:
+    """Convert `[guards]` to the rules' units. `engine.config.load` validated every value
+    (ranges, and that money and gwei land on a whole base unit), so nothing refuses here."""
+    quote = functools.partial(_quote, section, quote_decimals)
     return Thresholds(
         quote_symbol=quote_symbol,
         quote_decimals=quote_decimals,
-        min_net_profit=check.quote("min_net_profit_quote", quote_decimals),
-        max_gas_price=check.gwei("max_gas_price_gwei"),
-        gas_headroom_pct=check.count("gas_headroom_pct"),
-        max_notional=check.quote("max_notional_quote", quote_decimals),
-        max_price_impact_bps=check.count("max_price_impact_bps"),
-        max_head_age_s=check.seconds("max_head_age_s"),
-        max_head_lag_blocks=check.count("max_head_lag_blocks"),
-        max_rpc_latency_ms=check.seconds("max_rpc_latency_ms"),
-        max_failed_trades_per_hour=check.count("max_failed_trades_per_hour"),
-        min_success_rate=check.percent("min_success_rate_pct") / 100,
-        success_rate_window=check.count("success_rate_window", minimum=1),
-        success_rate_min_trades=check.count("success_rate_min_trades", minimum=1),
-        consecutive_failures_limit=check.count("consecutive_failures_limit", minimum=1),
-        max_hourly_loss=check.quote("max_hourly_loss_quote", quote_decimals),
-        max_daily_loss=check.quote("max_daily_loss_quote", quote_decimals),
-        breaker_wait_s=check.seconds("breaker_wait_s"),
-        breaker_probe_trades=check.count("breaker_probe_trades", minimum=1),
-        breaker_probe_timeout_s=check.seconds("breaker_probe_timeout_s"),
-        repeat_window_s=check.seconds("repeat_window_s"),
+        min_net_profit=quote("min_net_profit_quote"),
+        max_gas_price=to_base_units(repr(section.max_gas_price_gwei), 9),
+        gas_headroom_pct=section.gas_headroom_pct,
+        max_notional=quote("max_notional_quote"),
+        max_price_impact_bps=section.max_price_impact_bps,
+        max_head_age_s=float(section.max_head_age_s),
+        max_head_lag_blocks=section.max_head_lag_blocks,
+        max_rpc_latency_ms=float(section.max_rpc_latency_ms),
+        max_failed_trades_per_hour=section.max_failed_trades_per_hour,
+        min_success_rate=float(section.min_success_rate_pct) / 100,
+        success_rate_window=section.success_rate_window,
+        success_rate_min_trades=section.success_rate_min_trades,
+        consecutive_failures_limit=section.consecutive_failures_limit,
+        max_hourly_loss=quote("max_hourly_loss_quote"),
+        max_daily_loss=quote("max_daily_loss_quote"),
+        breaker_wait_s=float(section.breaker_wait_s),
+        breaker_probe_trades=section.breaker_probe_trades,
+        breaker_probe_timeout_s=float(section.breaker_probe_timeout_s),
+        repeat_window_s=float(section.repeat_window_s),
         disabled=frozenset(section.disabled),
     )
 
 
-class _Checker:
-    """Reads one `[guards]` key at a time and phrases problems for the operator."""
-
-    def __init__(self, section: GuardsSection, source: str) -> None:
-        self._section = section
-        self._source = source
-
-    def _fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(self._source, f"guards.{key}", problem)
-
-    def quote(self, key: str, decimals: int) -> int:
-        text = getattr(self._section, key)
-        try:
-            amount = to_base_units(text, decimals)
-        except ValueError as exc:
-            raise self._fail(key, f'{exc} (whole quote tokens, e.g. "100")') from None
-        if amount < 0:
-            raise self._fail(key, f"must not be negative, got {text!r}")
-        return amount
-
-    def gwei(self, key: str) -> int:
-        value = getattr(self._section, key)
-        try:
-            wei = to_base_units(repr(value), 9)
-        except ValueError as exc:
-            raise self._fail(key, str(exc)) from None
-        if wei < 0:
-            raise self._fail(key, f"must not be negative, got {value}")
-        return wei
-
-    def count(self, key: str, minimum: int = 0) -> int:
-        value = getattr(self._section, key)
-        if value < minimum:
-            raise self._fail(key, f"must be >= {minimum}, got {value}")
-        return int(value)
-
-    def seconds(self, key: str) -> float:
-        value = float(getattr(self._section, key))
-        if value < 0:
-            raise self._fail(key, f"must not be negative, got {value}")
-        return value
-
-    def percent(self, key: str) -> float:
-        value = float(getattr(self._section, key))
-        if not 0 <= value <= 100:
-            raise self._fail(key, f"must be between 0 and 100, got {value}")
-        return value
+def _quote(section: GuardsSection, decimals: int, key: str) -> int:
+    """Whole quote tokens (a decimal string) to base units, exactly."""
+    return to_base_units(getattr(section, key), decimals)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.config import ConfigError, LedgerSection
+from engine.config import LedgerSection
 from engine.ledger.store import LedgerStore
 
 DEFAULT_SQLITE_NAME = "ledger.sqlite3"
@@ -26,10 +26,8 @@ def sqlite_path(config: LedgerSection, state_dir: Path) -> Path:
 
 
 def create_store(config: LedgerSection, state_dir: Path) -> LedgerStore:
-    """The configured backend, not yet opened."""
+    """The configured backend, not yet opened (`engine.config.load` checked the DSN)."""
     if config.backend == "postgres":
-        if not config.dsn:
-            raise ConfigError("config", "ledger.dsn", "required when ledger.backend = 'postgres'")
         from engine.ledger.postgres import PostgresLedger
 
         return PostgresLedger(config.dsn, config.schema or "public")

@@ -377,17 +377,23 @@ class SqliteLedger:
     async def _transaction(
         self, action: str, begin: str = "BEGIN IMMEDIATE"
     ) -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
+        """One transaction: committed when the block ends, rolled back when it raises.
+
+        A cancelled await does not cancel the statement: aiosqlite's thread still runs it
+        (a BEGIN waiting out busy_timeout, say) after the caller has gone. So whatever
+        ends the block early, cancellation included, queues a ROLLBACK unconditionally
+        (asking `in_transaction` would read the state before that BEGIN ran); the thread
+        runs statements in order, so it lands after the abandoned one, and the lock is
+        held until it has. Without it the connection stayed inside a transaction and
+        every later BEGIN failed (issue 11, finding 3)."""
         async with self._statements(action) as db:
-            await db.execute(begin)
             try:
+                await db.execute(begin)
                 yield db
+                await db.execute("COMMIT")
             except BaseException:
-                if db.in_transaction:
-                    with suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
+                await _rollback(db)
                 raise
-            await db.execute("COMMIT")
 
     @contextmanager
     def _unavailable_on_failure(self, action: str) -> Iterator[None]:
@@ -400,6 +406,14 @@ class SqliteLedger:
             raise LedgerUnavailable(
                 f"SQLite ledger {self.path}: could not {action}: {exc}"
             ) from exc
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """End whatever transaction the connection is in; none (the BEGIN failed, the COMMIT
+    went through) is fine. The statement is queued before the first await, so a second
+    cancellation arriving here cannot stop it from running."""
+    with suppress(sqlite3.Error):
+        await db.execute("ROLLBACK")
 
 
 class _MigrationTarget:

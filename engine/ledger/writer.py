@@ -1,9 +1,18 @@
-"""Write-behind for the ledger: the trading path never waits on the database.
+"""The ledger's one writer: trades are committed before anyone may see them; the rest
+is write-behind.
 
-Rows are queued in memory and flushed in batches by one task. If the database is away
-the rows stay queued (nothing is dropped) and the flush is retried with backoff;
-`healthy` and `last_error` tell health checks and guards what is going on. Trade
-inserts are idempotent on id, so a retry after an ambiguous failure cannot double-book.
+Invariant: `book_trade` returns only once the trade's row is committed, and the pipeline
+publishes a trade only after that, so no trade a client saw can be lost to a crash, a
+SIGKILL or a stop that runs out of time (issue 11). Group commit keeps that cheap: a
+booked trade is written at once, without the write-behind pause, and the trades booked
+while one commit is in flight are all written by the next, in one transaction.
+
+Everything else (guard triggers, audit entries, snapshots) is queued in memory and
+flushed in batches by the same task. If the database is away the rows stay queued
+(nothing is dropped) and the flush is retried with backoff; `healthy` and `last_error`
+tell health checks and guards what is going on, and booked trades wait unpublished.
+Trade inserts are idempotent on id, so a retry after an ambiguous failure cannot
+double-book.
 """
 
 from __future__ import annotations
@@ -62,7 +71,9 @@ class LedgerWriter:
         self._interval = interval_s
         self._pending = _Pending()
         self._wakeup = asyncio.Event()
+        self._booked = asyncio.Event()  # a trade waits on its commit: no write-behind pause
         self._lock = asyncio.Lock()
+        self._committed: dict[str, asyncio.Future[None]] = {}  # booked trades' waiters
         self.healthy = True
         self.last_error = ""
         self.last_error_at = 0.0
@@ -75,6 +86,16 @@ class LedgerWriter:
     def add_trade(self, trade: TradeRecord) -> None:
         self._pending.trades.append(trade)
         self._wakeup.set()
+
+    async def book_trade(self, trade: TradeRecord) -> None:
+        """Queue the trade and return once it is committed. A cancelled caller leaves
+        the trade queued: it is still written, just never reported back."""
+        committed = self._committed.get(trade.id)
+        if committed is None:
+            committed = self._committed[trade.id] = asyncio.get_running_loop().create_future()
+            self.add_trade(trade)
+            self._booked.set()
+        await asyncio.shield(committed)
 
     def add_trigger(self, trigger: GuardTrigger) -> None:
         self._pending.triggers.append(trigger)
@@ -96,13 +117,15 @@ class LedgerWriter:
             backoff = self._interval if ok else min(backoff * 2, 5.0)
 
     async def _wait(self, timeout: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # races with the event being set, which left a stopping engine hanging forever.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wakeup.wait()
+        await _until_set(self._wakeup, timeout)
         self._wakeup.clear()
-        await asyncio.sleep(self._interval)  # let a burst accumulate into one batch
+        if not self.healthy:
+            await asyncio.sleep(self._interval)
+        elif not self._committed:
+            # Let a burst accumulate into one batch, unless a trade is booked meanwhile:
+            # it waits on its commit (the next batch forms while this one commits).
+            await _until_set(self._booked, self._interval)
+        self._booked.clear()
 
     async def flush(self) -> bool:
         """Write everything pending; True when nothing is left."""
@@ -128,6 +151,7 @@ class LedgerWriter:
             await self.store.record_trades(batch)
             del pending.trades[: len(batch)]
             self.written += len(batch)
+            self._release(batch)
         while pending.triggers:
             await self.store.record_guard_trigger(pending.triggers[0])
             pending.triggers.pop(0)
@@ -137,6 +161,13 @@ class LedgerWriter:
         while pending.snapshots:
             await self.store.save_snapshot(pending.snapshots[0])
             pending.snapshots.pop(0)
+
+    def _release(self, committed: list[TradeRecord]) -> None:
+        """Tell the callers of `book_trade` that these trades are committed."""
+        for trade in committed:
+            waiter = self._committed.pop(trade.id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
     def _mark_unhealthy(self, error: str) -> None:
         if self.healthy:
@@ -149,3 +180,12 @@ class LedgerWriter:
         return LedgerHealth(
             self.store.backend, self.healthy, self.pending, self.written, self.last_error
         )
+
+
+async def _until_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait for the event, at most `timeout` seconds. asyncio.timeout, not wait_for: on
+    3.11 wait_for can swallow a cancellation that races with the event being set, which
+    left a stopping engine hanging forever."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()

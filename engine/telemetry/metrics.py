@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from engine import protocol
 from engine.bus import EventBus, Subscription
-from engine.config import Config, ConfigError, MetricsSection
+from engine.config import Config, MetricsSection
 from engine.guards.approver import was_cancelled
 from engine.guards.stats import is_success
 from engine.guards.thresholds import Thresholds
@@ -148,11 +148,8 @@ class Metrics:
 
     @classmethod
     def from_config(cls, config: Config, thresholds: Thresholds) -> Metrics:
-        """The quote token (symbol, decimals) is the guards': one conversion of money."""
-        try:
-            to_base_units(config.metrics.profit_floor_quote, thresholds.quote_decimals)
-        except ValueError as exc:
-            raise ConfigError(config.source, "metrics.profit_floor_quote", str(exc)) from None
+        """The quote token (symbol, decimals) is the guards': one conversion of money
+        (`engine.config.load` checked that `profit_floor_quote` lands on a base unit)."""
         return cls(config.metrics, thresholds.quote_symbol, thresholds.quote_decimals, time.time)
 
     def on_observed(self, listener: Callable[[str], None]) -> None:

@@ -42,7 +42,7 @@ from engine.bus import EventBus
 from engine.config import Config, EvmSection, TokenEntry, load
 from engine.daemon import build_executor, build_search, build_venue
 from engine.devnet import anvil, compile, lifecycle
-from engine.devnet.batch_call import Call, call_many, calldata
+from engine.devnet.batch_call import Call, call_many
 from engine.devnet.market_spec import DEADLINE
 from engine.devnet.npm import anvil_binary
 from engine.devnet.world import World
@@ -152,7 +152,7 @@ def seed(
 def call_tx(
     to: str, signature: str, args: tuple[Any, ...], gas: int = 200_000, value: int = 0
 ) -> dict[str, Any]:
-    return {"to": to, "data": calldata(signature, args), "gas": hex(gas), "value": hex(value)}
+    return {"to": to, "data": abi.calldata(signature, args), "gas": hex(gas), "value": hex(value)}
 
 
 def transact(world: World, txs: list[dict[str, Any]]) -> list[dict[str, Any]]:

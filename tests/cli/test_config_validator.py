@@ -82,6 +82,8 @@ CASES: list[tuple[str, str, set[str]]] = [
      {"alerts.evaluate_interval_s"}),
     ("unknown guard rule", '[guards]\ndisabled = ["max_gas"]\n', {"guards.disabled[0]"}),
     ("unknown alert rule", '[alerts]\ndisabled = ["cpu"]\n', {"alerts.disabled[0]"}),
+    ("gas cap finer than a wei", "[guards]\nmax_gas_price_gwei = 0.0000000001\n",
+     {"guards.max_gas_price_gwei"}),
 ]  # fmt: skip
 
 
@@ -199,7 +201,7 @@ def test_every_numeric_setting_has_a_sane_range() -> None:
 def test_the_rule_names_the_validator_knows_are_the_engines() -> None:
     from engine.config import AlertRule, GuardRule
     from engine.guards.rules import RULE_NAMES as GUARD_RULES
-    from engine.telemetry.alerts import RULE_NAMES as ALERT_RULES
+    from engine.telemetry.alerts.rules import RULE_NAMES as ALERT_RULES
 
     assert set(typing.get_args(GuardRule)) == set(GUARD_RULES)
     assert set(typing.get_args(AlertRule)) == set(ALERT_RULES)

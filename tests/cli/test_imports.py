@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,21 @@ def test_status_and_kill_do_not_start_up_asyncio() -> None:
     pressure stay a plain socket round trip (it crept in once through `kill --global`)."""
     loaded = _modules_after([["status", "--json"], ["kill", "--help"]])
     assert "asyncio" not in loaded
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["wallet", "--help"],
+        ["wallet", "rotate", "--help"],
+        ["wallet", "rotate", "--json"],  # a usage error: refused before any chain work
+        ["wallet", "new", "--out", "{tmp}/new.key", "--json"],
+    ],
+    ids=lambda a: " ".join(a[:3]),
+)
+def test_the_wallet_commands_load_neither_web3_nor_the_devnet_until_they_use_a_chain(
+    argv: list[str], tmp_path: Path
+) -> None:
+    loaded = _modules_after([[arg.format(tmp=tmp_path) for arg in argv]])
+    assert "web3" not in loaded
+    assert not {m for m in loaded if m == "engine.devnet" or m.startswith("engine.devnet.")}

@@ -21,7 +21,7 @@ from engine.bus import EventBus
 from engine.config import Config, load
 from engine.daemon import build_executor, build_search, build_venue
 from engine.devnet import anvil
-from engine.devnet.batch_call import Send, calldata, send_many
+from engine.devnet.batch_call import Send, send_many
 from engine.devnet.market_spec import DEADLINE
 from engine.devnet.world import World
 from engine.execution.evm import EvmExecutor, SimulationFailed
@@ -30,6 +30,7 @@ from engine.ledger.records import TradeRecord
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, Lifecycle
+from engine.market.evm.abi import calldata
 from engine.market.evm.venue import NATIVE_ASSET, ChainMismatch, EvmVenue, EvmVenueError
 from engine.pipeline import TradingPipeline
 from engine.strategy.opportunity import Opportunity

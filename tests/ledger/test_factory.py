@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-import pytest
-
-from engine.config import ConfigError, LedgerSection
+from engine.config import LedgerSection
 from engine.ledger.factory import create_store, open_store
 from engine.ledger.postgres import PostgresLedger
 from engine.ledger.sqlite import SqliteLedger
@@ -36,11 +33,6 @@ def test_postgres_uses_the_dsn_and_schema(tmp_path: Path) -> None:
     store = create_store(config, tmp_path)
     assert isinstance(store, PostgresLedger)
     assert store.schema == "arb"
-
-
-def test_postgres_without_a_dsn_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=re.escape("ledger.dsn")):
-        create_store(LedgerSection(backend="postgres"), tmp_path)
 
 
 async def test_open_store_returns_an_opened_store(tmp_path: Path) -> None:

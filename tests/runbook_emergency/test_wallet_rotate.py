@@ -25,8 +25,9 @@ import pytest
 from eth_keys import keys
 
 from engine.devnet import anvil
-from engine.devnet.batch_call import Send, calldata, send_many
+from engine.devnet.batch_call import Send, send_many
 from engine.devnet.world import World
+from engine.market.evm.abi import calldata
 from tests.conftest import EngineHandle, new_engine_dir
 
 pytestmark = pytest.mark.devnet

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from engine.config import MarketSection, SimSection
@@ -88,17 +86,3 @@ def test_custom_symbols_for_native_and_quote(native: str, quote: str) -> None:
     assert market.tokens[market.quote].symbol == quote
     symbols = [t.symbol for t in market.tokens.values()]
     assert len(symbols) == len(set(symbols)) == 14
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"dex_fees_bps": [30]},
-        {"providers": 4},
-        {"wallet_weth": "1.0000000000000000001"},
-        {"wallet_usdc": "lots"},
-    ],
-)
-def test_inconsistent_config_is_refused(change: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
-        build_world(dataclasses.replace(SimSection(), **change))

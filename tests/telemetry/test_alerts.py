@@ -11,16 +11,11 @@ import pytest
 
 from engine import protocol
 from engine.bus import EventBus
-from engine.config import AlertsSection, Config, ConfigError, MetricsSection
+from engine.config import AlertsSection, Config, MetricsSection
 from engine.guards.thresholds import build_thresholds
-from engine.telemetry.alerts import (
-    FIRING,
-    RESOLVED,
-    RULE_NAMES,
-    AlertBook,
-    Alerting,
-    default_rules,
-)
+from engine.telemetry.alerts.book import FIRING, HISTORY, RESOLVED, AlertBook
+from engine.telemetry.alerts.rules import RULE_NAMES, default_rules
+from engine.telemetry.alerts.service import Alerting
 from engine.telemetry.metrics import Metrics
 from tests.telemetry.conftest import T0, Clock, trade
 
@@ -106,6 +101,15 @@ def test_a_healthy_engine_fires_nothing() -> None:
     alerts = book(clock)
     assert alerts.evaluate(normal_view(clock)) == []
     assert alerts.active() == [] and alerts.pending() == {}
+
+
+def test_the_book_keeps_the_notifications_sent_newest_first_and_bounded() -> None:
+    alerts = book(Clock())
+    for n in range(HISTORY + 5):
+        alerts.record({"id": f"note-{n}"})
+    newest = [f"note-{HISTORY + 4 - i}" for i in range(3)]
+    assert [note["id"] for note in alerts.recent(3)] == newest
+    assert len(alerts.recent(10 * HISTORY)) == HISTORY
 
 
 @pytest.mark.parametrize("rule", RULE_NAMES)
@@ -304,23 +308,6 @@ async def test_state_changes_and_guard_triggers_wake_the_evaluator() -> None:
     assert not alerting._wake.is_set()
     metrics._observe_safely(protocol.TOPIC_STATE, {"state": "halted"}, clock.now)
     assert alerting._wake.is_set()
-
-
-def test_from_config_refuses_unknown_rule_names_and_inexact_money() -> None:
-    config = Config()
-    thresholds = build_thresholds(config.guards, "USDC", 6)
-    metrics = Metrics.from_config(config, thresholds)
-
-    async def probe() -> dict[str, Any]:
-        return {}
-
-    config.alerts.disabled = ["no_such_rule"]
-    with pytest.raises(ConfigError, match=r"alerts\.disabled"):
-        Alerting.from_config(config, EventBus(), metrics, thresholds, probe)
-    config.alerts.disabled = []
-    config.alerts.max_hourly_loss_quote = "0.0000001"
-    with pytest.raises(ConfigError, match=r"alerts\.max_hourly_loss_quote"):
-        Alerting.from_config(config, EventBus(), metrics, thresholds, probe)
 
 
 def test_hourly_loss_threshold_is_exact_in_base_units() -> None:

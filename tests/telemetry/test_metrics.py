@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import pytest
-
 from engine import protocol
 from engine.bus import EventBus
-from engine.config import Config, ConfigError, MetricsSection
-from engine.guards.thresholds import build_thresholds
+from engine.config import MetricsSection
 from engine.market.sim import CANCELLED_BY_KILL
 from engine.telemetry.metrics import COMPACT, ErrorLogBridge, Metrics, Rolling
 from tests.telemetry.conftest import T0, Clock, heartbeat, trade
@@ -232,15 +229,6 @@ async def test_metrics_follow_the_bus_and_error_logs_arrive_as_log_events() -> N
     assert metrics.totals["errors"] == 3  # one reverted trade, two ERROR records
     logs = [e.data for e in bus.recent([protocol.TOPIC_LOG])]
     assert [entry["msg"] for entry in logs] == ["ledger writes failing", "from a thread"]
-
-
-@pytest.mark.parametrize("text", ["0.0000001", "abc"])
-def test_a_bad_profit_floor_is_a_config_error(text: str) -> None:
-    config = Config()
-    config.metrics.profit_floor_quote = text
-    thresholds = build_thresholds(config.guards, "USDC", 6)
-    with pytest.raises(ConfigError, match=r"metrics\.profit_floor_quote"):
-        Metrics.from_config(config, thresholds)
 
 
 async def _settle(predicate: object, rounds: int = 2000) -> None:

@@ -13,7 +13,8 @@ import pytest
 from engine import protocol
 from engine.bus import EventBus
 from engine.config import AlertsSection, ConfigError, MetricsSection, load, redacted
-from engine.telemetry.alerts import Alerting, default_rules
+from engine.telemetry.alerts.rules import default_rules
+from engine.telemetry.alerts.service import Alerting
 from engine.telemetry.metrics import Metrics
 from engine.telemetry.prometheus import PrometheusExporter, exposition
 from tests.telemetry.conftest import Clock, heartbeat, trade

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from engine.config import AlertsSection
-from engine.telemetry.alerts import (
+from engine.telemetry.alerts.sinks import (
     CommandSender,
     Sink,
     WebhookSender,

@@ -1,16 +1,17 @@
 """The few contract calls and events the evm venue speaks, encoded with eth_abi.
 
-Encoding reuses the devnet's `calldata` (selector + eth_abi); the hot paths (Sync logs,
-reserves, balances) decode fixed-layout words by hand, which is all they are.
+`calldata` (selector + eth_abi) is the one encoder of contract calls: the venue, the
+wallet commands and the devnet tooling all use it, and it lives here, in the product,
+so nothing the engine ships depends on the devnet. The hot paths (Sync logs, reserves,
+balances) decode fixed-layout words by hand, which is all they are.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decode
-
-from engine.devnet.batch_call import calldata
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector
 
 # keccak256 of the event signatures
 SYNC_TOPIC = (
@@ -18,6 +19,19 @@ SYNC_TOPIC = (
 )
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 EXECUTED_TOPIC = "0x9d3143df72a22f3dea2e5172436c8d5eed763f17bef7a640c55666bdf8a8ad92"
+
+
+def calldata(signature: str, args: tuple[Any, ...]) -> str:
+    """0x-hex selector and ABI-encoded arguments for a canonical signature."""
+    types = _split_types(signature[signature.index("(") + 1 : -1])
+    selector = function_signature_to_4byte_selector(signature)
+    return "0x" + (selector + encode(types, list(args))).hex()
+
+
+def _split_types(inputs: str) -> list[str]:
+    """Top-level comma split (tuples are not needed by our callers, so no nesting)."""
+    return [part for part in inputs.split(",") if part]
+
 
 GET_RESERVES = calldata("getReserves()", ())
 TOKEN0 = calldata("token0()", ())

@@ -4,15 +4,8 @@
 loop step in which the send gate said yes (no await in between, so a kill acknowledged
 on the loop can never see a transaction signed after it). The asynchronous part sends
 it through the active provider, waits for a receipt (woken by every new head, polling
-as a fallback) and turns the receipt into the venue-neutral `Receipt`:
-
-- gas: `gasUsed × effectiveGasPrice` from the receipt, exactly what the wallet paid;
-- token delta: the owner's balance of the order's token read at the receipt's block
-  and the block before. If something else moved that balance in the same block (two of
-  our trades, an incoming transfer) the block delta is not this trade's alone, and the
-  transaction's own `Transfer` logs to and from the owner are booked instead (logged);
-- revert reason: the receipt has none, so the call is replayed with `eth_call` on the
-  receipt's block and the revert data decoded.
+as a fallback) and has `receipts.ReceiptDecoder` turn it into the venue-neutral `Receipt`
+(gas, token delta and revert reason, all read from the chain).
 
 Nothing here retries a send on its own: a resend after an await would be a send the
 gate did not check. A refused transaction resolves as "failed" (no gas) and its nonce is
@@ -33,17 +26,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.market.evm import abi
 from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.providers import ProviderSet
+from engine.market.evm.receipts import ReceiptDecoder, SentTx
 from engine.market.evm.rpc import Call, ProviderUnavailable, RpcError
-from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, Receipt
+from engine.market.venue import VENUE_STOPPED, ArbOrder, Receipt
 
 log = logging.getLogger("arbctl.evm")
 
-OUT_OF_GAS = "out of gas"
 NONCE_TAKEN_GRACE_S = 5.0
 RECEIPT_RETRY_S = 0.02
 SEND_SAMPLES = 10_000
@@ -104,6 +96,7 @@ class TxSender:
         self._head = asyncio.Event()
         self._closed = False
         self.stats = SendStats()
+        self._receipts = ReceiptDecoder(providers, signer.address, clock)
 
     @property
     def owner(self) -> str:
@@ -279,109 +272,10 @@ class TxSender:
         return replace(receipt, nonce=nonce, sender=self.owner)
 
     async def _receipt(self, pending: PendingTx, mined_hash: str, raw: dict[str, Any]) -> Receipt:
-        block = int(raw["blockNumber"], 16)
-        gas_used = int(raw["gasUsed"], 16)
-        price = int(raw.get("effectiveGasPrice") or "0x0", 16)
-        order = pending.order
         if mined_hash != pending.hash:
             self.stats.cancelled += 1
-            reason = (
-                f"{CANCELLED_BY_KILL}: nonce {pending.nonce} taken by a 0-value self-transfer "
-                f"(original tx {pending.hash})"
-            )
-            return Receipt(
-                mined_hash,
-                order.order_id,
-                "failed",
-                reason,
-                block,
-                gas_used,
-                price,
-                0,
-                0,
-                pending.submitted_at,
-                self._clock(),
-            )
-        delta = await self._token_delta(order.token, raw, block)
-        if raw.get("status") == "0x1":
-            profit = _executed_profit(raw, pending.payload.to)
-            amount_out = order.amount_in + (delta if profit is None else profit)
-            return Receipt(
-                mined_hash,
-                order.order_id,
-                "success",
-                "",
-                block,
-                gas_used,
-                price,
-                amount_out,
-                delta,
-                pending.submitted_at,
-                self._clock(),
-            )
-        reason = await self._revert_reason(pending, gas_used, block)
-        log.info("order %s reverted in block %d: %s", order.order_id, block, reason)
-        return Receipt(
-            mined_hash,
-            order.order_id,
-            "reverted",
-            reason,
-            block,
-            gas_used,
-            price,
-            0,
-            delta,
-            pending.submitted_at,
-            self._clock(),
-        )
-
-    async def _token_delta(self, token: str, receipt: dict[str, Any], block: int) -> int:
-        """The owner's change in `token` from this transaction, read from the chain."""
-        own = _transfer_delta(receipt, token, self.owner)
-        call = abi.balance_of(self.owner)
-        client = self._providers.active.client
-        try:
-            before, after = await client.batch_strict(
-                [abi.eth_call(token, call, block - 1), abi.eth_call(token, call, block)]
-            )
-        except (ProviderUnavailable, RpcError) as exc:
-            log.warning(
-                "cannot read the balance change at block %d (%s); booking the "
-                "transaction's Transfer logs",
-                block,
-                exc,
-            )
-            return own
-        measured = abi.word(after) - abi.word(before)
-        if measured != own:
-            log.warning(
-                "block %d changed the wallet's %s by %d, this transaction's Transfer "
-                "logs by %d (another transfer in the block): booking the latter",
-                block,
-                token,
-                measured,
-                own,
-            )
-            return own
-        return measured
-
-    async def _revert_reason(self, pending: PendingTx, gas_used: int, block: int) -> str:
-        payload = pending.payload
-        if gas_used >= payload.gas_limit:
-            return f"{OUT_OF_GAS} (limit {payload.gas_limit})"
-        call = {
-            "from": self.owner,
-            "to": payload.to,
-            "data": payload.data,
-            "gas": hex(payload.gas_limit),
-        }
-        try:
-            await self._providers.active.client.call("eth_call", [call, hex(block)])
-        except RpcError as exc:
-            return abi.revert_reason(exc.data, exc.message)
-        except ProviderUnavailable as exc:
-            return f"reverted (reason unavailable: {exc})"
-        return f"reverted, but a replay on block {block}'s final state succeeds"
+        sent = SentTx(pending.payload, pending.nonce, pending.hash, pending.submitted_at)
+        return await self._receipts.decode(sent, mined_hash, raw)
 
     # --- the kill switch -------------------------------------------------------------
     async def cancel_pending(self) -> list[str]:
@@ -459,33 +353,6 @@ class TxSender:
         """Stop waiting: orders still waiting resolve as failed (their tx may be mined)."""
         self._closed = True
         self.on_head()
-
-
-def _transfer_delta(receipt: dict[str, Any], token: str, owner: str) -> int:
-    token, owner = token.lower(), owner.lower()
-    delta = 0
-    for entry in receipt.get("logs") or []:
-        topics = entry.get("topics") or []
-        if len(topics) < 3 or topics[0] != abi.TRANSFER_TOPIC:
-            continue
-        if str(entry.get("address", "")).lower() != token:
-            continue
-        amount = abi.word(entry.get("data") or "0x")
-        if abi.topic_address(topics[2]) == owner:
-            delta += amount
-        if abi.topic_address(topics[1]) == owner:
-            delta -= amount
-    return delta
-
-
-def _executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
-    """`profit` of the executor's Executed event (amountIn, profit, hops in data)."""
-    for entry in receipt.get("logs") or []:
-        topics = entry.get("topics") or []
-        same = str(entry.get("address", "")).lower() == executor.lower()
-        if same and topics and topics[0] == abi.EXECUTED_TOPIC:
-            return abi.word(entry.get("data") or "0x", 1)
-    return None
 
 
 def _past(count: Any, nonce: int) -> bool:

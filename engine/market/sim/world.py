@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from engine.config import MarketSection, SimSection
 from engine.market.model import Market, Pool, Token
 from engine.market.sim.seeds import fake_address, stream
+from engine.units import to_base_units
 
 USD = 10**6  # micro-dollars per dollar: the unit of reference prices
 PPM = 1_000_000
@@ -54,9 +54,9 @@ class World:
 
 
 def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
-    """Tokens, pools and wallet for `sim.seed`; raises ValueError on inconsistent config."""
+    """Tokens, pools and wallet for `sim.seed`, from a `[sim]` that `engine.config.load`
+    validated (one fee per dex, settings for every provider, exact wallet amounts)."""
     market_section = market or MarketSection()
-    _validate(sim)
     rng = stream(sim.seed, "world")
     tokens, prices = _tokens(sim, market_section, rng)
     built = Market(native=tokens[0].address, quote=tokens[1].address)
@@ -66,35 +66,10 @@ def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
         built.add_pool(pool)
     operator = fake_address("operator", sim.seed)
     balances = {
-        built.native: _whole(sim.wallet_weth, tokens[0].decimals, "sim.wallet_weth"),
-        built.quote: _whole(sim.wallet_usdc, tokens[1].decimals, "sim.wallet_usdc"),
+        built.native: to_base_units(sim.wallet_weth, tokens[0].decimals),
+        built.quote: to_base_units(sim.wallet_usdc, tokens[1].decimals),
     }
     return World(market=built, operator=operator, balances=balances, prices=prices)
-
-
-def _validate(sim: SimSection) -> None:
-    if len(sim.dexes) != len(sim.dex_fees_bps) or not sim.dexes:
-        raise ValueError("sim.dexes and sim.dex_fees_bps must be non-empty and of equal length")
-    if sim.tokens < 0:
-        raise ValueError("sim.tokens must be >= 0")
-    for key in ("provider_latency_ms", "provider_error_rate", "provider_stall_probability"):
-        if len(getattr(sim, key)) < sim.providers:
-            raise ValueError(f"sim.{key} needs one entry per provider ({sim.providers})")
-    if sim.providers < 1:
-        raise ValueError("sim.providers must be >= 1")
-    if sim.block_ms < 1:
-        raise ValueError("sim.block_ms must be >= 1")
-
-
-def _whole(amount: str, decimals: int, key: str) -> int:
-    """Whole tokens as an exact decimal string -> base units."""
-    try:
-        value = Decimal(amount) * (Decimal(10) ** decimals)
-    except InvalidOperation:
-        raise ValueError(f"{key}: not a decimal number: {amount!r}") from None
-    if value != value.to_integral_value() or value < 0:
-        raise ValueError(f"{key}: {amount!r} is not a whole number of base units")
-    return int(value)
 
 
 def _tokens(
