@@ -6,7 +6,7 @@ the review:
 
   1. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
      input at its fee? A refusal is recorded as the `flash_liquidity` guard trigger.
-     (Issue 13 puts sizing first: clamping the input to every size-dependent limit.)
+     (Sizing, which clamps the input to every size-dependent limit, will sit before it.)
   2. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
 
 The order is the point: an opportunity the lender refuses never reaches the guards, so
@@ -15,8 +15,9 @@ lender is credited with the loan's outcome, the guards fold it into their statis
 
 Every seat is synchronous: the pipeline reviews between deciding and sending, in one
 loop step (engine/guards/approver.py says why). The daemon, the one composition root,
-builds the chain (`build_chain`); the pipeline sees it as its `Approver`. Each seat is a
-Protocol over a typed `Review`, so a new seat is one class and one line here.
+builds the chain (`build_chain`); the pipeline sees it as its `Approver`. Every seat is a
+`Seat` (a Protocol over the typed `Review`) wrapping the part that decides, itself seen
+through a Protocol, so a new seat is one class and one line in `build_chain`.
 """
 
 from __future__ import annotations
