@@ -25,35 +25,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import protocol
-from engine.accounting.methods import AccountingMethods
+from engine import protocol, snapshots
 from engine.accounting.reconcile import record_session_start
 from engine.approval import build_chain
 from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
 from engine.control.health import evaluate_health
-from engine.control.methods import ControlMethods, ControlParts
-from engine.control.server import ControlServer, SocketInUse, prepare_socket_path
+from engine.control.methods.accounting import AccountingMethods
+from engine.control.methods.engine import EngineMethods
+from engine.control.methods.fleet import FleetMethods
+from engine.control.methods.guards import GuardMethods
+from engine.control.methods.providers import ProviderMethods
+from engine.control.methods.telemetry import TelemetryMethods
+from engine.control.parts import ControlParts, EngineView
+from engine.control.server import ControlServer, Handler, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
-from engine.fleet.part import build_fleet_part
+from engine.failover.sets import ProviderSets
+from engine.fleet.part import FleetPart, Whereabouts, build_fleet_part
 from engine.guards.approver import Guards
-from engine.guards.methods import GuardMethods
 from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
-from engine.ledger.records import SessionSnapshot
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.lenders.sources import build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
-from engine.providers.methods import ProviderMethods
+from engine.snapshots import Session, Snapshots
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
 from engine.telemetry.alerts import Alerting
 from engine.telemetry.loop import LoopMonitor
-from engine.telemetry.methods import TelemetryMethods
 from engine.telemetry.metrics import ErrorLogBridge, Metrics
 from engine.telemetry.prometheus import PrometheusExporter
 from engine.telemetry.resources import ResourceSampler
@@ -131,15 +134,12 @@ class Daemon:
         self.lifecycle = Lifecycle(paths.state_dir, self.bus)
         self.notifier = Notifier()
         self.resources = ResourceSampler(paths.state_dir)
+        self.view = EngineView()  # the market and what start-up learns after listening
         self.metrics: Metrics | None = None
         self.alerting: Alerting | None = None
         self._stop = asyncio.Event()
         self._stop_reason = ""
-        self._restored: dict[str, Any] = {}
         self._instance: str | None = None  # the pid file's nonce, once written
-        self._parts: ControlParts
-        self._guards: Guards
-        self._providers: ProviderMethods
 
     def request_shutdown(self, reason: str) -> None:
         if not self._stop.is_set():
@@ -163,7 +163,7 @@ class Daemon:
 
     async def _run_with(self, store: LedgerStore) -> int:
         writer = LedgerWriter(store)
-        await self._restore_snapshot(store)
+        restored = await snapshots.restore(store, self.bus)
         try:
             venue = build_venue(self.config)
         except ConfigError as exc:
@@ -173,20 +173,22 @@ class Daemon:
             return EXIT_FAILED
         try:
             guards = Guards.from_config(self.config, self.bus, writer, venue)
-            self._guards = guards
+            lenders = build_sources(self.config)
+            providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
         gate = SendGate(self.lifecycle, venue)
-        parts = self._control_parts(writer, gate)
-        handlers = ControlMethods(parts).table()
-        handlers.update(GuardMethods(guards, parts.audit, writer).table())
+        audit = AuditTrail(self.bus, writer)
+        # The one way to halt: the socket's kill and the Redis flag both call it.
+        killswitch = KillSwitch(self.lifecycle, self.paths.state_dir, gate, audit, self.bus)
         try:
-            lenders = build_sources(self.config)
+            fleet = build_fleet_part(  # None without [redis]
+                self.config, self._whereabouts(), self.lifecycle, killswitch, self.bus
+            )
         except ConfigError as exc:
             return self._refuse(exc)
-        providers = ProviderMethods.build(venue, lenders, parts.audit, self.bus, guards.triggers)
-        handlers.update(providers.table())
-        self._providers = providers
+        server = ControlServer(self.paths.socket, self.bus)
+        parts = self._control_parts(writer, gate, killswitch, audit, fleet, server)
         try:
             self.metrics = Metrics.from_config(self.config, guards.thresholds)
             health = functools.partial(evaluate_health, parts)
@@ -196,20 +198,10 @@ class Daemon:
         except ConfigError as exc:
             return self._refuse(exc)
         self.alerting = alerting
-        handlers.update(TelemetryMethods(self.metrics, alerting).table())
-        accounting = AccountingMethods(self.config, writer, parts.audit, venue)
-        handlers.update(accounting.table())
-        try:
-            fleet = build_fleet_part(self.config, parts, handlers)  # None without [redis]
-        except ConfigError as exc:
-            return self._refuse(exc)
-        if fleet is not None:
-            handlers.update(fleet.methods())  # fleet, redis; resume refused under the flag
-            parts.fleet = fleet
-        server = ControlServer(self.paths.socket, self.bus, handlers)
-        parts.client_count = lambda: server.client_count
-        await server.start()  # answers `starting` while the market loads
-        self._write_pid(parts)
+        accounting = AccountingMethods(self.config, writer, audit, venue)
+        table = method_table(parts, guards, providers, self.metrics, alerting, accounting, fleet)
+        await server.start(table)  # answers `starting` while the market loads
+        self._write_pid()
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
             if fleet is not None:
@@ -218,7 +210,7 @@ class Daemon:
             await venue.start()
             providers.start()
             executor = build_executor(self.config, gate, venue)
-            await recover_sent(self.config, executor, store, parts)
+            await recover_sent(self.config, executor, store, self.view)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
@@ -230,11 +222,13 @@ class Daemon:
                 approver=build_chain(guards, lenders, guards.triggers),
             )
             guards.attach(pipeline)
-            parts.market = pipeline
-            parts.status_parts.append(lambda: {"breaker": guards.breaker_summary()})
-            self._apply_snapshot(pipeline, guards)
+            self.view.trading(pipeline, guards.breaker_summary)
+            restored.apply(pipeline, guards.breaker, providers)
             accounting.attach(pipeline, session_start)
-            return await self._serve(venue, pipeline, writer, parts.loop)
+            snaps = Snapshots(
+                self._session(), self.bus, self.lifecycle, pipeline, guards.breaker, providers
+            )
+            return await self._serve(venue, pipeline, writer, parts.loop, snaps)
         except ConfigError as exc:  # only the running market knows, e.g. sim symbols
             return self._refuse(exc)
         except VenueError as exc:
@@ -248,7 +242,7 @@ class Daemon:
                 await fleet.close()
             error_logs.remove()
             alerting.close()
-            await parts.killswitch.close()
+            await killswitch.close()
             await providers.close()
             await server.close()
             protocol.remove_pid_file(self.paths.state_dir, self._instance)
@@ -259,13 +253,16 @@ class Daemon:
         pipeline: TradingPipeline,
         writer: LedgerWriter,
         loop_monitor: LoopMonitor,
+        snaps: Snapshots,
     ) -> int:
         self._arm_watchdog(loop_monitor)
         tasks = [
             asyncio.create_task(loop_monitor.run(), name="loop-monitor"),
             asyncio.create_task(writer.run(), name="ledger-writer"),
             asyncio.create_task(pipeline.run(), name="pipeline"),
-            asyncio.create_task(self._snapshot_loop(writer, pipeline), name="snapshots"),
+            asyncio.create_task(
+                snaps.run(writer, self.config.engine.snapshot_interval_s), name="snapshots"
+            ),
             asyncio.create_task(self._status_to_systemd(), name="sd-status"),
             *self._telemetry_tasks(),
         ]
@@ -277,7 +274,7 @@ class Daemon:
         crashed = [t for t in done if t is not stop]
         for task in crashed:
             log.error("engine task %s ended unexpectedly: %r", task.get_name(), task.exception())
-        await self._graceful_stop(venue, pipeline, writer, tasks)
+        await self._graceful_stop(venue, pipeline, writer, snaps, tasks)
         stop.cancel()
         return EXIT_FAILED if crashed else EXIT_OK
 
@@ -286,6 +283,7 @@ class Daemon:
         venue: Any,
         pipeline: TradingPipeline,
         writer: LedgerWriter,
+        snaps: Snapshots,
         tasks: list[asyncio.Task[Any]],
     ) -> None:
         deadline = time.monotonic() + STOP_DEADLINE_S
@@ -299,7 +297,7 @@ class Daemon:
         await _cancel_all(tasks, timeout=1.0)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(venue.stop(), 1.0)
-        writer.add_snapshot(self._snapshot("shutdown", "stopped", pipeline))
+        writer.add_snapshot(snaps.take("shutdown", "stopped"))
         flushed = await _flush_until(writer, deadline)
         log.info(
             "engine stopped: %s (ledger %s, %d rows pending)",
@@ -314,9 +312,16 @@ class Daemon:
         return refuse_config(error, self.paths.state_dir)
 
     # --- parts ------------------------------------------------------------------------
-    def _control_parts(self, writer: LedgerWriter, gate: SendGate) -> ControlParts:
-        audit = AuditTrail(self.bus, writer)
-        parts = ControlParts(
+    def _control_parts(
+        self,
+        writer: LedgerWriter,
+        gate: SendGate,
+        killswitch: KillSwitch,
+        audit: AuditTrail,
+        fleet: FleetPart | None,
+        server: ControlServer,
+    ) -> ControlParts:
+        return ControlParts(
             config=self.config,
             socket_path=str(self.paths.socket),
             state_dir=str(self.paths.state_dir),
@@ -324,18 +329,22 @@ class Daemon:
             bus=self.bus,
             lifecycle=self.lifecycle,
             gate=gate,
-            # The one way to halt: the socket's kill and the Redis flag both call it.
-            killswitch=KillSwitch(self.lifecycle, self.paths.state_dir, gate, audit, self.bus),
+            killswitch=killswitch,
             audit=audit,
             ledger=writer,
             loop=LoopMonitor(self.bus, self.config.engine.heartbeat_ms / 1000, self._heartbeat),
             resources=self.resources,
-            market=_MarketLoading(),
-            client_count=lambda: 0,
+            market=self.view,
+            client_count=lambda: server.client_count,
             request_shutdown=self.request_shutdown,
+            fleet=fleet,
         )
-        self._parts = parts
-        return parts
+
+    def _whereabouts(self) -> Whereabouts:
+        return Whereabouts(str(self.paths.socket), str(self.paths.state_dir), self.started_at)
+
+    def _session(self) -> Session:
+        return Session(self.session_id, self.started_at, str(self.paths.socket))
 
     def _telemetry_tasks(self) -> list[asyncio.Task[Any]]:
         """Metrics subscribe before `started()` publishes the first state; alerts follow."""
@@ -354,7 +363,7 @@ class Daemon:
         return {
             "state": self.lifecycle.state,
             "resources": self.resources.sample(),
-            **self._parts.market_status(),
+            **self.view.market_status(),
             **self._telemetry_heartbeat(),
         }
 
@@ -392,87 +401,13 @@ class Daemon:
             loop.add_signal_handler(sig, self.request_shutdown, f"signal {sig.name}")
         loop.add_signal_handler(signal.SIGUSR1, _log_task_stacks)
 
-    def _write_pid(self, parts: ControlParts) -> None:
+    def _write_pid(self) -> None:
         """Who we are, for a client that may have to signal us: pid, start time and a
         nonce that `status` repeats as `instance` (engine/protocol.py, the pid file)."""
         record = protocol.write_pid_file(self.paths.state_dir, self.paths.socket)
         self._instance = record.nonce
-        parts.status_parts.append(lambda: {"instance": record.nonce})
-
-    # --- snapshots ----------------------------------------------------------------------
-    def _snapshot(self, kind: str, status: str, pipeline: TradingPipeline) -> SessionSnapshot:
-        state = {
-            "last_seq": self.bus.last_seq,
-            "started_at": self.started_at,
-            "engine_state": self.lifecycle.state,
-            "socket": str(self.paths.socket),
-            "counters": pipeline.counters(),
-            "breaker": self._guards.breaker.snapshot(),
-            "provider_pins": self._providers.pins(),
-            **pipeline.market_status(),
-        }
-        return SessionSnapshot(self.session_id, time.time(), kind, status, state)
-
-    def _apply_snapshot(self, pipeline: TradingPipeline, guards: Guards) -> None:
-        """Counters continue and an open breaker stays open across a restart. Nonces are
-        not restored: the chain's pending nonce is the truth after any restart."""
-        counters = self._restored.get("counters")
-        if isinstance(counters, dict):
-            pipeline.restore_counters(counters)
-        breaker = self._restored.get("breaker")
-        if isinstance(breaker, dict):
-            guards.breaker.restore(breaker)
-            if guards.breaker.state != "closed":
-                log.warning("circuit breaker restored OPEN: %s", guards.breaker.reason)
-        pins = self._restored.get("provider_pins")
-        if isinstance(pins, dict) and pins:
-            for problem in self._providers.restore_pins(pins):
-                log.warning("operator pin not restored: %s", problem)
-            log.info("operator pins restored: %s", self._providers.pins())
-
-    async def _snapshot_loop(self, writer: LedgerWriter, pipeline: TradingPipeline) -> None:
-        while True:
-            await asyncio.sleep(self.config.engine.snapshot_interval_s)
-            writer.add_snapshot(self._snapshot("periodic", "running", pipeline))
-
-    async def _restore_snapshot(self, store: LedgerStore) -> None:
-        try:
-            snapshot = await store.latest_snapshot()
-        except Exception as exc:
-            log.warning("could not read the last session snapshot: %s", exc)
-            return
-        if snapshot is None:
-            log.info("no previous session snapshot: fresh start")
-            return
-        self._restored = snapshot.state
-        # Sequence numbers start from the clock in microseconds; the snapshot guards the
-        # rare engine that published faster than a million events a second.
-        restored_seq = snapshot.state.get("last_seq")
-        if isinstance(restored_seq, int) and restored_seq >= self.bus.last_seq:
-            self.bus.last_seq = restored_seq + 1
-        log.info(
-            "SNAPSHOT RESTORED: session %s (%s, %s) taken %s",
-            snapshot.session_id,
-            snapshot.kind,
-            snapshot.status,
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.ts)),
-        )
-
-
-class _MarketLoading:
-    """What the control plane sees of the market before the venue has loaded."""
-
-    def market_status(self) -> dict[str, Any]:
-        return {"venue": None, "chain": None, "block": None, "head_age_s": None}
-
-    def head(self) -> None:
-        return None
-
-    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
-        return []
-
-    def units(self) -> dict[str, Any]:
-        return {}
+        if record.nonce is not None:
+            self.view.identified(record.nonce)
 
 
 # --- the trading side, chosen by config ---------------------------------------------------
@@ -535,7 +470,7 @@ def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
 
 
 async def recover_sent(
-    config: Config, executor: Executor, store: LedgerStore, parts: ControlParts
+    config: Config, executor: Executor, store: LedgerStore, view: EngineView
 ) -> None:
     """On a chain, book what a previous run sent and never booked: before trading and
     before the session's starting balances are read (engine/execution/recovery.py)."""
@@ -546,7 +481,27 @@ async def recover_sent(
 
     assert isinstance(executor, EvmExecutor)
     report = await recover_unbooked(executor, store, config.strategy.flash_fee_bps)
-    parts.status_parts.append(lambda: {"recovery": report.to_dict()})
+    view.recovered(report)
+
+
+def method_table(
+    parts: ControlParts,
+    guards: Guards,
+    providers: ProviderSets,
+    metrics: Metrics,
+    alerting: Alerting,
+    accounting: AccountingMethods,
+    fleet: FleetPart | None,
+) -> dict[str, Handler]:
+    """Every method the socket serves, from the adapters in engine/control/methods/."""
+    table = EngineMethods(parts).table()
+    table.update(GuardMethods(guards, parts.audit, parts.ledger).table())
+    table.update(ProviderMethods(providers, parts.audit, parts.bus).table())
+    table.update(TelemetryMethods(metrics, alerting).table())
+    table.update(accounting.table())
+    if fleet is not None:  # fleet, redis; resume refused under the global halt flag
+        table.update(FleetMethods(fleet, parts.audit, resume=table["resume"]).table())
+    return table
 
 
 async def _restore_guards(guards: Guards, store: LedgerStore) -> None:

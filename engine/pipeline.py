@@ -5,11 +5,21 @@ doing, the executor does it through the send gate and returns a booked trade. Ea
 step publishes what it saw on the bus. Executions run as bounded concurrent tasks so a
 slow chain never stops the next block from being searched, and two executions never
 touch the same pool at once (the second would trade on reserves the first is moving).
+
+The search runs on the market's worker thread (`engine.market.worker`), never on the
+event loop: a kill or a `status` is answered while a big market is being searched. The
+hand-over back is synchronous: events, the guards' `review` and the executions' first
+step (the send gate's check and the broadcast) follow the search's result with no await
+in between, so a kill that lands during the search is seen by the gate, and a simulated
+market in lockstep replays a seed exactly. The pipeline is the only one that submits
+searches, and it takes the next block (which may change pools) only after the search of
+the last one returned: a search never reads pools that the loop is changing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import deque
@@ -23,6 +33,7 @@ from engine.ledger.records import TradeRecord
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import BlockUpdate, HeadStatus, Venue
+from engine.market.worker import MarketWorker
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 
@@ -87,15 +98,37 @@ class TradingPipeline:
 
     # --- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
-        async for update in self.venue.blocks():
-            self._on_block(update)
+        """Search every block on the market's worker thread (the venue's own, if it has
+        one, so its block work and the search take turns), then hand over on the loop.
 
-    def _on_block(self, update: BlockUpdate) -> None:
+        What exists now (the market, the cycle table) lives as long as the engine: it is
+        frozen out of the cyclic garbage collector, whose full pass over it would hold
+        the GIL (and so the loop) for ~20 ms at 50k pools, in whichever thread ran it."""
+        gc.collect()  # garbage is not frozen: it would never be freed
+        gc.freeze()
+        worker: MarketWorker | None = getattr(self.venue, "worker", None)
+        owned = worker is None
+        worker = worker or MarketWorker("search")
+        try:
+            async for update in self.venue.blocks():
+                gas_price = self.venue.gas_price()
+                found = await worker.run(self._timed_search, update, gas_price)
+                self._on_block(update, found)
+        finally:
+            if owned:
+                worker.close()
+
+    def _timed_search(self, update: BlockUpdate, gas_price: int) -> list[Opportunity]:
+        """On the worker thread: the search alone, timed."""
+        started = time.perf_counter()
+        found = self._search.on_block(update.block, update.changed_pools, gas_price)
+        self.last_decision_ms = (time.perf_counter() - started) * 1000
+        return found
+
+    def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
+        """The hand-over, on the loop and without an await: publish, review, dispatch."""
         self.last_update = update
         self.blocks_seen += 1
-        started = time.perf_counter()
-        found = self._search.on_block(update.block, update.changed_pools, self.venue.gas_price())
-        self.last_decision_ms = (time.perf_counter() - started) * 1000
         self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
         for opportunity in found:
             self.opportunities_seen += 1

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from engine.config import REDACTED, redact_text
 
@@ -20,6 +22,13 @@ PG_PASSWORD_NOTE = (
     "the password is masked: set PGPASSWORD or use ~/.pgpass rather than typing it on a "
     "command line; restore with `pg_restore --dbname=DSN FILE`"
 )
+
+
+@runtime_checkable
+class OnlineBackup(Protocol):
+    """A ledger that can copy itself while open (SQLite)."""
+
+    async def backup(self, dest: Path) -> None: ...
 
 
 def mask_password(dsn: str) -> str:

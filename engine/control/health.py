@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from engine import protocol
-
-if TYPE_CHECKING:
-    from engine.control.methods import ControlParts
+from engine.control.parts import ControlParts
 
 OK, WARNING, CRITICAL = "OK", "WARNING", "CRITICAL"
 _RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
@@ -82,12 +80,6 @@ async def _ledger_check(parts: ControlParts) -> Check:
     if writer.pending > LEDGER_PENDING_WARN:
         return Check("ledger", WARNING, f"{writer.pending} rows waiting to be written")
     return Check("ledger", OK, f"{writer.store.backend} ping {ms:.2f} ms")
-
-
-class RedisHealth(Protocol):
-    """What the health check reads of the optional Redis part (engine/fleet)."""
-
-    def redis_health(self) -> tuple[bool, str]: ...
 
 
 def _redis_check(parts: ControlParts) -> Check | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from engine import protocol
 from engine.protocol import ProtocolError
 
 MAX_REASON = 500
+PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
 
 
 def _invalid(message: str) -> ProtocolError:
@@ -83,3 +85,14 @@ def topics(params: dict[str, Any]) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _invalid('"topics" must be a list of strings')
     return value
+
+
+def period_start(period: str, now: float | None = None) -> float:
+    """Start of a reporting period; 'today' is since 00:00 UTC (the ledger's day)."""
+    now = time.time() if now is None else now
+    spans = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
+    if period == "all":
+        return 0.0
+    if period == "today":
+        return now - (now % 86400)
+    return now - spans[period]

@@ -74,12 +74,11 @@ class ControlServer:
         self,
         path: Path,
         bus: EventBus,
-        handlers: dict[str, Handler],
         write_timeout: float = 10.0,
     ) -> None:
         self.path = path
         self._bus = bus
-        self._handlers = handlers
+        self._handlers: dict[str, Handler] = {}
         self._write_timeout = write_timeout
         self._server: asyncio.AbstractServer | None = None
         self._connections: dict[int, _Connection] = {}
@@ -87,7 +86,9 @@ class ControlServer:
         self._sub_ids = itertools.count(1)
 
     # --- lifecycle ------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, handlers: dict[str, Handler]) -> None:
+        """Listen, serving `handlers` (the method table, complete before the first client)."""
+        self._handlers = dict(handlers)
         prepare_socket_path(self.path)
         old_umask = os.umask(0o177)  # the socket is born 0600: no window where it is wider
         try:

@@ -12,49 +12,61 @@ import asyncio
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.bus import EventBus
 from engine.config import Config, RedisSection
-from engine.control.methods import ControlParts
-from engine.control.server import Handler
 from engine.fleet.keys import Keys, default_engine_name
 from engine.fleet.link import RedisDown, RedisLink
-from engine.fleet.methods import FleetMethods
 from engine.fleet.mirror import Mirror
 from engine.fleet.watch import HaltWatcher
+from engine.killswitch import KillSwitch
+from engine.lifecycle import Lifecycle
 
 log = logging.getLogger("arbctl.redis")
 
 CLOSE_TIMEOUT_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class Whereabouts:
+    """Where this engine lives, as its presence in Redis tells the fleet."""
+
+    socket_path: str
+    state_dir: str
+    started_at: float
+
+
 def build_fleet_part(
-    config: Config, parts: ControlParts, handlers: dict[str, Handler]
+    config: Config, where: Whereabouts, lifecycle: Lifecycle, killswitch: KillSwitch, bus: EventBus
 ) -> FleetPart | None:
     """None when Redis is not configured; `[redis]` was validated by `engine.config.load`."""
     if not config.redis.url:
         return None
-    return FleetPart(config.redis, parts, resume=handlers["resume"])
+    return FleetPart(config.redis, where, lifecycle, killswitch, bus)
 
 
 class FleetPart:
-    def __init__(self, section: RedisSection, parts: ControlParts, resume: Handler) -> None:
-        name = section.engine_name or default_engine_name(Path(parts.state_dir))
+    def __init__(
+        self,
+        section: RedisSection,
+        where: Whereabouts,
+        lifecycle: Lifecycle,
+        killswitch: KillSwitch,
+        bus: EventBus,
+    ) -> None:
+        name = section.engine_name or default_engine_name(Path(where.state_dir))
         self.keys = Keys(section.namespace, name)
         self.link = RedisLink(section.url, section.timeout_s, section.backoff_max_s)
-        self._parts = parts
-        self.watcher = HaltWatcher(self.link, self.keys, parts.killswitch, section.halt_check_s)
+        self._where = where
+        self._lifecycle = lifecycle
+        self.watcher = HaltWatcher(self.link, self.keys, killswitch, section.halt_check_s)
         self.mirror = Mirror(
-            self.link, self.keys, parts.bus, self._snapshot, section.heartbeat_s, section.ttl_s
-        )
-        self._methods = FleetMethods(
-            self.link, self.keys, self.watcher, self.mirror, parts.audit, resume
+            self.link, self.keys, bus, self._snapshot, section.heartbeat_s, section.ttl_s
         )
         self._tasks: list[asyncio.Task[None]] = []
-
-    def methods(self) -> dict[str, Handler]:
-        return self._methods.table()
 
     def redis_health(self) -> tuple[bool, str]:
         """For `health`: Redis down is a WARNING there, never CRITICAL."""
@@ -92,7 +104,7 @@ class FleetPart:
 
     def _snapshot(self) -> dict[str, Any]:
         """What the mirror writes besides metrics: presence and the lifecycle's state."""
-        parts, lifecycle = self._parts, self._parts.lifecycle
+        where, lifecycle = self._where, self._lifecycle
         presence = {
             "name": self.keys.engine,
             "namespace": self.keys.namespace,
@@ -100,8 +112,8 @@ class FleetPart:
             "host": socket.gethostname(),
             "state": lifecycle.state,
             "reason": lifecycle.reason,
-            "socket": parts.socket_path,
-            "state_dir": parts.state_dir,
-            "started_at": parts.started_at,
+            "socket": where.socket_path,
+            "state_dir": where.state_dir,
+            "started_at": where.started_at,
         }
         return {"presence": presence, "state": lifecycle.to_dict()}

@@ -264,7 +264,7 @@ class PinnedProvider(OpportunityRule):
     the pinned provider cannot serve (down, lagging, breaker open, offline), trading
     waits here instead, visibly, until it recovers or the pin is cleared
     (`arbctl failover --auto`). A stalled pin delivers no block to review; the provider
-    watcher records that pause itself (engine/telemetry/provider_watch.py)."""
+    watcher records that pause itself (engine/failover/watch.py)."""
 
     name = "pinned_provider"
     label = "unusable pinned providers"

@@ -3,9 +3,7 @@
 One health model (`health`) and one chooser (`selector`, with a breaker per provider)
 serve the simulated and evm venues' RPC endpoints and the lenders (engine/lenders/), so
 "down", "failover" and "pinned" mean the same thing on every screen. What they report
-is a typed `ProviderStatus` per provider. This folder sits below the market: it imports
-nothing of the engine but itself, so venues can use it without a cycle; the operator's
-side (events, the pin's trigger: engine/telemetry/provider_watch.py) sits above.
-`methods` (the `providers`, `failover` and `providers.mark` socket methods) is the
-wire's and moves to engine/control/.
+is a typed `ProviderStatus` per provider. This folder sits below the market and imports
+nothing of the engine but itself, so venues use it without a cycle; the sets the
+operator steers (pins, failover events, the pin's trigger) are engine/failover/, above.
 """

@@ -8,9 +8,11 @@ compute. Gas price and token prices change every block, so gas is charged afresh
 integer math against the live reserves. Nothing leaves here unless its exact net profit,
 after gas and flash fee, is positive.
 
-The search is synchronous and never awaits: the daemon decides whether to run it in a
-thread. It reads the market's Pool objects in place, so the market must not be mutated
-while a call is running.
+The search is synchronous and never awaits. The pipeline runs it on the market's worker
+thread (`engine.market.worker`), off the event loop. It reads the market's Pool objects
+in place, so the market must not be mutated while a call is running: the worker runs
+one job at a time, and the only other mutator (a venue applying a block in `blocks()`)
+runs only between searches.
 """
 
 from __future__ import annotations

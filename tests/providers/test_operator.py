@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_imports import HEAVY, _modules_after
+from tests.cli.test_imports import ALLOWED_ENGINE, HEAVY, _modules_after
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import rpc, wait_for_trigger
 
@@ -185,10 +185,7 @@ def test_rpc_check_stays_off_web3_and_the_engine() -> None:
     loaded = _modules_after([["rpc-check", "--url", "http://127.0.0.1:9", "--json"]])
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
     engine = {m for m in loaded if m.split(".")[0] == "engine"}
-    assert engine <= CLI_ENGINE | {"engine.config"} | PROVIDERS
+    assert engine <= ALLOWED_ENGINE | {"engine.config"} | PROVIDERS
 
 
-# What every CLI command may load of the engine (tests/cli/test_imports.py), and the
-# provider model rpc-check judges endpoints with.
-CLI_ENGINE = {"engine", "engine.protocol", "engine.units", "engine.errors"}
 PROVIDERS = {"engine.providers", "engine.providers.health", "engine.providers.selector"}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import tracemalloc
+
 import pytest
 
 from engine.config import MarketSection, SimSection
+from engine.market.model import Token
 from engine.market.sim import build_world
+from engine.market.sim.world import TOKEN_PAIRS, _token_pairs
 
 
 def test_same_seed_same_world() -> None:
@@ -86,3 +91,26 @@ def test_custom_symbols_for_native_and_quote(native: str, quote: str) -> None:
     assert market.tokens[market.quote].symbol == quote
     symbols = [t.symbol for t in market.tokens.values()]
     assert len(symbols) == len(set(symbols)) == 14
+
+
+def test_a_big_world_never_lists_every_token_pair() -> None:
+    """3,000 tokens have 4.5M token/token pairs; three are drawn. Listing them all first
+    is what made a 50k-pool world take 12-17 s and 2.4 GB."""
+    tracemalloc.start()
+    try:
+        world = build_world(SimSection(tokens=3_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(world.market.pools) == 3 * (1 + 2 * 3_000) + 3
+    assert peak < 64 * 2**20
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42])
+@pytest.mark.parametrize("count", [2, 3, 4, 9, 40])
+def test_token_pairs_are_drawn_as_from_the_full_listing(seed: int, count: int) -> None:
+    """Same seed, same world as when every pair was listed and sampled."""
+    extras = [Token(f"0x{i:040x}", f"T{i}", 18) for i in range(count)]
+    listing = [(a, b) for i, a in enumerate(extras) for b in extras[i + 1 :]]
+    expected = random.Random(seed).sample(listing, min(TOKEN_PAIRS, len(listing)))
+    assert _token_pairs(extras, random.Random(seed)) == expected

@@ -83,16 +83,22 @@ class SimChain:
         dropped, self.pending = self.pending, []
         return dropped
 
-    def mine(self, now: float) -> Mined:
+    def mine(self, now: float, mempool: list[Pending] | None = None) -> Mined:
         """Produce the next block: gas; other searchers close wide spreads the engine
-        saw and left (not on pools it has orders for); noise; then the mempool in order."""
+        saw and left (not on pools it has orders for); noise; then the mempool in order.
+
+        `mempool`: the transactions to include, already taken out with `drop_pending()`
+        (the venue takes them on the event loop and mines on its worker thread, so an
+        order submitted meanwhile waits for the next block); None takes them here.
+        """
+        included = self.drop_pending() if mempool is None else mempool
         self.head += 1
         self.gas.advance()
-        reserved = {hop.pool for pending in self.pending for hop in pending.order.hops}
+        reserved = {hop.pool for pending in included for hop in pending.order.hops}
         changed = self.background.sweep(self.market, reserved)
         changed |= self.noise.trade(self.market)
         receipts = []
-        for pending in self.drop_pending():
+        for pending in included:
             changed |= self.rivals.front_run(self.market, pending.order)
             receipt, touched = self._include(pending, now)
             changed |= touched

@@ -1,4 +1,4 @@
-"""The `sim` venue: the embedded default market, a live chain in the engine's own loop.
+"""The `sim` venue: the embedded default market, a live chain driven by the engine's loop.
 
 A producer task mines a block every `block_ms`; blocks reach the engine's single
 consumer (`blocks()`) through the simulated providers; the venue is also the send
@@ -13,6 +13,19 @@ engine, and a seed gives the same blocks and the same trades however fast the ma
 is — provided sends reach `broadcast` without awaiting anything else first (true of
 the pipeline and the paper executor). With `lockstep = false` the chain keeps
 wall-clock time and waits for no one: realistic timing, not reproducible.
+
+Off the loop: a block is mined on the market's worker thread (`worker`, shared with the
+pipeline's search), never on the event loop, so a kill or a `status` never waits for a
+busy block. The mempool is taken on the loop just before (an order sent meanwhile goes
+into the next block; a kill meanwhile cancels only what is still in the mempool, as on a
+chain where the block is already being built) and receipts resolve on the loop after.
+Pools are mutated only by these mining jobs: one thread runs them and the searches one
+at a time, so a search never reads a pool being changed (see `engine.market.worker`).
+In lockstep the chain also waits while the worker is busy: a search is part of the
+engine's step, as it was when it ran on the loop, so blocks and trades stay a function
+of the seed. Pool readers on the loop (executor bounds, booking prices) run in
+lockstep only while no block is being mined (`status` reads only whole numbers); with
+`lockstep = false` one may see a block half-applied.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from engine.config import Config, MarketSection, SimSection
 from engine.market.sim.chain import Mined, Pending, Rejected, SimChain
 from engine.market.sim.providers import ProviderSet, build_providers
 from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, BlockUpdate, Receipt
+from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus
 
 RETRY_BACKOFF_MS = 100.0  # at the 1 s block scale: all providers failed, try again
@@ -55,7 +69,10 @@ class SimVenue:
         self._consumer_waiting = False
         self._delivering = False
         self._task: asyncio.Task[None] | None = None
+        self._mining: asyncio.Task[None] | None = None
         self._stopped = False
+        self.worker = MarketWorker("sim")
+        self.worker.on_idle(self._notify)
         self._failure: BaseException | None = None
 
     @classmethod
@@ -78,7 +95,10 @@ class SimVenue:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._mining is not None:  # a block being mined is finished and its receipts given
+            await asyncio.gather(self._mining, return_exceptions=True)
         self._drop_pending(VENUE_STOPPED)
+        self.worker.close()
         self._notify()
 
     # --- reading -----------------------------------------------------------------------
@@ -179,7 +199,7 @@ class SimVenue:
         otherwise when the engine waits for a block or has an order waiting to be mined."""
         if not self._sim.lockstep:
             return True
-        if self._delivering:
+        if self._delivering or self.worker.busy:
             return False
         return self._idle() or bool(self._state.pending)
 
@@ -191,11 +211,14 @@ class SimVenue:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             while not self._minable():
                 await self._wait_change()
-            self._mine()
+            # Shielded: cancelling the producer must not lose a block mined in the thread.
+            self._mining = asyncio.create_task(self._mine(), name="sim-mine")
+            await asyncio.shield(self._mining)
             next_at = loop.time() + interval
 
-    def _mine(self) -> None:
-        mined = self._state.mine(self._clock())
+    async def _mine(self) -> None:
+        mempool = self._state.drop_pending()
+        mined = await self.worker.run(self._state.mine, self._clock(), mempool)
         self._backlog.append(mined)
         for receipt in mined.receipts:
             self._resolve(receipt)

@@ -1,4 +1,8 @@
-"""The engine's API as the control socket serves it.
+"""The engine's own methods on the control socket: state, lifecycle, events, ledger reads.
+
+The adapters in this package are the only code that speaks JSON-RPC: each takes typed
+parts, reads params through `engine.control.params`, and turns domain errors into
+`ProtocolError`s; the daemon merges their tables into the server's.
 
 Each method is a small async function of (params, caller). State-changing ones take a
 reason and are audited with the caller's uid. `kill` and `resume` of a halt go through
@@ -14,84 +18,24 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from engine import protocol
-from engine.audit import AuditTrail
-from engine.bus import EventBus
-from engine.config import Config, redacted
+from engine.config import redacted
 from engine.control import params as P
-from engine.control.health import RedisHealth, evaluate_health
+from engine.control.health import evaluate_health
+from engine.control.parts import ControlParts
 from engine.control.server import CallContext, Handler
-from engine.execution.gate import SendGate
-from engine.killswitch import KillSwitch, LatchNotCleared
-from engine.ledger.writer import LedgerWriter
-from engine.lifecycle import Actor, InvalidTransition, Lifecycle
-from engine.market.venue import HeadStatus
+from engine.killswitch import LatchNotCleared
+from engine.lifecycle import Actor, InvalidTransition
 from engine.protocol import ProtocolError
-from engine.telemetry.loop import LoopMonitor
-from engine.telemetry.resources import ResourceSampler
 
 log = logging.getLogger("arbctl.control")
 
-PERIODS = ("today", "1h", "24h", "7d", "30d", "all")
 VERSION = "0.1.0"
 
 
-class MarketView(Protocol):
-    """What the control plane may read of the trading side (the pipeline implements it)."""
-
-    def market_status(self) -> dict[str, Any]: ...
-
-    def head(self) -> HeadStatus | None: ...
-
-    def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
-
-    def units(self) -> dict[str, Any]: ...
-
-
-@dataclass(slots=True)
-class ControlParts:
-    config: Config
-    socket_path: str
-    state_dir: str
-    started_at: float
-    bus: EventBus
-    lifecycle: Lifecycle
-    gate: SendGate
-    killswitch: KillSwitch
-    audit: AuditTrail
-    ledger: LedgerWriter
-    loop: LoopMonitor
-    resources: ResourceSampler
-    market: MarketView
-    client_count: Callable[[], int]
-    request_shutdown: Callable[[str], None]
-    fleet: RedisHealth | None = None  # set when [redis] is configured
-    # Parts that add to `status` and the heartbeat (e.g. the guards add `breaker`),
-    # so nothing has to wrap the pipeline to be seen.
-    status_parts: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
-
-    def market_status(self) -> dict[str, Any]:
-        merged = self.market.market_status()
-        for part in self.status_parts:
-            merged.update(part())
-        return merged
-
-
-def period_start(period: str, now: float | None = None) -> float:
-    """Start of a reporting period; 'today' is since 00:00 UTC (the ledger's day)."""
-    now = time.time() if now is None else now
-    spans = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
-    if period == "all":
-        return 0.0
-    if period == "today":
-        return now - (now % 86400)
-    return now - spans[period]
-
-
-class ControlMethods:
+class EngineMethods:
     def __init__(self, parts: ControlParts) -> None:
         self.p = parts
         self._background: set[asyncio.Task[Any]] = set()
@@ -193,9 +137,9 @@ class ControlMethods:
         return found.to_dict()
 
     async def pnl(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
-        period = P.choice(params, "period", PERIODS, "today")
+        period = P.choice(params, "period", P.PERIODS, "today")
         await self.p.ledger.flush()
-        summary = await self._ledger_call(self.p.ledger.store.pnl(period_start(period)))
+        summary = await self._ledger_call(self.p.ledger.store.pnl(P.period_start(period)))
         return {"period": period, "units": self.p.market.units(), **summary.to_dict()}
 
     async def _ledger_call(self, coro: Any) -> Any:

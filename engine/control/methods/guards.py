@@ -1,6 +1,6 @@
 """The guards' control-socket methods: `guards`, `breaker`, `breaker.reset`, `gas`.
 
-Written like engine/control/methods.py (async handler of params and caller, typed
+Written like engine.py beside it (async handler of params and caller, typed
 params, JSON-RPC errors) and merged into the server's table by the daemon. Only
 `breaker.reset` changes anything: it takes a reason and is audited with the caller's uid,
 like pause and kill, because closing a breaker is an operator overriding a safety stop.

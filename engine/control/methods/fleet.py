@@ -16,28 +16,19 @@ from engine.audit import AuditTrail
 from engine.control import params as P
 from engine.control.server import CallContext, Handler
 from engine.fleet.keys import Keys
-from engine.fleet.link import RedisDown, RedisLink
-from engine.fleet.mirror import Mirror
+from engine.fleet.link import RedisDown
+from engine.fleet.part import FleetPart
 from engine.fleet.presence import read_fleet
-from engine.fleet.watch import HaltWatcher
 from engine.lifecycle import Actor
 from engine.protocol import ProtocolError
 
 
 class FleetMethods:
-    def __init__(
-        self,
-        link: RedisLink,
-        keys: Keys,
-        watcher: HaltWatcher,
-        mirror: Mirror,
-        audit: AuditTrail,
-        resume: Handler,
-    ) -> None:
-        self._link = link
-        self._keys = keys
-        self._watcher = watcher
-        self._mirror = mirror
+    def __init__(self, fleet: FleetPart, audit: AuditTrail, resume: Handler) -> None:
+        self._link = fleet.link
+        self._keys = fleet.keys
+        self._watcher = fleet.watcher
+        self._mirror = fleet.mirror
         self._audit = audit
         self._resume = resume
 

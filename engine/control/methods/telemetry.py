@@ -1,6 +1,6 @@
 """Telemetry's control-socket methods: `metrics`, `alerts`, `anomalies`.
 
-Written like engine/control/methods.py (async handler of params and caller, typed
+Written like engine.py beside it (async handler of params and caller, typed
 params) and merged into the server's table by the daemon, as the guards' are. All three
 are reads of state kept in memory, so they answer without touching the ledger.
 """

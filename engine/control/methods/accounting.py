@@ -1,7 +1,7 @@
 """The accounting control-socket methods: `reconcile`, `export.trades`, `db.cleanup`,
 `db.backup`.
 
-Written like engine/control/methods.py and merged into the server's table by the daemon.
+Written like engine.py beside it and merged into the server's table by the daemon.
 The export and the database methods work as soon as the socket is up; `reconcile` needs
 the market, so it answers `unavailable` until the daemon attaches the pipeline.
 `db.cleanup` deletes rows and `db.backup` copies the whole ledger out, so both are
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from engine import protocol
 from engine.accounting import export
-from engine.accounting.backup import PG_PASSWORD_NOTE, pg_dump_command
+from engine.accounting.backup import PG_PASSWORD_NOTE, OnlineBackup, pg_dump_command
 from engine.accounting.reconcile import InFlight, NotQuiet, Reconciler, SessionStart
 from engine.audit import AuditTrail
 from engine.config import Config
 from engine.control import params as P
-from engine.control.methods import PERIODS, period_start
 from engine.control.server import CallContext, Handler
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor
@@ -30,13 +29,6 @@ from engine.protocol import ProtocolError
 
 DEFAULT_CLEANUP_REASON = "scheduled snapshot cleanup"
 DEFAULT_BACKUP_REASON = "ledger backup"
-
-
-@runtime_checkable
-class OnlineBackup(Protocol):
-    """A ledger that can copy itself while open (SQLite)."""
-
-    async def backup(self, dest: Path) -> None: ...
 
 
 class AccountingMethods:
@@ -100,9 +92,9 @@ class AccountingMethods:
     def _export_window(self, params: dict[str, Any]) -> tuple[float, float, export.Cursor | None]:
         raw_cursor = params.get("cursor")
         if raw_cursor is None:
-            period = P.choice(params, "period", PERIODS, "today")
+            period = P.choice(params, "period", P.PERIODS, "today")
             now = time.time()
-            return period_start(period, now), now, None
+            return P.period_start(period, now), now, None
         since, until = P.optional_float(params, "since"), P.optional_float(params, "until")
         if since is None or until is None or not isinstance(raw_cursor, dict):
             raise ProtocolError(

@@ -1,0 +1,273 @@
+"""The loop never waits behind the search: kill and `status` latency on a big, busy market.
+
+    .venv/bin/python scripts/bench/offloop.py --old /path/to/old/checkout    # old vs this tree
+    .venv/bin/python scripts/bench/offloop.py --old ../main --repeat 2 --write /tmp/offloop.md
+
+A real engine (`arbctl up`, the simulated venue in lockstep) on a 50k-pool market
+(`sim.tokens = 8333` on three dexes) with busy blocks (`--noise` swaps per block, so
+thousands of cycles change and the background searchers work every pair), searched every
+block. Clients speak raw JSON-RPC on the Unix socket (`scripts/bench/control.py`'s
+client), one request at a time:
+
+- status: `status` round trips, each after a random pause of up to 10 ms;
+- kill: `kill` → acknowledgement, with an untimed `resume` and a random pause between
+  kills. The state directory (where the kill's halt marker is fsync'd) is on tmpfs, so
+  the figure is the engine's share and not the virtual disk's fsync tail (see
+  docs/benchmarks.md's control-plane rows for the disk).
+
+Each code tree runs its own engine, one after the other (never both at once: the
+machine has two cores), with PYTHONPATH pointing at that tree, and the whole comparison
+is repeated `--repeat` times, old and new alternating, because the machine is shared.
+World build time and peak RSS are measured in a fresh process per tree (`build_world`
+alone). No asserts: the figures are printed and, with --write, written as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from control import Client, Engine, describe_runs, machine
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKENS_50K = 8_333  # 3 dexes × (1 + 2 × 8,333) base pools + 3 token/token pools = 50,004
+STATE_ROOT = Path("/dev/shm")
+PACE_S = 0.010  # at most this long between two timed requests (uniform)
+WORLD_PROBE = """
+import resource, sys, time
+from engine.config import SimSection
+from engine.market.sim.world import build_world
+started = time.perf_counter()
+world = build_world(SimSection(tokens=int(sys.argv[1])))
+elapsed = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(world.market.pools), elapsed, peak)
+"""
+
+
+@dataclass
+class TreeEngine(Engine):
+    """An engine running the code of one checkout (PYTHONPATH and cwd point at it)."""
+
+    tree: Path = ROOT
+
+    def env(self) -> dict[str, str]:
+        env = super().env()
+        env["PYTHONPATH"] = str(self.tree) + os.environ.get("EXTRA_PATH", "")
+        return env
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "arbctl", *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=self.tree,
+        )
+
+    def status_value(self, key: str) -> str:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return line.split(":", 1)[1].strip()
+        return "?"
+
+
+def engine_config(tokens: int, noise: int, block_ms: int) -> str:
+    return (
+        f"[sim]\ntokens = {tokens}\nnoise_swaps_per_block = {noise}\nblock_ms = {block_ms}\n"
+        "[engine]\ndebug_methods = true\n"
+    )
+
+
+@contextlib.contextmanager
+def engine_on(tree: Path, config: str) -> Iterator[TreeEngine]:
+    base = Path(tempfile.mkdtemp(prefix="arboffloop", dir="/tmp"))
+    state_root = STATE_ROOT if STATE_ROOT.is_dir() else None
+    state = Path(tempfile.mkdtemp(prefix="arboffloop", dir=state_root))
+    engine = TreeEngine(base, state, tree=tree)
+    path = base / "engine.toml"
+    path.write_text(config)
+    try:
+        up = engine.cli("up", "--config", str(path), "--json", "--timeout", "240")
+        if up.returncode != 0:
+            raise SystemExit(f"arbctl up failed ({tree}):\n{up.stdout}{up.stderr}")
+        engine.pid = int(json.loads(up.stdout)["pid"])
+        wait_searching(engine)
+        yield engine
+    finally:
+        engine.cli("down", "--force", "--timeout", "20")
+        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def wait_searching(engine: TreeEngine, blocks: int = 5) -> None:
+    """Running, and past genesis by a few blocks: the market is being searched."""
+    deadline = time.monotonic() + 300
+    with Client(engine.socket, timeout=600) as client:
+        while True:
+            status = client.call("status")
+            seen = status.get("blocks_seen") or 0
+            if status["state"] == "running" and seen >= blocks:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"engine not searching after 300 s: {status['state']}")
+            time.sleep(0.2)
+
+
+def market(client: Client) -> dict[str, Any]:
+    status: dict[str, Any] = client.call("status")
+    return status
+
+
+def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[str, Any]:
+    status_runs: list[list[float]] = []
+    kill_runs: list[list[float]] = []
+    with Client(engine.socket) as client:
+        before, started = market(client), time.monotonic()
+        for _ in range(50):
+            client.timed("status")
+        for _ in range(runs):
+            status_runs.append([paced(client.timed, "status") for _ in range(requests)])
+            kill_runs.append([paced(kill_and_resume, client, i) for i in range(kills)])
+        after, elapsed = market(client), time.monotonic() - started
+    blocks = after["blocks_seen"] - before["blocks_seen"]
+    return {
+        "status": status_runs,
+        "kill": kill_runs,
+        "blocks_per_s": blocks / elapsed,
+        "decision_ms": after.get("decision_ms"),
+        "cycles": after.get("cycles"),
+        "rss": engine.status_value("VmRSS"),
+        "hwm": engine.status_value("VmHWM"),
+    }
+
+
+def paced(call: Callable[..., float], *args: Any) -> float:
+    """A random pause first (untimed), so requests land at random moments of the block
+    cycle, as an operator's do: back to back, fast replies would crowd the samples into
+    the loop's idle stretches and hide the time it spends blocked."""
+    time.sleep(random.uniform(0.0, PACE_S))
+    return call(*args)
+
+
+def kill_and_resume(client: Client, i: int) -> float:
+    elapsed = client.timed("kill", {"reason": f"offloop bench {i}"})
+    client.call("resume", {"reason": f"offloop bench {i}"})
+    return elapsed
+
+
+def world_build(tree: Path, tokens: int) -> tuple[int, float, int]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", WORLD_PROBE, str(tokens)],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2])
+
+
+def revision(tree: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(tree), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()[:72] or "?"
+
+
+def load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--old", type=Path, required=True, help="checkout of the old code")
+    parser.add_argument("--new", type=Path, default=ROOT, help="checkout of the new code")
+    parser.add_argument("--tokens", type=int, default=TOKENS_50K)
+    parser.add_argument("--noise", type=int, default=1_000, help="noise swaps per block")
+    parser.add_argument("--block-ms", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=500, help="status calls per run")
+    parser.add_argument("--kills", type=int, default=200, help="kills per run")
+    parser.add_argument("--runs", type=int, default=2, help="runs per engine")
+    parser.add_argument("--repeat", type=int, default=1, help="old/new engine pairs")
+    parser.add_argument("--only", default="old,new", help="which trees: old,new")
+    parser.add_argument("--write", type=Path, help="append the figures as Markdown here")
+    args = parser.parse_args()
+    trees = {"old": args.old.resolve(), "new": args.new.resolve()}
+    trees = {name: tree for name, tree in trees.items() if name in args.only.split(",")}
+    about = machine()
+    lines = [f"- Machine: {about}"]
+    lines += [f"- {name}: `{tree}` at {revision(tree)}" for name, tree in trees.items()]
+    for line in lines:
+        print(line, flush=True)
+    rows: list[str] = []
+    for name, tree in trees.items():
+        for _ in range(args.repeat):
+            pools, seconds, peak_kb = world_build(tree, args.tokens)
+            result = f"{seconds:.2f} s · peak RSS {peak_kb / 1024:,.0f} MB"
+            row = f"| {name} | world build, {pools:,} pools | {result} | ≤ 2 s |"
+            rows.append(row)
+            print(row, flush=True)
+    config = engine_config(args.tokens, args.noise, args.block_ms)
+    for repeat in range(args.repeat):
+        for name, tree in trees.items():
+            load_before = load()
+            with engine_on(tree, config) as engine:
+                figures = measure(engine, args.requests, args.kills, args.runs)
+            context = (
+                f"{figures['blocks_per_s']:.1f} blocks/s searched, last decision "
+                f"{figures['decision_ms']} ms, {figures['cycles']:,} cycles, RSS "
+                f"{figures['rss']} (peak {figures['hwm']}), load {load_before} → {load()}"
+            )
+            for label, key, target in (
+                ("status", "status", "p99 ≤ 2 ms"),
+                ("kill → ack", "kill", "p99 ≤ 5 ms"),
+            ):
+                runs = figures[key]
+                count = f"{len(runs)} × {len(runs[0]):,}"
+                result = describe_runs(runs)
+                row = f"| {name} #{repeat + 1} | {label} ({count}) | {result} | {target} |"
+                rows.append(row)
+                print(row, flush=True)
+            rows.append(f"| {name} #{repeat + 1} | engine | {context} | |")
+            print(rows[-1], flush=True)
+    if args.write:
+        command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+        text = [
+            *lines,
+            f"- Command: `{command}`",
+            f"- Engine config: `{config.strip().replace(chr(10), '; ')}`",
+            f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            "",
+            "| code | measurement | result | target |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+        with args.write.open("a") as out:
+            out.write("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
