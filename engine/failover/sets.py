@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine.bus import EventBus
@@ -21,7 +21,13 @@ from engine.failover.watch import ProviderWatch
 from engine.guards.triggers import TriggerLog
 from engine.lenders.sources import LiquiditySources
 from engine.market.venue import Venue
-from engine.providers.selector import ProviderStatus, SelectionError, Selector, UnknownProvider
+from engine.providers.selector import (
+    ProviderStatus,
+    Selection,
+    SelectionError,
+    Selector,
+    UnknownProvider,
+)
 
 log = logging.getLogger("arbctl.providers")
 
@@ -56,9 +62,9 @@ class ProviderSet:
     reference: Callable[[], int]
     rows: Callable[[], list[ProviderStatus]]
 
-    def view(self) -> dict[str, Any]:
-        rows = [status.to_dict() for status in self.rows()]
-        return {**self.selector.view(self.reference()), "providers": rows}
+    def selection(self) -> Selection:
+        """The selector's choice, with the set's own rows (a lender's fee, a sim stall)."""
+        return replace(self.selector.selection(self.reference()), providers=tuple(self.rows()))
 
     def evaluate(self) -> None:
         self.selector.evaluate(self.reference())
@@ -120,9 +126,9 @@ class ProviderSets:
     async def close(self) -> None:
         await self.watch.close()
 
-    def view(self) -> dict[str, dict[str, Any] | None]:
+    def selections(self) -> dict[str, Selection | None]:
         """Every provider's health, and which one is active and why, per kind."""
-        return {kind: found.view() if (found := self._sets.get(kind)) else None for kind in KINDS}
+        return {kind: s.selection() if (s := self._sets.get(kind)) else None for kind in KINDS}
 
     # --- lookups -----------------------------------------------------------------------
     def of_kind(self, kind: str) -> ProviderSet:

@@ -218,6 +218,30 @@ class Switch:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One set's choice at one moment: what `providers` and the CLI show per kind."""
+
+    mode: Mode
+    pinned: str | None
+    active: str
+    reason: str
+    since: float
+    providers: tuple[ProviderStatus, ...]
+    history: tuple[Switch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "pinned": self.pinned,
+            "active": self.active,
+            "reason": self.reason,
+            "since": self.since,
+            "providers": [status.to_dict() for status in self.providers],
+            "history": [switch.to_dict() for switch in self.history],
+        }
+
+
 class Selector:
     """The active provider of one set (RPC endpoints, or liquidity sources)."""
 
@@ -306,17 +330,17 @@ class Selector:
             breaker=self.breakers[health.name].view(),
         )
 
-    def view(self, reference: int) -> dict[str, Any]:
-        """Which provider is active and why, for `providers` and the CLI."""
-        return {
-            "mode": self.mode,
-            "pinned": self.pinned,
-            "active": self.active,
-            "reason": self.reason,
-            "since": self.since,
-            "providers": [status.to_dict() for status in self.statuses(reference)],
-            "history": [s.to_dict() for s in self.history],
-        }
+    def selection(self, reference: int) -> Selection:
+        """Which provider is active and why, with every provider's status and the switches."""
+        return Selection(
+            self.mode,
+            self.pinned,
+            self.active,
+            self.reason,
+            self.since,
+            tuple(self.statuses(reference)),
+            tuple(self.history),
+        )
 
     def subscribe(self, listener: Callable[[Switch], None]) -> None:
         """`listener` hears every switch (the event publisher, in-flight request abort)."""

@@ -151,3 +151,16 @@ def test_operator_marks_and_their_refusals() -> None:
     fail(p0, 5)
     selector.mark("p0", True, "false positive")
     assert p0.consecutive_failures == 0 and selector.usable("p0", 100)
+
+
+def test_the_selection_is_typed_and_its_wire_form_keeps_the_providers_view() -> None:
+    selector, (p0, _, _) = trio(Clock())
+    fail(p0, 3)
+    selector.evaluate(100)
+    selection = selector.selection(100)
+    assert (selection.mode, selection.active, selection.pinned) == ("auto", "p1", None)
+    assert [s.name for s in selection.providers] == ["p0", "p1", "p2"]
+    assert not selection.providers[0].usable and selection.history[0].event == "failover"
+    view = selection.to_dict()
+    assert list(view) == ["mode", "pinned", "active", "reason", "since", "providers", "history"]
+    assert view["providers"][1]["active"] and view["history"][0]["previous"] == "p0"
