@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from engine import protocol, snapshots
 from engine.accounting.reconcile import record_session_start
+from engine.approval import build_chain
 from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
@@ -40,16 +41,17 @@ from engine.control.methods.telemetry import TelemetryMethods
 from engine.control.parts import ControlParts, EngineView
 from engine.control.server import ControlServer, Handler, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
+from engine.failover.sets import ProviderSets
 from engine.fleet.part import FleetPart, Whereabouts, build_fleet_part
 from engine.guards.approver import Guards
 from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
+from engine.lenders.sources import build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
-from engine.providers.operator import ProviderSets
 from engine.snapshots import Session, Snapshots
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
@@ -173,7 +175,8 @@ class Daemon:
             return EXIT_FAILED
         try:
             guards = Guards.from_config(self.config, self.bus, writer, venue)
-            providers = ProviderSets.build(self.config, venue, self.bus, guards.triggers)
+            lenders = build_sources(self.config)
+            providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
         gate = SendGate(self.lifecycle, venue)
@@ -218,7 +221,7 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=providers.approver(guards),
+                approver=build_chain(guards, lenders, guards.triggers),
             )
             guards.attach(pipeline)
             self.view.trading(pipeline, guards.breaker_summary)

@@ -1,4 +1,4 @@
-"""The trading pipeline: blocks → search → (guards) → executor → ledger, one direction.
+"""The trading pipeline: blocks → search → (approval) → executor → ledger, one direction.
 
 It is deliberately small: the venue says what changed, the search says what is worth
 doing, the executor does it through the send gate and returns a booked trade. Each
@@ -32,7 +32,7 @@ from engine.execution.gate import GateClosed
 from engine.ledger.records import TradeRecord
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
-from engine.market.venue import BlockUpdate, Venue
+from engine.market.venue import BlockUpdate, HeadStatus, Venue
 from engine.market.worker import MarketWorker
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
@@ -45,10 +45,11 @@ class Executor(Protocol):
 
 
 class Approver(Protocol):
-    """The risk guards' seat in the pipeline: None approves, a string is the refusal.
+    """The approval chain's seat in the pipeline (engine/approval.py): None approves, a
+    string is the refusal.
 
     Both calls are synchronous: `review` sits between decision and send (no await may
-    come between them), and `observe_trade` lets the guards see each booked outcome."""
+    come between them), and `observe_trade` lets every seat see each booked outcome."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
 
@@ -211,13 +212,18 @@ class TradingPipeline:
             "decision_ms": round(self.last_decision_ms, 3),
         }
 
-    def market_status(self) -> dict[str, Any]:
+    def head(self) -> HeadStatus | None:
+        """The newest block, its age and its provider; None before the first block."""
         update = self.last_update
+        return HeadStatus.of(update, time.time()) if update else None
+
+    def market_status(self) -> dict[str, Any]:
+        head = self.head()
         return {
             "venue": self.venue.name,
             "chain": self.venue.chain,
-            "block": update.block.number if update else None,
-            "head_age_s": round(time.time() - update.received_at, 3) if update else None,
+            "block": head.block if head else None,
+            "head_age_s": round(head.age_s, 3) if head else None,
             "gas_price": self.venue.gas_price(),
             "cycles": self._search.cycle_count,
             "blocks_seen": self.blocks_seen,
@@ -226,7 +232,7 @@ class TradingPipeline:
             "not_sent": self.not_sent,
             "in_flight": len(self._tasks),
             "decision_ms": round(self.last_decision_ms, 3),
-            "providers": self.venue.provider_health(),
+            "providers": [status.to_dict() for status in self.venue.provider_health()],
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:

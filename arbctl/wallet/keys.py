@@ -16,7 +16,7 @@ from eth_keys import keys
 from eth_keys.datatypes import PrivateKey
 
 from arbctl.wallet.errors import WalletError
-from engine.telemetry.logs import register_secret
+from engine.redaction import register_secret
 
 KEY_MODE = 0o600
 DIR_MODE = 0o700

@@ -93,13 +93,13 @@ def _redis_check(parts: ControlParts) -> HealthCheck | None:
 
 
 def _market_check(parts: ControlParts) -> HealthCheck:
-    status = parts.market_status()
-    age = status.get("head_age_s")
-    if age is None:
+    head = parts.market.head()
+    if head is None:
         return HealthCheck("market_data", WARNING, "no block received yet")
+    age = round(head.age_s, 3)
     if age > HEAD_AGE_WARN_S:
         return HealthCheck("market_data", WARNING, f"head is {age:.1f} s old")
-    return HealthCheck("market_data", OK, f"block {status.get('block')} {age:.1f} s old")
+    return HealthCheck("market_data", OK, f"block {head.block} {age:.1f} s old")
 
 
 async def evaluate_health(parts: ControlParts) -> dict[str, Any]:

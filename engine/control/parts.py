@@ -21,6 +21,7 @@ from engine.execution.gate import SendGate
 from engine.killswitch import KillSwitch
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
+from engine.market.venue import HeadStatus
 from engine.telemetry.loop import LoopMonitor
 from engine.telemetry.resources import ResourceSampler
 
@@ -29,6 +30,8 @@ class MarketView(Protocol):
     """What the control plane may read of the trading side (the pipeline implements it)."""
 
     def market_status(self) -> dict[str, Any]: ...
+
+    def head(self) -> HeadStatus | None: ...
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]: ...
 
@@ -50,6 +53,9 @@ class _MarketLoading:
 
     def market_status(self) -> dict[str, Any]:
         return {"venue": None, "chain": None, "block": None, "head_age_s": None}
+
+    def head(self) -> None:
+        return None
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return []
@@ -93,6 +99,9 @@ class EngineView:
         if self._breaker is not None:
             merged["breaker"] = self._breaker()
         return merged
+
+    def head(self) -> HeadStatus | None:
+        return self._market.head()
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
         return self._market.recent_opportunities(limit)

@@ -24,7 +24,7 @@ from eth_keys import keys
 from engine.config import EvmSection, key_file_refusal
 from engine.execution.errors import ExecutionError
 from engine.market.evm.orders import SignedTx
-from engine.telemetry.logs import register_secret
+from engine.redaction import register_secret
 
 KEY_BYTES = 32
 

@@ -205,7 +205,7 @@ class Guards:
             quote=market.quote,
             head=self._head(),
             providers=self._venue.provider_health(),
-            ledger=self._writer.to_dict(),
+            ledger=self._writer.health(),
         )
 
     def _reason(self, rule: Rule, reading: Reading) -> str:

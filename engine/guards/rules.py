@@ -22,9 +22,11 @@ from typing import Any, ClassVar, Literal
 
 from engine.guards.stats import DAY_S, TradeStats, day_start
 from engine.guards.thresholds import Thresholds
+from engine.ledger.writer import LedgerHealth
 from engine.market.amm import FEE_DENOMINATOR, UniswapV2Error, get_amounts_out
 from engine.market.model import Pool
 from engine.market.venue import BlockUpdate
+from engine.providers.selector import ProviderStatus
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph
 
@@ -56,8 +58,8 @@ class MarketContext:
     prices: PriceGraph
     quote: str
     head: BlockUpdate | None
-    providers: Sequence[Mapping[str, Any]]
-    ledger: Mapping[str, Any] | None = None  # the ledger writer's state (LedgerWriter.to_dict)
+    providers: Sequence[ProviderStatus]  # the venue's RPC providers
+    ledger: LedgerHealth | None = None  # whether the ledger takes writes
 
 
 class Rule:
@@ -115,11 +117,10 @@ class LedgerTakesWrites(OpportunityRule):
         ledger = ctx.ledger
         if ledger is None:
             return Reading(None, False)
-        pending = int(ledger.get("pending", 0))
-        if ledger.get("ok", True):
-            return Reading(pending, False)
-        reason = f"ledger unavailable ({ledger.get('error', '')}); {pending} rows kept for retry"
-        return Reading(pending, True, reason)
+        if ledger.ok:
+            return Reading(ledger.pending, False)
+        reason = f"ledger unavailable ({ledger.error}); {ledger.pending} rows kept for retry"
+        return Reading(ledger.pending, True, reason)
 
 
 class MinNetProfit(OpportunityRule):
@@ -240,8 +241,8 @@ class MaxHeadLag(OpportunityRule):
         active = _active(ctx.providers)
         if active is None:
             return Reading(None, False)
-        best = min(int(p.get("head_lag", 0)) for p in ctx.providers)
-        return self.judge(int(active.get("head_lag", 0)) - best)
+        best = min(p.head_lag for p in ctx.providers)
+        return self.judge(active.head_lag - best)
 
 
 class MaxRpcLatency(OpportunityRule):
@@ -255,7 +256,7 @@ class MaxRpcLatency(OpportunityRule):
         active = _active(ctx.providers)
         if active is None:
             return Reading(None, False)
-        return self.judge(float(active.get("latency_ms_ewma", 0.0)))
+        return self.judge(active.latency_ms_ewma)
 
 
 class PinnedProvider(OpportunityRule):
@@ -263,7 +264,7 @@ class PinnedProvider(OpportunityRule):
     the pinned provider cannot serve (down, lagging, breaker open, offline), trading
     waits here instead, visibly, until it recovers or the pin is cleared
     (`arbctl failover --auto`). A stalled pin delivers no block to review; the provider
-    watcher records that pause itself (engine/providers/watch.py)."""
+    watcher records that pause itself (engine/failover/watch.py)."""
 
     name = "pinned_provider"
     label = "unusable pinned providers"
@@ -272,18 +273,18 @@ class PinnedProvider(OpportunityRule):
     comparison = ">"
 
     def read(self, opportunity: Opportunity, ctx: MarketContext) -> Reading:
-        pinned = next((p for p in ctx.providers if p.get("pinned")), None)
+        pinned = next((p for p in ctx.providers if p.pinned), None)
         if pinned is None:
             return Reading(None, False)
-        if pinned.get("usable", True):
+        if pinned.usable:
             return Reading(0, False)
-        why = pinned.get("unusable_reason") or pinned.get("status")
-        reason = f"pinned provider {pinned.get('name')} cannot serve ({why}): trading waits"
+        why = pinned.unusable_reason or pinned.status
+        reason = f"pinned provider {pinned.name} cannot serve ({why}): trading waits"
         return Reading(1, True, reason)
 
 
-def _active(providers: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    return next((p for p in providers if p.get("active")), None)
+def _active(providers: Sequence[ProviderStatus]) -> ProviderStatus | None:
+    return next((p for p in providers if p.active), None)
 
 
 # --- trade rules ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.ledger.records import AuditEntry, GuardTrigger, SessionSnapshot, TradeRecord
 from engine.ledger.store import LedgerStore, LedgerUnavailable, is_refusal
@@ -54,6 +55,46 @@ class _Pending:
 
     def __len__(self) -> int:
         return len(self.trades) + len(self.triggers) + len(self.audit) + len(self.snapshots)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerHealth:
+    """Whether the ledger takes writes, and what the writer holds meanwhile (guards and
+    `status` read it; `ok` False means the last flush failed and rows are kept)."""
+
+    backend: str
+    ok: bool
+    pending: int  # rows queued, not yet written
+    written: int  # trades written since start
+    last_error: str  # the last write error, kept as history after recovery
+    last_error_at: float  # 0.0: never
+    recovered_at: float  # 0.0: never
+    quarantined: int  # rows the store refused, set aside in the dead-letter file
+    last_quarantined_at: float  # 0.0: never
+    last_refusal: str
+    deadletter: str | None
+
+    @property
+    def error(self) -> str:
+        """The current error: empty once writes recover (`last_error` keeps it)."""
+        return "" if self.ok else self.last_error
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ledger` object of `status` (docs/protocol.md)."""
+        return {
+            "backend": self.backend,
+            "ok": self.ok,
+            "pending": self.pending,
+            "written": self.written,
+            "error": self.error,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at or None,
+            "recovered_at": self.recovered_at or None,
+            "quarantined": self.quarantined,
+            "last_quarantined_at": self.last_quarantined_at or None,
+            "last_refusal": self.last_refusal,
+            "deadletter": self.deadletter,
+        }
 
 
 class LedgerWriter:
@@ -189,21 +230,23 @@ class LedgerWriter:
         self.last_error = error
         self.last_error_at = time.time()
 
-    def to_dict(self) -> dict:
-        return {
-            "backend": self.store.backend,
-            "ok": self.healthy,
-            "pending": self.pending,
-            "written": self.written,
-            "error": "" if self.healthy else self.last_error,  # current only
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at or None,
-            "recovered_at": self.recovered_at or None,
-            "quarantined": self.quarantined,
-            "last_quarantined_at": self.last_quarantined_at or None,
-            "last_refusal": self.last_refusal,
-            "deadletter": str(self.deadletter) if self.deadletter else None,
-        }
+    def health(self) -> LedgerHealth:
+        return LedgerHealth(
+            backend=self.store.backend,
+            ok=self.healthy,
+            pending=self.pending,
+            written=self.written,
+            last_error=self.last_error,
+            last_error_at=self.last_error_at,
+            recovered_at=self.recovered_at,
+            quarantined=self.quarantined,
+            last_quarantined_at=self.last_quarantined_at,
+            last_refusal=self.last_refusal,
+            deadletter=str(self.deadletter) if self.deadletter else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.health().to_dict()
 
     # --- refused rows -------------------------------------------------------------------
     async def _set_aside_refused(self, exc: Exception) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from engine.market.errors import MarketError
 from engine.market.model import Block, Market
+from engine.providers.selector import ProviderStatus
 
 TxStatus = Literal["success", "reverted", "failed"]
 
@@ -39,6 +40,22 @@ class BlockUpdate:
     changed_pools: frozenset[str]  # pools whose reserves changed in this block
     received_at: float  # when the engine got it (for head age / ws latency)
     provider: str  # which provider delivered it
+
+
+@dataclass(frozen=True, slots=True)
+class HeadStatus:
+    """The newest block the engine has: its number, how old it is, who delivered it.
+
+    Age is measured from when the engine received it (what staleness means to the
+    operator: market data this old), at the moment the head is asked for."""
+
+    block: int
+    age_s: float
+    provider: str
+
+    @classmethod
+    def of(cls, update: BlockUpdate, now: float) -> HeadStatus:
+        return cls(update.block.number, now - update.received_at, update.provider)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +149,8 @@ class Venue(Protocol):
         """Current estimate in wei per gas (base fee + priority fee)."""
         ...
 
-    def provider_health(self) -> list[dict[str, Any]]:
-        """Per provider: name, status, latency_ms_ewma, success_rate,
-        consecutive_failures, last_error, head_lag, active."""
+    def provider_health(self) -> list[ProviderStatus]:
+        """Every RPC provider's health and the selector's view of it, by priority."""
         ...
 
     def wallet_balances(self) -> dict[str, int]:

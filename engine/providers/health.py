@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 Status = Literal["healthy", "degraded", "down", "offline"]
 Kind = Literal["rpc", "liquidity"]
@@ -124,22 +124,3 @@ class Health:
             return f"{self.consecutive_failures} failures in a row: {self.last_error}"
         lag = self.head_lag(reference)
         return f"{lag} blocks behind" if lag >= DOWN_LAG else ""
-
-    def to_dict(self, reference: int) -> dict[str, Any]:
-        """The health row (`provider_health()`, `providers`, heartbeats): one shape for
-        every venue and kind; the set adds active / pinned / usable / breaker."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "status": self.status(reference),
-            "latency_ms_ewma": round(self.latency_ms_ewma, 3),
-            "success_rate": round(self.success_rate, 4),
-            "consecutive_failures": self.consecutive_failures,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-            "head_lag": self.head_lag(reference),
-            "last_head": self.last_head,
-            "requests": self.requests,
-            "priority": self.priority,
-            "offline_reason": self.offline_reason,
-        }

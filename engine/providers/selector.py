@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from engine.errors import ArbctlError
-from engine.providers.health import DEGRADED_LAG, Health
+from engine.providers.health import DEGRADED_LAG, Health, Kind, Status
 
 Mode = Literal["auto", "pinned"]
 BreakerState = Literal["closed", "open", "half_open"]
@@ -119,8 +119,80 @@ class Breaker:
         self._trial_out = False
         self._clean = 0
 
+    def view(self) -> BreakerView:
+        return BreakerView(self.state, self.retry_at, self.times_opened)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerView:
+    """A provider breaker at one moment, as screens and guards read it."""
+
+    state: BreakerState
+    retry_at: float
+    times_opened: int
+
     def to_dict(self) -> dict[str, Any]:
         return {"state": self.state, "retry_at": self.retry_at, "times_opened": self.times_opened}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStatus:
+    """One provider at one moment: its health numbers and the selector's view of it.
+
+    What guards, screens and heartbeats read of a provider set (`Venue.provider_health`,
+    `LiquiditySources.health`). Latency is kept to the microsecond and the success rate to
+    a hundredth of a percent: the precision every reader judges and shows them at. The
+    last fields belong to one kind of set and stay None elsewhere (`to_dict` leaves them
+    out): `stalled` for simulated endpoints, `fee_bps` and `url` for lenders."""
+
+    name: str
+    kind: Kind
+    status: Status
+    latency_ms_ewma: float
+    success_rate: float
+    consecutive_failures: int
+    last_error: str
+    last_error_at: float
+    head_lag: int
+    last_head: int
+    requests: int
+    priority: int
+    offline_reason: str
+    active: bool
+    pinned: bool
+    usable: bool
+    unusable_reason: str
+    breaker: BreakerView
+    stalled: bool | None = None
+    fee_bps: int | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire's health row (docs/protocol.md, `providers` and `status`)."""
+        row: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "latency_ms_ewma": self.latency_ms_ewma,
+            "success_rate": self.success_rate,
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+            "head_lag": self.head_lag,
+            "last_head": self.last_head,
+            "requests": self.requests,
+            "priority": self.priority,
+            "offline_reason": self.offline_reason,
+            "active": self.active,
+            "pinned": self.pinned,
+            "usable": self.usable,
+            "unusable_reason": self.unusable_reason,
+            "breaker": self.breaker.to_dict(),
+        }
+        for name in ("stalled", "fee_bps", "url"):
+            if (value := getattr(self, name)) is not None:
+                row[name] = value
+        return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +216,30 @@ class Switch:
             "mode": self.mode,
             "reason": self.reason,
             "actor": self.actor,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One set's choice at one moment: what `providers` and the CLI show per kind."""
+
+    mode: Mode
+    pinned: str | None
+    active: str
+    reason: str
+    since: float
+    providers: tuple[ProviderStatus, ...]
+    history: tuple[Switch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "pinned": self.pinned,
+            "active": self.active,
+            "reason": self.reason,
+            "since": self.since,
+            "providers": [status.to_dict() for status in self.providers],
+            "history": [switch.to_dict() for switch in self.history],
         }
 
 
@@ -208,32 +304,44 @@ class Selector:
         """May a request go to this provider now (its breaker)? Consumes a trial slot."""
         return self.breakers[name].allow()
 
-    def rows(self, reference: int) -> list[dict[str, Any]]:
-        """Health rows with the selector's view of each provider added."""
-        return [self._row(h, reference) for h in self.members]
+    def statuses(self, reference: int) -> list[ProviderStatus]:
+        """Every provider's health with the selector's view of it, by priority."""
+        return [self._status(h, reference) for h in self.members]
 
-    def _row(self, health: Health, reference: int) -> dict[str, Any]:
+    def _status(self, health: Health, reference: int) -> ProviderStatus:
         why = self.unusable_reason(health.name, reference)
-        return {
-            **health.to_dict(reference),
-            "active": health.name == self.active,
-            "pinned": health.name == self.pinned,
-            "usable": not why,
-            "unusable_reason": why,
-            "breaker": self.breakers[health.name].to_dict(),
-        }
+        return ProviderStatus(
+            name=health.name,
+            kind=health.kind,
+            status=health.status(reference),
+            latency_ms_ewma=round(health.latency_ms_ewma, 3),
+            success_rate=round(health.success_rate, 4),
+            consecutive_failures=health.consecutive_failures,
+            last_error=health.last_error,
+            last_error_at=health.last_error_at,
+            head_lag=health.head_lag(reference),
+            last_head=health.last_head,
+            requests=health.requests,
+            priority=health.priority,
+            offline_reason=health.offline_reason,
+            active=health.name == self.active,
+            pinned=health.name == self.pinned,
+            usable=not why,
+            unusable_reason=why,
+            breaker=self.breakers[health.name].view(),
+        )
 
-    def view(self, reference: int) -> dict[str, Any]:
-        """Which provider is active and why, for `providers` and the CLI."""
-        return {
-            "mode": self.mode,
-            "pinned": self.pinned,
-            "active": self.active,
-            "reason": self.reason,
-            "since": self.since,
-            "providers": self.rows(reference),
-            "history": [s.to_dict() for s in self.history],
-        }
+    def selection(self, reference: int) -> Selection:
+        """Which provider is active and why, with every provider's status and the switches."""
+        return Selection(
+            self.mode,
+            self.pinned,
+            self.active,
+            self.reason,
+            self.since,
+            tuple(self.statuses(reference)),
+            tuple(self.history),
+        )
 
     def subscribe(self, listener: Callable[[Switch], None]) -> None:
         """`listener` hears every switch (the event publisher, in-flight request abort)."""

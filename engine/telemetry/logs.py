@@ -1,8 +1,8 @@
 """Engine logging: JSON lines to a rotating file for tools, plain lines on stderr for people.
 
-Every record passes a scrubber that removes registered secrets (the signing key in
-every spelling) and credentials in URLs/DSNs, so no code path can leak a key through
-a log line or an exception's traceback.
+Every record passes the scrubber (engine/redaction.py) that removes registered secrets
+(the signing key in every spelling) and credentials in URLs/DSNs, so no code path can
+leak a key through a log line or an exception's traceback.
 """
 
 from __future__ import annotations
@@ -14,25 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from engine.config import redact_text
+from engine.redaction import scrub
 
 LOG_FILE = "engine.log"
-
-_secrets: set[str] = set()
-
-
-def register_secret(secret: str) -> None:
-    """Mask `secret` (and its 0x-less / case variants) in every log record from now on."""
-    bare = secret.lower().removeprefix("0x")
-    if len(bare) >= 16:
-        _secrets.update({bare, "0x" + bare, bare.upper(), "0x" + bare.upper()})
-
-
-def scrub(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return redact_text(text)
 
 
 class _ScrubFilter(logging.Filter):

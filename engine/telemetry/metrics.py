@@ -32,8 +32,8 @@ from engine.guards.approver import was_cancelled
 from engine.guards.stats import is_success
 from engine.guards.thresholds import Thresholds
 from engine.ledger.records import TradeRecord
+from engine.redaction import scrub
 from engine.telemetry.anomalies import AnomalyLog, RobustZ
-from engine.telemetry.logs import scrub
 from engine.units import to_base_units, to_text
 
 log = logging.getLogger("arbctl.metrics")

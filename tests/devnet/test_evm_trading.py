@@ -366,7 +366,7 @@ async def test_losing_the_endpoint_mid_run_is_reported_without_a_crash_or_a_send
 
         await proxy.close()
         swap(world, "uniswap", "DAI", "WETH", 30_000 * 10**18)  # a dislocation it cannot see
-        await until(lambda: rig.venue.provider_health()[0]["status"] == "down", "provider down")
+        await until(lambda: rig.venue.provider_health()[0].status == "down", "provider down")
 
         assert not any(task.done() for task in engine.tasks)
         assert rig.venue.status()["sent"] == sent

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 import pytest
 
 from engine.guards.rules import (
     ConsecutiveFailures,
+    LedgerTakesWrites,
     MarketContext,
     MaxDailyLoss,
     MaxFailedTradesPerHour,
@@ -20,23 +21,52 @@ from engine.guards.rules import (
     MaxRpcLatency,
     MinNetProfit,
     MinSuccessRate,
+    PinnedProvider,
+    Reading,
     price_impact_bps,
 )
 from engine.guards.stats import DAY_S, TradeStats
+from engine.ledger.writer import LedgerHealth
 from engine.market.venue import BlockUpdate
+from engine.providers.selector import BreakerView, ProviderStatus
 from engine.strategy.opportunity import Hop
 from engine.strategy.pricing import PriceGraph
 from tests.guards.build import GWEI, USD, USDC, WETH, block, market, opportunity, trade
 
 NOW = 1_700_000_000.0
-HEALTHY = [
-    {"name": "alpha", "active": True, "head_lag": 0, "latency_ms_ewma": 40.0},
-    {"name": "bravo", "active": False, "head_lag": 0, "latency_ms_ewma": 90.0},
-]
+
+
+def provider(name: str, active: bool, head_lag: int, latency_ms: float) -> ProviderStatus:
+    """A healthy, usable RPC provider as the venue reports it."""
+    return ProviderStatus(
+        name=name,
+        kind="rpc",
+        status="healthy",
+        latency_ms_ewma=latency_ms,
+        success_rate=1.0,
+        consecutive_failures=0,
+        last_error="",
+        last_error_at=0.0,
+        head_lag=head_lag,
+        last_head=100 - head_lag,
+        requests=10,
+        priority=0 if active else 1,
+        offline_reason="",
+        active=active,
+        pinned=False,
+        usable=True,
+        unusable_reason="",
+        breaker=BreakerView("closed", 0.0, 0),
+    )
+
+
+HEALTHY = [provider("alpha", True, 0, 40.0), provider("bravo", False, 0, 90.0)]
 
 
 def context(
-    head_age_s: float = 0.5, providers: list[dict[str, Any]] | None = None
+    head_age_s: float = 0.5,
+    providers: list[ProviderStatus] | None = None,
+    ledger: LedgerHealth | None = None,
 ) -> MarketContext:
     m = market()
     head = BlockUpdate(block(timestamp=NOW - head_age_s), frozenset(), NOW, "alpha")
@@ -47,6 +77,7 @@ def context(
         quote=USDC,
         head=head,
         providers=HEALTHY if providers is None else providers,
+        ledger=ledger,
     )
 
 
@@ -113,18 +144,52 @@ def test_head_older_than_the_limit_blocks() -> None:
 
 
 def test_head_lag_is_measured_against_the_best_provider() -> None:
-    lagging = [
-        {"name": "alpha", "active": True, "head_lag": 4, "latency_ms_ewma": 40.0},
-        {"name": "bravo", "active": False, "head_lag": 1, "latency_ms_ewma": 90.0},
-    ]
+    lagging = [provider("alpha", True, 4, 40.0), provider("bravo", False, 1, 90.0)]
     reading = MaxHeadLag(2).read(opportunity(), context(providers=lagging))
     assert reading.value == 3 and reading.breached
 
 
 def test_rpc_latency_reads_the_active_provider() -> None:
-    slow = [{"name": "alpha", "active": True, "head_lag": 0, "latency_ms_ewma": 2500.0}]
+    slow = [provider("alpha", True, 0, 2500.0)]
     assert MaxRpcLatency(2000.0).read(opportunity(), context(providers=slow)).breached
     assert not MaxRpcLatency(2000.0).read(opportunity(), context()).breached
+
+
+def ledger_health(backend: str, ok: bool, pending: int, error: str) -> LedgerHealth:
+    return LedgerHealth(
+        backend=backend,
+        ok=ok,
+        pending=pending,
+        written=10,
+        last_error=error,
+        last_error_at=0.0,
+        recovered_at=0.0,
+        quarantined=0,
+        last_quarantined_at=0.0,
+        last_refusal="",
+        deadletter=None,
+    )
+
+
+def test_the_ledger_rule_reads_the_writers_typed_health() -> None:
+    rule = LedgerTakesWrites(0)
+    up = ledger_health("sqlite", ok=True, pending=3, error="")
+    down = ledger_health("postgres", ok=False, pending=7, error="connection refused")
+    assert rule.read(opportunity(), context(ledger=up)) == Reading(3, False)
+    reading = rule.read(opportunity(), context(ledger=down))
+    assert reading.breached and reading.value == 7
+    assert reading.reason == "ledger unavailable (connection refused); 7 rows kept for retry"
+
+
+def test_a_pinned_provider_that_cannot_serve_blocks_with_its_reason() -> None:
+    stuck = dataclasses.replace(
+        provider("alpha", True, 6, 40.0), pinned=True, usable=False, unusable_reason="down"
+    )
+    reading = PinnedProvider(0).read(opportunity(), context(providers=[stuck]))
+    assert reading.breached and reading.reason == (
+        "pinned provider alpha cannot serve (down): trading waits"
+    )
+    assert not PinnedProvider(0).read(opportunity(), context()).breached
 
 
 # --- trade rules -------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def active(rig: Rig) -> str:
 
 
 def row(rig: Rig, name: str) -> dict[str, object]:
-    return next(r for r in rig.venue.provider_health() if r["name"] == name)
+    return next(r.to_dict() for r in rig.venue.provider_health() if r.name == name)
 
 
 async def within_two_blocks(world: World, rig: Rig, done: Callable[[], bool], what: str) -> None:

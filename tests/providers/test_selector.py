@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.ledger.records import TradeRecord
 from engine.providers.health import Health
-from engine.providers.liquidity import LiquiditySources, Source, lender_failed
 from engine.providers.selector import RECOVER_SUCCESSES, Breaker, SelectionError, Selector
-from engine.strategy.opportunity import Opportunity
 
 
 class Clock:
@@ -156,77 +153,14 @@ def test_operator_marks_and_their_refusals() -> None:
     assert p0.consecutive_failures == 0 and selector.usable("p0", 100)
 
 
-# --- liquidity ------------------------------------------------------------------------
-def opportunity(opportunity_id: str, net_profit: int = 10**15) -> Opportunity:
-    return Opportunity(
-        id=opportunity_id,
-        block_number=7,
-        route=(),
-        token="0xtoken",
-        amount_in=10**18,
-        amount_out=10**18 + net_profit,
-        gross_profit=net_profit,
-        gas_units=0,
-        gas_price=0,
-        gas_cost=0,
-        flash_fee=0,
-        net_profit=net_profit,
-        net_profit_quote=net_profit,
-        detected_at=0.0,
-    )
-
-
-def lend(sources: LiquiditySources, opportunity_id: str) -> None:
-    assert sources.review(opportunity(opportunity_id)) is None
-
-
-def trade(opportunity_id: str, status: str, reason: str = "", block: int = 7) -> TradeRecord:
-    return TradeRecord(
-        id=f"t-{opportunity_id}",
-        opportunity_id=opportunity_id,
-        venue="sim",
-        route=[],
-        token="0xtoken",
-        token_symbol="WETH",
-        amount_in=10**18,
-        amount_out=0,
-        status=status,  # type: ignore[arg-type]
-        revert_reason=reason,
-        gas_used=0,
-        gas_price=0,
-        gas_cost_wei=0,
-        flash_fee=0,
-        profit_token=0,
-        profit_native=0,
-        profit_quote=0,
-        expected_profit=0,
-        block_number=block,
-        tx_hash="0x",
-        detected_at=0.0,
-        submitted_at=0.0,
-        mined_at=0.0,
-    )
-
-
-def test_lenders_are_judged_by_the_flash_borrow_outcome_of_their_trades() -> None:
-    clock = Clock()
-    sources = LiquiditySources(
-        [Source("balancer", "balancer://vault", 0, 0), Source("aave", "aave-v3://p", 1, 5)], clock
-    )
-    health = sources.selector.health("balancer")
-    for i, (status, reason) in enumerate(
-        [("success", ""), ("reverted", "ArbExecutor: profit below minimum")]
-    ):
-        lend(sources, f"o{i}")
-        sources.observe(trade(f"o{i}", status, reason))
-    assert (health.requests, health.consecutive_failures) == (2, 0)  # both loans were made
-    lend(sources, "o9")
-    sources.observe(trade("o9", "failed", "cancelled by kill switch", block=0))
-    assert health.requests == 2  # never mined: nothing borrowed, nothing learnt
-    for i in range(3):
-        lend(sources, f"x{i}")
-        sources.observe(trade(f"x{i}", "reverted", "UniswapV2: INSUFFICIENT_LIQUIDITY"))
-    assert sources.active.name == "aave" and sources.active.fee_bps == 5
-    refusal = sources.review(opportunity("thin", net_profit=10**14))  # 5 bps = 5e14 > profit
-    assert refusal is not None and "aave charges 5 bps" in refusal
-    assert lender_failed("Flash loan: borrow failed") and not lender_failed("UniswapV2: K")
+def test_the_selection_is_typed_and_its_wire_form_keeps_the_providers_view() -> None:
+    selector, (p0, _, _) = trio(Clock())
+    fail(p0, 3)
+    selector.evaluate(100)
+    selection = selector.selection(100)
+    assert (selection.mode, selection.active, selection.pinned) == ("auto", "p1", None)
+    assert [s.name for s in selection.providers] == ["p0", "p1", "p2"]
+    assert not selection.providers[0].usable and selection.history[0].event == "failover"
+    view = selection.to_dict()
+    assert list(view) == ["mode", "pinned", "active", "reason", "since", "providers", "history"]
+    assert view["providers"][1]["active"] and view["history"][0]["previous"] == "p0"

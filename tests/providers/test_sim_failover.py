@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.market.sim import SimVenue
-from engine.providers.selector import Switch
+from engine.providers.selector import ProviderStatus, Switch
 from tests.sim.drive import sim_section
 
 Run = tuple[list[int], list[str], list[list[dict[str, Any]]], list[Switch]]
@@ -20,7 +20,7 @@ async def follow(venue: SimVenue, last_block: int) -> Run:
         async for update in venue.blocks():
             numbers.append(update.block.number)
             delivered.append(update.provider)
-            snapshots.append(venue.provider_health())
+            snapshots.append([p.to_dict() for p in venue.provider_health()])  # the wire rows
             if update.block.number >= last_block:
                 break
     finally:
@@ -87,3 +87,23 @@ async def test_the_same_seed_fails_over_at_the_same_blocks() -> None:
     assert [(s.previous, s.active, s.reason) for s in first[3]] == [
         (s.previous, s.active, s.reason) for s in second[3]
     ]
+
+
+WIRE_ROW = [
+    "name", "kind", "status", "latency_ms_ewma", "success_rate", "consecutive_failures",
+    "last_error", "last_error_at", "head_lag", "last_head", "requests", "priority",
+    "offline_reason", "active", "pinned", "usable", "unusable_reason", "breaker", "stalled",
+]  # fmt: skip
+
+
+async def test_the_venue_reports_typed_provider_health_and_the_wire_row_is_unchanged() -> None:
+    sim = sim_section(seed=3, provider_stall_probability=[1.0, 0.0, 0.0])
+    _, _, _, _ = await follow(venue := SimVenue(sim), 10)
+    health = venue.provider_health()
+    assert all(isinstance(status, ProviderStatus) for status in health)
+    active = next(status for status in health if status.active)
+    assert active.kind == "rpc" and active.usable and active.breaker.state == "closed"
+    row = health[0].to_dict()
+    assert list(row) == WIRE_ROW
+    assert list(row["breaker"]) == ["state", "retry_at", "times_opened"]
+    assert row["stalled"] is True and row["name"] == "alpha-rpc"

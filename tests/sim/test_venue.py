@@ -77,7 +77,7 @@ async def test_provider_errors_and_stalls_show_in_health_while_blocks_flow() -> 
         async for update in venue.blocks():
             numbers.append(update.block.number)
             providers.add(update.provider)
-            snapshots.append(venue.provider_health())
+            snapshots.append([p.to_dict() for p in venue.provider_health()])  # the wire rows
             if update.block.number >= 150:
                 break
     finally:

@@ -91,7 +91,7 @@ class EngineMethods:
             "resources": p.resources.latest,
             "clients": p.client_count(),
             "gate": p.gate.to_dict(),
-            "ledger": p.ledger.to_dict(),
+            "ledger": p.ledger.health().to_dict(),
             **p.market_status(),
         }
 

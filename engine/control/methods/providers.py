@@ -20,9 +20,9 @@ from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.control import params as P
 from engine.control.server import CallContext, Handler
+from engine.failover.sets import KINDS, NoProviderSet, ProviderSet, ProviderSets
 from engine.lifecycle import Actor
 from engine.protocol import ProtocolError
-from engine.providers.operator import KINDS, NoProviderSet, ProviderSet, ProviderSets
 from engine.providers.selector import SelectionError, UnknownProvider
 
 
@@ -41,7 +41,10 @@ class ProviderMethods:
 
     async def providers(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """Every provider's health, and which one is active and why, per kind."""
-        return self._providers.view()
+        return {
+            kind: selection.to_dict() if selection else None
+            for kind, selection in self._providers.selections().items()
+        }
 
     async def failover(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         """Pin a provider (`name`), or `name: null` for automatic choice of `kind`."""
@@ -60,8 +63,9 @@ class ProviderMethods:
             self._audit.record(actor, "failover", reason, details, outcome=f"refused: {exc}")
             raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None
         self._audit.record(actor, "failover", reason, {**details, "active": switch.active})
-        view = target.view()
-        pinned = view["pinned"] if target.kind == "rpc" else None
+        selection = target.selection()
+        pinned = selection.pinned if target.kind == "rpc" else None
+        view = selection.to_dict()
         return {**view, "kind": target.kind, "previous": previous, "pinned_provider": pinned}
 
     async def mark(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
@@ -82,7 +86,7 @@ class ProviderMethods:
         event = "marked_online" if online else "marked_offline"
         data = {"event": event, **details, "reason": reason, "actor": actor.to_dict()}
         self._bus.publish(protocol.TOPIC_PROVIDER, data)
-        return {**target.view(), **details}
+        return {**target.selection().to_dict(), **details}
 
     # --- lookups, as JSON-RPC errors -----------------------------------------------------
     def _kind(self, kind: str) -> ProviderSet:

@@ -36,7 +36,7 @@ from engine.config import ProviderEntry
 from engine.market.errors import MarketError
 from engine.market.evm.health import ProviderHealth
 from engine.market.evm.rpc import Call, Endpoint, NodeRpcError, ProviderUnavailable, RpcClient
-from engine.providers.selector import FAILOVER_LAG, Selector, Switch
+from engine.providers.selector import FAILOVER_LAG, ProviderStatus, Selector, Switch
 
 log = logging.getLogger("arbctl.evm")
 
@@ -128,8 +128,8 @@ class ProviderSet:
         """What lag is measured against (the selector's reference)."""
         return self.best_head
 
-    def health(self) -> list[dict[str, Any]]:
-        return self.selector.rows(self.best_head)
+    def health(self) -> list[ProviderStatus]:
+        return self.selector.statuses(self.best_head)
 
     def evaluate(self) -> Switch | None:
         return self.selector.evaluate(self.best_head)

@@ -36,6 +36,7 @@ from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.model import Block, Market
 from engine.market.venue import BlockUpdate, Receipt, VenueError
+from engine.providers.selector import ProviderStatus
 
 log = logging.getLogger("arbctl.evm")
 
@@ -208,7 +209,7 @@ class EvmVenue:
     def fee_bid(self) -> FeeBid:
         return self.fees.bid()
 
-    def provider_health(self) -> list[dict[str, Any]]:
+    def provider_health(self) -> list[ProviderStatus]:
         return self.providers.health()
 
     def wallet_balances(self) -> dict[str, int]:

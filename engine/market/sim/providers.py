@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from engine.config import SimSection
 from engine.market.sim.seeds import stream
 from engine.providers.health import Health
-from engine.providers.selector import Selector, Switch
+from engine.providers.selector import ProviderStatus, Selector, Switch
 
 STALL_BLOCKS = (2, 5)  # a stall withholds this many blocks
 BREAKER_COOLDOWN_BLOCKS = 2.0
@@ -170,9 +170,10 @@ class ProviderSet:
                 provider.record(provider.attempt(), head, head)
         self.at(head)
 
-    def health(self, head: int) -> list[dict[str, Any]]:
+    def health(self, head: int) -> list[ProviderStatus]:
         self._head = max(self._head, head)
-        rows = self.selector.rows(self._head)
-        for row, provider in zip(rows, self.members, strict=True):
-            row["stalled"] = provider.stalled(head)
-        return rows
+        statuses = self.selector.statuses(self._head)
+        return [
+            replace(status, stalled=provider.stalled(head))
+            for status, provider in zip(statuses, self.members, strict=True)
+        ]

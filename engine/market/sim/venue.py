@@ -41,6 +41,7 @@ from engine.market.sim.chain import Mined, Pending, Rejected, SimChain
 from engine.market.sim.providers import ProviderSet, build_providers
 from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, BlockUpdate, Receipt
 from engine.market.worker import MarketWorker
+from engine.providers.selector import ProviderStatus
 
 RETRY_BACKOFF_MS = 100.0  # at the 1 s block scale: all providers failed, try again
 
@@ -114,7 +115,7 @@ class SimVenue:
     def gas_price(self) -> int:
         return self._state.gas.price
 
-    def provider_health(self) -> list[dict[str, Any]]:
+    def provider_health(self) -> list[ProviderStatus]:
         return self._providers.health(self._state.head)
 
     def wallet_balances(self) -> dict[str, int]:

@@ -15,7 +15,8 @@ Kept deliberately small and honest (docs/providers.md):
 - failover: the same selector as RPC endpoints (priority, health, breaker, operator pin
   and offline marks). What it changes: the fee each opportunity must pay. Before the
   guards see an opportunity it is re-priced at the active source's fee; one whose net
-  profit no longer covers it is refused (guard trigger `flash_liquidity`). With no
+  profit no longer covers it is refused (guard trigger `flash_liquidity`, recorded by
+  the approval chain's lender seat, engine/approval.py). With no
   usable source (all down or offline, or the pinned one unusable) trading waits, with
   the same trigger.
 - not changed: the executor contract always borrows from the route's first pair; a
@@ -29,19 +30,15 @@ import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
-from engine.config import ConfigError, ProviderEntry, redact_text
-from engine.guards.triggers import Occurrence, TriggerLog
+from engine.config import Config, ConfigError, ProviderEntry, redact_text
 from engine.ledger.records import TradeRecord
-from engine.pipeline import Approver
 from engine.providers.health import Health
-from engine.providers.selector import Selector
+from engine.providers.selector import ProviderStatus, Selector
 from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Opportunity
 
-TRIGGER = "flash_liquidity"
 # Revert reasons (lower case) that mean the loan itself failed, not the route.
 LENDER_REVERTS = ("insufficient_liquidity", "locked", "flash", "borrow", "lender")
 COOLDOWN_S = 60.0  # a failed lender's breaker waits this long before a trial trade...
@@ -66,6 +63,13 @@ def parse_sources(
         for i, e in enumerate(entries)
         if e.kind == "liquidity"
     ]
+
+
+def build_sources(config: Config) -> LiquiditySources | None:
+    """The configured lenders, or None when `[[providers]]` names none.
+    Raises ConfigError for a source with a bad fee."""
+    sources = parse_sources(config.providers, config.strategy.flash_fee_bps, config.source)
+    return LiquiditySources(sources) if sources else None
 
 
 def _fee_bps(entry: ProviderEntry, index: int, default: int, config_source: str) -> int:
@@ -101,12 +105,13 @@ class LiquiditySources:
     def active(self) -> Source:
         return self.sources[self.selector.active]
 
-    def health(self) -> list[dict[str, Any]]:
-        rows = self.selector.rows(self.reference)
-        for row in rows:
-            source = self.sources[row["name"]]
-            row.update(fee_bps=source.fee_bps, url=redact_text(source.url))
-        return rows
+    def health(self) -> list[ProviderStatus]:
+        """Each lender's health, with its fee and its URL (credentials redacted)."""
+        return [self._with_terms(status) for status in self.selector.statuses(self.reference)]
+
+    def _with_terms(self, status: ProviderStatus) -> ProviderStatus:
+        source = self.sources[status.name]
+        return replace(status, fee_bps=source.fee_bps, url=redact_text(source.url))
 
     def evaluate(self) -> None:
         """Offer failed lenders whose cooldown is over a trial, then re-choose."""
@@ -116,7 +121,7 @@ class LiquiditySources:
                 health.consecutive_failures = 0  # one trade may prove it again
         self.selector.evaluate(self.reference)
 
-    # --- the pipeline's seat --------------------------------------------------------------
+    # --- the approval chain's lender seat (engine/approval.py) -----------------------------
     def review(self, opportunity: Opportunity) -> str | None:
         """None if the active lender can fund it at its fee; else why not."""
         self.evaluate()
@@ -150,25 +155,3 @@ class LiquiditySources:
         self._lender[opportunity_id] = name
         while len(self._lender) > REMEMBERED:
             self._lender.popitem(last=False)
-
-
-class LiquidityApprover:
-    """The pipeline's approver with the liquidity check in front of the guards: refused
-    opportunities never reach the guards (so they take no breaker probe slot)."""
-
-    def __init__(self, guards: Approver, sources: LiquiditySources, triggers: TriggerLog) -> None:
-        self._guards = guards
-        self._sources = sources
-        self._triggers = triggers
-
-    def review(self, opportunity: Opportunity) -> str | None:
-        refusal = self._sources.review(opportunity)
-        if refusal is None:
-            return self._guards.review(opportunity)
-        occurrence = Occurrence(TRIGGER, "blocked", refusal, opportunity_id=opportunity.id)
-        self._triggers.record(occurrence)
-        return f"{TRIGGER}: {refusal}"
-
-    def observe_trade(self, trade: TradeRecord) -> None:
-        self._sources.observe(trade)
-        self._guards.observe_trade(trade)

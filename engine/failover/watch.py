@@ -17,24 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
 
 from engine import protocol
 from engine.bus import EventBus
 from engine.guards.triggers import Occurrence, TriggerLog
-from engine.providers.selector import Switch
+from engine.providers.selector import ProviderStatus, Switch
 
 PIN_TRIGGER = "pinned_provider"
 TICK_S = 0.25
 
-Rows = Callable[[], list[dict[str, Any]]]
+Statuses = Callable[[], list[ProviderStatus]]
 
 
 class ProviderWatch:
-    def __init__(self, bus: EventBus, triggers: TriggerLog | None, sets: dict[str, Rows]) -> None:
+    def __init__(
+        self, bus: EventBus, triggers: TriggerLog | None, sets: dict[str, Statuses]
+    ) -> None:
         self._bus = bus
         self._triggers = triggers
-        self._sets = sets  # kind -> its health rows
+        self._sets = sets  # kind -> its providers' health
         self._statuses: dict[tuple[str, str], str] = {}
         self._paused_on = ""  # the pinned provider trading waits for
         self._task: asyncio.Task[None] | None = None
@@ -64,43 +65,41 @@ class ProviderWatch:
             await asyncio.sleep(TICK_S)
 
     def tick(self) -> None:
-        for kind, rows in self._sets.items():
-            current = rows()
+        for kind, statuses in self._sets.items():
+            current = statuses()
             self._publish_changes(kind, current)
             if kind == "rpc":
                 self._watch_pin(current)
 
-    def _publish_changes(self, kind: str, rows: list[dict[str, Any]]) -> None:
-        for row in rows:
-            key = (kind, str(row["name"]))
+    def _publish_changes(self, kind: str, providers: list[ProviderStatus]) -> None:
+        for provider in providers:
+            key = (kind, provider.name)
             previous = self._statuses.get(key)
-            self._statuses[key] = row["status"]
-            if previous is None or previous == row["status"]:
+            self._statuses[key] = provider.status
+            if previous is None or previous == provider.status:
                 continue
             data = {
                 "event": "status",
                 "kind": kind,
-                "name": row["name"],
+                "name": provider.name,
                 "previous": previous,
-                "status": row["status"],
-                "reason": row.get("unusable_reason") or row.get("last_error") or "",
+                "status": provider.status,
+                "reason": provider.unusable_reason or provider.last_error,
             }
             self._bus.publish(protocol.TOPIC_PROVIDER, data)
 
-    def _watch_pin(self, rows: list[dict[str, Any]]) -> None:
-        pinned = next((r for r in rows if r.get("pinned")), None)
-        blocked = pinned is not None and not pinned.get("usable", True)
-        if blocked and not self._paused_on:
-            assert pinned is not None
-            self._paused_on = str(pinned["name"])
+    def _watch_pin(self, providers: list[ProviderStatus]) -> None:
+        pinned = next((p for p in providers if p.pinned), None)
+        if pinned is not None and not pinned.usable and not self._paused_on:
+            self._paused_on = pinned.name
             reason = (
-                f"pinned provider {pinned['name']} cannot serve ({pinned['unusable_reason']}): "
+                f"pinned provider {pinned.name} cannot serve ({pinned.unusable_reason}): "
                 "trading waits; it is not switched away from a pin (`arbctl failover --auto` "
                 "hands the choice back to the engine)"
             )
             self._record("paused", reason)
-        elif not blocked and self._paused_on:
-            same = pinned is not None and pinned["name"] == self._paused_on
+        elif (pinned is None or pinned.usable) and self._paused_on:
+            same = pinned is not None and pinned.name == self._paused_on
             cleared = "serves again" if same else "is no longer pinned"
             self._record("resumed", f"pinned provider {self._paused_on} {cleared}")
             self._paused_on = ""

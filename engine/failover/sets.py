@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from engine.bus import EventBus
-from engine.config import Config
+from engine.failover.watch import ProviderWatch
 from engine.guards.triggers import TriggerLog
+from engine.lenders.sources import LiquiditySources
 from engine.market.venue import Venue
-from engine.pipeline import Approver
-from engine.providers.liquidity import LiquidityApprover, LiquiditySources, parse_sources
-from engine.providers.selector import SelectionError, Selector, UnknownProvider
-from engine.providers.watch import ProviderWatch
+from engine.providers.selector import (
+    ProviderStatus,
+    Selection,
+    SelectionError,
+    Selector,
+    UnknownProvider,
+)
 
 log = logging.getLogger("arbctl.providers")
 
@@ -56,10 +60,11 @@ class ProviderSet:
     kind: str
     selector: Selector
     reference: Callable[[], int]
-    rows: Callable[[], list[dict[str, Any]]]
+    rows: Callable[[], list[ProviderStatus]]
 
-    def view(self) -> dict[str, Any]:
-        return {**self.selector.view(self.reference()), "providers": self.rows()}
+    def selection(self) -> Selection:
+        """The selector's choice, with the set's own rows (a lender's fee, a sim stall)."""
+        return replace(self.selector.selection(self.reference()), providers=tuple(self.rows()))
 
     def evaluate(self) -> None:
         self.selector.evaluate(self.reference())
@@ -69,13 +74,11 @@ class ProviderSets:
     def __init__(
         self,
         rpc: ProviderControl | None,
-        rpc_rows: Callable[[], list[dict[str, Any]]],
+        rpc_rows: Callable[[], list[ProviderStatus]],
         liquidity: LiquiditySources | None,
         bus: EventBus,
         triggers: TriggerLog | None,
     ) -> None:
-        self._triggers = triggers
-        self.liquidity = liquidity
         self._sets: dict[str, ProviderSet] = {}
         if rpc is not None:
             self._sets["rpc"] = ProviderSet("rpc", rpc.selector, lambda: rpc.reference, rpc_rows)
@@ -109,22 +112,13 @@ class ProviderSets:
     @classmethod
     def build(
         cls,
-        config: Config,
         venue: Venue,
+        liquidity: LiquiditySources | None,
         bus: EventBus,
         triggers: TriggerLog | None,
     ) -> ProviderSets:
-        """The daemon's part: the venue's RPC set, the configured liquidity sources.
-        Raises ConfigError for a liquidity source with a bad fee."""
-        sources = parse_sources(config.providers, config.strategy.flash_fee_bps, config.source)
-        liquidity = LiquiditySources(sources) if sources else None
+        """The daemon's part: the venue's RPC set and the lenders the daemon built."""
         return cls(venue_providers(venue), venue.provider_health, liquidity, bus, triggers)
-
-    def approver(self, guards: Approver) -> Approver:
-        """The pipeline's approver: the guards, behind the liquidity check if configured."""
-        if self.liquidity is None or self._triggers is None:
-            return guards
-        return LiquidityApprover(guards, self.liquidity, self._triggers)
 
     def start(self) -> None:
         self.watch.start()
@@ -132,9 +126,9 @@ class ProviderSets:
     async def close(self) -> None:
         await self.watch.close()
 
-    def view(self) -> dict[str, dict[str, Any] | None]:
+    def selections(self) -> dict[str, Selection | None]:
         """Every provider's health, and which one is active and why, per kind."""
-        return {kind: found.view() if (found := self._sets.get(kind)) else None for kind in KINDS}
+        return {kind: s.selection() if (s := self._sets.get(kind)) else None for kind in KINDS}
 
     # --- lookups -----------------------------------------------------------------------
     def of_kind(self, kind: str) -> ProviderSet:

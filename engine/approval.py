@@ -1,0 +1,127 @@
+"""Where a trade is decided: the approval chain between the search and the send.
+
+The search proposes an opportunity (float pre-filter, exact integer optimum re-checked
+on live state). Then each seat reviews it, in this order, and the first refusal ends
+the review:
+
+  1. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
+     input at its fee? A refusal is recorded as the `flash_liquidity` guard trigger.
+     (Sizing, which clamps the input to every size-dependent limit, will sit before it.)
+  2. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
+
+The order is the point: an opportunity the lender refuses never reaches the guards, so
+it takes no breaker probe slot. After each booked trade every seat observes it (the
+lender is credited with the loan's outcome, the guards fold it into their statistics).
+
+Every seat is synchronous: the pipeline reviews between deciding and sending, in one
+loop step (engine/guards/approver.py says why). The daemon, the one composition root,
+builds the chain (`build_chain`); the pipeline sees it as its `Approver`. Every seat is a
+`Seat` (a Protocol over the typed `Review`) wrapping the part that decides, itself seen
+through a Protocol, so a new seat is one class and one line in `build_chain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.guards.triggers import Occurrence, TriggerLog
+from engine.ledger.records import TradeRecord
+from engine.strategy.opportunity import Opportunity
+
+LENDER_TRIGGER = "flash_liquidity"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What a seat judges: the opportunity as the seats before it left it."""
+
+    opportunity: Opportunity
+
+
+class Seat(Protocol):
+    """One step of the chain: None approves, a string is the refusal."""
+
+    def review(self, review: Review) -> str | None: ...
+
+    def observe_trade(self, trade: TradeRecord) -> None: ...
+
+
+class LenderPart(Protocol):
+    """The flash-liquidity sources (engine/lenders/sources.py)."""
+
+    def review(self, opportunity: Opportunity) -> str | None: ...
+
+    def observe(self, trade: TradeRecord) -> None: ...
+
+
+class GuardPart(Protocol):
+    """The risk rules and the circuit breaker (engine/guards/approver.py)."""
+
+    def review(self, opportunity: Opportunity) -> str | None: ...
+
+    def observe_trade(self, trade: TradeRecord) -> None: ...
+
+
+class LenderChoice:
+    """Seat 1: the active lender funds the input at its fee, or the opportunity waits."""
+
+    def __init__(self, lenders: LenderPart, triggers: TriggerLog) -> None:
+        self._lenders = lenders
+        self._triggers = triggers
+
+    def review(self, review: Review) -> str | None:
+        opportunity = review.opportunity
+        refusal = self._lenders.review(opportunity)
+        if refusal is None:
+            return None
+        occurrence = Occurrence(LENDER_TRIGGER, "blocked", refusal, opportunity_id=opportunity.id)
+        self._triggers.record(occurrence)
+        return f"{LENDER_TRIGGER}: {refusal}"
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        self._lenders.observe(trade)
+
+
+class RiskGuards:
+    """Seat 2: every enabled risk rule, then the breaker (closed, or a probe slot)."""
+
+    def __init__(self, guards: GuardPart) -> None:
+        self._guards = guards
+
+    def review(self, review: Review) -> str | None:
+        return self._guards.review(review.opportunity)
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        self._guards.observe_trade(trade)
+
+
+class ApprovalChain:
+    """The seats in order; what the pipeline calls before each send (its `Approver`)."""
+
+    def __init__(self, seats: Sequence[Seat]) -> None:
+        self.seats = tuple(seats)
+
+    def review(self, opportunity: Opportunity) -> str | None:
+        review = Review(opportunity)
+        for seat in self.seats:
+            refusal = seat.review(review)
+            if refusal is not None:
+                return refusal
+        return None
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        for seat in self.seats:
+            seat.observe_trade(trade)
+
+
+def build_chain(
+    guards: GuardPart, lenders: LenderPart | None, triggers: TriggerLog
+) -> ApprovalChain:
+    """Lender choice (when lenders are configured), then the guards and the breaker."""
+    seats: list[Seat] = []
+    if lenders is not None:
+        seats.append(LenderChoice(lenders, triggers))
+    seats.append(RiskGuards(guards))
+    return ApprovalChain(seats)
