@@ -9,7 +9,7 @@ enums, and lists of those, which the standard library converts in microseconds.
 converter (min/max ranges and enum choices enforced, errors reported as typer's usage
 errors, exit 2); anything else falls through to typer's own pydantic path unchanged. If
 a typer release moves these internals, `install()` does nothing and the only loss is
-speed — tests/cli/test_imports.py then fails loudly on the pydantic import.
+speed — tests/arbctl/test_imports.py then fails loudly on the pydantic import.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ name never means two things. Errors from libraries (OSError, asyncpg's, web3's) 
 re-parented: they are caught at the part's edge and turned into the part's own error where
 a caller has something to decide.
 
-The parts' bases, each defined in its part (tests/unit/test_errors.py keeps every exception
+The parts' bases, each defined in its part (tests/test_errors.py keeps every exception
 class of engine/, arbctl/ and screens/ under this root, and every name unique):
   ConfigError (config.py) · ProtocolError (protocol.py) · LedgerError (ledger/errors.py)
   MarketError (market/errors.py: venues, the simulator, the AMM, nodes, pools, the sender)

@@ -1,7 +1,7 @@
 """`arbctl tui`: the operator console (screens/).
 
 Textual is imported only inside the command: `arbctl status` and every other plain
-command must not pay for it (tests/cli/test_imports.py).
+command must not pay for it (tests/arbctl/test_imports.py).
 """
 
 from __future__ import annotations

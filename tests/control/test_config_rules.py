@@ -64,7 +64,7 @@ CASES: list[tuple[str, str, set[str]]] = [
      {"guards.min_success_rate_pct"}),
     # engine/guards/approver.py's rule names (was tests/guards/test_thresholds.py)
     ("guards unknown rule", '[guards]\ndisabled = ["max_gas"]\n', {"guards.disabled[0]"}),
-    # engine/market/sim/world.py's _validate and _whole (was tests/sim/test_world.py)
+    # engine/market/sim/world.py's _validate and _whole (was tests/market/sim/test_world.py)
     ("sim one fee for three dexes", "[sim]\ndex_fees_bps = [30]\n", {"sim.dex_fees_bps"}),
     ("sim no dex", "[sim]\ndexes = []\ndex_fees_bps = []\n", {"sim.dex_fees_bps"}),
     ("sim tokens < 0", "[sim]\ntokens = -1\n", {"sim.tokens"}),

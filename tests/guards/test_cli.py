@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from arbctl.cli import app
 from engine.guards.rules import RULE_NAMES
-from tests.cli.test_imports import ALLOWED_ENGINE
+from tests.arbctl.test_imports import ALLOWED_ENGINE
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import rpc
 

@@ -19,7 +19,7 @@ from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.pipeline import TradingPipeline
 from tests.ledger.conftest import StoreMaker
-from tests.sim.drive import make_rig, sim_section
+from tests.market.sim.drive import make_rig, sim_section
 
 TRADES = 30
 

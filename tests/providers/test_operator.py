@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_imports import ALLOWED_ENGINE, HEAVY, _modules_after
+from tests.arbctl.test_imports import ALLOWED_ENGINE, HEAVY, _modules_after
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import rpc, wait_for_trigger
 

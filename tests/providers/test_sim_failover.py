@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.market.sim import SimVenue
 from engine.providers.selector import ProviderStatus, Switch
-from tests.sim.drive import sim_section
+from tests.market.sim.drive import sim_section
 
 Run = tuple[list[int], list[str], list[list[dict[str, Any]]], list[Switch]]
 

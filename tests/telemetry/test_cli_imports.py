@@ -1,5 +1,5 @@
 """`metrics`, `alerts` and `logs` stay on the light path: no web3, textual, numpy or
-engine internals; no rich with --json (the pattern of tests/cli/test_imports.py)."""
+engine internals; no rich with --json (the pattern of tests/arbctl/test_imports.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_imports import ALLOWED_ENGINE, HEAVY, _modules_after
+from tests.arbctl.test_imports import ALLOWED_ENGINE, HEAVY, _modules_after
 
 
 @pytest.mark.parametrize(
