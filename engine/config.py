@@ -138,9 +138,9 @@ MaybeAddress = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex addre
 Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
 
 
-# What `disabled` may name. The rules live in engine/guards/rules.py and
-# engine/telemetry/alerts/rules.py (too heavy for the CLI to import); a test keeps these equal.
-GuardRule = Literal[
+# What `disabled` may name. The guard rules live in engine/guards/rules.py (too heavy for the
+# CLI to import; a test keeps the two equal); the alert rules take their names from here.
+GuardRuleName = Literal[
     "ledger_unavailable",
     "min_net_profit",
     "max_gas_price",
@@ -156,7 +156,7 @@ GuardRule = Literal[
     "max_hourly_loss",
     "max_daily_loss",
 ]
-AlertRule = Literal[
+AlertRuleName = Literal[
     "health_check_failing",
     "emergency_halt",
     "halt_not_persisted",
@@ -170,7 +170,6 @@ AlertRule = Literal[
     "cpu_high",
     "no_trades",
     "anomaly_detected",
-    "halt_not_persisted",
     "ledger_rows_quarantined",
 ]
 
@@ -333,7 +332,7 @@ class GuardsSection:
     # --- triggers -----------------------------------------------------------------------
     # identical "blocked" triggers within it are counted
     repeat_window_s: Annotated[float, Range(0, DAY)] = 60.0
-    disabled: list[GuardRule] = field(default_factory=list)  # rule names switched off
+    disabled: list[GuardRuleName] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)
@@ -434,7 +433,7 @@ class AlertsSection:
     provider_down_for_s: Annotated[float, Range(0, WEEK)] = 60.0  # a provider down this long (ours)
     # an anomaly keeps its alert firing this long
     anomaly_window_s: Annotated[float, Range(0, WEEK)] = 900.0
-    disabled: list[AlertRule] = field(default_factory=list)  # rule names switched off
+    disabled: list[AlertRuleName] = field(default_factory=list)  # rule names switched off
 
 
 @dataclass(slots=True)

@@ -199,12 +199,14 @@ def test_every_numeric_setting_has_a_sane_range() -> None:
 
 
 def test_the_rule_names_the_validator_knows_are_the_engines() -> None:
-    from engine.config import AlertRule, GuardRule
+    from engine.config import AlertsSection, GuardRuleName
     from engine.guards.rules import RULE_NAMES as GUARD_RULES
     from engine.telemetry.alerts.rules import RULE_NAMES as ALERT_RULES
+    from engine.telemetry.alerts.rules import default_rules
 
-    assert set(typing.get_args(GuardRule)) == set(GUARD_RULES)
-    assert set(typing.get_args(AlertRule)) == set(ALERT_RULES)
+    assert set(typing.get_args(GuardRuleName)) == set(GUARD_RULES)
+    built = [rule.name for rule in default_rules(AlertsSection(), 1, str)]
+    assert sorted(built) == sorted(ALERT_RULES) and len(set(built)) == len(built)
 
 
 def test_the_defaults_and_the_demo_config_are_valid(no_engine: EngineHandle) -> None:

@@ -6,18 +6,18 @@ the same `Check`, and rules are tested by handing them views. Timing (`for_s`, r
 is the book's job, sending the sinks'. Each rule has a severity (P0–P3, as the runbooks
 define them; the mapping is in docs/observability.md) and an optional `for_s`: like
 Prometheus' `for`, the condition must hold that long before the alert fires ("CPU > 80 %
-for 5 minutes"). `RULE_NAMES` is what `[alerts] disabled` may name; `engine.config`'s
-`AlertRule` spells the same names for the validator (a test keeps them equal).
+for 5 minutes"). `RULE_NAMES` is what `[alerts] disabled` may name: `engine.config`'s
+`AlertRuleName`, which the validator checks against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from engine import protocol
-from engine.config import AlertsSection
+from engine.config import AlertRuleName, AlertsSection
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
 View = Mapping[str, Any]  # a metrics snapshot plus "health"
@@ -66,22 +66,7 @@ def default_rules(
     return [rule for rule in rules if rule.name not in section.disabled]
 
 
-RULE_NAMES = (
-    "health_check_failing",
-    "emergency_halt",
-    "halt_not_persisted",
-    "breaker_open",
-    "memory_high",
-    "error_rate_high",
-    "success_rate_low",
-    "hourly_loss",
-    "provider_down",
-    "unusual_slippage",
-    "cpu_high",
-    "no_trades",
-    "anomaly_detected",
-    "ledger_rows_quarantined",
-)
+RULE_NAMES: tuple[str, ...] = get_args(AlertRuleName)  # what `[alerts] disabled` may name
 QUARANTINE_WINDOW_S = 3600.0  # a refused row keeps its alert firing this long
 
 
