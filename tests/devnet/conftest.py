@@ -48,9 +48,15 @@ def w3(world: World) -> Web3:
 
 @pytest.fixture
 def clean_chain(world: World) -> Iterator[None]:
+    """The shared chain as it was, txpool included: tests that stop automine (recovery,
+    reconcile) may leave transactions pending, which a revert alone keeps, and the next
+    test's identical transaction is then refused as "already imported"."""
+    anvil.rpc(world.rpc_url, "anvil_dropAllTransactions")
+    anvil.set_automine(world.rpc_url, True)
     snapshot = anvil.snapshot(world.rpc_url)
     yield
     anvil.revert(world.rpc_url, snapshot)
+    anvil.rpc(world.rpc_url, "anvil_dropAllTransactions")
 
 
 @pytest.fixture(scope="session")
