@@ -31,7 +31,7 @@ from engine.approval import build_chain
 from engine.audit import AuditTrail
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, clear_error_report, load, write_error_report
-from engine.control.health import evaluate_health
+from engine.control.health_checks import evaluate_health
 from engine.control.methods.accounting import AccountingMethods
 from engine.control.methods.engine import EngineMethods
 from engine.control.methods.fleet import FleetMethods

@@ -52,7 +52,7 @@ from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.evm import abi
-from engine.market.evm.health import ProviderHealth
+from engine.market.evm.endpoint_health import ProviderHealth
 from engine.market.evm.pools import read_reserves
 from engine.market.evm.rpc import Endpoint, RpcClient
 from engine.market.evm.venue import EvmVenue

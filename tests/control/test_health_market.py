@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from engine.control.health import OK, WARNING, _market_check
+from engine.control.health_checks import OK, WARNING, _market_check
 from engine.market.model import Block
 from engine.market.venue import BlockUpdate, HeadStatus
 

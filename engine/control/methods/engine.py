@@ -23,7 +23,7 @@ from typing import Any
 from engine import protocol
 from engine.config import redacted
 from engine.control import params as P
-from engine.control.health import evaluate_health
+from engine.control.health_checks import evaluate_health
 from engine.control.parts import ControlParts
 from engine.control.server import CallContext, Handler
 from engine.killswitch import LatchNotCleared

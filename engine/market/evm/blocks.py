@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.market.evm import abi
+from engine.market.evm.endpoints import ActiveProvider, ProviderSet
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
-from engine.market.evm.providers import ActiveProvider, ProviderSet
 from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
 
 log = logging.getLogger("arbctl.evm")

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.market.evm import abi
+from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.orders import EvmOrder
-from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable
 from engine.market.venue import CANCELLED_BY_KILL, Receipt, TxStatus
 

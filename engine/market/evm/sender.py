@@ -27,10 +27,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.market.errors import MarketError
+from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
-from engine.market.evm.providers import ProviderSet
 from engine.market.evm.receipts import ReceiptDecoder, SentTx
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable
 from engine.market.venue import VENUE_STOPPED, ArbOrder, Receipt

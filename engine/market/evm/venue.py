@@ -26,11 +26,11 @@ from eth_utils import to_checksum_address
 from engine.config import Config, EvmSection, MarketSection
 from engine.market.evm import abi
 from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
+from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.pools import PoolBook, configured_market, load_pools
-from engine.market.evm.providers import ProviderSet
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup

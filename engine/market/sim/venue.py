@@ -38,7 +38,7 @@ from typing import Any
 
 from engine.config import Config, MarketSection, SimSection
 from engine.market.sim.chain import Mined, Pending, Rejected, SimChain
-from engine.market.sim.providers import ProviderSet, build_providers
+from engine.market.sim.endpoints import ProviderSet, build_providers
 from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, BlockUpdate, Receipt
 from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus

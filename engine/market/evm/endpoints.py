@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from engine.config import ProviderEntry
 from engine.market.errors import MarketError
-from engine.market.evm.health import ProviderHealth
+from engine.market.evm.endpoint_health import ProviderHealth
 from engine.market.evm.rpc import Call, Endpoint, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.providers.selector import FAILOVER_LAG, ProviderStatus, Selector, Switch
 
