@@ -168,3 +168,4 @@ def test_a_price_impact_limit_below_every_optimum_resizes_opportunities_into_tra
         assert trade["opportunity_id"] not in blocked
         original, new = sizes[trade["opportunity_id"]]
         assert trade["amount_in"] == new < original
+        assert trade["status"] == "success" and trade["profit_quote"] > 0
