@@ -4,14 +4,23 @@ The search proposes an opportunity (float pre-filter, exact integer optimum re-c
 on live state). Then each seat reviews it, in this order, and the first refusal ends
 the review:
 
-  1. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
+  1. sizing (`Sizing`): an opportunity whose input breaches a size-dependent limit
+     (notional, price impact) is clamped to the largest input the limit allows, found
+     exactly, if its exact net profit there still clears the minimum; a `resized` guard
+     trigger names the limit and both sizes (engine/guards/sizing.py). Every later seat,
+     and the send, sees the resized opportunity; one that does not pay clamped goes on
+     unchanged, and the limit refuses it in seat 3 as before.
+  2. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
      input at its fee? A refusal is recorded as the `flash_liquidity` guard trigger.
-     (Sizing, which clamps the input to every size-dependent limit, will sit before it.)
-  2. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
+  3. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
 
 The order is the point: an opportunity the lender refuses never reaches the guards, so
 it takes no breaker probe slot. After each booked trade every seat observes it (the
 lender is credited with the loan's outcome, the guards fold it into their statistics).
+
+A seat answers with a `Verdict`-shaped value: None approves as is, a string refuses, a
+new `Review` approves with the opportunity changed (only sizing does). The chain's
+`decide` gives the pipeline the opportunity to send, or the refusal.
 
 Every seat is synchronous: the pipeline reviews between deciding and sending, in one
 loop step (engine/guards/approver.py says why). The daemon, the one composition root,
@@ -40,12 +49,27 @@ class Review:
     opportunity: Opportunity
 
 
-class Seat(Protocol):
-    """One step of the chain: None approves, a string is the refusal."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The chain's answer: the opportunity to send (as the seats left it), or why not."""
 
-    def review(self, review: Review) -> str | None: ...
+    opportunity: Opportunity
+    refusal: str | None
+
+
+class Seat(Protocol):
+    """One step of the chain: None approves, a string is the refusal, a `Review` approves
+    the opportunity it carries instead."""
+
+    def review(self, review: Review) -> str | Review | None: ...
 
     def observe_trade(self, trade: TradeRecord) -> None: ...
+
+
+class SizingPart(Protocol):
+    """Clamps an opportunity to the size limits (engine/guards/approver.py `Guards.size`)."""
+
+    def size(self, opportunity: Opportunity) -> Opportunity: ...
 
 
 class LenderPart(Protocol):
@@ -64,8 +88,22 @@ class GuardPart(Protocol):
     def observe_trade(self, trade: TradeRecord) -> None: ...
 
 
+class Sizing:
+    """Seat 1: the input clamped to every size limit it breaches, while it still pays."""
+
+    def __init__(self, sizer: SizingPart) -> None:
+        self._sizer = sizer
+
+    def review(self, review: Review) -> Review | None:
+        sized = self._sizer.size(review.opportunity)
+        return None if sized is review.opportunity else Review(sized)
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        return None
+
+
 class LenderChoice:
-    """Seat 1: the active lender funds the input at its fee, or the opportunity waits."""
+    """Seat 2: the active lender funds the input at its fee, or the opportunity waits."""
 
     def __init__(self, lenders: LenderPart, triggers: TriggerLog) -> None:
         self._lenders = lenders
@@ -85,7 +123,7 @@ class LenderChoice:
 
 
 class RiskGuards:
-    """Seat 2: every enabled risk rule, then the breaker (closed, or a probe slot)."""
+    """Seat 3: every enabled risk rule, then the breaker (closed, or a probe slot)."""
 
     def __init__(self, guards: GuardPart) -> None:
         self._guards = guards
@@ -103,13 +141,18 @@ class ApprovalChain:
     def __init__(self, seats: Sequence[Seat]) -> None:
         self.seats = tuple(seats)
 
-    def review(self, opportunity: Opportunity) -> str | None:
+    def decide(self, opportunity: Opportunity) -> Verdict:
         review = Review(opportunity)
         for seat in self.seats:
-            refusal = seat.review(review)
-            if refusal is not None:
-                return refusal
-        return None
+            answer = seat.review(review)
+            if isinstance(answer, str):
+                return Verdict(review.opportunity, answer)
+            review = answer or review
+        return Verdict(review.opportunity, None)
+
+    def review(self, opportunity: Opportunity) -> str | None:
+        """The refusal alone (None approves)."""
+        return self.decide(opportunity).refusal
 
     def observe_trade(self, trade: TradeRecord) -> None:
         for seat in self.seats:
@@ -117,10 +160,16 @@ class ApprovalChain:
 
 
 def build_chain(
-    guards: GuardPart, lenders: LenderPart | None, triggers: TriggerLog
+    guards: GuardPart,
+    lenders: LenderPart | None,
+    triggers: TriggerLog,
+    sizer: SizingPart | None = None,
 ) -> ApprovalChain:
-    """Lender choice (when lenders are configured), then the guards and the breaker."""
+    """Sizing (when given), lender choice (when lenders are configured), then the guards
+    and the breaker."""
     seats: list[Seat] = []
+    if sizer is not None:
+        seats.append(Sizing(sizer))
     if lenders is not None:
         seats.append(LenderChoice(lenders, triggers))
     seats.append(RiskGuards(guards))

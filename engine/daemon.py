@@ -221,7 +221,7 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=build_chain(guards, lenders, guards.triggers),
+                approver=build_chain(guards, lenders, guards.triggers, sizer=guards),
             )
             guards.attach(pipeline)
             self.view.trading(pipeline, guards.breaker_summary)

@@ -26,6 +26,7 @@ from collections import deque
 from typing import Any, Protocol
 
 from engine import protocol
+from engine.approval import Verdict
 from engine.bus import EventBus
 from engine.execution.errors import NotSent
 from engine.execution.gate import GateClosed
@@ -45,20 +46,20 @@ class Executor(Protocol):
 
 
 class Approver(Protocol):
-    """The approval chain's seat in the pipeline (engine/approval.py): None approves, a
-    string is the refusal.
+    """The approval chain's seat in the pipeline (engine/approval.py): the opportunity to
+    send (possibly resized), or the refusal.
 
-    Both calls are synchronous: `review` sits between decision and send (no await may
+    Both calls are synchronous: `decide` sits between decision and send (no await may
     come between them), and `observe_trade` lets every seat see each booked outcome."""
 
-    def review(self, opportunity: Opportunity) -> str | None: ...
+    def decide(self, opportunity: Opportunity) -> Verdict: ...
 
     def observe_trade(self, trade: TradeRecord) -> None: ...
 
 
 class _ApproveAll:
-    def review(self, opportunity: Opportunity) -> str | None:
-        return None
+    def decide(self, opportunity: Opportunity) -> Verdict:
+        return Verdict(opportunity, None)
 
     def observe_trade(self, trade: TradeRecord) -> None:
         return None
@@ -145,10 +146,11 @@ class TradingPipeline:
             pools = {hop.pool for hop in opportunity.route}
             if pools & self._busy_pools:
                 continue
-            if self._approver.review(opportunity) is not None:
+            verdict = self._approver.decide(opportunity)
+            if verdict.refusal is not None:
                 continue
             self._busy_pools |= pools
-            task = asyncio.create_task(self._execute(opportunity, pools))
+            task = asyncio.create_task(self._execute(verdict.opportunity, pools))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

@@ -32,8 +32,10 @@ def guards(
     """Show the risk guards: each rule's threshold, current value, triggers, and the most
     recent stored triggers.
 
-    Opportunity rules block the opportunity they judge; trade rules open the circuit
-    breaker. Identical blocks within the repeat window are stored once and counted
+    Opportunity rules block the opportunity they judge, except that one too big for a
+    size limit (notional, price impact) is first resized to fit it, if it still pays: a
+    `resized` trigger with both sizes. Trade rules open the circuit breaker. Identical
+    blocks (and resizes) within the repeat window are stored once and counted
     (docs/guards.md). With --json prints {rules, breaker, recent, ...}.
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
@@ -49,7 +51,7 @@ def guards(
         output.print_table(["rule", "limit", "now", "", "hits", "last"], rows, title=title)
     output.say(
         f"reviewed {data.get('reviewed', 0)} · approved {data.get('approved', 0)} · "
-        f"blocked {data.get('blocked', 0)}"
+        f"blocked {data.get('blocked', 0)} · resized {data.get('resized', 0)}"
     )
     _print_triggers(data.get("recent") or [])
 

@@ -24,7 +24,15 @@ from engine.bus import EventBus
 from engine.config import Config, ConfigError
 from engine.guards.breaker import BreakerState, CircuitBreaker, Transition
 from engine.guards.gas import gas_report
-from engine.guards.rules import MarketContext, MaxGasPrice, Reading, Rule, build_rules
+from engine.guards.rules import (
+    MarketContext,
+    MaxGasPrice,
+    MinNetProfit,
+    Reading,
+    Rule,
+    build_rules,
+)
+from engine.guards.sizing import SIZE_LIMITS, Resize, clamp
 from engine.guards.stats import HOUR_S, TradeStats, day_start, is_success
 from engine.guards.thresholds import Thresholds, build_thresholds
 from engine.guards.triggers import Occurrence, TriggerLog
@@ -63,8 +71,10 @@ class Guards:
         venue: Venue,
         gas_units: dict[int, int] | None = None,
         clock: Callable[[], float] = time.time,
+        flash_fee_bps: int = 0,
     ) -> None:
         self.thresholds = t = thresholds
+        self.flash_fee_bps = flash_fee_bps  # what the search charges: sizing re-prices with it
         self._venue = venue
         self._writer = writer
         self._clock = clock
@@ -78,7 +88,7 @@ class Guards:
         self._prices = self._price_graph()
         self._head: Callable[[], BlockUpdate | None] = lambda: None
         self._last: dict[str, tuple[Reading, float]] = {}
-        self.reviewed = self.approved = 0
+        self.reviewed = self.approved = self.resized = 0
 
     @classmethod
     def from_config(
@@ -91,7 +101,7 @@ class Guards:
         thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals)
         strategy = config.strategy
         units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
-        return cls(thresholds, bus, writer, venue, units)
+        return cls(thresholds, bus, writer, venue, units, flash_fee_bps=strategy.flash_fee_bps)
 
     def attach(self, pipeline: _Pipeline) -> None:
         """Follow the pipeline's head (for staleness), once the venue has loaded."""
@@ -117,6 +127,39 @@ class Guards:
             return self._blocked_by_breaker(opportunity)
         self.approved += 1
         return None
+
+    def size(self, opportunity: Opportunity) -> Opportunity:
+        """The opportunity clamped to every size limit it breaches, if it still pays
+        (a `resized` trigger names the limit and both sizes); otherwise unchanged, for
+        `review` to refuse as before (engine/guards/sizing.py)."""
+        enabled = self._enabled(self.opportunity_rules)
+        limits = [rule for rule in enabled if rule.name in SIZE_LIMITS]
+        minimum = next((rule for rule in enabled if isinstance(rule, MinNetProfit)), None)
+        resize = clamp(opportunity, limits, minimum, self._context(), self.flash_fee_bps)
+        if resize is None:
+            return opportunity
+        self.resized += 1
+        self.triggers.record(self._resized(resize))
+        return resize.opportunity
+
+    def _resized(self, resize: Resize) -> Occurrence:
+        rule, new, show = resize.rule, resize.opportunity, self.thresholds.show
+        reason = (
+            f"input {resize.original} → {new.amount_in} token units: {rule.label} "
+            f"{rule.comparison} {show(rule.unit, rule.threshold)} above {resize.boundary}; "
+            f"net profit at the new size {show('quote', new.net_profit_quote)}"
+        )
+        return Occurrence(
+            guard=rule.name,
+            action="resized",
+            reason=reason,
+            observed=str(new.amount_in),
+            threshold=str(rule.threshold),
+            unit=rule.unit,
+            opportunity_id=new.id,
+            original_size=resize.original,
+            new_size=new.amount_in,
+        )
 
     def observe_trade(self, trade: TradeRecord) -> None:
         """Fold a booked trade in; a trade rule's breach opens the breaker."""
@@ -319,6 +362,7 @@ class Guards:
             "reviewed": self.reviewed,
             "approved": self.approved,
             "blocked": self.reviewed - self.approved,
+            "resized": self.resized,
             "repeat_window_s": self.thresholds.repeat_window_s,
             "quote": {
                 "symbol": self.thresholds.quote_symbol,

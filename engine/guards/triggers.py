@@ -7,7 +7,10 @@ coalesced per rule: the first is published and stored at once, later ones within
 trigger (the latest occurrence, `repeats` = how many it stands for, also said in its
 reason). Nothing is lost: every occurrence is counted per rule, and at most one row per
 rule per window reaches the ledger. Breaker transitions are rare and each one matters,
-so they are never coalesced.
+so they are never coalesced. A "resized" trigger (sizing clamped an opportunity to a
+limit, engine/guards/sizing.py) is coalesced like a block: a limit that binds every block
+would otherwise write a row per block. Its event carries `original_size` and `new_size`
+(input base units); the stored row says both in its reason.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from engine.ledger.writer import LedgerWriter
 
 log = logging.getLogger("arbctl.guards")
 
-COALESCED_ACTIONS = frozenset({"blocked"})
+COALESCED_ACTIONS = frozenset({"blocked", "resized"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class Occurrence:
     unit: str = ""
     opportunity_id: str = ""
     trade_id: str = ""
+    original_size: int | None = None  # resized: the input the search proposed
+    new_size: int | None = None  # resized: the input it goes on with
 
 
 @dataclass(slots=True)
@@ -119,6 +124,8 @@ class TriggerLog:
             trade_id=occurrence.trade_id,
         )
         data = {**trigger.to_dict(), "unit": occurrence.unit, "repeats": repeats}
+        if occurrence.new_size is not None:
+            data |= {"original_size": occurrence.original_size, "new_size": occurrence.new_size}
         self.recent.appendleft(data)
         self._bus.publish(protocol.TOPIC_GUARD, data)
         self._writer.add_trigger(trigger)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from engine.protocol import TOPIC_GUARD
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import (
     QUIET_TRADE_RULES,
@@ -136,3 +137,35 @@ def test_the_breaker_and_the_kill_switch_do_not_touch_each_other(
 def test_resetting_a_closed_breaker_is_refused(quiet_engine: EngineHandle) -> None:
     result = quiet_engine.cli("breaker", "reset", "--reason", "nothing tripped", "--json")
     assert result.returncode == 1 and '"invalid_state"' in result.stdout
+
+
+def test_a_price_impact_limit_below_every_optimum_resizes_opportunities_into_trades(
+    guarded_engine: GuardedEngine,
+) -> None:
+    """A limit under the price impact of every optimum the simulated market offers used to
+    block them all. Now each is clamped to the limit while it still pays, and trades; the
+    guards re-read the limit on exactly what is sent, so no trade's opportunity is blocked
+    by it. Every trigger is kept (repeat window 0) so each trade can be matched."""
+    limit = 5
+    settings = {"max_price_impact_bps": limit, "repeat_window_s": 0.0}
+    engine = guarded_engine(only("", settings))
+    resized = wait_for_trigger(engine, "max_price_impact", "resized")
+    assert wait_until(lambda: rpc(engine, "status")["trades_booked"] >= 3, 60)
+    trades = rpc(engine, "trades", {"limit": 10_000})["trades"]
+    recent = rpc(engine, "guards", {"limit": 10_000})["recent"]
+    blocked = {t["opportunity_id"] for t in recent if t["action"] == "blocked"}
+    events = rpc(engine, "events.recent", {"topics": [TOPIC_GUARD], "limit": 100_000})["events"]
+    sizes = {
+        e["data"]["opportunity_id"]: (e["data"]["original_size"], e["data"]["new_size"])
+        for e in events
+        if e["data"]["action"] == "resized"
+    }
+    assert int(resized["threshold"]) == limit
+    assert rpc(engine, "guards")["resized"] >= len(trades)
+    shown = engine.cli("guards", "--limit", "500")
+    assert shown.returncode == 0 and "resized" in shown.stdout, shown.stdout + shown.stderr
+    for trade in trades:
+        assert trade["opportunity_id"] not in blocked
+        original, new = sizes[trade["opportunity_id"]]
+        assert trade["amount_in"] == new < original
+        assert trade["status"] == "success" and trade["profit_quote"] > 0

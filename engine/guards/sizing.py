@@ -1,0 +1,146 @@
+"""Sizing: an opportunity too big for a limit is clamped to the limit, not refused.
+
+The size-dependent opportunity rules (`SIZE_LIMITS`: notional and price impact) grow with
+the input: notional is linear in it, and price impact is 1 - out(x)/ideal(x) with out
+concave. So for each limit the opportunity breaches at its size, a binary search over the
+integer input, between a size that fits and the one proposed, finds the boundary exactly:
+the input `b` that fits while `b + 1` breaches, read by the rule itself on live reserves,
+so the seat and the guard can never disagree about what fits. (Every hop floors, so the
+impact wobbles by one output unit, which at dust sizes is many bps; the search keeps its
+invariant, fits at `lo`, breaches at `hi`, whatever the wobble.)
+
+Within the tightest boundary the input is the route's exact optimum capped there
+(`exact.walk`, the search's own function), or the boundary itself if the optimum's step
+start should breach, and the opportunity is re-priced with the search's arithmetic: exact
+output, flash fee rounded up, the same gas cost. It goes on only if that net profit still
+clears the minimum profit rule (and is positive); otherwise nothing is resized and the
+limit refuses it as before. Lender liquidity and wallet inventory are not limits here:
+the executor flash-borrows from the route's first pair, and nothing else caps the input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from engine.guards.rules import MarketContext, MaxNotional, MaxPriceImpact, OpportunityRule
+from engine.market.amm import get_amounts_out
+from engine.strategy import exact
+from engine.strategy.opportunity import Opportunity
+
+SIZE_LIMITS = frozenset({MaxNotional.name, MaxPriceImpact.name})
+Fits = Callable[[int], bool]
+_MAX_WALK_STEPS = 64  # as the search: a walk cut short is still an input within the cap
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    """The opportunity at its new size, and the limit that bound it."""
+
+    opportunity: Opportunity
+    rule: OpportunityRule
+    original: int  # the input the search proposed
+    boundary: int  # the largest input the binding limit allows
+
+
+def largest_fitting(fits: Fits, breaching: int) -> int | None:
+    """An input `b` < breaching with fits(b) and not fits(b + 1); None if none fits.
+
+    `breaching` must not fit. A fitting start is found by halving from it (tiny inputs can
+    breach a price-impact limit on rounding alone: one unit of output lost is many bps of
+    a few), then binary search keeps fits(lo) and not fits(hi) down to hi = lo + 1."""
+    lo = breaching // 2
+    while lo >= 1 and not fits(lo):
+        lo //= 2
+    if lo < 1:
+        return None
+    hi = breaching
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def clamp(
+    opportunity: Opportunity,
+    limits: Sequence[OpportunityRule],
+    minimum: OpportunityRule | None,
+    ctx: MarketContext,
+    flash_fee_bps: int,
+) -> Resize | None:
+    """The opportunity resized to every limit it breaches, or None (nothing to resize,
+    a limit no input fits, or no profit above the minimum at the clamped size)."""
+    bound: tuple[int, OpportunityRule] | None = None
+    for rule in limits:
+        if not _breaches(rule, opportunity, opportunity.amount_in, ctx):
+            continue
+        b = largest_fitting(_fits(rule, opportunity, ctx), opportunity.amount_in)
+        if b is None:
+            return None
+        if bound is None or b < bound[0]:
+            bound = (b, rule)
+    if bound is None:
+        return None
+    resized = _best_within(opportunity, bound[0], limits, ctx, flash_fee_bps)
+    if resized is None or not _clears(resized, minimum, ctx):
+        return None
+    return Resize(resized, bound[1], opportunity.amount_in, bound[0])
+
+
+def _fits(rule: OpportunityRule, opportunity: Opportunity, ctx: MarketContext) -> Fits:
+    return lambda x: not _breaches(rule, opportunity, x, ctx)
+
+
+def _breaches(rule: OpportunityRule, opportunity: Opportunity, x: int, ctx: MarketContext) -> bool:
+    return rule.read(dataclasses.replace(opportunity, amount_in=x), ctx).breached
+
+
+def _best_within(
+    opportunity: Opportunity,
+    cap: int,
+    limits: Sequence[OpportunityRule],
+    ctx: MarketContext,
+    flash_fee_bps: int,
+) -> Opportunity | None:
+    path = _live_path(opportunity, ctx)
+    rate = ctx.prices.rate(opportunity.token, ctx.quote)
+    if path is None or rate is None:
+        return None
+    found = exact.walk(path, flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
+    if not 1 <= found <= cap or any(_breaches(r, opportunity, found, ctx) for r in limits):
+        found = cap
+    amount_out = get_amounts_out(found, path)[-1]
+    flash = exact.flash_fee(found, flash_fee_bps)
+    net = amount_out - found - opportunity.gas_cost - flash
+    return dataclasses.replace(
+        opportunity,
+        amount_in=found,
+        amount_out=amount_out,
+        gross_profit=amount_out - found,
+        flash_fee=flash,
+        net_profit=net,
+        net_profit_quote=rate.down(net),
+    )
+
+
+def _live_path(opportunity: Opportunity, ctx: MarketContext) -> list[tuple[int, int, int]] | None:
+    path = []
+    for hop in opportunity.route:
+        pool = ctx.pools.get(hop.pool)
+        if pool is None:
+            return None
+        reserve_in, reserve_out = pool.reserves_for(hop.token_in)
+        if reserve_in <= 0 or reserve_out <= 0:
+            return None
+        path.append((reserve_in, reserve_out, pool.fee_bps))
+    return path
+
+
+def _clears(resized: Opportunity, minimum: OpportunityRule | None, ctx: MarketContext) -> bool:
+    if resized.net_profit <= 0:
+        return False
+    return minimum is None or not minimum.read(resized, ctx).breached
