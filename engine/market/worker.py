@@ -22,7 +22,7 @@ interval to `SWITCH_INTERVAL_S`; the cost is a hand-over every 0.1 ms, and only 
 the loop actually wants to run.
 
 The kernel: on two busy cores the loop thread, once it has the GIL, may still wait for
-a core. The worker thread runs at a lower priority (nice +10) so the loop goes first.
+a core. The worker thread runs at the lowest priority (nice +19) so the loop goes first.
 
 `busy` says whether a job is queued or running; `on_idle` callbacks run on the loop
 after the job that made the worker idle has handed its result to its awaiting task, so
@@ -43,7 +43,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 SWITCH_INTERVAL_S = 0.0001
-WORKER_NICE = 10  # added to the process's niceness, for the worker thread only
+WORKER_NICE = 19  # added to the process's niceness, for the worker thread only
 
 
 class MarketWorker:
