@@ -17,7 +17,6 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 from engine.guards.stats import DAY_S, TradeStats, day_start
@@ -203,18 +202,22 @@ class MaxPriceImpact(OpportunityRule):
 def price_impact_bps(opportunity: Opportunity, pools: Mapping[str, Pool]) -> int:
     """1 - actual/ideal output, in bps rounded up, where ideal is the input carried
     through every hop at the pool's mid price less its fee: what is left is exactly what
-    the trade's own size costs it. Uses the live reserves, as the send will."""
+    the trade's own size costs it. Uses the live reserves, as the send will.
+
+    Exact in integers: ideal = num/den with num = amount·Π(reserve_out·(D − fee)) and
+    den = Π(reserve_in·D), so the loss is (num − actual·den)·D / num, rounded up. (Sizing
+    evaluates this many times per opportunity, on the loop: no Fraction arithmetic.)"""
     path = []
-    ideal = Fraction(opportunity.amount_in)
+    num, den = opportunity.amount_in, 1
     for hop in opportunity.route:
         pool = pools[hop.pool]
         reserve_in, reserve_out = pool.reserves_for(hop.token_in)
         path.append((reserve_in, reserve_out, pool.fee_bps))
-        ideal *= Fraction(reserve_out * (FEE_DENOMINATOR - pool.fee_bps))
-        ideal /= reserve_in * FEE_DENOMINATOR
+        num *= reserve_out * (FEE_DENOMINATOR - pool.fee_bps)
+        den *= reserve_in * FEE_DENOMINATOR
     actual = get_amounts_out(opportunity.amount_in, path)[-1]
-    lost = (ideal - actual) / ideal * FEE_DENOMINATOR
-    return max(0, -(-lost.numerator // lost.denominator))
+    lost = (num - actual * den) * FEE_DENOMINATOR
+    return max(0, -(-lost // num))
 
 
 class MaxHeadAge(OpportunityRule):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.guards.rules import (
     ConsecutiveFailures,
@@ -27,9 +32,11 @@ from engine.guards.rules import (
 )
 from engine.guards.stats import DAY_S, TradeStats
 from engine.ledger.writer import LedgerHealth
+from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
+from engine.market.model import Pool
 from engine.market.venue import BlockUpdate
 from engine.providers.selector import BreakerView, ProviderStatus
-from engine.strategy.opportunity import Hop
+from engine.strategy.opportunity import Hop, Opportunity
 from engine.strategy.pricing import PriceGraph
 from tests.guards.build import GWEI, USD, USDC, WETH, block, market, opportunity, trade
 
@@ -126,6 +133,27 @@ def test_price_impact_is_the_output_lost_to_the_trade_size() -> None:
     # one hop, 3000 USDC into 3,000,000: a*f / (R + a*f) = 2991 / 3002991 = 9.96 bps -> 10
     one_hop = opportunity(route=(Hop("0xdeep", USDC, WETH),))
     assert price_impact_bps(one_hop, market().pools) == 10
+
+
+def _price_impact_by_fractions(opp: Opportunity, pools: Mapping[str, Pool]) -> int:
+    """The definition, written the slow obvious way: the reference for the integer form."""
+    ideal, path = Fraction(opp.amount_in), []
+    for hop in opp.route:
+        pool = pools[hop.pool]
+        reserve_in, reserve_out = pool.reserves_for(hop.token_in)
+        path.append((reserve_in, reserve_out, pool.fee_bps))
+        ideal *= Fraction(reserve_out * (FEE_DENOMINATOR - pool.fee_bps), reserve_in)
+        ideal /= FEE_DENOMINATOR
+    lost = (ideal - get_amounts_out(opp.amount_in, path)[-1]) / ideal * FEE_DENOMINATOR
+    return max(0, math.ceil(lost))
+
+
+@given(st.integers(min_value=1, max_value=10**30))
+def test_price_impact_in_integers_equals_the_definition_in_fractions(amount: int) -> None:
+    pools = market().pools
+    for route in ((Hop("0xdeep", USDC, WETH),), opportunity().route):
+        opp = opportunity(route=route, amount_in=amount)
+        assert price_impact_bps(opp, pools) == _price_impact_by_fractions(opp, pools)
 
 
 def test_price_impact_grows_with_size() -> None:
