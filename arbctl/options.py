@@ -75,7 +75,9 @@ def state_dir(value: Path | None) -> Path:
 
 def require_reason(reason: str | None, command: str, as_json: bool) -> str:
     """State changes are audited, so an empty reason is refused before anything is sent."""
-    text = one_line(reason or "")
+    # One clean line, as the engine takes it: a pasted newline or tab becomes a space, a
+    # byte that is not UTF-8 U+FFFD (docs/protocol.md).
+    text = protocol.clean_line(reason or "")
     if not text:
         output.fail(
             f"`arbctl {command}` needs --reason TEXT: state changes are audited with your "
@@ -84,12 +86,6 @@ def require_reason(reason: str | None, command: str, as_json: bool) -> str:
             as_json,
         )
     return text
-
-
-def one_line(text: str) -> str:
-    """`text` as the one line of valid Unicode the engine takes (docs/protocol.md): a
-    pasted newline or tab becomes a space and a byte that is not UTF-8 becomes U+FFFD."""
-    return protocol.clean_line(text)
 
 
 def since_or_exit(text: str, as_json: bool) -> float:

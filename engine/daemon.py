@@ -183,22 +183,16 @@ class Daemon:
         audit = AuditTrail(self.bus, writer)
         # The one way to halt: the socket's kill and the Redis flag both call it.
         killswitch = KillSwitch(self.lifecycle, self.paths.state_dir, gate, audit, self.bus)
-        try:
-            fleet = build_fleet_part(  # None without [redis]
-                self.config, self._whereabouts(), self.lifecycle, killswitch, self.bus
-            )
-        except ConfigError as exc:
-            return self._refuse(exc)
+        fleet = build_fleet_part(  # None without [redis]
+            self.config, self._whereabouts(), self.lifecycle, killswitch, self.bus
+        )
         server = ControlServer(self.paths.socket, self.bus)
         parts = self._control_parts(writer, gate, killswitch, audit, fleet, server)
-        try:
-            self.metrics = Metrics.from_config(self.config, guards.thresholds)
-            health = functools.partial(evaluate_health, parts)
-            alerting = Alerting.from_config(
-                self.config, self.bus, self.metrics, guards.thresholds, health
-            )
-        except ConfigError as exc:
-            return self._refuse(exc)
+        self.metrics = Metrics.from_config(self.config, guards.thresholds)
+        health = functools.partial(evaluate_health, parts)
+        alerting = Alerting.from_config(
+            self.config, self.bus, self.metrics, guards.thresholds, health
+        )
         self.alerting = alerting
         accounting = AccountingMethods(self.config, writer, audit, venue)
         table = method_table(parts, guards, providers, self.metrics, alerting, accounting, fleet)

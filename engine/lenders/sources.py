@@ -27,12 +27,11 @@ Kept deliberately small and honest (docs/providers.md):
 from __future__ import annotations
 
 import time
-import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from engine.config import Config, ConfigError, ProviderEntry, redact_text
+from engine.config import Config, ProviderEntry, liquidity_fee_bps, redact_text
 from engine.ledger.records import TradeRecord
 from engine.providers.health import Health
 from engine.providers.selector import ProviderStatus, Selector
@@ -54,34 +53,20 @@ class Source:
     fee_bps: int
 
 
-def parse_sources(
-    entries: Sequence[ProviderEntry], default_fee_bps: int, config_source: str = "<defaults>"
-) -> list[Source]:
-    """The liquidity entries of `[[providers]]`; a bad `fee_bps` is a config error."""
+def parse_sources(entries: Sequence[ProviderEntry], default_fee_bps: int) -> list[Source]:
+    """The liquidity entries of `[[providers]]`, each with the `fee_bps` its URL sets or
+    the default (`engine.config.load` has checked every such fee)."""
     return [
-        Source(e.name, e.url, e.priority, _fee_bps(e, i, default_fee_bps, config_source))
-        for i, e in enumerate(entries)
+        Source(e.name, e.url, e.priority, int(liquidity_fee_bps(e) or default_fee_bps))
+        for e in entries
         if e.kind == "liquidity"
     ]
 
 
 def build_sources(config: Config) -> LiquiditySources | None:
-    """The configured lenders, or None when `[[providers]]` names none.
-    Raises ConfigError for a source with a bad fee."""
-    sources = parse_sources(config.providers, config.strategy.flash_fee_bps, config.source)
+    """The configured lenders, or None when `[[providers]]` names none."""
+    sources = parse_sources(config.providers, config.strategy.flash_fee_bps)
     return LiquiditySources(sources) if sources else None
-
-
-def _fee_bps(entry: ProviderEntry, index: int, default: int, config_source: str) -> int:
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(entry.url).query)
-    values = query.get("fee_bps")
-    if not values:
-        return default
-    text = values[-1]
-    if not text.isdigit() or int(text) >= 10_000:
-        key = f"providers[{index}].url"
-        raise ConfigError(config_source, key, f"fee_bps must be 0..9999 bps, got {text!r}")
-    return int(text)
 
 
 def lender_failed(reason: str) -> bool:

@@ -87,6 +87,15 @@ CASES: list[tuple[str, str, set[str]]] = [
      {"metrics.profit_floor_quote"}),
     ("metrics profit floor not a number", '[metrics]\nprofit_floor_quote = "abc"\n',
      {"metrics.profit_floor_quote"}),
+    # engine/lenders/sources.py's fee check
+    ("liquidity fee_bps not a number",
+     '[[providers]]\nname = "rpc"\nurl = "http://127.0.0.1:8545"\n'
+     '[[providers]]\nname = "aave"\nkind = "liquidity"\nurl = "aave-v3://pool?fee_bps=lots"\n',
+     {"providers[1].url"}),
+    ("liquidity fee_bps 10000 or more",
+     '[[providers]]\nname = "rpc"\nurl = "http://127.0.0.1:8545"\n'
+     '[[providers]]\nname = "aave"\nkind = "liquidity"\nurl = "aave-v3://pool?fee_bps=10000"\n',
+     {"providers[1].url"}),
 ]  # fmt: skip
 
 
