@@ -126,9 +126,7 @@ def places_for(amount: int, decimals: int) -> int:
     return min(decimals, leading_zeros + SIGNIFICANT)
 
 
-def human(
-    amount: int | None, decimals: int, *, plus: bool = False, missing: str = EM_DASH
-) -> str:
+def human(amount: int | None, decimals: int, *, plus: bool = False, missing: str = EM_DASH) -> str:
     """`amount` base units as a person reads it: (8_330_034, 6) → "8.33" (no unit)."""
     if amount is None:
         return missing

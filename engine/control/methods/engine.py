@@ -62,6 +62,7 @@ class EngineMethods:
             "trades": self.trades,
             "trade": self.trade,
             "pnl": self.pnl,
+            "names": self.names,
         }
 
     # --- reads ----------------------------------------------------------------------
@@ -117,6 +118,9 @@ class EngineMethods:
     async def opportunities(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         limit = P.optional_int(params, "limit", 20, lo=1, hi=1000) or 20
         return {"opportunities": self.p.market.recent_opportunities(limit)}
+
+    async def names(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self.p.market.names()
 
     async def trades(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         since = P.optional_float(params, "since", 0.0) or 0.0
