@@ -63,7 +63,8 @@ def note(message: str) -> None:
 def fail(message: str, code: int, as_json: bool, **fields: Any) -> NoReturn:
     """Report a failure the same way everywhere and exit with `code`."""
     if as_json:
-        emit_json({"error": {"message": message, **fields}})
+        kind = {"kind": "usage"} if code == exitcodes.USAGE else {}
+        emit_json({"error": {**kind, "message": message, **fields}})
     else:
         note(f"arbctl: {message}")
     raise typer.Exit(code)
