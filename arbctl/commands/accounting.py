@@ -57,7 +57,8 @@ def export_trades(
     Columns (docs/accounting.md): every trade field under its own name, money as exact
     integers in base units and the revert reason included; then human columns (`_dec`
     amounts in whole tokens, `_utc` times). `today` starts at 00:00 UTC. The file appears
-    only once complete. With --json prints {out, rows, period, since, until, columns}.
+    only once complete; its folder is created if missing. With --json prints {out, rows,
+    period, since, until, columns}.
 
     Exit codes: 0 written · 1 the engine refused (ledger unavailable) or the file cannot
     be written · 3 engine unreachable.
@@ -84,9 +85,11 @@ def export_trades(
 
 
 def write_csv(path: Path, first: dict[str, Any], socket: Path | None, as_json: bool) -> int:
-    """Write beside the target and rename: an interrupted export leaves no short file."""
+    """Write beside the target and rename: an interrupted export leaves no short file.
+    A missing folder (`--out reports/x.csv`) is created, as the evening checklist does."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("w", newline="", encoding="utf-8") as handle:
             rows = _write_pages(handle, first, socket, as_json)
         os.replace(partial, path)

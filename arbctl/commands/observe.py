@@ -316,6 +316,8 @@ def logs(
     rotation. With --json prints each record as the JSON line the engine wrote (ts,
     time, level, logger, msg, plus any fields); a line that is not JSON comes as {raw}.
 
+    When nothing matches it says so on stderr (stdout stays empty), and exits 0.
+
     Exit codes: 0 ok (or Ctrl-C while following) · 1 no log file in the state dir · 2 bad
     --since or --search.
     """
@@ -328,14 +330,33 @@ def logs(
     try:
         handle = logfiles.open_for_follow(current) if follow else None
         end = handle.tell() if handle else None
+        shown = 0
         for record in logfiles.last_matching(directory, match, tail, end, after):
             _print_record(record, as_json)
+            shown += 1
+        if not shown:
+            _say_nothing_matched(directory, errors, search, since, follow)
         if follow:
             for record in logfiles.follow(current, handle):
                 if match(record):
                     _print_record(record, as_json)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
+
+
+def _say_nothing_matched(
+    directory: Any, errors: bool, search: str | None, since: str | None, follow: bool
+) -> None:
+    """An empty answer must not look like a broken command (on stderr: stdout stays the
+    records, for pipes and --json)."""
+    filters = [
+        f for f in ("--errors" if errors else "", f"--search {search!r}" if search else "",
+                    f"--since {since}" if since else "") if f
+    ]  # fmt: skip
+    files = ", ".join(p.name for p in logfiles.log_files(directory)) or "no log file yet"
+    what = f" ({' '.join(filters)})" if filters else ""
+    then = "; following for new ones" if follow else ""
+    output.note(f"arbctl: no log record matches{what} in {directory} ({files}){then}")
 
 
 def _matcher(

@@ -374,7 +374,7 @@ def _judge(results: list[dict[str, Any]], expected: int | None) -> dict[str, Any
 
 def _print_check(report: dict[str, Any]) -> None:
     if not report["endpoints"]:
-        output.say('[red]no RPC endpoints configured[/] ([[providers]] with kind = "rpc")')
+        output.say('[red]no RPC endpoints configured[/] (\\[\\[providers]] with kind = "rpc")')
         return
     for r in report["endpoints"]:
         name = output.esc(r["name"])

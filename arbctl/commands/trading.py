@@ -222,11 +222,26 @@ def pnl(
         ("trades", _counts(data)),
         ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f}%"),
     ]
+    share = gas_share(data)
+    rows.append(("gas share of revenue", "—" if share is None else f"{share:.1f} % {GAS_SHARE}"))
     found = data.get("units") or {}
     rows += [
         (key, output.amount(data.get(key), found.get(unit), exact)) for key, unit in _MONEY_FIELDS
     ]
     output.print_fields(rows, title=f"P&L ({period.value})", markup=False)
+
+
+GAS_SHARE = "(gas / (net profit + gas), the runbook's High Gas Costs diagnosis)"
+
+
+def gas_share(pnl: dict[str, Any]) -> float | None:
+    """Gas as % of revenue, as the runbook computes it: gas / (net profit + gas), both in
+    the quote token; None when there is no revenue to share (no trades, or a net loss
+    bigger than the gas)."""
+    gas, net = pnl.get("gas_cost_quote"), pnl.get("net_profit_quote")
+    if not isinstance(gas, int) or not isinstance(net, int) or net + gas <= 0:
+        return None
+    return round(gas * 100 / (net + gas), 1)
 
 
 # field → the unit its base-unit integer is in (the engine names them in `units`)

@@ -4,39 +4,18 @@ Money reads in token units with sensible precision, thousands separators and the
 the column header (`engine.units.money`); exact base units stay in --json and behind
 --exact. Tables fit 80 columns without splitting a number: ids are shortened with "…",
 wide columns are dropped in order of importance. `events` without --json prints every
-topic as a readable line. One engine for the module, with rivals so trades revert.
+topic as a readable line. One engine for the module (`trading`, tests/arbctl/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from tests.conftest import EngineHandle
+from tests.guards.conftest import rpc
 
-import pytest
-
-from tests.arbctl.runbook.conftest import start, wait_for_trades
-from tests.conftest import EngineHandle, wait_until
-from tests.guards.conftest import QUIET_TRADE_RULES, rpc, toml_table
-
-REVERTING = toml_table("sim", {"block_ms": 50, "competitor_probability": 0.4}) + toml_table(
-    "guards", {"disabled": list(QUIET_TRADE_RULES)}
-)
 BASE_UNITS = re.compile(r"(?<![\w,.])\d{7,}(?![\w,])")  # a bare 7+ digit integer: wei, not words
 CLOCK = re.compile(r"\d\d:\d\d:\d\d")
-
-
-@pytest.fixture(scope="module")
-def trading() -> Iterator[EngineHandle]:
-    handle = start(REVERTING)
-    wait_for_trades(handle, 12)
-
-    def reverted() -> bool:
-        return len(rpc(handle, "trades", {"limit": 500, "failed": True})["trades"]) >= 8
-
-    assert wait_until(reverted, 60.0)
-    yield handle
-    handle.cleanup()
 
 
 def _lines(text: str) -> list[str]:
