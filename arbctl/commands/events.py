@@ -21,6 +21,7 @@ from engine import protocol
 
 BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 5.0
+NAMES_RETRY_S = 5.0  # an engine still loading its market has no names yet
 
 TopicOpt = Annotated[
     list[str] | None,
@@ -76,11 +77,12 @@ def events(
             _print_event(event, as_json, names)
         return
     client = Client(options.socket_path(socket))
-    names = Names()
+    names, asked = Names(), 0.0
     try:
         for event in follow_events(client, topics, since_seq, as_json):
-            if not as_json and not names.tokens:
-                names = fetch(options.socket_path(socket))  # once connected; again after a restart
+            if not as_json and not names.tokens and time.monotonic() - asked > NAMES_RETRY_S:
+                # once connected; again (at most every few seconds) while the market loads
+                names, asked = fetch(options.socket_path(socket)), time.monotonic()
             _print_event(event, as_json, names)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
