@@ -158,7 +158,8 @@ def _print_reconciliation(data: dict[str, Any], exact: bool) -> None:
     rows = [
         (
             line.get("symbol"),
-            *(_amount(line.get(k), line.get("decimals"), exact) for k in _RECONCILE_AMOUNTS),
+            *(_amount(line.get(k), line.get("decimals"), exact) for k in _RECONCILE_CHANGES),
+            _difference(line.get("difference"), line.get("decimals"), exact),
             line.get("trades"),
             line.get("status"),
         )
@@ -180,7 +181,14 @@ def _print_reconciliation(data: dict[str, Any], exact: bool) -> None:
     )
 
 
-_RECONCILE_AMOUNTS = ("actual_change", "expected_change", "difference")
+_RECONCILE_CHANGES = ("actual_change", "expected_change")
+
+
+def _difference(amount: Any, decimals: Any, exact: bool) -> str:
+    """The difference is the point of the check: every significant digit, never rounded."""
+    if exact or not isinstance(amount, int) or not isinstance(decimals, int):
+        return str(amount)
+    return units.to_text(amount, decimals, separators=True, plus=True) if amount else "0"
 
 
 def _amount(amount: Any, decimals: Any, exact: bool) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+
 from tests.conftest import EngineHandle
 from tests.guards.conftest import rpc
 

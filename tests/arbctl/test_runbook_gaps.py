@@ -75,7 +75,8 @@ def test_the_daily_report_charts_todays_pnl_and_latency_with_axis_and_min_max(
     charts = text.split("## Today at a glance", 1)[1].split("\n## ", 1)[0]
     for title, unit in (("Cumulative P&L", "USDC"), ("Loop latency", "ms"), ("RPC latency", "ms")):
         assert title in charts, charts
-        assert re.search(rf"max -?[\d,.]+ {unit}", charts) and re.search(rf"min -?[\d,.]+ {unit}", charts)
+        assert re.search(rf"max -?[\d,.]+ {unit}", charts), (title, charts)
+        assert re.search(rf"min -?[\d,.]+ {unit}", charts), (title, charts)
     assert "00:00" in charts and all(len(line) <= 80 for line in charts.splitlines())
     doc = json.loads(trading.cli("report", "daily", "--json").stdout)["today"]
     assert len(doc["pnl_cumulative_quote"]) == doc["buckets"] and doc["pnl_cumulative_quote"][-1]
