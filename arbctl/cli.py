@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from arbctl import coercion
+from arbctl import coercion, output
 from arbctl.commands import (
     accounting,
     config,
@@ -40,7 +40,18 @@ _DEVNET_MODULE = "arbctl.commands.devnet"
 
 
 class _LazyGroup(TyperGroup):
-    """The root group; `devnet` is imported only when it is invoked or help is listed."""
+    """The root group; `devnet` is imported only when it is invoked or help is listed.
+
+    With --json anywhere on the line, a usage error (unknown option, bad choice) is a JSON
+    document on stdout like every other error, not a rich box on stderr: a script that
+    parses stdout always gets JSON (docs/cli.md "Contracts").
+    """
+
+    def main(self, args: Any = None, *pargs: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or not kwargs.get("standalone_mode", True):
+            return super().main(argv, *pargs, **kwargs)
+        return _main_json(super().main, argv, *pargs, **kwargs)
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
@@ -55,6 +66,21 @@ class _LazyGroup(TyperGroup):
                 self.commands[cmd_name] = command
             return command
         return super().get_command(ctx, cmd_name)
+
+
+def _main_json(run: Any, argv: list[str], *pargs: Any, **kwargs: Any) -> Any:
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort
+
+    kwargs["standalone_mode"] = False
+    try:
+        code = run(argv, *pargs, **kwargs)
+    except ClickException as exc:
+        output.emit_json({"error": {"kind": "usage", "message": exc.format_message()}})
+        sys.exit(exc.exit_code)
+    except Abort:
+        sys.exit(1)  # Ctrl-C at a prompt
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _load_devnet() -> Any:

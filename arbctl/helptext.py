@@ -12,10 +12,14 @@ from typing import Any
 
 
 def reflow(doc: str | None) -> str | None:
+    """Paragraphs joined, and every "[" escaped: typer renders help as rich markup, which
+    would eat `[[providers]]` or `[engine]` as a style tag (a docstring is prose, never
+    markup)."""
     if not doc:
         return doc
     paragraphs = inspect.cleandoc(doc).split("\n\n")
-    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+    text = "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+    return text.replace("[", "\\[")
 
 
 def reflow_app(app: Any) -> None:

@@ -41,6 +41,14 @@ JsonOpt = Annotated[
     typer.Option("--json", help="Machine-readable JSON on stdout (fields: docs/cli.md)."),
 ]
 
+ExactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exact",
+        help="Amounts as exact base units (wei, token units) next to every decimal place.",
+    ),
+]
+
 ReasonOpt = Annotated[
     str | None,
     typer.Option(

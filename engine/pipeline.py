@@ -265,3 +265,19 @@ class TradingPipeline:
             for role, address in (("native", market.native), ("quote", market.quote))
             if (token := market.tokens.get(address)) is not None
         }
+
+    def names(self) -> dict[str, Any]:
+        """Every token's symbol and decimals and every pool's dex and fee, by address:
+        what a client needs to show a route as `WETH →uniswap→ USDC` and an amount in
+        token units instead of hex and base units."""
+        market = self.venue.market
+        return {
+            **self.units(),
+            "tokens": {
+                t.address: {"symbol": t.symbol, "decimals": t.decimals}
+                for t in market.tokens.values()
+            },
+            "pools": {
+                p.address: {"dex": p.dex, "fee_bps": p.fee_bps} for p in market.pools.values()
+            },
+        }

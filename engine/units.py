@@ -101,6 +101,69 @@ def exact_and_tokens(amount: Any, unit: Mapping[str, Any] | None) -> str:
     return f"{amount} ({to_text(amount, decimals, decimals)} {unit.get('symbol', '')})".rstrip()
 
 
+# --- presentation: how an amount reads to a person (the CLI and the console) -----------
+#
+# One rule, so the same trade reads the same in `arbctl trades`, the event tail and the
+# console: thousands separators; amounts of 100 or more to the cent; smaller ones to four
+# significant digits (a fraction of a WETH keeps its first digits that matter, never
+# rounding a non-zero amount to zero); trailing zeros trimmed down to two places. Exact
+# base units stay in `--json` and behind `--exact`: this is for reading, not reconciling.
+
+SIGNIFICANT = 4
+CENTS_FROM = 100
+
+
+def places_for(amount: int, decimals: int) -> int:
+    """How many decimal places `amount` (base units) shows under the presentation rule."""
+    magnitude = abs(int(amount))
+    scale = 10**decimals
+    if magnitude == 0 or magnitude >= CENTS_FROM * scale:
+        return min(2, decimals)
+    whole_digits = len(str(magnitude // scale)) if magnitude >= scale else 0
+    if whole_digits:
+        return min(decimals, max(2, SIGNIFICANT - whole_digits))
+    leading_zeros = decimals - len(str(magnitude))  # 0.00ddd: zeros before the first digit
+    return min(decimals, leading_zeros + SIGNIFICANT)
+
+
+def human(amount: int | None, decimals: int, *, plus: bool = False, missing: str = EM_DASH) -> str:
+    """`amount` base units as a person reads it: (8_330_034, 6) → "8.33" (no unit)."""
+    if amount is None:
+        return missing
+    text = to_text(amount, decimals, places_for(amount, decimals), separators=True, plus=plus)
+    if "." not in text:
+        return text
+    whole, _, digits = text.partition(".")
+    keep = min(2, len(digits))
+    digits = digits[:keep] + digits[keep:].rstrip("0")
+    return f"{whole}.{digits}"
+
+
+def money(
+    amount: Any,
+    unit: Mapping[str, Any] | None,
+    *,
+    plus: bool = False,
+    missing: str = EM_DASH,
+) -> str:
+    """`1,449.05 USDC` from base units and a `{symbol, decimals}` unit; the raw value as
+    given when it is not an integer amount or the unit is unknown (never a guess)."""
+    if amount is None:
+        return missing
+    if not isinstance(amount, int) or isinstance(amount, bool) or not unit:
+        return str(amount)
+    if "decimals" not in unit:
+        return str(amount)
+    text = human(amount, int(unit["decimals"]), plus=plus)
+    return f"{text} {unit.get('symbol') or ''}".rstrip()
+
+
+def header(label: str, unit: Mapping[str, Any] | None) -> str:
+    """A column's title with the unit its cells leave out: `profit (USDC)`."""
+    symbol = (unit or {}).get("symbol")
+    return f"{label} ({symbol})" if symbol else label
+
+
 def duration(seconds: float | None, *, tenths: bool = False, missing: str = EM_DASH) -> str:
     """A compact age or uptime: 42s (or 42.0s with `tenths`), 7m05s, 3h12m, 2d04h."""
     if seconds is None:

@@ -10,7 +10,8 @@
 # arbctl: next to this script (the repo's .venv/bin/arbctl), then $ARBCTL, then PATH; the
 # one used is named on stderr (scripts/find-arbctl.sh). Env: ARBCTL_SOCKET,
 # ARBCTL_STATE_DIR as for arbctl. Options are passed to `arbctl checklist evening`.
-# Exit: arbctl's: 0 all pass · 1 a warning · 2 a failure · 127 no arbctl found.
+# Exit: arbctl's: 0 all pass · 1 a warning · 2 a failure · 3 engine unreachable ·
+# 127 no arbctl found.
 set -uo pipefail
 
 # shellcheck source=find-arbctl.sh

@@ -11,6 +11,7 @@
 # one used is named on stderr (scripts/find-arbctl.sh). Env: ARBCTL_SOCKET,
 # ARBCTL_STATE_DIR as for arbctl. Options are passed to `arbctl checklist morning`.
 # Exit: arbctl's: 0 all pass (ready for trading) · 1 a warning · 2 a failure ·
+# 3 engine unreachable ·
 # 127 no arbctl found.
 set -uo pipefail
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, from a fresh checkout: creates .venv, installs
 # arbctl, starts the engine in the background on the simulated market with the SQLite
-# ledger, and shows its trades as they happen. Ctrl-C stops watching; the engine keeps
-# running until `.venv/bin/arbctl down`.
+# ledger, and shows its trades as they happen, one readable line each (time, route by
+# symbol and pool, size, profit in USDC, status, revert reason). Ctrl-C stops watching;
+# the engine keeps running until `.venv/bin/arbctl down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,8 @@ if ! $ARBCTL status >/dev/null 2>&1; then
 fi
 $ARBCTL status
 echo
-echo "Live trades below (Ctrl-C to stop watching; the engine keeps running)."
-echo "Then: $ARBCTL pnl | $ARBCTL trades | $ARBCTL kill --reason ... | $ARBCTL down"
+echo "The console (dashboard, trades, pause/kill keys): $ARBCTL tui"
+echo "Also: $ARBCTL pnl · $ARBCTL trades --failed · $ARBCTL kill --reason ... · $ARBCTL down"
 echo
+echo "Live trades below, as they happen (Ctrl-C stops watching; the engine keeps running):"
 exec $ARBCTL events --follow --topic trade

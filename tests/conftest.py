@@ -63,6 +63,7 @@ class EngineHandle:
         env.update(ARBCTL_SOCKET=str(self.socket), ARBCTL_STATE_DIR=str(self.state_dir))
         env["XDG_RUNTIME_DIR"] = str(self.dir / "run")  # never touch the real default
         env["XDG_STATE_HOME"] = str(self.dir / "xdg-state")
+        env["COLUMNS"] = "80"  # operators run the CLI in tmux at 80x24: tests read it so
         return env
 
     def cli(self, *args: str, timeout: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:

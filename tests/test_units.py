@@ -71,3 +71,40 @@ def test_durations_are_compact_and_one_function_serves_every_surface(
     seconds: float, tenths: bool, text: str
 ) -> None:
     assert units.duration(seconds, tenths=tenths) == text
+
+
+# --- the presentation rule shared by the CLI and the console (issue 16, Deliver 4) -------
+
+USDC = {"symbol": "USDC", "decimals": 6}
+WETH = {"symbol": "WETH", "decimals": 18}
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "text"),
+    [
+        (1_449_052_272, USDC, "1,449.05 USDC"),  # ≥ 100: cents
+        (8_330_034, USDC, "8.33 USDC"),  # 4 significant digits, trailing zeros trimmed to 2
+        (-8_207_779, USDC, "-8.208 USDC"),
+        (51_308_701_107_695_000, WETH, "0.05131 WETH"),  # < 1: 4 significant digits
+        (775_396_988_909_359_507, WETH, "0.7754 WETH"),
+        (12, WETH, "0.000000000000000012 WETH"),  # never rounded to zero
+        (0, USDC, "0.00 USDC"),
+        (1_234_567_890_123_000_000_000_000, WETH, "1,234,567.89 WETH"),
+    ],
+)
+def test_money_reads_in_token_units_with_sensible_precision_and_separators(
+    amount: int, unit: dict[str, Any], text: str
+) -> None:
+    assert units.money(amount, unit) == text
+
+
+def test_money_marks_gains_and_says_what_is_missing() -> None:
+    assert units.money(8_330_034, USDC, plus=True) == "+8.33 USDC"
+    assert units.money(None, USDC) == units.EM_DASH
+    assert units.money(5, None) == "5"  # unknown unit: the raw value, never a guess
+    assert units.human(8_330_034, 6) == "8.33"  # the bare number, for a column with a unit header
+
+
+def test_a_column_header_carries_the_unit_the_cells_leave_out() -> None:
+    assert units.header("profit", USDC) == "profit (USDC)"
+    assert units.header("profit", None) == "profit"

@@ -23,7 +23,9 @@ from arbctl import exitcodes, options, output
 from arbctl.client import Client, EngineUnreachable, RpcError
 from arbctl.commands.trading import Period
 from arbctl.helptext import reflow
+from arbctl.output import Col
 from arbctl.rpc import audited, call_or_exit
+from engine import units
 
 EXPORT_PAGE = 2_000
 RECONCILE_TIMEOUT_S = 60.0
@@ -55,7 +57,8 @@ def export_trades(
     Columns (docs/accounting.md): every trade field under its own name, money as exact
     integers in base units and the revert reason included; then human columns (`_dec`
     amounts in whole tokens, `_utc` times). `today` starts at 00:00 UTC. The file appears
-    only once complete. With --json prints {out, rows, period, since, until, columns}.
+    only once complete; its folder is created if missing. With --json prints {out, rows,
+    period, since, until, columns}.
 
     Exit codes: 0 written · 1 the engine refused (ledger unavailable) or the file cannot
     be written · 3 engine unreachable.
@@ -82,9 +85,11 @@ def export_trades(
 
 
 def write_csv(path: Path, first: dict[str, Any], socket: Path | None, as_json: bool) -> int:
-    """Write beside the target and rename: an interrupted export leaves no short file."""
+    """Write beside the target and rename: an interrupted export leaves no short file.
+    A missing folder (`--out reports/x.csv`) is created, as the evening checklist does."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("w", newline="", encoding="utf-8") as handle:
             rows = _write_pages(handle, first, socket, as_json)
         os.replace(partial, path)
@@ -118,6 +123,7 @@ def _write_pages(handle: IO[str], page: dict[str, Any], socket: Path | None, as_
 
 # --- reconcile -----------------------------------------------------------------------------
 def reconcile(
+    exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -126,8 +132,8 @@ def reconcile(
     Expected change = the trades' realised change of each token, minus gas paid in the
     native token; actual change = balance now - balance at session start. Both sides are
     taken at one moment when no execution is in flight, without pausing trading
-    (docs/accounting.md). Prints `reconciled` or `difference` per token with the exact
-    difference in base units, and the trades in the window (starting and current
+    (docs/accounting.md). Prints `reconciled` or `difference` per token in token units
+    (--exact: in base units), and the trades in the window (starting and current
     balances are in --json). With --json prints
     {reconciled, tokens: [{token, symbol, start, current, actual_change, expected_change,
     difference, status, ...}], trades, since, until, ...}.
@@ -139,12 +145,12 @@ def reconcile(
     if as_json:
         output.emit_json(data)
     else:
-        _print_reconciliation(data)
+        _print_reconciliation(data, exact)
     if not data.get("reconciled"):
         raise typer.Exit(exitcodes.FAILED)
 
 
-def _print_reconciliation(data: dict[str, Any]) -> None:
+def _print_reconciliation(data: dict[str, Any], exact: bool) -> None:
     ok = bool(data.get("reconciled"))
     verdict = "[bold green]RECONCILED[/]" if ok else "[bold red]DIFFERENCE[/]"
     window = f"{output.clock(data.get('since'))} → {output.clock(data.get('until'))}"
@@ -152,16 +158,22 @@ def _print_reconciliation(data: dict[str, Any]) -> None:
     rows = [
         (
             line.get("symbol"),
-            line.get("actual_change"),
-            line.get("expected_change"),
-            _readable(line.get("difference"), line.get("decimals")),
+            *(_amount(line.get(k), line.get("decimals"), exact) for k in _RECONCILE_CHANGES),
+            _difference(line.get("difference"), line.get("decimals"), exact),
             line.get("trades"),
             line.get("status"),
         )
         for line in data.get("tokens") or []
     ]
-    columns = ["token", "actual change", "expected change", "difference", "trades", "status"]
-    output.print_table(columns, rows, markup=False)
+    columns = [
+        Col("token", shrink=8),
+        Col("actual change", right=True, drop=2),
+        Col("expected change", right=True, drop=1),
+        Col("difference", right=True),
+        Col("trades", right=True, drop=3),
+        Col("status"),
+    ]
+    output.print_fitted(columns, rows)
     t = data.get("trades") or {}
     output.say(
         f"trades in the window: {t.get('total', 0)} · {t.get('successful', 0)} ok · "
@@ -169,13 +181,22 @@ def _print_reconciliation(data: dict[str, Any]) -> None:
     )
 
 
-def _readable(amount: Any, decimals: Any) -> str:
-    """`-12345 (-0.000000000000012345)`: exact base units first, whole tokens after."""
-    if not isinstance(amount, int) or not isinstance(decimals, int) or amount == 0:
-        return str(amount)
-    from decimal import Decimal
+_RECONCILE_CHANGES = ("actual_change", "expected_change")
 
-    return f"{amount} ({Decimal(amount).scaleb(-decimals):f})"
+
+def _difference(amount: Any, decimals: Any, exact: bool) -> str:
+    """The difference is the point of the check: every significant digit, never rounded."""
+    if exact or not isinstance(amount, int) or not isinstance(decimals, int):
+        return str(amount)
+    return units.to_text(amount, decimals, separators=True, plus=True) if amount else "0"
+
+
+def _amount(amount: Any, decimals: Any, exact: bool) -> str:
+    """In token units (the token column names the unit); base units with --exact or when
+    the token's decimals are unknown."""
+    if exact or not isinstance(amount, int) or not isinstance(decimals, int):
+        return str(amount)
+    return units.human(amount, decimals, plus=True)
 
 
 # --- db ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from arbctl import exitcodes, options, output, process
 from arbctl.client import Client, EngineUnreachable, RpcError
 from arbctl.commands import fleet
 from arbctl.offline_kill import CLI_SOURCE, KillReport, await_exit, offline_kill
-from arbctl.rpc import audited, call_or_exit
+from arbctl.rpc import audited
 
 KILL_TIMEOUT_S = 2.0
 # After an acknowledged `kill --shutdown` the engine stops gracefully (ledger flush,
@@ -35,8 +35,9 @@ def pause(
     Needs a running engine and --reason (audited with your uid). Undo with
     `arbctl resume --reason ...`. With --json prints the engine's new status object.
 
-    Exit codes: 0 paused · 1 the engine refused (e.g. not running: already paused or
-    halted) · 2 missing --reason · 3 engine unreachable.
+    Exit codes: 0 paused (also when it already was: "already PAUSED", --json
+    `already: true`) · 1 the engine refused (e.g. halted) · 2 missing --reason · 3 engine
+    unreachable.
     """
     _transition("pause", reason, socket, as_json)
 
@@ -58,9 +59,9 @@ def resume(
     flag in Redis first (then resumes this engine; the others stay halted until each is
     resumed). --json adds {global: {redis, namespace, cleared}}.
 
-    Exit codes: 0 running · 1 the engine refused (e.g. already running, or the global
-    halt flag is set), or --global could not clear the flag · 2 missing --reason ·
-    3 engine unreachable.
+    Exit codes: 0 running (also when it already was: "already RUNNING", --json
+    `already: true`) · 1 the engine refused (e.g. the global halt flag is set), or
+    --global could not clear the flag · 2 missing --reason · 3 engine unreachable.
     """
     if not global_:
         _transition("resume", reason, socket, as_json)
@@ -78,12 +79,41 @@ def _transition(
     extra: dict[str, Any] | None = None,
 ) -> None:
     why = options.require_reason(reason, method, as_json)
-    data = call_or_exit(socket, method, audited(why), as_json=as_json)
+    client = Client(options.socket_path(socket))
+    try:
+        data, already = client.call(method, audited(why)), False
+    except EngineUnreachable as exc:
+        output.fail_unreachable(exc, as_json)
+    except RpcError as exc:
+        data, already = _already_there(client, method, exc, as_json), True
     if as_json:
-        output.emit_json({**data, **(extra or {})})
+        output.emit_json({**data, "already": already, **(extra or {})})
         return
     state = str((data or {}).get("state", "?")).upper()
+    if already:
+        since, was = output.clock(data.get("since")), output.esc(data.get("reason"))
+        output.say(f"already [bold]{output.esc(state)}[/] since {since} — {was}")
+        return
     output.say(f"[bold]{output.esc(state)}[/] — {output.esc((data or {}).get('reason', why))}")
+
+
+# the state each change leads to: asking for it again is not an error (docs/cli.md)
+_TARGET = {"pause": "paused", "resume": "running"}
+
+
+def _already_there(client: Client, method: str, exc: RpcError, as_json: bool) -> dict[str, Any]:
+    """The engine refused because it is already where we asked it to go: say so, exit 0.
+    Any other refusal (resume while the global halt flag is set, pause while halted)
+    stays an error."""
+    if exc.name != "invalid_state":
+        output.fail_rpc(exc, as_json)
+    try:
+        status = client.call("status")
+    except (EngineUnreachable, RpcError):
+        output.fail_rpc(exc, as_json)
+    if status.get("state") != _TARGET[method]:
+        output.fail_rpc(exc, as_json)
+    return {k: status.get(k) for k in ("state", "reason", "since", "halt")}
 
 
 ShutdownOpt = Annotated[
@@ -133,9 +163,9 @@ def kill(
     halt); free space in the state dir and the engine writes it by itself.
 
     Exit codes: 0 halt persisted (acknowledged by the engine, or marker written; with
-    --global, and the flag set) · 1 the halt could not be persisted (the engine may still
-    be halted in memory: see `persisted`), or --global could not set the flag · 2 missing
-    --reason.
+    --global even if the flag could not be set: that is said, and `global.ok` is false)
+    · 1 the halt could not be persisted (the engine may still be halted in memory: see
+    `persisted`) · 2 missing --reason. Killing a halted engine again is not an error.
     """
     why = options.require_reason(reason, "kill", as_json)
     report = KillReport(reason=why, state_dir=options.state_dir(state_dir))
@@ -154,8 +184,9 @@ def kill(
     else:
         offline_kill(report, sock, CLI_SOURCE, shutdown, grace)
     _print_kill(report, as_json)
-    global_ok = report.global_halt is None or report.global_halt["ok"]
-    raise typer.Exit(exitcodes.OK if report.persisted and global_ok else exitcodes.FAILED)
+    # The local halt is what the operator asked for first and what protects this engine:
+    # a global flag that could not be set is said loudly, but it is not a failed kill.
+    raise typer.Exit(exitcodes.OK if report.persisted else exitcodes.FAILED)
 
 
 def _ask_engine(client: Client, report: KillReport, shutdown: bool) -> bool:
@@ -216,6 +247,12 @@ def _print_kill(report: KillReport, as_json: bool) -> None:
         output.say(f"[bold red]HALT PERSISTED[/] by arbctl, engine did not answer: {why}")
     else:
         output.say("[bold red]HALT NOT PERSISTED[/] — see the steps below and act by hand")
+    if report.global_halt is not None and not report.global_halt.get("ok"):
+        error = output.esc(report.global_halt.get("error"))
+        output.say(
+            f"[bold yellow]global halt flag NOT set[/] ({error}): only this engine is "
+            "halted; halt the others one by one, or retry `arbctl kill --global`"
+        )
     for step in report.steps:
         mark = "[green]✓[/]" if step["ok"] else "[red]✗[/]"
         output.say(f"  {mark} {step['step']}: {output.esc(step['detail'])}")

@@ -7,20 +7,21 @@ backoff and resumes from the last seq it printed, without gaps or duplicates.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 
-from arbctl import exitcodes, options, output
+from arbctl import eventtext, exitcodes, options, output
 from arbctl.client import Client, EngineUnreachable, RpcError
+from arbctl.names import Names, fetch
 from arbctl.rpc import call_or_exit
 from engine import protocol
 
 BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 5.0
+NAMES_RETRY_S = 5.0  # an engine still loading its market has no names yet
 
 TopicOpt = Annotated[
     list[str] | None,
@@ -55,8 +56,12 @@ def events(
     Each event has a monotonically increasing seq. Without --follow prints the last
     --limit events kept by the engine (after --since-seq). With --follow streams until
     Ctrl-C, and on a lagged notice, engine restart or lost connection reconnects with
-    backoff and resumes after the last seq printed. Notes about that go to stderr; with
-    --json stdout carries only JSON lines {seq, topic, ts, data}.
+    backoff and resumes after the last seq printed. Notes about that go to stderr.
+
+    Without --json each event is one line in words: time, topic, and e.g. for a trade its
+    route by symbol and pool kind, size, profit in the quote token, status and revert
+    reason. With --json stdout carries only JSON lines {seq, topic, ts, data} (exact base
+    units, addresses, seq).
 
     Exit codes: 0 done (or Ctrl-C while following) · 1 the engine refused (bad topic)
     · 3 engine unreachable at start.
@@ -67,13 +72,18 @@ def events(
         if topics:
             params["topics"] = topics
         data = call_or_exit(socket, "events.recent", params, as_json=as_json)
+        names = Names() if as_json else fetch(options.socket_path(socket))
         for event in data.get("events") or []:
-            _print_event(event, as_json)
+            _print_event(event, as_json, names)
         return
     client = Client(options.socket_path(socket))
+    names, asked = Names(), 0.0
     try:
         for event in follow_events(client, topics, since_seq, as_json):
-            _print_event(event, as_json)
+            if not as_json and not names.tokens and time.monotonic() - asked > NAMES_RETRY_S:
+                # once connected; again (at most every few seconds) while the market loads
+                names, asked = fetch(options.socket_path(socket)), time.monotonic()
+            _print_event(event, as_json, names)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
 
@@ -121,15 +131,13 @@ def _until_lagged(sub: Any) -> Iterator[dict[str, Any]]:
         # a gap in the replay (e.g. engine restart): the stream itself continues
 
 
-def _print_event(event: dict[str, Any], as_json: bool) -> None:
+def _print_event(event: dict[str, Any], as_json: bool, names: Names) -> None:
     if as_json:
         output.emit_json_line(
             {k: event.get(k) for k in ("seq", "topic", "ts", "data")},
         )
         return
-    stamp = time.strftime("%H:%M:%S", time.localtime(float(event.get("ts") or 0)))
-    data = json.dumps(event.get("data"), separators=(",", ":"), default=str)
-    print(f"{event.get('seq')} {stamp} {event.get('topic', '?'):<13} {data}", flush=True)
+    print(eventtext.line(event, names), flush=True)
 
 
 def audit(

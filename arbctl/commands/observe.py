@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -35,6 +36,14 @@ def metrics(
     interval: Annotated[
         float, typer.Option("--interval", min=0.2, help="Seconds between refreshes (--watch).")
     ] = 2.0,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            show_default=False,
+            help="Also summarise a window: 24h, 7d, ISO, epoch (the daily report's metrics).",
+        ),
+    ] = None,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -48,15 +57,27 @@ def metrics(
     per line). Money is in the quote token's base units, with a *_text twin for people.
     With --json prints the engine's metrics object (docs/observability.md#metrics).
 
+    --since 24h adds the window's summary (the runbook's `monitor.py --metrics --duration
+    24h`): trades, success rate, trades per minute, failed trades per hour, net P&L, gas
+    and its share of revenue (from the ledger), ERROR records (from the logs). --json
+    adds it as `window`: {since, until, trades, successful, reverted, failed,
+    success_rate, trades_per_minute, failed_trades_per_hour, net_profit_quote,
+    gas_cost_quote, gas_pct_of_revenue, errors, units}.
+
     Exit codes: 0 ok (or Ctrl-C while watching) · 1 the engine refused · 3 engine
     unreachable at start.
     """
+    start = None if since is None else options.since_or_exit(since, as_json)
     data = call_or_exit(socket, "metrics", as_json=as_json)
+    if start is not None:
+        data["window"] = _window(socket, start, as_json)
     if not watch:
         if as_json:
             output.emit_json(data)
         else:
             output.console().print(_metrics_view(data))
+            if start is not None:
+                _print_window(data["window"], since or "")
         return
     client = Client(options.socket_path(socket))
     try:
@@ -66,6 +87,60 @@ def metrics(
             _watch_live(client, data, interval)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
+
+
+def _window(socket: Any, start: float, as_json: bool) -> dict[str, Any]:
+    """The window's totals from the ledger (`pnl` since `start`) and its ERROR records
+    from the engine's logs."""
+    from arbctl.commands.trading import gas_share
+    from arbctl.runbook import logscan
+
+    pnl = call_or_exit(socket, "pnl", {"since": start}, as_json=as_json)
+    status = call_or_exit(socket, "status", as_json=as_json)
+    until = float(pnl.get("until") or time.time())
+    minutes = max((until - start) / 60.0, 1e-9)
+    total = int(pnl.get("total_trades") or 0)
+    failed = int(pnl.get("reverted_trades") or 0) + int(pnl.get("failed_trades") or 0)
+    state_dir = options.state_dir(None) if not status.get("state_dir") else status["state_dir"]
+    errors = logscan.error_summary(Path(state_dir), start, 5)
+    return {
+        "since": start,
+        "until": until,
+        "trades": total,
+        "successful": pnl.get("successful_trades"),
+        "reverted": pnl.get("reverted_trades"),
+        "failed": pnl.get("failed_trades"),
+        "success_rate": pnl.get("success_rate"),
+        "trades_per_minute": round(total / minutes, 3),
+        "failed_trades_per_hour": round(failed / minutes * 60.0, 2),
+        "net_profit_quote": pnl.get("net_profit_quote"),
+        "gas_cost_quote": pnl.get("gas_cost_quote"),
+        "gas_pct_of_revenue": gas_share(pnl),
+        "errors": errors["count"],
+        "units": pnl.get("units"),
+    }
+
+
+def _print_window(window: dict[str, Any], since: str) -> None:
+    from engine import units
+
+    quote = (window.get("units") or {}).get("quote")
+    rate = window.get("success_rate")
+    share = window.get("gas_pct_of_revenue")
+    label = f"last {since}" if since[:1].isdigit() and since[-1:].isalpha() else f"since {since}"
+    rows = [
+        ("window", f"{output.clock(window['since'])} → {output.clock(window['until'])}"),
+        ("trades", f"{window['trades']:,} ({window['successful']} ok · {window['reverted']} "
+                   f"reverted · {window['failed']} failed)"),
+        ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f} %"),
+        ("trades per minute", window["trades_per_minute"]),
+        ("failed trades per hour", window["failed_trades_per_hour"]),
+        ("net profit", units.money(window["net_profit_quote"], quote, plus=True)),
+        ("gas", units.money(window["gas_cost_quote"], quote)),
+        ("gas share of revenue", "—" if share is None else f"{share:.1f} %"),
+        ("ERROR records (logs)", window["errors"]),
+    ]  # fmt: skip
+    output.print_fields(rows, title=label, markup=False)
 
 
 def _poll(client: Client) -> dict[str, Any] | str:
@@ -316,6 +391,8 @@ def logs(
     rotation. With --json prints each record as the JSON line the engine wrote (ts,
     time, level, logger, msg, plus any fields); a line that is not JSON comes as {raw}.
 
+    When nothing matches it says so on stderr (stdout stays empty), and exits 0.
+
     Exit codes: 0 ok (or Ctrl-C while following) · 1 no log file in the state dir · 2 bad
     --since or --search.
     """
@@ -328,14 +405,33 @@ def logs(
     try:
         handle = logfiles.open_for_follow(current) if follow else None
         end = handle.tell() if handle else None
+        shown = 0
         for record in logfiles.last_matching(directory, match, tail, end, after):
             _print_record(record, as_json)
+            shown += 1
+        if not shown:
+            _say_nothing_matched(directory, errors, search, since, follow)
         if follow:
             for record in logfiles.follow(current, handle):
                 if match(record):
                     _print_record(record, as_json)
     except KeyboardInterrupt:
         raise typer.Exit(exitcodes.OK) from None
+
+
+def _say_nothing_matched(
+    directory: Any, errors: bool, search: str | None, since: str | None, follow: bool
+) -> None:
+    """An empty answer must not look like a broken command (on stderr: stdout stays the
+    records, for pipes and --json)."""
+    filters = [
+        f for f in ("--errors" if errors else "", f"--search {search!r}" if search else "",
+                    f"--since {since}" if since else "") if f
+    ]  # fmt: skip
+    files = ", ".join(p.name for p in logfiles.log_files(directory)) or "no log file yet"
+    what = f" ({' '.join(filters)})" if filters else ""
+    then = "; following for new ones" if follow else ""
+    output.note(f"arbctl: no log record matches{what} in {directory} ({files}){then}")
 
 
 def _matcher(

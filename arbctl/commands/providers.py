@@ -24,6 +24,7 @@ import typer
 
 from arbctl import exitcodes, options, output
 from arbctl.helptext import reflow
+from arbctl.output import Col, Styled
 from arbctl.rpc import audited, call_or_exit
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Provider name, as in the config.")]
@@ -168,17 +169,17 @@ def _print_set(kind: str, data: dict[str, Any]) -> None:
     )
     rows = [_row(p) for p in data.get("providers") or []]
     columns = [
-        "",
-        "provider",
-        "status",
-        "latency",
-        "ok",
-        "cf",
-        "lag",
-        "breaker",
-        "why / last error",
+        Col(""),
+        Col("provider"),
+        Col("status"),
+        Col("latency", right=True, drop=3),
+        Col("ok", right=True, drop=4),
+        Col("cf", right=True, drop=2),
+        Col("lag", right=True, drop=1),
+        Col("breaker", drop=5),
+        Col("why / last error", shrink=16),
     ]
-    output.print_table(columns, rows)
+    output.print_fitted(columns, rows)
 
 
 def _row(p: dict[str, Any]) -> list[Any]:
@@ -190,14 +191,14 @@ def _row(p: dict[str, Any]) -> list[Any]:
     latency = p.get("latency_ms_ewma")
     return [
         mark,
-        output.esc(p.get("name")),
-        f"[{colour}]{status}[/]",
+        p.get("name"),
+        Styled(status, colour),
         f"{latency:.0f} ms" if latency else "—",
         f"{float(p.get('success_rate', 0)) * 100:.0f}%",
         p.get("consecutive_failures", 0),
         p.get("head_lag", 0) if p.get("kind", "rpc") == "rpc" else "—",
         breaker,
-        output.esc(note),
+        note,
     ]
 
 
@@ -373,7 +374,7 @@ def _judge(results: list[dict[str, Any]], expected: int | None) -> dict[str, Any
 
 def _print_check(report: dict[str, Any]) -> None:
     if not report["endpoints"]:
-        output.say('[red]no RPC endpoints configured[/] ([[providers]] with kind = "rpc")')
+        output.say('[red]no RPC endpoints configured[/] (\\[\\[providers]] with kind = "rpc")')
         return
     for r in report["endpoints"]:
         name = output.esc(r["name"])

@@ -55,7 +55,8 @@ def morning(
     --json prints {checklist, ts, engine, state_dir, verdict, exit_code, counts, checks:
     [{name, status, evidence, next_step, data}]} (docs/runbook.md).
 
-    Exit codes: 0 all pass · 1 a warning · 2 a failure.
+    Exit codes: 0 all pass · 1 a warning · 2 a failure · 3 engine unreachable (the
+    document still lists every item).
     """
     from arbctl.runbook import morning as procedure
 
@@ -87,7 +88,7 @@ def evening(
     --retention-days deleted (the live log is never touched); reconciliation. With --json
     prints the same document as `checklist morning` (docs/runbook.md).
 
-    Exit codes: 0 all pass · 1 a warning · 2 a failure.
+    Exit codes: 0 all pass · 1 a warning · 2 a failure · 3 engine unreachable.
     """
     from arbctl.runbook import evening as procedure
 
@@ -114,11 +115,19 @@ def _finish_checklist(
 
     context = {"ts": time.time(), "engine": engine.describe(), "state_dir": str(state_dir)}
     doc = checklist.checklist_doc(kind, checks, context)
+    _unreachable_is_3(doc, engine)
     if as_json:
         output.emit_json(doc)
     else:
         render.checklist(doc, f"{kind.capitalize()} checklist")
     raise typer.Exit(doc["exit_code"])
+
+
+def _unreachable_is_3(doc: dict[str, Any], engine: EngineSource) -> None:
+    """Engine unreachable exits 3 in every command (docs/cli.md "Contracts"); the verdict
+    and the findings in the document still say how bad things are."""
+    if not engine.reachable and engine.unreachable is not None:
+        doc["exit_code"] = exitcodes.UNREACHABLE
 
 
 # --- triage --------------------------------------------------------------------------------
@@ -139,13 +148,15 @@ def triage(
     prints {ts, engine, state_dir, worst, exit_code, findings: [{severity, key, title,
     evidence, next_step, scenario, alerts}]} (docs/runbook.md).
 
-    Exit codes: 0 nothing above P3 · 1 worst is P2 · 2 a P0 or P1 finding.
+    Exit codes: 0 nothing above P3 · 1 worst is P2 · 2 a P0 or P1 finding · 3 engine
+    unreachable (its findings, P0 engine down first, are still shown).
     """
     from arbctl.runbook import render
     from arbctl.runbook import triage as procedure
 
     engine, sdir = _engine_and_dir(socket, state_dir)
     doc = procedure.run(engine, sdir)
+    _unreachable_is_3(doc, engine)
     if as_json:
         output.emit_json(doc)
     else:

@@ -17,7 +17,9 @@ import typer
 
 from arbctl import options, output
 from arbctl.helptext import reflow
+from arbctl.output import Col
 from arbctl.rpc import audited, call_or_exit
+from engine import units
 
 LimitOpt = Annotated[
     int, typer.Option("--limit", "-n", min=1, help="At most this many recent triggers.")
@@ -195,6 +197,42 @@ def _until(ts: float) -> str:
 
 
 # --- gas ------------------------------------------------------------------------------------
+def _gas_today(socket: Any) -> dict[str, Any] | None:
+    """Today's gas against today's revenue (`pnl today`), or None if the ledger cannot
+    say: the runbook's High Gas Costs diagnosis, next to the price that causes it."""
+    from arbctl.client import Client, EngineUnreachable, RpcError
+    from arbctl.commands.trading import gas_share
+
+    try:
+        pnl = Client(options.socket_path(socket)).call("pnl", {"period": "today"})
+    except (EngineUnreachable, RpcError):
+        return None
+    keys = ("gas_cost_quote", "net_profit_quote", "gross_profit_quote", "total_trades")
+    return {
+        **{k: pnl.get(k) for k in keys},
+        "quote": (pnl.get("units") or {}).get("quote"),
+        "gas_pct_of_revenue": gas_share(pnl),
+    }
+
+
+def _of_cap(data: dict[str, Any], guard: dict[str, Any]) -> str:
+    price, cap = data.get("gas_price"), guard.get("threshold")
+    if not isinstance(price, int) or not isinstance(cap, int) or cap <= 0:
+        return "no cap"
+    return f"gas now {round(price * 100 / cap)} % of the cap"
+
+
+def _share_text(today: dict[str, Any] | None) -> str:
+    if today is None:
+        return "— (the ledger did not answer)"
+    share, quote = today["gas_pct_of_revenue"], today["quote"]
+    gas = units.money(today["gas_cost_quote"], quote)
+    if share is None:
+        return f"— (no revenue today; gas {gas})"
+    revenue = units.money(today["net_profit_quote"] + today["gas_cost_quote"], quote)
+    return f"{share:.1f} % ({gas} of {revenue}: gas / (net profit + gas))"
+
+
 def gas(
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
@@ -202,12 +240,19 @@ def gas(
     """Current base fee and priority fee (from the venue), what a trade's gas costs in
     quote, and what the max-gas guard would do at this moment.
 
+    Also today's gas as a share of revenue: gas / (net profit + gas), the runbook's "High
+    Gas Costs" diagnosis. The headroom is a setting (guards.gas_headroom_pct: over the
+    cap a trade must still profit with gas that much dearer), not a measurement.
+
     Needs a running engine. With --json prints {base_fee, priority_fee, gas_price (wei),
-    guard: {verdict, ...}, routes: [...]} (docs/guards.md).
+    guard: {verdict, ...}, routes: [...], today: {gas_cost_quote, net_profit_quote,
+    gross_profit_quote, total_trades, quote, gas_pct_of_revenue}} (docs/guards.md;
+    `today` is null when the ledger does not answer).
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
     """
     data = call_or_exit(socket, "gas", as_json=as_json)
+    data["today"] = _gas_today(socket)
     if as_json:
         output.emit_json(data)
         return
@@ -218,21 +263,37 @@ def gas(
             ("base fee", fees.get("base_fee")),
             ("priority fee", fees.get("priority_fee")),
             ("gas price", fees.get("gas_price")),
+            ("max gas price", f"{guard.get('threshold_text')} · {_of_cap(data, guard)}"),
             (
-                "max gas price",
-                f"{guard.get('threshold_text')} (headroom {guard.get('headroom_pct')}%)",
+                "over the cap",
+                f"a trade must still profit with gas {guard.get('headroom_pct')} % dearer "
+                "(setting guards.gas_headroom_pct)",
             ),
             ("guard", f"[bold]{guard.get('verdict')}[/] — {guard.get('explain')}"),
+            ("gas share of revenue (today)", _share_text(data["today"])),
         ],
         title="gas",
     )
+    quote = (data["today"] or {}).get("quote")
     rows = [
         (
             f"{r.get('hops')} hops",
-            r.get("gas_units"),
-            r.get("cost_text"),
-            r.get("extra_margin_text"),
+            f"{r.get('gas_units'):,}" if isinstance(r.get("gas_units"), int) else "?",
+            _money(r.get("cost_quote"), quote, r.get("cost_text")),
+            _money(r.get("extra_margin_quote"), quote, r.get("extra_margin_text")),
         )
         for r in data.get("routes") or []
     ]
-    output.print_table(["route", "gas units", "gas cost now", "extra margin over cap"], rows)
+    columns = [
+        Col("route"),
+        Col("gas units", right=True),
+        Col(units.header("gas cost now", quote), right=True),
+        Col(units.header("extra margin over cap", quote), right=True),
+    ]
+    output.print_fitted(columns, rows)
+
+
+def _money(amount: Any, quote: Any, fallback: Any) -> str:
+    if quote and isinstance(amount, int):
+        return units.human(amount, int(quote["decimals"]))
+    return str(fallback)

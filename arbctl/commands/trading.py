@@ -2,7 +2,9 @@
 
 Amounts are integers in base units, exactly as the ledger stores them (wei for gas, the
 token's smallest unit otherwise); --json keeps them as JSON integers so nothing is
-rounded on the way to a reconciliation script.
+rounded on the way to a reconciliation script. People read them in token units through
+the one presentation rule (`engine.units.money`, units in the column headers), tables
+that fit 80 columns (`output.print_fitted`), and the exact base units behind --exact.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from typing import Annotated, Any
 
 import typer
 
+from arbctl import names as naming
 from arbctl import options, output
+from arbctl.output import Col
 from arbctl.rpc import call_or_exit
+from engine import units
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")]
 
 
 def opportunities(
     limit: LimitOpt = 20,
+    exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -35,19 +41,40 @@ def opportunities(
     if as_json:
         output.emit_json(data)
         return
-    rows = [
-        (
-            o.get("id"),
-            f"{len(o.get('route') or [])} hops",
-            o.get("amount_in"),
-            o.get("net_profit"),
-            o.get("net_profit_quote"),
-            output.clock(o.get("detected_at")),
-        )
-        for o in data.get("opportunities") or []
+    names = naming.fetch(options.socket_path(socket))
+    rows = [_opportunity_row(o, names, exact) for o in data.get("opportunities") or []]
+    columns = [
+        Col("detected"),
+        Col("id", shrink=9, middle=True, drop=2),
+        Col("route", shrink=14),
+        Col("size", right=True, drop=3),
+        Col("net profit", right=True, drop=1),
+        Col(units.header("net", names.quote), right=True),
     ]
-    columns = ["id", "route", "amount in", "net profit", "net (quote)", "detected"]
-    output.print_table(columns, rows, markup=False)
+    output.print_fitted(columns, rows)
+
+
+def _opportunity_row(o: dict[str, Any], names: naming.Names, exact: bool) -> list[Any]:
+    token = o.get("token")
+    return [
+        output.clock(o.get("detected_at")),
+        o.get("id"),
+        names.route(o.get("route")),
+        _token_amount(o.get("amount_in"), token, names, exact),
+        _token_amount(o.get("net_profit"), token, names, exact),
+        _bare(o.get("net_profit_quote"), names.quote, exact, plus=True),
+    ]
+
+
+def _token_amount(amount: Any, token: Any, names: naming.Names, exact: bool) -> str:
+    return output.amount(amount, names.unit(token), exact)
+
+
+def _bare(amount: Any, unit: Any, exact: bool, plus: bool = False) -> str:
+    """A number for a column whose header carries the unit."""
+    if exact or not isinstance(amount, int) or not unit:
+        return "" if amount is None else str(amount)
+    return units.human(amount, int(unit["decimals"]), plus=plus)
 
 
 def trades(
@@ -59,6 +86,7 @@ def trades(
         typer.Option("--since", show_default=False, help="Only newer: 1h, 24h, 7d, ISO, epoch."),
     ] = None,
     limit: LimitOpt = 50,
+    exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -79,27 +107,39 @@ def trades(
     if as_json:
         output.emit_json(data)
         return
-    rows = [_trade_row(t, failed) for t in data.get("trades") or []]
-    columns = ["id", "status", "token", "profit", "profit (quote)", "gas (wei)", "time"]
-    output.print_table([*columns, "revert"] if failed else columns, rows, markup=False)
+    names = naming.fetch(options.socket_path(socket))
+    rows = [_trade_row(t, names, exact, failed) for t in data.get("trades") or []]
+    columns = [
+        Col("time"),
+        Col("id", shrink=9, middle=True, drop=4),
+        Col("route", shrink=12, drop=3 if failed else 5),
+        Col("status"),
+        Col("size", right=True, drop=1),
+        Col(units.header("profit", names.quote), right=True),
+        Col(units.header("gas", names.quote), right=True, drop=2),
+    ]
+    if failed:
+        columns.append(Col("revert reason", shrink=16))
+    output.print_fitted(columns, rows)
 
 
-def _trade_row(t: dict[str, Any], with_revert: bool) -> list[Any]:
+def _trade_row(t: dict[str, Any], names: naming.Names, exact: bool, with_revert: bool) -> list[Any]:
     status = t.get("status")
     row = [
-        t.get("id"),
-        f"{status} (recovered)" if t.get("recovered") else status,
-        t.get("token_symbol"),
-        t.get("profit_token"),
-        t.get("profit_quote"),
-        t.get("gas_cost_wei"),
         output.clock(t.get("mined_at") or t.get("submitted_at")),
+        t.get("id"),
+        names.route(t.get("route")),
+        f"{status} (recovered)" if t.get("recovered") else status,
+        _token_amount(t.get("amount_in"), t.get("token"), names, exact),
+        _bare(t.get("profit_quote"), names.quote, exact, plus=True),
+        _bare(t.get("gas_cost_quote"), names.quote, exact),
     ]
     return [*row, t.get("revert_reason") or ""] if with_revert else row
 
 
 def trade(
     trade_id: Annotated[str, typer.Argument(metavar="ID", help="Trade id (see `trades`).")],
+    exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -114,16 +154,37 @@ def trade(
     if as_json:
         output.emit_json(data)
         return
-    fields = [_trade_field(k, v) for k, v in data.items()]
+    names = naming.fetch(options.socket_path(socket))
+    fields = [_trade_field(k, v, data, names, exact) for k, v in data.items()]
     output.print_fields(fields, title=f"trade {trade_id}", markup=False)
 
 
-def _trade_field(key: str, value: Any) -> tuple[str, Any]:
+# a trade's money fields → whose unit: the trade's token, the native (gas) or quote token
+_TOKEN_FIELDS = {"amount_in", "amount_out", "flash_fee", "profit_token", "expected_profit"}
+_NATIVE_FIELDS = {"gas_cost_wei", "profit_native"}
+_QUOTE_FIELDS = {"profit_quote", "gas_cost_quote", "flash_fee_quote"}
+
+
+def _trade_field(
+    key: str, value: Any, trade: dict[str, Any], names: naming.Names, exact: bool
+) -> tuple[str, Any]:
     if key == "route":
-        return key, _route(value)
+        route = f"{names.route(value)} ({names.kinds(value)})"
+        return key, f"{route}  {_route(value)}" if exact else route
     if key.endswith("_at") and isinstance(value, int | float):
         return key, f"{output.clock(value)} ({value})"
-    return key, value
+    if key == "gas_price" and isinstance(value, int) and not exact:
+        return key, f"{units.to_text(value, 9, 2, separators=True)} gwei"
+    unit = _field_unit(key, trade, names)
+    return (key, output.amount(value, unit, exact)) if unit else (key, value)
+
+
+def _field_unit(key: str, trade: dict[str, Any], names: naming.Names) -> Any:
+    if key in _TOKEN_FIELDS:
+        return names.unit(trade.get("token"))
+    if key in _NATIVE_FIELDS:
+        return names.native
+    return names.quote if key in _QUOTE_FIELDS else None
 
 
 class Period(StrEnum):
@@ -139,6 +200,7 @@ def pnl(
     period: Annotated[
         Period, typer.Option("--period", "-p", help="Time window of the summary.")
     ] = Period.today,
+    exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -160,9 +222,26 @@ def pnl(
         ("trades", _counts(data)),
         ("success rate", "—" if rate is None else f"{float(rate) * 100:.1f}%"),
     ]
-    units = data.get("units") or {}
-    rows += [(key, output.amount(data.get(key), units.get(unit))) for key, unit in _MONEY_FIELDS]
+    share = gas_share(data)
+    rows.append(("gas share of revenue", "—" if share is None else f"{share:.1f} % {GAS_SHARE}"))
+    found = data.get("units") or {}
+    rows += [
+        (key, output.amount(data.get(key), found.get(unit), exact)) for key, unit in _MONEY_FIELDS
+    ]
     output.print_fields(rows, title=f"P&L ({period.value})", markup=False)
+
+
+GAS_SHARE = "(gas / (net profit + gas), the runbook's High Gas Costs diagnosis)"
+
+
+def gas_share(pnl: dict[str, Any]) -> float | None:
+    """Gas as % of revenue, as the runbook computes it: gas / (net profit + gas), both in
+    the quote token; None when there is no revenue to share (no trades, or a net loss
+    bigger than the gas)."""
+    gas, net = pnl.get("gas_cost_quote"), pnl.get("net_profit_quote")
+    if not isinstance(gas, int) or not isinstance(net, int) or net + gas <= 0:
+        return None
+    return round(gas * 100 / (net + gas), 1)
 
 
 # field → the unit its base-unit integer is in (the engine names them in `units`)
@@ -191,5 +270,4 @@ def _route(route: Any) -> str:
     return "→".join(_short(str(t)) for t in tokens)
 
 
-def _short(token: str) -> str:
-    return f"{token[:6]}…{token[-4:]}" if token.startswith("0x") and len(token) > 12 else token
+_short = naming.short

@@ -68,3 +68,57 @@ def bars(
 
 def _negative(value: float, top: float, width: int) -> str:
     return NEGATIVE * max(1, round(abs(value) / top * width))
+
+
+AXIS_HEIGHT = 6
+
+
+def axis_chart(
+    values: Sequence[float | None],
+    unit: str,
+    *,
+    start: str,
+    end: str,
+    height: int = AXIS_HEIGHT,
+    digits: int = 2,
+) -> list[str]:
+    """A small column chart with its scale: the max on the top row, the min on the bottom
+    row, and the time axis under it (`start` … `end`). One column per value, in eighths of
+    a row; the smallest value still shows as `▁`, a missing one as `·` on the base line.
+
+        max 1,204.50 USDC ┤          ▂▄▆█
+                          │      ▁▃▅▇████
+        min -12.00 USDC   ┤▁▂▃▄▅▆████████
+                           00:00     14:05
+    """
+    known = [v for v in values if v is not None]
+    if not known:
+        return ["no data"]
+    low, high = min(known), max(known)
+    labels = (f"max {high:,.{digits}f} {unit}".rstrip(), f"min {low:,.{digits}f} {unit}".rstrip())
+    width = max(len(label) for label in labels)
+    eighths = [None if v is None else _eighths(v, low, high, height) for v in values]
+    lines = []
+    for row in range(height):
+        level = height - 1 - row  # rows above the base line
+        cells = "".join(_cell(e, level) for e in eighths)
+        label = labels[0] if row == 0 else labels[1] if row == height - 1 else ""
+        tick = "┤" if label else "│"
+        lines.append(f"{label:<{width}} {tick}{cells}")
+    gap = max(1, len(values) - len(start) - len(end))
+    lines.append(f"{'':<{width}}  {start}{' ' * gap}{end}")
+    return lines
+
+
+def _eighths(value: float, low: float, high: float, height: int) -> int:
+    """The column's height in eighths of a row: 1 (the minimum) to height * 8."""
+    if high == low:
+        return height * 4
+    return 1 + round((value - low) / (high - low) * (height * 8 - 1))
+
+
+def _cell(eighths: int | None, level: int) -> str:
+    if eighths is None:
+        return MISSING if level == 0 else " "
+    filled = min(8, max(0, eighths - level * 8))
+    return SPARK[filled - 1] if filled else " "

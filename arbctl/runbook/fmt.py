@@ -23,6 +23,11 @@ def stamp(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+def clock_hm(ts: float) -> str:
+    """`14:05` in UTC: the ledger's day runs 00:00–24:00 UTC, and so do the day's charts."""
+    return time.strftime("%H:%M", time.gmtime(ts))
+
+
 def size(count: int | None) -> str:
     if count is None:
         return "—"

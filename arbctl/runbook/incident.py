@@ -156,21 +156,29 @@ def provider_entries(engine: EngineSource, since: float) -> list[Entry]:
     """Providers going down and coming back, and automatic failovers, from the `provider`
     events the ring still holds (operator pins and marks are in the audit log)."""
     params = {"topics": ["provider"], "limit": PROVIDER_EVENTS}
-    entries = []
+    entries, down = [], set[str]()
     for event in engine.ask("events.recent", params).get("events") or []:
-        entry = provider_entry(float(event["ts"]), event.get("data") or {})
+        entry = provider_entry(float(event["ts"]), event.get("data") or {}, down)
         if entry is not None and entry.ts >= since:
             entries.append(entry)
     return entries
 
 
-def provider_entry(ts: float, data: dict[str, Any]) -> Entry | None:
-    name, event = data.get("name"), data.get("event")
-    if event == "status" and data.get("status") == "down":
+def provider_entry(ts: float, data: dict[str, Any], down: set[str] | None = None) -> Entry | None:
+    """One provider event as a timeline entry, in order; `down` carries the providers
+    that went down so far. Going down is a detection; only healthy again after being down
+    is a restoration: down → degraded is better, not restored."""
+    down = set() if down is None else down
+    name, event, status = str(data.get("name")), data.get("event"), data.get("status")
+    if event == "status" and status == "down":
+        down.add(name)
         return Entry(ts, "detected", "providers", f"provider {name} down: {data.get('reason')}")
-    if event == "status" and data.get("previous") == "down":
-        text = f"provider {name} {data.get('status')} again: {data.get('reason')}"
-        return Entry(ts, "restored", "providers", text)
+    if event == "status" and name in down and status in ("healthy", "degraded"):
+        text = f"provider {name} {data.get('previous')} → {status}: {data.get('reason')}"
+        if status == "healthy":
+            down.discard(name)
+            return Entry(ts, "restored", "providers", text)
+        return Entry(ts, "event", "providers", text)
     if event == "failover":
         text = f"failover {data.get('previous')} → {data.get('active')}: {data.get('reason')}"
         return Entry(ts, "mitigation", "providers", text)
@@ -227,10 +235,15 @@ def log_entry(record: dict[str, Any]) -> Entry | None:
 
 # --- summary -------------------------------------------------------------------------------
 def milestones(timeline: list[Entry], until: float) -> dict[str, Any]:
-    """The template's timeline points: detected, response, mitigation, restored."""
+    """The template's timeline points: detected, response, mitigation, restored.
+
+    Response and mitigation are the first ones at or after the detection (a pause for an
+    unrelated deploy an hour earlier is not this incident's response); with nothing
+    detected, the first in the window."""
     detected = next((e.ts for e in timeline if e.kind == "detected"), None)
-    response = next((e.ts for e in timeline if e.source == "audit"), None)
-    mitigated = next((e.ts for e in timeline if e.kind == "mitigation"), None)
+    after = [e for e in timeline if detected is None or e.ts >= detected]
+    response = next((e.ts for e in after if e.source == "audit"), None)
+    mitigated = next((e.ts for e in after if e.kind == "mitigation"), None)
     last_problem = max((e.ts for e in timeline if e.kind == "detected"), default=None)
     restores = [e.ts for e in timeline if e.kind == "restored"]
     restored = restores[-1] if restores else None
@@ -340,7 +353,8 @@ def _timeline_lines(doc: dict[str, Any]) -> list[str]:
         ("restored_at", "Service restored"),
     )
     lines = []
-    for key, label in points:
+    known = sorted((p for p in points if doc[p[0]] is not None), key=lambda p: doc[p[0]])
+    for key, label in known + [p for p in points if doc[p[0]] is None]:  # in time order
         ts = doc[key]
         detail = f" — {by_ts[ts]['text']}" if ts in by_ts else ""
         lines.append(f"- {fmt.stamp(ts) if ts else '[Time]'}: {label}{detail}")

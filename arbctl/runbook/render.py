@@ -37,11 +37,11 @@ def checklist(doc: dict[str, Any], title: str) -> None:
     table = Table(header_style="bold", show_lines=False)
     for column in ("status", "check", "evidence", "next step")[: 4 if steps else 3]:
         table.add_column(column, overflow="fold")
-    for check in doc["checks"]:
+    for names, check in same_answer(doc["checks"]):
         status = str(check["status"])
         cells = [
             Text(status, style=STATUS_STYLE.get(status, "")),
-            Text(str(check["name"])),
+            Text(", ".join(names)),
             Text(str(check["evidence"])),
             Text(str(check["next_step"])),
         ]
@@ -50,6 +50,17 @@ def checklist(doc: dict[str, Any], title: str) -> None:
     counts = doc["counts"]
     summary = f"{len(doc['checks'])} checks: {counts['PASS']} PASS · {counts['WARN']} WARN"
     console.print(Text(f"{summary} · {counts['FAIL']} FAIL → {doc['verdict']}", style="bold"))
+
+
+def same_answer(checks: list[dict[str, Any]]) -> list[tuple[list[str], dict[str, Any]]]:
+    """Checks that failed for the same reason, as one row naming them all: with the engine
+    down a dozen items share one cause, and a person should read it once, not twelve
+    times. Rows keep the order of each group's first check."""
+    groups: dict[tuple[str, str, str], tuple[list[str], dict[str, Any]]] = {}
+    for check in checks:
+        key = (str(check["status"]), str(check["evidence"]), str(check["next_step"]))
+        groups.setdefault(key, ([], check))[0].append(str(check["name"]))
+    return list(groups.values())
 
 
 def findings(doc: dict[str, Any]) -> None:

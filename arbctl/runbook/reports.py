@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from arbctl import output
-from arbctl.runbook import fmt, local, logscan, triage
+from arbctl.runbook import charts, fmt, local, logscan, triage
 from arbctl.runbook import markdown as md
 from arbctl.runbook.sources import Answer, EngineSource
 from arbctl.runbook.trends import performance_data, performance_markdown
 
 DAY_S = 86400.0
 TOP_ERRORS = 10
+CHART_BUCKETS = 56  # columns of the "today" charts: with labels up to 22 wide they fit 80
+TODAY_TRADES = 20_000  # trades read for today's P&L curve (more: the curve says truncated)
+HEARTBEATS = 1_000  # recent heartbeats for the latency charts (~17 min at 1 s)
 _PNL_MONEY = (
     ("gross profit", "gross_profit_quote", "quote"),
     ("gas", "gas_cost_wei", "native"),
@@ -66,12 +69,97 @@ def daily(engine: EngineSource, state_dir: Path) -> tuple[dict[str, Any], str]:
             "pnl": pnl.value if pnl.ok else None,
             "now": {k: metrics.get(k) for k in _METRICS_NOW} if metrics.ok else None,
         },
+        "today": today_series(engine, now),
         "errors": logscan.error_summary(state_dir, now - DAY_S, TOP_ERRORS),
         "disk": {**local.disk_usage(state_dir), "state_dir_bytes": local.dir_sizes(state_dir)},
         "resources": {"engine": _engine_resources(status, metrics), "host": host},
     }
     doc["gaps"] = engine.gaps()
     return doc, daily_markdown(doc)
+
+
+def today_series(engine: EngineSource, now: float) -> dict[str, Any]:
+    """Today's cumulative P&L (quote base units, per bucket since 00:00 UTC, the ledger's
+    day) and the loop and RPC latency over the heartbeats the engine still holds."""
+    start = now - now % DAY_S
+    count = CHART_BUCKETS
+    step = max(1.0, (now - start) / count)
+    answer = engine.ask("trades", {"since": start, "limit": TODAY_TRADES})
+    trades = answer.get("trades") or []
+    per_bucket = [0] * count
+    for trade in trades:
+        at = float(trade.get("mined_at") or trade.get("detected_at") or start)
+        per_bucket[min(count - 1, max(0, int((at - start) / step)))] += int(trade["profit_quote"])
+    running, cumulative = 0, []
+    for amount in per_bucket:
+        running += amount
+        cumulative.append(running)
+    return {
+        "since": start,
+        "until": now,
+        "buckets": count,
+        "bucket_s": round(step, 1),
+        "pnl_cumulative_quote": cumulative if answer.ok else None,
+        "trades": len(trades),
+        "truncated": len(trades) >= TODAY_TRADES,
+        **_latency_series(engine, count),
+    }
+
+
+def _latency_series(engine: EngineSource, count: int) -> dict[str, Any]:
+    """Per bucket, the worst loop latency and the active RPC provider's latency (its
+    moving average) the heartbeats reported; None where no heartbeat fell."""
+    params = {"topics": ["heartbeat"], "limit": HEARTBEATS}
+    beats = engine.ask("events.recent", params).get("events") or []
+    if not beats:
+        return {"latency_from": None, "latency_to": None, "loop_ms": [], "rpc_ms": []}
+    first, last = float(beats[0]["ts"]), float(beats[-1]["ts"])
+    step = max((last - first) / count, 1e-9)
+    loop: list[float | None] = [None] * count
+    rpc: list[float | None] = [None] * count
+    for beat in beats:
+        data = beat.get("data") or {}
+        i = min(count - 1, int((float(beat["ts"]) - first) / step))
+        loop[i] = _worst(loop[i], data.get("loop_latency_ms"))
+        rpc[i] = _worst(rpc[i], _active_rpc_ms(data.get("providers") or []))
+    return {"latency_from": first, "latency_to": last, "loop_ms": loop, "rpc_ms": rpc}
+
+
+def _worst(current: float | None, value: Any) -> float | None:
+    if not isinstance(value, int | float):
+        return current
+    return float(value) if current is None else max(current, float(value))
+
+
+def _active_rpc_ms(providers: list[dict[str, Any]]) -> float | None:
+    rpc = [p for p in providers if p.get("kind", "rpc") == "rpc"]
+    active = next((p for p in rpc if p.get("active")), rpc[0] if rpc else None)
+    value = (active or {}).get("latency_ms_ewma")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def today_chart_lines(today: dict[str, Any], trading: dict[str, Any]) -> list[str]:
+    """The three charts as a fenced block: markdown keeps them aligned."""
+    quote = ((trading.get("pnl") or {}).get("units") or {}).get("quote") or {}
+    lines = [f"Cumulative P&L today ({today['trades']} trades"]
+    lines[0] += ", truncated)" if today["truncated"] else ")"
+    cumulative = today["pnl_cumulative_quote"]
+    if cumulative is None:
+        lines.append("no data: the ledger did not answer")
+    else:
+        scale = 10 ** int(quote.get("decimals", 0))
+        values = [v / scale for v in cumulative]  # floats for drawing only
+        start, end = fmt.clock_hm(today["since"]), f"{fmt.clock_hm(today['until'])} UTC"
+        lines += charts.axis_chart(values, quote.get("symbol", ""), start=start, end=end)
+    for title, key in (("Loop latency", "loop_ms"), ("RPC latency (active provider)", "rpc_ms")):
+        lines += ["", f"{title}, worst per column"]
+        first, last = today["latency_from"], today["latency_to"]
+        if first is None:
+            lines.append("no data: no heartbeats (engine not answering)")
+            continue
+        start, end = fmt.clock_hm(first), f"{fmt.clock_hm(last)} UTC"
+        lines += charts.axis_chart(today[key], "ms", start=start, end=end, digits=1)
+    return ["```", *lines, "```"]
 
 
 def _service(engine: EngineSource, state_dir: Path, status: Answer) -> dict[str, Any]:
@@ -106,6 +194,7 @@ def daily_markdown(doc: dict[str, Any]) -> str:
     lines += md.section("Service status", _service_lines(doc["service"]))
     lines += md.section("Uptime", _uptime_lines(doc))
     lines += md.section("Trading metrics (last 24 h)", _trading_lines(doc["trading"]))
+    lines += md.section("Today at a glance", today_chart_lines(doc["today"], doc["trading"]))
     lines += md.section("Error summary", _error_summary_lines(doc["errors"], "24 h"))
     lines += md.section("Top errors", _top_error_lines(doc["errors"]))
     lines += md.section("Disk usage", _disk_lines(doc["disk"]))

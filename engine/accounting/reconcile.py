@@ -274,7 +274,7 @@ class Reconciler:
         gas: str,
     ) -> list[TokenLine]:
         tokens = set(start) | set(now) | set(summary.by_token) | {gas}
-        lines = {token: self._line(token, summary) for token in tokens}
+        lines = {token: self._line(token, summary, gas) for token in tokens}
         for token, line in lines.items():
             line.start, line.current = start.get(token, 0), now.get(token, 0)
             totals = summary.by_token.get(token, {})
@@ -283,11 +283,21 @@ class Reconciler:
         lines[gas].gas_cost_wei = summary.gas_cost_wei
         return sorted(lines.values(), key=lambda line: (line.symbol, line.token))
 
-    def _line(self, token: str, summary: PnlSummary) -> TokenLine:
-        known = self._venue.market.tokens.get(token)
+    def _line(self, token: str, summary: PnlSummary, gas: str) -> TokenLine:
+        market = self._venue.market
+        known = market.tokens.get(token)
         if known is not None:
             return TokenLine(token, known.symbol, known.decimals)
+        wrapped = market.tokens.get(market.native)
+        if token == gas and wrapped is not None:
+            # the chain's own asset, which its wrapped token mirrors 1:1 (WETH → ETH)
+            return TokenLine(token, unwrapped_symbol(wrapped.symbol), wrapped.decimals)
         return TokenLine(token, summary.token_symbols.get(token, token), None)
+
+
+def unwrapped_symbol(wrapped: str) -> str:
+    """`ETH` for `WETH`, `BNB` for `WBNB`: the native asset its wrapped token stands for."""
+    return wrapped[1:] if len(wrapped) > 1 and wrapped[0] in "Ww" else wrapped
 
 
 def _head(venue: Venue) -> int | None:

@@ -37,6 +37,8 @@ class MarketView(Protocol):
 
     def units(self) -> dict[str, Any]: ...
 
+    def names(self) -> dict[str, Any]: ...
+
 
 class RedisHealth(Protocol):
     """What the health check reads of the optional Redis part (engine/fleet)."""
@@ -62,6 +64,9 @@ class _MarketLoading:
 
     def units(self) -> dict[str, Any]:
         return {}
+
+    def names(self) -> dict[str, Any]:
+        return {"tokens": {}, "pools": {}}
 
 
 class EngineView:
@@ -108,6 +113,9 @@ class EngineView:
 
     def units(self) -> dict[str, Any]:
         return self._market.units()
+
+    def names(self) -> dict[str, Any]:
+        return self._market.names()
 
 
 @dataclass(frozen=True, slots=True)

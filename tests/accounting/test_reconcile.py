@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from engine import units
 from tests.accounting.conftest import EngineMaker, cli_json, wait_for_trading
 from tests.guards.conftest import rpc
 
@@ -58,7 +59,8 @@ def test_the_books_match_the_wallet_after_a_long_run_and_a_bad_row_shows_exactly
     assert lines[bad["token"]]["difference"] == -UNITS
     assert lines[bad["token"]]["status"] == "difference"
     assert all(line["difference"] == 0 for t, line in lines.items() if t != bad["token"])
-    human = engine.cli("reconcile")
+    human = engine.cli("reconcile")  # in token units, the difference to its last digit
     assert human.returncode == 1 and "difference" in human.stdout.lower()
-    assert str(-UNITS) in human.stdout
+    assert f"-{units.to_text(UNITS, lines[bad['token']]['decimals'])}" in human.stdout
+    assert str(-UNITS) in engine.cli("reconcile", "--exact").stdout
     assert rpc(engine, "status")["state"] == "running"  # reconciling never paused trading

@@ -27,9 +27,12 @@ def test_pause_then_resume_returns_to_running(engine: EngineHandle) -> None:
     assert _state(engine) == "running"
 
 
-def test_resume_while_running_is_refused_with_exit_1(engine: EngineHandle) -> None:
+def test_pause_while_halted_is_refused_with_exit_1(engine: EngineHandle) -> None:
+    """Resuming a running engine is not an error (tests/arbctl/test_contracts.py); pausing a
+    halted one is: it is not where the operator asked it to go."""
     _running(engine)
-    result = engine.cli("resume", "--reason", "nothing to resume", "--json")
+    assert engine.cli("kill", "--reason", "halt first").returncode == 0
+    result = engine.cli("pause", "--reason", "pause a halted engine", "--json")
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"]["name"] == "invalid_state"
 

@@ -21,6 +21,7 @@ from engine.devnet.world import World
 from engine.ledger.records import TradeRecord
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
+from engine.market.evm.venue import NATIVE_ASSET
 from engine.pipeline import TradingPipeline
 from tests.devnet.test_evm_trading import (
     WAIT_S,
@@ -67,6 +68,10 @@ async def test_reconciliation_is_exact_after_successes_and_a_revert(
     statuses = {t.status for t in trades}
     assert {"success", "reverted"} <= statuses
     assert result.reconciled, [line for line in result.tokens if line.difference]
+    # the chain's own asset (ERC-7528's 0xEeee…EEeE) is named by its symbol, with decimals,
+    # so a person reads "ETH -0.0123", not an address and a bare integer (issue 16)
+    native = next(line for line in result.tokens if line.token == NATIVE_ASSET)
+    assert (native.symbol, native.decimals) == ("ETH", 18)
 
 
 async def _a_reverted_trade(world: World, rig: Rig) -> TradeRecord:

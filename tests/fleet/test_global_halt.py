@@ -106,7 +106,7 @@ def test_kill_global_still_halts_the_local_engine_when_redis_is_unreachable(
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
     result = engine.cli("kill", "--global", "--redis-url", nowhere, "--reason", "x", "--json")
     report = _json(result)
-    assert result.returncode == 1
+    assert result.returncode == 0  # the local halt held: not a failed kill (docs/cli.md)
     assert report["global"]["ok"] is False and report["halted"] is True
     assert call(engine, "status")["state"] == "halted"
 

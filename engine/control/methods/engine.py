@@ -62,6 +62,7 @@ class EngineMethods:
             "trades": self.trades,
             "trade": self.trade,
             "pnl": self.pnl,
+            "names": self.names,
         }
 
     # --- reads ----------------------------------------------------------------------
@@ -118,6 +119,9 @@ class EngineMethods:
         limit = P.optional_int(params, "limit", 20, lo=1, hi=1000) or 20
         return {"opportunities": self.p.market.recent_opportunities(limit)}
 
+    async def names(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
+        return self.p.market.names()
+
     async def trades(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         since = P.optional_float(params, "since", 0.0) or 0.0
         failed = P.optional_bool(params, "failed", False)
@@ -138,9 +142,12 @@ class EngineMethods:
 
     async def pnl(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         period = P.choice(params, "period", P.PERIODS, "today")
+        since = P.optional_float(params, "since")  # an exact start beats the period
+        start = P.period_start(period) if since is None else since
         await self.p.ledger.flush()
-        summary = await self._ledger_call(self.p.ledger.store.pnl(P.period_start(period)))
-        return {"period": period, "units": self.p.market.units(), **summary.to_dict()}
+        summary = await self._ledger_call(self.p.ledger.store.pnl(start))
+        label = period if since is None else "since"
+        return {"period": label, "units": self.p.market.units(), **summary.to_dict()}
 
     async def _ledger_call(self, coro: Any) -> Any:
         try:

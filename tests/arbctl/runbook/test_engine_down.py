@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.accounting.conftest import cli_json
-from tests.arbctl.runbook.conftest import HEALTHY, by_name, consistent_exit, keys, start
+from tests.arbctl.runbook.conftest import HEALTHY, by_name, keys, start
 from tests.conftest import EngineHandle
 
 
 def test_triage_says_crashed_and_shows_the_evidence(crashed: EngineHandle) -> None:
     code, doc = cli_json(crashed, "triage")
-    assert code == 2 and doc["engine"]["reachable"] is False
+    assert code == 3 and doc["engine"]["reachable"] is False  # unreachable: 3, in every command
     down = keys(doc)["engine_down"]
     assert down["severity"] == "P0" and "crashed or killed" in down["title"]
     evidence = "\n".join(down["evidence"])
@@ -36,8 +36,20 @@ def test_morning_fails_the_engine_items_and_still_checks_the_state_dir(
     assert checks["ledger"]["status"] == "FAIL" and checks["logs"]["status"] == "FAIL"
     assert checks["halt"]["status"] == "PASS"  # answered from the state dir: no marker
     assert checks["errors"]["status"] == "PASS" and "disk" in checks
-    assert code == 2 and doc["engine"]["reachable"] is False
-    consistent_exit(code, doc)
+    assert code == 3 == doc["exit_code"] and doc["engine"]["reachable"] is False
+    assert doc["verdict"] == "FAIL"  # the verdict still says how bad it is
+
+
+def test_the_engine_down_morning_checklist_says_the_cause_once_at_80_columns(
+    crashed: EngineHandle,
+) -> None:
+    result = crashed.cli("checklist", "morning")
+    assert result.returncode == 3
+    doc = cli_json(crashed, "checklist", "morning")[1]
+    causes = {(c["evidence"], c["next_step"]) for c in doc["checks"] if c["status"] == "FAIL"}
+    assert result.stdout.count("│ FAIL") == len(causes) < 4, result.stdout  # one row a cause
+    assert "│ FAIL   │ engine, health," in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
 
 
 def test_evening_still_archives_the_logs(crashed: EngineHandle) -> None:
@@ -45,7 +57,7 @@ def test_evening_still_archives_the_logs(crashed: EngineHandle) -> None:
     checks = by_name(doc)
     assert checks["log_archive"]["status"] == "PASS"
     assert checks["export"]["status"] == "FAIL" and checks["reconcile"]["status"] == "FAIL"
-    assert code == 2
+    assert code == 3
 
 
 def test_daily_report_comes_from_the_state_dir(crashed: EngineHandle, tmp_path: Path) -> None:
@@ -72,7 +84,7 @@ def test_a_persisted_halt_is_a_p0_finding(crashed: EngineHandle) -> None:
     try:
         code, doc = cli_json(crashed, "triage")
         halted = keys(doc)["halted"]
-        assert code == 2
+        assert code == 3
         assert halted["severity"] == "P0"
         assert any("runbook test: halt while down" in line for line in halted["evidence"])
         checks = by_name(cli_json(crashed, "checklist", "morning")[1])
@@ -94,5 +106,5 @@ def frozen() -> Iterator[EngineHandle]:
 def test_a_frozen_engine_is_told_apart_from_a_dead_one(frozen: EngineHandle) -> None:
     code, doc = cli_json(frozen, "triage")
     down = keys(doc)["engine_down"]
-    assert code == 2 and doc["engine"]["reason"] == "timeout"
+    assert code == 3 and doc["engine"]["reason"] == "timeout"
     assert "SIGSTOPped" in down["title"] and "kill --reason" in down["next_step"]

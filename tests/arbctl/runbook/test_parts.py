@@ -191,3 +191,60 @@ def test_buckets_say_no_data_outside_a_sources_reach() -> None:
     assert len(trends.buckets([], [], 0.0, 3600.00003, 120, coverage)) == 30
     unanswered = {**coverage, "trades_available": False}
     assert {r["trades"] for r in trends.buckets([], [], 0.0, 300.0, 100, unanswered)} == {None}
+
+
+def test_a_provider_going_from_down_to_degraded_is_not_service_restored() -> None:
+    """Issue 16: a provider still degraded is better, not restored; a flicker of a provider
+    that never went down is no restoration either."""
+    down: set[str] = set()
+    gone = incident.provider_entry(
+        4.0, {"event": "status", "name": "a", "previous": "healthy", "status": "down"}, down
+    )
+    assert gone is not None and gone.kind == "detected"
+    partly = incident.provider_entry(
+        5.0, {"event": "status", "name": "a", "previous": "down", "status": "degraded"}, down
+    )
+    assert partly is not None and partly.kind == "event" and "degraded" in partly.text
+    back = incident.provider_entry(
+        6.0, {"event": "status", "name": "a", "previous": "degraded", "status": "healthy"}, down
+    )
+    assert back is not None and back.kind == "restored"
+    flicker = incident.provider_entry(
+        7.0, {"event": "status", "name": "b", "previous": "degraded", "status": "healthy"}, down
+    )
+    assert flicker is None
+
+
+def test_the_incident_timeline_points_are_in_time_order_and_follow_the_detection() -> None:
+    """A pause an hour before the incident is not its response; the summary lists the
+    points in the order they happened."""
+    entries = [
+        incident.Entry(5.0, "mitigation", "audit", "pause for an unrelated deploy"),
+        incident.Entry(6.0, "restored", "audit", "resume after the deploy"),
+        incident.Entry(10.0, "detected", "alert", "breaker open"),
+        incident.Entry(12.0, "mitigation", "audit", "kill"),
+        incident.Entry(30.0, "restored", "audit", "resume"),
+    ]
+    done = incident.milestones(entries, 100.0)
+    assert (done["detected_at"], done["response_at"], done["mitigated_at"]) == (10.0, 12.0, 12.0)
+    doc = {
+        **done,
+        "timeline": [e.to_dict() for e in entries],
+        "since": 0.0,
+        "until": 100.0,
+    }
+    points = [line for line in incident._timeline_lines(doc) if line.startswith("- ")][:4]
+    labels = [line.split(": ", 1)[1].split(" — ")[0] for line in points]
+    assert labels == [
+        "Incident detected",
+        "Response initiated",
+        "Mitigation deployed",
+        "Service restored",
+    ]
+
+
+def test_charts_with_an_axis_show_min_and_max_and_the_time_span() -> None:
+    lines = charts.axis_chart([1.0, 3.0, None, -2.0, 5.0], "USDC", start="09:00", end="10:00")
+    assert lines[0].startswith("max 5.00 USDC") and lines[-1].endswith("10:00")
+    assert any("min -2.00 USDC" in line for line in lines)
+    assert charts.axis_chart([], "ms", start="a", end="b") == ["no data"]
