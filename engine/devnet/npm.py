@@ -30,6 +30,8 @@ PACKAGES: dict[str, str] = {
     "@foundry-rs/anvil": "1.7.1",
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@uniswap/v3-core": "1.0.1",
+    "@uniswap/v3-periphery": "1.4.4",
     "solc": "0.8.37",
 }
 
