@@ -32,6 +32,9 @@ V3_POSITION_MANAGER = (
 )
 V3_SWAP_ROUTER = "@uniswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json"
 V3_QUOTER_V2 = "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/QuoterV2.json"
+BALANCER_TASKS = "@balancer-labs/v2-deployments/dist/tasks"
+BALANCER_VAULT = f"{BALANCER_TASKS}/20210418-vault/artifact/Vault.json"
+BALANCER_AUTHORIZER = f"{BALANCER_TASKS}/20210418-authorizer/artifact/Authorizer.json"
 V3_POOL_ADDRESS_SOURCE = "@uniswap/v3-periphery/contracts/libraries/PoolAddress.sol"
 
 

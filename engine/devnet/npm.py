@@ -32,6 +32,7 @@ PACKAGES: dict[str, str] = {
     "@uniswap/v2-periphery": "1.1.0-beta.0",
     "@uniswap/v3-core": "1.0.1",
     "@uniswap/v3-periphery": "1.4.4",
+    "@balancer-labs/v2-deployments": "3.2.0",
     "solc": "0.8.37",
 }
 

@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from engine.devnet import anvil, artifacts, compile, lifecycle, npm, operator_files
-from engine.devnet.chain import connect
+from engine.devnet.chain import connect, send_signed
 from engine.devnet.lifecycle import Devnet
 from engine.devnet.world import World
 
@@ -80,3 +80,12 @@ def traders(w3: Web3) -> list[str]:
 def erc20(w3: Web3) -> Callable[[str], Contract]:
     abi = artifacts.load(artifacts.ERC20).abi
     return lambda address: w3.eth.contract(address=address, abi=abi)
+
+
+@pytest.fixture
+def allowed(w3: Web3, world: World, executor: Contract, operator_key: bytes) -> Contract:
+    """The devnet executor with the devnet's V3 factory allowed."""
+    assert world.v3 is not None
+    init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash())
+    send_signed(executor.functions.allowV3Factory(world.v3.factory, init_hash), operator_key)
+    return executor

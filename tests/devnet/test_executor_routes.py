@@ -8,7 +8,6 @@ V3 hops — so "the predicted profit" means to the base unit. Every test runs in
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -18,117 +17,45 @@ from web3.exceptions import ContractLogicError
 
 from engine.devnet import artifacts
 from engine.devnet.chain import DevnetChainError, send_signed, transact
-from engine.devnet.world import V3PoolRecord, World
-from engine.market.amm import get_amount_out
-from engine.market.evm import v3_pools
-from engine.market.evm.rpc import Endpoint, RpcClient
-from engine.market.v3 import pool as v3pool
+from engine.devnet.world import World
+from tests.devnet.routes import HOP_V2, HOP_V3, balance, best, hops, v3_pool
 
 pytestmark = [pytest.mark.devnet, pytest.mark.usefixtures("clean_chain")]
 
-HOP_V2, HOP_V3 = 0, 1
 LOAN_NONE, LOAN_V3_FLASH = 0, 1
-
-
-class _Outcomes:
-    def record_ok(self, latency_ms: float | None = None) -> None:
-        return None
-
-    def record_failure(self, error: str, at: float) -> None:
-        return None
-
-
-def _v3_state(world: World, record: V3PoolRecord) -> v3pool.V3PoolState:
-    async def go() -> v3pool.V3PoolState:
-        client = RpcClient(Endpoint("devnet", world.rpc_url), _Outcomes())
-        try:
-            head = int(await client.call("eth_blockNumber"), 16)
-            info = v3_pools.V3PoolInfo(
-                record.address, record.token0, record.token1, record.fee_pips, record.spacing, "v3"
-            )
-            return (await v3_pools.read_states(client, [info], head, word_radius=60))[
-                record.address
-            ]
-        finally:
-            await client.transport.close()
-
-    return asyncio.run(go())
-
-
-@pytest.fixture
-def allowed(w3: Web3, world: World, executor: Contract, operator_key: bytes) -> Contract:
-    """The devnet executor with the devnet's V3 factory allowed."""
-    assert world.v3 is not None
-    init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash())
-    send_signed(executor.functions.allowV3Factory(world.v3.factory, init_hash), operator_key)
-    return executor
-
-
-def _v3(world: World, a: str, b: str, fee: int) -> V3PoolRecord:
-    return next(p for p in world.v3_pools if set(p.symbols) == {a, b} and p.fee_pips == fee)
-
-
-def _predict(w3: Web3, world: World, usdc: str, weth: str, amount_in: int) -> int:
-    """USDC -> WETH on the V3 500 pool, WETH -> USDC on the V2 uniswap pair."""
-    pool = _v3(world, "WETH", "USDC", 500)
-    weth_out = v3pool.amount_out(_v3_state(world, pool), usdc < weth, amount_in)
-    pair = world.pair("uniswap", "WETH", "USDC")
-    abi = artifacts.load(artifacts.PAIR).abi
-    r0, r1, _ = w3.eth.contract(address=pair.address, abi=abi).functions.getReserves().call()
-    reserve_in, reserve_out = (r0, r1) if pair.token0 == weth else (r1, r0)
-    return get_amount_out(weth_out, reserve_in, reserve_out, 30)
-
-
-def _hops(world: World, usdc: str, weth: str) -> list[tuple[int, str, str, int]]:
-    pool = _v3(world, "WETH", "USDC", 500)
-    pair = world.pair("uniswap", "WETH", "USDC")
-    return [(HOP_V3, pool.address, weth, 0), (HOP_V2, pair.address, usdc, 30)]
-
-
-def _best(w3: Web3, world: World, usdc: str, weth: str) -> tuple[int, int]:
-    """The best of a coarse grid of sizes (the test needs a profitable size, not the optimum)."""
-    sizes = [10**6 * 2**k for k in range(4, 20)]
-    outs = [(_predict(w3, world, usdc, weth, s) - s, s) for s in sizes]
-    profit, size = max(outs)
-    assert profit > 0, "the devnet's V2/V3 dislocation is gone"
-    return size, profit
-
-
-def _balance(erc20: Callable[[str], Contract], token: str, holder: str) -> int:
-    return int(erc20(token).functions.balanceOf(holder).call())
 
 
 def test_a_v3_then_v2_cycle_from_inventory_pays_exactly_the_predicted_profit(
     w3: Web3, world: World, allowed: Contract, operator_key: bytes, erc20: Callable[[str], Contract]
 ) -> None:
     usdc, weth = world.token("USDC").address, world.weth
-    size, predicted = _best(w3, world, usdc, weth)
+    size, predicted = best(w3, world, usdc, weth)
     transact(erc20(usdc).functions.transfer(allowed.address, size), world.deployer)
-    before = _balance(erc20, usdc, world.operator)
-    call = allowed.functions.run(_hops(world, usdc, weth), usdc, size, 1, LOAN_NONE, world.deployer)
+    before = balance(erc20, usdc, world.operator)
+    call = allowed.functions.run(hops(world, usdc, weth), usdc, size, 1, LOAN_NONE, world.deployer)
     assert call.call({"from": world.operator}) == predicted
     send_signed(call, operator_key)
-    assert _balance(erc20, usdc, world.operator) - before == predicted
-    assert _balance(erc20, usdc, allowed.address) == size, "the inventory is back, whole"
+    assert balance(erc20, usdc, world.operator) - before == predicted
+    assert balance(erc20, usdc, allowed.address) == size, "the inventory is back, whole"
 
 
 def test_a_v3_flash_loan_from_a_pool_off_the_route_is_repaid_with_its_fee(
     w3: Web3, world: World, allowed: Contract, operator_key: bytes, erc20: Callable[[str], Contract]
 ) -> None:
     usdc, weth = world.token("USDC").address, world.weth
-    size, gross = _best(w3, world, usdc, weth)
-    lender = _v3(world, "USDC", "DAI", 100)
+    size, gross = best(w3, world, usdc, weth)
+    lender = v3_pool(world, "USDC", "DAI", 100)
     fee = -(-size * lender.fee_pips // 1_000_000)  # FullMath.mulDivRoundingUp
-    lender_before = _balance(erc20, usdc, lender.address)
-    before = _balance(erc20, usdc, world.operator)
+    lender_before = balance(erc20, usdc, lender.address)
+    before = balance(erc20, usdc, world.operator)
     call = allowed.functions.run(
-        _hops(world, usdc, weth), usdc, size, 1, LOAN_V3_FLASH, lender.address
+        hops(world, usdc, weth), usdc, size, 1, LOAN_V3_FLASH, lender.address
     )
     assert call.call({"from": world.operator}) == gross - fee
     send_signed(call, operator_key)
-    assert _balance(erc20, usdc, world.operator) - before == gross - fee
-    assert _balance(erc20, usdc, lender.address) - lender_before == fee
-    assert _balance(erc20, usdc, allowed.address) == 0
+    assert balance(erc20, usdc, world.operator) - before == gross - fee
+    assert balance(erc20, usdc, lender.address) - lender_before == fee
+    assert balance(erc20, usdc, allowed.address) == 0
 
 
 def test_callbacks_from_anyone_outside_our_own_run_are_refused(
@@ -158,12 +85,12 @@ def test_a_v3_flash_someone_else_starts_toward_us_cannot_make_us_pay(
     """A V3 pool calls back its caller, not the recipient: the stranger's own flash fails
     and the executor neither pays a fee nor keeps anything."""
     usdc = world.token("USDC").address
-    lender = _v3(world, "USDC", "DAI", 100)
+    lender = v3_pool(world, "USDC", "DAI", 100)
     pool = w3.eth.contract(address=lender.address, abi=artifacts.load(artifacts.V3_POOL).abi)
     amount0, amount1 = (10**6, 0) if lender.token0 == usdc else (0, 10**6)
     with pytest.raises(DevnetChainError):
         transact(pool.functions.flash(allowed.address, amount0, amount1, b""), traders[0])
-    assert _balance(erc20, usdc, allowed.address) == 0
+    assert balance(erc20, usdc, allowed.address) == 0
 
 
 def test_strangers_cannot_run_withdraw_pause_or_allow(
@@ -171,7 +98,7 @@ def test_strangers_cannot_run_withdraw_pause_or_allow(
 ) -> None:
     usdc, weth = world.token("USDC").address, world.weth
     calls = [
-        allowed.functions.run(_hops(world, usdc, weth), usdc, 10**6, 0, LOAN_NONE, world.deployer),
+        allowed.functions.run(hops(world, usdc, weth), usdc, 10**6, 0, LOAN_NONE, world.deployer),
         allowed.functions.withdraw(usdc, traders[0]),
         allowed.functions.setPaused(True),
         allowed.functions.setLender(traders[0], True),
@@ -187,9 +114,7 @@ def test_a_paused_executor_runs_nothing(
 ) -> None:
     usdc, weth = world.token("USDC").address, world.weth
     send_signed(allowed.functions.setPaused(True), operator_key)
-    call = allowed.functions.run(
-        _hops(world, usdc, weth), usdc, 10**6, 0, LOAN_NONE, world.deployer
-    )
+    call = allowed.functions.run(hops(world, usdc, weth), usdc, 10**6, 0, LOAN_NONE, world.deployer)
     with pytest.raises(ContractLogicError, match="paused"):
         call.call({"from": world.operator})
 
