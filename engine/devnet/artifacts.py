@@ -35,6 +35,8 @@ V3_QUOTER_V2 = "@uniswap/v3-periphery/artifacts/contracts/lens/QuoterV2.sol/Quot
 BALANCER_TASKS = "@balancer-labs/v2-deployments/dist/tasks"
 BALANCER_VAULT = f"{BALANCER_TASKS}/20210418-vault/artifact/Vault.json"
 BALANCER_AUTHORIZER = f"{BALANCER_TASKS}/20210418-authorizer/artifact/Authorizer.json"
+AAVE = "@aave/core-v3/artifacts/contracts"
+AAVE_LOGIC = f"{AAVE}/protocol/libraries/logic"
 V3_POOL_ADDRESS_SOURCE = "@uniswap/v3-periphery/contracts/libraries/PoolAddress.sol"
 
 
@@ -111,6 +113,26 @@ def router_init_code_hash(root: Path | None = None) -> str:
     if len(found) != 1:
         raise ArtifactError(f"expected one init code hash literal in {path}, found {len(found)}")
     return found[0].lower()
+
+
+def load_linked(relative: str, libraries: dict[str, str], root: Path | None = None) -> Artifact:
+    """A Hardhat artifact whose bytecode needs libraries: each placeholder is replaced by
+    the address of the library of that name (`linkReferences` gives the byte offsets)."""
+    path = package_path(relative, root)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"cannot read artifact {path}: {error}") from error
+    code = raw["bytecode"].removeprefix("0x")
+    for by_name in raw.get("linkReferences", {}).values():
+        for name, places in by_name.items():
+            if name not in libraries:
+                raise ArtifactError(f"{Path(relative).stem} needs library {name}, not deployed")
+            address = libraries[name].removeprefix("0x").lower()
+            for place in places:
+                start = place["start"] * 2
+                code = code[:start] + address + code[start + place["length"] * 2 :]
+    return Artifact(name=Path(relative).stem, abi=raw["abi"], bytecode=_hex_bytes(code))
 
 
 def v3_pool_init_code_hash(root: Path | None = None) -> str:

@@ -33,6 +33,7 @@ PACKAGES: dict[str, str] = {
     "@uniswap/v3-core": "1.0.1",
     "@uniswap/v3-periphery": "1.4.4",
     "@balancer-labs/v2-deployments": "3.2.0",
+    "@aave/core-v3": "1.19.3",
     "solc": "0.8.37",
 }
 
