@@ -20,14 +20,17 @@ from pathlib import Path
 from web3 import Web3
 from web3.contract import Contract
 
-from engine.devnet import artifacts, compile, operator_files, v3
+from engine.devnet import artifacts, compile, lenders, operator_files, v3
 from engine.devnet.anvil import CHAIN_ID
-from engine.devnet.chain import anvil_call, connect, deploy, transact
+from engine.devnet.chain import anvil_call, connect, deploy, send_signed, transact
 from engine.devnet.errors import DevnetError
 from engine.devnet.market_spec import (
+    AAVE_TOKENS,
+    BALANCER_TOKENS,
     DEADLINE,
     DEX_NAMES,
     FEE_BPS,
+    LENDER_FUNDS_USD,
     PAIRS,
     TEST_TOKENS,
     V3_DEX,
@@ -43,6 +46,7 @@ from engine.devnet.market_spec import (
 from engine.devnet.npm import ensure_installed
 from engine.devnet.world import (
     DexRecord,
+    LenderRecord,
     PairRecord,
     TokenRecord,
     V3DexRecord,
@@ -92,9 +96,13 @@ def deploy_world(
     progress("arbctl: deploying uniswap v3 and its positions…")
     v3_dex, v3_pools = _deploy_v3_market(w3, deployer, tokens, root)
 
+    progress("arbctl: deploying the lenders (balancer v2 vault, aave v3 pool)…")
+    lender_records = _deploy_lenders(w3, deployer, tokens, root)
+
     key_file, operator = operator_files.create_key_file(state)
     anvil_call(w3, "anvil_setBalance", operator, hex(OPERATOR_ETH))
     executor = deploy(w3, ours["ArbExecutor"], deployer, operator, [d.factory for d in dexes])
+    _allow(executor, operator_files.read_key(key_file), v3_dex, lender_records, root)
     world = World(
         chain_id=CHAIN_ID,
         rpc_url=rpc_url,
@@ -110,6 +118,7 @@ def deploy_world(
         key_file=str(key_file),
         v3=v3_dex,
         v3_pools=v3_pools,
+        lenders=lender_records,
     )
     world.config_file = str(operator_files.write_config(state, world))
     return world
@@ -131,6 +140,7 @@ def _deploy_tokens(
     weth_needed = sum(
         base_units(WETH, pair.depth_usd) * 2 for pair in PAIRS if "WETH" in (pair.base, pair.quote)
     ) + sum(base_units(WETH, p.depth_usd) for p in V3_POOLS if "WETH" in (p.base, p.quote))
+    weth_needed += base_units(WETH, LENDER_FUNDS_USD) * 2  # the Vault and the Aave pool
     # This WETH9 build has no payable fallback: plain ETH transfers to it revert.
     transact(tokens["WETH"].functions.deposit(), deployer, value=weth_needed)
     return tokens
@@ -253,3 +263,36 @@ def _v3_range(tick: int, spacing: int, half_width: int | None) -> tuple[int, int
     lower = (tick - half_width) // spacing * spacing
     upper = -((-(tick + half_width)) // spacing) * spacing
     return lower, max(upper, lower + spacing)
+
+
+def _deploy_lenders(
+    w3: Web3, deployer: str, tokens: dict[str, Contract], root: Path
+) -> list[LenderRecord]:
+    """The Balancer V2 Vault and an Aave V3 market, funded to lend LENDER_FUNDS_USD of
+    each of their tokens."""
+    balancer = lenders.deploy_balancer(w3, deployer, tokens["WETH"].address, root)
+    for symbol in BALANCER_TOKENS:
+        amount = base_units(token_spec(symbol), LENDER_FUNDS_USD)
+        transact(tokens[symbol].functions.transfer(balancer.vault.address, amount), deployer)
+    aave = lenders.deploy_aave(w3, deployer, root)
+    for symbol in AAVE_TOKENS:
+        amount = base_units(token_spec(symbol), LENDER_FUNDS_USD)
+        lenders.list_aave_reserve(w3, aave, deployer, tokens[symbol], amount, root)
+    return [
+        LenderRecord("balancer-v2", balancer.vault.address, BALANCER_TOKENS),
+        LenderRecord("aave-v3", aave.pool.address, AAVE_TOKENS),
+    ]
+
+
+def _allow(
+    executor: Contract,
+    operator_key: bytes,
+    v3_dex: V3DexRecord,
+    lender_records: list[LenderRecord],
+    root: Path,
+) -> None:
+    """The owner allows the devnet's V3 factory and lenders on the executor."""
+    init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash(root))
+    send_signed(executor.functions.allowV3Factory(v3_dex.factory, init_hash), operator_key)
+    for lender in lender_records:
+        send_signed(executor.functions.setLender(lender.address, True), operator_key)

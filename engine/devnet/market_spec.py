@@ -78,3 +78,9 @@ def base_units(spec: TokenSpec, usd: int) -> int:
 
 def token_spec(symbol: str) -> TokenSpec:
     return next(spec for spec in (WETH, *TEST_TOKENS) if spec.symbol == symbol)
+
+
+# Flash-loan lenders: what each is funded with, in dollars per token it lends.
+LENDER_FUNDS_USD = 5_000_000
+BALANCER_TOKENS = ("WETH", "USDC", "DAI", "WBTC", "LINK")
+AAVE_TOKENS = ("WETH", "USDC")

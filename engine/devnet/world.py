@@ -61,6 +61,15 @@ class V3PoolRecord:
     spacing: int
 
 
+@dataclass(frozen=True, slots=True)
+class LenderRecord:
+    """A flash-loan lender the devnet funded: `kind` is "balancer-v2" or "aave-v3"."""
+
+    kind: str
+    address: str  # the Vault, or the Aave Pool (proxy)
+    tokens: tuple[str, ...]  # symbols it can lend
+
+
 @dataclass(slots=True)
 class World:
     chain_id: int
@@ -78,6 +87,7 @@ class World:
     key_file: str = ""
     v3: V3DexRecord | None = None
     v3_pools: list[V3PoolRecord] = field(default_factory=list)
+    lenders: list[LenderRecord] = field(default_factory=list)
 
     def token(self, symbol: str) -> TokenRecord:
         for token in self.tokens:
@@ -98,6 +108,12 @@ class World:
                 return pair
         raise KeyError(f"no {symbol_a}/{symbol_b} pair on {dex}")
 
+    def lender(self, kind: str) -> LenderRecord:
+        for lender in self.lenders:
+            if lender.kind == kind:
+                return lender
+        raise KeyError(f"no {kind} lender in this devnet")
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -105,7 +121,7 @@ class World:
     def from_json(cls, raw: dict[str, Any]) -> World:
         pairs = [{**pair, "symbols": tuple(pair["symbols"])} for pair in raw.get("pairs", [])]
         v3_pools = [{**p, "symbols": tuple(p["symbols"])} for p in raw.get("v3_pools", [])]
-        nested = ("tokens", "dexes", "pairs", "v3", "v3_pools")
+        nested = ("tokens", "dexes", "pairs", "v3", "v3_pools", "lenders")
         return cls(
             **{k: v for k, v in raw.items() if k not in nested},
             tokens=[TokenRecord(**token) for token in raw.get("tokens", [])],
@@ -113,6 +129,10 @@ class World:
             pairs=[PairRecord(**pair) for pair in pairs],
             v3=V3DexRecord(**raw["v3"]) if raw.get("v3") else None,
             v3_pools=[V3PoolRecord(**p) for p in v3_pools],
+            lenders=[
+                LenderRecord(lender["kind"], lender["address"], tuple(lender["tokens"]))
+                for lender in raw.get("lenders", [])
+            ],
         )
 
 

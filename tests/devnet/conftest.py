@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from engine.devnet import anvil, artifacts, compile, lifecycle, npm, operator_files
-from engine.devnet.chain import connect, send_signed
+from engine.devnet.chain import connect
 from engine.devnet.lifecycle import Devnet
 from engine.devnet.world import World
 
@@ -83,9 +83,8 @@ def erc20(w3: Web3) -> Callable[[str], Contract]:
 
 
 @pytest.fixture
-def allowed(w3: Web3, world: World, executor: Contract, operator_key: bytes) -> Contract:
-    """The devnet executor with the devnet's V3 factory allowed."""
+def allowed(world: World, executor: Contract) -> Contract:
+    """The devnet executor, which `devnet up` allowed to use the V3 factory and lenders."""
     assert world.v3 is not None
-    init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash())
-    send_signed(executor.functions.allowV3Factory(world.v3.factory, init_hash), operator_key)
+    assert executor.functions.v3Factories().call()[0][0] == world.v3.factory
     return executor

@@ -1,11 +1,14 @@
-"""`devnet up` deploys Uniswap V3 beside V2: pools in several fee tiers, liquidity over
-several tick ranges, prices apart from V2, and the noise trader swaps on them too."""
+"""`devnet up` deploys Uniswap V3 beside V2 — pools in several fee tiers, liquidity over
+several tick ranges, prices apart from V2, the noise trader swaps on them too — and two
+funded flash-loan lenders the executor is allowed to borrow from."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from web3 import Web3
+from web3.contract import Contract
 
 from engine.devnet import artifacts, noise
 from engine.devnet.market_spec import V3_POOLS
@@ -74,3 +77,18 @@ def test_noise_trades_swap_on_v3_pools_too(world: World, clean_chain: None) -> N
     assert report.by_dex.get("uniswap-v3", 0) > 0
     after = {a: s.sqrt_price_x96 for a, s in _states(world).items()}
     assert any(before[a] != after[a] for a in before)
+
+
+def test_the_devnet_funds_a_balancer_vault_and_an_aave_pool_the_executor_may_borrow_from(
+    world: World, executor: Contract, erc20: Callable[[str], Contract]
+) -> None:
+    assert {lender.kind for lender in world.lenders} == {"balancer-v2", "aave-v3"}
+    for lender in world.lenders:
+        assert executor.functions.isLender(lender.address).call()
+    vault = world.lender("balancer-v2")
+    assert balance_of(erc20, world.token("USDC").address, vault.address) > 0
+    assert executor.functions.v3Factories().call()[0][0] == world.v3.factory  # type: ignore[union-attr]
+
+
+def balance_of(erc20: Callable[[str], Contract], token: str, holder: str) -> int:
+    return int(erc20(token).functions.balanceOf(holder).call())
