@@ -3,7 +3,9 @@
 WETH9, four of our TestTokens (one a 6-decimal stable coin), two Uniswap V2 deployments
 from the npm bytecode ("uniswap" and "sushiswap": same code, different addresses), pairs
 seeded with liquidity at slightly different prices on the two dexes so arbitrage exists
-from the first block, and our ArbExecutor owned by a fresh operator key.
+from the first block, Uniswap V3 (factory, position manager, router, QuoterV2 from the
+npm artifacts) with pools in several fee tiers priced apart from V2 and liquidity over
+several tick ranges each, and our ArbExecutor owned by a fresh operator key.
 
 Prices and depths are fixed (not random) so a fresh devnet always offers the same
 opportunities; the noise trader is what makes them move.
@@ -11,30 +13,46 @@ opportunities; the noise trader is what makes them move.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from web3 import Web3
 from web3.contract import Contract
 
-from engine.devnet import artifacts, compile, operator_files
+from engine.devnet import artifacts, compile, lenders, operator_files, v3
 from engine.devnet.anvil import CHAIN_ID
-from engine.devnet.chain import anvil_call, connect, deploy, transact
+from engine.devnet.chain import anvil_call, connect, deploy, send_signed, transact
 from engine.devnet.errors import DevnetError
 from engine.devnet.market_spec import (
+    AAVE_TOKENS,
+    BALANCER_TOKENS,
     DEADLINE,
     DEX_NAMES,
     FEE_BPS,
+    LENDER_FUNDS_USD,
     PAIRS,
     TEST_TOKENS,
+    V3_DEX,
+    V3_POOLS,
+    V3_POSITIONS,
     WETH,
     PairSpec,
     TokenSpec,
+    V3PoolSpec,
     base_units,
     token_spec,
 )
 from engine.devnet.npm import ensure_installed
-from engine.devnet.world import DexRecord, PairRecord, TokenRecord, World
+from engine.devnet.world import (
+    DexRecord,
+    LenderRecord,
+    PairRecord,
+    TokenRecord,
+    V3DexRecord,
+    V3PoolRecord,
+    World,
+)
 
 Progress = Callable[[str], None]
 
@@ -75,10 +93,16 @@ def deploy_world(
     ]
     progress("arbctl: adding liquidity…")
     pairs = _seed_pairs(w3, deployer, tokens, dexes, root)
+    progress("arbctl: deploying uniswap v3 and its positions…")
+    v3_dex, v3_pools = _deploy_v3_market(w3, deployer, tokens, root)
+
+    progress("arbctl: deploying the lenders (balancer v2 vault, aave v3 pool)…")
+    lender_records = _deploy_lenders(w3, deployer, tokens, root)
 
     key_file, operator = operator_files.create_key_file(state)
     anvil_call(w3, "anvil_setBalance", operator, hex(OPERATOR_ETH))
     executor = deploy(w3, ours["ArbExecutor"], deployer, operator, [d.factory for d in dexes])
+    _allow(executor, operator_files.read_key(key_file), v3_dex, lender_records, root)
     world = World(
         chain_id=CHAIN_ID,
         rpc_url=rpc_url,
@@ -92,6 +116,9 @@ def deploy_world(
         pair_init_code_hash=artifacts.pair_init_code_hash(root),
         router_bytecode=router_bytecode,
         key_file=str(key_file),
+        v3=v3_dex,
+        v3_pools=v3_pools,
+        lenders=lender_records,
     )
     world.config_file = str(operator_files.write_config(state, world))
     return world
@@ -112,7 +139,8 @@ def _deploy_tokens(
         )
     weth_needed = sum(
         base_units(WETH, pair.depth_usd) * 2 for pair in PAIRS if "WETH" in (pair.base, pair.quote)
-    )
+    ) + sum(base_units(WETH, p.depth_usd) for p in V3_POOLS if "WETH" in (p.base, p.quote))
+    weth_needed += base_units(WETH, LENDER_FUNDS_USD) * 2  # the Vault and the Aave pool
     # This WETH9 build has no payable fallback: plain ETH transfers to it revert.
     transact(tokens["WETH"].functions.deposit(), deployer, value=weth_needed)
     return tokens
@@ -186,3 +214,85 @@ def _create2_pair_address(factory: str, token_a: str, token_b: str, init_code_ha
         b"\xff" + bytes.fromhex(factory[2:]) + salt + bytes.fromhex(init_code_hash)
     )
     return Web3.to_checksum_address(digest[12:])
+
+
+def _deploy_v3_market(
+    w3: Web3, deployer: str, tokens: dict[str, Contract], root: Path
+) -> tuple[V3DexRecord, list[V3PoolRecord]]:
+    """The V3 factory and periphery, and the V3_POOLS with their positions."""
+    dep = v3.deploy_v3(w3, deployer, tokens["WETH"].address, root)
+    v3.approve_all(w3, deployer, [t.address for t in tokens.values()], [dep.positions.address])
+    records = []
+    for spec in V3_POOLS:
+        base, quote = tokens[spec.base].address, tokens[spec.quote].address
+        token0, token1 = sorted((base, quote), key=lambda a: int(a, 16))
+        pool = v3.create_pool(
+            dep, deployer, base, quote, spec.fee_pips, _v3_sqrt_price(spec, base == token0)
+        )
+        spacing = pool.functions.tickSpacing().call()
+        tick = pool.functions.slot0().call()[1]
+        for share, half_width in V3_POSITIONS:
+            lower, upper = _v3_range(tick, spacing, half_width)
+            amount_base = base_units(token_spec(spec.base), spec.depth_usd * share // 100)
+            amount_quote = base_units(token_spec(spec.quote), spec.depth_usd * share // 100)
+            amounts = (amount_base, amount_quote) if base == token0 else (amount_quote, amount_base)
+            v3.mint_position(dep, deployer, pool, lower, upper, *amounts)
+        symbols = (spec.base, spec.quote) if base == token0 else (spec.quote, spec.base)
+        records.append(
+            V3PoolRecord(V3_DEX, pool.address, token0, token1, symbols, spec.fee_pips, spacing)
+        )
+    dex = V3DexRecord(
+        V3_DEX, dep.factory.address, dep.positions.address, dep.router.address, dep.quoter.address
+    )
+    return dex, records
+
+
+def _v3_sqrt_price(spec: V3PoolSpec, base_is_token0: bool) -> int:
+    """sqrtPriceX96 of token1 in token0 base units, from the specs' whole-dollar prices."""
+    base, quote = token_spec(spec.base), token_spec(spec.quote)
+    num = base.usd_price * 10**quote.decimals * (10_000 + spec.skew_bps)
+    den = quote.usd_price * 10**base.decimals * 10_000
+    if not base_is_token0:
+        num, den = den, num
+    return math.isqrt((num << 192) // den)
+
+
+def _v3_range(tick: int, spacing: int, half_width: int | None) -> tuple[int, int]:
+    if half_width is None:
+        return -(887272 // spacing) * spacing, (887272 // spacing) * spacing
+    lower = (tick - half_width) // spacing * spacing
+    upper = -((-(tick + half_width)) // spacing) * spacing
+    return lower, max(upper, lower + spacing)
+
+
+def _deploy_lenders(
+    w3: Web3, deployer: str, tokens: dict[str, Contract], root: Path
+) -> list[LenderRecord]:
+    """The Balancer V2 Vault and an Aave V3 market, funded to lend LENDER_FUNDS_USD of
+    each of their tokens."""
+    balancer = lenders.deploy_balancer(w3, deployer, tokens["WETH"].address, root)
+    for symbol in BALANCER_TOKENS:
+        amount = base_units(token_spec(symbol), LENDER_FUNDS_USD)
+        transact(tokens[symbol].functions.transfer(balancer.vault.address, amount), deployer)
+    aave = lenders.deploy_aave(w3, deployer, root)
+    for symbol in AAVE_TOKENS:
+        amount = base_units(token_spec(symbol), LENDER_FUNDS_USD)
+        lenders.list_aave_reserve(w3, aave, deployer, tokens[symbol], amount, root)
+    return [
+        LenderRecord("balancer-v2", balancer.vault.address, BALANCER_TOKENS),
+        LenderRecord("aave-v3", aave.pool.address, AAVE_TOKENS),
+    ]
+
+
+def _allow(
+    executor: Contract,
+    operator_key: bytes,
+    v3_dex: V3DexRecord,
+    lender_records: list[LenderRecord],
+    root: Path,
+) -> None:
+    """The owner allows the devnet's V3 factory and lenders on the executor."""
+    init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash(root))
+    send_signed(executor.functions.allowV3Factory(v3_dex.factory, init_hash), operator_key)
+    for lender in lender_records:
+        send_signed(executor.functions.setLender(lender.address, True), operator_key)

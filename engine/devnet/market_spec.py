@@ -48,6 +48,29 @@ PAIRS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class V3PoolSpec:
+    base: str
+    quote: str
+    fee_pips: int  # the pool's fee tier (hundredths of a bps): 100, 500, 3000, 10000
+    depth_usd: int  # value of each side put into the pool, spread over its positions
+    skew_bps: int  # how far its price of `base` (in `quote`) sits from the V2 uniswap pair's
+
+
+V3_DEX = "uniswap-v3"
+# Two fee tiers on WETH/USDC, and V3 prices apart from V2: V2<->V3 arbitrage from block one.
+V3_POOLS = (
+    V3PoolSpec("WETH", "USDC", 500, 2_000_000, -60),
+    V3PoolSpec("WETH", "USDC", 3000, 1_000_000, 45),
+    V3PoolSpec("WBTC", "WETH", 3000, 1_000_000, -80),
+    V3PoolSpec("LINK", "WETH", 10000, 500_000, 150),
+    V3PoolSpec("USDC", "DAI", 100, 1_000_000, 5),
+)
+# Each pool's liquidity: (share of the depth, half-width of the range in ticks, or None
+# for the full range). Narrow ranges near the price make swaps cross initialised ticks.
+V3_POSITIONS = ((30, None), (30, 4_000), (20, 600), (10, 120), (10, 30))
+
+
 def base_units(spec: TokenSpec, usd: int) -> int:
     """`usd` worth of the token in base units (integers: prices are whole dollars)."""
     return usd * 10**spec.decimals // spec.usd_price
@@ -55,3 +78,9 @@ def base_units(spec: TokenSpec, usd: int) -> int:
 
 def token_spec(symbol: str) -> TokenSpec:
     return next(spec for spec in (WETH, *TEST_TOKENS) if spec.symbol == symbol)
+
+
+# Flash-loan lenders: what each is funded with, in dollars per token it lends.
+LENDER_FUNDS_USD = 5_000_000
+BALANCER_TOKENS = ("WETH", "USDC", "DAI", "WBTC", "LINK")
+AAVE_TOKENS = ("WETH", "USDC")

@@ -1,4 +1,4 @@
-"""A noise trader: random swaps through the routers so prices drift apart.
+"""A noise trader: random swaps through the routers (V2 and V3) so prices drift apart.
 
 A freshly deployed devnet has a handful of fixed dislocations; once an arbitrageur has
 taken them the market is flat. Real markets are moved by other people's trades, so this
@@ -20,13 +20,17 @@ from dataclasses import dataclass, field
 from engine.devnet import anvil
 from engine.devnet.batch_call import Call, Send, call_many, send_many
 from engine.devnet.market_spec import DEADLINE, base_units, token_spec
-from engine.devnet.world import PairRecord, World
+from engine.devnet.world import PairRecord, V3PoolRecord, World
 
 TRADER_ACCOUNTS = range(1, 4)  # anvil accounts 1..3; account 0 is the deployer
 TRADER_ETH = 10**6 * 10**18
 TRADER_WETH = 50_000 * 10**18
 TRADER_TOKEN_USD = 10**8  # worth of each test token minted to each trader
 SWAP_GAS = 300_000  # fixed, to skip an eth_estimateGas round trip per trade
+V3_SWAP_GAS = 1_000_000  # a V3 swap pays per tick crossed
+V3_EXACT_INPUT_SINGLE = (
+    "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))"
+)
 PARETO_ALPHA = 1.5  # tail index: mean finite, variance not: occasional large trades
 BASE_FRACTION = 0.0005  # a typical trade sells 0.05 % of the input reserve
 MAX_FRACTION = 0.05  # cap: never more than 5 % of the reserve in one trade
@@ -65,12 +69,17 @@ def run(
     started = time.monotonic()
     deadline = started + seconds
     counts: Counter[str] = Counter()
+    pools: list[PairRecord | V3PoolRecord] = [*world.pairs, *world.v3_pools]
     while report.trades + report.failed < limit and time.monotonic() < deadline:
-        pair = rng.choice(world.pairs)
-        ok = _swap(world, pair, rng.choice(traders), rng)
+        pool = rng.choice(pools)
+        trader = rng.choice(traders)
+        if isinstance(pool, V3PoolRecord):
+            ok = _swap_v3(world, pool, trader, rng)
+        else:
+            ok = _swap(world, pool, trader, rng)
         report.trades += ok
         report.failed += not ok
-        counts[pair.dex] += ok
+        counts[pool.dex] += ok
         _pace(started, report.trades + report.failed, rate, deadline)
     report.seconds = time.monotonic() - started
     report.by_dex = dict(counts)
@@ -82,7 +91,7 @@ def prepare(world: World) -> list[str]:
     """Fund and approve the trader accounts once per devnet; cheap when already done."""
     accounts = anvil.rpc(world.rpc_url, "eth_accounts")
     traders = [accounts[i] for i in TRADER_ACCOUNTS]
-    last_token, last_router = world.tokens[-1].address, world.dexes[-1].router
+    last_token, last_router = world.tokens[-1].address, _routers(world)[-1]
     allowance = "allowance(address,address)"
     checks = [Call(last_token, allowance, (t, last_router), ("uint256",)) for t in traders]
     for trader, (allowed,) in zip(traders, call_many(world.rpc_url, checks), strict=True):
@@ -101,8 +110,8 @@ def _fund(world: World, trader: str) -> None:
             mint = Send(world.deployer, token.address, "mint(address,uint256)", (trader, amount))
             sends.append(mint)
         sends.extend(
-            Send(trader, token.address, "approve(address,uint256)", (dex.router, 2**256 - 1))
-            for dex in world.dexes
+            Send(trader, token.address, "approve(address,uint256)", (router, 2**256 - 1))
+            for router in _routers(world)
         )
     if not all(send_many(world.rpc_url, sends)):
         raise anvil.AnvilError(f"funding noise trader {trader} failed")
@@ -123,6 +132,26 @@ def _swap(world: World, pair: PairRecord, trader: str, rng: random.Random) -> bo
         gas=SWAP_GAS,
     )
     return send_many(world.rpc_url, [swap])[0]
+
+
+def _swap_v3(world: World, pool: V3PoolRecord, trader: str, rng: random.Random) -> bool:
+    """One exact-input swap on a V3 pool through the SwapRouter, sized on the pool's
+    balance of the input token (a V3 pool has no reserves, only what its positions hold)."""
+    if world.v3 is None:
+        raise anvil.AnvilError("this devnet has no Uniswap V3 deployment (deployed before V3?)")
+    zero_for_one = rng.random() < 0.5
+    token_in, token_out = (pool.token0, pool.token1) if zero_for_one else (pool.token1, pool.token0)
+    balance = Call(token_in, "balanceOf(address)", (pool.address,), ("uint256",))
+    ((held,),) = call_many(world.rpc_url, [balance])
+    amount_in = trade_size(held, rng)
+    params = (token_in, token_out, pool.fee_pips, trader, DEADLINE, amount_in, 0, 0)
+    swap = Send(trader, world.v3.router, V3_EXACT_INPUT_SINGLE, (params,), gas=V3_SWAP_GAS)
+    return send_many(world.rpc_url, [swap])[0]
+
+
+def _routers(world: World) -> list[str]:
+    routers = [dex.router for dex in world.dexes]
+    return [*routers, world.v3.router] if world.v3 is not None else routers
 
 
 def _block_number(world: World) -> int:

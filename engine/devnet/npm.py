@@ -30,6 +30,10 @@ PACKAGES: dict[str, str] = {
     "@foundry-rs/anvil": "1.7.1",
     "@uniswap/v2-core": "1.0.1",
     "@uniswap/v2-periphery": "1.1.0-beta.0",
+    "@uniswap/v3-core": "1.0.1",
+    "@uniswap/v3-periphery": "1.4.4",
+    "@balancer-labs/v2-deployments": "3.2.0",
+    "@aave/core-v3": "1.19.3",
     "solc": "0.8.37",
 }
 

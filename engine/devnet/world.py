@@ -39,6 +39,37 @@ class PairRecord:
     symbols: tuple[str, str]  # the pair's tokens by symbol, in token0/token1 order
 
 
+@dataclass(frozen=True, slots=True)
+class V3DexRecord:
+    """A Uniswap V3 deployment: factory, and the periphery contracts tools use."""
+
+    name: str
+    factory: str
+    positions: str  # NonfungiblePositionManager
+    router: str  # SwapRouter
+    quoter: str  # QuoterV2
+
+
+@dataclass(frozen=True, slots=True)
+class V3PoolRecord:
+    dex: str
+    address: str
+    token0: str
+    token1: str
+    symbols: tuple[str, str]
+    fee_pips: int
+    spacing: int
+
+
+@dataclass(frozen=True, slots=True)
+class LenderRecord:
+    """A flash-loan lender the devnet funded: `kind` is "balancer-v2" or "aave-v3"."""
+
+    kind: str
+    address: str  # the Vault, or the Aave Pool (proxy)
+    tokens: tuple[str, ...]  # symbols it can lend
+
+
 @dataclass(slots=True)
 class World:
     chain_id: int
@@ -54,6 +85,9 @@ class World:
     router_bytecode: str = "match"  # "match", or "patched" if the hash had to be replaced
     config_file: str = ""
     key_file: str = ""
+    v3: V3DexRecord | None = None
+    v3_pools: list[V3PoolRecord] = field(default_factory=list)
+    lenders: list[LenderRecord] = field(default_factory=list)
 
     def token(self, symbol: str) -> TokenRecord:
         for token in self.tokens:
@@ -74,17 +108,31 @@ class World:
                 return pair
         raise KeyError(f"no {symbol_a}/{symbol_b} pair on {dex}")
 
+    def lender(self, kind: str) -> LenderRecord:
+        for lender in self.lenders:
+            if lender.kind == kind:
+                return lender
+        raise KeyError(f"no {kind} lender in this devnet")
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> World:
         pairs = [{**pair, "symbols": tuple(pair["symbols"])} for pair in raw.get("pairs", [])]
+        v3_pools = [{**p, "symbols": tuple(p["symbols"])} for p in raw.get("v3_pools", [])]
+        nested = ("tokens", "dexes", "pairs", "v3", "v3_pools", "lenders")
         return cls(
-            **{k: v for k, v in raw.items() if k not in ("tokens", "dexes", "pairs")},
+            **{k: v for k, v in raw.items() if k not in nested},
             tokens=[TokenRecord(**token) for token in raw.get("tokens", [])],
             dexes=[DexRecord(**dex) for dex in raw.get("dexes", [])],
             pairs=[PairRecord(**pair) for pair in pairs],
+            v3=V3DexRecord(**raw["v3"]) if raw.get("v3") else None,
+            v3_pools=[V3PoolRecord(**p) for p in v3_pools],
+            lenders=[
+                LenderRecord(lender["kind"], lender["address"], tuple(lender["tokens"]))
+                for lender in raw.get("lenders", [])
+            ],
         )
 
 

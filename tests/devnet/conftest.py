@@ -80,3 +80,11 @@ def traders(w3: Web3) -> list[str]:
 def erc20(w3: Web3) -> Callable[[str], Contract]:
     abi = artifacts.load(artifacts.ERC20).abi
     return lambda address: w3.eth.contract(address=address, abi=abi)
+
+
+@pytest.fixture
+def allowed(world: World, executor: Contract) -> Contract:
+    """The devnet executor, which `devnet up` allowed to use the V3 factory and lenders."""
+    assert world.v3 is not None
+    assert executor.functions.v3Factories().call()[0][0] == world.v3.factory
+    return executor

@@ -29,8 +29,16 @@ def calldata(signature: str, args: tuple[Any, ...]) -> str:
 
 
 def _split_types(inputs: str) -> list[str]:
-    """Top-level comma split (tuples are not needed by our callers, so no nesting)."""
-    return [part for part in inputs.split(",") if part]
+    """Top-level comma split; a parenthesised tuple (a struct argument) stays one type."""
+    types: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(inputs):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            types.append(inputs[start:index])
+            start = index + 1
+    types.append(inputs[start:])
+    return [part for part in types if part]
 
 
 GET_RESERVES = calldata("getReserves()", ())

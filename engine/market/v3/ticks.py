@@ -1,0 +1,99 @@
+"""The initialised ticks of one pool and the contract's word-by-word walk over them.
+
+`TickBitmap.nextInitializedTickWithinOneWord` never looks past the 256 compressed ticks
+of the current bitmap word: a swap that crosses empty space still stops at every word
+boundary, and each stop is a separate rounding step. `next_initialized_within_word`
+reproduces those stops from a sorted list, so the simulated swap takes the same steps
+as the pool.
+
+Ticks far from the price are loaded on demand: a table may know only a window of
+bitmap words; a walk that leaves the window raises `TicksNotLoaded` with the word to
+fetch, rather than silently treating unknown space as empty.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
+
+from engine.market.v3.errors import UniswapV3Error
+from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
+
+
+class TicksNotLoaded(UniswapV3Error):
+    """The walk reached a bitmap word this table has not loaded."""
+
+    def __init__(self, word: int) -> None:
+        super().__init__(f"tick bitmap word {word} is not loaded")
+        self.word = word
+
+
+@dataclass(frozen=True, slots=True)
+class TickInfo:
+    liquidity_gross: int
+    liquidity_net: int
+
+
+@dataclass(slots=True)
+class TickTable:
+    """Initialised ticks (liquidity gross > 0) of a pool with `spacing`."""
+
+    spacing: int
+    info: dict[int, TickInfo] = field(default_factory=dict)
+    words: tuple[int, int] | None = None  # loaded bitmap words, inclusive; None = all
+    _sorted: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.spacing <= 0:
+            raise UniswapV3Error(f"tick spacing must be positive, got {self.spacing}")
+        self._sorted = sorted(self.info)
+
+    def initialized(self) -> list[int]:
+        return list(self._sorted)
+
+    def copy(self) -> TickTable:
+        return TickTable(self.spacing, dict(self.info), self.words)
+
+    def update(self, tick: int, liquidity_delta: int, upper: bool) -> None:
+        """`Tick.update` for one end of a position: gross += |Δ|, net ±= Δ."""
+        if tick % self.spacing:
+            raise UniswapV3Error("TLM" if not upper else "TUM")
+        old = self.info.get(tick, TickInfo(0, 0))
+        gross = old.liquidity_gross + liquidity_delta
+        if gross < 0:
+            raise UniswapV3Error("LS")
+        net = old.liquidity_net - liquidity_delta if upper else old.liquidity_net + liquidity_delta
+        if gross == 0:
+            if tick in self.info:
+                del self.info[tick]
+                self._sorted.pop(bisect_left(self._sorted, tick))
+            return
+        if tick not in self.info:
+            insort(self._sorted, tick)
+        self.info[tick] = TickInfo(gross, net)
+
+    def liquidity_net(self, tick: int) -> int:
+        info = self.info.get(tick)
+        return info.liquidity_net if info is not None else 0
+
+    def _check_word(self, word: int) -> None:
+        if self.words is not None and not self.words[0] <= word <= self.words[1]:
+            raise TicksNotLoaded(word)
+
+    def next_initialized_within_word(self, tick: int, lte: bool) -> tuple[int, bool]:
+        """`TickBitmap.nextInitializedTickWithinOneWord`, clamped to the tick range."""
+        compressed = tick // self.spacing  # floor, as the contract's rounding toward -inf
+        if lte:
+            word_start = (compressed >> 8) << 8
+            self._check_word(compressed >> 8)
+            index = bisect_right(self._sorted, compressed * self.spacing) - 1
+            if index >= 0 and self._sorted[index] >= word_start * self.spacing:
+                return self._sorted[index], True
+            return max(word_start * self.spacing, MIN_TICK), False
+        start = compressed + 1
+        word_end = ((start >> 8) << 8) + 255
+        self._check_word(start >> 8)
+        index = bisect_left(self._sorted, start * self.spacing)
+        if index < len(self._sorted) and self._sorted[index] <= word_end * self.spacing:
+            return self._sorted[index], True
+        return min(word_end * self.spacing, MAX_TICK), False

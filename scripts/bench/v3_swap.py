@@ -1,0 +1,83 @@
+"""Benchmark the exact Uniswap V3 swap: CPU µs per swap and per initialised tick crossed.
+
+A pool at tick 0 with spacing 60 and an initialised tick every `--gap` spacings (both
+sides, `--ticks` in all, liquidity stepping up and down) is swapped in both directions
+with exact inputs sized to cross 0, 1, 4, 16 and 64 initialised ticks. Each size is timed
+with `time.process_time` over `--repeat` swaps (CPU time, so a busy neighbour does not
+inflate it), and the per-tick cost is the slope between the 64-tick and 0-tick sizes.
+
+    .venv/bin/python scripts/bench/v3_swap.py [--repeat 2000] [--gap 3] [--ticks 400]
+
+Prints a Markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+from engine.market.v3 import pool as v3pool
+from engine.market.v3.tick_math import sqrt_ratio_at_tick
+from engine.market.v3.ticks import TickTable
+
+SPACING = 60
+LIQUIDITY = 10**22
+CROSSINGS = (0, 1, 4, 16, 64)
+
+
+def build(ticks: int, gap: int) -> v3pool.V3PoolState:
+    state = v3pool.state_at_price(sqrt_ratio_at_tick(0) + 1, 3000, SPACING)
+    state.ticks = TickTable(SPACING)
+    half = ticks // 2
+    v3pool.apply_mint(
+        state, -half * gap * SPACING - SPACING, half * gap * SPACING + SPACING, LIQUIDITY
+    )
+    for i in range(1, half):
+        v3pool.apply_mint(state, -i * gap * SPACING, i * gap * SPACING, LIQUIDITY // 100)
+    return state
+
+
+def size_for(state: v3pool.V3PoolState, crossings: int, gap: int) -> int:
+    """An exact input of token1 that moves the price just past `crossings` initialised ticks."""
+    if crossings == 0:
+        return 10**12
+    target = v3pool.swap(state, False, 10**40, sqrt_ratio_at_tick(crossings * gap * SPACING + 1))
+    return target.amount1
+
+
+def cpu_us(state: v3pool.V3PoolState, amount: int, repeat: int) -> tuple[float, int]:
+    start = time.process_time()
+    for _ in range(repeat):
+        result = v3pool.swap(state, False, amount)
+    elapsed = time.process_time() - start
+    return elapsed / repeat * 1e6, result.ticks_crossed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2000)
+    parser.add_argument("--gap", type=int, default=3)
+    parser.add_argument("--ticks", type=int, default=400)
+    args = parser.parse_args()
+    state = build(args.ticks, args.gap)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores;"
+        f" load {os.getloadavg()[0]:.2f}"
+    )
+    print("| initialised ticks crossed | CPU µs per swap |\n|---:|---:|")
+    rows = []
+    for crossings in CROSSINGS:
+        micros, crossed = cpu_us(state, size_for(state, crossings, args.gap), args.repeat)
+        rows.append((crossed, micros))
+        print(f"| {crossed} | {micros:.1f} |")
+    slope = (rows[-1][1] - rows[0][1]) / max(1, rows[-1][0] - rows[0][0])
+    print(
+        f"\nper initialised tick crossed: {slope:.2f} µs CPU"
+        f" (slope between {rows[0][0]} and {rows[-1][0]})"
+    )
+
+
+if __name__ == "__main__":
+    main()
