@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, Protocol, TypedDict
 
 from engine import protocol
 from engine.bus import EventBus, Subscription
@@ -46,6 +46,7 @@ TOPICS = (
     protocol.TOPIC_LOG,
     protocol.TOPIC_OPPORTUNITY,
     protocol.TOPIC_LATCH,
+    protocol.TOPIC_BLOCK,  # decision time and head arrival, for the Prometheus series
 )
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
 URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
@@ -71,6 +72,12 @@ COMPACT = (
     "success_rate",
     "failed_trades_per_hour",
 )
+
+
+class EventFold(Protocol):
+    """Something else that folds the same events (the Prometheus series)."""
+
+    def observe(self, topic: str, data: dict[str, Any], ts: float) -> None: ...
 
 
 class QuoteToken(TypedDict):
@@ -126,6 +133,7 @@ class Metrics:
         self._clock = clock
         self._machine_memory = machine_memory or _machine_memory_percent
         self._listeners: list[Callable[[str], None]] = []
+        self._folds: list[EventFold] = []
         self.lags = 0  # times the consumer fell behind and resumed from now
         self.malformed = 0  # events that could not be folded in
         self._warned_at: dict[str, float] = {}
@@ -160,6 +168,15 @@ class Metrics:
     def on_observed(self, listener: Callable[[str], None]) -> None:
         """`listener(topic)` after each event is folded in (alerting's wake-up call)."""
         self._listeners.append(listener)
+
+    def add_fold(self, fold: EventFold) -> None:
+        """`fold.observe(topic, data, ts)` for every event folded in here, after this
+        fold (one subscription, one lag policy, one malformed-event count for both)."""
+        self._folds.append(fold)
+
+    @property
+    def latest_heartbeat(self) -> dict[str, Any]:
+        return self._latest
 
     # --- feeding ------------------------------------------------------------------------
     def follow(self, bus: EventBus) -> Coroutine[Any, Any, None]:
@@ -212,6 +229,8 @@ class Metrics:
         handler = self._handlers.get(topic)
         if handler is not None:
             handler(self, data, ts)
+        for fold in self._folds:
+            fold.observe(topic, data, ts)
 
     def _on_trade(self, data: dict[str, Any], ts: float) -> None:
         trade = TradeRecord(**data)
