@@ -59,9 +59,17 @@ def prometheus_programs() -> tuple[str, str]:
     pytest.skip(f"prometheus/promtool not installed and cannot be ({problem or 'not found'})")
 
 
-def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def promtool(
+    *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `promtool ARGS` (text in, text out, never raises on a non-zero exit)."""
     _, tool = prometheus_programs()
     return subprocess.run(
-        [tool, *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+        [tool, *args],
+        input=stdin,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )

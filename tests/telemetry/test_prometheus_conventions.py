@@ -47,7 +47,9 @@ def routed(n: int, **fields: Any) -> dict[str, Any]:
 def busy() -> tuple[Metrics, Alerting, Series]:
     clock = Clock()
     metrics, alerting, series = engine_series(clock)
-    metrics.observe(protocol.TOPIC_HEARTBEAT, heartbeat(), clock.now)
+    beat = heartbeat()
+    beat["providers"][0].update(latency_counts=[1] * 12, latency_sum_ms=20_000.0)
+    metrics.observe(protocol.TOPIC_HEARTBEAT, beat, clock.now)
     metrics.observe(
         protocol.TOPIC_BLOCK,
         {"number": 100, "decision_ms": 3.0, "received_at": clock.now - 0.2},
