@@ -6,15 +6,15 @@ series it reads exported by the engine, every rule carrying a severity and an ac
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.support.prometheus_tools import promtool
+from tests.support.promql import ALERT_RULES as RULES
+from tests.support.promql import alert_rule_blocks as rule_blocks
 from tests.support.promql import arbctl_names, exported_names
 
-HERE = Path(__file__).resolve().parents[2] / "scripts" / "deploy" / "prometheus"
-RULES = HERE / "alerts.yml"
+HERE = RULES.parent
 UNIT_TESTS = HERE / "alerts_test.yml"
 
 # Each runbook rule, by the alert(s) that ship it.
@@ -34,12 +34,6 @@ RUNBOOK_RULES = {
     "failed trades > 10/hour": {"ArbctlFailedTradesHigh"},
     "circuit breaker open": {"ArbctlBreakerOpen"},
 }
-
-
-def rule_blocks() -> dict[str, str]:
-    """{alert name: its text} (the file keeps one `- alert:` per rule at one indent)."""
-    parts = re.split(r"\n      - alert: ", RULES.read_text())[1:]
-    return {part.split("\n", 1)[0].strip(): part for part in parts}
 
 
 def test_promtool_check_rules_accepts_the_file() -> None:

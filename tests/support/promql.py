@@ -4,7 +4,9 @@ silently empty, or an alert that never fires)."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,3 +31,26 @@ def exported_names() -> set[str]:
     metrics.observe(protocol.TOPIC_STATE, {"state": "running"}, 0)
     text = exposition(series)
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+REPO = Path(__file__).resolve().parents[2]
+ALERT_RULES = REPO / "scripts" / "deploy" / "prometheus" / "alerts.yml"
+DASHBOARD = REPO / "scripts" / "deploy" / "grafana" / "arbctl.json"
+
+
+def alert_rule_blocks() -> dict[str, str]:
+    """{alert name: its text} (alerts.yml keeps one `- alert:` per rule at one indent)."""
+    parts = re.split(r"\n      - alert: ", ALERT_RULES.read_text())[1:]
+    return {part.split("\n", 1)[0].strip(): part for part in parts}
+
+
+def alert_expressions() -> list[str]:
+    return [block.split("labels:", 1)[0] for block in alert_rule_blocks().values()]
+
+
+def dashboard_expressions() -> list[str]:
+    """Every panel query and variable query of the Grafana dashboard."""
+    board = json.loads(DASHBOARD.read_text())
+    found = [t["expr"] for p in board["panels"] if p["type"] != "row" for t in p["targets"]]
+    variables = board["templating"]["list"]
+    return found + [v["query"]["query"] for v in variables if v["type"] == "query"]

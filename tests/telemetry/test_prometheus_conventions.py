@@ -48,7 +48,7 @@ def busy() -> tuple[Metrics, Alerting, Series]:
     clock = Clock()
     metrics, alerting, series = engine_series(clock)
     beat = heartbeat()
-    beat["providers"][0].update(latency_counts=[1] * 12, latency_sum_ms=20_000.0)
+    beat["providers"][0].update(latency_counts=[1] * 12, latency_sum_ms=20_000.0, head_lag=0)
     metrics.observe(protocol.TOPIC_HEARTBEAT, beat, clock.now)
     metrics.observe(
         protocol.TOPIC_BLOCK,

@@ -4,19 +4,22 @@ fires when the breaker opens. Everything is read back through Prometheus' HTTP A
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from arbctl.client import Client
 from tests.conftest import EngineHandle, new_engine_dir, wait_until
 from tests.support.prometheus_server import PrometheusServer, running_prometheus
+from tests.support.promql import alert_expressions, arbctl_names, dashboard_expressions
 from tests.telemetry.conftest import closed_port
 
 
 @pytest.fixture
-def scraped(tmp_path: Path) -> Iterator[tuple[EngineHandle, PrometheusServer]]:
+def scraped(tmp_path: Path) -> Iterator[tuple[EngineHandle, PrometheusServer, int]]:
     """An engine whose first failed trade opens the breaker, and a Prometheus on it."""
     port = closed_port()
     text = (
@@ -28,15 +31,17 @@ def scraped(tmp_path: Path) -> Iterator[tuple[EngineHandle, PrometheusServer]]:
     try:
         engine.start()
         with running_prometheus(tmp_path, closed_port(), [f"127.0.0.1:{port}"]) as prometheus:
-            yield engine, prometheus
+            yield engine, prometheus, port
     finally:
         engine.cleanup()
 
 
 def test_prometheus_counts_trades_sees_the_breaker_fire_and_the_halt(
-    scraped: tuple[EngineHandle, PrometheusServer],
+    scraped: tuple[EngineHandle, PrometheusServer, int],
 ) -> None:
-    engine, prometheus = scraped
+    """The engine's own scrape (after its first trades) also holds every series the
+    shipped alert rules and dashboard read: not one of them is silently empty."""
+    engine, prometheus, port = scraped
     client = Client(engine.socket, timeout=15.0)
     assert wait_until(lambda: prometheus.value('up{job="arbctl"}') == 1.0, timeout=30)
     assert wait_until(lambda: prometheus.value("arbctl_halted") == 0.0, timeout=30)
@@ -46,6 +51,12 @@ def test_prometheus_counts_trades_sees_the_breaker_fire_and_the_halt(
     assert wait_until(lambda: (prometheus.value("sum(arbctl_trades_total)") or 0) > 0, 60)
     counted = prometheus.value("sum(arbctl_trades_total)") or 0
     assert counted <= client.call("metrics")["totals"]["trades"]  # a scrape is a past moment
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        scrape = response.read().decode()
+    exported = {s.name for f in text_string_to_metric_families(scrape) for s in f.samples}
+    for expr in [*alert_expressions(), *dashboard_expressions()]:
+        assert arbctl_names(expr) <= exported, (expr, arbctl_names(expr) - exported)
 
     assert wait_until(lambda: "ArbctlBreakerOpen" in prometheus.firing(), timeout=60)
     opened = prometheus.query('arbctl_breaker_state{state="open"} == 1')
