@@ -353,7 +353,7 @@ class Daemon:
         if port:
             series = Series(self._identity(venue), self.metrics, self.alerting)
             self.metrics.add_fold(series)
-            exporter = PrometheusExporter(series, port)
+            exporter = PrometheusExporter(series, port, self.config.metrics.prometheus_host)
             tasks.append(asyncio.create_task(exporter.run(), name="prometheus"))
         return [
             asyncio.create_task(self.metrics.follow(self.bus), name="metrics"),

@@ -57,6 +57,21 @@ async def test_the_exporter_serves_metrics_on_loopback_only() -> None:
         await exporter.close()
 
 
+async def test_a_container_binds_the_exporter_to_all_its_interfaces(tmp_path: Path) -> None:
+    """`prometheus_host = "0.0.0.0"` (docker-compose: the scraper is another container on
+    the compose network; no port is published to the host)."""
+    path = tmp_path / "engine.toml"
+    path.write_text('[metrics]\nprometheus_port = 9464\nprometheus_host = "0.0.0.0"\n')
+    host = load(path).metrics.prometheus_host
+    exporter = PrometheusExporter(engine_series(Clock())[2], port=0, host=host)
+    port = await exporter.start()
+    try:
+        status, _, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and "arbctl_halted" in body
+    finally:
+        await exporter.close()
+
+
 def test_the_sections_load_from_toml_with_their_defaults(tmp_path: Path) -> None:
     path = tmp_path / "engine.toml"
     path.write_text(
@@ -68,6 +83,7 @@ def test_the_sections_load_from_toml_with_their_defaults(tmp_path: Path) -> None
     config = load(path)
     assert config.metrics.window_s == 10.0 and config.metrics.prometheus_port == 9464
     assert config.metrics.hour_window_s == 3600.0
+    assert config.metrics.prometheus_host == "127.0.0.1"  # loopback unless told otherwise
     assert config.alerts.command == ["/usr/local/bin/page", "--team", "ops"]
     assert config.alerts.webhook_min_severity == "P1" and config.alerts.cpu_percent == 80.0
     shown = redacted(config)["alerts"]["webhook_url"]
@@ -80,6 +96,8 @@ def test_the_sections_load_from_toml_with_their_defaults(tmp_path: Path) -> None
         ('[alerts]\nwebhook_min_severity = "P5"\n', "alerts.webhook_min_severity"),
         ("[alerts]\nno_such_key = 1\n", "alerts.no_such_key"),
         ('[metrics]\nwindow_s = "fast"\n', "metrics.window_s"),
+        ('[metrics]\nprometheus_host = "example.com"\n', "metrics.prometheus_host"),
+        ('[metrics]\nprometheus_host = "10.0.0.300"\n', "metrics.prometheus_host"),
     ],
 )
 def test_bad_values_name_their_key(tmp_path: Path, text: str, key: str) -> None:
