@@ -46,8 +46,9 @@ TOPICS = (
     protocol.TOPIC_LOG,
     protocol.TOPIC_OPPORTUNITY,
     protocol.TOPIC_LATCH,
-    protocol.TOPIC_BLOCK,  # decision time and head arrival, for the Prometheus series
 )
+# Decision time and head arrival: only the Prometheus series read them (`add_fold`).
+FOLD_TOPICS = (protocol.TOPIC_BLOCK,)
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
 URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
 QUEUE_LIMIT = 16_384
@@ -182,8 +183,11 @@ class Metrics:
     def follow(self, bus: EventBus) -> Coroutine[Any, Any, None]:
         """Subscribe now (so no event published before the task first runs is missed)
         and return the coroutine that consumes the subscription forever."""
-        sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
+        sub = bus.subscribe(self.topics(), queue_limit=QUEUE_LIMIT)
         return self._consume(bus, sub)
+
+    def topics(self) -> tuple[str, ...]:
+        return TOPICS + FOLD_TOPICS if self._folds else TOPICS
 
     async def _consume(self, bus: EventBus, sub: Subscription) -> None:
         """Fold events in batches. On lagging, resume from *now*: metrics are rates over
@@ -194,7 +198,7 @@ class Metrics:
             if event is None:
                 self.lags += 1
                 self._warn_rarely("lag", "metrics fell behind a burst; %d gaps so far", self.lags)
-                sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
+                sub = bus.subscribe(self.topics(), queue_limit=QUEUE_LIMIT)
                 continue
             for item in (event, *sub.drain(BATCH - 1)):
                 if item.topic != protocol.TOPIC_LAGGED:

@@ -378,3 +378,16 @@ class StateCollector(Collector):
         )
         anomalies.add_metric([*self._identity.labels.values()], float(snap["anomalies"]["total"]))
         yield anomalies
+        yield from self._losses()
+
+    def _losses(self) -> Iterator[Metric]:
+        """What the event-fed counters may be short of: bursts skipped, events unread."""
+        ident = [*self._identity.labels.values()]
+        for name, text, count in (
+            ("metrics_lags", "Bursts the metrics consumer skipped (counters miss them)",
+             self._metrics.lags),
+            ("metrics_malformed_events", "Events that could not be read", self._metrics.malformed),
+        ):  # fmt: skip
+            family = CounterMetricFamily(f"{NS}_{name}", text, labels=ID_LABELS)
+            family.add_metric(ident, float(count))
+            yield family

@@ -173,3 +173,23 @@ def test_each_engine_has_its_own_registry() -> None:
     assert value(exposition(first), "arbctl_trades_total", status="success") == 1
     assert value(exposition(second), "arbctl_trades_total", status="success") == 0
     assert "python_gc" not in exposition(first)  # not the process-global registry
+
+
+def test_events_the_counters_missed_or_could_not_read_are_counted_too() -> None:
+    """A burst the consumer could not keep up with is skipped (metrics resume from now):
+    the counters are then short, and the scrape says by how many gaps."""
+    clock = Clock()
+    metrics, _, series = engine_series(clock)
+    metrics._observe_safely(protocol.TOPIC_TRADE, {"not": "a trade"}, clock.now)
+    metrics.lags += 2
+    text = exposition(series)
+    assert value(text, "arbctl_metrics_malformed_events_total") == 1
+    assert value(text, "arbctl_metrics_lags_total") == 2
+    assert value(text, "arbctl_trades_total") == 0
+
+
+def test_block_events_are_followed_only_when_something_folds_them() -> None:
+    plain = Metrics(MetricsSection(), "USDC", 6, Clock())
+    assert protocol.TOPIC_BLOCK not in plain.topics()
+    metrics, _, _ = engine_series(Clock())
+    assert protocol.TOPIC_BLOCK in metrics.topics()
