@@ -59,6 +59,7 @@ SUBMISSION_ROUTES = ("public",)  # every transaction goes to the public mempool 
 BREAKER_STATES = ("closed", "open", "half_open")
 PROVIDER_STATUSES = ("healthy", "degraded", "down", "offline")
 BLOCKS_REMEMBERED = 256  # heads whose arrival time is kept for head-to-send
+FOUND_REMEMBERED = 4_096  # opportunities' blocks kept until their trade is booked
 # Seconds. Loop lateness and the search are milliseconds when healthy, seconds when not.
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 SEND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -90,7 +91,8 @@ class Series:
         self.registry = CollectorRegistry(auto_describe=True)
         self._quote = metrics.quote["symbol"]
         self._unit = 10 ** metrics.quote["decimals"]
-        self._heads: OrderedDict[int, float] = OrderedDict()
+        self._heads: OrderedDict[int, float] = OrderedDict()  # block -> received at
+        self._found: OrderedDict[str, int] = OrderedDict()  # opportunity -> block found in
         self._counters()
         self._histograms()
         self.registry.register(StateCollector(identity, metrics, alerting))
@@ -166,6 +168,7 @@ class Series:
             self._block(data)
         elif topic == protocol.TOPIC_OPPORTUNITY:
             self.opportunities.labels(**me).inc()
+            _remember(self._found, str(data["id"]), int(data["block_number"]), FOUND_REMEMBERED)
         elif topic == protocol.TOPIC_HEARTBEAT and data.get("loop_latency_ms") is not None:
             self.loop.labels(**me).observe(float(data["loop_latency_ms"]) / 1000)
 
@@ -175,9 +178,8 @@ class Series:
         if data.get("decision_ms") is not None:
             self.decision.labels(**me).observe(float(data["decision_ms"]) / 1000)
         if data.get("received_at") is not None:
-            self._heads[int(data["number"])] = float(data["received_at"])
-            while len(self._heads) > BLOCKS_REMEMBERED:
-                self._heads.popitem(last=False)
+            received = float(data["received_at"])
+            _remember(self._heads, int(data["number"]), received, BLOCKS_REMEMBERED)
 
     def _trade(self, trade: TradeRecord) -> None:
         me = self.identity.labels
@@ -195,9 +197,21 @@ class Series:
             self.gains.labels(**me, quote=self._quote).inc(money)
         elif money < 0:
             self.losses.labels(**me, quote=self._quote).inc(-money)
-        received = self._heads.get(trade.block_number)
+        self._head_to_send(trade)
+
+    def _head_to_send(self, trade: TradeRecord) -> None:
+        """From the head the opportunity was found in (the trade's own block is where it
+        was mined) to the transaction's submission."""
+        found = self._found.pop(trade.opportunity_id, None)
+        received = None if found is None else self._heads.get(found)
         if received is not None and trade.submitted_at >= received:
-            self.head_to_send.labels(**me).observe(trade.submitted_at - received)
+            self.head_to_send.labels(**self.identity.labels).observe(trade.submitted_at - received)
+
+
+def _remember(memory: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    memory[key] = value
+    while len(memory) > limit:
+        memory.popitem(last=False)
 
 
 class StateCollector(Collector):

@@ -18,7 +18,7 @@ from engine.telemetry.metrics import Metrics
 from engine.telemetry.prometheus import exposition
 from engine.telemetry.series import Identity, Series
 from tests.support.prometheus_tools import promtool
-from tests.telemetry.conftest import Clock, heartbeat, trade
+from tests.telemetry.conftest import Clock, heartbeat, opportunity, trade
 
 ME = Identity(engine="arb-1", chain="sim-7", venue="sim")
 ROUTE3 = [{"pool": f"p{i}", "token_in": "a", "token_out": "b"} for i in range(3)]
@@ -50,13 +50,13 @@ def busy() -> tuple[Metrics, Alerting, Series]:
     beat = heartbeat()
     beat["providers"][0].update(latency_counts=[1] * 12, latency_sum_ms=20_000.0, head_lag=0)
     metrics.observe(protocol.TOPIC_HEARTBEAT, beat, clock.now)
-    metrics.observe(
-        protocol.TOPIC_BLOCK,
-        {"number": 100, "decision_ms": 3.0, "received_at": clock.now - 0.2},
-        clock.now,
-    )
-    for n in range(3):
-        data = routed(n, profit_quote=2_500_000)
+    for number, age in ((100, 0.2), (101, 0.1)):
+        head = {"number": number, "decision_ms": 1.5, "received_at": clock.now - age}
+        metrics.observe(protocol.TOPIC_BLOCK, head, clock.now)
+    for n in range(3):  # found in block 100 (head 0.2 s ago), sent now, mined in 101
+        found = {**opportunity(n, 10**6), "block_number": 100}
+        metrics.observe(protocol.TOPIC_OPPORTUNITY, found, clock.now)
+        data = routed(n, profit_quote=2_500_000, block_number=101)
         data["submitted_at"] = clock.now
         metrics.observe(protocol.TOPIC_TRADE, data, clock.now)
     metrics.observe(protocol.TOPIC_TRADE, routed(9, status="reverted", profit_quote=-500_000), 0)
@@ -111,7 +111,9 @@ def test_durations_are_histograms_in_seconds() -> None:
     for name in ("loop_latency", "decision", "head_to_send"):
         assert f"# TYPE arbctl_{name}_seconds histogram" in text
     assert value(text, "arbctl_decision_seconds_sum") == 0.003
+    # from the head the opportunity was found in (not the one the trade was mined in)
     assert abs(value(text, "arbctl_head_to_send_seconds_sum") - 0.6) < 1e-6  # 3 trades x 0.2
+    assert value(text, "arbctl_head_to_send_seconds_count") == 3
     assert value(text, "arbctl_loop_latency_seconds_count") == 1
 
 

@@ -51,6 +51,9 @@ def test_prometheus_counts_trades_sees_the_breaker_fire_and_the_halt(
     assert wait_until(lambda: (prometheus.value("sum(arbctl_trades_total)") or 0) > 0, 60)
     counted = prometheus.value("sum(arbctl_trades_total)") or 0
     assert counted <= client.call("metrics")["totals"]["trades"]  # a scrape is a past moment
+    for histogram in ("head_to_send", "decision", "loop_latency", "rpc_latency"):
+        count = f"sum(arbctl_{histogram}_seconds_count)"
+        assert wait_until(lambda q=count: (prometheus.value(q) or 0) > 0, timeout=30), histogram
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         scrape = response.read().decode()
