@@ -9,6 +9,9 @@ there by `ErrorLogBridge`) and `opportunity` (the quote a trade is measured agai
 So one subscriber folds events into rolling windows and no trading code calls in here:
 metrics can never slow a trade, and a bug here cannot lose one.
 
+Whatever else folds the same events (the Prometheus series, `engine.telemetry.series`)
+is handed each one after this fold (`add_fold`): one subscription, one lag policy.
+
 Windows are timestamped samples (`Rolling`) judged against an injectable clock, so a unit
 test feeds a known event sequence and steps time instead of sleeping. Money stays in the
 quote token's base units (ints); rates and latencies are floats, for people and charts.

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from arbctl.client import Client
 from tests.conftest import EngineHandle, new_engine_dir, wait_until
 from tests.support.prometheus_server import PrometheusServer, running_prometheus
+from tests.support.prometheus_tools import promtool
 from tests.support.promql import alert_expressions, arbctl_names, dashboard_expressions
 from tests.telemetry.conftest import closed_port
 
@@ -57,6 +58,8 @@ def test_prometheus_counts_trades_sees_the_breaker_fire_and_the_halt(
 
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         scrape = response.read().decode()
+    checked = promtool("check", "metrics", stdin=scrape)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     exported = {s.name for f in text_string_to_metric_families(scrape) for s in f.samples}
     for expr in [*alert_expressions(), *dashboard_expressions()]:
         assert arbctl_names(expr) <= exported, (expr, arbctl_names(expr) - exported)
