@@ -133,6 +133,8 @@ Percent = Annotated[float, Range(0, 100)]
 Bps = Annotated[int, Range(0, 9_999)]  # a fee: 10_000 bps would take everything
 Quote = Annotated[str, Money()]
 HEX_ADDRESS = r"0x[0-9a-fA-F]{40}"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
 Address = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex address")]
 MaybeAddress = Annotated[str, Text(HEX_ADDRESS, "a 0x-prefixed 20-byte hex address", optional=True)]
 Name = Annotated[str, Text(r"\S+", "a non-empty name without spaces")]
@@ -385,8 +387,12 @@ class MetricsSection:
     profit_floor_quote: Quote = "0"  # profit per trade: deviations under this never count
     # loop latency: smaller deviations ignored
     loop_latency_floor_ms: Annotated[float, Range(0, 60_000)] = 25.0
-    # text exposition on 127.0.0.1:PORT/metrics; 0 = off
+    # text exposition on HOST:PORT/metrics; 0 = off
     prometheus_port: Annotated[int, Range(0, 65_535)] = 0
+    # where it listens: loopback; "0.0.0.0" in a container whose scraper is a neighbour
+    prometheus_host: Annotated[str, Text(IPV4, "an IPv4 address, e.g. 127.0.0.1 or 0.0.0.0")] = (
+        "127.0.0.1"
+    )
 
 
 Severity = Literal["P0", "P1", "P2", "P3"]

@@ -42,6 +42,7 @@ from engine.control.parts import ControlParts, EngineView
 from engine.control.server import ControlServer, Handler, SocketInUse, prepare_socket_path
 from engine.execution.gate import Broadcaster, SendGate
 from engine.failover.sets import ProviderSets
+from engine.fleet.keys import default_engine_name
 from engine.fleet.part import FleetPart, Whereabouts, build_fleet_part
 from engine.guards.approver import Guards
 from engine.killswitch import KillSwitch
@@ -61,6 +62,7 @@ from engine.telemetry.metrics import ErrorLogBridge, Metrics
 from engine.telemetry.prometheus import PrometheusExporter
 from engine.telemetry.resources import ResourceSampler
 from engine.telemetry.sdnotify import Notifier
+from engine.telemetry.series import Identity, Series
 
 log = logging.getLogger("arbctl.engine")
 
@@ -260,7 +262,7 @@ class Daemon:
                 snaps.run(writer, self.config.engine.snapshot_interval_s), name="snapshots"
             ),
             asyncio.create_task(self._status_to_systemd(), name="sd-status"),
-            *self._telemetry_tasks(),
+            *self._telemetry_tasks(venue),
         ]
         self.lifecycle.started()
         log.info("engine %s: %s", self.lifecycle.state, self.lifecycle.reason)
@@ -342,18 +344,27 @@ class Daemon:
     def _session(self) -> Session:
         return Session(self.session_id, self.started_at, str(self.paths.socket))
 
-    def _telemetry_tasks(self) -> list[asyncio.Task[Any]]:
-        """Metrics subscribe before `started()` publishes the first state; alerts follow."""
+    def _telemetry_tasks(self, venue: Any) -> list[asyncio.Task[Any]]:
+        """Metrics subscribe before `started()` publishes the first state; alerts follow.
+        The Prometheus series fold the same events, from the first one on."""
         assert self.metrics is not None and self.alerting is not None
-        tasks = [
+        port = self.config.metrics.prometheus_port
+        tasks = []
+        if port:
+            series = Series(self._identity(venue), self.metrics, self.alerting)
+            self.metrics.add_fold(series)
+            exporter = PrometheusExporter(series, port, self.config.metrics.prometheus_host)
+            tasks.append(asyncio.create_task(exporter.run(), name="prometheus"))
+        return [
             asyncio.create_task(self.metrics.follow(self.bus), name="metrics"),
             asyncio.create_task(self.alerting.run(), name="alerts"),
+            *tasks,
         ]
-        port = self.config.metrics.prometheus_port
-        if port:
-            exporter = PrometheusExporter(self.metrics, self.alerting, port)
-            tasks.append(asyncio.create_task(exporter.run(), name="prometheus"))
-        return tasks
+
+    def _identity(self, venue: Any) -> Identity:
+        """The labels every series carries: the fleet's engine name, the venue's chain."""
+        name = self.config.redis.engine_name or default_engine_name(self.paths.state_dir)
+        return Identity(engine=name, chain=str(venue.chain), venue=str(venue.name))
 
     def _heartbeat(self) -> dict[str, Any]:
         return {

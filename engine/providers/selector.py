@@ -166,6 +166,9 @@ class ProviderStatus:
     stalled: bool | None = None
     fee_bps: int | None = None
     url: str | None = None
+    # Every latency sample, per bucket of health.LATENCY_BOUNDS_MS (+ one above) and summed
+    latency_counts: tuple[int, ...] = ()
+    latency_sum_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The wire's health row (docs/protocol.md, `providers` and `status`)."""
@@ -192,6 +195,9 @@ class ProviderStatus:
         for name in ("stalled", "fee_bps", "url"):
             if (value := getattr(self, name)) is not None:
                 row[name] = value
+        if any(self.latency_counts):
+            row["latency_counts"] = list(self.latency_counts)
+            row["latency_sum_ms"] = round(self.latency_sum_ms, 3)
         return row
 
 
@@ -329,6 +335,8 @@ class Selector:
             usable=not why,
             unusable_reason=why,
             breaker=self.breakers[health.name].view(),
+            latency_counts=tuple(health.latency_counts),
+            latency_sum_ms=health.latency_sum_ms,
         )
 
     def selection(self, reference: int) -> Selection:

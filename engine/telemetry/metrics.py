@@ -9,6 +9,9 @@ there by `ErrorLogBridge`) and `opportunity` (the quote a trade is measured agai
 So one subscriber folds events into rolling windows and no trading code calls in here:
 metrics can never slow a trade, and a bug here cannot lose one.
 
+Whatever else folds the same events (the Prometheus series, `engine.telemetry.series`)
+is handed each one after this fold (`add_fold`): one subscription, one lag policy.
+
 Windows are timestamped samples (`Rolling`) judged against an injectable clock, so a unit
 test feeds a known event sequence and steps time instead of sleeping. Money stays in the
 quote token's base units (ints); rates and latencies are floats, for people and charts.
@@ -23,7 +26,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, Protocol, TypedDict
 
 from engine import protocol
 from engine.bus import EventBus, Subscription
@@ -47,6 +50,8 @@ TOPICS = (
     protocol.TOPIC_OPPORTUNITY,
     protocol.TOPIC_LATCH,
 )
+# Decision time and head arrival: only the Prometheus series read them (`add_fold`).
+FOLD_TOPICS = (protocol.TOPIC_BLOCK,)
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
 URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
 QUEUE_LIMIT = 16_384
@@ -71,6 +76,12 @@ COMPACT = (
     "success_rate",
     "failed_trades_per_hour",
 )
+
+
+class EventFold(Protocol):
+    """Something else that folds the same events (the Prometheus series)."""
+
+    def observe(self, topic: str, data: dict[str, Any], ts: float) -> None: ...
 
 
 class QuoteToken(TypedDict):
@@ -126,6 +137,7 @@ class Metrics:
         self._clock = clock
         self._machine_memory = machine_memory or _machine_memory_percent
         self._listeners: list[Callable[[str], None]] = []
+        self._folds: list[EventFold] = []
         self.lags = 0  # times the consumer fell behind and resumed from now
         self.malformed = 0  # events that could not be folded in
         self._warned_at: dict[str, float] = {}
@@ -161,12 +173,24 @@ class Metrics:
         """`listener(topic)` after each event is folded in (alerting's wake-up call)."""
         self._listeners.append(listener)
 
+    def add_fold(self, fold: EventFold) -> None:
+        """`fold.observe(topic, data, ts)` for every event folded in here, after this
+        fold (one subscription, one lag policy, one malformed-event count for both)."""
+        self._folds.append(fold)
+
+    @property
+    def latest_heartbeat(self) -> dict[str, Any]:
+        return self._latest
+
     # --- feeding ------------------------------------------------------------------------
     def follow(self, bus: EventBus) -> Coroutine[Any, Any, None]:
         """Subscribe now (so no event published before the task first runs is missed)
         and return the coroutine that consumes the subscription forever."""
-        sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
+        sub = bus.subscribe(self.topics(), queue_limit=QUEUE_LIMIT)
         return self._consume(bus, sub)
+
+    def topics(self) -> tuple[str, ...]:
+        return TOPICS + FOLD_TOPICS if self._folds else TOPICS
 
     async def _consume(self, bus: EventBus, sub: Subscription) -> None:
         """Fold events in batches. On lagging, resume from *now*: metrics are rates over
@@ -177,7 +201,7 @@ class Metrics:
             if event is None:
                 self.lags += 1
                 self._warn_rarely("lag", "metrics fell behind a burst; %d gaps so far", self.lags)
-                sub = bus.subscribe(TOPICS, queue_limit=QUEUE_LIMIT)
+                sub = bus.subscribe(self.topics(), queue_limit=QUEUE_LIMIT)
                 continue
             for item in (event, *sub.drain(BATCH - 1)):
                 if item.topic != protocol.TOPIC_LAGGED:
@@ -212,6 +236,8 @@ class Metrics:
         handler = self._handlers.get(topic)
         if handler is not None:
             handler(self, data, ts)
+        for fold in self._folds:
+            fold.observe(topic, data, ts)
 
     def _on_trade(self, data: dict[str, Any], ts: float) -> None:
         trade = TradeRecord(**data)

@@ -3,8 +3,10 @@
 Off by default (`[metrics] prometheus_port = 0`). Teams that already run Prometheus and
 Alertmanager scrape `http://127.0.0.1:PORT/metrics` (through a local agent or an SSH
 tunnel); binding only to loopback keeps the engine's numbers off the network without a
-firewall rule. The server is a few lines on asyncio's streams: one GET, one answer, no
-keep-alive, bounded request size and time, so a misbehaving scraper costs nothing.
+firewall rule. What is served is `engine.telemetry.series` (prometheus-client's own
+exposition of one engine's registry). The server is a few lines on asyncio's streams:
+one GET, one answer, no keep-alive, bounded request size and time, so a misbehaving
+scraper costs nothing.
 """
 
 from __future__ import annotations
@@ -12,78 +14,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Any
 
-from engine.telemetry.alerts import Alerting
-from engine.telemetry.metrics import Metrics
+from prometheus_client import generate_latest
+
+from engine.telemetry.series import Series
 
 log = logging.getLogger("arbctl.prometheus")
 
 HOST = "127.0.0.1"
 REQUEST_TIMEOUT_S = 5.0
 MAX_REQUEST_BYTES = 8192
+# The text format 0.0.4 is what `generate_latest` writes (and every Prometheus reads).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# (name in the snapshot, help). All gauges: the engine computes the windows itself.
-GAUGES = (
-    ("trades_per_minute", "Trades booked over the last minute window"),
-    ("errors_per_minute", "Failed or reverted trades plus ERROR log records per minute"),
-    ("avg_ws_latency_ms", "Mean latency of the active provider over the minute window"),
-    ("avg_loop_latency_ms", "Mean event-loop lateness over the last minute"),
-    ("guard_triggers_per_minute", "Guard trigger occurrences per minute"),
-    ("pnl_change_1min", "Realised P&L over the minute window, quote token base units"),
-    ("success_rate", "Share of successful trades over the hour window"),
-    ("failed_trades_per_hour", "Failed or reverted trades over the hour window"),
-    ("pnl_hourly", "Realised P&L over the hour window, quote token base units"),
-    ("gas_price_wei", "Current gas price estimate, wei per gas"),
-    ("rpc_response_ms", "Active provider's response time (moving average)"),
-    ("seconds_since_trade", "Seconds since the last trade while running"),
-)
 
-
-def exposition(metrics: Metrics, alerting: Alerting) -> str:
+def exposition(series: Series) -> str:
     """The whole scrape, in the Prometheus text format (version 0.0.4)."""
-    snap = metrics.snapshot()
-    return "".join(_lines(snap, alerting)) + "\n"
-
-
-def _lines(snap: dict[str, Any], alerting: Alerting) -> Iterator[str]:
-    for name, text in GAUGES:
-        yield from _gauge(name, text, [("", snap.get(name))])
-    resources = snap.get("resources") or {}
-    for key in ("cpu_percent", "memory_percent", "rss_bytes", "disk_used_percent"):
-        yield from _gauge(
-            f"process_{key}", f"Engine {key.replace('_', ' ')}", [("", resources.get(key))]
-        )
-    breaker = str((snap.get("breaker") or {}).get("state", "closed"))
-    states = [(f'state="{s}"', 1 if s == breaker else 0) for s in ("closed", "open", "half_open")]
-    yield from _gauge("breaker_state", "Circuit breaker state (1 = current)", states)
-    yield from _gauge(
-        "anomalies_today", "Anomalies flagged since 00:00 UTC", [("", snap["anomalies"]["today"])]
-    )
-    active = {a["rule"] for a in alerting.book.active()}
-    alerts = [
-        (f'rule="{r.name}",severity="{r.severity}"', 1 if r.name in active else 0)
-        for r in alerting.book.rules
-    ]
-    yield from _gauge("alert_firing", "Alert rules firing now (1) or not (0)", alerts)
-
-
-def _gauge(name: str, text: str, samples: list[tuple[str, Any]]) -> Iterator[str]:
-    present = [(labels, value) for labels, value in samples if value is not None]
-    if not present:
-        return
-    yield f"# HELP arbctl_{name} {text}\n# TYPE arbctl_{name} gauge\n"
-    for labels, value in present:
-        label_text = f"{{{labels}}}" if labels else ""
-        yield f"arbctl_{name}{label_text} {float(value)!r}\n"
+    return generate_latest(series.registry).decode()
 
 
 class PrometheusExporter:
-    def __init__(self, metrics: Metrics, alerting: Alerting, port: int, host: str = HOST) -> None:
-        self._metrics = metrics
-        self._alerting = alerting
+    def __init__(self, series: Series, port: int, host: str = HOST) -> None:
+        self._series = series
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
@@ -130,7 +82,7 @@ class PrometheusExporter:
             return "405 Method Not Allowed", "GET /metrics\n"
         if parts[1].split(b"?", 1)[0] not in (b"/metrics", b"/"):
             return "404 Not Found", "GET /metrics\n"
-        return "200 OK", exposition(self._metrics, self._alerting)
+        return "200 OK", exposition(self._series)
 
 
 async def _reply(writer: asyncio.StreamWriter, status: str, body: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.providers.health import Health
+from engine.providers.health import LATENCY_BOUNDS_MS, Health
 from engine.providers.selector import RECOVER_SUCCESSES, Breaker, SelectionError, Selector
 
 
@@ -164,3 +164,15 @@ def test_the_selection_is_typed_and_its_wire_form_keeps_the_providers_view() -> 
     view = selection.to_dict()
     assert list(view) == ["mode", "pinned", "active", "reason", "since", "providers", "history"]
     assert view["providers"][1]["active"] and view["history"][0]["previous"] == "p0"
+
+
+def test_every_answer_time_is_counted_in_its_latency_bucket_and_summed() -> None:
+    """The histogram Prometheus reads (rpc_latency_seconds): bounds are inclusive."""
+    health = Health("a", 0)
+    for latency in (4.0, 5.0, 5.5, 2000.0, 60_000.0):
+        health.record_ok(latency)
+    assert health.latency_counts[0] == 2  # 4 and exactly 5 ms: "le 5 ms"
+    assert health.latency_counts[1] == 1  # 5.5 ms: le 10 ms
+    assert health.latency_counts[LATENCY_BOUNDS_MS.index(2000.0)] == 1
+    assert health.latency_counts[-1] == 1  # above the last bound
+    assert health.latency_sum_ms == 62_014.5

@@ -93,6 +93,7 @@ WIRE_ROW = [
     "name", "kind", "status", "latency_ms_ewma", "success_rate", "consecutive_failures",
     "last_error", "last_error_at", "head_lag", "last_head", "requests", "priority",
     "offline_reason", "active", "pinned", "usable", "unusable_reason", "breaker", "stalled",
+    "latency_counts", "latency_sum_ms",  # every answer time (Prometheus' rpc latency histogram)
 ]  # fmt: skip
 
 

@@ -16,6 +16,7 @@ import stat
 import string
 import subprocess
 import tomllib
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +27,12 @@ import typer
 
 from arbctl.cli import app
 from engine.config import load
-from tests.conftest import EngineHandle, new_engine_dir
+from tests.conftest import EngineHandle, new_engine_dir, wait_until
 from tests.scripts.runbook.conftest import BIN, REPO, SCRIPTS
 from tests.scripts.runbook.yaml_subset import parse
 from tests.services import PG_DSN, REDIS_URL
+from tests.support.prometheus_tools import promtool
+from tests.telemetry.conftest import closed_port
 
 DEPLOY = SCRIPTS / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"
@@ -68,9 +71,9 @@ def test_the_compose_file_parses_the_same_with_pyyaml_if_it_is_installed(
     assert yaml.safe_load(COMPOSE.read_text()) == compose
 
 
-def test_three_services_each_with_a_health_check(compose: dict[str, Any]) -> None:
+def test_five_services_each_with_a_health_check(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "engine"}
+    assert set(services) == {"postgres", "redis", "engine", "prometheus", "grafana"}
     for name, service in services.items():
         test = service["healthcheck"]["test"]
         assert test[0] in ("CMD", "CMD-SHELL") and len(test) >= 2, name
@@ -92,7 +95,8 @@ def test_the_engine_waits_for_healthy_databases_and_keeps_its_state(
     assert (REPO / build["dockerfile"]).resolve() == DOCKERFILE
     mounts = dict(volume.split(":", 1) for volume in engine["volumes"])
     assert mounts["engine-state"] == "/var/lib/arbctl"  # the halt marker survives restarts
-    used = {v.split(":", 1)[0] for s in compose["services"].values() for v in s["volumes"]}
+    mounted = [v.split(":", 1)[0] for s in compose["services"].values() for v in s["volumes"]]
+    used = {source for source in mounted if not source.startswith((".", "/"))}  # named ones
     assert used == set(compose["volumes"])
     assert engine["restart"] == "on-failure"  # a deliberate stop stays stopped
 
@@ -102,6 +106,49 @@ def test_the_template_needs_exactly_what_the_engine_service_provides(
 ) -> None:
     needed = set(string.Template(TEMPLATE.read_text()).get_identifiers())
     assert needed == set(compose["services"]["engine"]["environment"])
+
+
+# --- Prometheus and Grafana -----------------------------------------------------------------
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """{path in the container: source}, bind mounts resolved against scripts/deploy."""
+    found = {}
+    for volume in service["volumes"]:
+        source, target = volume.split(":")[:2]
+        found[target] = str((DEPLOY / source).resolve()) if source.startswith(".") else source
+    return found
+
+
+def test_prometheus_loads_the_shipped_config_and_alert_rules(compose: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    files = mounts(prometheus)
+    config = Path(files["/etc/prometheus/prometheus.yml"])
+    assert config == DEPLOY / "prometheus" / "prometheus.yml"
+    assert Path(files["/etc/prometheus/alerts.yml"]) == DEPLOY / "prometheus" / "alerts.yml"
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    checked = promtool("check", "config", str(config))  # also checks alerts.yml
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS: 1 rule files found" in checked.stdout
+    engine = compose["services"]["engine"]["environment"]
+    assert f'"engine:{engine["ARBCTL_PROMETHEUS_PORT"]}"' in config.read_text()
+    assert engine["ARBCTL_PROMETHEUS_HOST"] == "0.0.0.0"  # reachable from the neighbour
+    assert prometheus["ports"] == ["127.0.0.1:9090:9090"]  # the host's loopback only
+    assert compose["services"]["engine"].get("ports") is None  # /metrics is not published
+
+
+def test_grafana_has_prometheus_as_data_source_and_the_dashboard_provisioned(
+    compose: dict[str, Any],
+) -> None:
+    grafana = compose["services"]["grafana"]
+    files = mounts(grafana)
+    assert Path(files["/etc/grafana/dashboards/arbctl.json"]) == DEPLOY / "grafana" / "arbctl.json"
+    sources = Path(files["/etc/grafana/provisioning/datasources"])
+    boards = Path(files["/etc/grafana/provisioning/dashboards"])
+    datasource = (sources / "prometheus.yml").read_text()
+    assert "type: prometheus" in datasource and "url: http://prometheus:9090" in datasource
+    assert "path: /etc/grafana/dashboards" in (boards / "arbctl.yml").read_text()
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN")
+    assert grafana["ports"] == ["127.0.0.1:3000:3000"]
 
 
 # --- the image ------------------------------------------------------------------------------
@@ -210,6 +257,8 @@ def deployed() -> Iterator[tuple[EngineHandle, dict[str, str]]]:
         ARBCTL_LEDGER_SCHEMA=names,
         ARBCTL_REDIS_URL=REDIS_URL,
         ARBCTL_REDIS_NAMESPACE=names,
+        ARBCTL_PROMETHEUS_PORT=str(closed_port()),  # never the container's fixed one here
+        ARBCTL_PROMETHEUS_HOST="127.0.0.1",
     )
     yield handle, env
     handle.cleanup()
@@ -258,12 +307,22 @@ def test_the_entrypoint_renders_a_private_valid_config_and_the_health_check_pass
     assert (config.ledger.backend, config.ledger.dsn) == ("postgres", PG_DSN)
     assert config.redis.url == REDIS_URL
     assert tomllib.loads(handle.config.read_text())["market"]["venue"] == "sim"
+    metrics_url = f"http://127.0.0.1:{config.metrics.prometheus_port}/metrics"
+    assert wait_until(lambda: "arbctl_engine_info{" in _scrape(metrics_url), timeout=30)
     health = compose["services"]["engine"]["healthcheck"]["test"][1].replace("$$", "$")
     check = subprocess.run(["sh", "-c", health], env=env, timeout=30, check=False)
     assert check.returncode == 0
     assert handle.cli("kill", "--reason", "health check test").returncode == 0
     halted = subprocess.run(["sh", "-c", health], env=env, timeout=30, check=False)
     assert halted.returncode != 0  # a halted engine is CRITICAL: unhealthy
+
+
+def _scrape(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+    except OSError:
+        return ""
 
 
 def test_the_entrypoint_refuses_a_missing_variable(
