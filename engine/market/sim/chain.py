@@ -104,6 +104,7 @@ class SimChain:
             receipt, touched = self._include(pending, now)
             changed |= touched
             receipts.append(receipt)
+        self.background.note_changed(changed)  # its next sweep looks at these again
         block = Block(number=self.head, timestamp=now, base_fee=self.gas.base_fee)
         return Mined(block, frozenset(changed), tuple(receipts))
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
 
 from engine.market.model import Market, Pool
 from engine.market.sim import contract, swap
@@ -27,6 +31,7 @@ BPS = 10_000
 BACKGROUND_PROBABILITY = 0.2  # per pair and block, when a wide spread is open
 BACKGROUND_THRESHOLD_BPS = 300  # spread beyond fees that other searchers act on
 BACKGROUND_SIZE_PPM = (500_000, 1_000_000)  # of the optimal size: they close most of it
+DRAW_BATCH = 2_048  # pair groups drawn at once (a trade redraws the rest of its batch)
 
 
 class Rivals:
@@ -71,6 +76,16 @@ class BackgroundArbs:
     (`threshold_bps` beyond fees) between two pools of the same pair, and only some of
     the time, leaving the everyday opportunities to the engine. Pools the engine has an
     order pending on are left alone: racing our orders is `Rivals`' job, at its rate.
+
+    Incremental: each block every pair group draws whether a searcher looks at it, but
+    a group's widest spread is computed again only when one of its pools changed since
+    it was last computed (`note_changed`, which the chain calls with every block's
+    changed pools; pools change only in blocks). On a 50k-pool market that is a few
+    hundred groups per block instead of every drawn one, and the draws are taken in
+    batches (`uniform_draws`), so the sweep costs what changed, not the market's size.
+    The outcome is exactly the full sweep's: the same draws from the same stream in the
+    same order (a trade's size draw falls between two groups' draws, as before), the
+    same spreads, the same trades.
     """
 
     def __init__(
@@ -84,29 +99,101 @@ class BackgroundArbs:
         self._threshold_bps = threshold_bps
         self._groups: list[list[str]] = []
         self._groups_of = -1  # pool count the groups were built for
+        self._group_of: dict[str, int] = {}  # pool address -> its group's index
+        self._stale: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # to compute again
+        self._open: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # widest is known, wide
+        self._widest: dict[int, tuple[Pool, Pool, int]] = {}  # the open groups' widest
         self.sweeps = 0
+
+    def note_changed(self, pools: Iterable[str]) -> None:
+        """These pools' reserves changed: their groups are examined again when drawn."""
+        for address in pools:
+            index = self._group_of.get(address)
+            if index is not None:
+                self._stale[index] = True
 
     def sweep(self, market: Market, reserved: set[str]) -> set[str]:
         """Maybe close wide same-pair spreads; returns the pools traded."""
-        changed: set[str] = set()
         if self._groups_of != len(market.pools):
-            self._groups, self._groups_of = _pair_groups(market), len(market.pools)
-        for group in self._groups:
-            if self._rng.random() >= self._probability:
-                continue
-            pools = [market.pools[a] for a in group if a not in reserved]
-            best = _widest(pools, self._threshold_bps)
+            self._index(market)
+        held = {self._group_of[a] for a in reserved if a in self._group_of}
+        changed: set[str] = set()
+        start = 0
+        while start < len(self._groups):
+            start = self._sweep_from(market, start, reserved, held, changed)
+        return changed
+
+    def _index(self, market: Market) -> None:
+        self._groups, self._groups_of = _pair_groups(market), len(market.pools)
+        self._group_of = {a: i for i, group in enumerate(self._groups) for a in group}
+        self._stale = np.ones(len(self._groups), dtype=bool)
+        self._open = np.zeros(len(self._groups), dtype=bool)
+        self._widest = {}
+
+    def _sweep_from(
+        self, market: Market, start: int, reserved: set[str], held: set[int], changed: set[str]
+    ) -> int:
+        """Draw for the groups from `start` on, up to the first that trades; returns
+        where to go on. The stream is rewound to just after that group's draw, so the
+        trade's size draw comes before the next group's, as in a one-by-one sweep."""
+        end = min(len(self._groups), start + DRAW_BATCH)
+        state = self._rng.getstate()
+        drawn = uniform_draws(self._rng, end - start) < self._probability
+        worth = drawn & (self._stale[start:end] | self._open[start:end])
+        for offset in np.flatnonzero(worth).tolist():
+            index = start + offset
+            best = self._best(market, index, reserved if index in held else None)
             if best is None:
                 continue
-            first, second, amount = best
-            amount = amount * self._rng.randint(*BACKGROUND_SIZE_PPM) // PPM
-            if amount <= 0:
-                continue
-            middle = swap.swap(first, first.token0, amount)
-            swap.swap(second, first.token1, middle)
-            changed |= {first.address, second.address}
-            self.sweeps += 1
-        return changed
+            self._rng.setstate(state)
+            uniform_draws(self._rng, offset + 1)
+            changed |= self._close(*best)
+            return index + 1
+        return end
+
+    def _best(
+        self, market: Market, index: int, reserved: set[str] | None
+    ) -> tuple[Pool, Pool, int] | None:
+        """The group's widest spread, computed again only if a pool changed; with pools
+        reserved, the widest among the others."""
+        group = self._groups[index]
+        if self._stale[index]:
+            best = _widest([market.pools[a] for a in group], self._threshold_bps)
+            self._stale[index], self._open[index] = False, best is not None
+            if best is None:
+                self._widest.pop(index, None)
+            else:
+                self._widest[index] = best
+        best = self._widest.get(index)
+        if best is None or reserved is None:
+            return best
+        return _widest([market.pools[a] for a in group if a not in reserved], self._threshold_bps)
+
+    def _close(self, first: Pool, second: Pool, amount: int) -> set[str]:
+        """Trade most of the spread away (the size is drawn); returns the pools traded."""
+        amount = amount * self._rng.randint(*BACKGROUND_SIZE_PPM) // PPM
+        if amount <= 0:
+            return set()
+        middle = swap.swap(first, first.token0, amount)
+        swap.swap(second, first.token1, middle)
+        self.note_changed((first.address, second.address))
+        self.sweeps += 1
+        return {first.address, second.address}
+
+
+def uniform_draws(rng: random.Random, count: int) -> npt.NDArray[np.float64]:
+    """`[rng.random() for _ in range(count)]`, bit for bit, in one call.
+
+    CPython's `random()` takes two 32-bit Mersenne Twister words (a >> 5, b >> 6) and
+    `getrandbits(64 * n)` takes the same 2n words, least significant first: the stream
+    ends in the same state and the floats are rebuilt exactly (pinned by a test).
+    """
+    if count <= 0:
+        return np.zeros(0, dtype=np.float64)
+    words = np.frombuffer(rng.getrandbits(64 * count).to_bytes(8 * count, "little"), "<u4")
+    high, low = (words[0::2] >> 5).astype(np.float64), (words[1::2] >> 6).astype(np.float64)
+    result: npt.NDArray[np.float64] = (high * 67108864.0 + low) * (1.0 / 9007199254740992.0)
+    return result
 
 
 def _pair_groups(market: Market) -> list[list[str]]:
