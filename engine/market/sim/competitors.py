@@ -32,6 +32,7 @@ BACKGROUND_PROBABILITY = 0.2  # per pair and block, when a wide spread is open
 BACKGROUND_THRESHOLD_BPS = 300  # spread beyond fees that other searchers act on
 BACKGROUND_SIZE_PPM = (500_000, 1_000_000)  # of the optimal size: they close most of it
 DRAW_BATCH = 2_048  # pair groups drawn at once (a trade redraws the rest of its batch)
+FLOAT_MARGIN = 1e-9  # relative: float error in the spread bound is ~1e-15
 
 
 class Rivals:
@@ -97,52 +98,37 @@ class BackgroundArbs:
         self._rng = rng
         self._probability = probability
         self._threshold_bps = threshold_bps
-        self._groups: list[list[str]] = []
-        self._groups_of = -1  # pool count the groups were built for
-        self._group_of: dict[str, int] = {}  # pool address -> its group's index
-        self._stale: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # to compute again
-        self._open: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)  # widest is known, wide
-        self._widest: dict[int, tuple[Pool, Pool, int]] = {}  # the open groups' widest
+        self._groups = _PairGroups(Market(), threshold_bps)
         self.sweeps = 0
 
     def note_changed(self, pools: Iterable[str]) -> None:
         """These pools' reserves changed: their groups are examined again when drawn."""
-        for address in pools:
-            index = self._group_of.get(address)
-            if index is not None:
-                self._stale[index] = True
+        self._groups.note_changed(pools)
 
     def sweep(self, market: Market, reserved: set[str]) -> set[str]:
         """Maybe close wide same-pair spreads; returns the pools traded."""
-        if self._groups_of != len(market.pools):
-            self._index(market)
-        held = {self._group_of[a] for a in reserved if a in self._group_of}
+        if self._groups.pool_count != len(market.pools):
+            self._groups = _PairGroups(market, self._threshold_bps)
+        self._groups.settle_narrow()
+        held = {self._groups.of[a] for a in reserved if a in self._groups.of}
         changed: set[str] = set()
         start = 0
-        while start < len(self._groups):
-            start = self._sweep_from(market, start, reserved, held, changed)
+        while start < len(self._groups.members):
+            start = self._sweep_from(start, reserved, held, changed)
         return changed
 
-    def _index(self, market: Market) -> None:
-        self._groups, self._groups_of = _pair_groups(market), len(market.pools)
-        self._group_of = {a: i for i, group in enumerate(self._groups) for a in group}
-        self._stale = np.ones(len(self._groups), dtype=bool)
-        self._open = np.zeros(len(self._groups), dtype=bool)
-        self._widest = {}
-
-    def _sweep_from(
-        self, market: Market, start: int, reserved: set[str], held: set[int], changed: set[str]
-    ) -> int:
+    def _sweep_from(self, start: int, reserved: set[str], held: set[int], changed: set[str]) -> int:
         """Draw for the groups from `start` on, up to the first that trades; returns
         where to go on. The stream is rewound to just after that group's draw, so the
         trade's size draw comes before the next group's, as in a one-by-one sweep."""
-        end = min(len(self._groups), start + DRAW_BATCH)
+        groups = self._groups
+        end = min(len(groups.members), start + DRAW_BATCH)
         state = self._rng.getstate()
         drawn = uniform_draws(self._rng, end - start) < self._probability
-        worth = drawn & (self._stale[start:end] | self._open[start:end])
+        worth = drawn & (groups.stale[start:end] | groups.open[start:end])
         for offset in np.flatnonzero(worth).tolist():
             index = start + offset
-            best = self._best(market, index, reserved if index in held else None)
+            best = groups.widest(index, reserved if index in held else None)
             if best is None:
                 continue
             self._rng.setstate(state)
@@ -150,24 +136,6 @@ class BackgroundArbs:
             changed |= self._close(*best)
             return index + 1
         return end
-
-    def _best(
-        self, market: Market, index: int, reserved: set[str] | None
-    ) -> tuple[Pool, Pool, int] | None:
-        """The group's widest spread, computed again only if a pool changed; with pools
-        reserved, the widest among the others."""
-        group = self._groups[index]
-        if self._stale[index]:
-            best = _widest([market.pools[a] for a in group], self._threshold_bps)
-            self._stale[index], self._open[index] = False, best is not None
-            if best is None:
-                self._widest.pop(index, None)
-            else:
-                self._widest[index] = best
-        best = self._widest.get(index)
-        if best is None or reserved is None:
-            return best
-        return _widest([market.pools[a] for a in group if a not in reserved], self._threshold_bps)
 
     def _close(self, first: Pool, second: Pool, amount: int) -> set[str]:
         """Trade most of the spread away (the size is drawn); returns the pools traded."""
@@ -179,6 +147,79 @@ class BackgroundArbs:
         self.note_changed((first.address, second.address))
         self.sweeps += 1
         return {first.address, second.address}
+
+
+class _PairGroups:
+    """The market's same-pair pool groups and what is known of their spreads.
+
+    A group is `stale` when a pool of it changed since its widest spread was computed,
+    `open` when that spread is known and above the threshold. Stale groups first meet a
+    float bound (per pool g*r1/r0 and g*r0/r1; a cycle's edge is the product of the
+    first's and the second's, so max*max bounds every cycle): one that stays below the
+    threshold with a margin far beyond float error is closed without exact arithmetic.
+    The bound only skips work; every trade is decided in integers by `_widest`.
+    """
+
+    def __init__(self, market: Market, threshold_bps: int) -> None:
+        self.pool_count = len(market.pools)
+        self._threshold_bps = threshold_bps
+        lists = _pair_groups(market)
+        self.of = {a: i for i, group in enumerate(lists) for a in group}
+        self._lists = [[market.pools[a] for a in group] for group in lists]
+        self._pools = [pool for group in self._lists for pool in group]
+        self._slot = {pool.address: k for k, pool in enumerate(self._pools)}
+        self._group_of_slot = np.array([self.of[pool.address] for pool in self._pools], int)
+        self._gain = np.array([BPS - pool.fee_bps for pool in self._pools], float)
+        width = max((len(group) for group in lists), default=0)
+        self.members = np.full((len(lists), width), len(self._pools))  # pad: a zero slot
+        for index, group in enumerate(lists):
+            self.members[index, : len(group)] = [self._slot[a] for a in group]
+        self._bounds = np.zeros((2, len(self._pools) + 1))
+        self._moved = set(range(len(self._pools)))  # slots whose bounds are out of date
+        self._limit = BPS * (BPS + threshold_bps) * (1 - FLOAT_MARGIN)
+        self.stale = np.ones(len(lists), dtype=bool)
+        self.open = np.zeros(len(lists), dtype=bool)
+        self._widest: dict[int, tuple[Pool, Pool, int]] = {}  # the open groups'
+
+    def note_changed(self, pools: Iterable[str]) -> None:
+        slots = [self._slot[a] for a in pools if a in self._slot]
+        self._moved.update(slots)
+        self.stale[self._group_of_slot[slots]] = True
+
+    def settle_narrow(self) -> None:
+        """Close, without exact arithmetic, the stale groups the float bound rules out."""
+        moved = list(self._moved)
+        self._moved.clear()
+        reserve0 = np.array([self._pools[slot].reserve0 for slot in moved], float)
+        reserve1 = np.array([self._pools[slot].reserve1 for slot in moved], float)
+        self._bounds[0, moved] = self._gain[moved] * reserve1 / reserve0
+        self._bounds[1, moved] = self._gain[moved] * reserve0 / reserve1
+        stale = np.flatnonzero(self.stale)
+        if not stale.size:
+            return
+        members = self.members[stale]
+        bound = self._bounds[0][members].max(axis=1) * self._bounds[1][members].max(axis=1)
+        narrow = stale[bound <= self._limit]
+        for index in np.flatnonzero(self.open[narrow]).tolist():
+            self._widest.pop(int(narrow[index]), None)
+        self.stale[narrow] = False
+        self.open[narrow] = False
+
+    def widest(self, index: int, reserved: set[str] | None) -> tuple[Pool, Pool, int] | None:
+        """The group's widest spread, computed again only if a pool changed; with pools
+        reserved, the widest among the others."""
+        pools = self._lists[index]
+        if self.stale[index]:
+            best = _widest(pools, self._threshold_bps)
+            self.stale[index], self.open[index] = False, best is not None
+            if best is None:
+                self._widest.pop(index, None)
+            else:
+                self._widest[index] = best
+        best = self._widest.get(index)
+        if best is None or reserved is None:
+            return best
+        return _widest([p for p in pools if p.address not in reserved], self._threshold_bps)
 
 
 def uniform_draws(rng: random.Random, count: int) -> npt.NDArray[np.float64]:

@@ -49,27 +49,30 @@ def test_a_sweep_over_an_unchanged_market_examines_no_pair_group(
     market = calm_market()
     background = competitors.BackgroundArbs(random.Random(1), probability=1.0)
     assert background.sweep(market, reserved=set()) == set()  # calm: nothing to close
-    assert widest_calls[0] == groups_of(market)  # the first sweep looks at every group
     widest_calls[0] = 0
     for _ in range(5):
         assert background.sweep(market, reserved=set()) == set()
     assert widest_calls[0] == 0
 
 
-def test_a_sweep_examines_only_the_groups_of_pools_that_changed(
+def test_a_sweep_examines_only_the_changed_groups_whose_spread_may_be_wide(
     widest_calls: list[int],
 ) -> None:
     market = calm_market()
     background = competitors.BackgroundArbs(random.Random(1), probability=1.0)
     background.sweep(market, reserved=set())
-    moved = list(market.pools.values())[:3]
-    for pool in moved:
-        swap.swap(pool, pool.token0, pool.reserve0 // 1_000)
-    background.note_changed({pool.address for pool in moved})
+    groups = competitors._pair_groups(market)
+    whales = [market.pools[group[0]] for group in groups[:3]]
+    ripples = [market.pools[group[0]] for group in groups[3:10]]
+    for pool in whales:
+        swap.swap(pool, pool.token0, pool.reserve0 // 10)  # a spread far beyond fees
+    for pool in ripples:
+        swap.swap(pool, pool.token0, pool.reserve0 // 10_000)  # within fees
+    background.note_changed({pool.address for pool in whales + ripples})
     widest_calls[0] = 0
-    background.sweep(market, reserved=set())
-    group_of = {a: i for i, g in enumerate(competitors._pair_groups(market)) for a in g}
-    assert widest_calls[0] == len({group_of[pool.address] for pool in moved})
+    traded = background.sweep(market, reserved=set())
+    assert widest_calls[0] == len(whales)
+    assert {pool.address for pool in whales} <= traded
 
 
 def test_a_reserved_pool_is_left_alone_even_when_its_group_is_remembered_open() -> None:
