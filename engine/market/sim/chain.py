@@ -15,7 +15,7 @@ from engine.config import MarketSection, SimSection
 from engine.market.errors import MarketError
 from engine.market.model import Block, Market
 from engine.market.sim import contract
-from engine.market.sim.competitors import BackgroundArbs, Rivals
+from engine.market.sim.competitors import BackgroundArbs, Rivals, block_order
 from engine.market.sim.gas import GasProcess
 from engine.market.sim.noise import NoiseTraders
 from engine.market.sim.seeds import fake_tx_hash, stream
@@ -57,7 +57,9 @@ class SimChain:
         self.noise = NoiseTraders(
             sim.noise_swaps_per_block, sim.noise_tail_alpha, stream(sim.seed, "noise")
         )
-        self.rivals = Rivals(sim.competitor_probability, stream(sim.seed, "competitors"))
+        self.rivals = Rivals(
+            sim.competitor_probability, stream(sim.seed, "competitors"), sim.competitor_bid_share
+        )
         self.background = BackgroundArbs(stream(sim.seed, "background"))
 
     def genesis(self, now: float) -> Mined:
@@ -86,7 +88,8 @@ class SimChain:
 
     def mine(self, now: float, mempool: list[Pending] | None = None) -> Mined:
         """Produce the next block: gas; other searchers close wide spreads the engine
-        saw and left (not on pools it has orders for); noise; then the mempool in order.
+        saw and left (not on pools it has orders for); noise; then the mempool and the
+        rivals racing it, by priority fee (see `competitors`).
 
         `mempool`: the transactions to include, already taken out with `drop_pending()`
         (the venue takes them on the event loop and mines on its worker thread, so an
@@ -98,10 +101,16 @@ class SimChain:
         reserved = {hop.pool for pending in included for hop in pending.order.hops}
         changed = self.background.sweep(self.market, reserved)
         changed |= self.noise.trade(self.market)
+        orders = [pending.order for pending in included]
+        bids = self.rivals.bids(self.market, orders)
         receipts = []
-        for pending in included:
-            changed |= self.rivals.front_run(self.market, pending.order)
-            receipt, touched = self._include(pending, now)
+        landed: set[int] = set()
+        for placed in block_order(orders, bids):
+            if not isinstance(placed, int):
+                changed |= self.rivals.land(self.market, placed, placed.target not in landed)
+                continue
+            receipt, touched = self._include(included[placed], now)
+            landed.add(placed)
             changed |= touched
             receipts.append(receipt)
         self.background.note_changed(changed)  # its next sweep looks at these again

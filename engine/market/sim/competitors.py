@@ -1,11 +1,15 @@
 """Other searchers: rivals who race our orders, and those who work the market alone.
 
 Rivals are the reason a correct, profitable transaction still reverts. With
-`competitor_probability`, a rival saw the same dislocation and its transaction lands
-first in the block: it trades the same route on the same pools with its own size (a
-fraction to somewhat more than ours), as long as that still pays it. Our transaction
-then executes against what is left and fails or succeeds on the real numbers: a hop
-below its slippage bound or the final profit check, whichever the math hits first.
+`competitor_probability`, a rival saw the same dislocation and sends its own
+transaction: the same route on the same pools with its own size (a fraction to
+somewhat more than ours), as long as that pays it at the head of the block. It bids a
+priority fee of `competitor_bid_share` of that expected profit (in native wei, per gas
+it burns), and the block is ordered by priority fee, highest first (ours among
+themselves in nonce order; a tie goes to the rival). Landing first, the rival trades and
+our transaction executes against what is left, failing or succeeding on the real
+numbers: a hop below its slippage bound or the final profit check, whichever the math
+hits first. Outbid, the rival trades after us on what we left, if that still pays it.
 
 Background arbitrageurs keep the market in one piece (see `BackgroundArbs`).
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -35,24 +39,96 @@ DRAW_BATCH = 2_048  # pair groups drawn at once (a trade redraws the rest of its
 FLOAT_MARGIN = 1e-9  # relative: float error in the spread bound is ~1e-15
 
 
+@dataclass(frozen=True, slots=True)
+class RivalBid:
+    """A rival's transaction racing our order number `target` of the block."""
+
+    target: int
+    order: ArbOrder
+    priority_fee_per_gas: int
+
+
 class Rivals:
-    def __init__(self, probability: float, rng: random.Random) -> None:
+    def __init__(self, probability: float, rng: random.Random, bid_share: float = 0.5) -> None:
         self._probability = probability
         self._rng = rng
-        self.front_runs = 0
+        self._bid_ppm = round(bid_share * PPM)
+        self._native_pools: dict[str, str] = {}  # token -> its deepest pool with native
+        self._pools_seen = -1
+        self.front_runs = 0  # rivals that landed ahead of our order and traded
+        self.outbid = 0  # rivals our order outbid: it went first
+        self.last_bid = 0  # wei per gas, the latest rival's
 
-    def front_run(self, market: Market, order: ArbOrder) -> frozenset[str]:
-        """Maybe trade `order`'s route first; returns the pools the rival changed."""
-        if self._rng.random() >= self._probability:
-            return frozenset()
-        size = order.amount_in * self._rng.randint(*SIZE_PPM) // PPM
-        if size <= 0:
-            return frozenset()
-        execution = contract.run(market, _rival_order(order, size))
+    def bids(self, market: Market, orders: list[ArbOrder]) -> list[RivalBid]:
+        """The rivals racing this block's orders, drawn in order, priced on the head."""
+        bids = []
+        for target, order in enumerate(orders):
+            if self._rng.random() >= self._probability:
+                continue
+            size = order.amount_in * self._rng.randint(*SIZE_PPM) // PPM
+            if size <= 0:
+                continue
+            bid = self._bid(market, target, _rival_order(order, size))
+            if bid is not None:
+                bids.append(bid)
+        return bids
+
+    def _bid(self, market: Market, target: int, order: ArbOrder) -> RivalBid | None:
+        execution = contract.run(market, order)
         if execution.status != "success":
-            return frozenset()  # no longer profitable for the rival either: it stays out
-        self.front_runs += 1
+            return None  # not profitable for the rival: it stays out
+        profit = self._in_native(market, order.token, execution.amount_out - order.amount_in)
+        fee = profit * self._bid_ppm // PPM // max(1, execution.gas_used)
+        self.last_bid = fee
+        return RivalBid(target, order, fee)
+
+    def land(self, market: Market, bid: RivalBid, ahead: bool) -> frozenset[str]:
+        """The rival's transaction in its place in the block; returns the pools changed."""
+        if not ahead:
+            self.outbid += 1
+        execution = contract.run(market, bid.order)
+        if execution.status != "success":
+            return frozenset()  # what is left no longer pays it
+        self.front_runs += ahead
         return contract.commit(market, execution)
+
+    def _in_native(self, market: Market, token: str, amount: int) -> int:
+        """`amount` of `token` in native wei at the mid price of its deepest native pool."""
+        if token == market.native or amount <= 0:
+            return max(0, amount)
+        if self._pools_seen != len(market.pools):
+            self._native_pools = _native_pools(market)
+            self._pools_seen = len(market.pools)
+        address = self._native_pools.get(token)
+        if address is None:
+            return 0
+        native_reserve, token_reserve = market.pools[address].reserves_for(market.native)
+        return amount * native_reserve // token_reserve
+
+
+def block_order(ours: list[ArbOrder], rivals: list[RivalBid]) -> list[int | RivalBid]:
+    """The block's transactions by priority fee, highest first: ours (by index) keep
+    their nonce order among themselves; a rival goes ahead of ours on a tie."""
+    waiting = sorted(rivals, key=lambda bid: (-bid.priority_fee_per_gas, bid.target))
+    placed: list[int | RivalBid] = []
+    for index, order in enumerate(ours):
+        while waiting and waiting[0].priority_fee_per_gas >= order.priority_fee_per_gas:
+            placed.append(waiting.pop(0))
+        placed.append(index)
+    return placed + waiting
+
+
+def _native_pools(market: Market) -> dict[str, str]:
+    """Each token's pool with the native token holding the most native."""
+    best: dict[str, tuple[int, str]] = {}
+    for address, pool in market.pools.items():
+        if market.native not in (pool.token0, pool.token1):
+            continue
+        token = pool.other(market.native)
+        depth = pool.reserves_for(market.native)[0]
+        if token not in best or depth > best[token][0]:
+            best[token] = (depth, address)
+    return {token: address for token, (_, address) in best.items()}
 
 
 def _rival_order(order: ArbOrder, size: int) -> ArbOrder:
