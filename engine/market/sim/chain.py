@@ -1,10 +1,12 @@
 """The simulated chain: state, mempool and block production, synchronous and exact.
 
 Mining a block is one deterministic step — gas moves, other searchers close wide
-spreads, noise traders swap, then pending transactions execute in arrival order, each
-possibly front-run by a rival — so the whole market is a function of the seed and of
-what the engine submitted before each block. Timing, providers and asyncio live in the
-venue around this; tests can also drive `mine()` directly.
+spreads, noise traders swap, then pending transactions execute in arrival (nonce)
+order, interleaved with the rivals racing them by priority fee, highest first, so a
+rival lands ahead of an order unless the order bids more — so the whole market is a
+function of the seed and of what the engine submitted before each block. Timing,
+providers and asyncio live in the venue around this; tests can also drive `mine()`
+directly.
 """
 
 from __future__ import annotations

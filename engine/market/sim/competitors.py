@@ -49,6 +49,9 @@ class RivalBid:
 
 
 class Rivals:
+    """The searchers racing our orders: who shows up (drawn per order), what they bid,
+    and how they fare in the block's order (`bids`, `block_order`, `land`)."""
+
     def __init__(self, probability: float, rng: random.Random, bid_share: float = 0.5) -> None:
         self._probability = probability
         self._rng = rng
@@ -157,9 +160,11 @@ class BackgroundArbs:
     Incremental: each block every pair group draws whether a searcher looks at it, but
     a group's widest spread is computed again only when one of its pools changed since
     it was last computed (`note_changed`, which the chain calls with every block's
-    changed pools; pools change only in blocks). On a 50k-pool market that is a few
-    hundred groups per block instead of every drawn one, and the draws are taken in
-    batches (`uniform_draws`), so the sweep costs what changed, not the market's size.
+    changed pools; pools change only in blocks), and exactly only when a float bound
+    cannot rule a wide spread out (`_PairGroups`). On a 50k-pool market with 1,000 noise
+    swaps a block that is a few dozen exact computations instead of ~3,300, and the
+    draws are taken in batches (`uniform_draws`): the sweep costs what changed, not the
+    market's size.
     The outcome is exactly the full sweep's: the same draws from the same stream in the
     same order (a trade's size draw falls between two groups' draws, as before), the
     same spreads, the same trades.
