@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench/offloop.py --old /path/to/old/checkout    # old vs this tree
     .venv/bin/python scripts/bench/offloop.py --old ../main --repeat 2 --write /tmp/offloop.md
+    .venv/bin/python scripts/bench/offloop.py --new /path/to/tree --only new --runs 3  # one tree
 
 A real engine (`arbctl up`, the simulated venue in lockstep) on a 50k-pool market
 (`sim.tokens = 8333` on three dexes) with busy blocks (`--noise` swaps per block, so
@@ -249,7 +250,7 @@ def load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--old", type=Path, required=True, help="checkout of the old code")
+    parser.add_argument("--old", type=Path, help="checkout of the old code (unless --only new)")
     parser.add_argument("--new", type=Path, default=ROOT, help="checkout of the new code")
     parser.add_argument("--tokens", type=int, default=TOKENS_50K)
     parser.add_argument("--noise", type=int, default=1_000, help="noise swaps per block")
@@ -261,8 +262,11 @@ def main() -> None:
     parser.add_argument("--only", default="old,new", help="which trees: old,new")
     parser.add_argument("--write", type=Path, help="append the figures as Markdown here")
     args = parser.parse_args()
-    trees = {"old": args.old.resolve(), "new": args.new.resolve()}
-    trees = {name: tree for name, tree in trees.items() if name in args.only.split(",")}
+    only = args.only.split(",")
+    if "old" in only and args.old is None:
+        parser.error("--old is required unless --only new")
+    trees = {"old": args.old, "new": args.new}
+    trees = {name: tree.resolve() for name, tree in trees.items() if name in only}
     about = machine()
     lines = [f"- Machine: {about}"]
     lines += [f"- {name}: `{tree}` at {revision(tree)}" for name, tree in trees.items()]
