@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.config import SimSection
 from engine.market.sim import swap
 from engine.market.sim.chain import SimChain
+from engine.market.sim.competitors import RivalBid, block_order
 from engine.market.venue import ArbOrder, Receipt
 from tests.market.sim.drive import Rig, make_rig, sim_section
 from tests.market.sim.test_chain import QUIET, best_order
@@ -72,6 +73,19 @@ def test_an_order_bidding_more_than_the_rival_lands_first_and_succeeds() -> None
     assert receipt.status == "success"
     assert (chain.rivals.front_runs, chain.rivals.outbid) == (0, 1)
     assert receipt.gas_price == order.gas_price  # the bid is paid
+
+
+def test_the_block_goes_by_priority_fee_but_keeps_our_nonce_order() -> None:
+    def order(fee: int) -> ArbOrder:
+        return ArbOrder(f"o{fee}", "t", 1, (), 0, 0, 1, 1, priority_fee_per_gas=fee)
+
+    ours = [order(5), order(1)]
+    rival_3, rival_7 = RivalBid(1, order(3), 3), RivalBid(0, order(7), 7)
+    assert block_order(ours, [rival_3, rival_7]) == [rival_7, 0, rival_3, 1]
+    later_bids_more = [order(1), order(9)]  # cannot jump its own earlier nonce
+    rival_5 = RivalBid(1, order(5), 5)
+    assert block_order(later_bids_more, [rival_5]) == [rival_5, 0, 1]
+    assert block_order(ours, []) == [0, 1]
 
 
 # --- in paper mode: through the send gate and the venue ------------------------------------
