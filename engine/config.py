@@ -227,6 +227,9 @@ class SimSection:
     gas_base_gwei: Annotated[float, Range(0, 1_000_000.0, above=True)] = 20.0
     gas_spike_probability: Fraction = 0.03
     competitor_probability: Fraction = 0.15  # chance a rival searcher takes our opportunity
+    # share of its expected profit a rival bids as priority fee: ours goes first only if
+    # it bids more (ArbOrder.priority_fee_per_gas)
+    competitor_bid_share: Fraction = 0.5
     providers: Annotated[int, Range(1, 100)] = 3
     provider_latency_ms: list[Annotated[float, Range(0, 60_000)]] = field(
         default_factory=lambda: [40.0, 90.0, 160.0]

@@ -85,6 +85,10 @@ class ArbOrder:
     `min_out`), then require `final_out >= amount_in + min_profit`, repay
     `amount_in + flash_fee` and keep the rest. `min_profit` therefore includes the
     flash fee: an order that cannot repay its loan can never pass the check.
+
+    `priority_fee_per_gas` is the tip the order bids, part of `gas_price` (what it pays
+    per gas): block builders order transactions by it, highest first, so an order lands
+    ahead of a rival's only by bidding more (the simulated chain does exactly that).
     """
 
     order_id: str  # the opportunity id: lets receipts be matched to decisions
@@ -95,6 +99,7 @@ class ArbOrder:
     flash_fee: int  # token base units
     gas_limit: int
     gas_price: int  # wei per gas the sender bids
+    priority_fee_per_gas: int = 0  # wei per gas of `gas_price` bid as the builder's tip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +111,7 @@ class ArbOrder:
             "flash_fee": self.flash_fee,
             "gas_limit": self.gas_limit,
             "gas_price": self.gas_price,
+            "priority_fee_per_gas": self.priority_fee_per_gas,
         }
 
 

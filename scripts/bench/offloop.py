@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench/offloop.py --old /path/to/old/checkout    # old vs this tree
     .venv/bin/python scripts/bench/offloop.py --old ../main --repeat 2 --write /tmp/offloop.md
+    .venv/bin/python scripts/bench/offloop.py --new /path/to/tree --only new --runs 3  # one tree
 
 A real engine (`arbctl up`, the simulated venue in lockstep) on a 50k-pool market
 (`sim.tokens = 8333` on three dexes) with busy blocks (`--noise` swaps per block, so
@@ -19,7 +20,11 @@ Each code tree runs its own engine, one after the other (never both at once: the
 machine has two cores), with PYTHONPATH pointing at that tree, and the whole comparison
 is repeated `--repeat` times, old and new alternating, because the machine is shared.
 World build time and peak RSS are measured in a fresh process per tree (`build_world`
-alone). No asserts: the figures are printed and, with --write, written as Markdown.
+alone), and so is the simulated chain's CPU per block (`SimChain.mine` alone, no engine).
+In each engine run the CPU time of its threads is read from /proc: the market worker's
+(the thread at the highest nice value: sim mining plus the search) and the loop's, per
+block. CPU time is the figure to compare on a busy machine; latencies need a quiet one.
+No asserts: the figures are printed and, with --write, written as Markdown.
 """
 
 from __future__ import annotations
@@ -56,6 +61,19 @@ world = build_world(SimSection(tokens=int(sys.argv[1])))
 elapsed = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(len(world.market.pools), elapsed, peak)
+"""
+MINE_PROBE = """
+import sys, time
+from engine.config import SimSection
+from engine.market.sim.chain import SimChain
+tokens, noise, blocks = (int(a) for a in sys.argv[1:4])
+chain = SimChain(SimSection(tokens=tokens, noise_swaps_per_block=noise))
+for _ in range(5):
+    chain.mine(0.0)
+started = time.process_time()
+for _ in range(blocks):
+    chain.mine(0.0)
+print((time.process_time() - started) / blocks * 1000)
 """
 
 
@@ -139,23 +157,53 @@ def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[st
     status_runs: list[list[float]] = []
     kill_runs: list[list[float]] = []
     with Client(engine.socket) as client:
-        before, started = market(client), time.monotonic()
+        before, started, cpu_before = market(client), time.monotonic(), thread_cpu(engine.pid)
         for _ in range(50):
             client.timed("status")
         for _ in range(runs):
             status_runs.append([paced(client.timed, "status") for _ in range(requests)])
             kill_runs.append([paced(kill_and_resume, client, i) for i in range(kills)])
         after, elapsed = market(client), time.monotonic() - started
+        cpu_after = thread_cpu(engine.pid)
     blocks = after["blocks_seen"] - before["blocks_seen"]
+    per_block = {k: (cpu_after[k] - cpu_before[k]) / max(1, blocks) * 1000 for k in cpu_after}
     return {
         "status": status_runs,
         "kill": kill_runs,
         "blocks_per_s": blocks / elapsed,
+        "cpu_ms_per_block": per_block,
         "decision_ms": after.get("decision_ms"),
         "cycles": after.get("cycles"),
         "rss": engine.status_value("VmRSS"),
         "hwm": engine.status_value("VmHWM"),
     }
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the engine's loop thread (the main one), of its market
+    worker (threads niced below the main thread) and of every other thread."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that just ended
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            stats[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick, int(fields[16])
+    main_nice = stats[pid][1] if pid in stats else 0
+    cpu = {"loop": 0.0, "worker": 0.0, "other": 0.0}
+    for tid, (seconds, nice) in stats.items():
+        kind = "loop" if tid == pid else "worker" if nice > main_nice else "other"
+        cpu[kind] += seconds
+    return cpu
+
+
+def mining_cpu(tree: Path, tokens: int, noise: int, blocks: int = 40) -> float:
+    """CPU ms per block of the simulated chain alone, in a fresh process on `tree`."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    args = [sys.executable, "-c", MINE_PROBE, str(tokens), str(noise), str(blocks)]
+    done = subprocess.run(
+        args, env=env, cwd=tree, capture_output=True, text=True, timeout=600, check=True
+    )
+    return float(done.stdout.split()[-1])
 
 
 def paced(call: Callable[..., float], *args: Any) -> float:
@@ -202,7 +250,7 @@ def load() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--old", type=Path, required=True, help="checkout of the old code")
+    parser.add_argument("--old", type=Path, help="checkout of the old code (unless --only new)")
     parser.add_argument("--new", type=Path, default=ROOT, help="checkout of the new code")
     parser.add_argument("--tokens", type=int, default=TOKENS_50K)
     parser.add_argument("--noise", type=int, default=1_000, help="noise swaps per block")
@@ -214,8 +262,11 @@ def main() -> None:
     parser.add_argument("--only", default="old,new", help="which trees: old,new")
     parser.add_argument("--write", type=Path, help="append the figures as Markdown here")
     args = parser.parse_args()
-    trees = {"old": args.old.resolve(), "new": args.new.resolve()}
-    trees = {name: tree for name, tree in trees.items() if name in args.only.split(",")}
+    only = args.only.split(",")
+    if "old" in only and args.old is None:
+        parser.error("--old is required unless --only new")
+    trees = {"old": args.old, "new": args.new}
+    trees = {name: tree.resolve() for name, tree in trees.items() if name in only}
     about = machine()
     lines = [f"- Machine: {about}"]
     lines += [f"- {name}: `{tree}` at {revision(tree)}" for name, tree in trees.items()]
@@ -229,13 +280,23 @@ def main() -> None:
             row = f"| {name} | world build, {pools:,} pools | {result} | ≤ 2 s |"
             rows.append(row)
             print(row, flush=True)
+    for _ in range(args.repeat):
+        for name, tree in trees.items():  # alternating: side by side on the same machine
+            cpu = mining_cpu(tree, args.tokens, args.noise)
+            label = f"sim mining alone, CPU per block (noise {args.noise})"
+            row = f"| {name} | {label} | {cpu:.1f} ms | |"
+            rows.append(row)
+            print(row, flush=True)
     config = engine_config(args.tokens, args.noise, args.block_ms)
     for repeat in range(args.repeat):
         for name, tree in trees.items():
             load_before = load()
             with engine_on(tree, config) as engine:
                 figures = measure(engine, args.requests, args.kills, args.runs)
+            cpu = figures["cpu_ms_per_block"]
             context = (
+                f"CPU per block: worker {cpu['worker']:.1f} ms, loop {cpu['loop']:.1f} ms, "
+                f"other {cpu['other']:.1f} ms; "
                 f"{figures['blocks_per_s']:.1f} blocks/s searched, last decision "
                 f"{figures['decision_ms']} ms, {figures['cycles']:,} cycles, RSS "
                 f"{figures['rss']} (peak {figures['hwm']}), load {load_before} → {load()}"

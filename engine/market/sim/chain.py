@@ -1,10 +1,12 @@
 """The simulated chain: state, mempool and block production, synchronous and exact.
 
 Mining a block is one deterministic step — gas moves, other searchers close wide
-spreads, noise traders swap, then pending transactions execute in arrival order, each
-possibly front-run by a rival — so the whole market is a function of the seed and of
-what the engine submitted before each block. Timing, providers and asyncio live in the
-venue around this; tests can also drive `mine()` directly.
+spreads, noise traders swap, then pending transactions execute in arrival (nonce)
+order, interleaved with the rivals racing them by priority fee, highest first, so a
+rival lands ahead of an order unless the order bids more — so the whole market is a
+function of the seed and of what the engine submitted before each block. Timing,
+providers and asyncio live in the venue around this; tests can also drive `mine()`
+directly.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from engine.config import MarketSection, SimSection
 from engine.market.errors import MarketError
 from engine.market.model import Block, Market
 from engine.market.sim import contract
-from engine.market.sim.competitors import BackgroundArbs, Rivals
+from engine.market.sim.competitors import BackgroundArbs, Rivals, block_order
 from engine.market.sim.gas import GasProcess
 from engine.market.sim.noise import NoiseTraders
 from engine.market.sim.seeds import fake_tx_hash, stream
@@ -57,7 +59,9 @@ class SimChain:
         self.noise = NoiseTraders(
             sim.noise_swaps_per_block, sim.noise_tail_alpha, stream(sim.seed, "noise")
         )
-        self.rivals = Rivals(sim.competitor_probability, stream(sim.seed, "competitors"))
+        self.rivals = Rivals(
+            sim.competitor_probability, stream(sim.seed, "competitors"), sim.competitor_bid_share
+        )
         self.background = BackgroundArbs(stream(sim.seed, "background"))
 
     def genesis(self, now: float) -> Mined:
@@ -86,7 +90,8 @@ class SimChain:
 
     def mine(self, now: float, mempool: list[Pending] | None = None) -> Mined:
         """Produce the next block: gas; other searchers close wide spreads the engine
-        saw and left (not on pools it has orders for); noise; then the mempool in order.
+        saw and left (not on pools it has orders for); noise; then the mempool and the
+        rivals racing it, by priority fee (see `competitors`).
 
         `mempool`: the transactions to include, already taken out with `drop_pending()`
         (the venue takes them on the event loop and mines on its worker thread, so an
@@ -98,12 +103,19 @@ class SimChain:
         reserved = {hop.pool for pending in included for hop in pending.order.hops}
         changed = self.background.sweep(self.market, reserved)
         changed |= self.noise.trade(self.market)
+        orders = [pending.order for pending in included]
+        bids = self.rivals.bids(self.market, orders)
         receipts = []
-        for pending in included:
-            changed |= self.rivals.front_run(self.market, pending.order)
-            receipt, touched = self._include(pending, now)
+        landed: set[int] = set()
+        for placed in block_order(orders, bids):
+            if not isinstance(placed, int):
+                changed |= self.rivals.land(self.market, placed, placed.target not in landed)
+                continue
+            receipt, touched = self._include(included[placed], now)
+            landed.add(placed)
             changed |= touched
             receipts.append(receipt)
+        self.background.note_changed(changed)  # its next sweep looks at these again
         block = Block(number=self.head, timestamp=now, base_fee=self.gas.base_fee)
         return Mined(block, frozenset(changed), tuple(receipts))
 

@@ -25,10 +25,13 @@ class NoiseTraders:
         self._count = swaps_per_block
         self._alpha = tail_alpha
         self._rng = rng
+        self._addresses: list[str] = []  # the market's pools, in order, listed once
 
     def trade(self, market: Market) -> set[str]:
         """Apply this block's swaps; returns the pools they changed."""
-        addresses = list(market.pools)
+        if len(self._addresses) != len(market.pools):
+            self._addresses = list(market.pools)
+        addresses = self._addresses
         changed: set[str] = set()
         if not addresses:
             return changed
@@ -36,8 +39,9 @@ class NoiseTraders:
             pool = market.pools[self._rng.choice(addresses)]
             token_in = pool.token0 if self._rng.random() < 0.5 else pool.token1
             amount_in = self._size(pool.reserves_for(token_in)[0])
-            if swap.quote(pool, token_in, amount_in) > 0:
-                swap.swap(pool, token_in, amount_in)
+            amount_out = swap.quote(pool, token_in, amount_in)
+            if amount_out > 0:
+                swap.apply(pool, token_in, amount_in, amount_out)
                 changed.add(pool.address)
         return changed
 

@@ -132,6 +132,8 @@ class SimVenue:
             "pending": len(self._state.pending),
             "undelivered": len(self._backlog),
             "rival_front_runs": self._state.rivals.front_runs,
+            "rival_outbid": self._state.rivals.outbid,
+            "rival_last_bid": self._state.rivals.last_bid,
             "background_sweeps": self._state.background.sweeps,
             "lockstep": self._sim.lockstep,
         }
