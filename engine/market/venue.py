@@ -76,6 +76,23 @@ class SwapHop:
         }
 
 
+LOAN_KINDS = ("first-hop", "inventory", "uniswap-v3", "balancer-v2", "aave-v3")
+
+
+@dataclass(frozen=True, slots=True)
+class Loan:
+    """Where the executor takes the cycle's input: the route's first pair by a V2 flash
+    swap (`first-hop`), its own inventory, or a lender — a Uniswap V3 pool's `flash`,
+    the Balancer V2 Vault, the Aave V3 Pool — at `lender`. The contract path the
+    transaction takes; the lender's fee is what that lender charges."""
+
+    kind: str = "first-hop"
+    lender: str = ""  # address; empty for first-hop and inventory
+
+
+FIRST_HOP = Loan()
+
+
 @dataclass(frozen=True, slots=True)
 class ArbOrder:
     """The payload handed to the send gate: one call to the arbitrage executor contract.
@@ -95,6 +112,7 @@ class ArbOrder:
     flash_fee: int  # token base units
     gas_limit: int
     gas_price: int  # wei per gas the sender bids
+    loan: Loan = FIRST_HOP
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +124,7 @@ class ArbOrder:
             "flash_fee": self.flash_fee,
             "gas_limit": self.gas_limit,
             "gas_price": self.gas_price,
+            "loan": {"kind": self.loan.kind, "lender": self.loan.lender},
         }
 
 
