@@ -787,9 +787,33 @@ def _providers(config: Config) -> Iterator[Problem]:
     for name in sorted({n for n in names if names.count(n) > 1}):
         yield "providers", "each provider name once", repr(name)
     for index, entry in enumerate(config.providers):
+        if entry.kind != "liquidity":
+            continue
         fee = liquidity_fee_bps(entry)
-        if entry.kind == "liquidity" and fee is not None and not _bps(fee):
+        if fee is not None and not _bps(fee):
             yield f"providers[{index}].url", "fee_bps=0..9999 in the query", repr(fee)
+        yield from _lender_url(config, index, entry.url)
+
+
+# A liquidity source's URL scheme is the contract path its loans take (engine/lenders/loans.py).
+LIQUIDITY_SCHEMES = ("pair", "inventory", "uniswap-v3", "balancer-v2", "aave-v3")
+LENDER_SCHEMES = ("uniswap-v3", "balancer-v2", "aave-v3")  # these name the lender's address
+
+
+def _lender_url(config: Config, index: int, url: str) -> Iterator[Problem]:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in LIQUIDITY_SCHEMES:
+        known = ", ".join(f"{s}://" for s in LIQUIDITY_SCHEMES)
+        yield f"providers[{index}].url", f"a lender scheme ({known})", repr(parts.scheme)
+        return
+    host = parts.hostname or ""
+    needs = parts.scheme in LENDER_SCHEMES and config.market.venue == "evm"
+    if needs and not (len(host) == 42 and host.startswith("0x") and _is_hex(host[2:])):
+        yield f"providers[{index}].url", "the lender's contract address on a chain", repr(host)
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def liquidity_fee_bps(entry: ProviderEntry) -> str | None:

@@ -49,7 +49,7 @@ from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
-from engine.lenders.sources import build_sources
+from engine.lenders.sources import LiquiditySources, build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
@@ -207,7 +207,7 @@ class Daemon:
             await _restore_guards(guards, store)
             await venue.start()
             providers.start()
-            executor = build_executor(self.config, gate, venue)
+            executor = build_executor(self.config, gate, venue, lenders)
             await recover_sent(self.config, executor, store, self.view)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
@@ -464,14 +464,18 @@ def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
     )
 
 
-def build_executor(config: Config, gate: SendGate, venue: Venue) -> Executor:
+def build_executor(
+    config: Config, gate: SendGate, venue: Venue, lenders: LiquiditySources | None = None
+) -> Executor:
+    """The executor of the configured venue; on a chain, each order borrows from the
+    lender the approval chain chose for it (none configured: the route's first pair)."""
     if config.market.venue == "evm":
         from engine.execution.evm import EvmExecutor
         from engine.market.evm.venue import EvmVenue
 
         if not isinstance(venue, EvmVenue):
             raise TypeError(f"the evm executor needs the evm venue, got {type(venue).__name__}")
-        return EvmExecutor(gate, venue)
+        return EvmExecutor(gate, venue, loans=lenders.loan_for if lenders else None)
     from engine.execution.paper import PaperExecutor
 
     return PaperExecutor(gate, venue)

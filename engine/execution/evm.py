@@ -40,7 +40,7 @@ from engine.market.evm.rpc import ProviderUnavailable
 from engine.market.evm.sent import MinedTx
 from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
-from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Receipt, SwapHop
+from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Loan, Receipt, SwapHop
 from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Hop, Opportunity
 
@@ -64,10 +64,14 @@ class EvmExecutor(PaperExecutor):
         hop_slippage_bps: int = DEFAULT_HOP_SLIPPAGE_BPS,
         session: str | None = None,
         clock: Callable[[], float] = time.time,
+        loans: Callable[[str], Loan | None] | None = None,
     ) -> None:
         super().__init__(gate, venue, hop_slippage_bps, session, clock)
         self._evm = venue
         self._gas: dict[tuple[str, ...], int] = {}  # route -> gas limit (with the margin)
+        # The lender the approval chain chose for an opportunity (the liquidity failover's
+        # active source then); None: the route's first pair lends, as `execute` does.
+        self._loans = loans or (lambda _opportunity_id: None)
 
     async def execute(self, opportunity: Opportunity) -> TradeRecord:
         """Dry-run, send through the gate, wait for the receipt, book it.
@@ -84,7 +88,11 @@ class EvmExecutor(PaperExecutor):
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""
         order = self.order_for(opportunity)
-        data = execute_calldata(order)
+        loan = self._loans(opportunity.id)
+        if loan is not None:
+            order = dataclasses.replace(order, loan=loan)
+        fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
+        data = execute_calldata(order, fees)
         gas = await self._simulate(opportunity.id, _route_key(order), data)
         bid = self._evm.fee_bid()
         order = dataclasses.replace(order, gas_limit=gas, gas_price=bid.max_fee)
@@ -139,13 +147,22 @@ class EvmExecutor(PaperExecutor):
 
 
 def _route_key(order: ArbOrder) -> tuple[str, ...]:
-    return (order.token, *(hop.pool for hop in order.hops))
+    return (order.token, order.loan.kind, order.loan.lender, *(hop.pool for hop in order.hops))
 
 
-def execute_calldata(order: ArbOrder) -> str:
-    """The contract call for an order: its pools in route order, the loan, the floor."""
-    pairs = [hop.pool for hop in order.hops]
-    return abi.execute(pairs, order.token, order.amount_in, order.min_profit)
+def execute_calldata(order: ArbOrder, fees_bps: dict[str, int] | None = None) -> str:
+    """The contract call for an order: its pools in route order, the loan, the floor.
+
+    A first-hop loan is `execute` (the route's first pair lends by a flash swap); any
+    other loan is `run`, whose floor excludes the lender's fee because the contract adds
+    the fee the lender actually charges."""
+    if order.loan.kind == "first-hop":
+        pairs = [hop.pool for hop in order.hops]
+        return abi.execute(pairs, order.token, order.amount_in, order.min_profit)
+    fees = fees_bps or {}
+    hops = [(hop.pool, hop.token_out, fees.get(hop.pool, 30)) for hop in order.hops]
+    floor = max(1, order.min_profit - order.flash_fee)
+    return abi.run(hops, order.token, order.amount_in, floor, order.loan.kind, order.loan.lender)
 
 
 # --- reading an order back from the chain (start-up recovery) --------------------------------
@@ -155,7 +172,8 @@ def _order_from_calldata(
     tx = mined.tx
     if str(tx.get("to") or "").lower() != executor.lower():
         return None
-    decoded = abi.decode_execute(str(tx.get("input") or ""))
+    data = str(tx.get("input") or "")
+    decoded = abi.decode_execute(data) or abi.decode_run(data)
     if decoded is None:
         return None
     pairs, token_in, amount_in, min_profit = decoded

@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 
 from engine.config import Config, ProviderEntry, liquidity_fee_bps, redact_text
 from engine.ledger.records import TradeRecord
+from engine.lenders.loans import loan_of
+from engine.market.venue import Loan
 from engine.providers.health import Health
 from engine.providers.selector import ProviderStatus, Selector
 from engine.strategy.exact import flash_fee
@@ -135,6 +137,12 @@ class LiquiditySources:
         else:
             health.record_ok()
         self.selector.evaluate(self.reference)
+
+    def loan_for(self, opportunity_id: str) -> Loan | None:
+        """The contract path of the lender the approval chose for this opportunity."""
+        name = self._lender.get(opportunity_id)
+        source = self.sources.get(name) if name is not None else None
+        return loan_of(source.url) if source is not None else None
 
     def _remember(self, opportunity_id: str, name: str) -> None:
         self._lender[opportunity_id] = name

@@ -76,6 +76,23 @@ class SwapHop:
         }
 
 
+LOAN_KINDS = ("first-hop", "inventory", "uniswap-v3", "balancer-v2", "aave-v3")
+
+
+@dataclass(frozen=True, slots=True)
+class Loan:
+    """Where the executor takes the cycle's input: the route's first pair by a V2 flash
+    swap (`first-hop`), its own inventory, or a lender — a Uniswap V3 pool's `flash`,
+    the Balancer V2 Vault, the Aave V3 Pool — at `lender`. The contract path the
+    transaction takes; the lender's fee is what that lender charges."""
+
+    kind: str = "first-hop"
+    lender: str = ""  # address; empty for first-hop and inventory
+
+
+FIRST_HOP = Loan()
+
+
 @dataclass(frozen=True, slots=True)
 class ArbOrder:
     """The payload handed to the send gate: one call to the arbitrage executor contract.
@@ -100,6 +117,7 @@ class ArbOrder:
     gas_limit: int
     gas_price: int  # wei per gas the sender bids
     priority_fee_per_gas: int = 0  # wei per gas of `gas_price` bid as the builder's tip
+    loan: Loan = FIRST_HOP
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +130,7 @@ class ArbOrder:
             "gas_limit": self.gas_limit,
             "gas_price": self.gas_price,
             "priority_fee_per_gas": self.priority_fee_per_gas,
+            "loan": {"kind": self.loan.kind, "lender": self.loan.lender},
         }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, keccak
 
 # keccak256 of the event signatures
 SYNC_TOPIC = (
@@ -19,6 +19,10 @@ SYNC_TOPIC = (
 )
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 EXECUTED_TOPIC = "0x9d3143df72a22f3dea2e5172436c8d5eed763f17bef7a640c55666bdf8a8ad92"
+# Ran(address indexed tokenIn, uint256 amountIn, uint256 profit, uint256 hops, uint8 loan,
+# address lender): the general `run` entry; profit is the second data word, as in Executed.
+RAN_TOPIC = "0x" + keccak(text="Ran(address,uint256,uint256,uint256,uint8,address)").hex()
+PROFIT_TOPICS = (EXECUTED_TOPIC, RAN_TOPIC)
 
 
 def calldata(signature: str, args: tuple[Any, ...]) -> str:
@@ -71,6 +75,51 @@ def execute(pairs: list[str], token_in: str, amount_in: int, min_profit: int) ->
     return calldata(
         "execute(address[],address,uint256,uint256)", (pairs, token_in, amount_in, min_profit)
     )
+
+
+RUN = "run((uint8,address,address,uint16)[],address,uint256,uint256,uint8,address)"
+RUN_SELECTOR = calldata(RUN, ([], "0x" + "0" * 40, 0, 0, 0, "0x" + "0" * 40))[:10]
+HOP_V2 = 0
+LOAN_CODES = {"inventory": 0, "uniswap-v3": 1, "balancer-v2": 2, "aave-v3": 3}
+
+
+def run(
+    hops: list[tuple[str, str, int]],
+    token_in: str,
+    amount_in: int,
+    min_profit: int,
+    loan: str,
+    lender: str,
+) -> str:
+    """Calldata of `ArbExecutor.run`: V2 hops as (pool, token out, fee bps), the input
+    from `loan` ("inventory", "uniswap-v3", "balancer-v2", "aave-v3") at `lender`, and
+    `min_profit` over the input plus the lender's fee (the contract adds the fee)."""
+    encoded = [(HOP_V2, pool, token_out, fee) for pool, token_out, fee in hops]
+    empty = "0x" + "0" * 40
+    return calldata(
+        RUN, (encoded, token_in, amount_in, min_profit, LOAN_CODES[loan], lender or empty)
+    )
+
+
+def decode_run(data: str) -> tuple[list[str], str, int, int] | None:
+    """(pools, tokenIn, amountIn, minProfit) of `run` calldata; None if it is not one."""
+    if not data.startswith(RUN_SELECTOR):
+        return None
+    try:
+        hops, token_in, amount_in, min_profit, _loan, _lender = decode(
+            [
+                "(uint8,address,address,uint16)[]",
+                "address",
+                "uint256",
+                "uint256",
+                "uint8",
+                "address",
+            ],
+            bytes.fromhex(data[10:]),
+        )
+    except Exception:  # not well-formed: not a call the engine made
+        return None
+    return [hop[1] for hop in hops], token_in, amount_in, min_profit
 
 
 _EXECUTE_EMPTY = calldata("execute(address[],address,uint256,uint256)", ([], "0x" + "0" * 40, 0, 0))

@@ -159,10 +159,10 @@ def transfer_delta(receipt: dict[str, Any], token: str, owner: str) -> int:
 
 
 def executed_profit(receipt: dict[str, Any], executor: str) -> int | None:
-    """`profit` of the executor's Executed event (amountIn, profit, hops in data)."""
+    """`profit` of the executor's Executed or Ran event (amountIn, profit, … in data)."""
     for entry in receipt.get("logs") or []:
         topics = entry.get("topics") or []
         same = str(entry.get("address", "")).lower() == executor.lower()
-        if same and topics and topics[0] == abi.EXECUTED_TOPIC:
+        if same and topics and topics[0] in abi.PROFIT_TOPICS:
             return abi.word(entry.get("data") or "0x", 1)
     return None
