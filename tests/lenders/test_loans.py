@@ -46,7 +46,9 @@ def test_a_lender_order_is_run_with_the_fee_left_to_the_contract() -> None:
         SwapHop("0x" + "11" * 20, "0x" + "aa" * 20, "0x" + "bb" * 20, 0),
         SwapHop("0x" + "22" * 20, "0x" + "bb" * 20, "0x" + "aa" * 20, 0),
     )
-    order = ArbOrder("o", "0x" + "aa" * 20, 10**6, hops, 500, 300, 0, 0, Loan("balancer-v2", VAULT))
+    order = ArbOrder(
+        "o", "0x" + "aa" * 20, 10**6, hops, 500, 300, 0, 0, loan=Loan("balancer-v2", VAULT)
+    )
     data = execute_calldata(order, {"0x" + "22" * 20: 25})
     decoded = abi.decode_run(data)
     assert decoded is not None
