@@ -65,6 +65,8 @@ class Seat(Protocol):
 
     def observe_trade(self, trade: TradeRecord) -> None: ...
 
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None: ...
+
 
 class SizingPart(Protocol):
     """Clamps an opportunity to the size limits (engine/guards/approver.py `Guards.size`)."""
@@ -78,6 +80,8 @@ class LenderPart(Protocol):
     def review(self, opportunity: Opportunity) -> str | None: ...
 
     def observe(self, trade: TradeRecord) -> None: ...
+
+    def observe_refused(self, opportunity_id: str, reason: str) -> str | None: ...
 
 
 class GuardPart(Protocol):
@@ -101,6 +105,9 @@ class Sizing:
     def observe_trade(self, trade: TradeRecord) -> None:
         return None
 
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
+        return None
+
 
 class LenderChoice:
     """Seat 2: the active lender funds the input at its fee, or the opportunity waits."""
@@ -121,6 +128,16 @@ class LenderChoice:
     def observe_trade(self, trade: TradeRecord) -> None:
         self._lenders.observe(trade)
 
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
+        """A dry run the lender made revert (drained, paused): it fails over at once, so
+        the next opportunity of the same block already borrows elsewhere."""
+        failed = self._lenders.observe_refused(opportunity_id, reason)
+        if failed is not None:
+            occurrence = Occurrence(
+                LENDER_TRIGGER, "failover", failed, opportunity_id=opportunity_id
+            )
+            self._triggers.record(occurrence)
+
 
 class RiskGuards:
     """Seat 3: every enabled risk rule, then the breaker (closed, or a probe slot)."""
@@ -133,6 +150,9 @@ class RiskGuards:
 
     def observe_trade(self, trade: TradeRecord) -> None:
         self._guards.observe_trade(trade)
+
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
+        return None
 
 
 class ApprovalChain:
@@ -157,6 +177,11 @@ class ApprovalChain:
     def observe_trade(self, trade: TradeRecord) -> None:
         for seat in self.seats:
             seat.observe_trade(trade)
+
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
+        """An approved opportunity whose dry run failed: nothing was sent or booked."""
+        for seat in self.seats:
+            seat.observe_not_sent(opportunity_id, reason)
 
 
 def build_chain(

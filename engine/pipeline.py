@@ -56,12 +56,17 @@ class Approver(Protocol):
 
     def observe_trade(self, trade: TradeRecord) -> None: ...
 
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None: ...
+
 
 class _ApproveAll:
     def decide(self, opportunity: Opportunity) -> Verdict:
         return Verdict(opportunity, None)
 
     def observe_trade(self, trade: TradeRecord) -> None:
+        return None
+
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
         return None
 
 
@@ -162,6 +167,7 @@ class TradingPipeline:
                 self.refused_by_gate += 1
             else:
                 self.not_sent += 1
+                self._approver.observe_not_sent(opportunity.id, getattr(exc, "reason", str(exc)))
             log.info("opportunity %s not sent: %s", opportunity.id, exc)
             return
         except Exception:

@@ -41,7 +41,10 @@ from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Opportunity
 
 # Revert reasons (lower case) that mean the loan itself failed, not the route.
-LENDER_REVERTS = ("insufficient_liquidity", "locked", "flash", "borrow", "lender")
+LENDER_REVERTS = ("insufficient_liquidity", "locked", "flash", "borrow", "lender", "bal#528")
+# Whole reasons that are a lender's error code: Aave V3's RESERVE_INACTIVE (27),
+# RESERVE_PAUSED (29), FLASHLOAN_DISABLED (91); a V3 pool's flash with no liquidity (L).
+LENDER_CODES = frozenset({"27", "29", "91", "L"})
 COOLDOWN_S = 60.0  # a failed lender's breaker waits this long before a trial trade...
 MAX_COOLDOWN_S = 3600.0  # ...doubling each time it fails again, up to an hour
 REMEMBERED = 10_000  # approved opportunities whose lender is kept until booked
@@ -73,7 +76,7 @@ def build_sources(config: Config) -> LiquiditySources | None:
 
 def lender_failed(reason: str) -> bool:
     text = reason.lower()
-    return any(marker in text for marker in LENDER_REVERTS)
+    return reason.strip() in LENDER_CODES or any(marker in text for marker in LENDER_REVERTS)
 
 
 class LiquiditySources:
@@ -137,6 +140,17 @@ class LiquiditySources:
         else:
             health.record_ok()
         self.selector.evaluate(self.reference)
+
+    def observe_refused(self, opportunity_id: str, reason: str) -> str | None:
+        """A dry run that reverted for the lender's reason counts as the lender failing
+        (nothing was sent, so no booked trade will ever tell); returns what happened."""
+        name = self._lender.pop(opportunity_id, None)
+        if name is None or name not in self.sources or not lender_failed(reason):
+            return None
+        health = self.selector.health(name)
+        health.record_definitive_failure(f"flash loan refused: {reason}", self._clock())
+        self.selector.evaluate(self.reference)
+        return f"{name} refused the loan ({reason}); active lender now {self.selector.active}"
 
     def loan_for(self, opportunity_id: str) -> Loan | None:
         """The contract path of the lender the approval chose for this opportunity."""

@@ -89,6 +89,12 @@ class Health:
         self.last_error_at = at
         self._tell(False)
 
+    def record_definitive_failure(self, error: str, at: float) -> None:
+        """A failure that is proof on its own (a lender refusing a loan for its own
+        reason: drained, paused): down at once, not after DOWN_FAILURES in a row."""
+        self.record_failure(error, at)
+        self.consecutive_failures = max(self.consecutive_failures, DOWN_FAILURES)
+
     def record_head(self, number: int) -> None:
         """The newest block the provider reports; a provider that starts serving an older
         block than before is *behind* now, which is exactly what the lag must show."""

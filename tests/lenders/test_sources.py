@@ -102,3 +102,28 @@ def test_lender_health_is_typed_with_its_fee_and_a_redacted_url() -> None:
     assert aave.fee_bps == 5 and aave.url is not None and "hunter2" not in aave.url
     row = aave.to_dict()
     assert list(row)[-3:] == ["breaker", "fee_bps", "url"] and "stalled" not in row
+
+
+def test_a_dry_run_the_lender_made_revert_fails_over_to_the_next_lender_at_once() -> None:
+    sources = LiquiditySources(
+        [Source("vault", "balancer-v2://x", 0, 0), Source("aave", "aave-v3://y", 1, 9)], Clock()
+    )
+    lend(sources, "o1")
+    failed = sources.observe_refused("o1", "BAL#528")
+    assert failed is not None and "vault" in failed
+    assert sources.active.name == "aave"
+
+
+def test_a_dry_run_that_reverts_for_the_route_leaves_the_lender_alone() -> None:
+    sources = LiquiditySources(
+        [Source("vault", "balancer-v2://x", 0, 0), Source("aave", "aave-v3://y", 1, 9)], Clock()
+    )
+    lend(sources, "o1")
+    assert sources.observe_refused("o1", "ArbExecutor: profit below minimum") is None
+    assert sources.active.name == "vault"
+
+
+def test_aave_error_codes_and_balancer_errors_name_the_lender() -> None:
+    for reason in ("29", "91", "BAL#528", "ArbExecutor: lender not allowed"):
+        assert lender_failed(reason), reason
+    assert not lender_failed("UniswapV2: K")
