@@ -199,11 +199,13 @@ def gas(
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
-    """Current base fee and priority fee (from the venue), what a trade's gas costs in
-    quote, and what the max-gas guard would do at this moment.
+    """Current base fee and priority fee (from the venue), the gas model's estimate per
+    route shape (learnt from receipts; the configured numbers are the prior), what a
+    trade's gas costs in quote, and what the max-gas guard would do at this moment.
 
     Needs a running engine. With --json prints {base_fee, priority_fee, gas_price (wei),
-    guard: {verdict, ...}, routes: [...]} (docs/guards.md).
+    guard: {verdict, ...}, routes: [{shape, hops, gas_units, prior, source, observations,
+    ...}]} (docs/guards.md).
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
     """
@@ -228,11 +230,16 @@ def gas(
     )
     rows = [
         (
-            f"{r.get('hops')} hops",
+            r.get("shape"),
             r.get("gas_units"),
+            r.get("prior"),
+            f"{r.get('observations')} ({r.get('source')})",
             r.get("cost_text"),
             r.get("extra_margin_text"),
         )
         for r in data.get("routes") or []
     ]
-    output.print_table(["route", "gas units", "gas cost now", "extra margin over cap"], rows)
+    output.print_table(
+        ["route shape", "gas units", "prior", "observations", "gas cost now", "extra over cap"],
+        rows,
+    )

@@ -42,6 +42,7 @@ from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
 from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Receipt, SwapHop
 from engine.strategy.exact import flash_fee
+from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Hop, Opportunity
 
 
@@ -64,8 +65,9 @@ class EvmExecutor(PaperExecutor):
         hop_slippage_bps: int = DEFAULT_HOP_SLIPPAGE_BPS,
         session: str | None = None,
         clock: Callable[[], float] = time.time,
+        gas: GasModel | None = None,
     ) -> None:
-        super().__init__(gate, venue, hop_slippage_bps, session, clock)
+        super().__init__(gate, venue, hop_slippage_bps, session, clock, gas)
         self._evm = venue
         self._gas: dict[tuple[str, ...], int] = {}  # route -> gas limit (with the margin)
 
@@ -79,24 +81,27 @@ class EvmExecutor(PaperExecutor):
         receipt: Receipt = await self._gate.send(payload)
         if receipt.revert_reason.startswith(OUT_OF_GAS):
             self._gas.pop(_route_key(payload.order), None)
+        self._learn(opportunity, receipt)
         return self._book(opportunity, receipt, submitted_at)
 
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""
         order = self.order_for(opportunity)
         data = execute_calldata(order)
-        gas = await self._simulate(opportunity.id, _route_key(order), data)
+        gas = await self._simulate(opportunity, _route_key(order), data)
         bid = self._evm.fee_bid()
         order = dataclasses.replace(order, gas_limit=gas, gas_price=bid.max_fee)
         return EvmOrder(order, self._evm.executor, data, bid.priority_fee, opportunity.block_number)
 
-    async def _simulate(self, opportunity_id: str, route: tuple[str, ...], data: str) -> int:
+    async def _simulate(self, opportunity: Opportunity, route: tuple[str, ...], data: str) -> int:
         """The gas limit, once the dry run passed.
 
         `eth_estimateGas` is a binary search (~7 ms on anvil, against ~1 ms for the
         `eth_call`); a route's gas barely depends on the amounts, so its estimate is kept
-        and reused, and dropped when a transaction on that route runs out of gas.
+        and reused, and dropped when a transaction on that route runs out of gas. Each
+        estimate made is also the gas model's (engine.strategy.gas_model).
         """
+        opportunity_id = opportunity.id
         cached = self._gas.get(route)
         try:
             result = await self._evm.simulate(data, estimate=cached is None)
@@ -105,6 +110,7 @@ class EvmExecutor(PaperExecutor):
         if result.returned is None:
             raise self._failed(opportunity_id, result.reason, reverted=True)
         if cached is None:
+            self._learn_estimate(opportunity, result.gas_estimate)
             cached = self._gas[route] = gas_limit_with_margin(result.gas_estimate)
         return cached
 

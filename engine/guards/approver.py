@@ -40,8 +40,10 @@ from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, BlockUpdate, Venue
+from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph
+from engine.strategy.search import DEFAULT_GAS_UNITS
 
 log = logging.getLogger("arbctl.guards")
 
@@ -72,13 +74,16 @@ class Guards:
         gas_units: dict[int, int] | None = None,
         clock: Callable[[], float] = time.time,
         flash_fee_bps: int = 0,
+        gas_model: GasModel | None = None,
     ) -> None:
+        """`gas_model` is the search's (what `gas` shows); without one, a model of the
+        `gas_units` prior alone."""
         self.thresholds = t = thresholds
         self.flash_fee_bps = flash_fee_bps  # what the search charges: sizing re-prices with it
         self._venue = venue
         self._writer = writer
         self._clock = clock
-        self.gas_units = gas_units or {}
+        self.gas_model = gas_model or GasModel(gas_units or dict(DEFAULT_GAS_UNITS))
         self.opportunity_rules, self.trade_rules = build_rules(t)
         self.breaker = CircuitBreaker(
             t.breaker_wait_s, t.breaker_probe_trades, t.breaker_probe_timeout_s, clock
@@ -92,7 +97,12 @@ class Guards:
 
     @classmethod
     def from_config(
-        cls, config: Config, bus: EventBus, writer: LedgerWriter, venue: Venue
+        cls,
+        config: Config,
+        bus: EventBus,
+        writer: LedgerWriter,
+        venue: Venue,
+        gas_model: GasModel | None = None,
     ) -> Guards:
         """Thresholds from `[guards]`, money scaled by the venue's quote token."""
         quote = venue.market.tokens.get(venue.market.quote)
@@ -101,7 +111,15 @@ class Guards:
         thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals)
         strategy = config.strategy
         units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
-        return cls(thresholds, bus, writer, venue, units, flash_fee_bps=strategy.flash_fee_bps)
+        return cls(
+            thresholds,
+            bus,
+            writer,
+            venue,
+            units,
+            flash_fee_bps=strategy.flash_fee_bps,
+            gas_model=gas_model,
+        )
 
     def attach(self, pipeline: _Pipeline) -> None:
         """Follow the pipeline's head (for staleness), once the venue has loaded."""
@@ -344,8 +362,8 @@ class Guards:
         rule = next(r for r in self.opportunity_rules if isinstance(r, MaxGasPrice))
         enabled = rule.name not in self.thresholds.disabled
         head = self._head()
-        units = self.gas_units
-        return gas_report(self._venue, head, rule, enabled, self._prices, units, self.thresholds)
+        model = self.gas_model
+        return gas_report(self._venue, head, rule, enabled, self._prices, model, self.thresholds)
 
     def status(self) -> dict[str, Any]:
         """Every rule with its threshold and latest reading, plus counters."""

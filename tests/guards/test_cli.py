@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -57,8 +58,36 @@ def test_gas_shows_the_venues_fees_and_the_guards_verdict(quiet_engine: EngineHa
     assert gas["base_fee"] > 0 and gas["base_fee"] + gas["priority_fee"] == gas["gas_price"]
     expected = "block_unless_profitable" if gas["guard"]["over_cap"] else "allow"
     assert gas["guard"]["verdict"] == expected
-    assert [r["hops"] for r in gas["routes"]] == [2, 3]
+    assert [(r["hops"], r["source"]) for r in gas["routes"][:2]] == [(2, "prior"), (3, "prior")]
     assert quiet_engine.cli("gas").returncode == 0
+
+
+# The simulated executor contract's gas (engine/market/sim/contract.py): 25k base, 45k a
+# hop, 5k check, 8k settle.
+SIM_GAS = {2: 128_000, 3: 173_000}
+
+
+def _learnt(engine: EngineHandle) -> list[dict[str, Any]]:
+    routes = json.loads(engine.cli("gas", "--json").stdout)["routes"]
+    return [r for r in routes if r["source"] == "receipts"]
+
+
+def test_gas_shows_the_estimate_learnt_per_route_shape_with_its_prior(
+    quiet_engine: EngineHandle,
+) -> None:
+    assert wait_until(lambda: bool(_learnt(quiet_engine)), 60), "no shape learnt from receipts"
+    for row in _learnt(quiet_engine):
+        assert row["gas_units"] == SIM_GAS[row["hops"]]  # the sim charges exactly this
+        assert row["prior"] == {2: 130_000, 3: 180_000}[row["hops"]]
+        assert row["observations"] == row["receipts"] >= 1
+        assert row["last_used"] == SIM_GAS[row["hops"]]
+        assert len(row["dexes"]) == len(row["kinds"]) == row["hops"]
+        assert row["shape"].startswith(f"{row['hops']}-hop v2 ")
+    text = quiet_engine.cli("gas")
+    assert text.returncode == 0, text.stderr
+    assert "route shape" in text.stdout and "prior" in text.stdout
+    assert all(dex in text.stdout for dex in _learnt(quiet_engine)[0]["dexes"])
+    assert "(receipts)" in text.stdout
 
 
 def test_status_and_the_heartbeat_carry_the_breaker(quiet_engine: EngineHandle) -> None:
