@@ -131,3 +131,19 @@ def test_the_json_path_imports_nothing_heavy(command: str) -> None:
     assert result.returncode == 3
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "rich", "web3", "textual")}
     assert {m for m in imported if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE
+
+
+def test_metrics_show_the_gas_models_error_in_json_and_text(quiet_engine: EngineHandle) -> None:
+    def measured() -> dict[str, Any]:
+        return json.loads(quiet_engine.cli("metrics", "--json").stdout)["gas_model"]
+
+    assert wait_until(lambda: measured()["samples"] > 0, 60), "no trade measured"
+    gas = measured()
+    # the first trades of a shape pay the prior (130k / 180k against 128k / 173k used),
+    # the later ones the learnt gas exactly
+    assert 0 <= gas["mean_abs"] <= gas["p90_abs"] <= 7_000, gas
+    assert 0 <= gas["mean_abs_pct"] <= gas["p90_abs_pct"] <= 4.1, gas
+    assert gas["bias"] >= 0, gas
+    text = quiet_engine.cli("metrics")
+    assert text.returncode == 0, text.stderr
+    assert "gas model" in text.stdout and "p90" in text.stdout, text.stdout
