@@ -219,7 +219,7 @@ class Daemon:
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=build_chain(guards, lenders, guards.triggers, sizer=guards),
+                approver=build_chain(guards, lenders, guards.triggers, sizer=guards, bidder=guards),
             )
             guards.attach(pipeline)
             self.view.trading(pipeline, guards.breaker_summary)

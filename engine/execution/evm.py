@@ -10,8 +10,10 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
    raised, nothing was signed, no gas was spent, and there is no trade to record. (A
    "failed" trade per stale opportunity would swamp the ledger and trip the failed-
    trade circuit breaker with events that cost nothing.) The pipeline should count it;
-3. gas limit = estimate × 1.25 + 100,000 (anvil under-estimates flash swaps), fees by
-   the venue's EIP-1559 policy (`engine.market.evm.fees`);
+3. gas limit = estimate × 1.25 + 100,000 (anvil under-estimates flash swaps); the tip
+   (maxPriorityFeePerGas) is the opportunity's bid (engine/guards/bidding.py) or, not
+   bid, the venue's EIP-1559 policy (`engine.market.evm.fees`); the max fee covers two
+   base fees plus the tip;
 4. `gate.send(EvmOrder)`: the gate's check is the last thing before the venue signs
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
@@ -33,7 +35,7 @@ from engine.execution.gate import SendGate
 from engine.execution.paper import DEFAULT_HOP_SLIPPAGE_BPS, PaperExecutor
 from engine.ledger.records import TradeRecord
 from engine.market.evm import abi
-from engine.market.evm.fees import gas_limit_with_margin
+from engine.market.evm.fees import gas_limit_with_margin, max_fee_for
 from engine.market.evm.orders import EvmOrder
 from engine.market.evm.receipts import OUT_OF_GAS
 from engine.market.evm.rpc import ProviderUnavailable
@@ -89,9 +91,13 @@ class EvmExecutor(PaperExecutor):
         order = self.order_for(opportunity)
         data = execute_calldata(order)
         gas = await self._simulate(opportunity, _route_key(order), data)
-        bid = self._evm.fee_bid()
-        order = dataclasses.replace(order, gas_limit=gas, gas_price=bid.max_fee)
-        return EvmOrder(order, self._evm.executor, data, bid.priority_fee, opportunity.block_number)
+        fees = self._evm.fee_bid()
+        tip = opportunity.priority_fee or fees.priority_fee
+        max_fee = max_fee_for(fees.base_fee, tip)
+        order = dataclasses.replace(
+            order, gas_limit=gas, gas_price=max_fee, priority_fee_per_gas=tip
+        )
+        return EvmOrder(order, self._evm.executor, data, tip, opportunity.block_number)
 
     async def _simulate(self, opportunity: Opportunity, route: tuple[str, ...], data: str) -> int:
         """The gas limit, once the dry run passed.
@@ -175,6 +181,7 @@ def _order_from_calldata(
         flash_fee=flash_fee(amount_in, flash_fee_bps),
         gas_limit=int(tx["gas"], 16),
         gas_price=int(tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x0", 16),
+        priority_fee_per_gas=_tip(tx),
     )
 
 

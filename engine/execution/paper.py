@@ -97,6 +97,7 @@ class PaperExecutor:
             flash_fee=opportunity.flash_fee,
             gas_limit=opportunity.gas_units,
             gas_price=opportunity.gas_price,
+            priority_fee_per_gas=opportunity.priority_fee,
         )
 
     def _hops(self, opportunity: Opportunity) -> tuple[SwapHop, ...]:

@@ -22,8 +22,9 @@ from typing import Any, Protocol, TypeVar
 
 from engine.bus import EventBus
 from engine.config import Config, ConfigError
+from engine.guards.bidding import Fees, with_bid
 from engine.guards.breaker import BreakerState, CircuitBreaker, Transition
-from engine.guards.gas import gas_report
+from engine.guards.gas import current_fees, gas_report
 from engine.guards.rules import (
     MarketContext,
     MaxGasPrice,
@@ -75,11 +76,14 @@ class Guards:
         clock: Callable[[], float] = time.time,
         flash_fee_bps: int = 0,
         gas_model: GasModel | None = None,
+        priority_fee_share_bps: int = 0,
     ) -> None:
         """`gas_model` is the search's (what `gas` shows); without one, a model of the
-        `gas_units` prior alone."""
+        `gas_units` prior alone. `priority_fee_share_bps`: the bid's share of the
+        expected profit (engine/guards/bidding.py)."""
         self.thresholds = t = thresholds
         self.flash_fee_bps = flash_fee_bps  # what the search charges: sizing re-prices with it
+        self.priority_fee_share_bps = priority_fee_share_bps
         self._venue = venue
         self._writer = writer
         self._clock = clock
@@ -119,6 +123,7 @@ class Guards:
             units,
             flash_fee_bps=strategy.flash_fee_bps,
             gas_model=gas_model,
+            priority_fee_share_bps=strategy.priority_fee_share_bps,
         )
 
     def attach(self, pipeline: _Pipeline) -> None:
@@ -159,6 +164,28 @@ class Guards:
         self.resized += 1
         self.triggers.record(self._resized(resize))
         return resize.opportunity
+
+    def bid(self, opportunity: Opportunity) -> Opportunity:
+        """The opportunity re-priced at base fee + its priority-fee bid: a share of its
+        expected profit, capped by the max-gas-price rule (engine/guards/bidding.py)."""
+        base, tip = current_fees(self._venue, self._head())
+        market = self._venue.market
+        bid = with_bid(
+            opportunity,
+            Fees(base, tip),
+            self.priority_fee_share_bps,
+            self._gas_cap(),
+            self._prices,
+            market.native,
+            market.quote,
+        )
+        return opportunity if bid is None else bid
+
+    def _gas_cap(self) -> int | None:
+        """The max-gas-price rule's threshold, while the rule is enabled."""
+        enabled = self._enabled(self.opportunity_rules)
+        rule = next((r for r in enabled if isinstance(r, MaxGasPrice)), None)
+        return None if rule is None else int(rule.threshold)
 
     def _resized(self, resize: Resize) -> Occurrence:
         rule, new, show = resize.rule, resize.opportunity, self.thresholds.show

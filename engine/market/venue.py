@@ -95,6 +95,8 @@ class ArbOrder:
     flash_fee: int  # token base units
     gas_limit: int
     gas_price: int  # wei per gas the sender bids
+    # the priority fee per gas of the bid (EIP-1559 maxPriorityFeePerGas); 0: the venue's tip
+    priority_fee_per_gas: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +108,7 @@ class ArbOrder:
             "flash_fee": self.flash_fee,
             "gas_limit": self.gas_limit,
             "gas_price": self.gas_price,
+            "priority_fee_per_gas": self.priority_fee_per_gas,
         }
 
 
