@@ -48,7 +48,7 @@ def test_an_unobserved_shape_is_charged_the_prior() -> None:
     assert model.source(two_hop_shape(market())) == "prior"
 
 
-def test_receipts_replace_the_prior_with_an_upper_quantile_of_what_was_used() -> None:
+def test_receipts_replace_the_prior_with_a_quantile_of_what_was_used() -> None:
     model = GasModel(PRIOR, window=64, quantile_pct=90)
     shape = two_hop_shape(market())
     for used in range(170_000, 180_000, 100):  # 100 receipts, the ring keeps the last 64
@@ -63,6 +63,16 @@ def test_receipts_replace_the_prior_with_an_upper_quantile_of_what_was_used() ->
         130_000,
         179_900,
     )
+
+
+def test_a_tokens_one_off_first_trade_does_not_stick_to_the_estimate() -> None:
+    # the devnet's first 2-hop trade paid 263k (a zero-to-nonzero balance write), the
+    # following ones 155k-164k
+    model = GasModel(PRIOR)
+    shape = two_hop_shape(market())
+    for used in (263_249, 156_070, 155_652, 161_854, 155_564):
+        model.observe_receipt(shape, used)
+    assert model.estimate(shape) == 156_070
 
 
 def test_an_odd_receipt_does_not_move_the_estimate() -> None:
