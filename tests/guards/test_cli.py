@@ -15,7 +15,7 @@ from arbctl.cli import app
 from engine.guards.rules import RULE_NAMES
 from tests.arbctl.test_imports import ALLOWED_ENGINE
 from tests.conftest import EngineHandle, wait_until
-from tests.guards.conftest import rpc
+from tests.guards.conftest import QUIET_TRADE_RULES, GuardedEngine, rpc
 
 RULE_FIELDS = {
     "name", "kind", "action", "observes", "unit", "comparison", "threshold",
@@ -147,3 +147,20 @@ def test_metrics_show_the_gas_models_error_in_json_and_text(quiet_engine: Engine
     text = quiet_engine.cli("metrics")
     assert text.returncode == 0, text.stderr
     assert "gas model" in text.stdout and "p90" in text.stdout, text.stdout
+
+
+def test_a_restarted_engine_keeps_the_gas_it_learnt(guarded_engine: GuardedEngine) -> None:
+    """The model is rebuilt from the ledger's receipts at start (engine/strategy/gas_model.py):
+    halted before the restart, the engine trades nothing after it, so what `gas` shows
+    learnt from receipts is what the previous run booked."""
+    engine = guarded_engine(guards={"disabled": list(QUIET_TRADE_RULES)})
+    assert wait_until(lambda: bool(_learnt(engine)), 60), "no shape learnt from receipts"
+    assert engine.cli("kill", "--reason", "gas model restart test").returncode == 0
+    before = {row["shape"]: row for row in _learnt(engine)}
+    engine.stop()
+    engine.start()
+    after = {row["shape"]: row for row in _learnt(engine)}
+    assert set(after) == set(before)
+    for shape, row in after.items():
+        assert row["receipts"] >= before[shape]["receipts"]
+        assert row["gas_units"] == SIM_GAS[row["hops"]]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from engine.ledger.records import TradeRecord
+from engine.ledger.sqlite import SqliteLedger
 from engine.market.model import Block, Market, Pool, Token
-from engine.strategy.gas_model import GasModel, RouteShape, route_shape, upper_quantile
+from engine.strategy.gas_model import GasModel, RouteShape, restore, route_shape, upper_quantile
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 
 WETH, USDC, TKN = "0xweth", "0xusdc", "0xtkn"
@@ -149,3 +154,57 @@ def test_every_cycle_has_the_shape_of_its_pools() -> None:
     for cycle in range(len(table)):
         expected = route_shape(table.route(cycle), m.pools)
         assert s.shapes[int(s._shape_of[cycle])] == expected
+
+
+# --- durability: the ledger's receipts are the model's memory -----------------------------
+def _trade(n: int, route: list[tuple[str, str, str]], gas_used: int, **fields: Any) -> TradeRecord:
+    values: dict[str, Any] = {
+        "id": f"t-{n}",
+        "opportunity_id": f"o-{n}",
+        "venue": "sim",
+        "route": [{"pool": p, "token_in": a, "token_out": b} for p, a, b in route],
+        "token": WETH,
+        "token_symbol": "WETH",
+        "amount_in": 10**18,
+        "amount_out": 10**18 + 10**16,
+        "status": "success",
+        "revert_reason": "",
+        "gas_used": gas_used,
+        "gas_price": 20 * GWEI,
+        "gas_cost_wei": gas_used * 20 * GWEI,
+        "flash_fee": 0,
+        "profit_token": 10**16,
+        "profit_native": 10**16 - gas_used * 20 * GWEI,
+        "profit_quote": 1_000_000,
+        "expected_profit": 10**16,
+        "block_number": 100 + n,
+        "tx_hash": f"0x{n:064x}",
+        "detected_at": 1_700_000_000.0 + n,
+        "submitted_at": 1_700_000_000.0 + n,
+        "mined_at": 1_700_000_000.0 + n,
+    }
+    values.update(fields)
+    return TradeRecord(**values)
+
+
+async def test_a_restarted_engine_relearns_gas_from_the_ledgers_receipts(tmp_path: Path) -> None:
+    m = market()
+    route = [("0xtw1", WETH, TKN), ("0xtw2", TKN, WETH)]
+    store = SqliteLedger(tmp_path / "ledger.sqlite3")
+    await store.open()
+    try:
+        trades = [_trade(n, route, 170_000 + n) for n in range(5)]
+        trades += [
+            _trade(10, route, 50_000, status="reverted"),  # a revert: not the route's cost
+            _trade(11, route, 999_000, venue="evm"),  # another venue's pools
+            _trade(12, [("0xgone", WETH, TKN), ("0xtw2", TKN, WETH)], 999_000),  # unknown pool
+        ]
+        await store.record_trades(trades)
+        model = GasModel(PRIOR)
+        assert await restore(model, store, "sim", m.pools) == 5
+    finally:
+        await store.close()
+    (row,) = model.table()
+    assert (row.shape, row.receipts, row.source) == (two_hop_shape(m), 5, "receipts")
+    assert model.estimate(two_hop_shape(m)) == 170_002
+    assert row.last_used == 170_004  # oldest first: the newest is the last observed
