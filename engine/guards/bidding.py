@@ -16,8 +16,9 @@ then judges that price with its headroom, as before.
 
 The opportunity is re-priced at base fee + bid with the search's arithmetic (gas rounded
 up in the start token, profit rounded down in quote), so every seat after this one, the
-minimum-profit rule first, judges the net profit that is left after the bid. With a share
-of 0 the bid is the venue's tip: what the engine paid before bidding existed.
+minimum-profit rule first, judges the net profit that is left after the bid. At the price
+the search charged (a share of 0 bids the venue's tip: what the engine paid before bidding
+existed) the search's numbers stand unchanged.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def with_bid(
     expected = before_tip - to_token.up(units * fees.base_fee)
     tip = priority_fee(to_native.down(expected), units, share_bps, fees, max_gas_price)
     gas_price = fees.base_fee + tip
+    if gas_price == opportunity.gas_price:  # the price the search charged: its numbers stand
+        return dataclasses.replace(opportunity, priority_fee=tip)
     gas_cost = to_token.up(units * gas_price)
     net = before_tip - gas_cost
     return dataclasses.replace(
