@@ -10,16 +10,20 @@ the review:
      trigger names the limit and both sizes (engine/guards/sizing.py). Every later seat,
      and the send, sees the resized opportunity; one that does not pay clamped goes on
      unchanged, and the limit refuses it in seat 3 as before.
-  2. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
+  2. bidding (`Bidding`): the priority fee, a configured share of the expected profit
+     capped by the max-gas-price guard (engine/guards/bidding.py); the opportunity is
+     re-priced at base fee + bid, so every later seat judges the profit left after it.
+     One with nothing left is refused (a `min_net_profit` trigger).
+  3. lender choice (`LenderChoice`): can the active flash-liquidity source fund the
      input at its fee? A refusal is recorded as the `flash_liquidity` guard trigger.
-  3. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
+  4. guards and the breaker (`RiskGuards`): the risk rules, then a breaker slot.
 
 The order is the point: an opportunity the lender refuses never reaches the guards, so
 it takes no breaker probe slot. After each booked trade every seat observes it (the
 lender is credited with the loan's outcome, the guards fold it into their statistics).
 
 A seat answers with a `Verdict`-shaped value: None approves as is, a string refuses, a
-new `Review` approves with the opportunity changed (only sizing does). The chain's
+new `Review` approves with the opportunity changed (sizing and bidding do). The chain's
 `decide` gives the pipeline the opportunity to send, or the refusal.
 
 Every seat is synchronous: the pipeline reviews between deciding and sending, in one
@@ -40,6 +44,7 @@ from engine.ledger.records import TradeRecord
 from engine.strategy.opportunity import Opportunity
 
 LENDER_TRIGGER = "flash_liquidity"
+BID_TRIGGER = "min_net_profit"  # the bid left no profit: the minimum-profit rule's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,12 @@ class SizingPart(Protocol):
     """Clamps an opportunity to the size limits (engine/guards/approver.py `Guards.size`)."""
 
     def size(self, opportunity: Opportunity) -> Opportunity: ...
+
+
+class BidderPart(Protocol):
+    """Prices the priority-fee bid (engine/guards/approver.py `Guards.bid`)."""
+
+    def bid(self, opportunity: Opportunity) -> Opportunity: ...
 
 
 class LenderPart(Protocol):
@@ -109,8 +120,33 @@ class Sizing:
         return None
 
 
+class Bidding:
+    """Seat 2: the priority-fee bid, and the opportunity re-priced with it."""
+
+    def __init__(self, bidder: BidderPart, triggers: TriggerLog) -> None:
+        self._bidder = bidder
+        self._triggers = triggers
+
+    def review(self, review: Review) -> str | Review | None:
+        bid = self._bidder.bid(review.opportunity)
+        if bid.net_profit <= 0:
+            reason = (
+                f"nothing left after gas at {bid.gas_price} wei per gas "
+                f"(priority fee {bid.priority_fee}): net {bid.net_profit} token units"
+            )
+            self._triggers.record(Occurrence(BID_TRIGGER, "blocked", reason, opportunity_id=bid.id))
+            return f"{BID_TRIGGER}: {reason}"
+        return None if bid == review.opportunity else Review(bid)
+
+    def observe_trade(self, trade: TradeRecord) -> None:
+        return None
+
+    def observe_not_sent(self, opportunity_id: str, reason: str) -> None:
+        return None
+
+
 class LenderChoice:
-    """Seat 2: the active lender funds the input at its fee, or the opportunity waits."""
+    """Seat 3: the active lender funds the input at its fee, or the opportunity waits."""
 
     def __init__(self, lenders: LenderPart, triggers: TriggerLog) -> None:
         self._lenders = lenders
@@ -140,7 +176,7 @@ class LenderChoice:
 
 
 class RiskGuards:
-    """Seat 3: every enabled risk rule, then the breaker (closed, or a probe slot)."""
+    """Seat 4: every enabled risk rule, then the breaker (closed, or a probe slot)."""
 
     def __init__(self, guards: GuardPart) -> None:
         self._guards = guards
@@ -189,12 +225,15 @@ def build_chain(
     lenders: LenderPart | None,
     triggers: TriggerLog,
     sizer: SizingPart | None = None,
+    bidder: BidderPart | None = None,
 ) -> ApprovalChain:
-    """Sizing (when given), lender choice (when lenders are configured), then the guards
-    and the breaker."""
+    """Sizing and bidding (when given), lender choice (when lenders are configured), then
+    the guards and the breaker."""
     seats: list[Seat] = []
     if sizer is not None:
         seats.append(Sizing(sizer))
+    if bidder is not None:
+        seats.append(Bidding(bidder, triggers))
     if lenders is not None:
         seats.append(LenderChoice(lenders, triggers))
     seats.append(RiskGuards(guards))

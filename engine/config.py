@@ -289,6 +289,9 @@ class StrategySection:
     gas_units_3hop: Annotated[int, Range(21_000, 30_000_000)] = 180_000
     flash_fee_bps: Bps = 0
     top_n: Annotated[int, Range(1, 100_000)] = 5
+    # the priority fee bid: this share of the expected profit (bps), per gas; capped by
+    # guards.max_gas_price_gwei, never below the venue's tip; 0: bid the venue's tip
+    priority_fee_share_bps: Bps = 0
 
 
 @dataclass(slots=True)

@@ -54,6 +54,8 @@ from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
 from engine.pipeline import Executor, TradingPipeline
 from engine.snapshots import Session, Snapshots
+from engine.strategy import gas_model
+from engine.strategy.gas_model import GasModel
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from engine.telemetry import logs
 from engine.telemetry.alerts import Alerting
@@ -176,7 +178,8 @@ class Daemon:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
         try:
-            guards = Guards.from_config(self.config, self.bus, writer, venue)
+            gas = build_gas_model(self.config)
+            guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
             lenders = build_sources(self.config)
             providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
@@ -207,17 +210,18 @@ class Daemon:
             await _restore_guards(guards, store)
             await venue.start()
             providers.start()
-            executor = build_executor(self.config, gate, venue, lenders)
+            await _restore_gas_model(gas, store, venue)
+            executor = build_executor(self.config, gate, venue, gas, lenders)
             await recover_sent(self.config, executor, store, self.view)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
-                build_search(self.config, venue),
+                build_search(self.config, venue, gas),
                 executor,
                 self.lifecycle,
                 self.bus,
                 writer,
-                approver=build_chain(guards, lenders, guards.triggers, sizer=guards),
+                approver=build_chain(guards, lenders, guards.triggers, sizer=guards, bidder=guards),
             )
             guards.attach(pipeline)
             self.view.trading(pipeline, guards.breaker_summary)
@@ -443,7 +447,13 @@ def build_venue(config: Config) -> TradingVenue:
     raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
 
 
-def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
+def build_gas_model(config: Config) -> GasModel:
+    """The gas model, its prior the configured gas units (engine/strategy/gas_model.py)."""
+    strategy = config.strategy
+    return GasModel({2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop})
+
+
+def build_search(config: Config, venue: Venue, gas: GasModel | None = None) -> ArbitrageSearch:
     strategy = config.strategy
     by_symbol = {t.symbol: t.address for t in venue.market.tokens.values()}
     unknown = [s for s in strategy.base_tokens if s not in by_symbol]
@@ -461,11 +471,16 @@ def build_search(config: Config, venue: Venue) -> ArbitrageSearch:
             flash_fee_bps=strategy.flash_fee_bps,
             top_n=strategy.top_n,
         ),
+        gas,
     )
 
 
 def build_executor(
-    config: Config, gate: SendGate, venue: Venue, lenders: LiquiditySources | None = None
+    config: Config,
+    gate: SendGate,
+    venue: Venue,
+    gas: GasModel | None = None,
+    lenders: LiquiditySources | None = None,
 ) -> Executor:
     """The executor of the configured venue; on a chain, each order borrows from the
     lender the approval chain chose for it (none configured: the route's first pair)."""
@@ -475,10 +490,10 @@ def build_executor(
 
         if not isinstance(venue, EvmVenue):
             raise TypeError(f"the evm executor needs the evm venue, got {type(venue).__name__}")
-        return EvmExecutor(gate, venue, loans=lenders.loan_for if lenders else None)
+        return EvmExecutor(gate, venue, gas=gas, loans=lenders.loan_for if lenders else None)
     from engine.execution.paper import PaperExecutor
 
-    return PaperExecutor(gate, venue)
+    return PaperExecutor(gate, venue, gas=gas)
 
 
 async def recover_sent(
@@ -522,6 +537,16 @@ async def _restore_guards(guards: Guards, store: LedgerStore) -> None:
         await guards.restore(store)
     except Exception as exc:
         log.warning("guards start without the ledger's recent trades: %s", exc)
+
+
+async def _restore_gas_model(gas: GasModel, store: LedgerStore, venue: Venue) -> None:
+    """Relearn gas from the ledger's receipts; without them the model starts at its prior."""
+    try:
+        restored = await gas_model.restore(gas, store, venue.name, venue.market.pools)
+    except Exception as exc:
+        log.warning("the gas model starts from its prior (the ledger's trades: %s)", exc)
+        return
+    log.info("gas model: %d receipts restored, %d route shapes", restored, len(gas.table()))
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Any]], timeout: float) -> None:

@@ -51,7 +51,8 @@ def metrics(
 
     The runbook dashboard (trades, errors and guard triggers per minute, ws and loop
     latency, P&L change over the last minute), plus success rate, gas price, RPC response
-    time, failed trades per hour, the breaker, resources and today's anomalies.
+    time, failed trades per hour, the breaker, resources, the gas model's error (gas
+    charged against gas used: mean and p90, in gas and %) and today's anomalies.
 
     --watch redraws every --interval seconds until Ctrl-C (with --json: one JSON object
     per line). Money is in the quote token's base units, with a *_text twin for people.
@@ -263,6 +264,7 @@ def _status_grid(data: dict[str, Any]) -> RenderableType:
         ("breaker", output.esc(f"{breaker.get('state', '?')} {breaker.get('reason') or ''}")),
         ("providers", providers or "—"),
         ("P&L (hour)", output.esc(data.get("pnl_hourly_text", "—"))),
+        ("gas model", _gas_model_text(data.get("gas_model") or {})),
         (
             "resources",
             f"cpu {res.get('cpu_percent', '—')} % · memory {res.get('memory_percent', '—')} % "
@@ -275,6 +277,19 @@ def _status_grid(data: dict[str, Any]) -> RenderableType:
     for row in rows:
         grid.add_row(*row)
     return grid
+
+
+def _gas_model_text(gas: dict[str, Any]) -> str:
+    """The gas model's error: estimate charged against gas used, over recent trades."""
+    samples = gas.get("samples") or 0
+    if not samples:
+        return "no trade measured yet"
+    bias = int(gas.get("bias") or 0)
+    return (
+        f"error mean {gas.get('mean_abs'):,} gas ({gas.get('mean_abs_pct')} %) · "
+        f"p90 {gas.get('p90_abs'):,} gas ({gas.get('p90_abs_pct')} %) · "
+        f"bias {bias:+,} · {samples} trades"
+    )
 
 
 def _anomaly_view(anomalies: dict[str, Any]) -> RenderableType:

@@ -237,17 +237,19 @@ def gas(
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
-    """Current base fee and priority fee (from the venue), what a trade's gas costs in
-    quote, and what the max-gas guard would do at this moment.
+    """Current base fee and priority fee (from the venue), the gas model's estimate per
+    route shape (learnt from receipts; the configured numbers are the prior), what a
+    trade's gas costs in quote, and what the max-gas guard would do at this moment.
 
     Also today's gas as a share of revenue: gas / (net profit + gas), the runbook's "High
     Gas Costs" diagnosis. The headroom is a setting (guards.gas_headroom_pct: over the
     cap a trade must still profit with gas that much dearer), not a measurement.
 
     Needs a running engine. With --json prints {base_fee, priority_fee, gas_price (wei),
-    guard: {verdict, ...}, routes: [...], today: {gas_cost_quote, net_profit_quote,
-    gross_profit_quote, total_trades, quote, gas_pct_of_revenue}} (docs/guards.md;
-    `today` is null when the ledger does not answer).
+    guard: {verdict, ...}, routes: [{shape, hops, gas_units, prior, source, observations,
+    ...}], today: {gas_cost_quote, net_profit_quote, gross_profit_quote, total_trades,
+    quote, gas_pct_of_revenue}} (docs/guards.md; `today` is null when the ledger does not
+    answer).
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
     """
@@ -277,18 +279,22 @@ def gas(
     quote = (data["today"] or {}).get("quote")
     rows = [
         (
-            f"{r.get('hops')} hops",
+            str(r.get("shape")),
             f"{r.get('gas_units'):,}" if isinstance(r.get("gas_units"), int) else "?",
+            f"{r.get('prior'):,}" if isinstance(r.get("prior"), int) else "?",
+            f"{r.get('observations')} ({r.get('source')})",
             _money(r.get("cost_quote"), quote, r.get("cost_text")),
             _money(r.get("extra_margin_quote"), quote, r.get("extra_margin_text")),
         )
         for r in data.get("routes") or []
     ]
     columns = [
-        Col("route"),
+        Col("route shape", shrink=12),
         Col("gas units", right=True),
+        Col("prior", right=True, drop=2),
+        Col("observations", drop=1, shrink=8),
         Col(units.header("gas cost now", quote), right=True),
-        Col(units.header("extra margin over cap", quote), right=True),
+        Col(units.header("extra over cap", quote), right=True),
     ]
     output.print_fitted(columns, rows)
 

@@ -10,8 +10,10 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
    raised, nothing was signed, no gas was spent, and there is no trade to record. (A
    "failed" trade per stale opportunity would swamp the ledger and trip the failed-
    trade circuit breaker with events that cost nothing.) The pipeline should count it;
-3. gas limit = estimate × 1.25 + 100,000 (anvil under-estimates flash swaps), fees by
-   the venue's EIP-1559 policy (`engine.market.evm.fees`);
+3. gas limit = estimate × 1.25 + 100,000 (anvil under-estimates flash swaps); the tip
+   (maxPriorityFeePerGas) is the opportunity's bid (engine/guards/bidding.py) or, not
+   bid, the venue's EIP-1559 policy (`engine.market.evm.fees`); the max fee covers two
+   base fees plus the tip;
 4. `gate.send(EvmOrder)`: the gate's check is the last thing before the venue signs
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
@@ -33,7 +35,7 @@ from engine.execution.gate import SendGate
 from engine.execution.paper import DEFAULT_HOP_SLIPPAGE_BPS, PaperExecutor
 from engine.ledger.records import TradeRecord
 from engine.market.evm import abi
-from engine.market.evm.fees import gas_limit_with_margin
+from engine.market.evm.fees import gas_limit_with_margin, max_fee_for
 from engine.market.evm.orders import EvmOrder
 from engine.market.evm.receipts import OUT_OF_GAS
 from engine.market.evm.rpc import ProviderUnavailable
@@ -42,6 +44,7 @@ from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
 from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Loan, Receipt, SwapHop
 from engine.strategy.exact import flash_fee
+from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Hop, Opportunity
 
 
@@ -64,9 +67,10 @@ class EvmExecutor(PaperExecutor):
         hop_slippage_bps: int = DEFAULT_HOP_SLIPPAGE_BPS,
         session: str | None = None,
         clock: Callable[[], float] = time.time,
+        gas: GasModel | None = None,
         loans: Callable[[str], Loan | None] | None = None,
     ) -> None:
-        super().__init__(gate, venue, hop_slippage_bps, session, clock)
+        super().__init__(gate, venue, hop_slippage_bps, session, clock, gas)
         self._evm = venue
         self._gas: dict[tuple[str, ...], int] = {}  # route -> gas limit (with the margin)
         # The lender the approval chain chose for an opportunity (the liquidity failover's
@@ -83,6 +87,7 @@ class EvmExecutor(PaperExecutor):
         receipt: Receipt = await self._gate.send(payload)
         if receipt.revert_reason.startswith(OUT_OF_GAS):
             self._gas.pop(_route_key(payload.order), None)
+        self._learn(opportunity, receipt)
         return self._book(opportunity, receipt, submitted_at)
 
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
@@ -91,20 +96,26 @@ class EvmExecutor(PaperExecutor):
         loan = self._loans(opportunity.id)
         if loan is not None:
             order = dataclasses.replace(order, loan=loan)
-        fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
-        data = execute_calldata(order, fees)
-        gas = await self._simulate(opportunity.id, _route_key(order), data)
-        bid = self._evm.fee_bid()
-        order = dataclasses.replace(order, gas_limit=gas, gas_price=bid.max_fee)
-        return EvmOrder(order, self._evm.executor, data, bid.priority_fee, opportunity.block_number)
+        pool_fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
+        data = execute_calldata(order, pool_fees)
+        gas = await self._simulate(opportunity, _route_key(order), data)
+        fees = self._evm.fee_bid()
+        tip = opportunity.priority_fee or fees.priority_fee
+        max_fee = max_fee_for(fees.base_fee, tip)
+        order = dataclasses.replace(
+            order, gas_limit=gas, gas_price=max_fee, priority_fee_per_gas=tip
+        )
+        return EvmOrder(order, self._evm.executor, data, tip, opportunity.block_number)
 
-    async def _simulate(self, opportunity_id: str, route: tuple[str, ...], data: str) -> int:
+    async def _simulate(self, opportunity: Opportunity, route: tuple[str, ...], data: str) -> int:
         """The gas limit, once the dry run passed.
 
         `eth_estimateGas` is a binary search (~7 ms on anvil, against ~1 ms for the
         `eth_call`); a route's gas barely depends on the amounts, so its estimate is kept
-        and reused, and dropped when a transaction on that route runs out of gas.
+        and reused, and dropped when a transaction on that route runs out of gas. Each
+        estimate made is also the gas model's (engine.strategy.gas_model).
         """
+        opportunity_id = opportunity.id
         cached = self._gas.get(route)
         try:
             result = await self._evm.simulate(data, estimate=cached is None)
@@ -113,6 +124,7 @@ class EvmExecutor(PaperExecutor):
         if result.returned is None:
             raise self._failed(opportunity_id, result.reason, reverted=True)
         if cached is None:
+            self._learn_estimate(opportunity, result.gas_estimate)
             cached = self._gas[route] = gas_limit_with_margin(result.gas_estimate)
         return cached
 
@@ -187,6 +199,7 @@ def _order_from_calldata(
         flash_fee=flash_fee(amount_in, flash_fee_bps),
         gas_limit=int(tx["gas"], 16),
         gas_price=int(tx.get("maxFeePerGas") or tx.get("gasPrice") or "0x0", 16),
+        priority_fee_per_gas=_tip(tx),
     )
 
 

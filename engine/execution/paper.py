@@ -9,6 +9,9 @@ them, so the ledger reconciles with the wallet to the unit.
 Bounds: each hop must pay at least its expected output less `hop_slippage_bps`; the
 route must return `amount_in + flash_fee + gas cost` (the opportunity's own estimate),
 so a trade that would lose money after gas reverts instead — a revert costs only gas.
+
+Every successful receipt's `gasUsed` goes to the gas model (engine.strategy.gas_model)
+under the route's shape: what the search charges next is what the chain just charged.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from engine.execution.gate import SendGate
 from engine.ledger.records import TradeRecord
 from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
 from engine.market.venue import ArbOrder, Receipt, SwapHop, Venue
+from engine.strategy.gas_model import GasModel, route_shape
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph, Rate
 
@@ -37,9 +41,11 @@ class PaperExecutor:
         hop_slippage_bps: int = DEFAULT_HOP_SLIPPAGE_BPS,
         session: str | None = None,
         clock: Callable[[], float] = time.time,
+        gas: GasModel | None = None,
     ) -> None:
         """`session` prefixes trade ids; the default (a clock reading) keeps ids unique
-        across engine restarts, since the simulated chain restarts its nonces."""
+        across engine restarts, since the simulated chain restarts its nonces. `gas` is
+        the model that learns from receipts (None: nothing learns)."""
         if not 0 <= hop_slippage_bps < FEE_DENOMINATOR:
             raise ValueError(f"hop_slippage_bps out of range: {hop_slippage_bps}")
         self._gate = gate
@@ -49,6 +55,7 @@ class PaperExecutor:
         self._session = session or f"{int(clock() * 1000):x}"
         self._clock = clock
         self._ids = itertools.count(1)
+        self.gas_model = gas
         bases = [t for t in (self._market.native, self._market.quote) if t]
         self._prices = PriceGraph(self._market.pools.values(), bases)
 
@@ -61,8 +68,23 @@ class PaperExecutor:
         order = self.order_for(opportunity)
         submitted_at = self._clock()
         receipt: Receipt = await self._gate.send(order)
+        self._learn(opportunity, receipt)
         # Booked without awaiting: prices are the mid prices of the block that mined it.
         return self._book(opportunity, receipt, submitted_at)
+
+    def _learn(self, opportunity: Opportunity, receipt: Receipt) -> None:
+        """A successful receipt's gas, to the model (a revert stops early: burns less)."""
+        if self.gas_model is None or receipt.status != "success":
+            return
+        shape = route_shape(opportunity.route, self._market.pools)
+        if shape is not None:
+            self.gas_model.observe_receipt(shape, receipt.gas_used)
+
+    def _learn_estimate(self, opportunity: Opportunity, estimate: int) -> None:
+        """A dry run's `eth_estimateGas` for the opportunity's route, to the model."""
+        shape = route_shape(opportunity.route, self._market.pools)
+        if self.gas_model is not None and shape is not None:
+            self.gas_model.observe_estimate(shape, estimate)
 
     def order_for(self, opportunity: Opportunity) -> ArbOrder:
         """The contract call: per-hop minimums from the live reserves, profit floor."""
@@ -75,6 +97,7 @@ class PaperExecutor:
             flash_fee=opportunity.flash_fee,
             gas_limit=opportunity.gas_units,
             gas_price=opportunity.gas_price,
+            priority_fee_per_gas=opportunity.priority_fee,
         )
 
     def _hops(self, opportunity: Opportunity) -> tuple[SwapHop, ...]:

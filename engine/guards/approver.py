@@ -22,8 +22,9 @@ from typing import Any, Protocol, TypeVar
 
 from engine.bus import EventBus
 from engine.config import Config, ConfigError
+from engine.guards.bidding import Fees, with_bid
 from engine.guards.breaker import BreakerState, CircuitBreaker, Transition
-from engine.guards.gas import gas_report
+from engine.guards.gas import current_fees, gas_report
 from engine.guards.rules import (
     MarketContext,
     MaxGasPrice,
@@ -40,8 +41,10 @@ from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, BlockUpdate, Venue
+from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph
+from engine.strategy.search import DEFAULT_GAS_UNITS
 
 log = logging.getLogger("arbctl.guards")
 
@@ -72,13 +75,19 @@ class Guards:
         gas_units: dict[int, int] | None = None,
         clock: Callable[[], float] = time.time,
         flash_fee_bps: int = 0,
+        gas_model: GasModel | None = None,
+        priority_fee_share_bps: int = 0,
     ) -> None:
+        """`gas_model` is the search's (what `gas` shows); without one, a model of the
+        `gas_units` prior alone. `priority_fee_share_bps`: the bid's share of the
+        expected profit (engine/guards/bidding.py)."""
         self.thresholds = t = thresholds
         self.flash_fee_bps = flash_fee_bps  # what the search charges: sizing re-prices with it
+        self.priority_fee_share_bps = priority_fee_share_bps
         self._venue = venue
         self._writer = writer
         self._clock = clock
-        self.gas_units = gas_units or {}
+        self.gas_model = gas_model or GasModel(gas_units or dict(DEFAULT_GAS_UNITS))
         self.opportunity_rules, self.trade_rules = build_rules(t)
         self.breaker = CircuitBreaker(
             t.breaker_wait_s, t.breaker_probe_trades, t.breaker_probe_timeout_s, clock
@@ -92,7 +101,12 @@ class Guards:
 
     @classmethod
     def from_config(
-        cls, config: Config, bus: EventBus, writer: LedgerWriter, venue: Venue
+        cls,
+        config: Config,
+        bus: EventBus,
+        writer: LedgerWriter,
+        venue: Venue,
+        gas_model: GasModel | None = None,
     ) -> Guards:
         """Thresholds from `[guards]`, money scaled by the venue's quote token."""
         quote = venue.market.tokens.get(venue.market.quote)
@@ -101,7 +115,16 @@ class Guards:
         thresholds = build_thresholds(config.guards, quote.symbol, quote.decimals)
         strategy = config.strategy
         units = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
-        return cls(thresholds, bus, writer, venue, units, flash_fee_bps=strategy.flash_fee_bps)
+        return cls(
+            thresholds,
+            bus,
+            writer,
+            venue,
+            units,
+            flash_fee_bps=strategy.flash_fee_bps,
+            gas_model=gas_model,
+            priority_fee_share_bps=strategy.priority_fee_share_bps,
+        )
 
     def attach(self, pipeline: _Pipeline) -> None:
         """Follow the pipeline's head (for staleness), once the venue has loaded."""
@@ -141,6 +164,28 @@ class Guards:
         self.resized += 1
         self.triggers.record(self._resized(resize))
         return resize.opportunity
+
+    def bid(self, opportunity: Opportunity) -> Opportunity:
+        """The opportunity re-priced at base fee + its priority-fee bid: a share of its
+        expected profit, capped by the max-gas-price rule (engine/guards/bidding.py)."""
+        base, tip = current_fees(self._venue, self._head())
+        market = self._venue.market
+        bid = with_bid(
+            opportunity,
+            Fees(base, tip),
+            self.priority_fee_share_bps,
+            self._gas_cap(),
+            self._prices,
+            market.native,
+            market.quote,
+        )
+        return opportunity if bid is None else bid
+
+    def _gas_cap(self) -> int | None:
+        """The max-gas-price rule's threshold, while the rule is enabled."""
+        enabled = self._enabled(self.opportunity_rules)
+        rule = next((r for r in enabled if isinstance(r, MaxGasPrice)), None)
+        return None if rule is None else int(rule.threshold)
 
     def _resized(self, resize: Resize) -> Occurrence:
         rule, new, show = resize.rule, resize.opportunity, self.thresholds.show
@@ -344,8 +389,8 @@ class Guards:
         rule = next(r for r in self.opportunity_rules if isinstance(r, MaxGasPrice))
         enabled = rule.name not in self.thresholds.disabled
         head = self._head()
-        units = self.gas_units
-        return gas_report(self._venue, head, rule, enabled, self._prices, units, self.thresholds)
+        model = self.gas_model
+        return gas_report(self._venue, head, rule, enabled, self._prices, model, self.thresholds)
 
     def status(self) -> dict[str, Any]:
         """Every rule with its threshold and latest reading, plus counters."""

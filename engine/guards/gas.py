@@ -1,18 +1,20 @@
 """`arbctl gas`: what gas costs right now and what the max-gas guard would do about it.
 
 The runbook's morning checklist asks a gas oracle by hand; the venue already knows the
-base fee and the priority fee it is bidding, so this reads them, prices a typical trade's
-gas in quote at the pools' mid price, and states the guard's verdict at this moment.
+base fee and the priority fee it is bidding, so this reads them, prices a trade's gas in
+quote at the pools' mid price for every route shape the gas model has learnt (and the
+prior per hop count, what an unobserved shape is charged), and states the guard's
+verdict at this moment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from engine.guards.rules import MaxGasPrice
 from engine.guards.thresholds import Thresholds
 from engine.market.venue import BlockUpdate, Venue
+from engine.strategy.gas_model import GasModel
 from engine.strategy.pricing import PriceGraph
 
 
@@ -46,7 +48,7 @@ def gas_report(
     rule: MaxGasPrice,
     enabled: bool,
     prices: PriceGraph,
-    gas_units: Mapping[int, int],
+    gas: GasModel,
     thresholds: Thresholds,
 ) -> dict[str, Any]:
     base, priority = current_fees(venue, head)
@@ -74,14 +76,38 @@ def gas_report(
             "explain": sentence,
         },
         "routes": [
-            _route_cost(hops, units, price, over_cap, rule, prices, venue, thresholds)
-            for hops, units in sorted(gas_units.items())
+            {
+                **row,
+                **_route_cost(row["gas_units"], price, over_cap, rule, prices, venue, thresholds),
+            }
+            for row in _shape_rows(gas)
         ],
     }
 
 
+def _shape_rows(gas: GasModel) -> list[dict[str, Any]]:
+    """The prior per hop count (what a shape never observed is charged), then every
+    learnt shape with its estimate, prior and observations."""
+    priors: list[dict[str, Any]] = [
+        {
+            "shape": f"{hops}-hop (prior)",
+            "hops": hops,
+            "kinds": [],
+            "dexes": [],
+            "gas_units": units,
+            "prior": units,
+            "source": "prior",
+            "observations": 0,
+            "receipts": 0,
+            "estimates": 0,
+            "last_used": None,
+        }
+        for hops, units in sorted(gas.prior.items())
+    ]
+    return priors + [row.to_dict() for row in gas.table()]
+
+
 def _route_cost(
-    hops: int,
     units: int,
     price: int,
     over_cap: bool,
@@ -90,7 +116,7 @@ def _route_cost(
     venue: Venue,
     thresholds: Thresholds,
 ) -> dict[str, Any]:
-    """Gas of one route length now, in wei and quote; above the cap, the extra net profit
+    """Gas of one route shape now, in wei and quote; above the cap, the extra net profit
     an opportunity needs on top of paying it (the headroom)."""
     market = venue.market
     wei = units * price
@@ -98,8 +124,6 @@ def _route_cost(
     cost = rate.up(wei) if rate is not None else None
     extra = -(-cost * rule.headroom_pct // 100) if cost is not None and over_cap else 0
     return {
-        "hops": hops,
-        "gas_units": units,
         "cost_wei": wei,
         "cost_quote": cost,
         "cost_text": thresholds.show("quote", cost),

@@ -116,7 +116,9 @@ class ArbOrder:
     flash_fee: int  # token base units
     gas_limit: int
     gas_price: int  # wei per gas the sender bids
-    priority_fee_per_gas: int = 0  # wei per gas of `gas_price` bid as the builder's tip
+    # the priority fee per gas of the bid (EIP-1559 maxPriorityFeePerGas), the tip part of
+    # `gas_price`; 0: the venue's own tip
+    priority_fee_per_gas: int = 0
     loan: Loan = FIRST_HOP
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class Opportunity:
     net_profit: int  # gross_profit - gas_cost - flash_fee; the search never returns <= 0
     net_profit_quote: int  # net profit in the quote token's base units
     detected_at: float  # time.time() at detection
+    # wei per gas the order bids as priority fee (engine/guards/bidding.py); 0: not bid
+    # yet, the venue's own tip (what `gas_price` was priced with)
+    priority_fee: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Event/JSON form: ints stay ints (JSON has arbitrary precision integers)."""
@@ -54,4 +57,5 @@ class Opportunity:
             "net_profit": self.net_profit,
             "net_profit_quote": self.net_profit_quote,
             "detected_at": self.detected_at,
+            "priority_fee": self.priority_fee,
         }

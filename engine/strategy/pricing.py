@@ -9,7 +9,7 @@ rounding can only make an opportunity look worse than it is, never better.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,21 +98,25 @@ def _pool_rate(pool: Pool, src: str) -> Rate:
     return Rate(reserve_dst, reserve_src)
 
 
-GROUP_STRIDE = 4  # group = token index * GROUP_STRIDE + hop count (hop count <= 3)
-
-
 @dataclass(frozen=True, slots=True)
 class BlockCosts:
-    """This block's gas cost per (start token, route length) and each start token's quote rate.
+    """This block's gas price in each start token, and each start token's quote rate.
 
-    Indexed by *group* (token index * GROUP_STRIDE + hop count) so the pre-filter prices a
-    whole candidate array with one gather. `nan` marks what cannot be priced.
+    Indexed by start-token index (the cycle table's `token` column), so the pre-filter
+    prices a whole candidate array with one gather; gas per cycle is its shape's gas units
+    times `gas_per_unit_float[token]`. `nan` marks what cannot be priced.
     """
 
-    gas_cost: dict[int, int]  # group -> gas in the token's base units, rounded up
-    gas_cost_float: npt.NDArray[np.float64]  # by group
+    gas_price: int  # wei per gas
+    gas_rate: list[Rate | None]  # by token index: native -> token (None: no price path)
+    gas_per_unit_float: npt.NDArray[np.float64]  # by token index: token units per gas unit
     to_quote: list[Rate | None]  # by token index
-    to_quote_float: npt.NDArray[np.float64]  # by group
+    to_quote_float: npt.NDArray[np.float64]  # by token index
+
+    def gas_cost(self, token_index: int, units: int) -> int | None:
+        """`units` gas at this block's price, in the start token's base units, rounded up."""
+        rate = self.gas_rate[token_index]
+        return None if rate is None else rate.up(units * self.gas_price)
 
 
 def block_costs(
@@ -120,26 +124,24 @@ def block_costs(
     tokens: Sequence[str],
     native: str,
     quote: str,
-    gas_units: Mapping[int, int],
     gas_price: int,
 ) -> BlockCosts:
     """Price gas and quote value for each start token at the pools' current mid prices."""
-    n_groups = max(len(tokens), 1) * GROUP_STRIDE
-    gas_cost: dict[int, int] = {}
-    gas_float = np.full(n_groups, np.nan)
-    quote_float = np.full(n_groups, np.nan)
+    n = max(len(tokens), 1)
+    gas_rates: list[Rate | None] = []
+    gas_float = np.full(n, np.nan)
+    quote_float = np.full(n, np.nan)
     to_quote: list[Rate | None] = []
     for i, token in enumerate(tokens):
         to_token = _gas_rate(prices, native, token, gas_price)
-        for hops, units in gas_units.items():
-            if to_token is not None and hops < GROUP_STRIDE:
-                gas_cost[i * GROUP_STRIDE + hops] = to_token.up(units * gas_price)
-                gas_float[i * GROUP_STRIDE + hops] = units * gas_price * to_token.as_float()
+        gas_rates.append(to_token)
+        if to_token is not None:
+            gas_float[i] = gas_price * to_token.as_float()
         rate = prices.rate(token, quote) if quote else None
         to_quote.append(rate)
         if rate is not None:
-            quote_float[i * GROUP_STRIDE : (i + 1) * GROUP_STRIDE] = rate.as_float()
-    return BlockCosts(gas_cost, gas_float, to_quote, quote_float)
+            quote_float[i] = rate.as_float()
+    return BlockCosts(gas_price, gas_rates, gas_float, to_quote, quote_float)
 
 
 def _gas_rate(prices: PriceGraph, native: str, token: str, gas_price: int) -> Rate | None:

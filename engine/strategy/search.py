@@ -3,11 +3,12 @@
 State carried between blocks is the float gross profit of every cycle (the exact re-check
 finds its own input, so the float optimum is not kept). A block re-reads only the pools
 whose reserves changed and re-evaluates only the cycles through them; cycles elsewhere
-keep their numbers, which are bit-identical to what a rescan would compute. Gas price and
-token prices change every block, so gas is charged afresh over the (small) set of
-gross-positive cycles, and the best of those are re-checked with exact
-integer math against the live reserves. Nothing leaves here unless its exact net profit,
-after gas and flash fee, is positive.
+keep their numbers, which are bit-identical to what a rescan would compute. Gas price,
+token prices and the gas model's estimates change every block, so gas is charged afresh
+over the (small) set of gross-positive cycles, each at its route shape's current estimate
+(engine.strategy.gas_model: learnt from receipts, the configured numbers only its prior),
+and the best of those are re-checked with exact integer math against the live reserves.
+Nothing leaves here unless its exact net profit, after gas and flash fee, is positive.
 
 The search is synchronous and never awaits. The pipeline runs it on the market's worker
 thread (`engine.market.worker`), off the event loop. It reads the market's Pool objects
@@ -29,8 +30,9 @@ from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
 from engine.market.model import Block, Market
 from engine.strategy import exact, kernel
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
+from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
 from engine.strategy.opportunity import Hop, Opportunity
-from engine.strategy.pricing import GROUP_STRIDE, BlockCosts, PriceGraph, block_costs
+from engine.strategy.pricing import BlockCosts, PriceGraph, block_costs
 
 DEFAULT_GAS_UNITS: Mapping[int, int] = {2: 130_000, 3: 180_000}
 
@@ -45,6 +47,7 @@ class SearchConfig:
     `max_amount_in` caps the input per start token, in its base units.
     `max_rechecks` bounds exact re-checks per block, which is what keeps latency flat
     when a market is full of marginal cycles.
+    `gas_units` is the gas model's prior per hop count (what a shape never observed costs).
     """
 
     base_tokens: tuple[str, ...]
@@ -94,15 +97,25 @@ class _Start:
 class ArbitrageSearch:
     """Cycles of one market, kept evaluated block after block."""
 
-    def __init__(self, market: Market, config: SearchConfig) -> None:
+    def __init__(self, market: Market, config: SearchConfig, gas: GasModel | None = None) -> None:
         self._market = market
         self._config = config
+        self._gas = gas if gas is not None else GasModel(config.gas_units)
         self._cost_factor = 1.0 + config.flash_fee_bps / FEE_DENOMINATOR
         self.rebuild()
 
     @property
     def table(self) -> CycleTable:
         return self._table
+
+    @property
+    def gas_model(self) -> GasModel:
+        return self._gas
+
+    @property
+    def shapes(self) -> tuple[RouteShape, ...]:
+        """Every route shape the market's cycles have."""
+        return self._shapes
 
     @property
     def cycle_count(self) -> int:
@@ -125,7 +138,9 @@ class ArbitrageSearch:
         n = len(self._table)
         self._gross = np.zeros(n, dtype=np.float64)
         self._positive = np.zeros(n, dtype=bool)
-        self._group = self._table.token.astype(np.int32) * GROUP_STRIDE + self._table.hops
+        self._shape_of, self._shapes = _cycle_shapes(self._table)
+        self._units: list[int] = []
+        self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
         self._coefficients.refresh_all()
         self._evaluate(None)
 
@@ -179,15 +194,15 @@ class ArbitrageSearch:
     def _ranked_candidates(self, costs: BlockCosts) -> npt.NDArray[np.int64]:
         """Gross-positive cycles whose float net profit clears gas, best quote value first."""
         candidates = np.flatnonzero(self._positive)
-        group = self._group[candidates]
+        token = self._table.token[candidates]
         gross = self._gross[candidates]
-        gas = costs.gas_cost_float[group]
+        gas = self._units_float[self._shape_of[candidates]] * costs.gas_per_unit_float[token]
         net = gross - gas
         # Float and exact differ by rounding only; let borderline cycles reach the exact
         # check. Unpriceable gas is nan and fails the comparison.
         keep = net > -(4.0 + 1e-9 * (gross + gas))
         candidates, net = candidates[keep], net[keep]
-        value = net * costs.to_quote_float[group[keep]]
+        value = net * costs.to_quote_float[token[keep]]
         priced = np.isfinite(value)
         candidates, value = candidates[priced], value[priced]
         # Only the best max_rechecks can ever be re-checked: select them in O(n), sort those.
@@ -201,6 +216,7 @@ class ArbitrageSearch:
     # -- exact decision --------------------------------------------------------------------
 
     def _decide(self, block: Block, gas_price: int) -> list[Opportunity]:
+        self._read_gas_model()
         costs = self._block_costs(gas_price)
         winners: list[Opportunity] = []
         top_n = self._config.top_n
@@ -226,13 +242,13 @@ class ArbitrageSearch:
         few exact walks per block, not a kernel column per start.
         """
         table = self._table
-        hops = int(table.hops[cycle])
+        units = self._units[int(self._shape_of[cycle])]
         route_hops, reserves = table.route(cycle), table.reserves(cycle)
         if any(r <= 0 or s <= 0 for r, s, _ in reserves):
             return None
         best: _Start | None = None
         for shift in self._starts(route_hops):
-            start = self._price_start(shift, route_hops, reserves, costs)
+            start = self._price_start(shift, route_hops, reserves, costs, units)
             if start is not None and (best is None or start.net_quote > best.net_quote):
                 best = start
         if best is None:
@@ -245,7 +261,7 @@ class ArbitrageSearch:
             amount_in=best.amount_in,
             amount_out=best.amount_out,
             gross_profit=best.amount_out - best.amount_in,
-            gas_units=self._config.gas_units[hops],
+            gas_units=units,
             gas_price=gas_price,
             gas_cost=best.gas_cost,
             flash_fee=best.flash_fee,
@@ -265,6 +281,7 @@ class ArbitrageSearch:
         route_hops: tuple[Hop, ...],
         route_reserves: list[tuple[int, int, int]],
         costs: BlockCosts,
+        units: int,
     ) -> _Start | None:
         """Exact optimum of the cycle rotated to start at `route_hops[shift]`, net of costs."""
         route = (*route_hops[shift:], *route_hops[:shift])
@@ -272,7 +289,7 @@ class ArbitrageSearch:
         token = route[0].token_in
         token_index = self._base_index[token]
         to_quote = costs.to_quote[token_index]
-        gas_cost = costs.gas_cost.get(token_index * GROUP_STRIDE + len(route))
+        gas_cost = costs.gas_cost(token_index, units)
         if to_quote is None or gas_cost is None:
             return None
         fee_bps = self._config.flash_fee_bps
@@ -295,6 +312,37 @@ class ArbitrageSearch:
             self._table.base_tokens,
             market.native,
             market.quote,
-            self._config.gas_units,
             gas_price,
         )
+
+    def _read_gas_model(self) -> None:
+        """This block's estimate per shape (a few dict reads: shapes are few)."""
+        self._units = [self._gas.estimate(shape) for shape in self._shapes]
+        self._units_float = np.array(self._units, dtype=np.float64)
+
+
+def _cycle_shapes(table: CycleTable) -> tuple[npt.NDArray[np.int32], tuple[RouteShape, ...]]:
+    """Each cycle's route shape, as an index into the shapes the table has.
+
+    Vectorised (a market has ~a million cycles): each pool gets the code of its
+    (dex, kind) leg, 0 for the identity padding; a cycle's codes sorted are its shape,
+    packed into one integer and made unique.
+    """
+    legs = sorted({(pool.dex, pool_kind(pool)) for pool in table.pools})
+    code = {leg: i + 1 for i, leg in enumerate(legs)}
+    by_pool = np.zeros(len(table.pools) + 1, dtype=np.int64)  # the last entry: padding
+    by_pool[:-1] = [code[(pool.dex, pool_kind(pool))] for pool in table.pools]
+    codes = np.sort(by_pool[table.sides >> 1], axis=0)
+    base = len(legs) + 1
+    packed = (codes[0] * base + codes[1]) * base + codes[2]
+    unique, inverse = np.unique(packed, return_inverse=True)
+    shapes = []
+    for key in unique.tolist():
+        digits = [key // base**2, key // base % base, key % base]
+        cycle_legs = [legs[d - 1] for d in digits if d]
+        shapes.append(
+            RouteShape(
+                len(cycle_legs), tuple(k for _, k in cycle_legs), tuple(d for d, _ in cycle_legs)
+            )
+        )
+    return inverse.astype(np.int32).reshape(-1), tuple(shapes)

@@ -5,7 +5,9 @@ The runbook's dashboard (`trades_per_minute`, `errors_per_minute`, `avg_ws_laten
 runbook's key metrics (success rate, gas price, RPC response time, failed trades per
 hour, breaker state) are all functions of the bus: `trade`, `guard_trigger`, `state`,
 `heartbeat` (resources, providers, gas, loop latency, breaker), `log` (ERROR records, put
-there by `ErrorLogBridge`) and `opportunity` (the quote a trade is measured against).
+there by `ErrorLogBridge`) and `opportunity` (the quote a trade is measured against, and
+the gas units the search charged it: the gas model's error is that estimate against the
+`gas_used` of the trade's receipt, over the last `GAS_SAMPLES` successful trades).
 So one subscriber folds events into rolling windows and no trading code calls in here:
 metrics can never slow a trade, and a bug here cannot lose one.
 
@@ -25,7 +27,7 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar, Protocol, TypedDict
 
 from engine import protocol
@@ -58,6 +60,7 @@ QUEUE_LIMIT = 16_384
 BATCH = 512  # events folded per loop step
 WARN_EVERY_S = 60.0
 QUOTES_KEPT = 4_096  # opportunities remembered until their trade is booked
+GAS_SAMPLES = 500  # (estimate, used) pairs the gas model's error is measured over
 SLIPPAGE, PROFIT, LOOP = "slippage", "profit_per_trade", "loop_latency"
 BREAKER_ACTIONS = {
     "breaker_open": "open",
@@ -144,6 +147,8 @@ class Metrics:
         self._windows(section)
         self.anomalies = _anomaly_log(section, quote_decimals)
         self._quotes: OrderedDict[str, int] = OrderedDict()
+        self._gas_estimates: OrderedDict[str, int] = OrderedDict()
+        self._gas_errors: deque[tuple[int, int]] = deque(maxlen=GAS_SAMPLES)
         self._latest: dict[str, Any] = {}
         self.state = protocol.STARTING
         self.running_since: float | None = None
@@ -242,6 +247,7 @@ class Metrics:
     def _on_trade(self, data: dict[str, Any], ts: float) -> None:
         trade = TradeRecord(**data)
         quoted = self._quotes.pop(trade.opportunity_id, None)
+        estimated = self._gas_estimates.pop(trade.opportunity_id, None)
         if was_cancelled(trade):
             self.totals["cancelled"] += 1  # the operator's kill, not an execution failure
             return
@@ -256,6 +262,8 @@ class Metrics:
         if not ok:
             self._error(ts)
             return
+        if estimated and trade.gas_used > 0:
+            self._gas_errors.append((estimated, trade.gas_used))
         self._judge_trade(trade, quoted, ts)
 
     def _judge_trade(self, trade: TradeRecord, quoted: int | None, ts: float) -> None:
@@ -285,6 +293,11 @@ class Metrics:
         self._quotes[data["id"]] = int(data["gross_profit"]) - int(data["flash_fee"])
         while len(self._quotes) > QUOTES_KEPT:
             self._quotes.popitem(last=False)
+        units = data.get("gas_units")
+        if isinstance(units, int) and not isinstance(units, bool) and units > 0:
+            self._gas_estimates[data["id"]] = units
+            while len(self._gas_estimates) > QUOTES_KEPT:
+                self._gas_estimates.popitem(last=False)
 
     def _on_guard(self, data: dict[str, Any], ts: float) -> None:
         occurrences = max(1, int(data.get("repeats") or 0))  # a summary stands for many
@@ -376,6 +389,7 @@ class Metrics:
             "quote": self.quote,
             "totals": dict(self.totals),
             "anomalies": self.anomalies.to_dict(now),
+            "gas_model": gas_model_error(self._gas_errors),
         }
 
     def compact(self) -> dict[str, Any]:
@@ -420,6 +434,31 @@ class Metrics:
             res["memory_percent"] = round(self._machine_memory(), 1)
             res["memory_of"] = "machine"
         return res
+
+
+def gas_model_error(samples: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """How far the gas charged was from the gas used: mean and 90th percentile (nearest
+    rank) of |estimate - used|, in gas units and in % of used, and the mean signed error
+    (positive: the model over-charges). Gas units are ints (rounded half up)."""
+    if not samples:
+        keys = ("mean_abs", "p90_abs", "mean_abs_pct", "p90_abs_pct", "bias")
+        return {"samples": 0, **dict.fromkeys(keys)}
+    n = len(samples)
+    errors = sorted(abs(estimate - used) for estimate, used in samples)
+    pcts = sorted(abs(estimate - used) * 100 / used for estimate, used in samples)
+    rank = -(-n * 90 // 100) - 1
+    return {
+        "samples": n,
+        "mean_abs": _half_up(sum(errors), n),
+        "p90_abs": errors[rank],
+        "mean_abs_pct": round(sum(pcts) / n, 2),
+        "p90_abs_pct": round(pcts[rank], 2),
+        "bias": _half_up(sum(estimate - used for estimate, used in samples), n),
+    }
+
+
+def _half_up(total: int, n: int) -> int:
+    return (2 * total + n) // (2 * n)
 
 
 def _anomaly_log(section: MetricsSection, quote_decimals: int) -> AnomalyLog:

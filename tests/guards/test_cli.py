@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +15,7 @@ from arbctl.cli import app
 from engine.guards.rules import RULE_NAMES
 from tests.arbctl.test_imports import ALLOWED_ENGINE
 from tests.conftest import EngineHandle, wait_until
-from tests.guards.conftest import rpc
+from tests.guards.conftest import QUIET_TRADE_RULES, GuardedEngine, rpc
 
 RULE_FIELDS = {
     "name", "kind", "action", "observes", "unit", "comparison", "threshold",
@@ -57,8 +58,36 @@ def test_gas_shows_the_venues_fees_and_the_guards_verdict(quiet_engine: EngineHa
     assert gas["base_fee"] > 0 and gas["base_fee"] + gas["priority_fee"] == gas["gas_price"]
     expected = "block_unless_profitable" if gas["guard"]["over_cap"] else "allow"
     assert gas["guard"]["verdict"] == expected
-    assert [r["hops"] for r in gas["routes"]] == [2, 3]
+    assert [(r["hops"], r["source"]) for r in gas["routes"][:2]] == [(2, "prior"), (3, "prior")]
     assert quiet_engine.cli("gas").returncode == 0
+
+
+# The simulated executor contract's gas (engine/market/sim/contract.py): 25k base, 45k a
+# hop, 5k check, 8k settle.
+SIM_GAS = {2: 128_000, 3: 173_000}
+
+
+def _learnt(engine: EngineHandle) -> list[dict[str, Any]]:
+    routes = json.loads(engine.cli("gas", "--json").stdout)["routes"]
+    return [r for r in routes if r["source"] == "receipts"]
+
+
+def test_gas_shows_the_estimate_learnt_per_route_shape_with_its_prior(
+    quiet_engine: EngineHandle,
+) -> None:
+    assert wait_until(lambda: bool(_learnt(quiet_engine)), 60), "no shape learnt from receipts"
+    for row in _learnt(quiet_engine):
+        assert row["gas_units"] == SIM_GAS[row["hops"]]  # the sim charges exactly this
+        assert row["prior"] == {2: 130_000, 3: 180_000}[row["hops"]]
+        assert row["observations"] == row["receipts"] >= 1
+        assert row["last_used"] == SIM_GAS[row["hops"]]
+        assert len(row["dexes"]) == len(row["kinds"]) == row["hops"]
+        assert row["shape"].startswith(f"{row['hops']}-hop v2 ")
+    text = quiet_engine.cli("gas")
+    assert text.returncode == 0, text.stderr
+    assert "route shape" in text.stdout and "prior" in text.stdout
+    assert all(dex in text.stdout for dex in _learnt(quiet_engine)[0]["dexes"])
+    assert "(receipts)" in text.stdout
 
 
 def test_status_and_the_heartbeat_carry_the_breaker(quiet_engine: EngineHandle) -> None:
@@ -102,3 +131,36 @@ def test_the_json_path_imports_nothing_heavy(command: str) -> None:
     assert result.returncode == 3
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "rich", "web3", "textual")}
     assert {m for m in imported if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE
+
+
+def test_metrics_show_the_gas_models_error_in_json_and_text(quiet_engine: EngineHandle) -> None:
+    def measured() -> dict[str, Any]:
+        return json.loads(quiet_engine.cli("metrics", "--json").stdout)["gas_model"]
+
+    assert wait_until(lambda: measured()["samples"] > 0, 60), "no trade measured"
+    gas = measured()
+    # the first trades of a shape pay the prior (130k / 180k against 128k / 173k used),
+    # the later ones the learnt gas exactly
+    assert 0 <= gas["mean_abs"] <= 7_000 and 0 <= gas["p90_abs"] <= 7_000, gas
+    assert 0 <= gas["mean_abs_pct"] <= 4.1 and 0 <= gas["p90_abs_pct"] <= 4.1, gas
+    assert gas["bias"] >= 0, gas
+    text = quiet_engine.cli("metrics")
+    assert text.returncode == 0, text.stderr
+    assert "gas model" in text.stdout and "p90" in text.stdout, text.stdout
+
+
+def test_a_restarted_engine_keeps_the_gas_it_learnt(guarded_engine: GuardedEngine) -> None:
+    """The model is rebuilt from the ledger's receipts at start (engine/strategy/gas_model.py):
+    halted before the restart, the engine trades nothing after it, so what `gas` shows
+    learnt from receipts is what the previous run booked."""
+    engine = guarded_engine(guards={"disabled": list(QUIET_TRADE_RULES)})
+    assert wait_until(lambda: bool(_learnt(engine)), 60), "no shape learnt from receipts"
+    assert engine.cli("kill", "--reason", "gas model restart test").returncode == 0
+    before = {row["shape"]: row for row in _learnt(engine)}
+    engine.stop()
+    engine.start()
+    after = {row["shape"]: row for row in _learnt(engine)}
+    assert set(after) == set(before)
+    for shape, row in after.items():
+        assert row["receipts"] >= before[shape]["receipts"]
+        assert row["gas_units"] == SIM_GAS[row["hops"]]

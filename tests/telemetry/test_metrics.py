@@ -10,7 +10,7 @@ from engine.bus import EventBus
 from engine.config import MetricsSection
 from engine.market.sim import CANCELLED_BY_KILL
 from engine.telemetry.metrics import COMPACT, ErrorLogBridge, Metrics, Rolling
-from tests.telemetry.conftest import T0, Clock, heartbeat, trade
+from tests.telemetry.conftest import T0, Clock, heartbeat, opportunity, trade
 
 USDC = 10**6
 
@@ -255,3 +255,32 @@ async def test_metrics_cut_off_for_lagging_count_the_gap_and_carry_on() -> None:
         assert metrics.lags == 1 and metrics.state == "paused" and not task.done()
     finally:
         task.cancel()
+
+
+def test_the_gas_models_error_is_its_estimate_against_the_gas_each_trade_used() -> None:
+    clock = Clock()
+    metrics = make(clock)
+    assert metrics.snapshot()["gas_model"]["samples"] == 0
+    for n, (estimate, used) in enumerate(
+        ((130_000, 100_000), (180_000, 100_000), (90_000, 100_000))
+    ):
+        feed(
+            metrics,
+            clock,
+            protocol.TOPIC_OPPORTUNITY,
+            {**opportunity(n, 10**6), "gas_units": estimate},
+        )
+        feed(metrics, clock, protocol.TOPIC_TRADE, {**trade(n), "gas_used": used})
+    # a revert burns less than the route costs: not the model's error
+    feed(metrics, clock, protocol.TOPIC_OPPORTUNITY, {**opportunity(7, 10**6), "gas_units": 1})
+    feed(metrics, clock, protocol.TOPIC_TRADE, trade(7, "reverted", -USDC))
+    feed(metrics, clock, protocol.TOPIC_TRADE, trade(8))  # its opportunity was never seen
+    gas = metrics.snapshot()["gas_model"]
+    assert gas == {
+        "samples": 3,
+        "mean_abs": 40_000,  # (30k + 80k + 10k) / 3
+        "p90_abs": 80_000,
+        "mean_abs_pct": 40.0,
+        "p90_abs_pct": 80.0,
+        "bias": 33_333,  # over-estimates on average: (30k + 80k - 10k) / 3
+    }

@@ -51,6 +51,11 @@ class FeeBid:
         return min(self.max_fee, self.base_fee + self.priority_fee)
 
 
+def max_fee_for(base_fee: int, tip: int) -> int:
+    """maxFeePerGas for a tip: room for the base fee to rise for a few full blocks."""
+    return MAX_FEE_BASE_MULTIPLIER * base_fee + tip
+
+
 def gas_limit_with_margin(estimate: int) -> int:
     return estimate * GAS_MARGIN_PERCENT // 100 + GAS_MARGIN_FIXED
 
@@ -78,7 +83,7 @@ class FeePolicy:
             return self._bid
         base = int(base_fees[-1], 16)
         tip = self._tip(history.get("reward") or [], history.get("gasUsedRatio") or [])
-        self._bid = FeeBid(base, tip, MAX_FEE_BASE_MULTIPLIER * base + tip)
+        self._bid = FeeBid(base, tip, max_fee_for(base, tip))
         return self._bid
 
     def bid(self) -> FeeBid:
