@@ -37,7 +37,7 @@ class DashboardScreen(Screen[None]):
         with Grid(id="panels"):
             yield _titled(TradesTable(id="trades"), "trades (newest first)")
             yield _titled(ProvidersTable(id="providers"), "providers")
-            yield _titled(GuardTriggersTable(id="triggers"), "guard triggers")
+            yield _titled(GuardTriggersTable(watch=True, id="triggers"), "guard triggers")
             yield _titled(ResourcesPanel(id="resources"), "resources")
         yield Footer(compact=True)
 

@@ -62,8 +62,8 @@ class GuardTriggersTable(ModelView, SyncedTable):
 
     panels: ClassVar[tuple[str, ...]] = (TRIGGERS,)
 
-    def __init__(self, limit: int = 30, **kwargs: object) -> None:
-        super().__init__(NARROW, WIDE, limit, classes=VIEW_CLASS, **kwargs)
+    def __init__(self, limit: int = 30, watch: bool = False, **kwargs: object) -> None:
+        super().__init__(NARROW, WIDE, limit, watch=watch, classes=VIEW_CLASS, **kwargs)
 
     def show(self, model: ConsoleModel) -> None:
         rows: list[Row] = [

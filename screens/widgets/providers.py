@@ -59,7 +59,7 @@ class ProvidersTable(ModelView, SyncedTable):
     panels: ClassVar[tuple[str, ...]] = (PROVIDERS, HEADER)
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(NARROW, WIDE, 16, classes=VIEW_CLASS, **kwargs)
+        super().__init__(NARROW, WIDE, 16, watch=True, classes=VIEW_CLASS, **kwargs)
 
     def show(self, model: ConsoleModel) -> None:
         rows: list[Row] = [(str(p.get("name")), provider_cells(p, model)) for p in model.providers]

@@ -104,7 +104,7 @@ class TradesTable(ModelView, SyncedTable):
 
     def __init__(self, long: bool = False, limit: int = 50, **kwargs: object) -> None:
         narrow, wide = (SCREEN_NARROW, SCREEN_WIDE) if long else (DASHBOARD_NARROW, DASHBOARD_WIDE)
-        super().__init__(narrow, wide, limit, classes=VIEW_CLASS, **kwargs)
+        super().__init__(narrow, wide, limit, watch=not long, classes=VIEW_CLASS, **kwargs)
         self.long = long
         self.words: list[str] = []
 
