@@ -175,6 +175,7 @@ class ArbConsole(App[int]):
     def paint(self) -> None:
         """Repaint the visible views whose data changed; show pending audit notices."""
         self.model.versions[CLOCK] = int(self.clock())
+        self.model.check_liveness()
         for screen in self._visible_screens():
             for view in screen.query(f".{VIEW_CLASS}"):
                 if isinstance(view, ModelView):
@@ -220,32 +221,37 @@ class ArbConsole(App[int]):
         """A read call; screens use it to poll what the event stream does not carry."""
         return await self.link.call(method, params)
 
-    async def resync(self, why: str) -> None:
-        """Re-read status, trades, guard triggers and P&L: after connecting or lagging."""
+    async def resync(self, why: str) -> list[str]:
+        """Re-read status, trades, guard triggers, P&L and alerts (after connecting or
+        lagging), at once; the names of the reads that succeeded."""
         if self._resync_lock.locked():
-            return
+            return []
         async with self._resync_lock:
             reads: list[tuple[str, dict[str, Any], Callable[[Any], None]]] = [
                 ("status", {}, self._apply_status),
                 ("trades", {"limit": 200}, self._apply_trades),
                 ("guards", {"limit": 30}, self._apply_guards),
                 ("pnl", {"period": "today"}, self._apply_pnl),
+                ("alerts", {"limit": 50}, self._apply_alerts),
             ]
-            for method, params, apply in reads:
-                await self._read_into_model(method, params, apply)
+            done = await asyncio.gather(*(self._read_into_model(*read) for read in reads))
+        read = [method for (method, _, _), ok in zip(reads, done, strict=True) if ok]
         if why.startswith("lagged"):
             self.tell(f"resynced ({why})", "warning")
+        return read
 
     async def _read_into_model(
         self, method: str, params: dict[str, Any], apply: Callable[[Any], None]
-    ) -> None:
+    ) -> bool:
         """One snapshot read; an engine without the method or a bad answer is skipped."""
         try:
             apply(await self.link.call(method, params))
         except (EngineUnreachable, RpcError):
-            return
+            return False
         except Exception as exc:
             self._report_once(f"could not read {method}: {type(exc).__name__}: {exc}")
+            return False
+        return True
 
     def _apply_status(self, result: Any) -> None:
         if isinstance(result, dict):
@@ -258,6 +264,10 @@ class ArbConsole(App[int]):
     def _apply_guards(self, result: Any) -> None:
         if isinstance(result, dict):
             self.model.apply_guards(result)
+
+    def _apply_alerts(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_alerts(result)
 
     def _apply_pnl(self, result: Any) -> None:
         if isinstance(result, dict):
@@ -427,7 +437,10 @@ class ArbConsole(App[int]):
         if not self.model.link.connected:
             self.tell("not connected: the console reconnects by itself", "warning")
             return
-        await self.resync("requested")
+        read = await self.resync("requested")
+        if "status" not in read:
+            self.tell("resync failed: the engine did not answer (nothing was re-read)", "error")
+            return
         self.tell(f"resynced at seq {self.model.last_seq}", "information")
 
     def action_help(self) -> None:

@@ -23,6 +23,8 @@ def banner_text(model: ConsoleModel) -> tuple[str, str] | None:
     link = model.link
     if not link.connected:
         return _unreachable(model), "-error"
+    if not model.answering:
+        return _not_answering(model), "-warning"
     state = model.state
     reason = model.engine.get("reason") or ""
     if state == protocol.HALTED:
@@ -32,6 +34,15 @@ def banner_text(model: ConsoleModel) -> tuple[str, str] | None:
     if state == protocol.STOPPING:
         return f"STOPPING — {reason}", "-warning"
     return None
+
+
+def _not_answering(model: ConsoleModel) -> str:
+    heard = formats.clock(model.last_heard or model.link.since)
+    return (
+        f"NOT ANSWERING for {formats.duration(model.silent_s())} — connected, but no "
+        f"heartbeat since {heard}Z (frozen, stopped or overloaded?). Panels are as of "
+        f"{heard}Z. K still halts it (falls back to the pid)."
+    )
 
 
 def _unreachable(model: ConsoleModel) -> str:

@@ -27,6 +27,7 @@ STATE_STYLES = {
     protocol.STOPPING: "bold black on cyan",
 }
 BREAKER_STYLES = {"closed": "green", "half_open": "yellow", "open": "bold red"}
+NOT_ANSWERING_STYLE = "bold black on dark_orange"  # amber: not known dead, not known alive
 
 
 class EngineHeader(ModelView, Static):
@@ -53,6 +54,9 @@ class EngineHeader(ModelView, Static):
     def _state_line(self, model: ConsoleModel) -> Text:
         if not model.link.connected:
             word, style = ("NO ENGINE", "bold white on red")
+        elif not model.answering:
+            silent = formats.duration(model.silent_s())
+            word, style = (f"NOT ANSWERING ({silent})", NOT_ANSWERING_STYLE)
         else:
             word = model.state.upper()
             style = STATE_STYLES.get(model.state, "bold reverse")
@@ -66,14 +70,19 @@ class EngineHeader(ModelView, Static):
         return line
 
     def _market_line(self, model: ConsoleModel) -> Text:
+        """Breaker first: at 60 columns it is the part that must survive the cut."""
         e = model.engine
         breaker = str(as_dict(e.get("breaker")).get("state") or "?")
-        line = Text()
-        line.append(f"{e.get('venue') or '?'} · chain {e.get('chain') or '?'}")
+        line = Text("breaker ")
+        if model.fresh:
+            line.append(breaker.upper().replace("_", "-"), style=BREAKER_STYLES.get(breaker, ""))
+        else:
+            line.append("unknown", style="bold")  # a stale CLOSED would be a lie
+        line.append(f" · {e.get('venue') or '?'} · chain {e.get('chain') or '?'}")
         line.append(f" · block {e.get('block', '?')} (head {formats.age(model.head_age_s())})")
         line.append(f" · up {formats.duration(model.uptime_s())}")
-        line.append(" · breaker ")
-        line.append(breaker.upper().replace("_", "-"), style=BREAKER_STYLES.get(breaker, ""))
+        if not model.fresh and model.last_heard:
+            line.append(f" as of {formats.clock(model.last_heard)}Z", style="bold")
         return line
 
     def _money_line(self, model: ConsoleModel) -> Text:

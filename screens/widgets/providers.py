@@ -35,6 +35,8 @@ def provider_cells(provider: dict[str, Any], model: ConsoleModel) -> dict[str, T
     mark = "▶" if provider.get("active") else " "
     pin = "⚑" if is_pinned(provider, model) else " "
     status = "stalled" if provider.get("stalled") else str(provider.get("status") or "?")
+    if not model.fresh:
+        status = "unknown"  # yesterday's "healthy" says nothing about now
     fails = provider.get("consecutive_failures")
     latency = number(formats.ms(provider.get("latency_ms_ewma")) + " ")
     success = number(formats.percent(provider.get("success_rate")) + " ")
