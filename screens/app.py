@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from arbctl.offline_kill import CONSOLE_SOURCE, KillReport, offline_kill
 from engine import protocol
+from screens.alerts import AlertsScreen
 from screens.connection import (
     EngineLink,
     EngineUnreachable,
@@ -41,7 +42,14 @@ from screens.connection import (
 from screens.dashboard import DashboardScreen
 from screens.guards import GuardsScreen
 from screens.logs import LogsScreen
-from screens.modals import FailoverChoice, FailoverModal, HelpModal, KillModal, ReasonModal
+from screens.modals import (
+    FailoverChoice,
+    FailoverModal,
+    HelpModal,
+    KillModal,
+    ReasonModal,
+    TypeAhead,
+)
 from screens.state import PROVIDERS, ConsoleModel
 from screens.trades import TradesScreen
 from screens.widgets.header import CLOCK
@@ -61,6 +69,7 @@ KEYS: list[tuple[str, str, str, bool]] = [
     ("K", "kill", "EMERGENCY KILL (type KILL, Enter)", True),
     ("t", "trades", "trades screen (/ filter, Enter detail)", False),
     ("g", "guards", "guards, breaker and triggers", False),
+    ("a", "alerts", "alerts: what fires, the next step, acknowledge", False),
     ("l", "logs", "engine log tail (/ search)", False),
     ("r", "resync", "resync: re-read everything from the engine", False),
     ("question_mark", "help", "this help", False),
@@ -73,6 +82,7 @@ FOOTER_LABELS = {
     "trades": "Trades",
     "guards": "Guards",
     "logs": "Logs",
+    "alerts": "Alerts",
     "resync": "Resync",
     "help": "Help",
     "quit": "Quit",
@@ -84,6 +94,7 @@ PAUSE_DEFAULT = "paused from the operator console"
 RESUME_DEFAULT = "resumed from the operator console"
 KILL_REASON = "emergency kill from the operator console"
 FAILOVER_REASON = "failover override from the operator console"
+ACK_DEFAULT = "acknowledged from the operator console"
 
 
 class ArbConsole(App[int]):
@@ -122,6 +133,7 @@ class ArbConsole(App[int]):
         self._stream_task: asyncio.Task[None] | None = None
         self._reported_problems: set[str] = set()
         self.terminal_lost = False  # SIGHUP/SIGTERM: nothing left to restore or print to
+        self._sent_to: BoundedMap = BoundedMap()  # key event → the screen it was sent to
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(read_only=self.read_only)
@@ -281,8 +293,17 @@ class ArbConsole(App[int]):
         with contextlib.suppress(EngineUnreachable, RpcError):
             self._apply_pnl(await self.link.call("pnl", {"period": "today"}))
 
-    async def _act(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
-        """A state-changing call; failures become notifications, the result or None."""
+    async def _act(
+        self,
+        method: str,
+        params: dict[str, Any],
+        timeout: float | None = None,
+        lifecycle: bool = False,
+    ) -> Any:
+        """A state-changing call; failures become notifications, the result or None.
+
+        Only a lifecycle answer (pause, resume, kill) is the engine's state and goes into
+        the header; a failover's `reason` is the provider's, not the engine's."""
         try:
             result = await self.link.call(method, params, timeout=timeout)
         except RpcError as exc:
@@ -291,7 +312,7 @@ class ArbConsole(App[int]):
         except EngineUnreachable as exc:
             self.tell(f"{method} not sent: engine unreachable ({exc.detail})", "error")
             return None
-        if isinstance(result, dict):
+        if lifecycle and isinstance(result, dict):
             self.model.apply_action_result(result)
             self.paint()
         return result
@@ -319,6 +340,26 @@ class ArbConsole(App[int]):
         """Read-only consoles do not offer state changes: hidden from the footer."""
         return not (self.read_only and action in STATE_CHANGING)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed ahead of a dialog are the dialog's.
+
+        Textual hands every key to the screen on top when it arrives and runs the app's
+        bindings when it comes back unhandled, so in a burst (`KKILL⏎` pasted, or
+        coalesced by SSH) the keys after `K` were all sent to the dashboard before `K`
+        opened the kill dialog. A key that comes back from a screen that is no longer on
+        top, while a dialog that takes typing is, goes to that dialog instead.
+        """
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                self._sent_to[id(event)] = self.screen if self._screen_stack else None
+            else:
+                sent_to = self._sent_to.pop(id(event), None)
+                top = self.screen if self._screen_stack else None
+                if isinstance(top, TypeAhead) and sent_to is not None and sent_to is not top:
+                    top.take_key(event)
+                    return
+        await super().on_event(event)
+
     def on_key(self, event: events.Key) -> None:
         """A read-only console says no out loud rather than ignoring the key."""
         if self.read_only and event.key in {key for key, action, _, c in KEYS if c}:
@@ -330,27 +371,29 @@ class ArbConsole(App[int]):
             self.tell("not connected to the engine: cannot pause or resume now", "error")
         elif state == protocol.RUNNING:
             modal = ReasonModal(
-                "Pause trading", "No new trades; in-flight ones complete.", PAUSE_DEFAULT
+                "Pause trading", "No new trades; in-flight ones complete.", PAUSE_DEFAULT, "Pause"
             )
             self.push_screen(modal, self._pause)
         elif state == protocol.PAUSED:
             modal = ReasonModal(
-                "Resume trading", "The engine starts trading again.", RESUME_DEFAULT
+                "Resume trading", "The engine starts trading again.", RESUME_DEFAULT, "Resume"
             )
             self.push_screen(modal, self._resume)
         elif state == protocol.HALTED:
             explanation = "This clears the HALT (kill switch) and the engine trades again."
-            self.push_screen(ReasonModal("Clear the HALT", explanation, None), self._resume)
+            self.push_screen(
+                ReasonModal("Clear the HALT", explanation, None, "Clear"), self._resume
+            )
         else:
             self.tell(f"cannot pause or resume while the engine is {state}", "warning")
 
     def _pause(self, reason: str | None) -> None:
         if reason:
-            self._spawn(self._act("pause", audited(reason)), "action")
+            self._spawn(self._act("pause", audited(reason), lifecycle=True), "action")
 
     def _resume(self, reason: str | None) -> None:
         if reason:
-            self._spawn(self._act("resume", audited(reason)), "action")
+            self._spawn(self._act("resume", audited(reason), lifecycle=True), "action")
 
     def action_kill(self) -> None:
         self.push_screen(KillModal(on_confirm=self._kill), self._kill_dialog_closed)
@@ -363,7 +406,9 @@ class ArbConsole(App[int]):
             self.tell("kill cancelled: nothing was sent", "information")
 
     async def _send_kill(self) -> None:
-        result = await self._act("kill", audited(KILL_REASON), timeout=KILL_TIMEOUT_S)
+        result = await self._act(
+            "kill", audited(KILL_REASON), timeout=KILL_TIMEOUT_S, lifecycle=True
+        )
         if result is not None:
             self.tell("HALTED: the engine acknowledged the kill; sends are blocked", "warning")
             return
@@ -407,9 +452,13 @@ class ArbConsole(App[int]):
             self.model.touch(PROVIDERS)
             self.tell(f"failover: {choice.name or 'automatic'}", "information")
 
-    def action_trades(self) -> None:
-        self._open(TradesScreen, lambda: TradesScreen(self.model))
+    def action_trades(self, filtering: bool = False) -> None:
+        self._open(TradesScreen, lambda: TradesScreen(self.model, filtering=filtering))
         self._spawn(self._load_trades(), "load")
+
+    def action_trades_filter(self) -> None:
+        """`/` on the dashboard: what the operator meant is the trades filter."""
+        self.action_trades(filtering=True)
 
     async def _load_trades(self) -> None:
         with contextlib.suppress(EngineUnreachable, RpcError):
@@ -417,6 +466,32 @@ class ArbConsole(App[int]):
 
     def action_guards(self) -> None:
         self._open(GuardsScreen, lambda: GuardsScreen(self.model, self.fetch))
+
+    def action_alerts(self) -> None:
+        self._open(AlertsScreen, lambda: AlertsScreen(self.model, self.fetch, self._ack_asked))
+
+    def _ack_asked(self, rule: str) -> None:
+        if self.read_only:
+            self.tell("read-only console: alerts cannot be acknowledged here", "warning")
+            return
+        modal = ReasonModal(
+            f"Acknowledge {rule}",
+            "It stays listed while its condition holds; its reminders stop until it resolves.",
+            ACK_DEFAULT,
+            "Acknowledge",
+        )
+        self.push_screen(modal, lambda reason: self._ack(rule, reason))
+
+    def _ack(self, rule: str, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._send_ack(rule, reason), "action")
+
+    async def _send_ack(self, rule: str, reason: str) -> None:
+        result = await self._act("alerts.ack", audited(reason, rule=rule))
+        if isinstance(result, dict):
+            self.model.apply_event({"topic": protocol.TOPIC_ALERT, "data": result})
+            self.paint()
+            self.tell(f"acknowledged {rule}", "information")
 
     def action_logs(self) -> None:
         state_dir = self.model.engine.get("state_dir")
@@ -476,6 +551,18 @@ class ArbConsole(App[int]):
         backstop.daemon = True
         backstop.start()
         self.exit(128 + int(sig))
+
+
+class BoundedMap(dict[int, Any]):
+    """A dict that forgets its oldest entries past `LIMIT` (a key that never came back
+    must not be remembered forever)."""
+
+    LIMIT = 256
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.LIMIT:
+            del self[next(iter(self))]
 
 
 def describe_fallback(report: KillReport) -> str:

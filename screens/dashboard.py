@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widget import Widget
@@ -29,6 +30,10 @@ W = TypeVar("W", bound=Widget)
 
 class DashboardScreen(Screen[None]):
     """Header, banner, trades, providers, guard triggers, resources."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "app.trades_filter", "Filter", show=False),
+    ]
 
     def __init__(self, read_only: bool = False) -> None:
         super().__init__(id="dashboard")

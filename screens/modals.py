@@ -1,10 +1,14 @@
 """The dialogs: every state change asks before it acts, and says exactly what it does.
 
 - `ReasonModal`: pause/resume. The audit trail wants a reason, but an operator in a hurry
-  should not have to invent one, so Enter accepts a default — except when clearing a
-  HALT, which is a deliberate human act and needs the human's own words.
+  should not have to invent one, so the reason has a default — except when clearing a
+  HALT, which is a deliberate human act and needs the human's own words. Enter in the
+  field moves to the button and a second Enter acts: `p` followed by text and Enter
+  typed on the dashboard by mistake (`/profit⏎`) must not pause the engine.
 - `KillModal`: names what kill does and needs `KILL` typed, then Enter. Focus starts on
-  Cancel, so a stray Enter cancels; typing goes into the confirmation field anyway.
+  Cancel, so a stray Enter cancels; typing goes into the confirmation field anyway, and
+  Enter submits what was typed even when it arrived before the field had focus (a
+  pasted or coalesced `KKILL⏎` halts).
 - `FailoverModal`: pin a provider or go back to automatic.
 - `HelpModal`: every key.
 """
@@ -44,34 +48,71 @@ class TypeAhead:
     """
 
     field_selector: ClassVar[str] = "Input"
+    typeahead_ready: bool = False  # mounted, focus set: keys reach the widgets now
+    pending_keys: list[events.Key] | None = None  # keys the app held until then
+
+    def take_key(self, event: events.Key) -> None:
+        """A key typed before this dialog was up (the app routed it here): applied now,
+        or held until the dialog is mounted."""
+        if self.typeahead_ready:
+            self._apply_key(event)
+            return
+        if self.pending_keys is None:
+            self.pending_keys = []
+        self.pending_keys.append(event)
+
+    def replay_held_keys(self) -> None:
+        """Called once mounted: the held keys, in order, as if typed now."""
+        self.typeahead_ready = True
+        held, self.pending_keys = self.pending_keys or [], None
+        for event in held:
+            self._apply_key(event)
+
+    def _apply_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            self.typeahead_enter()
+        elif event.key == "escape":
+            self.dismiss(None)  # type: ignore[attr-defined]
+        elif event.is_printable and event.character is not None:
+            field = self.typeahead_field()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+
+    def typeahead_enter(self) -> None:
+        """What an Enter typed ahead does (each dialog says)."""
 
     def on_key(self, event: events.Key) -> None:
         if not event.is_printable or event.character is None:
             return
-        field = self.query_one(self.field_selector, Input)  # type: ignore[attr-defined]
         event.stop()
         event.prevent_default()
+        field = self.typeahead_field()
         field.focus()
         field.insert_text_at_cursor(event.character)
 
+    def typeahead_field(self) -> Input:
+        return self.query_one(self.field_selector, Input)  # type: ignore[attr-defined]
+
 
 class ReasonModal(TypeAhead, ModalScreen[str | None]):
-    """Ask why; Enter accepts the default when there is one. Result: the reason or None."""
+    """Ask why, then confirm: Enter in the field moves to the button, Enter there acts.
+    The field's default stands when nothing is typed. Result: the reason or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#reason"
 
-    def __init__(self, title: str, explanation: str, default: str | None) -> None:
+    def __init__(self, title: str, explanation: str, default: str | None, verb: str = "OK") -> None:
         super().__init__()
         self.title_text = title
         self.explanation = explanation
         self.default = default
+        self.verb = verb
 
     def compose(self) -> ComposeResult:
         hint = (
-            f"Reason (Enter accepts “{self.default}”):"
+            f"Reason (empty: “{self.default}”). Enter, then Enter again to confirm:"
             if self.default
-            else "Reason (required: say why, it is audited):"
+            else "Reason (required: say why, it is audited). Enter, then Enter again:"
         )
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
@@ -80,21 +121,40 @@ class ReasonModal(TypeAhead, ModalScreen[str | None]):
             yield Input(placeholder=self.default or "why?", id="reason", select_on_focus=False)
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="ok")
+                yield Button(self.verb, variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
+        self.replay_held_keys()
 
-    @on(Input.Submitted, "#reason")
-    @on(Button.Pressed, "#ok")
-    def accept(self) -> None:
+    def typeahead_enter(self) -> None:
+        if self.query_one("#ok", Button).has_focus:
+            self.accept()
+        else:
+            self.arm()
+
+    def _reason(self) -> str | None:
         typed = self.query_one("#reason", Input).value.strip()
         reason = typed or self.default
         if not reason:
             self.query_one("#reason-error", Label).update("A reason is required here.")
-            return
-        self.dismiss(reason)
+        return reason
+
+    @on(Input.Submitted, "#reason")
+    def arm(self) -> None:
+        """The first Enter: the reason is taken, the button asks for the second."""
+        if self._reason():
+            self.query_one("#reason-error", Label).update(
+                Text(f"Enter again to {self.verb.lower()}, Esc cancels.", style="bold")
+            )
+            self.query_one("#ok", Button).focus()
+
+    @on(Button.Pressed, "#ok")
+    def accept(self) -> None:
+        reason = self._reason()
+        if reason:
+            self.dismiss(reason)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -109,7 +169,12 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     down: the kill must not wait for the dashboard to be repainted.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        # before any widget's own Enter: Cancel may hold the focus while the typed KILL
+        # (a burst that arrived before the field was focused) waits in the field
+        Binding("enter", "submit", "Confirm", priority=True, show=False),
+    ]
     field_selector: ClassVar[str] = "#confirm"
 
     def __init__(self, on_confirm: Callable[[], None]) -> None:
@@ -128,17 +193,25 @@ class KillModal(TypeAhead, ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
+        self.replay_held_keys()
 
-    @on(Input.Submitted, "#confirm")
-    def confirm(self, message: Input.Submitted) -> None:
-        if message.value.strip() == KILL_WORD:
+    def typeahead_enter(self) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        """Enter: what was typed is judged; nothing typed is a stray Enter, and cancels."""
+        field = self.query_one("#confirm", Input)
+        typed = field.value.strip()
+        if not typed:
+            self.action_cancel()
+        elif typed == KILL_WORD:
             self.on_confirm()
             self.dismiss(True)
-            return
-        message.input.value = ""
-        self.query_one("#kill-error", Label).update(
-            Text(f"Not killed: {message.value!r} is not {KILL_WORD} (capitals).")
-        )
+        else:
+            field.value = ""
+            self.query_one("#kill-error", Label).update(
+                Text(f"Not killed: {typed!r} is not {KILL_WORD} (capitals).")
+            )
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

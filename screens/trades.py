@@ -32,9 +32,10 @@ class TradesScreen(SubScreen):
         Binding("slash", "filter", "Filter"),
     ]
 
-    def __init__(self, model: ConsoleModel) -> None:
+    def __init__(self, model: ConsoleModel, filtering: bool = False) -> None:
         super().__init__(id="trades-screen")
         self.model = model
+        self.filtering = filtering
 
     def compose(self) -> ComposeResult:
         yield StateBanner(id="banner")
@@ -48,7 +49,10 @@ class TradesScreen(SubScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#all-trades", TradesTable).focus()
+        if self.filtering:
+            self.query_one("#filter", Input).focus()
+        else:
+            self.query_one("#all-trades", TradesTable).focus()
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()

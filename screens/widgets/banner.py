@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from engine import protocol
 from screens import formats
-from screens.state import BANNER, HEADER, ConsoleModel
+from screens.state import BANNER, HEADER, ConsoleModel, as_dict
 from screens.widgets.header import CLOCK
 from screens.widgets.view import VIEW_CLASS, ModelView
 
@@ -33,7 +33,23 @@ def banner_text(model: ConsoleModel) -> tuple[str, str] | None:
         return f"PAUSED — {reason}. No new trades; p resumes.", "-warning"
     if state == protocol.STOPPING:
         return f"STOPPING — {reason}", "-warning"
-    return None
+    return _breaker(model)
+
+
+def _breaker(model: ConsoleModel) -> tuple[str, str] | None:
+    """An open (or probing) breaker stops trading as surely as a pause: say so, and why."""
+    breaker = as_dict(model.engine.get("breaker"))
+    state = str(breaker.get("state") or "closed")
+    if state == "closed":
+        return None
+    cause = f"{breaker.get('guard') or '?'}: {breaker.get('reason') or '?'}"
+    retry = breaker.get("retry_at")
+    when = ""
+    if isinstance(retry, int | float):
+        left = formats.duration(max(0.0, float(retry) - model.clock()))
+        when = f"; retry {formats.clock(retry)}Z (in {left})"
+    word = "BREAKER OPEN" if state == "open" else "BREAKER HALF-OPEN (probing)"
+    return f"{word} — {cause}. No new trades{when}. g guards · a alerts", "-error"
 
 
 def _not_answering(model: ConsoleModel) -> str:

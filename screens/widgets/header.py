@@ -7,14 +7,22 @@ anyone took (so several consoles attached at once all see who did what).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.widgets import Static
 
 from engine import protocol
 from screens import formats
-from screens.state import ACTIVITY, BANNER, HEADER, ConsoleModel, as_dict, describe_action
+from screens.state import (
+    ACTIVITY,
+    ALERTS,
+    BANNER,
+    HEADER,
+    ConsoleModel,
+    as_dict,
+    describe_action,
+)
 from screens.widgets.view import VIEW_CLASS, ModelView
 
 CLOCK = "clock"  # pseudo-panel the app bumps once a second: ages and uptime move
@@ -30,10 +38,25 @@ BREAKER_STYLES = {"closed": "green", "half_open": "yellow", "open": "bold red"}
 NOT_ANSWERING_STYLE = "bold black on dark_orange"  # amber: not known dead, not known alive
 
 
+ALERT_STYLES = {"P0": "bold reverse red", "P1": "bold reverse red", "P2": "bold reverse yellow"}
+
+
+def alert_tag(alert: dict[str, Any], model: ConsoleModel) -> Text:
+    """'▲ P1 breaker_open +1 (a)': the worst firing alert, and how many more fire."""
+    severity = str(alert.get("severity") or "?")
+    more = max(len(model.alerts), int(model.alert_counts.get("active") or 0)) - 1
+    acked = " acked" if alert.get("acked_at") else ""
+    text = Text(f"▲ {severity} {alert.get('rule')}{acked}", ALERT_STYLES.get(severity, "bold"))
+    if more > 0:
+        text.append(f" +{more}", style="bold")
+    text.append(" (a)", style="dim")
+    return text
+
+
 class EngineHeader(ModelView, Static):
     """Four lines: state, market, money, activity."""
 
-    panels: ClassVar[tuple[str, ...]] = (HEADER, BANNER, ACTIVITY, CLOCK)
+    panels: ClassVar[tuple[str, ...]] = (HEADER, BANNER, ACTIVITY, ALERTS, CLOCK)
 
     def __init__(self, read_only: bool = False, **kwargs: object) -> None:
         super().__init__(classes=VIEW_CLASS, **kwargs)  # type: ignore[arg-type]
@@ -61,6 +84,10 @@ class EngineHeader(ModelView, Static):
             word = model.state.upper()
             style = STATE_STYLES.get(model.state, "bold reverse")
         line = Text.assemble((f" {word} ", style), " ")
+        alert = model.worst_alert()
+        if alert is not None:
+            line.append_text(alert_tag(alert, model))
+            line.append(" ")
         line.append(str(model.engine.get("reason") or ""))
         since = model.engine.get("since")
         if since:

@@ -20,13 +20,15 @@ def _audit(engine: EngineHandle) -> list[dict]:
     return json.loads(engine.cli("audit", "--json").stdout)["entries"]
 
 
-async def test_p_then_enter_pauses_with_the_default_reason(console_engine: EngineHandle) -> None:
+async def test_p_then_enter_twice_pauses_with_the_default_reason(
+    console_engine: EngineHandle,
+) -> None:
     app = ArbConsole(console_engine.socket)
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         await pilot.press("p")
         assert isinstance(app.screen, ReasonModal)
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")
         assert await state_becomes(console_engine, "paused")
     entry = _audit(console_engine)[0]
     assert (entry["action"], entry["client"]) == ("pause", "arbctl-tui")
@@ -37,7 +39,7 @@ async def test_p_pauses_with_a_typed_reason(console_engine: EngineHandle) -> Non
     app = ArbConsole(console_engine.socket)
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
-        await pilot.press("p", *"gas spike", "enter")
+        await pilot.press("p", *"gas spike", "enter", "enter")
         assert await state_becomes(console_engine, "paused")
     assert _audit(console_engine)[0]["reason"] == "gas spike"
 
@@ -48,7 +50,7 @@ async def test_p_while_paused_resumes(console_engine: EngineHandle) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         assert await until(lambda: app.model.state == "paused")
-        await pilot.press("p", "enter")
+        await pilot.press("p", "enter", "enter")
         assert await state_becomes(console_engine, "running")
         assert await until(lambda: app.model.state == "running")
 
@@ -70,7 +72,7 @@ async def test_clearing_a_halt_needs_a_typed_reason(console_engine: EngineHandle
         assert await until(lambda: app.model.state == "halted")
         await pilot.press("p", "enter")
         assert isinstance(app.screen, ReasonModal), "no default reason for clearing a halt"
-        await pilot.press(*"false alarm", "enter")
+        await pilot.press(*"false alarm", "enter", "enter")
         assert await state_becomes(console_engine, "running")
 
 
