@@ -87,6 +87,18 @@ FOOTER_LABELS = {
     "help": "Help",
     "quit": "Quit",
 }
+FOOTER_ORDER = [
+    "pause_resume",
+    "failover",
+    "kill",
+    "help",
+    "quit",
+    "trades",
+    "guards",
+    "alerts",
+    "logs",
+    "resync",
+]
 STATE_CHANGING = {action for _, action, _, changes in KEYS if changes}
 DISPLAY_KEYS = {"question_mark": "?"}
 
@@ -106,9 +118,11 @@ class ArbConsole(App[int]):
     # Unavoidable ignore: textual declares it `ClassVar[list[...]] | None`, which mypy reads
     # as an instance variable, so no annotation of ours (ClassVar or not) matches it.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]  # type: ignore[misc]
+    # The footer's order: the actions, then help and quit (which must survive at 60
+    # columns, where the screen keys are cut off: they are in `?` too).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, action, FOOTER_LABELS[action], key_display=DISPLAY_KEYS.get(key))
-        for key, action, _, _ in KEYS
+        for key, action, _, _ in sorted(KEYS, key=lambda k: FOOTER_ORDER.index(k[1]))
     ]
 
     def __init__(

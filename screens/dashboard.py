@@ -43,7 +43,7 @@ class DashboardScreen(Screen[None]):
         yield EngineHeader(read_only=self.read_only, id="header")
         yield StateBanner(id="banner")
         with Panels(id="panels"):
-            yield _titled(TradesTable(id="trades"), "trades (newest first)")
+            yield _titled(TradesTable(id="trades"), "trades, newest first · profit, gas in {quote}")
             yield _titled(ProvidersTable(id="providers"), "providers")
             yield _titled(GuardTriggersTable(watch=True, id="triggers"), "guard triggers")
             yield _titled(ResourcesPanel(id="resources"), "resources")
@@ -75,4 +75,4 @@ class Panels(ModelView, Grid):
         for child in self.children:
             title = TITLES.get(child.id or "")
             if title is not None:
-                child.border_title = title + suffix
+                child.border_title = title.format(quote=model.units.quote_symbol) + suffix

@@ -1,7 +1,7 @@
 """The header: what an operator must see first — is it trading, where, and is it fresh.
 
 State (RUNNING / PAUSED / HALTED with the reason), venue and chain, block and head age,
-uptime, today's net P&L in the quote token, the breaker, the socket, and the last action
+uptime, today's net P&L in the quote token, the breaker, and the last action
 anyone took (so several consoles attached at once all see who did what).
 """
 
@@ -123,7 +123,6 @@ class EngineHeader(ModelView, Static):
         if pnl.get("total_trades") is not None:
             rate = formats.percent(pnl.get("success_rate"))
             line.append(f" ({pnl.get('total_trades')} trades, {rate} ok)", style="dim")
-        line.append(f" · socket {model.engine.get('socket') or '?'}", style="dim")
         return line
 
     def _activity_line(self, model: ConsoleModel) -> Text:

@@ -11,8 +11,14 @@ from screens.state import HEADER, PROVIDERS, ConsoleModel
 from screens.widgets.synced_table import Row, SyncedTable
 from screens.widgets.view import VIEW_CLASS, ModelView, cell, number
 
-STATUS_STYLES = {"healthy": "green", "degraded": "yellow", "down": "bold red", "stalled": "red"}
-NARROW = [("provider", 14), ("status", 9), ("lat", 6), ("ok", 5), ("cf", 3), ("lag", 4)]
+STATUS_STYLES = {
+    "healthy": "green",
+    "degraded": "bold yellow",
+    "down": "bold reverse red",
+    "stalled": "bold red",
+    "offline": "bold reverse",
+}
+NARROW = [("provider", 14), ("status", 9), ("lat", 6), ("ok", 5)]
 WIDE = [
     ("provider", 16),
     ("status", 10),

@@ -34,12 +34,18 @@ def _signature(cell: Text) -> tuple[str, str]:
 
 
 def fit(cell: Text, width: int | None) -> Text:
-    """Cut a left-aligned cell to leave one space before the next column (no padding)."""
+    """Cut a left-aligned cell to leave one space before the next column (no padding),
+    at a word boundary (space, _ or /) when one is near the end, never mid-word if avoidable."""
     if width is None or cell.justify == "right" or len(cell.plain) < width:
         return cell
+    keep = width - 2  # the characters kept before the ellipsis
+    plain = cell.plain
+    boundary = max(plain.rfind(mark, 0, keep + 1) for mark in (" ", "_", "/"))
+    if boundary >= keep * 0.6:
+        keep = boundary + (plain[boundary] != " ")
     cut = cell.copy()
-    cut.truncate(width - 1)
-    cut.plain = cut.plain[:-1] + "…"
+    cut.truncate(keep)
+    cut.append("…")
     return cut
 
 
