@@ -47,6 +47,8 @@ from screens.modals import (
     FailoverModal,
     HelpModal,
     KillModal,
+    MarkChoice,
+    MarkModal,
     ReasonModal,
     TypeAhead,
 )
@@ -67,6 +69,7 @@ KEYS: list[tuple[str, str, str, bool]] = [
     ("p", "pause_resume", "pause / resume (asks a reason)", True),
     ("f", "failover", "failover: pin a provider or automatic", True),
     ("K", "kill", "EMERGENCY KILL (type KILL, Enter)", True),
+    ("o", "mark", "mark a provider offline / online", True),
     ("t", "trades", "trades screen (/ filter, Enter detail)", False),
     ("g", "guards", "guards, breaker and triggers", False),
     ("a", "alerts", "alerts: what fires, the next step, acknowledge", False),
@@ -79,6 +82,7 @@ FOOTER_LABELS = {
     "pause_resume": "Pause",
     "failover": "Failover",
     "kill": "KILL",
+    "mark": "Mark",
     "trades": "Trades",
     "guards": "Guards",
     "logs": "Logs",
@@ -93,6 +97,7 @@ FOOTER_ORDER = [
     "kill",
     "help",
     "quit",
+    "mark",
     "trades",
     "guards",
     "alerts",
@@ -452,7 +457,41 @@ class ArbConsole(App[int]):
         return describe_fallback(report)
 
     def action_failover(self) -> None:
-        self.push_screen(FailoverModal(self.model.providers), self._failover)
+        pinned = next((p.get("name") for p in self.model.providers if p.get("pinned")), None)
+        pinned = pinned or self.model.engine.get("pinned_provider")
+        modal = FailoverModal(self.model.providers, str(pinned) if pinned else None)
+        self.push_screen(modal, self._failover)
+
+    def action_mark(self) -> None:
+        if not self.model.providers:
+            self.tell("no providers known yet: nothing to mark", "warning")
+            return
+        self.push_screen(MarkModal(self.model.providers), self._mark_picked)
+
+    def _mark_picked(self, choice: MarkChoice | None) -> None:
+        if choice is None:
+            return
+        word = "online" if choice.online else "offline"
+        modal = ReasonModal(
+            f"Mark {choice.name} {word}",
+            "Audited with your reason; the engine re-evaluates its choice at once.",
+            f"marked {word} from the operator console",
+            f"Mark {word}",
+        )
+        self.push_screen(modal, lambda reason: self._mark(choice, reason))
+
+    def _mark(self, choice: MarkChoice, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._send_mark(choice, reason), "action")
+
+    async def _send_mark(self, choice: MarkChoice, reason: str) -> None:
+        params = audited(reason, name=choice.name, online=choice.online)
+        result = await self._act("providers.mark", params)
+        if isinstance(result, dict):
+            if isinstance(result.get("providers"), list):
+                self.model.set_providers(result["providers"])
+            word = "online" if choice.online else "offline"
+            self.tell(f"{choice.name} marked {word}", "information")
 
     def _failover(self, choice: FailoverChoice | None) -> None:
         if choice is not None:
@@ -461,8 +500,10 @@ class ArbConsole(App[int]):
     async def _send_failover(self, choice: FailoverChoice) -> None:
         result = await self._act("failover", audited(FAILOVER_REASON, name=choice.name))
         if result is not None:
-            if isinstance(result, dict) and "pinned_provider" not in result:
-                self.model.engine["pinned_provider"] = choice.name
+            if isinstance(result, dict):
+                self.model.engine["pinned_provider"] = result.get("pinned_provider", choice.name)
+                if isinstance(result.get("providers"), list):
+                    self.model.set_providers(result["providers"])
             self.model.touch(PROVIDERS)
             self.tell(f"failover: {choice.name or 'automatic'}", "information")
 

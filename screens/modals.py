@@ -9,7 +9,8 @@
   Cancel, so a stray Enter cancels; typing goes into the confirmation field anyway, and
   Enter submits what was typed even when it arrived before the field had focus (a
   pasted or coalesced `KKILL⏎` halts).
-- `FailoverModal`: pin a provider or go back to automatic.
+- `FailoverModal`: pin a provider or go back to automatic; says which is pinned now.
+- `MarkModal`: take a provider out of rotation (offline) or bring it back (online).
 - `HelpModal`: every key.
 """
 
@@ -233,9 +234,16 @@ class FailoverModal(ModalScreen[FailoverChoice | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, providers: list[dict[str, Any]]) -> None:
+    def __init__(self, providers: list[dict[str, Any]], pinned: str | None = None) -> None:
         super().__init__()
         self.providers = providers
+        self.pinned = pinned
+
+    def now(self) -> str:
+        active = next((str(p.get("name")) for p in self.providers if p.get("active")), "?")
+        if self.pinned:
+            return f"now: pinned to {self.pinned} (active {active})"
+        return f"now: automatic (active {active})"
 
     def compose(self) -> ComposeResult:
         options = [Option("automatic — let the engine choose by health and priority", AUTOMATIC)]
@@ -249,6 +257,7 @@ class FailoverModal(ModalScreen[FailoverChoice | None]):
                 Text("Pinning keeps the engine on one provider until you choose automatic."),
                 classes="dialog-text",
             )
+            yield Label(Text(self.now(), style="bold"), id="failover-now")
             yield OptionList(*options, id="choices")
             yield Label("Enter picks · Esc cancels", classes="dialog-hint")
 
@@ -259,6 +268,56 @@ class FailoverModal(ModalScreen[FailoverChoice | None]):
     def pick(self, message: OptionList.OptionSelected) -> None:
         picked = message.option.id
         self.dismiss(FailoverChoice(None if picked == AUTOMATIC else picked))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class MarkChoice:
+    """Take `name` out of rotation (online False) or bring it back (online True)."""
+
+    name: str
+    online: bool
+
+
+class MarkModal(ModalScreen[MarkChoice | None]):
+    """Mark a provider offline or online: the runbook's "mark provider offline/online"
+    (`providers.mark`). Each row offers the opposite of the provider's current mark."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, providers: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.providers = providers
+
+    def compose(self) -> ComposeResult:
+        options = []
+        for p in self.providers:
+            name, status = str(p.get("name")), str(p.get("status") or "?")
+            verb = "bring online" if status == "offline" else "take offline"
+            options.append(Option(f"{verb}: {name} ({status})", name))
+        with Vertical(classes="dialog"):
+            yield Label(Text("Mark a provider", style="bold"), classes="dialog-title")
+            yield Static(
+                Text(
+                    "Offline: never used until marked online. Online: its failures are "
+                    "forgiven and it is judged afresh. The pinned provider, or the last "
+                    "usable RPC endpoint, cannot be taken offline."
+                ),
+                classes="dialog-text",
+            )
+            yield OptionList(*options, id="mark-choices")
+            yield Label("Enter picks · Esc cancels", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#mark-choices", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#mark-choices")
+    def pick(self, message: OptionList.OptionSelected) -> None:
+        name = str(message.option.id)
+        row = next((p for p in self.providers if str(p.get("name")) == name), {})
+        self.dismiss(MarkChoice(name, online=row.get("status") == "offline"))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

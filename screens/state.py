@@ -247,7 +247,7 @@ class ConsoleModel:
         self._merge_engine(status)
         self.heard()
         if isinstance(status.get("providers"), list):
-            self._set_providers(status["providers"])
+            self.set_providers(status["providers"])
         self._sample(status)
         self.touch(HEADER, BANNER, RESOURCES)
 
@@ -317,7 +317,7 @@ class ConsoleModel:
         self.heard()
         self._alert_counts(data.get("alerts"))
         if isinstance(data.get("providers"), list):
-            self._set_providers(data["providers"])
+            self.set_providers(data["providers"])
         self._sample(data)
         self.touch(HEADER, BANNER, RESOURCES)
 
@@ -395,7 +395,7 @@ class ConsoleModel:
         if isinstance(head_age, int | float):
             self.head_ts = (ts if ts is not None else self.clock()) - float(head_age)
 
-    def _set_providers(self, providers: list[Any]) -> None:
+    def set_providers(self, providers: list[Any]) -> None:
         clean = [p for p in providers if isinstance(p, dict) and "name" in p]
         if clean != self.providers:
             self.providers = clean

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.widgets import Log
-
 from screens.app import ArbConsole
 from screens.dashboard import DashboardScreen
 from screens.guards import GuardsScreen
@@ -80,12 +78,12 @@ async def test_l_tails_the_engine_log_and_slash_searches(console_engine: EngineH
         await connected(app)
         await pilot.press("l")
         assert isinstance(app.screen, LogsScreen)
-        log = app.screen.query_one("#log", Log)
-        assert await until(lambda: any("engine" in line for line in log.lines))
-        assert await until(lambda: any(" trade " in line for line in log.lines))
+        log = app.screen
+        assert await until(lambda: any("engine" in line for line in log.shown))
+        assert await until(lambda: any(" trade " in line for line in log.shown))
         await pilot.press("slash", *"trade sim-", "enter")
-        assert await until(lambda: len(log.lines) > 0)
-        assert all("trade sim-" in line.lower() for line in log.lines)
+        assert await until(lambda: len(log.shown) > 0)
+        assert all("trade sim-" in line.lower() for line in log.shown)
 
 
 async def test_screen_keys_switch_between_screens(console_engine: EngineHandle) -> None:
