@@ -162,6 +162,13 @@ class ReasonModal(TypeAhead, ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class EnterlessButton(Button, inherit_bindings=False):
+    """A button that Enter does not press (space and the mouse do): in the kill dialog
+    Enter belongs to the dialog, which judges what was typed before it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "press", "Press", show=False)]
+
+
 class KillModal(TypeAhead, ModalScreen[bool]):
     """The emergency kill confirmation. Result: True only for `KILL` + Enter.
 
@@ -170,12 +177,7 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     down: the kill must not wait for the dashboard to be repainted.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        # before any widget's own Enter: Cancel may hold the focus while the typed KILL
-        # (a burst that arrived before the field was focused) waits in the field
-        Binding("enter", "submit", "Confirm", priority=True, show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#confirm"
 
     def __init__(self, on_confirm: Callable[[], None]) -> None:
@@ -190,7 +192,7 @@ class KillModal(TypeAhead, ModalScreen[bool]):
             yield Input(placeholder=KILL_WORD, id="confirm", select_on_focus=False)
             yield Label("", id="kill-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", variant="primary", id="cancel")
+                yield EnterlessButton("Cancel", variant="primary", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
@@ -199,6 +201,17 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     def typeahead_enter(self) -> None:
         self.action_submit()
 
+    def on_key(self, event: events.Key) -> None:
+        """Enter reaches the dialog in order, after the letters typed before it (the
+        Cancel button does not take Enter): what was typed is judged then."""
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.action_submit()
+            return
+        super().on_key(event)
+
+    @on(Input.Submitted, "#confirm")
     def action_submit(self) -> None:
         """Enter: what was typed is judged; nothing typed is a stray Enter, and cancels."""
         field = self.query_one("#confirm", Input)

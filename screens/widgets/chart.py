@@ -63,10 +63,14 @@ def chart_lines(samples: Sequence[float], width: int, height: int, fmt: Fmt) -> 
 
 
 def scale(samples: Sequence[float], fmt: Fmt) -> str:
-    """'0.2–1.9ms': the range a compact chart spans."""
+    """'0.2–1.9ms': the range a compact chart spans (a shared unit said once)."""
     if not samples:
         return ""
-    return f"{fmt(min(samples))}–{fmt(max(samples))}"
+    low, high = fmt(min(samples)), fmt(max(samples))
+    unit = ""
+    while low and high and low[-1] == high[-1] and not low[-1].isdigit():
+        unit, low, high = low[-1] + unit, low[:-1], high[:-1]
+    return f"{low}–{high}{unit}"
 
 
 class Chart(Widget):

@@ -33,8 +33,14 @@ class Metric(Vertical):
         yield self.chart
 
     def set(self, latest: str, samples: Sequence[float]) -> None:
+        """The longest label that fits: with the range, without it, the value alone."""
         span = "" if self.chart.has_axis else scale(samples, self.chart.fmt)
-        self.value.update(f"{self.title} {latest}" + (f" ({span})" if span else ""))
+        first, number = self.title.split()[0], latest.split(" ")[0]
+        labels = [f"{self.title} {latest}", f"{first} {latest}", f"{first} {number}", latest]
+        if span:
+            labels.insert(0, f"{self.title} {latest} ({span})")
+        room = self.size.width or 10**6
+        self.value.update(next((label for label in labels if len(label) <= room), labels[-1]))
         self.chart.set_samples(samples)
 
 
@@ -47,7 +53,9 @@ def _last(samples: Sequence[float]) -> float | None:
 
 def _pnl(model: ConsoleModel) -> tuple[str, Sequence[float]]:
     u = model.units
-    today = formats.signed_units(model.pnl_today_quote(), u.quote_decimals, 2)
+    amount = model.pnl_today_quote()
+    places = 0 if abs(amount or 0) >= 1000 * 10**u.quote_decimals else 2  # a glance
+    today = formats.signed_units(amount, u.quote_decimals, places)
     return f"{today} {u.quote_symbol}", model.series.pnl
 
 

@@ -18,7 +18,7 @@ from screens.app import ArbConsole
 from screens.modals import KillModal, ReasonModal
 from screens.trades import TradesScreen
 from tests.conftest import EngineHandle
-from tests.screens.conftest import connected, engine_state, state_becomes, until
+from tests.screens.conftest import connected, engine_state, state_becomes, told, until
 
 SIZE = (80, 24)
 
@@ -85,6 +85,6 @@ async def test_a_burst_enter_without_kill_still_cancels(console_engine: EngineHa
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         burst(app, "K\r")
-        await pilot.pause(0.5)
+        assert await until(lambda: told(app, "kill cancelled"))
         assert not isinstance(app.screen, KillModal)
     assert await engine_state(console_engine) == "running"
