@@ -82,7 +82,7 @@ async def test_kill_typed_in_one_burst_halts(console_engine: EngineHandle) -> No
 
 async def test_a_burst_enter_without_kill_still_cancels(console_engine: EngineHandle) -> None:
     app = ArbConsole(console_engine.socket)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         await connected(app)
         burst(app, "K\r")
         assert await until(lambda: told(app, "kill cancelled"))
