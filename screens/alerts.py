@@ -103,8 +103,12 @@ class AlertsScreen(SubScreen):
     ]
 
     def __init__(
-        self, model: ConsoleModel, fetch: Fetch, acknowledge: Callable[[str], None]
+        self,
+        model: ConsoleModel,
+        fetch: Fetch | None,
+        acknowledge: Callable[[str], None],
     ) -> None:
+        """`fetch` None: a console replaying a recording, which shows the model only."""
         super().__init__(id="alerts-screen")
         self.model = model
         self.fetch = fetch
@@ -121,13 +125,16 @@ class AlertsScreen(SubScreen):
 
     def on_mount(self) -> None:
         self.query_one("#alerts", AlertsTable).focus()
-        self._schedule_poll()
-        self.set_interval(POLL_S, self._schedule_poll)
+        if self.fetch is not None:
+            self._schedule_poll()
+            self.set_interval(POLL_S, self._schedule_poll)
 
     def _schedule_poll(self) -> None:
         self.run_worker(self.poll(), group="alerts-poll", exclusive=True, exit_on_error=False)
 
     async def poll(self) -> None:
+        if self.fetch is None:
+            return
         try:
             answer = await self.fetch("alerts", {"limit": 20})
         except (EngineUnreachable, RpcError) as exc:

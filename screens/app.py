@@ -523,7 +523,8 @@ class ArbConsole(App[int]):
         self._open(GuardsScreen, lambda: GuardsScreen(self.model, self.fetch))
 
     def action_alerts(self) -> None:
-        self._open(AlertsScreen, lambda: AlertsScreen(self.model, self.fetch, self._ack_asked))
+        fetch = self.fetch if self.connect else None
+        self._open(AlertsScreen, lambda: AlertsScreen(self.model, fetch, self._ack_asked))
 
     def _ack_asked(self, rule: str) -> None:
         if self.read_only:

@@ -121,7 +121,9 @@ class LogsScreen(SubScreen):
         yield StateBanner(id="banner")
         where = str(self.log_path) if self.log_path else "unknown (engine not reached yet)"
         yield Label(f"Engine log {where} — / search · Esc back", classes="screen-title")
-        yield Input(placeholder="search: words that must all appear", id="search")
+        yield Input(
+            placeholder="search: words that must all appear", id="search", cursor_blink=False
+        )
         yield RichLog(max_lines=MAX_LINES, id="log", wrap=True, markup=False, highlight=False)
         yield Footer(compact=True)
 

@@ -119,7 +119,12 @@ class ReasonModal(TypeAhead, ModalScreen[str | None]):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
             yield Static(Text(self.explanation), classes="dialog-text")
             yield Label(hint)
-            yield Input(placeholder=self.default or "why?", id="reason", select_on_focus=False)
+            yield Input(
+                placeholder=self.default or "why?",
+                id="reason",
+                select_on_focus=False,
+                cursor_blink=False,
+            )
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.verb, variant="primary", id="ok")
@@ -189,7 +194,9 @@ class KillModal(TypeAhead, ModalScreen[bool]):
             yield Label(Text("EMERGENCY KILL", style="bold"), classes="dialog-title")
             yield Static(Text(KILL_EXPLANATION), classes="dialog-text")
             yield Label(f"Type {KILL_WORD} and press Enter to confirm; Esc cancels.")
-            yield Input(placeholder=KILL_WORD, id="confirm", select_on_focus=False)
+            yield Input(
+                placeholder=KILL_WORD, id="confirm", select_on_focus=False, cursor_blink=False
+            )
             yield Label("", id="kill-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield EnterlessButton("Cancel", variant="primary", id="cancel")

@@ -41,7 +41,9 @@ class TradesScreen(SubScreen):
         yield StateBanner(id="banner")
         yield Label("Trades — / filter · Enter detail · Esc back", classes="screen-title")
         yield Input(
-            placeholder="filter: words in id, status, token, reason, block, hash", id="filter"
+            placeholder="filter: words in id, status, token, reason, block, hash",
+            id="filter",
+            cursor_blink=False,
         )
         table = TradesTable(long=True, limit=SCREEN_LIMIT, id="all-trades")
         table.border_title = "trades (newest first)"

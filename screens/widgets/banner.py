@@ -45,11 +45,11 @@ def _breaker(model: ConsoleModel) -> tuple[str, str] | None:
     cause = f"{breaker.get('guard') or '?'}: {breaker.get('reason') or '?'}"
     retry = breaker.get("retry_at")
     when = ""
-    if isinstance(retry, int | float):
+    if isinstance(retry, int | float):  # first: at 80 columns the end of the line is cut
         left = formats.duration(max(0.0, float(retry) - model.clock()))
-        when = f"; retry {formats.clock(retry)}Z (in {left})"
+        when = f", retry {formats.clock(retry)}Z (in {left})"
     word = "BREAKER OPEN" if state == "open" else "BREAKER HALF-OPEN (probing)"
-    return f"{word} — {cause}. No new trades{when}. g guards · a alerts", "-error"
+    return f"{word}{when} — {cause}. No new trades. g guards · a alerts", "-error"
 
 
 def _not_answering(model: ConsoleModel) -> str:

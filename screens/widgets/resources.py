@@ -27,21 +27,35 @@ class Metric(Vertical):
         # held, not queried: the model may be painted before these are mounted
         self.value = Label(title, classes="metric-value")
         self.chart = Chart(fmt)
+        self.latest = ""
 
     def compose(self) -> ComposeResult:
         yield self.value
         yield self.chart
 
     def set(self, latest: str, samples: Sequence[float]) -> None:
+        self.latest = latest
+        self.chart.set_samples(samples)
+        self._relabel()
+
+    def on_resize(self) -> None:
+        """The label depends on the width (and on whether the chart has an axis)."""
+        self.call_after_refresh(self._relabel)
+
+    def _relabel(self) -> None:
         """The longest label that fits: with the range, without it, the value alone."""
+        latest, samples = self.latest, self.chart.samples
+        if not latest:
+            return
         span = "" if self.chart.has_axis else scale(samples, self.chart.fmt)
         first, number = self.title.split()[0], latest.split(" ")[0]
         labels = [f"{self.title} {latest}", f"{first} {latest}", f"{first} {number}", latest]
         if span:
             labels.insert(0, f"{self.title} {latest} ({span})")
-        room = self.size.width or 10**6
+        room = self.size.width
+        if room <= 0:
+            return  # not laid out yet: on_resize labels it
         self.value.update(next((label for label in labels if len(label) <= room), labels[-1]))
-        self.chart.set_samples(samples)
 
 
 MetricSpec = tuple[str, str, Callable[[ConsoleModel], tuple[str, Sequence[float]]]]
