@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Label, RichLog
 from screens import formats
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.steady import steady_input
 
 MAX_LINES = 2000
 TAIL_BYTES = 256 * 1024  # read this much of the end of the file when opening
@@ -121,9 +122,7 @@ class LogsScreen(SubScreen):
         yield StateBanner(id="banner")
         where = str(self.log_path) if self.log_path else "unknown (engine not reached yet)"
         yield Label(f"Engine log {where} — / search · Esc back", classes="screen-title")
-        yield Input(
-            placeholder="search: words that must all appear", id="search", cursor_blink=False
-        )
+        yield steady_input(placeholder="search: words that must all appear", id="search")
         yield RichLog(max_lines=MAX_LINES, id="log", wrap=True, markup=False, highlight=False)
         yield Footer(compact=True)
 

@@ -29,6 +29,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.widgets.steady import steady_input
+
 KILL_WORD = "KILL"
 KILL_EXPLANATION = (
     "From the instant the engine acknowledges the kill:\n"
@@ -119,11 +121,10 @@ class ReasonModal(TypeAhead, ModalScreen[str | None]):
             yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
             yield Static(Text(self.explanation), classes="dialog-text")
             yield Label(hint)
-            yield Input(
+            yield steady_input(
                 placeholder=self.default or "why?",
                 id="reason",
                 select_on_focus=False,
-                cursor_blink=False,
             )
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -194,9 +195,7 @@ class KillModal(TypeAhead, ModalScreen[bool]):
             yield Label(Text("EMERGENCY KILL", style="bold"), classes="dialog-title")
             yield Static(Text(KILL_EXPLANATION), classes="dialog-text")
             yield Label(f"Type {KILL_WORD} and press Enter to confirm; Esc cancels.")
-            yield Input(
-                placeholder=KILL_WORD, id="confirm", select_on_focus=False, cursor_blink=False
-            )
+            yield steady_input(placeholder=KILL_WORD, id="confirm", select_on_focus=False)
             yield Label("", id="kill-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield EnterlessButton("Cancel", variant="primary", id="cancel")

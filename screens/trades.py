@@ -20,6 +20,7 @@ from screens import formats
 from screens.state import ConsoleModel, Units
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.steady import steady_input
 from screens.widgets.trades_table import TradesTable
 
 SCREEN_LIMIT = 500
@@ -40,10 +41,9 @@ class TradesScreen(SubScreen):
     def compose(self) -> ComposeResult:
         yield StateBanner(id="banner")
         yield Label("Trades — / filter · Enter detail · Esc back", classes="screen-title")
-        yield Input(
+        yield steady_input(
             placeholder="filter: words in id, status, token, reason, block, hash",
             id="filter",
-            cursor_blink=False,
         )
         table = TradesTable(long=True, limit=SCREEN_LIMIT, id="all-trades")
         table.border_title = "trades (newest first)"
