@@ -524,7 +524,7 @@ def method_table(
     table = EngineMethods(parts).table()
     table.update(GuardMethods(guards, parts.audit, parts.ledger).table())
     table.update(ProviderMethods(providers, parts.audit, parts.bus).table())
-    table.update(TelemetryMethods(metrics, alerting).table())
+    table.update(TelemetryMethods(metrics, alerting, parts.audit).table())
     table.update(accounting.table())
     if fleet is not None:  # fleet, redis; resume refused under the global halt flag
         table.update(FleetMethods(fleet, parts.audit, resume=table["resume"]).table())

@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from arbctl.offline_kill import CONSOLE_SOURCE, KillReport, offline_kill
 from engine import protocol
+from screens.alerts import AlertsScreen
 from screens.connection import (
     EngineLink,
     EngineUnreachable,
@@ -41,7 +42,16 @@ from screens.connection import (
 from screens.dashboard import DashboardScreen
 from screens.guards import GuardsScreen
 from screens.logs import LogsScreen
-from screens.modals import FailoverChoice, FailoverModal, HelpModal, KillModal, ReasonModal
+from screens.modals import (
+    FailoverChoice,
+    FailoverModal,
+    HelpModal,
+    KillModal,
+    MarkChoice,
+    MarkModal,
+    ReasonModal,
+    TypeAhead,
+)
 from screens.state import PROVIDERS, ConsoleModel
 from screens.trades import TradesScreen
 from screens.widgets.header import CLOCK
@@ -59,8 +69,10 @@ KEYS: list[tuple[str, str, str, bool]] = [
     ("p", "pause_resume", "pause / resume (asks a reason)", True),
     ("f", "failover", "failover: pin a provider or automatic", True),
     ("K", "kill", "EMERGENCY KILL (type KILL, Enter)", True),
+    ("o", "mark", "mark a provider offline / online", True),
     ("t", "trades", "trades screen (/ filter, Enter detail)", False),
     ("g", "guards", "guards, breaker and triggers", False),
+    ("a", "alerts", "alerts: what fires, the next step, acknowledge", False),
     ("l", "logs", "engine log tail (/ search)", False),
     ("r", "resync", "resync: re-read everything from the engine", False),
     ("question_mark", "help", "this help", False),
@@ -70,13 +82,28 @@ FOOTER_LABELS = {
     "pause_resume": "Pause",
     "failover": "Failover",
     "kill": "KILL",
+    "mark": "Mark",
     "trades": "Trades",
     "guards": "Guards",
     "logs": "Logs",
+    "alerts": "Alerts",
     "resync": "Resync",
     "help": "Help",
     "quit": "Quit",
 }
+FOOTER_ORDER = [
+    "pause_resume",
+    "failover",
+    "kill",
+    "help",
+    "quit",
+    "mark",
+    "trades",
+    "guards",
+    "alerts",
+    "logs",
+    "resync",
+]
 STATE_CHANGING = {action for _, action, _, changes in KEYS if changes}
 DISPLAY_KEYS = {"question_mark": "?"}
 
@@ -84,6 +111,7 @@ PAUSE_DEFAULT = "paused from the operator console"
 RESUME_DEFAULT = "resumed from the operator console"
 KILL_REASON = "emergency kill from the operator console"
 FAILOVER_REASON = "failover override from the operator console"
+ACK_DEFAULT = "acknowledged from the operator console"
 
 
 class ArbConsole(App[int]):
@@ -95,9 +123,11 @@ class ArbConsole(App[int]):
     # Unavoidable ignore: textual declares it `ClassVar[list[...]] | None`, which mypy reads
     # as an instance variable, so no annotation of ours (ClassVar or not) matches it.
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]  # type: ignore[misc]
+    # The footer's order: the actions, then help and quit (which must survive at 60
+    # columns, where the screen keys are cut off: they are in `?` too).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, action, FOOTER_LABELS[action], key_display=DISPLAY_KEYS.get(key))
-        for key, action, _, _ in KEYS
+        for key, action, _, _ in sorted(KEYS, key=lambda k: FOOTER_ORDER.index(k[1]))
     ]
 
     def __init__(
@@ -122,6 +152,7 @@ class ArbConsole(App[int]):
         self._stream_task: asyncio.Task[None] | None = None
         self._reported_problems: set[str] = set()
         self.terminal_lost = False  # SIGHUP/SIGTERM: nothing left to restore or print to
+        self._sent_to: BoundedMap = BoundedMap()  # key event → the screen it was sent to
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(read_only=self.read_only)
@@ -175,6 +206,7 @@ class ArbConsole(App[int]):
     def paint(self) -> None:
         """Repaint the visible views whose data changed; show pending audit notices."""
         self.model.versions[CLOCK] = int(self.clock())
+        self.model.check_liveness()
         for screen in self._visible_screens():
             for view in screen.query(f".{VIEW_CLASS}"):
                 if isinstance(view, ModelView):
@@ -220,32 +252,37 @@ class ArbConsole(App[int]):
         """A read call; screens use it to poll what the event stream does not carry."""
         return await self.link.call(method, params)
 
-    async def resync(self, why: str) -> None:
-        """Re-read status, trades, guard triggers and P&L: after connecting or lagging."""
+    async def resync(self, why: str) -> list[str]:
+        """Re-read status, trades, guard triggers, P&L and alerts (after connecting or
+        lagging), at once; the names of the reads that succeeded."""
         if self._resync_lock.locked():
-            return
+            return []
         async with self._resync_lock:
             reads: list[tuple[str, dict[str, Any], Callable[[Any], None]]] = [
                 ("status", {}, self._apply_status),
                 ("trades", {"limit": 200}, self._apply_trades),
                 ("guards", {"limit": 30}, self._apply_guards),
                 ("pnl", {"period": "today"}, self._apply_pnl),
+                ("alerts", {"limit": 50}, self._apply_alerts),
             ]
-            for method, params, apply in reads:
-                await self._read_into_model(method, params, apply)
+            done = await asyncio.gather(*(self._read_into_model(*read) for read in reads))
+        read = [method for (method, _, _), ok in zip(reads, done, strict=True) if ok]
         if why.startswith("lagged"):
             self.tell(f"resynced ({why})", "warning")
+        return read
 
     async def _read_into_model(
         self, method: str, params: dict[str, Any], apply: Callable[[Any], None]
-    ) -> None:
+    ) -> bool:
         """One snapshot read; an engine without the method or a bad answer is skipped."""
         try:
             apply(await self.link.call(method, params))
         except (EngineUnreachable, RpcError):
-            return
+            return False
         except Exception as exc:
             self._report_once(f"could not read {method}: {type(exc).__name__}: {exc}")
+            return False
+        return True
 
     def _apply_status(self, result: Any) -> None:
         if isinstance(result, dict):
@@ -259,6 +296,10 @@ class ArbConsole(App[int]):
         if isinstance(result, dict):
             self.model.apply_guards(result)
 
+    def _apply_alerts(self, result: Any) -> None:
+        if isinstance(result, dict):
+            self.model.apply_alerts(result)
+
     def _apply_pnl(self, result: Any) -> None:
         if isinstance(result, dict):
             self.model.apply_pnl(result)
@@ -271,8 +312,17 @@ class ArbConsole(App[int]):
         with contextlib.suppress(EngineUnreachable, RpcError):
             self._apply_pnl(await self.link.call("pnl", {"period": "today"}))
 
-    async def _act(self, method: str, params: dict[str, Any], timeout: float | None = None) -> Any:
-        """A state-changing call; failures become notifications, the result or None."""
+    async def _act(
+        self,
+        method: str,
+        params: dict[str, Any],
+        timeout: float | None = None,
+        lifecycle: bool = False,
+    ) -> Any:
+        """A state-changing call; failures become notifications, the result or None.
+
+        Only a lifecycle answer (pause, resume, kill) is the engine's state and goes into
+        the header; a failover's `reason` is the provider's, not the engine's."""
         try:
             result = await self.link.call(method, params, timeout=timeout)
         except RpcError as exc:
@@ -281,7 +331,7 @@ class ArbConsole(App[int]):
         except EngineUnreachable as exc:
             self.tell(f"{method} not sent: engine unreachable ({exc.detail})", "error")
             return None
-        if isinstance(result, dict):
+        if lifecycle and isinstance(result, dict):
             self.model.apply_action_result(result)
             self.paint()
         return result
@@ -309,6 +359,26 @@ class ArbConsole(App[int]):
         """Read-only consoles do not offer state changes: hidden from the footer."""
         return not (self.read_only and action in STATE_CHANGING)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed ahead of a dialog are the dialog's.
+
+        Textual hands every key to the screen on top when it arrives and runs the app's
+        bindings when it comes back unhandled, so in a burst (`KKILL⏎` pasted, or
+        coalesced by SSH) the keys after `K` were all sent to the dashboard before `K`
+        opened the kill dialog. A key that comes back from a screen that is no longer on
+        top, while a dialog that takes typing is, goes to that dialog instead.
+        """
+        if isinstance(event, events.Key):
+            if not event.is_forwarded:
+                self._sent_to[id(event)] = self.screen if self._screen_stack else None
+            else:
+                sent_to = self._sent_to.pop(id(event), None)
+                top = self.screen if self._screen_stack else None
+                if isinstance(top, TypeAhead) and sent_to is not None and sent_to is not top:
+                    top.take_key(event)
+                    return
+        await super().on_event(event)
+
     def on_key(self, event: events.Key) -> None:
         """A read-only console says no out loud rather than ignoring the key."""
         if self.read_only and event.key in {key for key, action, _, c in KEYS if c}:
@@ -320,27 +390,29 @@ class ArbConsole(App[int]):
             self.tell("not connected to the engine: cannot pause or resume now", "error")
         elif state == protocol.RUNNING:
             modal = ReasonModal(
-                "Pause trading", "No new trades; in-flight ones complete.", PAUSE_DEFAULT
+                "Pause trading", "No new trades; in-flight ones complete.", PAUSE_DEFAULT, "Pause"
             )
             self.push_screen(modal, self._pause)
         elif state == protocol.PAUSED:
             modal = ReasonModal(
-                "Resume trading", "The engine starts trading again.", RESUME_DEFAULT
+                "Resume trading", "The engine starts trading again.", RESUME_DEFAULT, "Resume"
             )
             self.push_screen(modal, self._resume)
         elif state == protocol.HALTED:
             explanation = "This clears the HALT (kill switch) and the engine trades again."
-            self.push_screen(ReasonModal("Clear the HALT", explanation, None), self._resume)
+            self.push_screen(
+                ReasonModal("Clear the HALT", explanation, None, "Clear"), self._resume
+            )
         else:
             self.tell(f"cannot pause or resume while the engine is {state}", "warning")
 
     def _pause(self, reason: str | None) -> None:
         if reason:
-            self._spawn(self._act("pause", audited(reason)), "action")
+            self._spawn(self._act("pause", audited(reason), lifecycle=True), "action")
 
     def _resume(self, reason: str | None) -> None:
         if reason:
-            self._spawn(self._act("resume", audited(reason)), "action")
+            self._spawn(self._act("resume", audited(reason), lifecycle=True), "action")
 
     def action_kill(self) -> None:
         self.push_screen(KillModal(on_confirm=self._kill), self._kill_dialog_closed)
@@ -353,7 +425,9 @@ class ArbConsole(App[int]):
             self.tell("kill cancelled: nothing was sent", "information")
 
     async def _send_kill(self) -> None:
-        result = await self._act("kill", audited(KILL_REASON), timeout=KILL_TIMEOUT_S)
+        result = await self._act(
+            "kill", audited(KILL_REASON), timeout=KILL_TIMEOUT_S, lifecycle=True
+        )
         if result is not None:
             self.tell("HALTED: the engine acknowledged the kill; sends are blocked", "warning")
             return
@@ -383,7 +457,41 @@ class ArbConsole(App[int]):
         return describe_fallback(report)
 
     def action_failover(self) -> None:
-        self.push_screen(FailoverModal(self.model.providers), self._failover)
+        pinned = next((p.get("name") for p in self.model.providers if p.get("pinned")), None)
+        pinned = pinned or self.model.engine.get("pinned_provider")
+        modal = FailoverModal(self.model.providers, str(pinned) if pinned else None)
+        self.push_screen(modal, self._failover)
+
+    def action_mark(self) -> None:
+        if not self.model.providers:
+            self.tell("no providers known yet: nothing to mark", "warning")
+            return
+        self.push_screen(MarkModal(self.model.providers), self._mark_picked)
+
+    def _mark_picked(self, choice: MarkChoice | None) -> None:
+        if choice is None:
+            return
+        word = "online" if choice.online else "offline"
+        modal = ReasonModal(
+            f"Mark {choice.name} {word}",
+            "Audited with your reason; the engine re-evaluates its choice at once.",
+            f"marked {word} from the operator console",
+            f"Mark {word}",
+        )
+        self.push_screen(modal, lambda reason: self._mark(choice, reason))
+
+    def _mark(self, choice: MarkChoice, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._send_mark(choice, reason), "action")
+
+    async def _send_mark(self, choice: MarkChoice, reason: str) -> None:
+        params = audited(reason, name=choice.name, online=choice.online)
+        result = await self._act("providers.mark", params)
+        if isinstance(result, dict):
+            if isinstance(result.get("providers"), list):
+                self.model.set_providers(result["providers"])
+            word = "online" if choice.online else "offline"
+            self.tell(f"{choice.name} marked {word}", "information")
 
     def _failover(self, choice: FailoverChoice | None) -> None:
         if choice is not None:
@@ -392,14 +500,20 @@ class ArbConsole(App[int]):
     async def _send_failover(self, choice: FailoverChoice) -> None:
         result = await self._act("failover", audited(FAILOVER_REASON, name=choice.name))
         if result is not None:
-            if isinstance(result, dict) and "pinned_provider" not in result:
-                self.model.engine["pinned_provider"] = choice.name
+            if isinstance(result, dict):
+                self.model.engine["pinned_provider"] = result.get("pinned_provider", choice.name)
+                if isinstance(result.get("providers"), list):
+                    self.model.set_providers(result["providers"])
             self.model.touch(PROVIDERS)
             self.tell(f"failover: {choice.name or 'automatic'}", "information")
 
-    def action_trades(self) -> None:
-        self._open(TradesScreen, lambda: TradesScreen(self.model))
+    def action_trades(self, filtering: bool = False) -> None:
+        self._open(TradesScreen, lambda: TradesScreen(self.model, filtering=filtering))
         self._spawn(self._load_trades(), "load")
+
+    def action_trades_filter(self) -> None:
+        """`/` on the dashboard: what the operator meant is the trades filter."""
+        self.action_trades(filtering=True)
 
     async def _load_trades(self) -> None:
         with contextlib.suppress(EngineUnreachable, RpcError):
@@ -407,6 +521,33 @@ class ArbConsole(App[int]):
 
     def action_guards(self) -> None:
         self._open(GuardsScreen, lambda: GuardsScreen(self.model, self.fetch))
+
+    def action_alerts(self) -> None:
+        fetch = self.fetch if self.connect else None
+        self._open(AlertsScreen, lambda: AlertsScreen(self.model, fetch, self._ack_asked))
+
+    def _ack_asked(self, rule: str) -> None:
+        if self.read_only:
+            self.tell("read-only console: alerts cannot be acknowledged here", "warning")
+            return
+        modal = ReasonModal(
+            f"Acknowledge {rule}",
+            "It stays listed while its condition holds; its reminders stop until it resolves.",
+            ACK_DEFAULT,
+            "Acknowledge",
+        )
+        self.push_screen(modal, lambda reason: self._ack(rule, reason))
+
+    def _ack(self, rule: str, reason: str | None) -> None:
+        if reason:
+            self._spawn(self._send_ack(rule, reason), "action")
+
+    async def _send_ack(self, rule: str, reason: str) -> None:
+        result = await self._act("alerts.ack", audited(reason, rule=rule))
+        if isinstance(result, dict):
+            self.model.apply_event({"topic": protocol.TOPIC_ALERT, "data": result})
+            self.paint()
+            self.tell(f"acknowledged {rule}", "information")
 
     def action_logs(self) -> None:
         state_dir = self.model.engine.get("state_dir")
@@ -427,7 +568,10 @@ class ArbConsole(App[int]):
         if not self.model.link.connected:
             self.tell("not connected: the console reconnects by itself", "warning")
             return
-        await self.resync("requested")
+        read = await self.resync("requested")
+        if "status" not in read:
+            self.tell("resync failed: the engine did not answer (nothing was re-read)", "error")
+            return
         self.tell(f"resynced at seq {self.model.last_seq}", "information")
 
     def action_help(self) -> None:
@@ -463,6 +607,18 @@ class ArbConsole(App[int]):
         backstop.daemon = True
         backstop.start()
         self.exit(128 + int(sig))
+
+
+class BoundedMap(dict[int, Any]):
+    """A dict that forgets its oldest entries past `LIMIT` (a key that never came back
+    must not be remembered forever)."""
+
+    LIMIT = 256
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.LIMIT:
+            del self[next(iter(self))]
 
 
 def describe_fallback(report: KillReport) -> str:

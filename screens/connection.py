@@ -44,7 +44,7 @@ class StreamHooks:
     on_event: Callable[[dict[str, Any]], None]
     on_connected: Callable[[], None]
     on_disconnected: Callable[[str, int, float], None]  # why, attempt, retry in (s)
-    on_resync: Callable[[str], Awaitable[None]]  # why
+    on_resync: Callable[[str], Awaitable[object]]  # why
 
 
 class EngineLink:

@@ -3,7 +3,9 @@
 The console runs where the engine runs (the control socket is a Unix socket), so it
 reads `<state_dir>/logs/engine.log` itself — the state dir comes from `status`. The tail
 follows appends, notices rotation or truncation (the file got smaller or was replaced),
-and keeps a bounded number of lines. `/` searches: only matching lines are shown.
+and keeps a bounded number of lines. `/` searches: only matching lines are shown. Long
+lines wrap (a cut line hides the part that says why), and the level is coloured and, for
+warnings and errors, bold, so it survives NO_COLOR.
 """
 
 from __future__ import annotations
@@ -14,18 +16,39 @@ from collections import deque
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, Log
+from textual.widgets import Footer, Input, Label, RichLog
 
 from screens import formats
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.steady import steady_input
 
 MAX_LINES = 2000
 TAIL_BYTES = 256 * 1024  # read this much of the end of the file when opening
 POLL_S = 0.5
+
+
+LEVEL_STYLES = {
+    "CRITICAL": "bold reverse red",
+    "ERROR": "bold red",
+    "WARNING": "bold yellow",
+    "INFO": "cyan",
+    "DEBUG": "dim",
+}
+
+
+def styled_line(line: str) -> Text:
+    """A rendered line with its level word styled (the level is the second word)."""
+    text = Text(line)
+    parts = line.split(" ", 2)
+    if len(parts) >= 2 and parts[1] in LEVEL_STYLES:
+        start = len(parts[0]) + 1
+        text.stylize(LEVEL_STYLES[parts[1]], start, start + len(parts[1]))
+    return text
 
 
 def render_line(raw: str) -> str:
@@ -92,22 +115,29 @@ class LogsScreen(SubScreen):
         self.log_path = Path(state_dir) / "logs" / "engine.log" if state_dir else None
         self.tail = LogTail(self.log_path) if self.log_path else None
         self.lines: deque[str] = deque(maxlen=MAX_LINES)
+        self.shown: deque[str] = deque(maxlen=MAX_LINES)  # what the view holds now
         self.words: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield StateBanner(id="banner")
         where = str(self.log_path) if self.log_path else "unknown (engine not reached yet)"
         yield Label(f"Engine log {where} — / search · Esc back", classes="screen-title")
-        yield Input(placeholder="search: words that must all appear", id="search")
-        yield Log(max_lines=MAX_LINES, id="log", highlight=False)
+        yield steady_input(placeholder="search: words that must all appear", id="search")
+        yield RichLog(max_lines=MAX_LINES, id="log", wrap=True, markup=False, highlight=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#log", Log).focus()
+        self.query_one("#log", RichLog).focus()
         if self.log_path is None or not os.access(self.log_path.parent, os.R_OK):
-            self.query_one("#log", Log).write_line(f"cannot read the engine log at {self.log_path}")
+            self._write([f"cannot read the engine log at {self.log_path}"])
         self.follow()
         self.set_interval(POLL_S, self.follow)
+
+    def _write(self, lines: list[str]) -> None:
+        view = self.query_one("#log", RichLog)
+        for line in lines:
+            view.write(styled_line(line))
+        self.shown.extend(lines)
 
     def follow(self) -> None:
         """Append new lines; only those matching the search reach the view."""
@@ -117,19 +147,19 @@ class LogsScreen(SubScreen):
         self.lines.extend(fresh)
         shown = [line for line in fresh if matches(line, self.words)]
         if shown:
-            self.query_one("#log", Log).write_lines(shown)
+            self._write(shown)
 
     @on(Input.Changed, "#search")
     def search(self, message: Input.Changed) -> None:
         message.input.set_class(bool(message.value.strip()), "-active")
         self.words = message.value.lower().split()
-        view = self.query_one("#log", Log)
-        view.clear()
-        view.write_lines([line for line in self.lines if matches(line, self.words)])
+        self.query_one("#log", RichLog).clear()
+        self.shown.clear()
+        self._write([line for line in self.lines if matches(line, self.words)])
 
     @on(Input.Submitted, "#search")
     def done_searching(self) -> None:
-        self.query_one("#log", Log).focus()
+        self.query_one("#log", RichLog).focus()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

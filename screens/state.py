@@ -24,7 +24,7 @@ from engine import protocol
 Clock = Callable[[], float]
 
 # Panels a widget can subscribe to; each has a version bumped on change.
-HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY = (
+HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY, ALERTS = (
     "header",
     "banner",
     "trades",
@@ -32,13 +32,17 @@ HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY = (
     "providers",
     "resources",
     "activity",
+    "alerts",
 )
-PANELS = (HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY)
+PANELS = (HEADER, BANNER, TRADES, TRIGGERS, PROVIDERS, RESOURCES, ACTIVITY, ALERTS)
 
 MAX_TRADES = 500
 MAX_TRIGGERS = 200
 MAX_NOTICES = 50
 HISTORY = 120  # samples kept per sparkline (one per heartbeat: two minutes)
+# No heartbeat (nor status answer) for this long: the engine is NOT ANSWERING. Engines
+# beat every second by default; three missed beats is not a hiccup.
+STALE_AFTER_S = 3.0
 
 # Heartbeat and status fields copied into `engine` verbatim.
 ENGINE_FIELDS = (
@@ -143,6 +147,10 @@ class ConsoleModel:
         self.notices: deque[Notice] = deque(maxlen=MAX_NOTICES)
         self.versions: dict[str, int] = dict.fromkeys(PANELS, 0)
         self.events_seen = 0
+        self.alerts: dict[str, dict[str, Any]] = {}  # firing now, by rule
+        self.alert_counts: dict[str, Any] = {}  # the heartbeat's {active, worst, ...}
+        self.last_heard: float | None = None  # our clock when the engine last told us its state
+        self._was_fresh = False
 
     # --- change tracking ----------------------------------------------------------
     def touch(self, *panels: str) -> None:
@@ -155,8 +163,37 @@ class ConsoleModel:
         return str(self.engine.get("state") or "unknown")
 
     def uptime_s(self) -> float | None:
+        """Counts only while the engine is heard: a frozen engine's uptime is frozen too."""
         started = self.engine.get("started_at")
-        return None if not started else self.clock() - float(started)
+        if not started:
+            return None
+        now = self.clock() if self.fresh else (self.last_heard or self.clock())
+        return max(0.0, now - float(started))
+
+    # --- liveness: is what we show current? -----------------------------------------
+    def silent_s(self) -> float | None:
+        """Seconds since the engine last told us its state, while the link is up."""
+        if not self.link.connected:
+            return None
+        heard = self.last_heard if self.last_heard is not None else self.link.since
+        return max(0.0, self.clock() - heard)
+
+    @property
+    def answering(self) -> bool:
+        silent = self.silent_s()
+        return silent is not None and silent < STALE_AFTER_S
+
+    @property
+    def fresh(self) -> bool:
+        """The panels show the engine as it is now (connected and heard from lately)."""
+        return self.answering
+
+    def check_liveness(self) -> None:
+        """Called on every repaint: going silent (or coming back) repaints what it taints."""
+        fresh = self.fresh
+        if fresh != self._was_fresh:
+            self._was_fresh = fresh
+            self.touch(HEADER, BANNER, PROVIDERS, RESOURCES, TRADES, TRIGGERS)
 
     def head_age_s(self) -> float | None:
         return None if self.head_ts is None else self.clock() - self.head_ts
@@ -168,6 +205,24 @@ class ConsoleModel:
     def newest_trades(self, limit: int) -> list[dict[str, Any]]:
         return heapq.nlargest(limit, self.trades.values(), key=trade_order)
 
+    def firing_alerts(self) -> list[dict[str, Any]]:
+        """Firing alerts, the ones nobody acknowledged first, then most severe, oldest."""
+        return sorted(self.alerts.values(), key=_alert_rank)
+
+    def worst_alert(self) -> dict[str, Any] | None:
+        """The alert the header names; from the heartbeat alone when nothing else is known."""
+        firing = self.firing_alerts()
+        if firing:
+            return firing[0]
+        counts = self.alert_counts
+        if int(counts.get("active") or 0) > 0:
+            return {
+                "severity": counts.get("worst") or "?",
+                "rule": counts.get("worst_rule") or f"{counts.get('active')} firing",
+                "summary": counts.get("worst_summary") or "",
+            }
+        return None
+
     def newest_triggers(self, limit: int) -> list[dict[str, Any]]:
         return heapq.nlargest(limit, self.triggers.values(), key=_trigger_order)
 
@@ -177,19 +232,22 @@ class ConsoleModel:
             connected=True, ever_connected=True, detail="connected", since=self.clock()
         )
         self.touch(BANNER, HEADER)
+        self.check_liveness()
 
     def link_down(self, detail: str, attempt: int, retry_in: float) -> None:
         was = self.link
         since = was.since if not was.connected else self.clock()
         self.link = Link(False, was.ever_connected, detail, since, attempt, retry_in)
         self.touch(BANNER, HEADER)
+        self.check_liveness()
 
     # --- snapshots (answers to calls) -------------------------------------------------
     def apply_status(self, status: dict[str, Any]) -> None:
         """A `status` answer: the full picture, replacing whatever we had."""
         self._merge_engine(status)
+        self.heard()
         if isinstance(status.get("providers"), list):
-            self._set_providers(status["providers"])
+            self.set_providers(status["providers"])
         self._sample(status)
         self.touch(HEADER, BANNER, RESOURCES)
 
@@ -221,6 +279,13 @@ class ConsoleModel:
             self.series.pnl.append(today / 10**self.units.quote_decimals)
         self.touch(HEADER, RESOURCES, TRADES, TRIGGERS)
 
+    def apply_alerts(self, answer: dict[str, Any]) -> None:
+        """An `alerts` answer: what fires now replaces what we had."""
+        active = [a for a in answer.get("active") or [] if isinstance(a, dict) and a.get("rule")]
+        self.alerts = {str(a["rule"]): a for a in active}
+        self.alert_counts = {**self.alert_counts, "active": len(active)}
+        self.touch(ALERTS, HEADER, BANNER)
+
     def apply_action_result(self, result: dict[str, Any]) -> None:
         """The answer to our own pause/resume/kill: show it before the event arrives."""
         self._merge_engine(result)
@@ -230,6 +295,7 @@ class ConsoleModel:
     def apply_event(self, event: dict[str, Any]) -> None:
         """One pushed event; unknown topics are counted and otherwise ignored."""
         self.events_seen += 1
+        self.heard()  # any event proves the engine's loop runs
         seq = event.get("seq")
         if isinstance(seq, int) and (self.last_seq is None or seq > self.last_seq):
             self.last_seq = seq
@@ -248,10 +314,23 @@ class ConsoleModel:
 
     def _on_heartbeat(self, data: dict[str, Any], event: dict[str, Any]) -> None:
         self._merge_engine(data, event.get("ts"))
+        self.heard()
+        self._alert_counts(data.get("alerts"))
         if isinstance(data.get("providers"), list):
-            self._set_providers(data["providers"])
+            self.set_providers(data["providers"])
         self._sample(data)
         self.touch(HEADER, BANNER, RESOURCES)
+
+    def _on_alert(self, data: dict[str, Any], event: dict[str, Any]) -> None:
+        """An alert fired, was re-sent, was acknowledged, or resolved."""
+        rule = str(data.get("rule") or "")
+        if not rule:
+            return
+        if data.get("status") == "resolved":
+            self.alerts.pop(rule, None)
+        else:
+            self.alerts[rule] = {**self.alerts.get(rule, {}), **data}
+        self.touch(ALERTS, HEADER, BANNER)
 
     def _on_block(self, data: dict[str, Any], event: dict[str, Any]) -> None:
         if isinstance(data.get("number"), int):
@@ -291,9 +370,23 @@ class ConsoleModel:
         protocol.TOPIC_TRADE: _on_trade,
         protocol.TOPIC_GUARD: _on_guard,
         protocol.TOPIC_AUDIT: _on_audit,
+        protocol.TOPIC_ALERT: _on_alert,
     }
 
     # --- helpers --------------------------------------------------------------------
+    def _alert_counts(self, counts: Any) -> None:
+        """The heartbeat's alert counts; none firing clears what the events left behind."""
+        if not isinstance(counts, dict) or counts == self.alert_counts:
+            return
+        self.alert_counts = counts
+        if not counts.get("active"):
+            self.alerts.clear()
+        self.touch(ALERTS, HEADER)
+
+    def heard(self) -> None:
+        self.last_heard = self.clock()
+        self.check_liveness()
+
     def _merge_engine(self, data: dict[str, Any], ts: float | None = None) -> None:
         for key in ENGINE_FIELDS:
             if key in data:
@@ -302,7 +395,7 @@ class ConsoleModel:
         if isinstance(head_age, int | float):
             self.head_ts = (ts if ts is not None else self.clock()) - float(head_age)
 
-    def _set_providers(self, providers: list[Any]) -> None:
+    def set_providers(self, providers: list[Any]) -> None:
         clean = [p for p in providers if isinstance(p, dict) and "name" in p]
         if clean != self.providers:
             self.providers = clean
@@ -337,6 +430,15 @@ class ConsoleModel:
 def as_dict(value: Any) -> dict[str, Any]:
     """A nested field that should be an object; anything else reads as empty."""
     return value if isinstance(value, dict) else {}
+
+
+def _alert_rank(alert: dict[str, Any]) -> tuple[bool, str, float]:
+    return bool(alert.get("acked_at")), str(alert.get("severity") or "P9"), _since(alert)
+
+
+def _since(alert: dict[str, Any]) -> float:
+    value = alert.get("fired_at") or alert.get("since") or 0
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _trigger_order(trigger: dict[str, Any]) -> tuple[float, str]:

@@ -19,6 +19,7 @@ class SubScreen(Screen[None]):
         Binding("t", "app.trades", "Trades", show=False),
         Binding("g", "app.guards", "Guards", show=False),
         Binding("l", "app.logs", "Logs", show=False),
+        Binding("a", "app.alerts", "Alerts", show=False),
     ]
 
     def action_back(self) -> None:

@@ -20,6 +20,7 @@ from screens import formats
 from screens.state import ConsoleModel, Units
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.steady import steady_input
 from screens.widgets.trades_table import TradesTable
 
 SCREEN_LIMIT = 500
@@ -32,15 +33,17 @@ class TradesScreen(SubScreen):
         Binding("slash", "filter", "Filter"),
     ]
 
-    def __init__(self, model: ConsoleModel) -> None:
+    def __init__(self, model: ConsoleModel, filtering: bool = False) -> None:
         super().__init__(id="trades-screen")
         self.model = model
+        self.filtering = filtering
 
     def compose(self) -> ComposeResult:
         yield StateBanner(id="banner")
         yield Label("Trades — / filter · Enter detail · Esc back", classes="screen-title")
-        yield Input(
-            placeholder="filter: words in id, status, token, reason, block, hash", id="filter"
+        yield steady_input(
+            placeholder="filter: words in id, status, token, reason, block, hash",
+            id="filter",
         )
         table = TradesTable(long=True, limit=SCREEN_LIMIT, id="all-trades")
         table.border_title = "trades (newest first)"
@@ -48,7 +51,10 @@ class TradesScreen(SubScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#all-trades", TradesTable).focus()
+        if self.filtering:
+            self.query_one("#filter", Input).focus()
+        else:
+            self.query_one("#all-trades", TradesTable).focus()
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()

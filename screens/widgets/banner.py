@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from engine import protocol
 from screens import formats
-from screens.state import BANNER, HEADER, ConsoleModel
+from screens.state import BANNER, HEADER, ConsoleModel, as_dict
 from screens.widgets.header import CLOCK
 from screens.widgets.view import VIEW_CLASS, ModelView
 
@@ -23,6 +23,8 @@ def banner_text(model: ConsoleModel) -> tuple[str, str] | None:
     link = model.link
     if not link.connected:
         return _unreachable(model), "-error"
+    if not model.answering:
+        return _not_answering(model), "-warning"
     state = model.state
     reason = model.engine.get("reason") or ""
     if state == protocol.HALTED:
@@ -31,7 +33,32 @@ def banner_text(model: ConsoleModel) -> tuple[str, str] | None:
         return f"PAUSED — {reason}. No new trades; p resumes.", "-warning"
     if state == protocol.STOPPING:
         return f"STOPPING — {reason}", "-warning"
-    return None
+    return _breaker(model)
+
+
+def _breaker(model: ConsoleModel) -> tuple[str, str] | None:
+    """An open (or probing) breaker stops trading as surely as a pause: say so, and why."""
+    breaker = as_dict(model.engine.get("breaker"))
+    state = str(breaker.get("state") or "closed")
+    if state == "closed":
+        return None
+    cause = f"{breaker.get('guard') or '?'}: {breaker.get('reason') or '?'}"
+    retry = breaker.get("retry_at")
+    when = ""
+    if isinstance(retry, int | float):  # first: at 80 columns the end of the line is cut
+        left = formats.duration(max(0.0, float(retry) - model.clock()))
+        when = f", retry {formats.clock(retry)}Z (in {left})"
+    word = "BREAKER OPEN" if state == "open" else "BREAKER HALF-OPEN (probing)"
+    return f"{word}{when} — {cause}. No new trades. g guards · a alerts", "-error"
+
+
+def _not_answering(model: ConsoleModel) -> str:
+    heard = formats.clock(model.last_heard or model.link.since)
+    return (
+        f"NOT ANSWERING for {formats.duration(model.silent_s())} — connected, but no "
+        f"heartbeat since {heard}Z (frozen, stopped or overloaded?). Panels are as of "
+        f"{heard}Z. K still halts it (falls back to the pid)."
+    )
 
 
 def _unreachable(model: ConsoleModel) -> str:

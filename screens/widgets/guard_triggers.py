@@ -18,8 +18,8 @@ ACTION_STYLES = {
     "breaker_closed": "green",
     "breaker_reset": "cyan",
 }
-NARROW = [("time", 9), ("guard", 15), ("value/limit", None)]
-WIDE = [("time", 9), ("guard", 27), ("value/limit", 25), ("reason", None)]
+NARROW = [("time", 9), ("guard", 18), ("value/limit", None)]
+WIDE = [("time", 9), ("guard", 28), ("value / limit", 30), ("reason", None)]
 
 
 def _as_int(text: Any) -> int | None:
@@ -29,19 +29,34 @@ def _as_int(text: Any) -> int | None:
         return None
 
 
-def value_vs_threshold(trigger: dict[str, Any], unit: str, units: Units) -> str:
-    """'0.71 / 1.00 USDC': exact base units shown in the rule's own unit."""
+def value_vs_threshold(
+    trigger: dict[str, Any], unit: str, units: Units, compact: bool = False
+) -> str:
+    """'0.71 / 1.00 USDC': exact base units shown in the rule's own unit. `compact`
+    (80 columns) drops the spaces and shortens big amounts ('117.4k/100k USDC')."""
     observed, threshold = str(trigger.get("observed", "")), str(trigger.get("threshold", ""))
     o, t = _as_int(observed), _as_int(threshold)
+    sep = "/" if compact else " / "
     if o is not None and t is not None and unit == "quote":
-        q = units.quote_decimals
+        q, symbol = units.quote_decimals, units.quote_symbol
+        if compact and max(abs(o), abs(t)) >= 10_000 * 10**q:
+            return f"{_short(o, q)}{sep}{_short(t, q)} {symbol}"
         places = 0 if max(abs(o), abs(t)) >= 1000 * 10**q else 2  # cents don't matter there
-        return f"{formats.units(o, q, places)} / {formats.units(t, q, places)} {units.quote_symbol}"
+        return f"{formats.units(o, q, places)}{sep}{formats.units(t, q, places)} {symbol}"
     if o is not None and t is not None and unit == "wei":
-        return f"{formats.units(o, 9, 1)} / {formats.units(t, 9, 1)} gwei"
+        return f"{formats.units(o, 9, 1)}{sep}{formats.units(t, 9, 1)} gwei"
     if not threshold:
         return observed
-    return f"{observed} / {threshold} {unit}".strip()
+    return f"{observed}{sep}{threshold} {unit}".strip()
+
+
+def _short(amount: int, decimals: int) -> str:
+    """117_380_000_000 (6 decimals) → '117.4k'; for a glance, the guards screen is exact."""
+    whole = amount / 10**decimals
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(whole) >= size:
+            return f"{whole / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{whole:.0f}"
 
 
 def trigger_cells(trigger: dict[str, Any], model: ConsoleModel) -> dict[str, Text]:
@@ -52,7 +67,8 @@ def trigger_cells(trigger: dict[str, Any], model: ConsoleModel) -> dict[str, Tex
     return {
         "time": cell(formats.clock(trigger.get("ts"))),
         "guard": cell(guard + (f" ×{repeats}" if repeats else ""), ACTION_STYLES.get(action, "")),
-        "value/limit": cell(value_vs_threshold(trigger, unit, model.units)),
+        "value/limit": cell(value_vs_threshold(trigger, unit, model.units, compact=True)),
+        "value / limit": cell(value_vs_threshold(trigger, unit, model.units)),
         "reason": cell(trigger.get("reason") or action),
     }
 
@@ -62,8 +78,8 @@ class GuardTriggersTable(ModelView, SyncedTable):
 
     panels: ClassVar[tuple[str, ...]] = (TRIGGERS,)
 
-    def __init__(self, limit: int = 30, **kwargs: object) -> None:
-        super().__init__(NARROW, WIDE, limit, classes=VIEW_CLASS, **kwargs)
+    def __init__(self, limit: int = 30, watch: bool = False, **kwargs: object) -> None:
+        super().__init__(NARROW, WIDE, limit, watch=watch, classes=VIEW_CLASS, **kwargs)
 
     def show(self, model: ConsoleModel) -> None:
         rows: list[Row] = [

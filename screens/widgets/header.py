@@ -1,20 +1,28 @@
 """The header: what an operator must see first — is it trading, where, and is it fresh.
 
 State (RUNNING / PAUSED / HALTED with the reason), venue and chain, block and head age,
-uptime, today's net P&L in the quote token, the breaker, the socket, and the last action
+uptime, today's net P&L in the quote token, the breaker, and the last action
 anyone took (so several consoles attached at once all see who did what).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.widgets import Static
 
 from engine import protocol
 from screens import formats
-from screens.state import ACTIVITY, BANNER, HEADER, ConsoleModel, as_dict, describe_action
+from screens.state import (
+    ACTIVITY,
+    ALERTS,
+    BANNER,
+    HEADER,
+    ConsoleModel,
+    as_dict,
+    describe_action,
+)
 from screens.widgets.view import VIEW_CLASS, ModelView
 
 CLOCK = "clock"  # pseudo-panel the app bumps once a second: ages and uptime move
@@ -27,12 +35,28 @@ STATE_STYLES = {
     protocol.STOPPING: "bold black on cyan",
 }
 BREAKER_STYLES = {"closed": "green", "half_open": "yellow", "open": "bold red"}
+NOT_ANSWERING_STYLE = "bold black on dark_orange"  # amber: not known dead, not known alive
+
+
+ALERT_STYLES = {"P0": "bold reverse red", "P1": "bold reverse red", "P2": "bold reverse yellow"}
+
+
+def alert_tag(alert: dict[str, Any], model: ConsoleModel) -> Text:
+    """'▲ P1 breaker_open +1 (a)': the worst firing alert, and how many more fire."""
+    severity = str(alert.get("severity") or "?")
+    more = max(len(model.alerts), int(model.alert_counts.get("active") or 0)) - 1
+    acked = " acked" if alert.get("acked_at") else ""
+    text = Text(f"▲ {severity} {alert.get('rule')}{acked}", ALERT_STYLES.get(severity, "bold"))
+    if more > 0:
+        text.append(f" +{more}", style="bold")
+    text.append(" (a)", style="dim")
+    return text
 
 
 class EngineHeader(ModelView, Static):
     """Four lines: state, market, money, activity."""
 
-    panels: ClassVar[tuple[str, ...]] = (HEADER, BANNER, ACTIVITY, CLOCK)
+    panels: ClassVar[tuple[str, ...]] = (HEADER, BANNER, ACTIVITY, ALERTS, CLOCK)
 
     def __init__(self, read_only: bool = False, **kwargs: object) -> None:
         super().__init__(classes=VIEW_CLASS, **kwargs)  # type: ignore[arg-type]
@@ -53,10 +77,17 @@ class EngineHeader(ModelView, Static):
     def _state_line(self, model: ConsoleModel) -> Text:
         if not model.link.connected:
             word, style = ("NO ENGINE", "bold white on red")
+        elif not model.answering:
+            silent = formats.duration(model.silent_s())
+            word, style = (f"NOT ANSWERING ({silent})", NOT_ANSWERING_STYLE)
         else:
             word = model.state.upper()
             style = STATE_STYLES.get(model.state, "bold reverse")
         line = Text.assemble((f" {word} ", style), " ")
+        alert = model.worst_alert()
+        if alert is not None:
+            line.append_text(alert_tag(alert, model))
+            line.append(" ")
         line.append(str(model.engine.get("reason") or ""))
         since = model.engine.get("since")
         if since:
@@ -66,14 +97,19 @@ class EngineHeader(ModelView, Static):
         return line
 
     def _market_line(self, model: ConsoleModel) -> Text:
+        """Breaker first: at 60 columns it is the part that must survive the cut."""
         e = model.engine
         breaker = str(as_dict(e.get("breaker")).get("state") or "?")
-        line = Text()
-        line.append(f"{e.get('venue') or '?'} · chain {e.get('chain') or '?'}")
+        line = Text("breaker ")
+        if model.fresh:
+            line.append(breaker.upper().replace("_", "-"), style=BREAKER_STYLES.get(breaker, ""))
+        else:
+            line.append("unknown", style="bold")  # a stale CLOSED would be a lie
+        line.append(f" · {e.get('venue') or '?'} · chain {e.get('chain') or '?'}")
         line.append(f" · block {e.get('block', '?')} (head {formats.age(model.head_age_s())})")
         line.append(f" · up {formats.duration(model.uptime_s())}")
-        line.append(" · breaker ")
-        line.append(breaker.upper().replace("_", "-"), style=BREAKER_STYLES.get(breaker, ""))
+        if not model.fresh and model.last_heard:
+            line.append(f" as of {formats.clock(model.last_heard)}Z", style="bold")
         return line
 
     def _money_line(self, model: ConsoleModel) -> Text:
@@ -87,7 +123,6 @@ class EngineHeader(ModelView, Static):
         if pnl.get("total_trades") is not None:
             rate = formats.percent(pnl.get("success_rate"))
             line.append(f" ({pnl.get('total_trades')} trades, {rate} ok)", style="dim")
-        line.append(f" · socket {model.engine.get('socket') or '?'}", style="dim")
         return line
 
     def _activity_line(self, model: ConsoleModel) -> Text:

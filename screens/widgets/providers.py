@@ -11,8 +11,14 @@ from screens.state import HEADER, PROVIDERS, ConsoleModel
 from screens.widgets.synced_table import Row, SyncedTable
 from screens.widgets.view import VIEW_CLASS, ModelView, cell, number
 
-STATUS_STYLES = {"healthy": "green", "degraded": "yellow", "down": "bold red", "stalled": "red"}
-NARROW = [("provider", 14), ("status", 9), ("lat", 6), ("ok", 5), ("cf", 3), ("lag", 4)]
+STATUS_STYLES = {
+    "healthy": "green",
+    "degraded": "bold yellow",
+    "down": "bold reverse red",
+    "stalled": "bold red",
+    "offline": "bold reverse",
+}
+NARROW = [("provider", 14), ("status", 9), ("lat", 6), ("ok", 5)]
 WIDE = [
     ("provider", 16),
     ("status", 10),
@@ -35,6 +41,8 @@ def provider_cells(provider: dict[str, Any], model: ConsoleModel) -> dict[str, T
     mark = "▶" if provider.get("active") else " "
     pin = "⚑" if is_pinned(provider, model) else " "
     status = "stalled" if provider.get("stalled") else str(provider.get("status") or "?")
+    if not model.fresh:
+        status = "unknown"  # yesterday's "healthy" says nothing about now
     fails = provider.get("consecutive_failures")
     latency = number(formats.ms(provider.get("latency_ms_ewma")) + " ")
     success = number(formats.percent(provider.get("success_rate")) + " ")
@@ -59,7 +67,7 @@ class ProvidersTable(ModelView, SyncedTable):
     panels: ClassVar[tuple[str, ...]] = (PROVIDERS, HEADER)
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(NARROW, WIDE, 16, classes=VIEW_CLASS, **kwargs)
+        super().__init__(NARROW, WIDE, 16, watch=True, classes=VIEW_CLASS, **kwargs)
 
     def show(self, model: ConsoleModel) -> None:
         rows: list[Row] = [(str(p.get("name")), provider_cells(p, model)) for p in model.providers]

@@ -3,8 +3,12 @@
 Rebuilding a table on every event is what makes consoles stutter over SSH: every row
 is re-measured and repainted and the cursor jumps to the top. Here rows are keyed, a
 changed cell is updated with `update_cell`, vanished rows are removed, new rows added,
-and the order is restored with one `sort` only when it changed. The cursor stays on the
-row the operator was looking at.
+and the order is restored with one `sort` only when it changed.
+
+The cursor never drifts away from the newest rows on its own: a table that only watches
+(`watch=True`, the dashboard's) has no cursor and stays scrolled to the top, and a table
+the operator browses follows the top while its cursor is on the first row, and stays on
+the operator's row once they moved it down (as k9s does).
 
 Columns come in two sets, for narrow (80 columns) and wide terminals; crossing the
 breakpoint is the one time the table is rebuilt. Cells have no padding: the widths
@@ -30,12 +34,18 @@ def _signature(cell: Text) -> tuple[str, str]:
 
 
 def fit(cell: Text, width: int | None) -> Text:
-    """Cut a left-aligned cell to leave one space before the next column (no padding)."""
+    """Cut a left-aligned cell to leave one space before the next column (no padding),
+    at a word boundary (space, _ or /) when one is near the end, never mid-word if avoidable."""
     if width is None or cell.justify == "right" or len(cell.plain) < width:
         return cell
+    keep = width - 2  # the characters kept before the ellipsis
+    plain = cell.plain
+    boundary = max(plain.rfind(mark, 0, keep + 1) for mark in (" ", "_", "/"))
+    if boundary >= keep * 0.6:
+        keep = boundary + (plain[boundary] != " ")
     cut = cell.copy()
-    cut.truncate(width - 1)
-    cut.plain = cut.plain[:-1] + "…"
+    cut.truncate(keep)
+    cut.append("…")
     return cut
 
 
@@ -47,10 +57,15 @@ class SyncedTable(DataTable[Text]):
         narrow: Columns,
         wide: Columns | None = None,
         limit: int = 100,
+        watch: bool = False,
         **kwargs: object,
     ) -> None:
         super().__init__(cursor_type="row", cell_padding=0, **kwargs)  # type: ignore[arg-type]
         self.limit = limit
+        self.watch_only = watch
+        if watch:
+            self.show_cursor = False
+            self.can_focus = False
         self._column_sets = (list(narrow), list(wide or narrow))
         self._is_wide: bool | None = None
         self._column_keys: list[ColumnKey] = []
@@ -107,7 +122,8 @@ class SyncedTable(DataTable[Text]):
         """Make the table show exactly `rows` (first `limit` of them), in place."""
         rows = list(rows)[: self.limit]
         keep = {key for key, _ in rows}
-        focus = self.selected_key
+        following = self.watch_only or self.cursor_row <= 0
+        focus = None if following else self.selected_key
         for key in [k for k in self._cells if k not in keep]:
             self.remove_row(key)
             del self._cells[key]
@@ -120,6 +136,9 @@ class SyncedTable(DataTable[Text]):
             self._reorder(order)
         if focus is not None and focus in self._cells:
             self.move_cursor(row=self.get_row_index(focus), scroll=False)
+        elif following and self._order:
+            self.move_cursor(row=0, scroll=False)
+            self.scroll_to(y=0, animate=False, immediate=True)
 
     def _put(self, key: str, cells: tuple[Text, ...]) -> None:
         old = self._cells.get(key)

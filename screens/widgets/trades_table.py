@@ -13,19 +13,26 @@ from screens.state import TRADES, ConsoleModel, Units
 from screens.widgets.synced_table import Row, SyncedTable
 from screens.widgets.view import VIEW_CLASS, ModelView, cell, number
 
-STATUS_STYLES = {"success": "green", "reverted": "bold red", "failed": "bold magenta"}
+# Colour is never the only mark (NO_COLOR turns it grey): a failure also gets a ✗ and
+# reverse video, a loss and a revert reason bold.
+STATUS_STYLES = {
+    "success": "green",
+    "reverted": "bold reverse red",
+    "failed": "bold reverse magenta",
+}
+STATUS_LABELS = {"success": "✓ success", "reverted": "✗ revert", "failed": "✗ failed"}
 
 DASHBOARD_NARROW = [
     ("time", 9),
-    ("status", 9),
-    ("tok", 6),
+    ("status", 10),
+    ("tok", 5),
     ("profit", 10),
-    ("gas", 8),
+    ("gas", 7),
     ("why", None),
 ]
 DASHBOARD_WIDE = [
     ("time", 9),
-    ("status", 9),
+    ("status", 10),
     ("tok", 6),
     ("profit", 11),
     ("gas", 9),
@@ -34,17 +41,17 @@ DASHBOARD_WIDE = [
 ]
 SCREEN_NARROW = [
     ("time", 9),
-    ("id", 12),
-    ("status", 9),
-    ("tok", 6),
+    ("id", 10),
+    ("status", 10),
+    ("tok", 5),
     ("profit", 10),
-    ("gas", 8),
+    ("gas", 7),
     ("why", None),
 ]
 SCREEN_WIDE = [
     ("time", 9),
     ("id", 24),
-    ("status", 9),
+    ("status", 10),
     ("tok", 6),
     ("profit", 11),
     ("gas", 9),
@@ -68,7 +75,7 @@ def trade_matches(trade: dict[str, Any], words: list[str]) -> bool:
 def _profit(trade: dict[str, Any], units: Units) -> Text:
     value = trade.get("profit_quote")
     amount = value if isinstance(value, int) else None
-    style = "green" if (amount or 0) > 0 else "red" if (amount or 0) < 0 else ""
+    style = "green" if (amount or 0) > 0 else "bold red" if (amount or 0) < 0 else ""
     return number(formats.signed_units(amount, units.quote_decimals, 2) + " ", style)
 
 
@@ -78,22 +85,31 @@ def _gas(trade: dict[str, Any], units: Units) -> Text:
     return number(formats.units(amount, units.quote_decimals, 2) + " ")
 
 
+def short_reason(reason: Any) -> str:
+    """'UniswapV2: INSUFFICIENT_OUTPUT_AMOUNT' → 'INSUFFICIENT_OUTPUT_AMOUNT': in a table the
+    contract's name costs the words that say why (the detail view keeps it)."""
+    text = str(reason or "")
+    head, sep, rest = text.partition(": ")
+    return rest if sep and head.isidentifier() and rest else text
+
+
 def trade_cells(trade: dict[str, Any], units: Units) -> dict[str, Text]:
     """Every column a trades table may show, by label."""
     status = str(trade.get("status") or "?")
     when = trade.get("mined_at") or trade.get("submitted_at") or trade.get("detected_at")
     hops = len(trade.get("route") or [])
+    failed = status != "success"
     return {
         "time": cell(formats.clock(when)),
-        "id": cell(formats.tail(trade.get("id"), 11)),
-        "status": cell(status, STATUS_STYLES.get(status, "yellow")),
+        "id": cell(formats.tail(trade.get("id"), 9)),
+        "status": cell(STATUS_LABELS.get(status, status), STATUS_STYLES.get(status, "yellow")),
         "tok": cell(formats.short(trade.get("token_symbol") or "?", 5)),
         "profit": _profit(trade, units),
         "gas": _gas(trade, units),
         "block": number(f"{trade.get('block_number', '')} "),
         "hops": number(f"{hops or ''} "),
         # a leading space: the number column before it is right-aligned with no padding
-        "why": cell(f" {trade.get('revert_reason') or ''}", "red" if status != "success" else ""),
+        "why": cell(f" {short_reason(trade.get('revert_reason'))}", "bold red" if failed else ""),
     }
 
 
@@ -104,7 +120,7 @@ class TradesTable(ModelView, SyncedTable):
 
     def __init__(self, long: bool = False, limit: int = 50, **kwargs: object) -> None:
         narrow, wide = (SCREEN_NARROW, SCREEN_WIDE) if long else (DASHBOARD_NARROW, DASHBOARD_WIDE)
-        super().__init__(narrow, wide, limit, classes=VIEW_CLASS, **kwargs)
+        super().__init__(narrow, wide, limit, watch=not long, classes=VIEW_CLASS, **kwargs)
         self.long = long
         self.words: list[str] = []
 

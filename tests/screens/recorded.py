@@ -34,10 +34,24 @@ def pnl_samples(session: dict[str, Any], count: int = 12) -> list[dict[str, Any]
     return samples
 
 
-def recorded_model(session: dict[str, Any] | None = None) -> ConsoleModel:
+class FrozenClock:
+    """The recording's time, still until a test moves it (`advance`)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def recorded_model(
+    session: dict[str, Any] | None = None, clock: FrozenClock | None = None
+) -> ConsoleModel:
     session = session or load_session()
-    now = float(session["clock"])
-    model = ConsoleModel(clock=lambda: now)
+    model = ConsoleModel(clock=clock or FrozenClock(float(session["clock"])))
     model.link_up()
     model.apply_status(session["status"])
     for event in session["heartbeats"]:

@@ -9,7 +9,7 @@ import json
 
 from screens.app import ArbConsole
 from screens.dashboard import DashboardScreen
-from screens.modals import FailoverModal, HelpModal, KillModal, ReasonModal
+from screens.modals import FailoverModal, HelpModal, KillModal, MarkModal, ReasonModal
 from tests.conftest import EngineHandle
 from tests.screens.conftest import connected, engine_state, state_becomes, told, until
 
@@ -20,13 +20,15 @@ def _audit(engine: EngineHandle) -> list[dict]:
     return json.loads(engine.cli("audit", "--json").stdout)["entries"]
 
 
-async def test_p_then_enter_pauses_with_the_default_reason(console_engine: EngineHandle) -> None:
+async def test_p_then_enter_twice_pauses_with_the_default_reason(
+    console_engine: EngineHandle,
+) -> None:
     app = ArbConsole(console_engine.socket)
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         await pilot.press("p")
         assert isinstance(app.screen, ReasonModal)
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")
         assert await state_becomes(console_engine, "paused")
     entry = _audit(console_engine)[0]
     assert (entry["action"], entry["client"]) == ("pause", "arbctl-tui")
@@ -37,7 +39,7 @@ async def test_p_pauses_with_a_typed_reason(console_engine: EngineHandle) -> Non
     app = ArbConsole(console_engine.socket)
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
-        await pilot.press("p", *"gas spike", "enter")
+        await pilot.press("p", *"gas spike", "enter", "enter")
         assert await state_becomes(console_engine, "paused")
     assert _audit(console_engine)[0]["reason"] == "gas spike"
 
@@ -48,7 +50,7 @@ async def test_p_while_paused_resumes(console_engine: EngineHandle) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await connected(app)
         assert await until(lambda: app.model.state == "paused")
-        await pilot.press("p", "enter")
+        await pilot.press("p", "enter", "enter")
         assert await state_becomes(console_engine, "running")
         assert await until(lambda: app.model.state == "running")
 
@@ -70,7 +72,7 @@ async def test_clearing_a_halt_needs_a_typed_reason(console_engine: EngineHandle
         assert await until(lambda: app.model.state == "halted")
         await pilot.press("p", "enter")
         assert isinstance(app.screen, ReasonModal), "no default reason for clearing a halt"
-        await pilot.press(*"false alarm", "enter")
+        await pilot.press(*"false alarm", "enter", "enter")
         assert await state_becomes(console_engine, "running")
 
 
@@ -189,3 +191,44 @@ async def test_the_banner_updates_behind_an_open_dialog(console_engine: EngineHa
         banner = app.screen_stack[0].query_one("#banner")
         assert await until(lambda: "HALTED" in str(banner.render()))
         assert isinstance(app.screen, HelpModal)
+
+
+async def test_o_marks_a_provider_offline_and_again_online(console_engine: EngineHandle) -> None:
+    """Finding 8: the runbook's "mark provider offline/online" from the console."""
+
+    def status_of(name: str) -> str:
+        answer = json.loads(console_engine.cli("providers", "--json").stdout)
+        rows = answer["rpc"]["providers"]
+        return next(p["status"] for p in rows if p["name"] == name)
+
+    app = ArbConsole(console_engine.socket)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(app)
+        assert await until(lambda: len(app.model.providers) >= 2)
+        name = str(app.model.providers[1]["name"])
+        await pilot.press("o")
+        assert isinstance(app.screen, MarkModal)
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press("enter", "enter")
+        assert await until(lambda: told(app, f"{name} marked offline"))
+        assert status_of(name) == "offline"
+        await pilot.press("o", "down", "enter", "enter", "enter")
+        assert await until(lambda: told(app, f"{name} marked online"))
+        assert status_of(name) != "offline"
+
+
+async def test_the_failover_dialog_shows_the_current_pin(console_engine: EngineHandle) -> None:
+    app = ArbConsole(console_engine.socket)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(app)
+        await pilot.press("f")
+        assert "now: automatic" in str(app.screen.query_one("#failover-now").render())
+        await pilot.press("down", "down", "enter")
+        pinned = str(app.model.providers[1]["name"])
+        assert await until(lambda: app.model.engine.get("pinned_provider") == pinned)
+        await pilot.press("f")
+        now = str(app.screen.query_one("#failover-now").render())
+        assert f"now: pinned to {pinned}" in now, now
+        header = str(app.screen_stack[0].query_one("#header").render())
+        assert "pinned" not in header.splitlines()[0], "the failover's reason is not the engine's"

@@ -74,6 +74,6 @@ async def test_keys_answer_during_a_flood(console_engine: EngineHandle) -> None:
         assert await until(lambda: app.model.events_seen > 5_000)
         await pilot.press("p")
         assert isinstance(app.screen, ReasonModal)
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # pausing takes a second Enter (issue 16)
         assert await state_becomes(console_engine, "paused"), list(app.told)
         await flood

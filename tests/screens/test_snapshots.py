@@ -7,11 +7,13 @@ frozen clock (tests/screens/recorded.py). Update after a deliberate visual chang
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from tests.screens.recorded import recorded_console, recorded_model
+from screens.state import ConsoleModel
+from tests.screens.recorded import FrozenClock, load_session, recorded_console, recorded_model
 
 Snap = Callable[..., bool]
 
@@ -50,3 +52,106 @@ def test_halted_read_only_at_80x24(snap_compare: Snap) -> None:
     )
     model.notices.clear()
     assert snap_compare(recorded_console(model, read_only=True), terminal_size=(80, 24))
+
+
+# --- issue 16: the dialogs and sub-screens, and the states an operator must not miss ------
+def after(*keys: str) -> Callable[[Any], Awaitable[None]]:
+    """Press `keys`, then paint every view before the picture: under load the timed
+    repaint (and a pushed screen's first one) may not have run when it is taken."""
+
+    async def run_before(pilot: Any) -> None:
+        if keys:
+            await pilot.press(*keys)
+        for _ in range(3):
+            pilot.app.paint()
+            await pilot.pause(0.1)
+
+    return run_before
+
+
+painted = after()
+
+
+def _with_open_breaker() -> ConsoleModel:
+    model = recorded_model()
+    now = model.clock()
+    model.apply_event(
+        {
+            "topic": "heartbeat",
+            "seq": 2,
+            "ts": now,
+            "data": {
+                "state": "running",
+                "breaker": {
+                    "state": "open",
+                    "guard": "consecutive_failures",
+                    "reason": "3 failed trades in a row (limit 3)",
+                    "since": now - 20,
+                    "retry_at": now + 40,
+                },
+            },
+        }
+    )
+    model.apply_alerts({"active": [BREAKER_ALERT | {"since": now - 20, "fired_at": now - 20}]})
+    return model
+
+
+BREAKER_ALERT = {
+    "id": "breaker_open-1",
+    "rule": "breaker_open",
+    "severity": "P1",
+    "status": "firing",
+    "summary": "circuit breaker OPEN (consecutive_failures: 3 failed trades in a row)",
+    "action": "`arbctl breaker`; review logs; `arbctl breaker reset` if a false positive",
+    "acked_at": None,
+}
+
+
+def test_breaker_open_with_its_alert_at_80x24(snap_compare: Snap) -> None:
+    assert snap_compare(
+        recorded_console(_with_open_breaker()), run_before=painted, terminal_size=(80, 24)
+    )
+
+
+def test_not_answering_at_80x24(snap_compare: Snap) -> None:
+    session = load_session()
+    clock = FrozenClock(float(session["clock"]))
+    model = recorded_model(session, clock)
+    clock.advance(7)
+    assert snap_compare(recorded_console(model), run_before=painted, terminal_size=(80, 24))
+
+
+def test_dashboard_at_60x20(snap_compare: Snap) -> None:
+    assert snap_compare(recorded_console(), run_before=painted, terminal_size=(60, 20))
+
+
+@pytest.mark.parametrize("key", ["p", "K", "f", "o", "question_mark"])
+def test_each_dialog_at_80x24(snap_compare: Snap, key: str) -> None:
+    assert snap_compare(recorded_console(), run_before=after(*[key]), terminal_size=(80, 24))
+
+
+def test_the_pause_dialog_asking_for_the_second_enter(snap_compare: Snap) -> None:
+    assert snap_compare(
+        recorded_console(), run_before=after(*["p", "enter"]), terminal_size=(80, 24)
+    )
+
+
+def test_the_alerts_screen_at_80x24(snap_compare: Snap) -> None:
+    assert snap_compare(
+        recorded_console(_with_open_breaker()),
+        press=["a"],
+        run_before=painted,
+        terminal_size=(80, 24),
+    )
+
+
+def test_the_trades_screen_and_a_trade_at_80x24(snap_compare: Snap) -> None:
+    assert snap_compare(recorded_console(), run_before=after(*["t"]), terminal_size=(80, 24))
+    assert snap_compare(
+        recorded_console(), run_before=after(*["t", "enter"]), terminal_size=(80, 24)
+    )
+
+
+def test_the_trades_filter_at_80x24(snap_compare: Snap) -> None:
+    press = ["slash", *"revert"]
+    assert snap_compare(recorded_console(), run_before=after(*press), terminal_size=(80, 24))

@@ -289,7 +289,13 @@ async def test_notifications_are_published_on_the_bus_logged_and_kept(
     status = alerting.status()
     assert [n["status"] for n in status["recent"]] == [RESOLVED, FIRING]  # newest first
     assert status["active"] == [] and status["sinks"] == {"log": {"min_severity": "P3"}}
-    assert alerting.compact() == {"active": 0, "worst": None}
+    assert alerting.compact() == {
+        "active": 0,
+        "worst": None,
+        "worst_rule": None,
+        "worst_summary": None,
+        "unacked": 0,
+    }
 
 
 async def test_rules_judge_what_metrics_folded_from_trade_events() -> None:
@@ -300,7 +306,8 @@ async def test_rules_judge_what_metrics_folded_from_trade_events() -> None:
         metrics.observe(protocol.TOPIC_TRADE, trade(n, status, -11 * USDC), clock.now)
     fired = {n["rule"] for n in alerting.evaluate()}
     assert fired == {"success_rate_low", "hourly_loss"}  # 60 % of 10; -110 USDC
-    assert alerting.compact() == {"active": 2, "worst": "P1"}
+    compact = alerting.compact()
+    assert (compact["active"], compact["worst"], compact["unacked"]) == (2, "P1", 2)
 
 
 async def test_rows_the_ledger_set_aside_page_from_what_the_heartbeat_carries() -> None:

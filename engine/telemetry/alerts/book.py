@@ -4,9 +4,11 @@ The invariant: a state machine over an injectable clock with no I/O, at most one
 per rule. A rule whose condition holds is pending until it has held `for_s`, then fires
 once; while it still holds it is notified again at most every `resend_interval_s`; when
 it clears it resolves with one notification, and only if it had fired (a pending rule
-that clears was never an alert). `history` keeps the last `HISTORY` notifications sent,
-newest first. A rule that raises is logged and skipped: one bad rule never hides the
-others.
+that clears was never an alert). An operator may acknowledge a firing alert: it stays
+active (the condition still holds) but is marked with who and why, and is not re-sent
+until it resolves; the next breach is a new alert that pages again. `history` keeps the
+last `HISTORY` notifications sent, newest first. A rule that raises is logged and
+skipped: one bad rule never hides the others.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import ArbctlError
 from engine.telemetry.alerts.rules import AlertRule, Check, View
 
 log = logging.getLogger("arbctl.alerts")
 
 FIRING, RESOLVED = "firing", "resolved"
 HISTORY = 200
+
+
+class NotFiring(ArbctlError):
+    """An acknowledgement named a rule that has no firing alert."""
 
 
 @dataclass(slots=True)
@@ -35,6 +42,9 @@ class _Active:
     fired_at: float | None = None
     last_sent: float = 0.0
     sent: int = 0
+    acked_at: float | None = None
+    acked_by: dict[str, Any] | None = None
+    ack_reason: str = ""
 
 
 class AlertBook:
@@ -79,7 +89,7 @@ class AlertBook:
             if now - active.since < rule.for_s:
                 return None
             active.fired_at = now
-        elif now - active.last_sent < self.resend_interval_s:
+        elif active.acked_at is not None or now - active.last_sent < self.resend_interval_s:
             return None
         active.last_sent, active.sent = now, active.sent + 1
         return self._note(rule, active, FIRING, now)
@@ -98,8 +108,20 @@ class AlertBook:
             "fired_at": active.fired_at,
             "resolved_at": now if status == RESOLVED else None,
             "repeat": max(0, active.sent - 1) if status == FIRING else 0,
+            "acked_at": active.acked_at,
+            "acked_by": active.acked_by,
+            "ack_reason": active.ack_reason,
             "ts": now,
         }
+
+    def acknowledge(self, rule_name: str, actor: dict[str, Any], reason: str) -> dict[str, Any]:
+        """Mark the firing alert of `rule_name` as seen; raises NotFiring if none fires."""
+        active = self._active.get(rule_name)
+        rule = next((r for r in self.rules if r.name == rule_name), None)
+        if active is None or active.fired_at is None or rule is None:
+            raise NotFiring(f"no firing alert for rule {rule_name!r}")
+        active.acked_at, active.acked_by, active.ack_reason = self._clock(), actor, reason
+        return {**self._note(rule, active, FIRING, active.last_sent), "notifications": active.sent}
 
     def active(self) -> list[dict[str, Any]]:
         """Firing alerts (pending ones are not alerts yet), most severe first."""
@@ -110,6 +132,10 @@ class AlertBook:
             if a.fired_at is not None
         ]
         return sorted(found, key=lambda n: (n["severity"], n["fired_at"]))
+
+    def active_of(self, rule_name: str) -> bool:
+        active = self._active.get(rule_name)
+        return active is not None and active.fired_at is not None
 
     def pending(self) -> dict[str, float]:
         """Rules whose condition holds but whose `for_s` has not passed: since when."""

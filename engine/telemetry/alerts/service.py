@@ -185,6 +185,27 @@ class Alerting:
         return sinks
 
     def compact(self) -> dict[str, Any]:
-        """The heartbeat's share: how many alerts fire and the worst severity."""
-        active = self.book.active()
-        return {"active": len(active), "worst": active[0]["severity"] if active else None}
+        """The heartbeat's share: how many alerts fire, the worst, how many unseen."""
+        return compact_counts(self.book.active())
+
+    def acknowledge(self, rule: str, actor: dict[str, Any], reason: str) -> dict[str, Any]:
+        """An operator saw the alert: mark it, stop its reminders, tell the consoles."""
+        alert = self.book.acknowledge(rule, actor, reason)
+        self._bus.publish(protocol.TOPIC_ALERT, {**alert, "status": ACKNOWLEDGED})
+        log.info("ALERT %s acknowledged by uid %s: %s", rule, actor.get("uid"), reason)
+        return alert
+
+
+ACKNOWLEDGED = "acknowledged"  # an `alert` event's status when an operator acknowledged it
+
+
+def compact_counts(active: list[dict[str, Any]]) -> dict[str, Any]:
+    """{active, worst, worst_rule, worst_summary, unacked}: `active` is most severe first."""
+    worst = active[0] if active else {}
+    return {
+        "active": len(active),
+        "worst": worst.get("severity"),
+        "worst_rule": worst.get("rule"),
+        "worst_summary": worst.get("summary"),
+        "unacked": sum(1 for a in active if a.get("acked_at") is None),
+    }
