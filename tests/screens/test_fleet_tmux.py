@@ -52,7 +52,7 @@ def test_fleet_view_drill_in_and_fleet_kill_in_tmux(
     assert tmux.shows("3 engines"), tmux.screen()
 
     tmux.keys("K")
-    assert tmux.shows("FLEET KILL"), tmux.screen()
+    assert tmux.shows("EMERGENCY KILL — WHOLE FLEET"), tmux.screen()
     tmux.type("KILL")
     tmux.keys("Enter")
     for engine in three_engines:
