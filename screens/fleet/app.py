@@ -98,6 +98,7 @@ class FleetConsole(ArbConsole):
         self.poll = poll
         self.fleet = FleetState(snapshot or FleetSnapshot(namespace=_namespace(sources)))
         self.reader = FleetReader(sources)
+        self._reading = False
 
     def get_default_screen(self) -> Screen[Any]:
         return FleetScreen(read_only=self.read_only)
@@ -115,14 +116,20 @@ class FleetConsole(ArbConsole):
 
     # --- the fleet table ----------------------------------------------------------------
     def action_fleet_refresh(self) -> None:
-        if self.poll:
-            self.run_worker(self._read_fleet(), group="fleet", exclusive=True, exit_on_error=False)
+        """Start a read unless one is in flight. Never cancel it for a newer one: a frozen
+        engine makes every read last a call timeout, longer than the poll interval, and
+        the table would never be read again."""
+        if self.poll and not self._reading:
+            self._reading = True
+            self.run_worker(self._read_fleet(), group="fleet", exit_on_error=False)
 
     async def _read_fleet(self) -> None:
         try:
             self.fleet.snapshot = await self.reader.read(self.clock())
         except Exception as exc:  # a bug: say it once, keep the last table
             self._report_once(f"could not read the fleet: {type(exc).__name__}: {exc}")
+        finally:
+            self._reading = False
         self.paint()
 
     def paint(self) -> None:

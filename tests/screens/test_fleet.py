@@ -216,3 +216,31 @@ def test_engine_socket_without_fleet_is_a_usage_error(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["tui", "--engine-socket", str(tmp_path / "a.sock")])
     assert result.exit_code == 2 and "--fleet" in result.output
+
+
+async def test_a_frozen_engine_shows_not_answering_while_the_others_stay_live(
+    engine_factory: Callable[..., EngineHandle],
+) -> None:
+    """A frozen socket costs a timeout per poll, longer than the poll interval: the
+    table must still be re-read (never a poll cancelled by the next one, forever)."""
+    live = engine_factory(engine_toml("a", 7, "USDC"))
+    frozen = engine_factory(engine_toml("b", 11, "DAI"))
+    app = FleetConsole(FleetSources(sockets=(live.socket, frozen.socket)))
+    try:
+        async with app.run_test(size=SIZE):
+            assert await until(lambda: sum(r.answering is True for r in app.fleet.rows) == 2)
+            os.kill(frozen.pid, signal.SIGSTOP)
+
+            def silent() -> bool:
+                rows = {r.dial: r for r in app.fleet.rows}
+                return rows[frozen.socket].answering is False and rows[live.socket].answering
+
+            assert await until(silent)
+            read_at = app.fleet.snapshot.read_at or 0
+            assert await until(lambda: (app.fleet.snapshot.read_at or 0) > read_at + 2)
+            frozen_row = next(r for r in app.fleet.rows if r.dial == frozen.socket)
+            assert frozen_row.state_dir == str(frozen.state_dir)  # kept for the kill fallback
+            table = app.screen.query_one("#fleet-table", DataTable)
+            assert await until(lambda: "NOT ANSWERING" in table.get_row(frozen_row.key)[2].plain)
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
