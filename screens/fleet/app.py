@@ -133,11 +133,19 @@ class FleetConsole(ArbConsole):
         self.paint()
 
     def paint(self) -> None:
+        """The dashboard's views as usual; the fleet screen only when there is something
+        new to show — a read, a kill report, or the next second for the ages (repainting
+        the table at the full render rate cost several times the CPU for nothing)."""
         super().paint()
+        now = self.clock()
+        painted = (id(self.fleet.snapshot), id(self.fleet.last_kill), int(now))
         for screen in self._visible_screens():
             if isinstance(screen, FleetScreen) and screen.is_mounted:
+                if screen.painted == painted:
+                    continue
+                screen.painted = painted
                 try:
-                    screen.show(self.fleet, self.clock())
+                    screen.show(self.fleet, now)
                 except Exception as exc:
                     self._report_once(f"display error in the fleet table: {exc}")
 

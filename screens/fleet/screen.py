@@ -38,6 +38,7 @@ class FleetScreen(Screen[None]):
     def __init__(self, read_only: bool = False) -> None:
         super().__init__(id="fleet")
         self.read_only = read_only
+        self.painted: tuple[int, ...] = ()  # what the app last painted here (app.py)
 
     def compose(self) -> ComposeResult:
         yield Static(id="fleet-title", classes="screen-title")
