@@ -19,6 +19,7 @@ import redis
 from textual.widgets import DataTable
 
 from arbctl.commands.fleet import RedisTarget
+from engine import protocol
 from screens.dashboard import DashboardScreen
 from screens.fleet.app import FleetConsole, FleetSources
 from screens.fleet.screen import FleetScreen
@@ -26,6 +27,7 @@ from screens.modals import KillModal
 from tests.conftest import EngineHandle, new_engine_dir
 from tests.fleet.conftest import (  # noqa: F401  (fixtures)
     SHARED_REDIS_URL,
+    free_port,
     namespace,
     namespaces,
     redis_toml,
@@ -33,6 +35,7 @@ from tests.fleet.conftest import (  # noqa: F401  (fixtures)
     wait_for_state,
 )
 from tests.screens.conftest import state_becomes, told, until
+from tests.screens.forward import Forward
 
 SIZE = (100, 30)
 # name, sim seed (its chain is sim-<seed>), quote token
@@ -77,7 +80,11 @@ async def test_the_fleet_lists_three_engines_on_different_chains_and_quote_token
     three_engines: list[EngineHandle],
     namespace: str,  # noqa: F811
 ) -> None:
-    app = FleetConsole(redis_fleet(namespace))
+    # Redis, and one engine's socket given as well: still one row per engine.
+    sources = FleetSources(
+        redis=RedisTarget(SHARED_REDIS_URL, namespace, "test"), sockets=(three_engines[1].socket,)
+    )
+    app = FleetConsole(sources)
     async with app.run_test(size=SIZE):
         assert await until(lambda: _rows_ready(app, 3)), app.fleet.rows
         rows = {row.name: row for row in app.fleet.rows}
@@ -244,3 +251,65 @@ async def test_a_frozen_engine_shows_not_answering_while_the_others_stay_live(
             assert await until(lambda: "NOT ANSWERING" in table.get_row(frozen_row.key)[2].plain)
     finally:
         os.kill(frozen.pid, signal.SIGCONT)
+
+
+async def test_an_engine_behind_a_forwarded_socket_is_listed_opened_and_killed_through_it(
+    engine_factory: Callable[..., EngineHandle],
+) -> None:
+    engine = engine_factory(engine_toml("far", 23, "USDT"))
+    local = new_engine_dir() / "forwarded.sock"
+    with Forward(local, engine.socket):
+        app = FleetConsole(FleetSources(sockets=(local,)))
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(lambda: _rows_ready(app, 1))
+            row = app.fleet.rows[0]
+            assert (row.dial, row.own_socket) == (local, str(engine.socket))
+            assert (row.chain, row.quote_symbol, row.pid) == ("sim-23", "USDT", engine.pid)
+            await pilot.press("enter")
+            assert await until(lambda: app.model.engine.get("pid") == engine.pid)
+            await pilot.press("escape")
+            assert await until(lambda: isinstance(app.screen, FleetScreen))
+            await pilot.press("K", *"KILL", "enter")
+            assert await state_becomes(engine, "halted")
+            assert await until(lambda: told(app, "FLEET KILL: 1 of 1 engines halted"))
+    local.parent.rmdir()
+
+
+async def test_a_frozen_engine_behind_a_forward_is_never_given_the_local_fallback(
+    engine_factory: Callable[..., EngineHandle],
+) -> None:
+    """Its state dir is on the other machine: a marker written here would halt nothing,
+    or worse, halt a local engine that happens to use the same path."""
+    engine = engine_factory(engine_toml("far", 23, "USDT"))
+    local = new_engine_dir() / "forwarded.sock"
+    with Forward(local, engine.socket):
+        app = FleetConsole(FleetSources(sockets=(local,)))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                assert await until(lambda: _rows_ready(app, 1))
+                os.kill(engine.pid, signal.SIGSTOP)
+                await pilot.press("K", *"KILL", "enter")
+                assert await until(lambda: told(app, "FLEET KILL INCOMPLETE"), 30)
+                assert told(app, f"{local}: NOT halted")
+                assert protocol.read_halt_marker(engine.state_dir) is None
+        finally:
+            os.kill(engine.pid, signal.SIGCONT)
+    local.parent.rmdir()
+
+
+async def test_the_fleet_kill_still_halts_every_engine_when_redis_is_down(
+    engine_factory: Callable[..., EngineHandle],
+) -> None:
+    """Redis is the reach, the sockets are the proof: a dead Redis leaves the flag unset
+    (and the report says so, in red) but every engine with a socket halts."""
+    a = engine_factory(engine_toml("a", 7, "USDC"))
+    b = engine_factory(engine_toml("b", 11, "DAI"))
+    dead = RedisTarget(f"redis://127.0.0.1:{free_port()}/0", "nobody", "test")
+    app = FleetConsole(FleetSources(redis=dead, sockets=(a.socket, b.socket)))
+    async with app.run_test(size=SIZE) as pilot:
+        assert await until(lambda: _rows_ready(app, 2))
+        assert app.fleet.snapshot.redis_problem.startswith("Redis redis://127.0.0.1")
+        await pilot.press("K", *"KILL", "enter")
+        assert await state_becomes(a, "halted") and await state_becomes(b, "halted")
+        assert await until(lambda: told(app, "FLEET KILL INCOMPLETE"))
+        assert told(app, "2 of 2 engines halted; global halt flag NOT set")
