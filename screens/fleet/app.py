@@ -168,11 +168,7 @@ class FleetConsole(ArbConsole):
         if row is None:
             return
         if row.dial is None:
-            self.tell(
-                f"{row.label} runs on {row.host or 'another host'}: no socket here. Forward "
-                "it (ssh -L /tmp/x.sock:ENGINE_SOCKET host) and add --engine-socket /tmp/x.sock",
-                "warning",
-            )
+            self.tell(_how_to_reach(row), "warning")
             return
         self._follow(row.dial)
         self.push_screen(DashboardScreen(read_only=self.read_only))
@@ -231,6 +227,17 @@ class FleetConsole(ArbConsole):
                 self.tell(f"{result.label}: NOT halted — {result.detail}", "error")
         self.action_fleet_refresh()
         self.paint()
+
+
+def _how_to_reach(row: EngineRow) -> str:
+    """An engine seen only in Redis: the one command that would let us drill in."""
+    host = row.host or "its host"
+    local = f"/tmp/arbctl-{row.name or 'engine'}.sock"
+    remote = row.own_socket or "ENGINE_SOCKET"
+    return (
+        f"{row.label} runs on {host}: no socket here. Forward it "
+        f"(ssh -N -L {local}:{remote} {host}) and add --engine-socket {local}"
+    )
 
 
 def _namespace(sources: FleetSources) -> str:
