@@ -19,8 +19,6 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine import protocol
-
 NOT_ANSWERING = "not answering"
 UNKNOWN = "unknown"
 
@@ -208,7 +206,3 @@ def merge_rows(redis_rows: list[EngineRow], socket_rows: list[EngineRow]) -> lis
     for row in socket_rows:
         rows[row.key] = merge(rows[row.key], row) if row.key in rows else row
     return sorted(rows.values(), key=lambda r: (r.label, r.key))
-
-
-def is_halted(row: EngineRow) -> bool:
-    return row.state == protocol.HALTED
