@@ -8,6 +8,7 @@ way an operator would: `arbctl status`, the audit trail, the flag in Redis.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,6 +71,12 @@ def redis_fleet(namespace: str) -> FleetSources:  # noqa: F811
 def _rows_ready(app: FleetConsole, count: int) -> bool:
     rows = app.fleet.rows
     return len(rows) == count and all(r.pnl_today is not None for r in rows)
+
+
+def _resume(pid: int) -> None:
+    """SIGCONT a frozen engine, unless the kill fallback already ended it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
 
 
 def _audit(engine: EngineHandle) -> list[dict]:
@@ -194,7 +201,7 @@ async def test_a_fleet_of_sockets_kills_what_it_can_and_names_what_it_could_not(
             assert told(app, "HALT persisted by the kill fallback")
             assert await state_becomes(running, "halted")
     finally:
-        os.kill(frozen.pid, signal.SIGCONT)
+        _resume(frozen.pid)
         Path(nowhere).parent.rmdir()
     report = app.fleet.last_kill
     assert report is not None
@@ -250,7 +257,7 @@ async def test_a_frozen_engine_shows_not_answering_while_the_others_stay_live(
             table = app.screen.query_one("#fleet-table", DataTable)
             assert await until(lambda: "NOT ANSWERING" in table.get_row(frozen_row.key)[2].plain)
     finally:
-        os.kill(frozen.pid, signal.SIGCONT)
+        _resume(frozen.pid)
 
 
 async def test_an_engine_behind_a_forwarded_socket_is_listed_opened_and_killed_through_it(
@@ -293,7 +300,7 @@ async def test_a_frozen_engine_behind_a_forward_is_never_given_the_local_fallbac
                 assert told(app, f"{local}: NOT halted")
                 assert protocol.read_halt_marker(engine.state_dir) is None
         finally:
-            os.kill(engine.pid, signal.SIGCONT)
+            _resume(engine.pid)
     local.parent.rmdir()
 
 
