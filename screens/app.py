@@ -162,16 +162,21 @@ class ArbConsole(App[int]):
         self.set_interval(1 / RENDER_HZ, self.paint)
         self.call_after_refresh(self.paint)
         if self.connect:
-            hooks = StreamHooks(
-                on_event=self._on_event,
-                on_connected=self.model.link_up,
-                on_disconnected=self.model.link_down,
-                on_resync=self.resync,
-            )
-            self._stream_task = asyncio.create_task(self._stream(hooks))
+            self.follow_engine()
             self.set_interval(POLL_PNL_S, self._schedule_pnl_poll)
         if not self.is_headless:
             self._watch_terminal()
+
+    def follow_engine(self) -> None:
+        """Start the event stream of the engine on `self.link` into `self.model` (the
+        fleet console calls it again for each engine it drills into)."""
+        hooks = StreamHooks(
+            on_event=self._on_event,
+            on_connected=self.model.link_up,
+            on_disconnected=self.model.link_down,
+            on_resync=self.resync,
+        )
+        self._stream_task = asyncio.create_task(self._stream(hooks))
 
     async def _stream(self, hooks: StreamHooks) -> None:
         """The event stream for the app's life; a bug in it is reported, then retried."""
@@ -557,7 +562,7 @@ class ArbConsole(App[int]):
         """One sub-screen at a time over the dashboard: t, g, l switch between them."""
         if isinstance(self.screen, kind):
             return
-        while len(self.screen_stack) > 1:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, DashboardScreen):
             self.pop_screen()
         self.push_screen(make())
 

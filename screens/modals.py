@@ -186,14 +186,21 @@ class KillModal(TypeAhead, ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     field_selector: ClassVar[str] = "#confirm"
 
-    def __init__(self, on_confirm: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        on_confirm: Callable[[], None],
+        title: str = "EMERGENCY KILL",
+        explanation: str = KILL_EXPLANATION,
+    ) -> None:
         super().__init__()
         self.on_confirm = on_confirm
+        self.title_text = title  # the fleet console's kill: same dialog, its own words
+        self.explanation = explanation
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-danger"):
-            yield Label(Text("EMERGENCY KILL", style="bold"), classes="dialog-title")
-            yield Static(Text(KILL_EXPLANATION), classes="dialog-text")
+            yield Label(Text(self.title_text, style="bold"), classes="dialog-title")
+            yield Static(Text(self.explanation), classes="dialog-text")
             yield Label(f"Type {KILL_WORD} and press Enter to confirm; Esc cancels.")
             yield steady_input(placeholder=KILL_WORD, id="confirm", select_on_focus=False)
             yield Label("", id="kill-error", classes="dialog-error")
