@@ -157,7 +157,7 @@ class FleetTable(SyncedTable):
     def __init__(self, **kwargs: object) -> None:
         narrow = [(header, width) for _, header, width in NARROW]
         wide = [(header, width) for _, header, width in WIDE]
-        super().__init__(narrow, wide, limit=500, **kwargs)
+        super().__init__(narrow, wide, limit=500, watch=False, **kwargs)
 
     def show(self, rows: tuple[EngineRow, ...], now: float) -> None:
         if self.columns_ready:
