@@ -135,7 +135,7 @@ async def test_the_dashboard_keys_act_on_the_engine_drilled_into(
         names = [row.name for row in app.fleet.rows]
         await pilot.press("ctrl+home", *["down"] * names.index("arb-dai"), "enter")
         assert await until(lambda: app.model.engine.get("pid") == b.pid)
-        await pilot.press("p", "enter")
+        await pilot.press("p", "enter", "enter")  # pausing asks a second Enter
         assert await state_becomes(b, "paused")
     assert json.loads(a.cli("status", "--json").stdout)["state"] == "running"
     assert json.loads(c.cli("status", "--json").stdout)["state"] == "running"
