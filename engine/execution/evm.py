@@ -16,6 +16,13 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
 
+A block's plan (`send_plan`) is dry-run on its first order only: the follow-ups are
+priced on the reserves the first leaves behind, which no `eth_call` at the latest block
+can see. They go without a dry run, with the route's known gas limit (or the margin on
+the search's estimate), protected by the contract's own floors (per-hop minimums and the
+profit floor): if the chain is not what the plan expected, a follow-up reverts and costs
+only gas. All of the plan is signed in one step, with consecutive nonces in plan order.
+
 `book_mined` books a transaction that was mined while no execution waited for it (the
 engine died between send and booking; engine/execution/recovery.py finds them at start):
 the order is read back from the calldata and the receipt decoded by the same code.
@@ -23,9 +30,10 @@ the order is read back from the calldata and the receipt decoded by the same cod
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from engine.execution.errors import NotSent
@@ -81,11 +89,49 @@ class EvmExecutor(PaperExecutor):
             self._gas.pop(_route_key(payload.order), None)
         return self._book(opportunity, receipt, submitted_at)
 
+    async def send_plan(self, opportunities: Sequence[Opportunity]) -> list[Awaitable[TradeRecord]]:
+        """The plan's first order dry-run, then every order signed and sent in one step
+        (consecutive nonces, in plan order); one awaitable per order, its booked trade.
+
+        Raises `SimulationFailed` (the first would revert: nothing is sent, the rest was
+        planned on its effect) or `GateClosed`."""
+        if not opportunities:
+            return []
+        first = await self.prepare(opportunities[0])
+        payloads = [first, *(self.prepare_planned(o) for o in opportunities[1:])]
+        submitted_at = self._clock()
+        receipts = self._gate.send_many(payloads)
+        return [
+            self._settled(o, p, r, submitted_at)
+            for o, p, r in zip(opportunities, payloads, receipts, strict=True)
+        ]
+
+    async def _settled(
+        self,
+        opportunity: Opportunity,
+        payload: EvmOrder,
+        pending: asyncio.Future[Receipt],
+        submitted_at: float,
+    ) -> TradeRecord:
+        receipt = await pending
+        if receipt.revert_reason.startswith(OUT_OF_GAS):
+            self._gas.pop(_route_key(payload.order), None)
+        return self._book(opportunity, receipt, submitted_at)
+
+    def prepare_planned(self, opportunity: Opportunity) -> EvmOrder:
+        """A follow-up's transaction, without a dry run (see the module docstring)."""
+        order = self.order_for(opportunity)
+        gas = self._gas.get(_route_key(order)) or gas_limit_with_margin(opportunity.gas_units)
+        return self._payload(opportunity, order, execute_calldata(order), gas)
+
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""
         order = self.order_for(opportunity)
         data = execute_calldata(order)
         gas = await self._simulate(opportunity.id, _route_key(order), data)
+        return self._payload(opportunity, order, data, gas)
+
+    def _payload(self, opportunity: Opportunity, order: ArbOrder, data: str, gas: int) -> EvmOrder:
         bid = self._evm.fee_bid()
         order = dataclasses.replace(order, gas_limit=gas, gas_price=bid.max_fee)
         return EvmOrder(order, self._evm.executor, data, bid.priority_fee, opportunity.block_number)

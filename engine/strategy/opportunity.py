@@ -36,6 +36,12 @@ class Opportunity:
     net_profit: int  # gross_profit - gas_cost - flash_fee; the search never returns <= 0
     net_profit_quote: int  # net profit in the quote token's base units
     detected_at: float  # time.time() at detection
+    # Set by the block's plan (engine/strategy/plan.py): the exact output of every hop on
+    # the reserves the orders before it leave (the executor's per-hop bounds come from
+    # these, not from the live pools), and the id of the order it is planned after ("":
+    # the first of its block, priced on live reserves).
+    hop_outputs: tuple[int, ...] = ()
+    follows: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Event/JSON form: ints stay ints (JSON has arbitrary precision integers)."""
@@ -54,4 +60,5 @@ class Opportunity:
             "net_profit": self.net_profit,
             "net_profit_quote": self.net_profit_quote,
             "detected_at": self.detected_at,
+            "follows": self.follows,
         }

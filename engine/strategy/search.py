@@ -101,6 +101,10 @@ class ArbitrageSearch:
         self.rebuild()
 
     @property
+    def config(self) -> SearchConfig:
+        return self._config
+
+    @property
     def table(self) -> CycleTable:
         return self._table
 
