@@ -233,6 +233,10 @@ class TradingPipeline:
     async def _settle(self, opportunity: Opportunity, settle: Awaitable[TradeRecord]) -> None:
         try:
             trade = await settle
+        except NotSent as exc:  # a follow-up its dry run dropped
+            self.not_sent += 1
+            log.info("opportunity %s not sent: %s", opportunity.id, exc)
+            return
         except Exception:
             log.exception("executing opportunity %s failed", opportunity.id)
             return

@@ -16,12 +16,13 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
 
-A block's plan (`send_plan`) is dry-run on its first order only: the follow-ups are
-priced on the reserves the first leaves behind, which no `eth_call` at the latest block
-can see. They go without a dry run, with the route's known gas limit (or the margin on
-the search's estimate), protected by the contract's own floors (per-hop minimums and the
-profit floor): if the chain is not what the plan expected, a follow-up reverts and costs
-only gas. All of the plan is signed in one step, with consecutive nonces in plan order.
+A block's plan of several orders (`send_plan`) is dry-run as a sequence with
+`eth_simulateV1` (each call on the state the calls before it leave: the follow-ups are
+priced on reserves no `eth_call` at the latest block can see), each order's gas limit
+the margin on its simulated gas. The orders up to the first follow-up that would revert
+are signed in one step, with consecutive nonces in plan order; the first reverting means
+nothing is sent. A node without `eth_simulateV1` gets the plan's first order only (the
+re-search on its receipt finds the rest).
 
 `book_mined` books a transaction that was mined while no execution waited for it (the
 engine died between send and booking; engine/execution/recovery.py finds them at start):
@@ -90,21 +91,51 @@ class EvmExecutor(PaperExecutor):
         return self._book(opportunity, receipt, submitted_at)
 
     async def send_plan(self, opportunities: Sequence[Opportunity]) -> list[Awaitable[TradeRecord]]:
-        """The plan's first order dry-run, then every order signed and sent in one step
-        (consecutive nonces, in plan order); one awaitable per order, its booked trade.
+        """The plan dry-run in sequence, then every order that passed signed and sent in
+        one step (consecutive nonces, in plan order); one awaitable per order, its booked
+        trade, or `SimulationFailed` for a follow-up that was not sent.
 
-        Raises `SimulationFailed` (the first would revert: nothing is sent, the rest was
-        planned on its effect) or `GateClosed`."""
-        if not opportunities:
-            return []
-        first = await self.prepare(opportunities[0])
-        payloads = [first, *(self.prepare_planned(o) for o in opportunities[1:])]
+        Raises `SimulationFailed` when the first order would revert (nothing is sent: the
+        rest was planned on its effect) or `GateClosed`."""
+        if len(opportunities) <= 1:
+            payloads = [await self.prepare(o) for o in opportunities]
+        else:
+            payloads = await self._prepare_plan(opportunities)
         submitted_at = self._clock()
         receipts = self._gate.send_many(payloads)
-        return [
+        settles: list[Awaitable[TradeRecord]] = [
             self._settled(o, p, r, submitted_at)
-            for o, p, r in zip(opportunities, payloads, receipts, strict=True)
+            for o, p, r in zip(opportunities, payloads, receipts, strict=False)
         ]
+        for dropped in opportunities[len(payloads) :]:
+            reason = f"not sent: planned after {opportunities[len(payloads) - 1].id}"
+            settles.append(_raises(self._failed(dropped.id, reason, reverted=True)))
+        return settles
+
+    async def _prepare_plan(self, opportunities: Sequence[Opportunity]) -> list[EvmOrder]:
+        """Every order dry-run on the state the ones before it leave (`simulate_plan`);
+        the orders up to the first follow-up that would revert (the rest was planned on
+        its effect). A node without `eth_simulateV1`: the first order alone."""
+        orders = [self.order_for(o) for o in opportunities]
+        datas = [execute_calldata(order) for order in orders]
+        first = opportunities[0]
+        try:
+            results = await self._evm.simulate_plan(datas)
+        except ProviderUnavailable as exc:
+            raise self._failed(first.id, str(exc), reverted=False) from None
+        if results is None:
+            return [await self.prepare(first)]
+        payloads: list[EvmOrder] = []
+        for opportunity, order, data, result in zip(
+            opportunities, orders, datas, results, strict=False
+        ):
+            if result.returned is None:
+                if not payloads:
+                    raise self._failed(opportunity.id, result.reason, reverted=True)
+                break
+            gas = gas_limit_with_margin(result.gas_estimate)
+            payloads.append(self._payload(opportunity, order, data, gas))
+        return payloads
 
     async def _settled(
         self,
@@ -117,12 +148,6 @@ class EvmExecutor(PaperExecutor):
         if receipt.revert_reason.startswith(OUT_OF_GAS):
             self._gas.pop(_route_key(payload.order), None)
         return self._book(opportunity, receipt, submitted_at)
-
-    def prepare_planned(self, opportunity: Opportunity) -> EvmOrder:
-        """A follow-up's transaction, without a dry run (see the module docstring)."""
-        order = self.order_for(opportunity)
-        gas = self._gas.get(_route_key(order)) or gas_limit_with_margin(opportunity.gas_units)
-        return self._payload(opportunity, order, execute_calldata(order), gas)
 
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""
@@ -182,6 +207,10 @@ class EvmExecutor(PaperExecutor):
         receipt = dataclasses.replace(receipt, mined_at=float(mined.timestamp))
         trade = self._book(_opportunity(order, mined.block, when), receipt, when)
         return dataclasses.replace(trade, id=f"evm-recovered-{mined.hash}", recovered=True)
+
+
+async def _raises(error: Exception) -> TradeRecord:
+    raise error
 
 
 def _route_key(order: ArbOrder) -> tuple[str, ...]:
