@@ -48,7 +48,7 @@ from engine.lifecycle import Lifecycle
 from engine.market.venue import BlockUpdate, HeadStatus, Venue
 from engine.market.worker import MarketWorker
 from engine.strategy.opportunity import Opportunity
-from engine.strategy.plan import Plan
+from engine.strategy.plan import Plan, greedy
 from engine.strategy.search import ArbitrageSearch
 
 log = logging.getLogger("arbctl.pipeline")
@@ -106,6 +106,7 @@ class TradingPipeline:
         self._busy_pools: Counter[str] = Counter()  # pool -> orders in flight on it
         self._orders_in_flight = 0
         self._worker: MarketWorker | None = None
+        self._submitted: BlockUpdate | None = None  # the newest block handed to a search
         self._tasks: set[asyncio.Task[None]] = set()
         self._committing: set[asyncio.Task[None]] = set()  # booked, waiting for the ledger
         self._recent: deque[dict[str, Any]] = deque(maxlen=200)
@@ -136,31 +137,51 @@ class TradingPipeline:
         try:
             async for update in self.venue.blocks():
                 gas_price = self.venue.gas_price()
-                found = await worker.run(self._timed_search, update, gas_price)
-                self._on_block(update, found)
+                busy, room = frozenset(+self._busy_pools), self._room()
+                self._submitted = update
+                found, planned = await worker.run(
+                    self._timed_search, update, gas_price, None, busy, room
+                )
+                self._on_block(update, found, planned)
         finally:
             self._worker = None
             if owned:
                 worker.close()
 
     def _timed_search(
-        self, update: BlockUpdate, gas_price: int, pools: frozenset[str] | None = None
-    ) -> list[Opportunity]:
-        """On the worker thread: the search alone, timed (`pools`: a re-search's)."""
+        self,
+        update: BlockUpdate,
+        gas_price: int,
+        pools: frozenset[str] | None,
+        busy: frozenset[str],
+        room: int,
+    ) -> tuple[list[Opportunity], list[Opportunity]]:
+        """On the worker thread: the search (`pools`: a re-search's) and the greedy plan
+        over its candidates that use no busy pool, timed together."""
         started = time.perf_counter()
         changed = update.changed_pools if pools is None else pools
-        found = self._search.on_block(update.block, changed, gas_price)
+        search = self._search
+        found = search.on_block(update.block, changed, gas_price)
+        free = [o for o in search.candidates if not _pools(o) & busy]
+        config = search.config
+        market = self.venue.market
+        planned = greedy(market, free, config.flash_fee_bps, config.max_amount_in, room)
         self.last_decision_ms = (time.perf_counter() - started) * 1000
-        return found
+        return found, planned
 
-    def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
+    def _room(self) -> int:
+        return max(0, self._max_in_flight - self._orders_in_flight)
+
+    def _on_block(
+        self, update: BlockUpdate, found: list[Opportunity], planned: list[Opportunity]
+    ) -> None:
         """The hand-over, on the loop and without an await: publish, review, dispatch."""
         self.last_update = update
         self.blocks_seen += 1
         self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
-        self._publish_found(found)
+        self._publish_found(_with_plan(found, planned))
         if self._lifecycle.accepting_sends:
-            self._dispatch(found)
+            self._dispatch(planned)
 
     def _publish_found(self, found: list[Opportunity]) -> None:
         for opportunity in found:
@@ -169,10 +190,10 @@ class TradingPipeline:
             self._recent.appendleft(data)
             self._bus.publish(protocol.TOPIC_OPPORTUNITY, data)
 
-    def _dispatch(self, found: list[Opportunity]) -> None:
-        """Plan what is free to trade and send the plan; no await before the send."""
-        free = [o for o in found if not _pools(o).intersection(+self._busy_pools)]
-        plan = self._plan(free)
+    def _dispatch(self, planned: list[Opportunity]) -> None:
+        """Approve the worker's plan in order and send what passed; no await before the
+        send."""
+        plan = self._approved(planned)
         if not plan:
             return
         for opportunity in plan:
@@ -181,19 +202,23 @@ class TradingPipeline:
         self.follow_ups += sum(1 for o in plan if o.follows)
         self._spawn(self._send_plan(plan))
 
-    def _plan(self, candidates: list[Opportunity]) -> list[Opportunity]:
-        """Greedy by exact net value on the reserves the orders taken so far leave; each
-        order still passes the approval chain (and is re-priced as it left it)."""
+    def _approved(self, planned: list[Opportunity]) -> list[Opportunity]:
+        """The plan through the approval chain, order by order: each approved one taken
+        at its (possibly resized) input on the reserves the ones before it leave; one
+        refused leaves the rest re-priced without it. Pools that became busy since the
+        plan was made are skipped."""
         config = self._search.config
         plan = Plan(self.venue.market, config.flash_fee_bps, config.max_amount_in)
-        remaining = list(candidates)
-        room = self._max_in_flight - self._orders_in_flight
-        while remaining and len(plan.taken) < room:
-            best = plan.best(remaining)
-            if best is None:
+        busy, room = +self._busy_pools, self._room()
+        for opportunity in planned:
+            if len(plan.taken) >= room:
                 break
-            remaining = [o for o in remaining if o.id != best.id]
-            verdict = self._approver.decide(best)
+            if _pools(opportunity) & busy.keys():
+                continue
+            priced = plan.reprice(opportunity, opportunity.amount_in)
+            if priced is None:
+                continue
+            verdict = self._approver.decide(priced)
             if verdict.refusal is None:
                 plan.take(verdict.opportunity)
         return plan.taken
@@ -251,9 +276,10 @@ class TradingPipeline:
         self._research_after(trade, _pools(opportunity))
 
     def _research_after(self, trade: TradeRecord, pools: set[str]) -> None:
-        """Our trade was mined in a block already searched (its pools were busy then):
-        search the pools it touched again now, not at the next block."""
-        seen = self.last_update
+        """Our trade was mined in a block already searched, or being searched, with its
+        pools busy: search the pools it touched again now, not at the next block (the
+        worker runs it after any search in progress)."""
+        seen = self._submitted  # its search may still run, with these pools busy
         if not trade.block_number or seen is None or seen.block.number < trade.block_number:
             return  # the block with our trade is still to come: its search will see them
         if self._worker is None or not self._lifecycle.accepting_sends:
@@ -263,11 +289,14 @@ class TradingPipeline:
     async def _research(self, update: BlockUpdate, pools: frozenset[str]) -> None:
         assert self._worker is not None
         gas_price = self.venue.gas_price()
-        found = await self._worker.run(self._timed_search, update, gas_price, pools)
+        busy, room = frozenset(+self._busy_pools), self._room()
+        found, planned = await self._worker.run(
+            self._timed_search, update, gas_price, pools, busy, room
+        )
         self.researches += 1
-        self._publish_found(found)
+        self._publish_found(_with_plan(found, planned))
         if self._lifecycle.accepting_sends:
-            self._dispatch(found)
+            self._dispatch(planned)
 
     async def _publish_when_committed(self, trade: TradeRecord) -> None:
         """Committed first: the event, and the guard triggers that name the trade, are
@@ -365,3 +394,9 @@ class TradingPipeline:
 
 def _pools(opportunity: Opportunity) -> set[str]:
     return {hop.pool for hop in opportunity.route}
+
+
+def _with_plan(found: list[Opportunity], planned: list[Opportunity]) -> list[Opportunity]:
+    """What the search found, and the plan's orders beyond it (follow-ups, as planned)."""
+    ids = {o.id for o in found}
+    return [*found, *(o for o in planned if o.id not in ids)]

@@ -10,10 +10,13 @@ budget), its exact per-hop outputs, and the net after the same gas cost and flas
 on the reserves the first one leaves behind, to the unit (V2 pairs: the input is added
 to reserve_in, the floored output taken from reserve_out).
 
-Greedy by net value: `best` re-prices every remaining candidate on the current copy and
-returns the one worth most in quote. The caller (the pipeline) runs the approval chain on
-it, `take`s what was approved (re-priced again, since a seat may resize it) and asks for
-the next best, until nothing pays. Orders are sent in the order taken, which is also
+Greedy by net value (`greedy`): `best` re-prices the remaining candidates on the current
+copy and returns the one worth most in quote; `take` applies it; again until nothing pays.
+That part walks exact optima, so the pipeline runs it on the market's worker with the
+search. On the loop it then replays the plan through the approval chain with a fresh
+`Plan`: each approved order is `take`n at its own (possibly resized) input, which costs
+no walk, so an order refused or resized only re-prices the ones after it, never
+re-plans. Orders are sent in the order taken, which is also
 the order they are mined in (consecutive nonces from one sender), so the copy is the
 chain's state before each of them, if nothing else trades these pools first.
 """
@@ -120,6 +123,26 @@ class Plan:
             amount = out
         self.taken.append(priced)
         return priced
+
+
+def greedy(
+    market: Market,
+    candidates: Iterable[Opportunity],
+    flash_fee_bps: int,
+    max_amount_in: Mapping[str, int] | None = None,
+    limit: int | None = None,
+) -> list[Opportunity]:
+    """The candidates taken one after another, best first, each on the reserves the ones
+    before it leave (at most `limit`); those that no longer pay are left out."""
+    plan = Plan(market, flash_fee_bps, max_amount_in)
+    remaining = list(candidates)
+    while remaining and (limit is None or len(plan.taken) < limit):
+        best = plan.best(remaining)
+        if best is None:
+            break
+        remaining = [o for o in remaining if o.id != best.id]
+        plan.take(best)
+    return plan.taken
 
 
 def _outputs(amount_in: int, path: list[tuple[int, int, int]]) -> list[int] | None:

@@ -7,6 +7,7 @@ is made by a router swap; the chain is then read with the devnet's own helpers.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from engine.config import load
 from engine.devnet.world import World
 from engine.market.evm.receipts import SentTx
 from engine.market.venue import Receipt
+from engine.strategy.search import ArbitrageSearch
 from tests.devnet.test_evm_trading import (
     Engine,
     Rig,
@@ -107,6 +109,8 @@ async def test_after_our_trade_is_mined_its_follow_up_is_found_without_a_new_blo
     world: World, clean_chain: None, tmp_path: Path
 ) -> None:
     rig = await rig_with(world, tmp_path, top_n=1)  # no follow-up in the first plan
+    one = dataclasses.replace(rig.search.config, plan_candidates=1)
+    rig.search = ArbitrageSearch(rig.venue.market, one)
     engine = await start_engine(rig, tmp_path)
     hold_receipts_until_searched(rig, engine)
     try:

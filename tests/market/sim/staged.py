@@ -30,6 +30,7 @@ from engine.market.sim import SimVenue
 from engine.market.sim.world import USD
 from engine.market.venue import ArbOrder, Receipt
 from engine.pipeline import TradingPipeline
+from engine.strategy.search import ArbitrageSearch
 from tests.market.sim.drive import search_for, sim_section
 
 DEPTH_USD = 1_000_000  # per side of every staged pool
@@ -126,6 +127,7 @@ def make_staged(
     tmp_path: Path,
     stage: Callable[[Market, dict[str, int]], None],
     strategy: StrategySection | None = None,
+    plan_candidates: int | None = None,
     **sim: Any,
 ) -> Staged:
     venue = SimVenue(staged_sim(**sim))
@@ -140,6 +142,9 @@ def make_staged(
     store = SqliteLedger(tmp_path / "ledger.sqlite3")
     writer = LedgerWriter(store)
     search = search_for(market, strategy)
+    if plan_candidates is not None:
+        config = dataclasses.replace(search.config, plan_candidates=plan_candidates)
+        search = ArbitrageSearch(market, config)
     pipeline = TradingPipeline(venue, search, executor, lifecycle, bus, writer)
     staged = Staged(venue, pipeline, writer, store, start_balances=venue.wallet_balances())
     original = venue.broadcast

@@ -62,7 +62,9 @@ async def test_after_our_trade_is_mined_its_follow_up_is_found_without_a_new_blo
 ) -> None:
     # One opportunity per block: the follow-up is not in the first block's plan, and the
     # receipt comes after the block that mined it was searched (its pools still busy).
-    staged = make_staged(tmp_path, two_sharing_a_pool, replace_strategy(top_n=1), block_ms=50)
+    staged = make_staged(
+        tmp_path, two_sharing_a_pool, replace_strategy(top_n=1), plan_candidates=1, block_ms=50
+    )
     hold_receipts_until_searched(staged)
     await start(staged)
     try:
