@@ -107,6 +107,7 @@ class TradingPipeline:
         self._orders_in_flight = 0
         self._worker: MarketWorker | None = None
         self._submitted: BlockUpdate | None = None  # the newest block handed to a search
+        self._block_searches = 0  # blocks handed to a search so far
         self._tasks: set[asyncio.Task[None]] = set()
         self._committing: set[asyncio.Task[None]] = set()  # booked, waiting for the ledger
         self._recent: deque[dict[str, Any]] = deque(maxlen=200)
@@ -139,6 +140,7 @@ class TradingPipeline:
                 gas_price = self.venue.gas_price()
                 busy, room = frozenset(+self._busy_pools), self._room()
                 self._submitted = update
+                self._block_searches += 1
                 found, planned = await worker.run(
                     self._timed_search, update, gas_price, None, busy, room
                 )
@@ -200,7 +202,7 @@ class TradingPipeline:
             self._busy_pools.update(_pools(opportunity))
         self._orders_in_flight += len(plan)
         self.follow_ups += sum(1 for o in plan if o.follows)
-        self._spawn(self._send_plan(plan))
+        self._spawn(self._send_plan(plan, self._block_searches))
 
     def _approved(self, planned: list[Opportunity]) -> list[Opportunity]:
         """The plan through the approval chain, order by order: each approved one taken
@@ -228,7 +230,8 @@ class TradingPipeline:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send_plan(self, plan: list[Opportunity]) -> None:
+    async def _send_plan(self, plan: list[Opportunity], searches: int) -> None:
+        """`searches`: how many blocks had been handed to a search when it was planned."""
         try:
             settles = await self._executor.send_plan(plan)
         except NotSent as exc:
@@ -237,36 +240,41 @@ class TradingPipeline:
             else:
                 self.not_sent += len(plan)
             log.info("plan %s not sent: %s", ", ".join(o.id for o in plan), exc)
-            self._release_all(plan)
+            self._release_all(plan, searches)
             return
         except Exception:
             log.exception("sending plan %s failed", ", ".join(o.id for o in plan))
-            self._release_all(plan)
+            self._release_all(plan, searches)
             return
         for opportunity, settle in zip(plan, settles, strict=True):
-            self._spawn(self._settle(opportunity, settle))
+            self._spawn(self._settle(opportunity, settle, searches))
 
-    def _release_all(self, plan: list[Opportunity]) -> None:
+    def _release_all(self, plan: list[Opportunity], searches: int) -> None:
         for opportunity in plan:
             self._release(opportunity)
+        self._research_unsent({pool for o in plan for pool in _pools(o)}, searches)
 
     def _release(self, opportunity: Opportunity) -> None:
         self._busy_pools.subtract(_pools(opportunity))
         self._busy_pools = +self._busy_pools  # drop pools no order uses any more
         self._orders_in_flight -= 1
 
-    async def _settle(self, opportunity: Opportunity, settle: Awaitable[TradeRecord]) -> None:
+    async def _settle(
+        self, opportunity: Opportunity, settle: Awaitable[TradeRecord], searches: int
+    ) -> None:
         try:
             trade = await settle
         except NotSent as exc:  # a follow-up its dry run dropped
             self.not_sent += 1
             log.info("opportunity %s not sent: %s", opportunity.id, exc)
+            self._release(opportunity)
+            self._research_unsent(_pools(opportunity), searches)
             return
         except Exception:
             log.exception("executing opportunity %s failed", opportunity.id)
-            return
-        finally:
             self._release(opportunity)
+            return
+        self._release(opportunity)
         self.trades_booked += 1
         # The execution's slot is free from here; the commit is waited for apart, so a
         # slow or absent ledger never looks like work in flight on the chain.
@@ -274,6 +282,16 @@ class TradingPipeline:
         self._committing.add(task)
         task.add_done_callback(self._committing.discard)
         self._research_after(trade, _pools(opportunity))
+
+    def _research_unsent(self, pools: set[str], searches: int) -> None:
+        """Orders that never reached the chain: if a block was searched since they were
+        planned (with their pools busy), search those pools again now. Only then: the
+        market state that refused them would refuse them again."""
+        seen = self._submitted
+        if searches >= self._block_searches or seen is None or self._worker is None:
+            return
+        if self._lifecycle.accepting_sends:
+            self._spawn(self._research(seen, frozenset(pools)))
 
     def _research_after(self, trade: TradeRecord, pools: set[str]) -> None:
         """Our trade was mined in a block already searched, or being searched, with its

@@ -180,10 +180,13 @@ def settled_devnet(world: World, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture
 def scenario_chain(world: World, settled_devnet: None) -> Iterator[None]:
+    """The settled chain as it was, base fee included (a revert keeps a raised one)."""
+    latest = anvil.rpc(world.rpc_url, "eth_getBlockByNumber", ["latest", False])
     snapshot = anvil.snapshot(world.rpc_url)
     yield
     anvil.revert(world.rpc_url, snapshot)
     anvil.rpc(world.rpc_url, "anvil_dropAllTransactions")
+    anvil.rpc(world.rpc_url, "anvil_setNextBlockBaseFeePerGas", [latest["baseFeePerGas"]])
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name.split(" (")[0])
@@ -221,6 +224,10 @@ async def test_the_engine_captures_what_a_greedy_oracle_takes(
     print(capture.row(token_spec("USDC").decimals))
 
     assert change(start, chain_balances(world, world.operator)) == booked(trades)
-    losing = [(t.opportunity_id, t.status) for t in trades if trade_net(t, price, weth) <= 0]
+    losing = [
+        (t.opportunity_id, t.status, t.profit_token, t.gas_used, t.gas_price, t.expected_profit)
+        for t in trades
+        if trade_net(t, price, weth) <= 0
+    ]
     assert not losing
     assert capture.ratio >= CAPTURE_MIN, capture
