@@ -47,11 +47,13 @@ from engine.market.evm.orders import EvmOrder
 from engine.market.evm.receipts import OUT_OF_GAS
 from engine.market.evm.rpc import ProviderUnavailable
 from engine.market.evm.sent import MinedTx
-from engine.market.evm.venue import EvmVenue
+from engine.market.evm.venue import EvmVenue, Simulation
 from engine.market.model import Market
 from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Receipt, SwapHop
 from engine.strategy.exact import flash_fee
 from engine.strategy.opportunity import Hop, Opportunity
+
+PLAN_GAS_PADDING = 150_000  # see EvmExecutor._plan_gas
 
 
 class SimulationFailed(NotSent):
@@ -133,8 +135,7 @@ class EvmExecutor(PaperExecutor):
                 if not payloads:
                     raise self._failed(opportunity.id, result.reason, reverted=True)
                 break
-            gas = gas_limit_with_margin(result.gas_estimate)
-            payloads.append(self._payload(opportunity, order, data, gas))
+            payloads.append(self._payload(opportunity, order, data, self._plan_gas(order, result)))
         return payloads
 
     async def _settled(
@@ -148,6 +149,15 @@ class EvmExecutor(PaperExecutor):
         if receipt.revert_reason.startswith(OUT_OF_GAS):
             self._gas.pop(_route_key(payload.order), None)
         return self._book(opportunity, receipt, submitted_at)
+
+    def _plan_gas(self, order: ArbOrder, result: Simulation) -> int:
+        """A plan order's gas limit: the margin on its simulated gas, never below the
+        route's own estimate when one is known, plus `PLAN_GAS_PADDING`. A simulated
+        call's gas used is after refunds and without the 63/64 reserve nested calls
+        need, and on the devnet it ran out on the margin alone (3-hop follow-ups
+        reverting without a reason at ~337k). A limit costs nothing unless used."""
+        simulated = gas_limit_with_margin(result.gas_estimate)
+        return max(simulated, self._gas.get(_route_key(order), 0)) + PLAN_GAS_PADDING
 
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""

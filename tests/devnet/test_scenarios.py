@@ -225,7 +225,7 @@ async def test_the_engine_captures_what_a_greedy_oracle_takes(
 
     assert change(start, chain_balances(world, world.operator)) == booked(trades)
     losing = [
-        (t.opportunity_id, t.status, t.profit_token, t.gas_used, t.gas_price, t.expected_profit)
+        (t.opportunity_id, t.status, t.revert_reason, t.gas_used, t.expected_profit)
         for t in trades
         if trade_net(t, price, weth) <= 0
     ]
