@@ -14,6 +14,17 @@ in between, so a kill that lands during the search is seen by the gate, and a si
 market in lockstep replays a seed exactly. The pipeline is the only one that submits
 searches, and it takes the next block (which may change pools) only after the search of
 the last one returned: a search never reads pools that the loop is changing.
+
+Follow-ups (issue 13.2). A block's opportunities that share pools are planned one after
+another on the exact reserves each leaves behind (`engine.strategy.plan`): greedily the
+best by exact net value, through the approval chain, its effect applied to a copy of
+the reserves, the rest re-priced there, until nothing pays or the in-flight limit is
+reached. The plan leaves in one go through the send gate (`send_plan`: consecutive
+nonces on a chain, the most valuable first), and every order is settled and booked on
+its own. When our own trade's receipt arrives after the block that mined it was already
+searched (that search saw its pools busy and dropped what it found there), the pools
+are released and the market is searched again at once, on the worker like any search,
+without waiting for another block.
 """
 
 from __future__ import annotations
@@ -22,7 +33,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from engine import protocol
@@ -36,6 +48,7 @@ from engine.lifecycle import Lifecycle
 from engine.market.venue import BlockUpdate, HeadStatus, Venue
 from engine.market.worker import MarketWorker
 from engine.strategy.opportunity import Opportunity
+from engine.strategy.plan import Plan, greedy
 from engine.strategy.search import ArbitrageSearch
 
 log = logging.getLogger("arbctl.pipeline")
@@ -43,6 +56,11 @@ log = logging.getLogger("arbctl.pipeline")
 
 class Executor(Protocol):
     async def execute(self, opportunity: Opportunity) -> TradeRecord: ...
+
+    async def send_plan(self, opportunities: Sequence[Opportunity]) -> list[Awaitable[TradeRecord]]:
+        """Send every order through the gate in one step, in order; one awaitable per
+        order (its booked trade). Raises NotSent when nothing was sent."""
+        ...
 
 
 class Approver(Protocol):
@@ -90,7 +108,11 @@ class TradingPipeline:
         self._ledger = ledger
         self._approver = approver or _ApproveAll()
         self._max_in_flight = max_in_flight
-        self._busy_pools: set[str] = set()
+        self._busy_pools: Counter[str] = Counter()  # pool -> orders in flight on it
+        self._orders_in_flight = 0
+        self._worker: MarketWorker | None = None
+        self._submitted: BlockUpdate | None = None  # the newest block handed to a search
+        self._block_searches = 0  # blocks handed to a search so far
         self._tasks: set[asyncio.Task[None]] = set()
         self._committing: set[asyncio.Task[None]] = set()  # booked, waiting for the ledger
         self._recent: deque[dict[str, Any]] = deque(maxlen=200)
@@ -100,6 +122,8 @@ class TradingPipeline:
         self.trades_booked = 0
         self.refused_by_gate = 0
         self.not_sent = 0  # e.g. the dry run reverted: nothing signed, nothing booked
+        self.follow_ups = 0  # orders planned on the reserves an earlier order leaves
+        self.researches = 0  # searches run on our own receipt, without a new block
         self.last_decision_ms = 0.0
 
     # --- the loop ----------------------------------------------------------------------
@@ -115,72 +139,196 @@ class TradingPipeline:
         worker: MarketWorker | None = getattr(self.venue, "worker", None)
         owned = worker is None
         worker = worker or MarketWorker("search")
+        self._worker = worker
         try:
             async for update in self.venue.blocks():
                 gas_price = self.venue.gas_price()
-                found = await worker.run(self._timed_search, update, gas_price)
-                self._on_block(update, found)
+                busy, room = frozenset(+self._busy_pools), self._room()
+                self._submitted = update
+                self._block_searches += 1
+                found, planned = await worker.run(
+                    self._timed_search, update, gas_price, None, busy, room
+                )
+                self._on_block(update, found, planned)
         finally:
+            self._worker = None
             if owned:
                 worker.close()
 
-    def _timed_search(self, update: BlockUpdate, gas_price: int) -> list[Opportunity]:
-        """On the worker thread: the search alone, timed."""
+    def _timed_search(
+        self,
+        update: BlockUpdate,
+        gas_price: int,
+        pools: frozenset[str] | None,
+        busy: frozenset[str],
+        room: int,
+    ) -> tuple[list[Opportunity], list[Opportunity]]:
+        """On the worker thread: the search (`pools`: a re-search's) and the greedy plan
+        over its candidates that use no busy pool, timed together."""
         started = time.perf_counter()
-        found = self._search.on_block(update.block, update.changed_pools, gas_price)
+        changed = update.changed_pools if pools is None else pools
+        search = self._search
+        found = search.on_block(update.block, changed, gas_price)
+        free = [o for o in search.candidates if not _pools(o) & busy]
+        config = search.config
+        market = self.venue.market
+        planned = greedy(market, free, config.flash_fee_bps, config.max_amount_in, room)
         self.last_decision_ms = (time.perf_counter() - started) * 1000
-        return found
+        return found, planned
 
-    def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
+    def _room(self) -> int:
+        return max(0, self._max_in_flight - self._orders_in_flight)
+
+    def _on_block(
+        self, update: BlockUpdate, found: list[Opportunity], planned: list[Opportunity]
+    ) -> None:
         """The hand-over, on the loop and without an await: publish, review, dispatch."""
         self.last_update = update
         self.blocks_seen += 1
         self._bus.publish(protocol.TOPIC_BLOCK, self._block_event(update, len(found)))
+        self._publish_found(_with_plan(found, planned))
+        if self._lifecycle.accepting_sends:
+            self._dispatch(planned)
+
+    def _publish_found(self, found: list[Opportunity]) -> None:
         for opportunity in found:
             self.opportunities_seen += 1
             data = opportunity.to_dict()
             self._recent.appendleft(data)
             self._bus.publish(protocol.TOPIC_OPPORTUNITY, data)
-        if self._lifecycle.accepting_sends:
-            self._dispatch(found)
 
-    def _dispatch(self, found: list[Opportunity]) -> None:
-        for opportunity in found:
-            if len(self._tasks) >= self._max_in_flight:
-                return
-            pools = {hop.pool for hop in opportunity.route}
-            if pools & self._busy_pools:
-                continue
-            verdict = self._approver.decide(opportunity)
-            if verdict.refusal is not None:
-                continue
-            self._busy_pools |= pools
-            task = asyncio.create_task(self._execute(verdict.opportunity, pools))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _dispatch(self, planned: list[Opportunity]) -> None:
+        """Approve the worker's plan in order and send what passed; no await before the
+        send."""
+        plan = self._approved(planned)
+        if not plan:
+            return
+        for opportunity in plan:
+            self._busy_pools.update(_pools(opportunity))
+        self._orders_in_flight += len(plan)
+        self.follow_ups += sum(1 for o in plan if o.follows)
+        self._spawn(self._send_plan(plan, self._block_searches))
 
-    async def _execute(self, opportunity: Opportunity, pools: set[str]) -> None:
+    def _approved(self, planned: list[Opportunity]) -> list[Opportunity]:
+        """The plan through the approval chain, order by order: each approved one taken
+        at its (possibly resized) input on the reserves the ones before it leave; one
+        refused leaves the rest re-priced without it. Pools that became busy since the
+        plan was made are skipped."""
+        config = self._search.config
+        plan = Plan(self.venue.market, config.flash_fee_bps, config.max_amount_in)
+        busy, room = +self._busy_pools, self._room()
+        for opportunity in planned:
+            if len(plan.taken) >= room:
+                break
+            if _pools(opportunity) & busy.keys():
+                continue
+            priced = plan.reprice(opportunity, opportunity.amount_in)
+            if priced is None:
+                continue
+            verdict = self._approver.decide(priced)
+            if verdict.refusal is None:
+                plan.take(verdict.opportunity)
+        return plan.taken
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_plan(self, plan: list[Opportunity], searches: int) -> None:
+        """`searches`: how many blocks had been handed to a search when it was planned."""
         try:
-            trade = await self._executor.execute(opportunity)
+            settles = await self._executor.send_plan(plan)
         except NotSent as exc:
             if isinstance(exc, GateClosed):
-                self.refused_by_gate += 1
+                self.refused_by_gate += len(plan)
             else:
-                self.not_sent += 1
-                self._approver.observe_not_sent(opportunity.id, getattr(exc, "reason", str(exc)))
+                self.not_sent += len(plan)
+                self._not_sent(plan[0].id, exc)  # the first order's dry run stopped the plan
+            log.info("plan %s not sent: %s", ", ".join(o.id for o in plan), exc)
+            self._release_all(plan, searches)
+            return
+        except Exception:
+            log.exception("sending plan %s failed", ", ".join(o.id for o in plan))
+            self._release_all(plan, searches)
+            return
+        for opportunity, settle in zip(plan, settles, strict=True):
+            self._spawn(self._settle(opportunity, settle, searches))
+
+    def _release_all(self, plan: list[Opportunity], searches: int) -> None:
+        for opportunity in plan:
+            self._release(opportunity)
+        self._research_unsent({pool for o in plan for pool in _pools(o)}, searches)
+
+    def _not_sent(self, opportunity_id: str, exc: NotSent) -> None:
+        """Tell the approval chain (a lender that refused the loan fails over at once)."""
+        reason = getattr(exc, "reason", None)
+        self._approver.observe_not_sent(
+            opportunity_id, reason if isinstance(reason, str) else str(exc)
+        )
+
+    def _release(self, opportunity: Opportunity) -> None:
+        self._busy_pools.subtract(_pools(opportunity))
+        self._busy_pools = +self._busy_pools  # drop pools no order uses any more
+        self._orders_in_flight -= 1
+
+    async def _settle(
+        self, opportunity: Opportunity, settle: Awaitable[TradeRecord], searches: int
+    ) -> None:
+        try:
+            trade = await settle
+        except NotSent as exc:  # a follow-up its dry run dropped
+            self.not_sent += 1
+            self._not_sent(opportunity.id, exc)
             log.info("opportunity %s not sent: %s", opportunity.id, exc)
+            self._release(opportunity)
+            self._research_unsent(_pools(opportunity), searches)
             return
         except Exception:
             log.exception("executing opportunity %s failed", opportunity.id)
+            self._release(opportunity)
             return
-        finally:
-            self._busy_pools -= pools
+        self._release(opportunity)
         self.trades_booked += 1
         # The execution's slot is free from here; the commit is waited for apart, so a
         # slow or absent ledger never looks like work in flight on the chain.
         task = asyncio.create_task(self._publish_when_committed(trade))
         self._committing.add(task)
         task.add_done_callback(self._committing.discard)
+        self._research_after(trade, _pools(opportunity))
+
+    def _research_unsent(self, pools: set[str], searches: int) -> None:
+        """Orders that never reached the chain: if a block was searched since they were
+        planned (with their pools busy), search those pools again now. Only then: the
+        market state that refused them would refuse them again."""
+        seen = self._submitted
+        if searches >= self._block_searches or seen is None or self._worker is None:
+            return
+        if self._lifecycle.accepting_sends:
+            self._spawn(self._research(seen, frozenset(pools)))
+
+    def _research_after(self, trade: TradeRecord, pools: set[str]) -> None:
+        """Our trade was mined in a block already searched, or being searched, with its
+        pools busy: search the pools it touched again now, not at the next block (the
+        worker runs it after any search in progress)."""
+        seen = self._submitted  # its search may still run, with these pools busy
+        if not trade.block_number or seen is None or seen.block.number < trade.block_number:
+            return  # the block with our trade is still to come: its search will see them
+        if self._worker is None or not self._lifecycle.accepting_sends:
+            return
+        self._spawn(self._research(seen, frozenset(pools)))
+
+    async def _research(self, update: BlockUpdate, pools: frozenset[str]) -> None:
+        assert self._worker is not None
+        gas_price = self.venue.gas_price()
+        busy, room = frozenset(+self._busy_pools), self._room()
+        found, planned = await self._worker.run(
+            self._timed_search, update, gas_price, pools, busy, room
+        )
+        self.researches += 1
+        self._publish_found(_with_plan(found, planned))
+        if self._lifecycle.accepting_sends:
+            self._dispatch(planned)
 
     async def _publish_when_committed(self, trade: TradeRecord) -> None:
         """Committed first: the event, and the guard triggers that name the trade, are
@@ -201,8 +349,9 @@ class TradingPipeline:
         many executions were left. A trade still waiting for the ledger after that is
         flushed by the stop, unpublished."""
         deadline = time.monotonic() + timeout
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        while self._tasks and (left := deadline - time.monotonic()) > 0:
+            # a plan's send spawns its settlements: wait until none is left
+            await asyncio.wait(set(self._tasks), timeout=left)
         left = max(0.0, deadline - time.monotonic())
         if self._committing and left:
             await asyncio.wait(set(self._committing), timeout=left)
@@ -240,6 +389,8 @@ class TradingPipeline:
             "trades_booked": self.trades_booked,
             "not_sent": self.not_sent,
             "in_flight": len(self._tasks),
+            "follow_ups": self.follow_ups,
+            "researches": self.researches,
             "decision_ms": round(self.last_decision_ms, 3),
             "providers": [status.to_dict() for status in self.venue.provider_health()],
         }
@@ -288,3 +439,13 @@ class TradingPipeline:
                 p.address: {"dex": p.dex, "fee_bps": p.fee_bps} for p in market.pools.values()
             },
         }
+
+
+def _pools(opportunity: Opportunity) -> set[str]:
+    return {hop.pool for hop in opportunity.route}
+
+
+def _with_plan(found: list[Opportunity], planned: list[Opportunity]) -> list[Opportunity]:
+    """What the search found, and the plan's orders beyond it (follow-ups, as planned)."""
+    ids = {o.id for o in found}
+    return [*found, *(o for o in planned if o.id not in ids)]

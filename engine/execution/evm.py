@@ -18,6 +18,14 @@ its booking, so both produce identical `TradeRecord`s from a `Receipt`. What it 
    (same loop step) and sends; the venue settles the receipt, with the token delta read
    on-chain, and the trade is booked from it.
 
+A block's plan of several orders (`send_plan`) is dry-run as a sequence with
+`eth_simulateV1` (each call on the state the calls before it leave: the follow-ups are
+priced on reserves no `eth_call` at the latest block can see), each order's gas limit
+the margin on its simulated gas. The orders up to the first follow-up that would revert
+are signed in one step, with consecutive nonces in plan order; the first reverting means
+nothing is sent. A node without `eth_simulateV1` gets the plan's first order only (the
+re-search on its receipt finds the rest).
+
 `book_mined` books a transaction that was mined while no execution waited for it (the
 engine died between send and booking; engine/execution/recovery.py finds them at start):
 the order is read back from the calldata and the receipt decoded by the same code.
@@ -25,9 +33,10 @@ the order is read back from the calldata and the receipt decoded by the same cod
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from engine.execution.errors import NotSent
@@ -40,12 +49,14 @@ from engine.market.evm.orders import EvmOrder
 from engine.market.evm.receipts import OUT_OF_GAS
 from engine.market.evm.rpc import ProviderUnavailable
 from engine.market.evm.sent import MinedTx
-from engine.market.evm.venue import EvmVenue
+from engine.market.evm.venue import EvmVenue, Simulation
 from engine.market.model import Market
 from engine.market.venue import CANCELLED_BY_KILL, ArbOrder, Loan, Receipt, SwapHop
 from engine.strategy.exact import flash_fee
 from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Hop, Opportunity
+
+PLAN_GAS_PADDING = 150_000  # see EvmExecutor._plan_gas
 
 
 class SimulationFailed(NotSent):
@@ -90,15 +101,93 @@ class EvmExecutor(PaperExecutor):
         self._learn(opportunity, receipt)
         return self._book(opportunity, receipt, submitted_at)
 
+    async def send_plan(self, opportunities: Sequence[Opportunity]) -> list[Awaitable[TradeRecord]]:
+        """The plan dry-run in sequence, then every order that passed signed and sent in
+        one step (consecutive nonces, in plan order); one awaitable per order, its booked
+        trade, or `SimulationFailed` for a follow-up that was not sent.
+
+        Raises `SimulationFailed` when the first order would revert (nothing is sent: the
+        rest was planned on its effect) or `GateClosed`."""
+        if len(opportunities) <= 1:
+            payloads = [await self.prepare(o) for o in opportunities]
+        else:
+            payloads = await self._prepare_plan(opportunities)
+        submitted_at = self._clock()
+        receipts = self._gate.send_many(payloads)
+        settles: list[Awaitable[TradeRecord]] = [
+            self._settled(o, p, r, submitted_at)
+            for o, p, r in zip(opportunities, payloads, receipts, strict=False)
+        ]
+        for dropped in opportunities[len(payloads) :]:
+            reason = f"not sent: planned after {opportunities[len(payloads) - 1].id}"
+            settles.append(_raises(self._failed(dropped.id, reason, reverted=True)))
+        return settles
+
+    async def _prepare_plan(self, opportunities: Sequence[Opportunity]) -> list[EvmOrder]:
+        """Every order dry-run on the state the ones before it leave (`simulate_plan`);
+        the orders up to the first follow-up that would revert (the rest was planned on
+        its effect). A node without `eth_simulateV1`: the first order alone."""
+        orders = [self._with_loan(o, self.order_for(o)) for o in opportunities]
+        datas = [self._calldata(order) for order in orders]
+        first = opportunities[0]
+        try:
+            results = await self._evm.simulate_plan(datas)
+        except ProviderUnavailable as exc:
+            raise self._failed(first.id, str(exc), reverted=False) from None
+        if results is None:
+            return [await self.prepare(first)]
+        payloads: list[EvmOrder] = []
+        for opportunity, order, data, result in zip(
+            opportunities, orders, datas, results, strict=False
+        ):
+            if result.returned is None:
+                if not payloads:
+                    raise self._failed(opportunity.id, result.reason, reverted=True)
+                break
+            payloads.append(self._payload(opportunity, order, data, self._plan_gas(order, result)))
+        return payloads
+
+    async def _settled(
+        self,
+        opportunity: Opportunity,
+        payload: EvmOrder,
+        pending: asyncio.Future[Receipt],
+        submitted_at: float,
+    ) -> TradeRecord:
+        receipt = await pending
+        self._learn(opportunity, receipt)
+        if receipt.revert_reason.startswith(OUT_OF_GAS):
+            self._gas.pop(_route_key(payload.order), None)
+        return self._book(opportunity, receipt, submitted_at)
+
+    def _plan_gas(self, order: ArbOrder, result: Simulation) -> int:
+        """A plan order's gas limit: the margin on its simulated gas, never below the
+        route's own estimate when one is known, plus `PLAN_GAS_PADDING`. A simulated
+        call's gas used is after refunds and without the 63/64 reserve nested calls
+        need, and on the devnet it ran out on the margin alone (3-hop follow-ups
+        reverting without a reason at ~337k). A limit costs nothing unless used."""
+        simulated = gas_limit_with_margin(result.gas_estimate)
+        return max(simulated, self._gas.get(_route_key(order), 0)) + PLAN_GAS_PADDING
+
     async def prepare(self, opportunity: Opportunity) -> EvmOrder:
         """The signed-to-be transaction: calldata, gas limit and fee caps, dry-run passed."""
         order = self.order_for(opportunity)
-        loan = self._loans(opportunity.id)
-        if loan is not None:
-            order = dataclasses.replace(order, loan=loan)
-        pool_fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
-        data = execute_calldata(order, pool_fees)
+        order = self._with_loan(opportunity, self.order_for(opportunity))
+        data = self._calldata(order)
         gas = await self._simulate(opportunity, _route_key(order), data)
+        return self._payload(opportunity, order, data, gas)
+
+    def _with_loan(self, opportunity: Opportunity, order: ArbOrder) -> ArbOrder:
+        """The order borrowing from the lender the approval chose for its opportunity."""
+        loan = self._loans(opportunity.id)
+        return order if loan is None else dataclasses.replace(order, loan=loan)
+
+    def _calldata(self, order: ArbOrder) -> str:
+        pool_fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
+        return execute_calldata(order, pool_fees)
+
+    def _payload(self, opportunity: Opportunity, order: ArbOrder, data: str, gas: int) -> EvmOrder:
+        """Gas limit and fee caps: the bid's tip (the venue's own when none was bid)."""
         fees = self._evm.fee_bid()
         tip = opportunity.priority_fee or fees.priority_fee
         max_fee = max_fee_for(fees.base_fee, tip)
@@ -156,6 +245,10 @@ class EvmExecutor(PaperExecutor):
         receipt = dataclasses.replace(receipt, mined_at=float(mined.timestamp))
         trade = self._book(_opportunity(order, mined.block, when), receipt, when)
         return dataclasses.replace(trade, id=f"evm-recovered-{mined.hash}", recovered=True)
+
+
+async def _raises(error: Exception) -> TradeRecord:
+    raise error
 
 
 def _route_key(order: ArbOrder) -> tuple[str, ...]:

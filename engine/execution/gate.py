@@ -6,15 +6,20 @@ check and the hand-over happen with no `await` in between, a kill processed on t
 event loop can never slip between "allowed" and "sent": once `kill` has been
 acknowledged, nothing new leaves.
 
+`send_many` is the same door for a block's plan: one check, then every payload handed
+over in order in that same step, so a chain venue signs them with consecutive nonces
+(the most valuable first, the order the plan took them) and a kill sees all or none.
+
 In-flight submissions are tracked so the kill switch can cancel them (same nonce,
 higher fee on a chain; dropped on the simulated market).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +82,29 @@ class SendGate:
             return await self._broadcaster.broadcast(payload)
         finally:
             self.stats.in_flight.pop(ticket, None)
+
+    def send_many(self, payloads: Sequence[Any]) -> list[asyncio.Future[Any]]:
+        """Check once, then hand every payload over, in order, in this same step.
+
+        Synchronous on purpose: nothing can run between the check and the last hand-over.
+        Each result is a future already running (a chain venue sends at once), in the
+        order of `payloads`."""
+        self.check()
+        results: list[asyncio.Future[Any]] = []
+        for payload in payloads:
+            ticket = next(self._ids)
+            self.stats.in_flight[ticket] = time.time()
+            self.stats.sent += 1
+            future = asyncio.ensure_future(self._broadcaster.broadcast(payload))
+            future.add_done_callback(self._landed(ticket))
+            results.append(future)
+        return results
+
+    def _landed(self, ticket: int) -> Callable[[asyncio.Future[Any]], None]:
+        def done(_: asyncio.Future[Any]) -> None:
+            self.stats.in_flight.pop(ticket, None)
+
+        return done
 
     async def cancel_in_flight(self) -> list[str]:
         """Kill switch: ask the venue to cancel whatever it still has pending."""

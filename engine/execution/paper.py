@@ -16,9 +16,10 @@ under the route's shape: what the search charges next is what the chain just cha
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from engine.execution.gate import SendGate
 from engine.ledger.records import TradeRecord
@@ -86,6 +87,26 @@ class PaperExecutor:
         if self.gas_model is not None and shape is not None:
             self.gas_model.observe_estimate(shape, estimate)
 
+    async def send_plan(self, opportunities: Sequence[Opportunity]) -> list[Awaitable[TradeRecord]]:
+        """Send a block's plan through the gate in one step, in order (the most valuable
+        first); one awaitable per order, resolving to its booked trade.
+
+        Raises `GateClosed` (nothing sent). No await comes before the gate: in lockstep
+        the orders reach the mempool in the step the pipeline decided them."""
+        orders = [self.order_for(o) for o in opportunities]
+        submitted_at = self._clock()
+        receipts = self._gate.send_many(orders)
+        return [
+            self._booked(o, r, submitted_at) for o, r in zip(opportunities, receipts, strict=True)
+        ]
+
+    async def _booked(
+        self, opportunity: Opportunity, receipt: asyncio.Future[Receipt], submitted_at: float
+    ) -> TradeRecord:
+        settled = await receipt
+        self._learn(opportunity, settled)
+        return self._book(opportunity, settled, submitted_at)
+
     def order_for(self, opportunity: Opportunity) -> ArbOrder:
         """The contract call: per-hop minimums from the live reserves, profit floor."""
         return ArbOrder(
@@ -101,12 +122,16 @@ class PaperExecutor:
         )
 
     def _hops(self, opportunity: Opportunity) -> tuple[SwapHop, ...]:
-        pools = self._market.pools
-        path = []
-        for hop in opportunity.route:
-            pool = pools[hop.pool]
-            path.append((*pool.reserves_for(hop.token_in), pool.fee_bps))
-        amounts = get_amounts_out(opportunity.amount_in, path)
+        """Per-hop minimums: from the plan's outputs when it has them (a follow-up trades
+        on reserves the orders before it leave), else from the live reserves."""
+        amounts = [opportunity.amount_in, *opportunity.hop_outputs]
+        if not opportunity.hop_outputs:
+            pools = self._market.pools
+            path = []
+            for hop in opportunity.route:
+                pool = pools[hop.pool]
+                path.append((*pool.reserves_for(hop.token_in), pool.fee_bps))
+            amounts = get_amounts_out(opportunity.amount_in, path)
         keep = FEE_DENOMINATOR - self._slippage_bps
         return tuple(
             SwapHop(hop.pool, hop.token_in, hop.token_out, out * keep // FEE_DENOMINATOR)

@@ -39,6 +39,12 @@ class Opportunity:
     # wei per gas the order bids as priority fee (engine/guards/bidding.py); 0: not bid
     # yet, the venue's own tip (what `gas_price` was priced with)
     priority_fee: int = 0
+    # Set by the block's plan (engine/strategy/plan.py): the exact output of every hop on
+    # the reserves the orders before it leave (the executor's per-hop bounds come from
+    # these, not from the live pools), and the id of the order it is planned after ("":
+    # the first of its block, priced on live reserves).
+    hop_outputs: tuple[int, ...] = ()
+    follows: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Event/JSON form: ints stay ints (JSON has arbitrary precision integers)."""
@@ -58,4 +64,5 @@ class Opportunity:
             "net_profit_quote": self.net_profit_quote,
             "detected_at": self.detected_at,
             "priority_fee": self.priority_fee,
+            "follows": self.follows,
         }

@@ -48,6 +48,9 @@ class SearchConfig:
     `max_rechecks` bounds exact re-checks per block, which is what keeps latency flat
     when a market is full of marginal cycles.
     `gas_units` is the gas model's prior per hop count (what a shape never observed costs).
+    `plan_candidates`: how many exact winners (at least `top_n`) the block's plan may
+    choose from (`candidates`): after the best is taken, the next best on the reserves it
+    leaves is often one that ranked below the top few before it.
     """
 
     base_tokens: tuple[str, ...]
@@ -57,6 +60,7 @@ class SearchConfig:
     top_n: int = 10
     max_amount_in: Mapping[str, int] = field(default_factory=dict)
     max_rechecks: int = 64
+    plan_candidates: int = 16
 
     def __post_init__(self) -> None:
         if not self.base_tokens:
@@ -69,8 +73,8 @@ class SearchConfig:
             raise ValueError(f"gas_units has no estimate for {lengths} routes")
         if not 0 <= self.flash_fee_bps < FEE_DENOMINATOR:
             raise ValueError(f"flash_fee_bps out of range: {self.flash_fee_bps}")
-        if self.top_n < 1 or self.max_rechecks < 1:
-            raise ValueError("top_n and max_rechecks must be positive")
+        if self.top_n < 1 or self.max_rechecks < 1 or self.plan_candidates < 1:
+            raise ValueError("top_n, max_rechecks and plan_candidates must be positive")
 
 
 # Extra exact re-checks beyond top_n, so near-ties in float order are ranked exactly.
@@ -102,7 +106,13 @@ class ArbitrageSearch:
         self._config = config
         self._gas = gas if gas is not None else GasModel(config.gas_units)
         self._cost_factor = 1.0 + config.flash_fee_bps / FEE_DENOMINATOR
+        # every exact winner of the last call, best first: what the block's plan picks from
+        self.candidates: list[Opportunity] = []
         self.rebuild()
+
+    @property
+    def config(self) -> SearchConfig:
+        return self._config
 
     @property
     def table(self) -> CycleTable:
@@ -220,17 +230,19 @@ class ArbitrageSearch:
         costs = self._block_costs(gas_price)
         winners: list[Opportunity] = []
         top_n = self._config.top_n
+        wanted = max(top_n, self._config.plan_candidates)
         detected_at = time.time()
         ranked = self._ranked_candidates(costs)
         for checked, cycle in enumerate(ranked):
             if checked >= self._config.max_rechecks:
                 break
-            if len(winners) >= top_n and checked >= top_n + _RANK_MARGIN:
+            if len(winners) >= wanted and checked >= wanted + _RANK_MARGIN:
                 break
             found = self._recheck(int(cycle), block, gas_price, costs, detected_at)
             if found is not None:
                 winners.append(found)
         winners.sort(key=lambda o: (-o.net_profit_quote, -o.net_profit, o.id))
+        self.candidates = winners[:wanted]
         return winners[:top_n]
 
     def _recheck(

@@ -8,6 +8,11 @@ is missing or owned by someone else: a clear error, and nothing signed or sent.
 Parts: `providers` (which endpoint, and its health), `pools` (the market from the
 factories), `blocks` (heads to reserve changes), `fees` (the EIP-1559 bid), `sender`
 (signing, nonces, receipts, cancels). This module wires them and answers the engine.
+
+Blocks are applied to the market on the market's worker thread (`worker`, which the
+pipeline also searches on), never on the loop: jobs there run one at a time, so a search
+the pipeline starts between blocks (our own receipt arrived: the pools it touched are
+searched again at once) never reads a pool a block is changing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +41,7 @@ from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.model import Block, Market
 from engine.market.venue import BlockUpdate, Receipt, VenueError
+from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus
 
 log = logging.getLogger("arbctl.evm")
@@ -109,6 +115,7 @@ class EvmVenue:
         self._wallet_due = asyncio.Event()
         self._stopped = False
         self._failure: BaseException | None = None
+        self.worker = MarketWorker("evm")
 
     @classmethod
     def from_config(cls, config: Config, signer: TxSigner) -> EvmVenue:
@@ -181,6 +188,7 @@ class EvmVenue:
         if self._follower is not None:
             await self._follower.close()
         await self.providers.close()
+        self.worker.close()
         self._steps.put_nowait(None)
 
     # --- reading -----------------------------------------------------------------------
@@ -201,7 +209,7 @@ class EvmVenue:
                         "the evm venue stopped following the chain"
                     ) from self._failure
                 return
-            yield self._apply([s for s in steps if s is not None])
+            yield await self.worker.run(self._apply, [s for s in steps if s is not None])
 
     def gas_price(self) -> int:
         return self.fees.bid().expected_price
@@ -273,6 +281,22 @@ class EvmVenue:
             results.append(result)
         gas = int(results[1], 16) if estimate else 0
         return Simulation(abi.word(results[0]), gas, "")
+
+    async def simulate_plan(self, datas: Sequence[str]) -> list[Simulation] | None:
+        """Dry-run calls of the executor contract one after another at the latest block,
+        each on the state the ones before it leave (`eth_simulateV1`): a block's plan.
+
+        None when the node does not offer `eth_simulateV1`; a call's `gas_estimate` is its
+        gas used there. Raises ProviderUnavailable when the provider cannot be asked."""
+        calls = [{"from": self.owner, "to": self.executor, "data": data} for data in datas]
+        params = [{"blockStateCalls": [{"calls": calls}]}, "latest"]
+        try:
+            blocks = await self.client.call("eth_simulateV1", params)
+        except NodeRpcError as exc:
+            log.info("eth_simulateV1 unavailable (%s): plans go one order at a time", exc)
+            return None
+        results = blocks[0]["calls"] if isinstance(blocks, list) and blocks else []
+        return [_simulated(result) for result in results]
 
     # --- the send gate's Broadcaster -----------------------------------------------------
     def broadcast(self, payload: Any) -> Awaitable[Receipt]:
@@ -415,6 +439,16 @@ class EvmVenue:
         self._failure = task.exception() or RuntimeError(f"{task.get_name()} ended")
         log.error("evm venue task %s failed: %r", task.get_name(), self._failure)
         self._steps.put_nowait(None)
+
+
+def _simulated(result: dict[str, Any]) -> Simulation:
+    gas = int(result.get("gasUsed") or "0x0", 16)
+    data = str(result.get("returnData") or "0x")
+    if result.get("status") == "0x1":
+        return Simulation(abi.word(data), gas, "")
+    error = result.get("error") or {}
+    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    return Simulation(None, gas, abi.revert_reason(data, message) or message or "reverted")
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
