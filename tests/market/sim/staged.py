@@ -45,6 +45,9 @@ class NoSweeps:
     def sweep(self, market: Market, reserved: set[str]) -> frozenset[str]:
         return frozenset()
 
+    def note_changed(self, pools: object) -> None:
+        return None
+
 
 def staged_sim(**overrides: Any) -> SimSection:
     quiet: dict[str, Any] = {
