@@ -101,7 +101,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(f"load {results['load']}; {args.rounds} rounds x {args.per_round} signatures")
+        load = " ".join(f"{x:.2f}" for x in results["load"])
+        print(f"load {load}; {args.rounds} rounds x {args.per_round} signatures")
         for name, us in medians.items():
             print(f"  {us:9.1f} µs CPU  {name}")
         print(f"target ≤ {TARGET_US:.0f} µs: {'met' if engine_us <= TARGET_US else 'MISSED'}")
