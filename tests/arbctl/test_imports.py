@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EngineHandle
+
 # pydantic: typer would import it to parse options (~90 ms); arbctl.coercion keeps it away.
 HEAVY = ("web3", "textual", "numpy", "pydantic")
 # engine.protocol (the wire), engine.units (base units → text) and engine.errors (the root
 # error) are stdlib-only by contract.
 ALLOWED_ENGINE = {"engine", "engine.protocol", "engine.units", "engine.errors"}
+NO_SOCKET = "/tmp/arbctl-test-no-such.sock"
 
 PROBE = """
 import json, sys
@@ -39,7 +42,7 @@ def _modules_after(argv: list[list[str]]) -> set[str]:
         capture_output=True,
         text=True,
         check=True,
-        env={"ARBCTL_SOCKET": "/tmp/arbctl-test-no-such.sock", "PATH": "/usr/bin:/bin"},
+        env={"ARBCTL_SOCKET": NO_SOCKET, "PATH": "/usr/bin:/bin"},
     )
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -61,6 +64,55 @@ def test_plain_command_imports_nothing_heavy(argv: list[str]) -> None:
     loaded = _modules_after([argv])
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
     assert {m for m in loaded if m.split(".")[0] == "engine"} <= ALLOWED_ENGINE
+
+
+ENTRY = """
+import json, sys
+sys.argv = ["arbctl", *{argv!r}]
+from arbctl.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after_entry_point(argv: list[str], socket: str = NO_SOCKET) -> set[str]:
+    """What the console script (`arbctl.cli:main`) imported for one command line."""
+    result = subprocess.run(
+        [sys.executable, "-c", ENTRY.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"ARBCTL_SOCKET": socket, "PATH": "/usr/bin:/bin"},
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["status", "--json"], ["status", "--socket", NO_SOCKET, "--json"]],
+    ids=lambda a: " ".join(a),
+)
+def test_status_json_loads_no_typer_and_no_command_module(argv: list[str]) -> None:
+    """Issue 19: the monitoring agents' command is served with the socket client alone;
+    typer (~22 ms) and the thirteen command modules stay unloaded."""
+    loaded = _modules_after_entry_point(argv)
+    assert {m for m in loaded if m.startswith("arbctl.commands.")} <= {"arbctl.commands.status"}
+    assert not {m for m in loaded if m.split(".")[0] in ("typer", "click", "rich", *HEAVY)}
+    assert "arbctl.app" not in loaded
+
+
+def test_a_status_json_against_a_live_socket_loads_no_other_command(engine: EngineHandle) -> None:
+    loaded = _modules_after_entry_point(["status", "--json"], str(engine.socket))
+    assert not {m for m in loaded if m.startswith("arbctl.commands.")}
+    assert "typer" not in loaded
+
+
+def test_any_other_command_line_still_goes_through_the_full_app() -> None:
+    loaded = _modules_after_entry_point(["status", "--help"])
+    assert {"typer", "arbctl.app", "arbctl.commands.status"} <= loaded
 
 
 def test_json_output_does_not_load_rich() -> None:

@@ -80,7 +80,7 @@ def test_new_never_overwrites_a_key_file(tmp_path: Path) -> None:
 
 def test_the_wallet_commands_load_no_chain_library_until_they_run() -> None:
     probe = (
-        "import sys, arbctl.cli; "
+        "import sys, arbctl.app; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'web3', 'eth_account', "
         "'eth_keys', 'arbctl'}))"
     )
