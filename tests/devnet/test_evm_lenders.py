@@ -4,23 +4,29 @@ The EVM executor is given each opportunity's loan the way the daemon wires it
 (`LiquiditySources.loan_for`); an order borrowing from the Balancer V2 Vault or the
 Aave V3 Pool is sent as `ArbExecutor.run` with that lender, the lender's own events are
 in the receipt, and the ledger matches the chain to the wei. The route's first pair
-(`pair://first-hop`) stays `execute`.
+(`pair://first-hop`) stays `execute`. A drained lender fails over to the next one
+within the block.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from web3.contract import Contract
 
+from engine.approval import LenderChoice, Review
 from engine.config import load
 from engine.devnet import anvil
 from engine.devnet.world import World
-from engine.execution.evm import EvmExecutor
+from engine.execution.evm import EvmExecutor, SimulationFailed
+from engine.guards.triggers import Occurrence
 from engine.lenders.loans import loan_of
+from engine.lenders.sources import LiquiditySources, Source
 from engine.market.evm import abi
+from engine.market.evm.abi import calldata
 from engine.market.venue import Loan
 from tests.devnet.test_evm_trading import (
     Rig,
@@ -81,3 +87,52 @@ async def test_the_first_pair_lends_through_execute_when_no_lender_is_chosen(
     assert trade.status == "success", trade.revert_reason
     (tx,) = _sent(world, trade.block_number)
     assert tx["input"].startswith(abi.EXECUTE_SELECTOR)
+
+
+async def test_a_drained_vault_fails_over_to_aave_within_the_block(
+    world: World, rig: Rig, erc20: Callable[[str], Contract]
+) -> None:
+    """The Vault loses its USDC (impersonated transfer out); the next USDC opportunity's
+    dry run reverts with Balancer's BAL#528, the lender is marked down at once with a
+    failover trigger, and the following order borrows from Aave and is booked."""
+    vault, aave = world.lender("balancer-v2"), world.lender("aave-v3")
+    usdc = world.token("USDC").address
+    _drain(world, erc20, usdc, vault.address)
+    sources = LiquiditySources(
+        [
+            Source("vault", f"balancer-v2://{vault.address}?fee_bps=0", 0, 0),
+            Source("aave", f"aave-v3://{aave.address}?fee_bps=9", 1, 9),
+        ]
+    )
+    triggers: list[Occurrence] = []
+    seat = LenderChoice(sources, _Recorder(triggers))
+    executor = EvmExecutor(rig.gate, rig.venue, loans=sources.loan_for)
+    opportunity = next(o for o in await first_opportunities(rig) if o.token == usdc)
+    assert seat.review(Review(opportunity)) is None
+    with pytest.raises(SimulationFailed) as refused:
+        await executor.execute(opportunity)
+    seat.observe_not_sent(opportunity.id, refused.value.reason)
+    assert sources.active.name == "aave"
+    assert [t.action for t in triggers] == ["failover"]
+    assert seat.review(Review(opportunity)) is None
+    trade = await executor.execute(opportunity)
+    assert trade.status == "success", trade.revert_reason
+
+
+class _Recorder:
+    def __init__(self, into: list[Occurrence]) -> None:
+        self._into = into
+
+    def record(self, occurrence: Occurrence) -> None:
+        self._into.append(occurrence)
+
+
+def _drain(world: World, erc20: Callable[[str], Contract], token: str, holder: str) -> None:
+    held = erc20(token).functions.balanceOf(holder).call()
+    anvil.rpc(world.rpc_url, "anvil_impersonateAccount", [holder])
+    anvil.rpc(world.rpc_url, "anvil_setBalance", [holder, hex(10**18)])
+    data = calldata("transfer(address,uint256)", (world.deployer, held))
+    tx = {"from": holder, "to": token, "data": data, "gas": hex(100_000)}
+    tx_hash = anvil.rpc(world.rpc_url, "eth_sendTransaction", [tx])
+    assert anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [tx_hash])["status"] == "0x1"
+    anvil.rpc(world.rpc_url, "anvil_stopImpersonatingAccount", [holder])
