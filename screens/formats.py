@@ -1,9 +1,9 @@
 """How the console writes numbers, money and times.
 
 Money arrives as integers in base units and becomes text through `engine.units` (integer
-arithmetic, one implementation for every surface); this module holds the console's
-presets. Times are shown in UTC so two operators in different time zones (and the snapshot
-tests) read the same clock.
+arithmetic, one implementation for every surface) under the one presentation rule the CLI
+uses too (`money`); this module holds the console's presets. Times are shown in UTC so
+two operators in different time zones (and the snapshot tests) read the same clock.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from engine import units as _units
 # whole amounts, an en dash for "no value" (narrow columns), and + on gains.
 units = partial(_units.to_text, separators=True, keep_point=True, missing=_units.EN_DASH)
 signed_units = partial(units, plus=True)
+# Money as a person reads it: the CLI's presentation rule (`engine.units.human`: thousands
+# separators, cents from 100 up, four significant digits below, never a non-zero amount
+# shown as zero), so a trade reads the same in `arbctl trades` and on the dashboard.
+money = partial(_units.human, missing=_units.EN_DASH)
+signed_money = partial(money, plus=True)
 
 
 def clock(ts: float | None) -> str:

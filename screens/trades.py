@@ -83,7 +83,7 @@ def _amount(value: Any, decimals: int | None, symbol: str) -> str:
         return "–"
     if decimals is None:
         return f"{value} (base units)"
-    return f"{formats.units(value, decimals)} {symbol}  [{value}]"
+    return f"{formats.money(value, decimals)} {symbol}  [{value}]"
 
 
 def detail_lines(trade: dict[str, Any], units: Units) -> list[tuple[str, str]]:

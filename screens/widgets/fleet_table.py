@@ -84,7 +84,7 @@ def _stale(row: EngineRow, now: float) -> bool:
 def _money(row: EngineRow) -> str:
     if row.pnl_today is None or row.quote_decimals is None:
         return "–"
-    amount = formats.signed_units(row.pnl_today, row.quote_decimals, places=2)
+    amount = formats.signed_money(row.pnl_today, row.quote_decimals)
     return f"{amount} {row.quote_symbol}".strip()
 
 

@@ -41,8 +41,7 @@ def value_vs_threshold(
         q, symbol = units.quote_decimals, units.quote_symbol
         if compact and max(abs(o), abs(t)) >= 10_000 * 10**q:
             return f"{_short(o, q)}{sep}{_short(t, q)} {symbol}"
-        places = 0 if max(abs(o), abs(t)) >= 1000 * 10**q else 2  # cents don't matter there
-        return f"{formats.units(o, q, places)}{sep}{formats.units(t, q, places)} {symbol}"
+        return f"{formats.money(o, q)}{sep}{formats.money(t, q)} {symbol}"
     if o is not None and t is not None and unit == "wei":
         return f"{formats.units(o, 9, 1)}{sep}{formats.units(t, 9, 1)} gwei"
     if not threshold:

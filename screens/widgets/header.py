@@ -115,7 +115,7 @@ class EngineHeader(ModelView, Static):
     def _money_line(self, model: ConsoleModel) -> Text:
         u = model.units
         today = model.pnl_today_quote()
-        value = formats.signed_units(today, u.quote_decimals, 2)
+        value = formats.signed_money(today, u.quote_decimals)
         style = "green" if (today or 0) > 0 else "red" if (today or 0) < 0 else ""
         line = Text("P&L today ")
         line.append(f"{value} {u.quote_symbol}", style=style)

@@ -68,8 +68,7 @@ def _last(samples: Sequence[float]) -> float | None:
 def _pnl(model: ConsoleModel) -> tuple[str, Sequence[float]]:
     u = model.units
     amount = model.pnl_today_quote()
-    places = 0 if abs(amount or 0) >= 1000 * 10**u.quote_decimals else 2  # a glance
-    today = formats.signed_units(amount, u.quote_decimals, places)
+    today = formats.signed_money(amount, u.quote_decimals)
     return f"{today} {u.quote_symbol}", model.series.pnl
 
 

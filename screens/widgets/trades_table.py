@@ -76,13 +76,13 @@ def _profit(trade: dict[str, Any], units: Units) -> Text:
     value = trade.get("profit_quote")
     amount = value if isinstance(value, int) else None
     style = "green" if (amount or 0) > 0 else "bold red" if (amount or 0) < 0 else ""
-    return number(formats.signed_units(amount, units.quote_decimals, 2) + " ", style)
+    return number(formats.signed_money(amount, units.quote_decimals) + " ", style)
 
 
 def _gas(trade: dict[str, Any], units: Units) -> Text:
     value = trade.get("gas_cost_quote")
     amount = value if isinstance(value, int) else None
-    return number(formats.units(amount, units.quote_decimals, 2) + " ")
+    return number(formats.money(amount, units.quote_decimals) + " ")
 
 
 def short_reason(reason: Any) -> str:

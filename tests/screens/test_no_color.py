@@ -30,5 +30,5 @@ async def test_reverted_trades_losses_and_reasons_are_marked_without_colour() ->
         text = screen_text(app)
         assert "✗ revert" in text, text
         assert _marked(styles_of(app, "revert")), styles_of(app, "revert")
-        assert _marked(styles_of(app, "-4.84")), styles_of(app, "-4.84")
+        assert _marked(styles_of(app, "-4.836")), styles_of(app, "-4.836")
         assert _marked(styles_of(app, "INSUFFICIENT")), styles_of(app, "INSUFFICIENT")

@@ -24,7 +24,7 @@ async def test_at_80_columns_values_names_and_reasons_are_whole_and_money_has_un
     text, lines = await _text((80, 24))
     assert "INSUFFICIENT_OUTPUT_AMOUNT" in text, text
     assert "min_net_profit" in text and "min_net_profi…" not in text
-    assert "0.81 / 1.00 USDC" in text or "0.81/1.00 USDC" in text, text
+    assert "0.8147 / 1.00 USDC" in text or "0.8147/1.00 USDC" in text, text
     assert "engine.sock" not in lines[2], lines[2]
     title = next(line for line in lines if "newest first" in line)
     assert "in USDC" in title, title
