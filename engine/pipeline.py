@@ -95,6 +95,7 @@ class TradingPipeline:
         self.trades_booked = 0
         self.refused_by_gate = 0
         self.not_sent = 0  # e.g. the dry run reverted: nothing signed, nothing booked
+        self.walks_cut_short = 0  # exact optimum walks the safety budget stopped (expect 0)
         self.last_decision_ms = 0.0
 
     # --- the loop ----------------------------------------------------------------------
@@ -122,8 +123,10 @@ class TradingPipeline:
     def _timed_search(self, update: BlockUpdate, gas_price: int) -> list[Opportunity]:
         """On the worker thread: the search alone, timed."""
         started = time.perf_counter()
+        cut_short = self._search.walks_cut_short
         found = self._search.on_block(update.block, update.changed_pools, gas_price)
         self.last_decision_ms = (time.perf_counter() - started) * 1000
+        self.walks_cut_short += self._search.walks_cut_short - cut_short
         return found
 
     def _on_block(self, update: BlockUpdate, found: list[Opportunity]) -> None:
@@ -247,6 +250,7 @@ class TradingPipeline:
             "trades_booked": self.trades_booked,
             "refused_by_gate": self.refused_by_gate,
             "not_sent": self.not_sent,
+            "walks_cut_short": self.walks_cut_short,
         }
 
     def restore_counters(self, saved: dict[str, Any]) -> None:
