@@ -10,7 +10,8 @@ formula away (`min_input`, `getAmountIn` without its `+ 1`).
 The unfloored route is a Möbius map `out(x) <= F(x) = k x / (m + n x)` with integer k, m, n
 (`relaxation`), so `P(x) = F(x) - c x` (c = 1 + flash fee rate) bounds the integer profit
 from above and is concave; `anchor` is the last integer where it still rises. The walk
-visits step starts of the coarsest token j (the pivot) in order of distance from the
+visits step starts of the coarsest token j (the pivot: the fewest units at the anchor;
+any token would be correct, the coarsest gives the tightest bound) in order of distance from the
 anchor and stops a side once P, re-parametrised by the pivot's level L and taken beyond
 the next level, cannot beat (or tie) the best found: G(L) = F_a(L) - c F_b⁻¹(L), the
 unfloored hops after and before the pivot. So the answer is the maximiser nearest the
@@ -28,22 +29,28 @@ number 10⁵. A jump skips the levels that cannot win because of J's rounding:
   that hop): with H_r the unfloored inverse of the hops before J (convex), at most
   G(L) - c H_r'(h(L)) · (ceil(h(L)) - h(L)).
 
-Either way, with ψ = g or ψ = -h (both concave in L) and w the least weight over the
-window of levels where G can still beat the best, a level can beat `best` only if
-frac(ψ(L)) <= ε = (max G - best - 1) / w. Over the window ψ lies within Δ = W² max|ψ''|/8
-above its chord, so with ψ in fixed point (M = 2^k) the chord's values `B + S t mod M` must
-fall in one short cyclic interval widened by every rounding of the fixed point; the least
-such t is one Euclid-like recursion (`_first_hit`). Every skipped level fails a necessary
+Either way, with ψ = g or ψ = -h (both concave in L) and w the least weight over a
+chunk of W levels outward from the side's next level (F_r' falls and H_r' rises with L,
+so it is read at the chunk's far or near end), a level of the chunk can beat `best` only
+if frac(ψ(L)) <= ε = (max G - best - 1) / w, max G being G at the chunk's near end (G
+falls outward) or the peak bound. Over the chunk ψ lies within Δ = W² max|ψ''|/8 above
+its chord (chunks are cut so that Δ stays about ε), so with ψ in fixed point (M = 2^k)
+the chord's values `B + S t mod M` must fall in one short cyclic interval widened by
+every rounding of the fixed point; the least such t is one Euclid-like recursion
+(`_first_hit`). Every skipped level fails a necessary
 condition for beating the best, and lies farther from the anchor than any input already
 evaluated, so it could not even win a tie: the answer is unchanged, only found in a few
 evaluations instead of thousands. When the filter would not be selective (ε >= 1/4, a
 short window) the walk just steps.
 
-Cost: one to a few evaluations when the floors are fine against the curve (most cycles);
-jumps keep the rest to tens (see docs/benchmarks.md). `walk` still takes a `max_steps`
-safety budget: a walk cut short says so (`Optimum.proven`) and bounds what it may have
-missed (`Optimum.ceiling`); the daemon's budget is set so that it never binds on the
-benchmark markets and counts it when it does.
+Cost: one evaluation when the floors are fine against the curve (most cycles: the first
+step is inlined, `_quick`); jumps keep the rest to tens (p99 37, at most 290 evaluations
+on the 10k-pool benchmark market, where the walk without jumps needed up to 144,586).
+`walk` still takes a `max_steps` safety budget: a walk cut short says so
+(`Optimum.proven`) and bounds what it may have missed (`Optimum.ceiling`); the daemon's
+budget (`SAFETY_STEPS`) is never reached on the benchmark markets, and the search counts
+every walk that reaches it (`ArbitrageSearch.walks_cut_short`, the pipeline's
+`walks_cut_short` counter).
 """
 
 from __future__ import annotations
@@ -410,7 +417,7 @@ def optimal_input(
 class _Side:
     """One direction of the walk: its next step start, and how it finds the one after."""
 
-    __slots__ = ("direction", "jumper", "level", "low", "plain", "x")
+    __slots__ = ("chunk", "direction", "jumper", "level", "low", "plain", "x")
 
     def __init__(self, direction: int, jumper: _Jumper | None, low: int) -> None:
         self.direction = direction
@@ -419,6 +426,8 @@ class _Side:
         self.plain = 0
         self.x: int | None = None
         self.level = 0
+        # the last jump's scan: (best, first level, last level, slope, offset, modulus, length)
+        self.chunk: tuple[int, int, int, int, int, int, int] | None = None
 
 
 def walk(
@@ -592,11 +601,7 @@ def _advance(pivot: _Pivot, side: _Side, x: int, level: int, best: int, hi: int 
         if found is not None:
             side.level, side.x = found
             return 1
-    side.level = near
-    if side.direction < 0:
-        side.x = max(1, pivot.start(near) or 0)
-    else:
-        side.x = _within(pivot.start(near), hi)
+    side.level, side.x = _plain(pivot, near, side.direction, hi)
     return 0
 
 
@@ -604,13 +609,29 @@ def _jump(
     pivot: _Pivot, side: _Side, near: int, best: int, hi: int | None
 ) -> tuple[int, int | None] | None:
     """(level, its step start or None: side done) of the next level from `near` outward
-    that passes the jumper's filter; None when the filter is not selective here.
+    that passes the jumper's filter; None when the filter is not selective at `near`.
 
     The levels are scanned in chunks short enough for ψ to stay within ε of its chord;
     a chunk may run past the last level that can beat the best, which only means its hit
-    (if any) fails the bound and ends the side."""
+    (if any) fails the bound and ends the side. A chunk's scan is kept while the best
+    stands (its filter only gets looser than needed when the best rises, never wrong),
+    so the next hit in it is one more Euclid-like recursion."""
     jumper, d = side.jumper, side.direction
     assert jumper is not None
+    first = near
+    chunk = side.chunk
+    side.chunk = None
+    if chunk is not None and chunk[0] == best:
+        _, start, end, slope, offset, modulus, length = chunk
+        done, width = (near - start) * d, (end - start) * d
+        if 0 <= done <= width:
+            t = _first_hit(slope, offset + slope * done, modulus, length)
+            if t is not None and done + t <= width:
+                side.chunk = chunk
+                return _candidate(pivot, start + d * (done + t), d, best, hi)
+            if pivot.bound(end, d) <= best:
+                return end, None
+            near = end + d
     limit = side.low if d < 0 else _level_limit(pivot, hi)
     while True:
         g_num, g_den = pivot.exact_bound(near, d)
@@ -620,29 +641,40 @@ def _jump(
         width = _chunk(jumper, near, spare, g_den)
         if limit is not None:
             width = min(width, (limit - near) * d)
-        if width < 8:
-            return None
         end = near + d * width
         low, high = (near, end) if d > 0 else (end, near)
-        weight = jumper.weight(low, high)
-        curve = jumper.curvature(low, high)
+        weight = jumper.weight(low, high) if width >= 8 else None
+        curve = jumper.curvature(low, high) if weight is not None else None
         if weight is None or curve is None:
-            return None
+            return None if near == first else _plain(pivot, near, d, hi)
         # ε = spare / (g_den * w) as a fraction e_num / e_den
         e_num, e_den = spare * weight[1], g_den * weight[0]
         if 4 * e_num >= e_den:
-            return None
-        hit = _scan(jumper, near, end, width, e_num, e_den, curve)
+            return None if near == first else _plain(pivot, near, d, hi)
+        hit, scan = _scan(jumper, near, end, width, e_num, e_den, curve)
+        if scan is not None:
+            side.chunk = (best, near, end, *scan)
         if hit is not None:
-            candidate = near + d * hit
-            if pivot.bound(candidate, d) <= best:
-                return candidate, None
-            start = pivot.start(candidate)
-            x = max(1, start or 0) if d < 0 else _within(start, hi)
-            return candidate, x
+            return _candidate(pivot, near + d * hit, d, best, hi)
+        side.chunk = None
         if pivot.bound(end, d) <= best:
             return end, None
         near = end + d
+
+
+def _plain(pivot: _Pivot, level: int, d: int, hi: int | None) -> tuple[int, int | None]:
+    """`level` and its step start (clamped to 1 leftward, to the cap rightward)."""
+    start = pivot.start(level)
+    return level, (max(1, start or 0) if d < 0 else _within(start, hi))
+
+
+def _candidate(
+    pivot: _Pivot, level: int, d: int, best: int, hi: int | None
+) -> tuple[int, int | None]:
+    """A level that passed the filter, or the end of the side if its bound cannot beat."""
+    if pivot.bound(level, d) <= best:
+        return level, None
+    return _plain(pivot, level, d, hi)
 
 
 def _chunk(jumper: _Jumper, near: int, spare: int, g_den: int) -> int:
@@ -663,8 +695,9 @@ def _scan(
     e_num: int,
     e_den: int,
     curve: tuple[int, int],
-) -> int | None:
-    """Least t in 0..width whose level near ± t may have frac(ψ) <= ε (None: none)."""
+) -> tuple[int | None, tuple[int, int, int, int] | None]:
+    """Least t in 0..width whose level near ± t may have frac(ψ) <= ε (None: none), and
+    the scan (slope, offset, modulus, length) that finds the next ones."""
     bits = (8 * (width + 8) * e_den // max(1, e_num)).bit_length() + 1
     modulus = 1 << bits
     psi_near = jumper.psi_fixed(near, modulus)
@@ -676,9 +709,10 @@ def _scan(
     allowed = e_num * modulus // e_den  # ε M
     length = slack + allowed + 4
     if length >= modulus:
-        return 0
-    t = _first_hit(slope, psi_near + slack + 1, modulus, length)
-    return None if t is None or t > width else t
+        return 0, None
+    offset = psi_near + slack + 1
+    t = _first_hit(slope, offset, modulus, length)
+    return (None if t is None or t > width else t), (slope, offset, modulus, length)
 
 
 def _level_limit(pivot: _Pivot, hi: int | None) -> int | None:

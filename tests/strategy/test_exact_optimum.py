@@ -6,6 +6,8 @@ coarse, which is exactly where a window search around the float optimum goes wro
 
 from __future__ import annotations
 
+import random
+
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -179,3 +181,32 @@ def test_routes_with_two_coarse_tokens_are_proven_within_the_daemon_budget() -> 
         found = exact.walk(route, 0, None, DAEMON_STEPS)
         assert found.proven, route
         assert (found.amount_in, found.profit) == (amount_in, profit)
+
+
+def test_walks_that_jump_still_earn_the_brute_force_maximum_nearest_the_anchor() -> None:
+    """Jumps need windows of many levels, which small-reserve routes rarely have: routes
+    with up to ~10⁵ output units and tokens whose units differ by up to 5,000x, drawn from
+    a fixed seed until 40 walks have jumped, each against brute force over every input."""
+    rng = random.Random(7)
+    jumped = 0
+    while jumped < 40:
+        n = rng.choice((2, 3))
+        scales = [rng.choice([1, 3, 10, 40, 300, 1000, 5000]) for _ in range(n)]
+        scales.append(scales[0])
+        route = []
+        for i in range(n):
+            depth = rng.randint(2, 60)
+            r_in = max(2, depth * scales[i] * rng.randint(80, 125) // 100)
+            r_out = max(2, depth * scales[i + 1] * rng.randint(80, 125) // 100)
+            route.append((r_in, r_out, rng.choice(FEES)))
+        if route[-1][1] > 120_000:
+            continue
+        flash_bps = rng.choice([0, 5, 9, 50])
+        found = exact.walk(route, flash_bps)
+        if found.jumps == 0:
+            continue
+        jumped += 1
+        best, maximisers = brute_force(route, flash_bps, None)
+        anchor = min(max(1, exact.anchor(route, flash_bps)), route[-1][1] + 2)
+        assert found.proven and found.profit == best, route
+        assert found.amount_in == min(maximisers, key=lambda x: (abs(x - anchor), x)), route
