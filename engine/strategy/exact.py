@@ -71,6 +71,8 @@ _D = FEE_DENOMINATOR
 _NO_BOUND = -(1 << 512)
 # Plain steps a side takes before it tries to jump (most walks end within them).
 _PLAIN_STEPS = 2
+# Jumps in a row that skip nothing before a side gives up jumping.
+_IDLE_JUMPS = 8
 # The daemon's safety budget of evaluations per walk. Jumps keep walks to tens of steps
 # (at most a few hundred on the benchmark markets, docs/benchmarks.md); a walk that hits
 # this is counted by the search (`ArbitrageSearch.walks_cut_short`), never silent.
@@ -417,13 +419,14 @@ def optimal_input(
 class _Side:
     """One direction of the walk: its next step start, and how it finds the one after."""
 
-    __slots__ = ("chunk", "direction", "jumper", "level", "low", "plain", "x")
+    __slots__ = ("chunk", "direction", "idle", "jumper", "level", "low", "plain", "x")
 
     def __init__(self, direction: int, jumper: _Jumper | None, low: int) -> None:
         self.direction = direction
         self.jumper = jumper
         self.low = low  # least level an input >= 1 reaches
         self.plain = 0
+        self.idle = 0  # jumps in a row that landed on the very next level
         self.x: int | None = None
         self.level = 0
         # the last jump's scan: (best, first level, last level, slope, offset, modulus, length)
@@ -600,6 +603,11 @@ def _advance(pivot: _Pivot, side: _Side, x: int, level: int, best: int, hi: int 
         found = _jump(pivot, side, near, best, hi)
         if found is not None:
             side.level, side.x = found
+            # a jump that lands next door did a plain step's work at a jump's price: after
+            # a run of them this side just steps (the answer does not depend on it)
+            side.idle = side.idle + 1 if found[0] == near and found[1] is not None else 0
+            if side.idle >= _IDLE_JUMPS:
+                side.jumper = None
             return 1
     side.level, side.x = _plain(pivot, near, side.direction, hi)
     return 0
