@@ -124,6 +124,7 @@ class TradingPipeline:
         self.not_sent = 0  # e.g. the dry run reverted: nothing signed, nothing booked
         self.follow_ups = 0  # orders planned on the reserves an earlier order leaves
         self.researches = 0  # searches run on our own receipt, without a new block
+        self.walks_cut_short = 0  # exact optimum walks the safety budget stopped (expect 0)
         self.last_decision_ms = 0.0
 
     # --- the loop ----------------------------------------------------------------------
@@ -168,7 +169,9 @@ class TradingPipeline:
         started = time.perf_counter()
         changed = update.changed_pools if pools is None else pools
         search = self._search
+        cut_short = search.walks_cut_short
         found = search.on_block(update.block, changed, gas_price)
+        self.walks_cut_short += search.walks_cut_short - cut_short
         free = [o for o in search.candidates if not _pools(o) & busy]
         config = search.config
         market = self.venue.market
@@ -405,6 +408,7 @@ class TradingPipeline:
             "trades_booked": self.trades_booked,
             "refused_by_gate": self.refused_by_gate,
             "not_sent": self.not_sent,
+            "walks_cut_short": self.walks_cut_short,
         }
 
     def restore_counters(self, saved: dict[str, Any]) -> None:

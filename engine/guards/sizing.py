@@ -31,7 +31,7 @@ from engine.strategy.opportunity import Opportunity
 
 SIZE_LIMITS = frozenset({MaxNotional.name, MaxPriceImpact.name})
 Fits = Callable[[int], bool]
-_MAX_WALK_STEPS = 64  # as the search: a walk cut short is still an input within the cap
+_MAX_WALK_STEPS = exact.SAFETY_STEPS  # as the search
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from engine.market.model import Market
 from engine.strategy import exact
 from engine.strategy.opportunity import Hop, Opportunity
 
-_MAX_WALK_STEPS = 64  # as the search: a walk cut short is still an input within the cap
+_MAX_WALK_STEPS = exact.SAFETY_STEPS  # as the search: the proven exact optimum
 
 
 class Plan:

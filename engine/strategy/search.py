@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
+from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Block, Market
 from engine.strategy import exact, kernel
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
@@ -79,9 +79,10 @@ class SearchConfig:
 
 # Extra exact re-checks beyond top_n, so near-ties in float order are ranked exactly.
 _RANK_MARGIN = 4
-# Step starts one exact walk may visit (see engine.strategy.exact: most walks prove their
-# optimum in one or two; the budget caps the rare long one at a fraction of a millisecond).
-_MAX_WALK_STEPS = 64
+# Step starts one exact walk may evaluate: a safety budget that the benchmark markets never
+# reach (engine.strategy.exact: jumps prove even two-coarse-token routes in tens of steps).
+# A walk cut short by it is counted in `walks_cut_short`.
+_MAX_WALK_STEPS = exact.SAFETY_STEPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class ArbitrageSearch:
         self._cost_factor = 1.0 + config.flash_fee_bps / FEE_DENOMINATOR
         # every exact winner of the last call, best first: what the block's plan picks from
         self.candidates: list[Opportunity] = []
+        self.walks_cut_short = 0  # exact walks that hit the safety budget (should stay 0)
         self.rebuild()
 
     @property
@@ -307,14 +309,14 @@ class ArbitrageSearch:
         fee_bps = self._config.flash_fee_bps
         cap = self._config.max_amount_in.get(token)
         found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
+        if not found.proven:
+            self.walks_cut_short += 1
         if found.profit - gas_cost <= 0:
-            return None  # also spares get_amounts_out a hop with zero input
-        amount_in = found.amount_in
-        amount_out = get_amounts_out(amount_in, reserves)[-1]
-        flash = exact.flash_fee(amount_in, fee_bps)
-        net = amount_out - amount_in - gas_cost - flash
-        if net <= 0:
             return None
+        amount_in = found.amount_in
+        flash = exact.flash_fee(amount_in, fee_bps)
+        amount_out = found.profit + amount_in + flash  # the walk's exact output, no re-run
+        net = found.profit - gas_cost
         return _Start(route, token, amount_in, amount_out, gas_cost, flash, net, to_quote.down(net))
 
     def _block_costs(self, gas_price: int) -> BlockCosts:

@@ -6,12 +6,14 @@ import itertools
 import math
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.market.amm import get_amounts_out
 from engine.market.model import Block, Market, Pool, Token
 from engine.strategy import exact
+from engine.strategy import search as search_module
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 
@@ -138,3 +140,21 @@ def rounding_margin(route: exact.Route) -> int:
         bound += downstream
         downstream *= (10_000 - fee) / 10_000 * r_out / r_in
     return math.ceil(2 * bound)
+
+
+def test_a_walk_the_safety_budget_stops_is_counted_not_silent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The budget never binds on the benchmark markets; if it ever does, it shows."""
+    market = Market(native=WETH, quote=WETH)
+    market.add_token(Token(WETH, "WETH", 18))
+    market.add_token(Token(USDC, "USDC", 6))
+    # the 2-hop route the old 64-step walk could not prove, as a WETH/USDC/WETH cycle
+    market.add_pool(Pool("a", "0xp0", WETH, USDC, 12215, 19435, 30))
+    market.add_pool(Pool("b", "0xp1", USDC, WETH, 22542, 31010, 25))
+    search = ArbitrageSearch(market, SearchConfig(base_tokens=(WETH,)))
+    search.rescan(BLOCK, 0)
+    assert search.walks_cut_short == 0
+    monkeypatch.setattr(search_module, "_MAX_WALK_STEPS", 1)
+    search.rescan(BLOCK, 0)
+    assert search.walks_cut_short >= 1
