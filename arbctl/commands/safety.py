@@ -289,12 +289,12 @@ def gas(
         for r in data.get("routes") or []
     ]
     columns = [
-        Col("route shape", shrink=12),
+        Col("route shape"),  # whole: dexes and kinds are what tell two shapes apart
         Col("gas units", right=True),
-        Col("prior", right=True, drop=2),
-        Col("observations", drop=1, shrink=8),
-        Col(units.header("gas cost now", quote), right=True),
-        Col(units.header("extra over cap", quote), right=True),
+        Col("prior", right=True, drop=4),
+        Col("observations", drop=3),
+        Col(units.header("gas cost now", quote), right=True, drop=2),
+        Col(units.header("extra over cap", quote), right=True, drop=1),
     ]
     output.print_fitted(columns, rows)
 

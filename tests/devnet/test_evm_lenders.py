@@ -10,6 +10,7 @@ within the block.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -134,5 +135,11 @@ def _drain(world: World, erc20: Callable[[str], Contract], token: str, holder: s
     data = calldata("transfer(address,uint256)", (world.deployer, held))
     tx = {"from": holder, "to": token, "data": data, "gas": hex(100_000)}
     tx_hash = anvil.rpc(world.rpc_url, "eth_sendTransaction", [tx])
-    assert anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [tx_hash])["status"] == "0x1"
+    receipt = None
+    for _ in range(200):  # automined, but the receipt may be indexed a moment later
+        receipt = anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [tx_hash])
+        if receipt is not None:
+            break
+        time.sleep(0.01)
+    assert receipt is not None and receipt["status"] == "0x1"
     anvil.rpc(world.rpc_url, "anvil_stopImpersonatingAccount", [holder])
