@@ -14,8 +14,9 @@ Within the tightest boundary the input is the route's exact optimum capped there
 start should breach, and the opportunity is re-priced with the search's arithmetic: exact
 output, flash fee rounded up, the same gas cost. It goes on only if that net profit still
 clears the minimum profit rule (and is positive); otherwise nothing is resized and the
-limit refuses it as before. Lender liquidity and wallet inventory are not limits here:
-the executor flash-borrows from the route's first pair, and nothing else caps the input.
+limit refuses it as before. Lender liquidity and wallet inventory are not limits here yet:
+a loan larger than the active lender holds is refused by the lender in the dry run, which
+fails the lender over (engine/lenders/sources.py), instead of being clamped.
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
 """Flash-liquidity sources: who lends a cycle's input, what it charges, and failover.
 
 Configured as `[[providers]]` with `kind = "liquidity"`: `name`, `priority`, and a `url`
-naming the lender, whose query may set its fee: `pair://first-hop` (the route's first
-pair lends through a Uniswap V2 flash swap, as the devnet's ArbExecutor does; no fee
-beyond the swap's), `aave-v3://0x8787…?fee_bps=5`. Without `fee_bps` a source charges
-`strategy.flash_fee_bps`, what the search already charges every opportunity.
+naming the lender and the contract path its loans take (engine/lenders/loans.py:
+`pair://first-hop`, `inventory://`, `uniswap-v3://0xPOOL`, `balancer-v2://0xVAULT`,
+`aave-v3://0xPOOL`), whose query may set its fee (`?fee_bps=5`). Without `fee_bps` a
+source charges `strategy.flash_fee_bps`, what the search already charges every opportunity.
 
 Kept deliberately small and honest (docs/providers.md):
 - health signal: the flash-borrow outcome of each booked trade, credited to the source
   that was active when the trade was approved. A success, or a revert for a reason of
   the route (profit below minimum, a hop's output), means the loan was made: an answer.
-  A revert whose reason names the loan (`LENDER_REVERTS`) is a failure of the lender.
-  Unmined trades (kill, refused by the node) say nothing about the lender.
+  A revert whose reason names the loan (`LENDER_REVERTS`, `LENDER_CODES`) is a failure of
+  the lender, and so is a dry run that reverts for such a reason (`observe_refused`): a
+  drained or paused lender is marked down at once, so the next opportunity of the same
+  block already borrows from the next source. Unmined trades (kill, refused by the node)
+  say nothing about the lender.
 - failover: the same selector as RPC endpoints (priority, health, breaker, operator pin
   and offline marks). What it changes: the fee each opportunity must pay. Before the
   guards see an opportunity it is re-priced at the active source's fee; one whose net
@@ -19,9 +22,11 @@ Kept deliberately small and honest (docs/providers.md):
   the approval chain's lender seat, engine/approval.py). With no
   usable source (all down or offline, or the pinned one unusable) trading waits, with
   the same trigger.
-- not changed: the executor contract always borrows from the route's first pair; a
-  source is the engine's accounting of who lends and at what price, not a new contract
-  path. The booked `flash_fee` is the search's figure.
+- the path: the approval remembers which source it chose for each opportunity and the
+  EVM executor asks `loan_for` when it builds the order, so the active source is the
+  contract path the transaction takes (`ArbExecutor.run` with its loan code and address;
+  `pair://first-hop` stays `execute`). The booked `flash_fee` is the search's figure; the
+  booked profit is what the chain shows.
 """
 
 from __future__ import annotations
