@@ -2,8 +2,9 @@
 
 The registry is the only network the build machines reach, and third-party bytecode
 must never be committed, so anvil (a prebuilt binary shipped in a platform-specific
-optional dependency of `@foundry-rs/anvil`), the Uniswap V2 build artifacts and solcjs
-are all installed here on first use and read from here at run time.
+optional dependency of `@foundry-rs/anvil`), the Uniswap V2 and V3 build artifacts, the
+Balancer V2 and Aave V3 deployments' artifacts and solcjs are all installed here on first
+use and read from here at run time (about 440 MB, most of it Aave's and anvil's).
 
 Versions are pinned: the init code hash baked into Router02 and the compiler output our
 artifact cache is keyed on both depend on exact package contents.
@@ -148,7 +149,7 @@ def _install(root: Path, progress: Progress) -> None:
     npm = _require_tools()
     (root / "package.json").write_text(json.dumps(manifest(), indent=2) + "\n")
     names = ", ".join(f"{name}@{version}" for name, version in PACKAGES.items())
-    progress(f"arbctl: installing {names} into {root} (first use, ~60 MB)…")
+    progress(f"arbctl: installing {names} into {root} (first use, ~440 MB)…")
     started = time.monotonic()
     # --ignore-scripts: anvil's postinstall would fetch a binary from GitHub, which these
     # machines cannot reach and which the optional platform package already provides.
