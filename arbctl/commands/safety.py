@@ -17,7 +17,7 @@ import typer
 
 from arbctl import options, output
 from arbctl.helptext import reflow
-from arbctl.output import Col
+from arbctl.output import Col, Styled
 from arbctl.rpc import audited, call_or_exit
 from engine import units
 
@@ -50,7 +50,7 @@ def guards(
     rules = data.get("rules") or []
     for kind, title in (("opportunity", _BLOCKS), ("trade", _OPENS)):
         rows = [_rule_row(r) for r in rules if r.get("kind") == kind]
-        output.print_table(["rule", "limit", "now", "", "hits", "last"], rows, title=title)
+        output.print_fitted(_RULE_COLUMNS, rows, title=title)
     output.say(
         f"reviewed {data.get('reviewed', 0)} · approved {data.get('approved', 0)} · "
         f"blocked {data.get('blocked', 0)} · resized {data.get('resized', 0)}"
@@ -59,16 +59,33 @@ def guards(
 
 
 _BLOCKS = "Per opportunity: a breach blocks it"
+# At 80 columns the rule, its limit and the value now stay whole; hits and time give way.
+_RULE_COLUMNS = (
+    Col("rule"),
+    Col("limit"),
+    Col("now"),
+    Col(""),
+    Col("hits", right=True, drop=2),
+    Col("last", drop=1),
+)
+_TRIGGER_COLUMNS = (
+    Col("time"),
+    Col("guard"),
+    Col("action"),
+    Col("reason", shrink=20),
+    Col("subject", shrink=12, middle=True, drop=1),
+)
 _OPENS = "Per booked trade: a breach opens the breaker"
 
 
 def _rule_row(rule: dict[str, Any]) -> list[Any]:
+    mark: Any
     if not rule.get("enabled", True):
-        mark = "[dim]off[/]"
+        mark = Styled("off", "dim")
     elif rule.get("breached") is None:
         mark = "—"
     else:
-        mark = "[red]✗[/]" if rule["breached"] else "[green]✓[/]"
+        mark = Styled("✗", "red") if rule["breached"] else Styled("✓", "green")
     return [
         rule.get("name"),
         f"{rule.get('comparison')} {rule.get('threshold_text')}",
@@ -93,7 +110,7 @@ def _print_triggers(triggers: list[dict[str, Any]]) -> None:
         )
         for t in triggers
     ]
-    output.print_table(["time", "guard", "action", "reason", "subject"], rows)
+    output.print_fitted(_TRIGGER_COLUMNS, rows)
 
 
 # --- breaker ------------------------------------------------------------------------------

@@ -42,6 +42,28 @@ def test_guards_for_people_is_a_table_of_the_rules(quiet_engine: EngineHandle) -
     assert "max_gas_price" in result.stdout and "breaker CLOSED" in result.stdout
 
 
+def test_guards_fit_80_columns_without_folding_a_rule_or_a_value(
+    quiet_engine: EngineHandle,
+) -> None:
+    """EngineHandle's env sets COLUMNS=80, as an operator's tmux pane is."""
+    assert wait_until(lambda: _triggers_stored(quiet_engine), 60), "no guard trigger stored"
+    done = quiet_engine.cli("guards")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(x for x in lines if len(x) > 80)
+    rules = json.loads(quiet_engine.cli("guards", "--json").stdout)["rules"]
+    for rule in rules:
+        row = next((line for line in lines if line.startswith(rule["name"])), None)
+        assert row is not None, (rule["name"], done.stdout)
+        if rule.get("threshold_text"):
+            assert rule["threshold_text"] in row, (rule["threshold_text"], row)
+
+
+def _triggers_stored(engine: EngineHandle) -> bool:
+    data = json.loads(engine.cli("guards", "--json").stdout or "{}")
+    return bool(data.get("recent"))
+
+
 def test_breaker_json_is_its_state_with_probes_and_history(quiet_engine: EngineHandle) -> None:
     result = quiet_engine.cli("breaker", "--json")
     assert result.returncode == 0, result.stderr
