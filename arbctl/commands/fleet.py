@@ -21,6 +21,7 @@ import typer
 
 from arbctl import exitcodes, options, output
 from arbctl.client import Client, EngineUnreachable, RpcError
+from arbctl.output import Col
 from engine.errors import ArbctlError
 
 if TYPE_CHECKING:
@@ -303,8 +304,15 @@ def _render_fleet(data: dict[str, Any]) -> None:
         for e in engines
     ]
     title = f"fleet {data.get('namespace')}: {len(engines)} engine(s)"
-    columns = ["name", "state", "pid", "host", "heartbeat", "socket"]
-    output.print_table(columns, rows, title=title, markup=False)
+    columns = [
+        Col("name", shrink=12),
+        Col("state"),
+        Col("pid", right=True, drop=3),
+        Col("host", shrink=10, drop=2),
+        Col("heartbeat", right=True),
+        Col("socket", shrink=16, middle=True, drop=1),
+    ]
+    output.print_fitted(columns, rows, title=title)
 
 
 def set_global_for_kill(
