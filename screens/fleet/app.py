@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from screens import app as screens_app
-from screens.app import POLL_PNL_S, ArbConsole
+from screens.app import KEYS, POLL_PNL_S, ArbConsole
 from screens.connection import EngineLink
 from screens.dashboard import DashboardScreen
 from screens.fleet.kill import FleetKillReport, fleet_kill
@@ -38,7 +38,8 @@ __all__ = ["FleetConsole", "FleetSources", "FleetState", "run_fleet_console"]
 
 POLL_S = 1.0
 NO_ENGINE = Path("/nonexistent/arbctl-fleet-console.sock")  # until one is drilled into
-DASHBOARD_ACTIONS = {"pause_resume", "failover", "trades", "guards", "logs", "resync", "help"}
+# Every single-engine key but quit: on the fleet screen there is no engine for them.
+DASHBOARD_ACTIONS = {action for _key, action, _what, _changes in KEYS} - {"quit", "kill"}
 FLEET_KILL_EXPLANATION = (
     "Every engine listed halts, at once, two ways:\n"
     "• the shared halt flag in Redis halts every engine of the\n"

@@ -40,8 +40,10 @@ async def test_a_read_only_fleet_console_refuses_the_fleet_kill() -> None:
 async def test_the_dashboard_keys_do_nothing_on_the_fleet_screen() -> None:
     app = fleet_console()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p", "f", "t", "g", "l")
+        await pilot.press("p", "f", "t", "g", "l", "o", "a")
         assert isinstance(app.screen, FleetScreen)
+        footer = {key for key, b in app.active_bindings.items() if b.binding.show and b.enabled}
+        assert not footer & {"p", "f", "o", "a", "t", "g", "l"}, footer
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpModal)
         await pilot.press("escape")
