@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the devnet toolchain (anvil, Uniswap V2 build artifacts, solcjs) from npm into
+# Install the devnet toolchain (anvil, Uniswap V2 and V3, Balancer V2 and Aave V3 artifacts, solcjs) from npm into
 # ${ARBCTL_NPM_DIR:-${XDG_CACHE_HOME:-~/.cache}/arbctl/npm} and compile our contracts, so a
 # CI job can cache that directory and the devnet tests start without installing anything.
 # Idempotent: a second run only checks the pins. Needs node and npm on PATH.

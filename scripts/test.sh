@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh checkout: creates .venv, installs the project with
 # its test tools, runs the static checks (ruff lint and format, mypy), makes sure
 # PostgreSQL and Redis answer (scripts/services.sh: it installs and starts them if it
-# must), installs the devnet's npm packages (anvil, Uniswap V2, solc) into the cache, then
+# must), installs the devnet's npm packages (anvil, Uniswap V2/V3, Balancer, Aave, solc) into the cache, then
 # runs pytest. What services.sh started is stopped when this exits; services that were
 # already running are left alone. Needs Python >= 3.11, pip, node, npm.
 set -euo pipefail
