@@ -60,7 +60,10 @@ def after(*keys: str) -> Callable[[Any], Awaitable[None]]:
     repaint (and a pushed screen's first one) may not have run when it is taken."""
 
     async def run_before(pilot: Any) -> None:
-        if keys:
+        if keys:  # the dashboard laid out and painted first: a dialog's backdrop is stable
+            for _ in range(3):
+                pilot.app.paint()
+                await pilot.pause(0.1)
             await pilot.press(*keys)
         for _ in range(3):
             pilot.app.paint()
