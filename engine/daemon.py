@@ -509,6 +509,10 @@ async def recover_sent(
     assert isinstance(executor, EvmExecutor)
     report = await recover_unbooked(executor, store, config.strategy.flash_fee_bps)
     view.recovered(report)
+    # What recovery booked was mined moments ago, maybe after the wallet's last refresh:
+    # the session's starting balances must already hold it, or reconcile counts it twice
+    # (in the balances' change, not in the session's trades, booked at their block's time).
+    await executor.venue.refresh_wallet()
 
 
 def method_table(

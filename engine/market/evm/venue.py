@@ -408,6 +408,12 @@ class EvmVenue:
             with contextlib.suppress(ProviderUnavailable, NodeRpcError):
                 await self._refresh_wallet(head.number if head else "latest")
 
+    async def refresh_wallet(self) -> None:
+        """Balances and nonces read now, at the latest block (before a session's starting
+        balances are taken); a node that does not answer leaves the last reading."""
+        with contextlib.suppress(ProviderUnavailable, NodeRpcError):
+            await self._refresh_wallet("latest")
+
     async def _refresh_wallet(self, block: int | str) -> None:
         tag = hex(block) if isinstance(block, int) else block
         tokens = list(self.market.tokens)
