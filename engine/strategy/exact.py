@@ -446,15 +446,8 @@ def walk(
     hi = None if max_amount_in is None else max(1, max_amount_in)
     hops = [(r_in * _D, r_out, _D - fee) for r_in, r_out, fee in route]
     cost = _D + flash_fee_bps
-    k, m, n = 1, 1, 0
-    prefixes = [(k, m, n)]
-    for scaled_reserve_in, reserve_out, fee_factor in hops:
-        k, m, n = (
-            fee_factor * reserve_out * k,
-            scaled_reserve_in * m,
-            scaled_reserve_in * n + fee_factor * k,
-        )
-        prefixes.append((k, m, n))
+    prefixes = _prefixes(hops)
+    k, m, n = prefixes[-1]
     root = isqrt(k * m * _D // cost)
     peak = (root - m) // n if root >= m and n else -1
     centre = max(1, peak) if hi is None else min(max(1, peak), hi)
