@@ -555,13 +555,8 @@ def _quick(
             top = _peak(prefixes[-1], cost, peak)  # still where G may rise
             if top > allowed:
                 return None
-        else:
-            room = k1 - n1 * right
-            if room > 0:
-                after = m2 + n2 * right
-                numerator = k2 * right * _D * room - cost * m1 * right * after
-                if numerator >= (allowed + 1) * _D * after * room:
-                    return None
+        elif _level_may_beat(right, allowed, cost, prefixes[j], (k2, m2, n2)):
+            return None
     if x > 1:
         left = x - 1
         for scaled_reserve_in, reserve_out, fee_factor in head:
@@ -572,14 +567,22 @@ def _quick(
                 top = _peak(prefixes[-1], cost, peak)
             if top > value:
                 return None
-        else:
-            room = k1 - n1 * left
-            if room > 0:
-                after = m2 + n2 * left
-                numerator = k2 * left * _D * room - cost * m1 * left * after
-                if numerator >= (value + 1) * _D * after * room:
-                    return None
+        elif _level_may_beat(left, value, cost, prefixes[j], (k2, m2, n2)):
+            return None
     return Optimum(x, value, True, 1, value)
+
+
+def _level_may_beat(level: int, allowed: int, cost: int, head: _Kmn, tail: _Kmn) -> bool:
+    """The unfloored profit bound of the inputs whose pivot output is `level` (through the
+    route's head `head` and its tail `tail`) exceeds `allowed`: that neighbour may win."""
+    k1, m1, n1 = head
+    k2, m2, n2 = tail
+    room = k1 - n1 * level
+    if room <= 0:
+        return False
+    after = m2 + n2 * level
+    numerator = k2 * level * _D * room - cost * m1 * level * after
+    return numerator >= (allowed + 1) * _D * after * room
 
 
 def _advance(pivot: _Pivot, side: _Side, x: int, level: int, best: int, hi: int | None) -> int:
