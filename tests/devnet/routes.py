@@ -18,21 +18,14 @@ from engine.market.amm import get_amount_out
 from engine.market.evm import v3_pools
 from engine.market.evm.rpc import Endpoint, RpcClient
 from engine.market.v3 import pool as v3pool
+from engine.providers.health import Health
 
 HOP_V2, HOP_V3 = 0, 1
 
 
-class _Outcomes:
-    def record_ok(self, latency_ms: float | None = None) -> None:
-        return None
-
-    def record_failure(self, error: str, at: float) -> None:
-        return None
-
-
 def v3_state(world: World, record: V3PoolRecord) -> v3pool.V3PoolState:
     async def go() -> v3pool.V3PoolState:
-        client = RpcClient(Endpoint("devnet", world.rpc_url), _Outcomes())
+        client = RpcClient(Endpoint("devnet", world.rpc_url), Health("anvil", 0))
         try:
             head = int(await client.call("eth_blockNumber"), 16)
             info = v3_pools.V3PoolInfo(

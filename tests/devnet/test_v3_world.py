@@ -16,19 +16,12 @@ from engine.devnet.world import World
 from engine.market.evm import v3_pools
 from engine.market.evm.rpc import Endpoint, RpcClient
 from engine.market.v3 import pool as v3pool
-
-
-class _Outcomes:
-    def record_ok(self, latency_ms: float | None = None) -> None:
-        return None
-
-    def record_failure(self, error: str, at: float) -> None:
-        return None
+from engine.providers.health import Health
 
 
 def _states(world: World) -> dict[str, v3pool.V3PoolState]:
     async def go() -> dict[str, v3pool.V3PoolState]:
-        client = RpcClient(Endpoint("devnet", world.rpc_url), _Outcomes())
+        client = RpcClient(Endpoint("devnet", world.rpc_url), Health("anvil", 0))
         try:
             head = int(await client.call("eth_blockNumber"), 16)
             assert world.v3 is not None

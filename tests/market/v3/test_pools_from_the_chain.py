@@ -15,22 +15,13 @@ from engine.devnet import v3
 from engine.market.evm import v3_pools
 from engine.market.evm.rpc import Endpoint, RpcClient
 from engine.market.v3 import pool as v3pool
+from engine.providers.health import Health
 from tests.market.v3.v3chain import FEES, Chain
-
-
-class _Outcomes:
-    """Where the client records outcomes; the test reads none of them."""
-
-    def record_ok(self, latency_ms: float | None = None) -> None:
-        return None
-
-    def record_failure(self, error: str, at: float) -> None:
-        return None
 
 
 def _client(chain: Chain) -> RpcClient:
     url = chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
-    return RpcClient(Endpoint("anvil", url), _Outcomes())
+    return RpcClient(Endpoint("anvil", url), Health("anvil", 0))
 
 
 def _run(coro: Any) -> Any:
