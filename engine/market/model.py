@@ -8,6 +8,12 @@ so the search never knows which one it is looking at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from engine.market.v3.pool import V3PoolState
+
+PoolKind = Literal["v2", "v3"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +25,15 @@ class Token:
 
 @dataclass(slots=True)
 class Pool:
-    """A Uniswap V2 style pair. Reserves change in place when the venue reports a Sync."""
+    """A pool the search can route through.
+
+    `kind` "v2": a Uniswap V2 style pair; reserves change in place when the venue
+    reports a Sync, and `fee_bps` is its swap fee.
+    `kind` "v3": a concentrated-liquidity pool; `v3` holds its exact state (price, tick,
+    active liquidity, fee in pips, initialised ticks), updated in place from Swap, Mint
+    and Burn; `reserve0/1` are the pool's token balances (what it could pay out at
+    most) and `fee_bps` is the fee tier rounded to basis points, for display only.
+    """
 
     dex: str
     address: str
@@ -28,6 +42,15 @@ class Pool:
     reserve0: int
     reserve1: int
     fee_bps: int = 30
+    kind: PoolKind = "v2"
+    v3: V3PoolState | None = None
+
+    @property
+    def fee_pips(self) -> int:
+        """The swap fee in millionths: a V3 pool's own tier, a V2 pair's bps x 100."""
+        if self.v3 is not None:
+            return self.v3.fee_pips
+        return self.fee_bps * 100
 
     def reserves_for(self, token_in: str) -> tuple[int, int]:
         """(reserve_in, reserve_out) for a swap that sells `token_in` into this pool."""

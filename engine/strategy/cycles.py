@@ -94,8 +94,8 @@ class CycleTable:
     def _hop(self, side: int) -> Hop:
         pool = self.pools[side >> 1]
         if side & 1 == 0:
-            return Hop(pool.address, pool.token0, pool.token1)
-        return Hop(pool.address, pool.token1, pool.token0)
+            return Hop(pool.address, pool.token0, pool.token1, pool.kind, pool.fee_pips)
+        return Hop(pool.address, pool.token1, pool.token0, pool.kind, pool.fee_pips)
 
 
 def route_key(token: str, route: Sequence[Hop]) -> str:

@@ -15,9 +15,17 @@ class Hop:
     pool: str  # pool address
     token_in: str
     token_out: str
+    kind: str = "v2"  # the pool's kind (engine.market.model.PoolKind): "v2" or "v3"
+    fee_pips: int = 3_000  # the pool's swap fee in millionths (V3 fee tier; V2 bps x 100)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"pool": self.pool, "token_in": self.token_in, "token_out": self.token_out}
+    def to_dict(self) -> dict[str, str | int]:
+        return {
+            "pool": self.pool,
+            "token_in": self.token_in,
+            "token_out": self.token_out,
+            "kind": self.kind,
+            "fee_pips": self.fee_pips,
+        }
 
 
 @dataclass(frozen=True, slots=True)

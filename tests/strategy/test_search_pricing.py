@@ -131,4 +131,6 @@ def test_event_form_keeps_integers_exact_through_json() -> None:
         "pool": opportunity.route[0].pool,
         "token_in": opportunity.route[0].token_in,
         "token_out": opportunity.route[0].token_out,
+        "kind": "v2",
+        "fee_pips": opportunity.route[0].fee_pips,
     }
