@@ -181,6 +181,9 @@ class Daemon:
             gas = build_gas_model(self.config)
             guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
             lenders = build_sources(self.config)
+            if lenders is not None:  # sizing reads what each lender can lend, per block
+                venue.watch_lenders(lenders.loans())
+                lenders.read_capacity_from(venue.lender_capacity)
             providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
