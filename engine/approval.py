@@ -139,10 +139,14 @@ class Sizing:
     def review(self, review: Review) -> Review | None:
         original = review.opportunity
         sized = self._sizer.size(original)
-        for _ in range(len(self._lenders.sources) if self._lenders else 0):
-            capacity = self._lenders.capacity(original.token) if self._lenders else None
+        short: set[str] = set()
+        while self._lenders is not None:
+            capacity = self._lenders.capacity(original.token)
             if capacity is None or sized.amount_in <= capacity.amount:
                 break
+            if capacity.source in short:
+                break  # no failover away from it (pinned, or nothing else usable)
+            short.add(capacity.source)
             cap = Cap(capacity.limit, capacity.amount, capacity.source)
             within = self._sizer.size(original, (cap,))
             if within.amount_in <= capacity.amount:

@@ -227,6 +227,8 @@ class Daemon:
                 approver=build_chain(guards, lenders, guards.triggers, sizer=guards, bidder=guards),
             )
             guards.attach(pipeline)
+            if lenders is not None:
+                pipeline.lender_health = lenders.health
             self.view.trading(pipeline, guards.breaker_summary)
             restored.apply(pipeline, guards.breaker, providers)
             accounting.attach(pipeline, session_start)
