@@ -184,8 +184,9 @@ class Venue(Protocol):
         """Token address -> base units held by the operator (native token included)."""
         ...
 
-    def watch_lenders(self, loans: Sequence[Loan]) -> None:
-        """The configured lenders, whose capacities `lender_capacity` answers (before start)."""
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        """The configured lenders, whose capacities of `tokens` (default: every token)
+        `lender_capacity` answers (before start)."""
         ...
 
     def lender_capacity(self, loan: Loan, token: str) -> int | None:

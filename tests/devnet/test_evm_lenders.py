@@ -201,6 +201,26 @@ async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within
         await rig.venue.stop()
 
 
+async def test_the_executors_inventory_is_read_with_the_block_it_changed_in(
+    world: World, clean_chain: None, tmp_path: Path, erc20: Callable[[str], Contract]
+) -> None:
+    """`inventory://` lends the executor's own balance: read pinned to each block, so a
+    deposit in one block is the capacity sizing sees from that block on."""
+    usdc = world.token("USDC").address
+    rig = await make_rig(load(world.config_file), tmp_path, [Loan("inventory")])
+    try:
+        await anext(rig.venue.blocks())
+        inventory = Loan("inventory")
+        before = _balance(erc20, usdc, rig.venue.executor)
+        assert rig.venue.lender_capacity(inventory, usdc) == before
+        deposit = calldata("transfer(address,uint256)", (rig.venue.executor, 1234))
+        _send_as(world, world.deployer, usdc, deposit)
+        await anext(rig.venue.blocks())
+        assert rig.venue.lender_capacity(inventory, usdc) == before + 1234
+    finally:
+        await rig.venue.stop()
+
+
 def _balance(erc20: Callable[[str], Contract], token: str, holder: str) -> int:
     return int(erc20(token).functions.balanceOf(holder).call())
 

@@ -233,3 +233,25 @@ async def test_a_lender_is_not_blamed_for_an_opportunity_a_size_limit_refuses_an
 
     assert verdict.refusal is not None and verdict.refusal.startswith("min_net_profit")
     assert sources.active.name == "vault" and market.events("failover") == []
+
+
+async def test_the_simulated_venue_caps_inventory_by_the_wallet_and_a_lender_by_its_funds(
+    ledger: SqliteLedger,
+) -> None:
+    """The same notion on the simulated market: `inventory://` holds what the wallet
+    holds, a lender a scenario funded holds its funds, any other lender is uncapped; and
+    sizing reads them through the sources as on a chain."""
+    market = Small(ledger)
+    venue, usdc = market.venue, market.venue.market.quote
+    vault = Loan("balancer-v2", VAULT)
+    assert venue.lender_capacity(Loan("inventory"), usdc) == venue.wallet_balances().get(usdc, 0)
+    assert venue.lender_capacity(vault, usdc) is None
+    best = market.optimum()
+    venue.lender_funds[(VAULT.lower(), usdc.lower())] = best.amount_in // 2
+    sources = lenders({"vault": None}, vault=f"balancer-v2://{VAULT}")
+    sources.read_capacity_from(venue.lender_capacity)
+
+    verdict = market.chain(sources).decide(best)
+
+    assert verdict.refusal is None and verdict.opportunity.amount_in <= best.amount_in // 2
+    assert [e["guard"] for e in market.events("resized")] == ["lender_liquidity"]

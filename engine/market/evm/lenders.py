@@ -77,9 +77,12 @@ class LenderCapacities:
         self._capacity: dict[Key, int] = {}
         self.block: int | None = None
 
-    def watch(self, loans: Sequence[Loan]) -> None:
-        """The lenders to read (the configured liquidity sources' paths)."""
+    def watch(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        """The lenders to read (the configured liquidity sources' paths), of `tokens`
+        (the cycles' start tokens, what is borrowed; default every market token)."""
         self._loans = [loan for loan in loans if loan.kind in READ_KINDS]
+        if tokens:
+            self._tokens = [to_checksum_address(t) for t in tokens]
 
     def capacity(self, loan: Loan, token: str) -> int | None:
         """What `loan` can lend of `token` at `block`; None: not read (or no cap)."""

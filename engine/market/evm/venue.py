@@ -218,9 +218,10 @@ class EvmVenue:
     def gas_price(self) -> int:
         return self.fees.bid().expected_price
 
-    def watch_lenders(self, loans: Sequence[Loan]) -> None:
-        """Read these lenders' capacities every block (before `start`)."""
-        self.lenders.watch(loans)
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        """Read these lenders' capacities of `tokens` (default: all) every block (before
+        `start`)."""
+        self.lenders.watch(loans, tokens)
 
     def lender_capacity(self, loan: Loan, token: str) -> int | None:
         """What `loan` can lend of `token` at the last block (engine/market/evm/lenders.py);

@@ -131,7 +131,7 @@ class SimVenue:
     def wallet_balances(self) -> dict[str, int]:
         return dict(self._state.balances)
 
-    def watch_lenders(self, loans: Sequence[Loan]) -> None:
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
         return None  # the simulated lenders' funds are known without reading
 
     def lender_capacity(self, loan: Loan, token: str) -> int | None:
