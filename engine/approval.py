@@ -147,7 +147,7 @@ class Sizing:
             if capacity.source in short:
                 break  # no failover away from it (pinned, or nothing else usable)
             short.add(capacity.source)
-            cap = Cap(capacity.limit, capacity.amount, capacity.source)
+            cap = Cap(capacity.limit, capacity.amount, capacity.source, capacity.fee_bps)
             within = self._sizer.size(original, (cap,))
             if within.amount_in <= capacity.amount:
                 sized = within

@@ -41,11 +41,13 @@ _MAX_WALK_STEPS = exact.SAFETY_STEPS  # as the search
 @dataclass(frozen=True, slots=True)
 class Cap:
     """A ceiling on the input: `name` is the limit (`lender_liquidity`, `inventory`),
-    `source` who sets it (the lender's name), `amount` the largest input it allows."""
+    `source` who sets it (the lender's name), `amount` the largest input it allows, and
+    `fee_bps` what that lender charges (the input within it is the best at that fee)."""
 
     name: str
     amount: int
     source: str = ""
+    fee_bps: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,8 @@ def clamp(
             bound = (b, rule)
     if bound is None:
         return None
-    resized = _best_within(opportunity, bound[0], limits, ctx, flash_fee_bps)
+    fee = next((c.fee_bps for c in caps if c.fee_bps is not None), flash_fee_bps)
+    resized = _best_within(opportunity, bound[0], limits, ctx, fee)
     if resized is None or not _clears(resized, minimum, ctx):
         return None
     return Resize(resized, bound[1], opportunity.amount_in, bound[0])

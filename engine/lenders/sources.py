@@ -75,6 +75,7 @@ class Capacity:
     source: str
     limit: str
     amount: int
+    fee_bps: int = 0  # what the lender charges
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +188,7 @@ class LiquiditySources:
         if loan is None or amount is None:
             return None
         limit = INVENTORY if loan.kind == "inventory" else LENDER_LIQUIDITY
-        return Capacity(source.name, limit, amount)
+        return Capacity(source.name, limit, amount, source.fee_bps)
 
     def short(self, capacity: Capacity, needed: int, token: str) -> str:
         """The active lender cannot lend enough of `token` for the opportunity to pay

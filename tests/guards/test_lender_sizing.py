@@ -121,9 +121,10 @@ class Small:
         return [e for e in found if e["action"] == action]
 
 
-def lenders(capacities: dict[str, int | None], **urls: str) -> LiquiditySources:
-    """Sources in the order given; each lender's capacity of any token is the test's."""
-    sources = [Source(name, url, i, 0) for i, (name, url) in enumerate(urls.items())]
+def lenders(capacities: dict[str, int | None], fee_bps: int = 0, **urls: str) -> LiquiditySources:
+    """Sources in the order given, charging `fee_bps`; each lender's capacity of any
+    token is the test's."""
+    sources = [Source(name, url, i, fee_bps) for i, (name, url) in enumerate(urls.items())]
     made = LiquiditySources(sources, Clock())
     by_url = {url: capacities[name] for name, url in urls.items()}
 
@@ -143,7 +144,7 @@ async def test_an_input_above_what_the_lender_holds_is_resized_to_the_exact_best
     best = market.optimum()
     assert best.amount_in > cap and best.net_profit > 0
     top, _ = market.best_within(cap)
-    sources = lenders({"vault": cap}, vault=f"balancer-v2://{VAULT}")
+    sources = lenders({"vault": cap}, fee_bps, vault=f"balancer-v2://{VAULT}")
 
     verdict = market.chain(sources).decide(best)
 
@@ -255,3 +256,24 @@ async def test_the_simulated_venue_caps_inventory_by_the_wallet_and_a_lender_by_
 
     assert verdict.refusal is None and verdict.opportunity.amount_in <= best.amount_in // 2
     assert [e["guard"] for e in market.events("resized")] == ["lender_liquidity"]
+
+
+async def test_the_input_within_a_lenders_capacity_is_the_best_at_that_lenders_fee(
+    ledger: SqliteLedger,
+) -> None:
+    """The search charged no fee; the Vault charges 3 %: within its capacity the input is
+    the one that earns most after the Vault's fee, which the brute force finds at a fee
+    of 300 bps (the search's fee would give another)."""
+    market = Small(ledger, flash_fee_bps=0)
+    best = market.optimum()
+    sources = lenders({"vault": 800}, 300, vault=f"balancer-v2://{VAULT}")
+    at_lender = Small(ledger, flash_fee_bps=300)
+    top, first = at_lender.best_within(800)
+    assert first != market.best_within(800)[1], "the fee must matter here"
+
+    verdict = market.chain(sources).decide(best)
+
+    assert verdict.refusal is None
+    sent = verdict.opportunity
+    assert at_lender.profit(sent.amount_in) == top and sent.net_profit == top
+    assert sent.flash_fee == -(-sent.amount_in * 300 // 10_000)
