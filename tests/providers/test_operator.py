@@ -179,6 +179,11 @@ def test_liquidity_failover_changes_the_fee_trades_must_pay(
     assert "dear charges 9000 bps" in blocked["reason"]
 
     cli_json(engine, "providers", "mark-online", "cheap", "--reason", "lender back")
+    pinned = cli_json(engine, "failover", "dear", "--reason", "test: pin the dear lender")
+    assert (pinned["kind"], pinned["mode"], pinned["active"]) == ("liquidity", "pinned", "dear")
+    auto = cli_json(engine, "failover", "--auto", "--liquidity", "--reason", "test: automatic")
+    assert (auto["kind"], auto["mode"]) == ("liquidity", "auto")
+    assert rpc(engine, "providers")["rpc"]["mode"] == "auto"  # the endpoints untouched
     booked = rpc(engine, "status")["trades_booked"]
     assert wait_until(lambda: rpc(engine, "status")["trades_booked"] > booked, 30)
     sources = rpc(engine, "providers")["liquidity"]["providers"]
