@@ -205,14 +205,18 @@ async def test_the_executors_inventory_is_read_with_the_block_it_changed_in(
     world: World, clean_chain: None, tmp_path: Path, erc20: Callable[[str], Contract]
 ) -> None:
     """`inventory://` lends the executor's own balance: read pinned to each block, so a
-    deposit in one block is the capacity sizing sees from that block on."""
+    deposit in one block is the capacity sizing sees from that block on. A V3 pool lends
+    its balance of the token (it has liquidity)."""
     usdc = world.token("USDC").address
-    rig = await make_rig(load(world.config_file), tmp_path, [Loan("inventory")])
+    pool = next(p for p in world.v3_pools if usdc in (p.token0, p.token1))
+    v3 = Loan("uniswap-v3", pool.address)
+    rig = await make_rig(load(world.config_file), tmp_path, [Loan("inventory"), v3])
     try:
         await anext(rig.venue.blocks())
         inventory = Loan("inventory")
         before = _balance(erc20, usdc, rig.venue.executor)
         assert rig.venue.lender_capacity(inventory, usdc) == before
+        assert rig.venue.lender_capacity(v3, usdc) == _balance(erc20, usdc, pool.address) > 0
         deposit = calldata("transfer(address,uint256)", (rig.venue.executor, 1234))
         _send_as(world, world.deployer, usdc, deposit)
         await anext(rig.venue.blocks())
