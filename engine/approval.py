@@ -5,11 +5,15 @@ on live state). Then each seat reviews it, in this order, and the first refusal 
 the review:
 
   1. sizing (`Sizing`): an opportunity whose input breaches a size-dependent limit
-     (notional, price impact) is clamped to the largest input the limit allows, found
+     (notional, price impact, what the active lender can lend of the token this block,
+     the executor's inventory) is clamped to the largest input the limit allows, found
      exactly, if its exact net profit there still clears the minimum; a `resized` guard
      trigger names the limit and both sizes (engine/guards/sizing.py). Every later seat,
      and the send, sees the resized opportunity; one that does not pay clamped goes on
-     unchanged, and the limit refuses it in seat 3 as before.
+     unchanged, and the limit refuses it in seat 4 as before. A lender that cannot lend
+     enough for any size to pay (drained, paused) is short: it is failed over at once (a
+     `flash_liquidity` trigger, action `failover`) and the opportunity is sized again for
+     the next lender, in the same block, before any dry run.
   2. bidding (`Bidding`): the priority fee, a configured share of the expected profit
      capped by the max-gas-price guard (engine/guards/bidding.py); the opportunity is
      re-priced at base fee + bid, so every later seat judges the profit left after it.
@@ -35,12 +39,14 @@ through a Protocol, so a new seat is one class and one line in `build_chain`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.guards.sizing import Cap
 from engine.guards.triggers import Occurrence, TriggerLog
 from engine.ledger.records import TradeRecord
+from engine.lenders.sources import Capacity
 from engine.strategy.opportunity import Opportunity
 
 LENDER_TRIGGER = "flash_liquidity"
@@ -76,7 +82,20 @@ class Seat(Protocol):
 class SizingPart(Protocol):
     """Clamps an opportunity to the size limits (engine/guards/approver.py `Guards.size`)."""
 
-    def size(self, opportunity: Opportunity) -> Opportunity: ...
+    def size(self, opportunity: Opportunity, caps: Sequence[Cap] = ()) -> Opportunity: ...
+
+    def within_limits(self, opportunity: Opportunity) -> bool: ...
+
+
+class CapacityPart(Protocol):
+    """What the active lender can lend (engine/lenders/sources.py `LiquiditySources`)."""
+
+    @property
+    def sources(self) -> Mapping[str, object]: ...
+
+    def capacity(self, token: str) -> Capacity | None: ...
+
+    def short(self, capacity: Capacity, needed: int, token: str) -> str: ...
 
 
 class BidderPart(Protocol):
@@ -85,7 +104,7 @@ class BidderPart(Protocol):
     def bid(self, opportunity: Opportunity) -> Opportunity: ...
 
 
-class LenderPart(Protocol):
+class LenderPart(CapacityPart, Protocol):
     """The flash-liquidity sources (engine/lenders/sources.py)."""
 
     def review(self, opportunity: Opportunity) -> str | None: ...
@@ -104,14 +123,54 @@ class GuardPart(Protocol):
 
 
 class Sizing:
-    """Seat 1: the input clamped to every size limit it breaches, while it still pays."""
+    """Seat 1: the input clamped to every size limit it breaches, the active lender's
+    capacity included, while it still pays; a lender short of any paying size fails over."""
 
-    def __init__(self, sizer: SizingPart) -> None:
+    def __init__(
+        self,
+        sizer: SizingPart,
+        lenders: CapacityPart | None = None,
+        triggers: TriggerLog | None = None,
+    ) -> None:
         self._sizer = sizer
+        self._lenders = lenders
+        self._triggers = triggers
 
     def review(self, review: Review) -> Review | None:
-        sized = self._sizer.size(review.opportunity)
-        return None if sized is review.opportunity else Review(sized)
+        original = review.opportunity
+        sized = self._sizer.size(original)
+        short: set[str] = set()
+        while self._lenders is not None:
+            capacity = self._lenders.capacity(original.token)
+            if capacity is None or sized.amount_in <= capacity.amount:
+                break
+            if capacity.source in short:
+                break  # no failover away from it (pinned, or nothing else usable)
+            short.add(capacity.source)
+            cap = Cap(capacity.limit, capacity.amount, capacity.source, capacity.fee_bps)
+            within = self._sizer.size(original, (cap,))
+            if within.amount_in <= capacity.amount:
+                sized = within
+                break
+            if not self._sizer.within_limits(sized):
+                break  # a size limit refuses it anyway: the lender is not to blame
+            self._short(capacity, sized)
+        return None if sized is original else Review(sized)
+
+    def _short(self, capacity: Capacity, opportunity: Opportunity) -> None:
+        assert self._lenders is not None
+        failed = self._lenders.short(capacity, opportunity.amount_in, opportunity.token)
+        if self._triggers is not None:
+            occurrence = Occurrence(
+                LENDER_TRIGGER,
+                "failover",
+                failed,
+                observed=str(capacity.amount),
+                threshold=str(opportunity.amount_in),
+                unit="token units",
+                opportunity_id=opportunity.id,
+            )
+            self._triggers.record(occurrence)
 
     def observe_trade(self, trade: TradeRecord) -> None:
         return None
@@ -231,7 +290,7 @@ def build_chain(
     the guards and the breaker."""
     seats: list[Seat] = []
     if sizer is not None:
-        seats.append(Sizing(sizer))
+        seats.append(Sizing(sizer, lenders, triggers))
     if bidder is not None:
         seats.append(Bidding(bidder, triggers))
     if lenders is not None:

@@ -181,6 +181,9 @@ class Daemon:
             gas = build_gas_model(self.config)
             guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
             lenders = build_sources(self.config)
+            if lenders is not None:  # sizing reads what each lender can lend, per block
+                venue.watch_lenders(lenders.loans(), _base_tokens(self.config, venue))
+                lenders.read_capacity_from(venue.lender_capacity)
             providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
@@ -224,6 +227,8 @@ class Daemon:
                 approver=build_chain(guards, lenders, guards.triggers, sizer=guards, bidder=guards),
             )
             guards.attach(pipeline)
+            if lenders is not None:
+                pipeline.lender_health = lenders.health
             self.view.trading(pipeline, guards.breaker_summary)
             restored.apply(pipeline, guards.breaker, providers)
             accounting.attach(pipeline, session_start)
@@ -445,6 +450,12 @@ def build_venue(config: Config) -> TradingVenue:
             raise ConfigError(config.source, key, str(exc)) from None
         return EvmVenue.from_config(config, signer)
     raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
+
+
+def _base_tokens(config: Config, venue: Venue) -> list[str]:
+    """The configured base tokens' addresses: what a cycle starts from, so borrows."""
+    by_symbol = {t.symbol: t.address for t in venue.market.tokens.values()}
+    return [by_symbol[s] for s in config.strategy.base_tokens if s in by_symbol]
 
 
 def build_gas_model(config: Config) -> GasModel:

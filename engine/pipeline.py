@@ -34,7 +34,7 @@ import gc
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from engine import protocol
@@ -47,6 +47,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Lifecycle
 from engine.market.venue import BlockUpdate, HeadStatus, Venue
 from engine.market.worker import MarketWorker
+from engine.providers.selector import ProviderStatus
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.plan import Plan, greedy
 from engine.strategy.search import ArbitrageSearch
@@ -108,6 +109,9 @@ class TradingPipeline:
         self._ledger = ledger
         self._approver = approver or _ApproveAll()
         self._max_in_flight = max_in_flight
+        # The lenders' health rows, after the venue's RPC endpoints in `providers` of the
+        # status (the daemon sets it when lenders are configured): console, triage, alerts.
+        self.lender_health: Callable[[], list[ProviderStatus]] = list
         self._busy_pools: Counter[str] = Counter()  # pool -> orders in flight on it
         self._orders_in_flight = 0
         self._worker: MarketWorker | None = None
@@ -395,7 +399,10 @@ class TradingPipeline:
             "follow_ups": self.follow_ups,
             "researches": self.researches,
             "decision_ms": round(self.last_decision_ms, 3),
-            "providers": [status.to_dict() for status in self.venue.provider_health()],
+            "providers": [
+                status.to_dict()
+                for status in [*self.venue.provider_health(), *self.lender_health()]
+            ],
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:

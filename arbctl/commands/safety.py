@@ -35,10 +35,10 @@ def guards(
     recent stored triggers.
 
     Opportunity rules block the opportunity they judge, except that one too big for a
-    size limit (notional, price impact) is first resized to fit it, if it still pays: a
-    `resized` trigger with both sizes. Trade rules open the circuit breaker. Identical
-    blocks (and resizes) within the repeat window are stored once and counted
-    (docs/guards.md). With --json prints {rules, breaker, recent, ...}.
+    size limit (notional, price impact, what the lender can lend, the inventory) is first
+    resized to fit it, if it still pays: a `resized` trigger with both sizes. Trade rules
+    open the circuit breaker. Identical blocks (and resizes) within the repeat window are
+    stored once and counted (docs/guards.md). With --json prints {rules, breaker, recent, ...}.
 
     Exit codes: 0 ok · 1 the engine refused · 3 engine unreachable.
     """

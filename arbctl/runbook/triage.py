@@ -30,6 +30,7 @@ HEAD_STALE_S = 30.0  # the engine's health and the max_head_age guard
 NO_TRADES_S = 1800.0  # runbook 1: "no trades for 30 minutes → warning"
 ERROR_WINDOW_S = 600.0  # runbook 1: `logs --since 10m | grep ERROR | sort | uniq -c`
 RPC_SLOW_MS = 2000.0  # runbook 2: response time alert threshold
+LENDER_FAILOVERS_OFTEN = 3  # lender failovers in an hour: "failover activating frequently"
 LOG_LINES = 8
 STDIO_LOG, STDIO_LINES = "engine.stdio.log", 20
 _CONSOLE_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")  # engine/telemetry/logs.py
@@ -180,22 +181,30 @@ def provider_down(engine: EngineSource, state_dir: Path) -> Finding | None:
     down = [p for p in listed if p.get("status") == "down"]
     if not down:
         return None
-    active = next((p for p in listed if p.get("active")), None)
-    active_down = active is not None and active in down
+    rpc = [p for p in listed if p.get("kind", "rpc") == "rpc"]
+    active = next((p for p in rpc if p.get("active")), None)
+    active_down = any(p.get("active") for p in down)  # the one serving its kind
     severity = "P1" if active_down or len(down) == len(listed) else "P2"
     evidence = [_provider_line(p) for p in listed]
     evidence.append(_failover_line(status, active))
     evidence += failover_lines(engine)
-    title = f"Provider failing: {', '.join(str(p.get('name')) for p in down)} down" + (
+    if any(p.get("kind") == "liquidity" for p in down):
+        evidence += failover_lines(engine, "liquidity")
+    title = f"Provider failing: {', '.join(_named(p) for p in down)} down" + (
         " (the ACTIVE one)" if active_down else " (a backup)"
     )
     return Finding(severity, "provider_down", title, evidence, steps.PROVIDERS, "Provider Failure")
 
 
+def _named(p: dict[str, Any]) -> str:
+    """A provider's name, and for a flash-loan lender that it is one."""
+    return f"lender {p.get('name')}" if p.get("kind") == "liquidity" else str(p.get("name"))
+
+
 def _provider_line(p: dict[str, Any]) -> str:
     role = "active" if p.get("active") else f"backup (priority {p.get('priority')})"
     return (
-        f"{p.get('name')} [{role}] {p.get('status')}: {p.get('consecutive_failures')} "
+        f"{_named(p)} [{role}] {p.get('status')}: {p.get('consecutive_failures')} "
         f"failures in a row, success {fmt.pct(p.get('success_rate'))}, "
         f"{float(p.get('latency_ms_ewma') or 0):.0f} ms, head lag {p.get('head_lag')}"
         f"{', stalled' if p.get('stalled') else ''}; last error: {p.get('last_error') or '—'}"
@@ -210,23 +219,33 @@ def _failover_line(status: Answer, active: dict[str, Any] | None) -> str:
     return f"failover: active provider {name}; NO fresh blocks (head age {age} s)"
 
 
-def failover_lines(engine: EngineSource) -> list[str]:
-    """The selector's view (`providers` method): mode, active provider and why, recent
-    switches. Engines without the method are described by `status` alone."""
-    view = engine.ask("providers").get("rpc")
+def failover_lines(engine: EngineSource, kind: str = "rpc") -> list[str]:
+    """The selector's view (`providers` method) of `kind`: mode, active provider and why,
+    recent switches (for lenders, how many in the last hour: the runbook's "failover
+    activating frequently"). Engines without the method are described by `status` alone."""
+    view = engine.ask("providers").get(kind)
     if not isinstance(view, dict):
         return []
-    lines = [
-        f"failover mode {view.get('mode')}"
+    history = view.get("history") or []
+    lines = [] if kind == "rpc" else [_lender_failovers(history)]
+    lines += [
+        f"{'lender ' if kind != 'rpc' else ''}failover mode {view.get('mode')}"
         + (f" (pinned to {view.get('pinned')})" if view.get("pinned") else "")
         + f": {view.get('active')} active since block {view.get('since')}: {view.get('reason')}"
     ]
-    for switch in (view.get("history") or [])[-3:]:
+    for switch in history[-3:]:
         lines.append(
             f"switch at block {switch.get('at')}: {switch.get('previous')} → "
             f"{switch.get('active')} ({switch.get('event')}): {switch.get('reason')}"
         )
     return lines
+
+
+def _lender_failovers(history: list[dict[str, Any]]) -> str:
+    hour = time.time() - 3600
+    recent = [s for s in history if s.get("event") == "failover" and float(s.get("at") or 0) > hour]
+    often = " (failover activating frequently)" if len(recent) >= LENDER_FAILOVERS_OFTEN else ""
+    return f"{len(recent)} lender failovers in the last hour{often}"
 
 
 def error_rate(engine: EngineSource, state_dir: Path) -> Finding | None:

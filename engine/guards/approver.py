@@ -33,7 +33,7 @@ from engine.guards.rules import (
     Rule,
     build_rules,
 )
-from engine.guards.sizing import SIZE_LIMITS, Resize, clamp
+from engine.guards.sizing import SIZE_LIMITS, Cap, Resize, clamp
 from engine.guards.stats import HOUR_S, TradeStats, day_start, is_success
 from engine.guards.thresholds import Thresholds, build_thresholds
 from engine.guards.triggers import Occurrence, TriggerLog
@@ -151,19 +151,28 @@ class Guards:
         self.approved += 1
         return None
 
-    def size(self, opportunity: Opportunity) -> Opportunity:
-        """The opportunity clamped to every size limit it breaches, if it still pays
-        (a `resized` trigger names the limit and both sizes); otherwise unchanged, for
-        `review` to refuse as before (engine/guards/sizing.py)."""
+    def size(self, opportunity: Opportunity, caps: Sequence[Cap] = ()) -> Opportunity:
+        """The opportunity clamped to every size limit and cap (what the lender can lend,
+        the inventory) it breaches, if it still pays (a `resized` trigger names the limit
+        and both sizes); otherwise unchanged, for `review` (or the lender seat) to refuse
+        as before (engine/guards/sizing.py)."""
         enabled = self._enabled(self.opportunity_rules)
         limits = [rule for rule in enabled if rule.name in SIZE_LIMITS]
         minimum = next((rule for rule in enabled if isinstance(rule, MinNetProfit)), None)
-        resize = clamp(opportunity, limits, minimum, self._context(), self.flash_fee_bps)
+        ctx = self._context()
+        resize = clamp(opportunity, limits, minimum, ctx, self.flash_fee_bps, caps)
         if resize is None:
             return opportunity
         self.resized += 1
         self.triggers.record(self._resized(resize))
         return resize.opportunity
+
+    def within_limits(self, opportunity: Opportunity) -> bool:
+        """Does it fit every enabled size limit and pay the minimum as it is?"""
+        enabled = self._enabled(self.opportunity_rules)
+        wanted = [r for r in enabled if r.name in SIZE_LIMITS or isinstance(r, MinNetProfit)]
+        ctx = self._context()
+        return not any(rule.read(opportunity, ctx).breached for rule in wanted)
 
     def bid(self, opportunity: Opportunity) -> Opportunity:
         """The opportunity re-priced at base fee + its priority-fee bid: a share of its
@@ -189,6 +198,8 @@ class Guards:
 
     def _resized(self, resize: Resize) -> Occurrence:
         rule, new, show = resize.rule, resize.opportunity, self.thresholds.show
+        if isinstance(rule, Cap):
+            return self._capped(resize, rule)
         reason = (
             f"input {resize.original} → {new.amount_in} token units: {rule.label} "
             f"{rule.comparison} {show(rule.unit, rule.threshold)} above {resize.boundary}; "
@@ -201,6 +212,26 @@ class Guards:
             observed=str(new.amount_in),
             threshold=str(rule.threshold),
             unit=rule.unit,
+            opportunity_id=new.id,
+            original_size=resize.original,
+            new_size=new.amount_in,
+        )
+
+    def _capped(self, resize: Resize, cap: Cap) -> Occurrence:
+        new = resize.opportunity
+        holder = cap.source or "the executor"
+        reason = (
+            f"input {resize.original} → {new.amount_in} token units: {holder} can lend "
+            f"{cap.amount} ({cap.name}); net profit at the new size "
+            f"{self.thresholds.show('quote', new.net_profit_quote)}"
+        )
+        return Occurrence(
+            guard=cap.name,
+            action="resized",
+            reason=reason,
+            observed=str(new.amount_in),
+            threshold=str(cap.amount),
+            unit="token units",
             opportunity_id=new.id,
             original_size=resize.original,
             new_size=new.amount_in,

@@ -14,9 +14,13 @@ Within the tightest boundary the input is the route's exact optimum capped there
 start should breach, and the opportunity is re-priced with the search's arithmetic: exact
 output, flash fee rounded up, the same gas cost. It goes on only if that net profit still
 clears the minimum profit rule (and is positive); otherwise nothing is resized and the
-limit refuses it as before. Lender liquidity and wallet inventory are not limits here yet:
-a loan larger than the active lender holds is refused by the lender in the dry run, which
-fails the lender over (engine/lenders/sources.py), instead of being clamped.
+limit refuses it as before.
+
+A `Cap` is a limit that is a plain ceiling on the input: what the chosen lender can lend
+of the token this block (`lender_liquidity`), what the executor holds when it trades
+from its own inventory (`inventory`). Its boundary is the cap itself, exactly; it joins
+the others, the tightest binds. The approval chain's sizing seat (engine/approval.py)
+asks the lenders for the cap, and fails a lender over when no size under its cap pays.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.guards.rules import MarketContext, MaxNotional, MaxPriceImpact, OpportunityRule
-from engine.market.amm import get_amounts_out
 from engine.strategy import exact
 from engine.strategy.opportunity import Opportunity
 
@@ -36,13 +39,29 @@ _MAX_WALK_STEPS = exact.SAFETY_STEPS  # as the search
 
 
 @dataclass(frozen=True, slots=True)
+class Cap:
+    """A ceiling on the input: `name` is the limit (`lender_liquidity`, `inventory`),
+    `source` who sets it (the lender's name), `amount` the largest input it allows, and
+    `fee_bps` what that lender charges (the input within it is the best at that fee)."""
+
+    name: str
+    amount: int
+    source: str = ""
+    fee_bps: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Resize:
-    """The opportunity at its new size, and the limit that bound it."""
+    """The opportunity at its new size, and the limit that bound it (a rule or a cap)."""
 
     opportunity: Opportunity
-    rule: OpportunityRule
+    rule: OpportunityRule | Cap
     original: int  # the input the search proposed
     boundary: int  # the largest input the binding limit allows
+
+    @property
+    def limit(self) -> str:
+        return self.rule.name
 
 
 def largest_fitting(fits: Fits, breaching: int) -> int | None:
@@ -72,10 +91,18 @@ def clamp(
     minimum: OpportunityRule | None,
     ctx: MarketContext,
     flash_fee_bps: int,
+    caps: Sequence[Cap] = (),
 ) -> Resize | None:
-    """The opportunity resized to every limit it breaches, or None (nothing to resize,
-    a limit no input fits, or no profit above the minimum at the clamped size)."""
-    bound: tuple[int, OpportunityRule] | None = None
+    """The opportunity resized to every limit and cap it breaches, or None (nothing to
+    resize, a limit no input fits, or no profit above the minimum at the clamped size)."""
+    bound: tuple[int, OpportunityRule | Cap] | None = None
+    for cap in caps:
+        if cap.amount >= opportunity.amount_in:
+            continue
+        if cap.amount < 1:
+            return None
+        if bound is None or cap.amount < bound[0]:
+            bound = (cap.amount, cap)
     for rule in limits:
         if not _breaches(rule, opportunity, opportunity.amount_in, ctx):
             continue
@@ -86,7 +113,8 @@ def clamp(
             bound = (b, rule)
     if bound is None:
         return None
-    resized = _best_within(opportunity, bound[0], limits, ctx, flash_fee_bps)
+    fee = next((c.fee_bps for c in caps if c.fee_bps is not None), flash_fee_bps)
+    resized = _best_within(opportunity, bound[0], limits, ctx, fee)
     if resized is None or not _clears(resized, minimum, ctx):
         return None
     return Resize(resized, bound[1], opportunity.amount_in, bound[0])
@@ -114,7 +142,7 @@ def _best_within(
     found = exact.walk(path, flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
     if not 1 <= found <= cap or any(_breaches(r, opportunity, found, ctx) for r in limits):
         found = cap
-    amount_out = get_amounts_out(found, path)[-1]
+    amount_out = exact.output(path, found)
     flash = exact.flash_fee(found, flash_fee_bps)
     net = amount_out - found - opportunity.gas_cost - flash
     return dataclasses.replace(

@@ -22,6 +22,14 @@ Kept deliberately small and honest (docs/providers.md):
   the approval chain's lender seat, engine/approval.py). With no
   usable source (all down or offline, or the pinned one unusable) trading waits, with
   the same trigger.
+- capacity: what the active lender can lend of a token this block, read by the venue
+  (`lender_capacity`: on a chain the token's balance of the Vault, of the Aave reserve's
+  aToken (nothing while the reserve is paused, inactive or has flash loans off), of the
+  V3 pool, or of the executor for `inventory://`; `pair://first-hop` has no cap beyond
+  its own curve). The approval's sizing seat clamps the input to it (a `resized`
+  trigger, limit `lender_liquidity` or `inventory`); a lender that cannot lend enough
+  for any size to pay is short (`short`): marked down at once, as a refused dry run is,
+  so the same opportunity, in the same block, is sized for the next lender.
 - the path: the approval remembers which source it chose for each opportunity and the
   EVM executor asks `loan_for` when it builds the order, so the active source is the
   contract path the transaction takes (`ArbExecutor.run` with its loan code and address;
@@ -38,7 +46,7 @@ from dataclasses import dataclass, replace
 
 from engine.config import Config, ProviderEntry, liquidity_fee_bps, redact_text
 from engine.ledger.records import TradeRecord
-from engine.lenders.loans import loan_of
+from engine.lenders.loans import UnknownLender, loan_of
 from engine.market.venue import Loan
 from engine.providers.health import Health
 from engine.providers.selector import ProviderStatus, Selector
@@ -53,6 +61,21 @@ LENDER_CODES = frozenset({"27", "29", "91", "L"})
 COOLDOWN_S = 60.0  # a failed lender's breaker waits this long before a trial trade...
 MAX_COOLDOWN_S = 3600.0  # ...doubling each time it fails again, up to an hour
 REMEMBERED = 10_000  # approved opportunities whose lender is kept until booked
+LENDER_LIQUIDITY = "lender_liquidity"  # the sizing limit a lender's capacity sets...
+INVENTORY = "inventory"  # ...and the executor's own balance, for `inventory://`
+# What a lender can lend of a token at the last block; None: no cap known (first-hop).
+CapacityReader = Callable[[Loan, str], "int | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """What the active lender `source` can lend of a token now, as the sizing limit
+    `limit` (`lender_liquidity`, or `inventory` for the executor's own balance)."""
+
+    source: str
+    limit: str
+    amount: int
+    fee_bps: int = 0  # what the lender charges
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,15 @@ def build_sources(config: Config) -> LiquiditySources | None:
     return LiquiditySources(sources) if sources else None
 
 
+def _path(source: Source) -> Loan | None:
+    """The source's contract path; None off-chain for a lender named, not addressed
+    (the simulated venue's `aave-v3://pool`), which has no capacity to read."""
+    try:
+        return loan_of(source.url)
+    except UnknownLender:
+        return None
+
+
 def lender_failed(reason: str) -> bool:
     text = reason.lower()
     return reason.strip() in LENDER_CODES or any(marker in text for marker in LENDER_REVERTS)
@@ -95,6 +127,16 @@ class LiquiditySources:
         self.selector = Selector(members, clock, COOLDOWN_S, MAX_COOLDOWN_S)
         self._clock = clock
         self._lender: OrderedDict[str, str] = OrderedDict()  # opportunity id -> source
+        self._capacity: CapacityReader = lambda _loan, _token: None
+
+    def read_capacity_from(self, reader: CapacityReader) -> None:
+        """Where capacities come from: the venue's `lender_capacity` (the daemon wires it)."""
+        self._capacity = reader
+
+    def loans(self) -> list[Loan]:
+        """Every configured lender's contract path (what the venue reads capacities of)."""
+        loans = (_path(source) for source in self.sources.values())
+        return [loan for loan in loans if loan is not None]
 
     @property
     def active(self) -> Source:
@@ -133,6 +175,34 @@ class LiquiditySources:
             )
         self._remember(opportunity.id, source.name)
         return None
+
+    def capacity(self, token: str) -> Capacity | None:
+        """What the active lender can lend of `token` at the last block; None when no cap
+        is known or no lender is usable (the lender seat then refuses, as before)."""
+        self.evaluate()
+        source = self.active
+        if self.selector.unusable_reason(source.name, self.reference):
+            return None
+        loan = _path(source)
+        amount = None if loan is None else self._capacity(loan, token)
+        if loan is None or amount is None:
+            return None
+        limit = INVENTORY if loan.kind == "inventory" else LENDER_LIQUIDITY
+        return Capacity(source.name, limit, amount, source.fee_bps)
+
+    def short(self, capacity: Capacity, needed: int, token: str) -> str:
+        """The active lender cannot lend enough of `token` for the opportunity to pay
+        at any size: marked down at once (a definitive failure, as a refused loan); what
+        happened, for the failover trigger."""
+        health = self.selector.health(capacity.source)
+        error = (
+            f"liquidity short: can lend {capacity.amount} of {token}, "
+            f"no size within it pays (wanted {needed})"
+        )
+        health.record_definitive_failure(error, self._clock())
+        self.selector.breakers[capacity.source].trip()  # a trial when its cooldown is over
+        self.selector.evaluate(self.reference)
+        return f"{capacity.source}: {error}; active lender now {self.selector.active}"
 
     def observe(self, trade: TradeRecord) -> None:
         """Credit the lender with the booked trade's flash-borrow outcome."""

@@ -9,7 +9,7 @@ strategy or execution code.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -182,4 +182,15 @@ class Venue(Protocol):
 
     def wallet_balances(self) -> dict[str, int]:
         """Token address -> base units held by the operator (native token included)."""
+        ...
+
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        """The configured lenders, whose capacities of `tokens` (default: every token)
+        `lender_capacity` answers (before start)."""
+        ...
+
+    def lender_capacity(self, loan: Loan, token: str) -> int | None:
+        """What `loan` can lend of `token` at the last block: the lender's balance of it
+        (nothing while it cannot lend at all), the executor's for inventory; None when
+        no cap is known (the route's first pair: its curve is the cap)."""
         ...

@@ -103,6 +103,12 @@ class Breaker:
         if self._recent.count(False) >= self.failures:
             self._open()
 
+    def trip(self) -> None:
+        """Open now, whatever the window says: a failure that is proof on its own (a
+        lender short of liquidity). The cooldown then offers it a trial, doubling."""
+        if self.state != "open":
+            self._open()
+
     def _open(self) -> None:
         self.state = "open"
         self.times_opened += 1

@@ -97,6 +97,12 @@ def _output(hops: _Scaled, amount_in: int) -> int:
     return amount
 
 
+def output(route: Route, amount_in: int) -> int:
+    """The route's exact output for `amount_in` (an intermediate that floors to zero just
+    stays zero, where `amm.get_amounts_out` refuses it)."""
+    return _output(_scaled(route), amount_in)
+
+
 def min_input(hops: _Scaled, level: int) -> int | None:
     """Smallest input whose exact output is at least `level` (None: no input reaches it).
 

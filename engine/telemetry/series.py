@@ -308,7 +308,7 @@ class StateCollector(Collector):
         )
         yield from self._gauge(
             "provider_active",
-            "1 for the provider the engine reads heads from",
+            "1 for the active provider of its kind (the endpoint heads come from, the lender)",
             [({"provider": str(p["name"])}, int(bool(p.get("active")))) for p in rows],
         )
         yield from self._gauge(

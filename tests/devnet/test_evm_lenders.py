@@ -18,12 +18,17 @@ from typing import Any
 import pytest
 from web3.contract import Contract
 
-from engine.approval import LenderChoice, Review
+from engine import protocol
+from engine.approval import ApprovalChain, LenderChoice, Review, Sizing
+from engine.bus import EventBus
 from engine.config import load
 from engine.devnet import anvil
 from engine.devnet.world import World
 from engine.execution.evm import EvmExecutor, SimulationFailed
+from engine.guards.approver import Guards
 from engine.guards.triggers import Occurrence
+from engine.ledger.sqlite import SqliteLedger
+from engine.ledger.writer import LedgerWriter
 from engine.lenders.loans import loan_of
 from engine.lenders.sources import LiquiditySources, Source
 from engine.market.evm import abi
@@ -120,6 +125,143 @@ async def test_a_drained_vault_fails_over_to_aave_within_the_block(
     assert trade.status == "success", trade.revert_reason
 
 
+@pytest.mark.parametrize(
+    ("first", "fault", "then"),
+    [
+        ("balancer-v2", "drain", "aave-v3"),  # the Vault's USDC taken away
+        ("aave-v3", "pause", "balancer-v2"),  # the pool admin pauses the USDC reserve
+        ("balancer-v2", "halve", "balancer-v2"),  # the Vault keeps a fraction: resized
+    ],
+)
+async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within_a_block(
+    world: World,
+    clean_chain: None,
+    tmp_path: Path,
+    erc20: Callable[[str], Contract],
+    first: str,
+    fault: str,
+    then: str,
+) -> None:
+    """The venue reads each lender's capacity with every block. After the fault's block,
+    the next USDC opportunity is sized on it before any dry run: a lender with too little
+    (drained Vault, paused Aave reserve) is failed over at once with a `flash_liquidity`
+    trigger, one with part of the input gets the input clamped to what it holds (a
+    `resized` trigger, limit `lender_liquidity`); the trade is mined in the very next
+    block, through the lender the approval chose, and booked to the wei."""
+    usdc = world.token("USDC").address
+    lenders = [world.lender(first), world.lender(then)] if first != then else [world.lender(first)]
+    rig = await make_rig(
+        load(world.config_file), tmp_path, [loan_of(f"{x.kind}://{x.address}") for x in lenders]
+    )
+    try:
+        opportunity = next(o for o in await first_opportunities(rig) if o.token == usdc)
+        head = anvil.rpc(world.rpc_url, "eth_blockNumber", [])
+        lender = world.lender(first)
+        _FAULTS[fault](world, erc20, usdc, lender.address, opportunity.amount_in)
+        update = await anext(rig.venue.blocks())  # the fault's block, capacities read at it
+        assert update.block.number == int(head, 16) + 1
+        sources = LiquiditySources(
+            [
+                Source(x.kind, f"{x.kind}://{x.address}?fee_bps=9", i, 9)
+                for i, x in enumerate(lenders)
+            ]
+        )
+        sources.read_capacity_from(rig.venue.lender_capacity)
+        bus = EventBus()
+        store = SqliteLedger(tmp_path / "ledger.sqlite3")
+        await store.open()
+        guards = Guards.from_config(rig.config, bus, LedgerWriter(store), rig.venue)
+        chain = ApprovalChain(
+            [Sizing(guards, sources, guards.triggers), LenderChoice(sources, guards.triggers)]
+        )
+
+        verdict = chain.decide(opportunity)
+
+        assert verdict.refusal is None
+        assert sources.active.name == then
+        events = [e.data for e in bus.recent([protocol.TOPIC_GUARD])]
+        if first != then:
+            assert [(e["guard"], e["action"]) for e in events] == [("flash_liquidity", "failover")]
+        else:
+            (resized,) = events
+            assert (resized["guard"], resized["action"]) == ("lender_liquidity", "resized")
+            held = _balance(erc20, usdc, lender.address)
+            assert verdict.opportunity.amount_in <= held < opportunity.amount_in
+            assert resized["new_size"] == verdict.opportunity.amount_in
+        start = chain_balances(world, world.operator)
+        executor = EvmExecutor(rig.gate, rig.venue, loans=sources.loan_for)
+        trade = await executor.execute(verdict.opportunity)
+        assert trade.status == "success", trade.revert_reason
+        assert trade.block_number == update.block.number + 1, "within the next block"
+        (tx,) = _sent(world, trade.block_number)
+        assert _logs_from(world, tx["hash"], world.lender(then).address) > 0
+        assert change(start, chain_balances(world, world.operator)) == booked([trade])
+        await store.close()
+    finally:
+        await rig.venue.stop()
+
+
+async def test_the_executors_inventory_is_read_with_the_block_it_changed_in(
+    world: World, clean_chain: None, tmp_path: Path, erc20: Callable[[str], Contract]
+) -> None:
+    """`inventory://` lends the executor's own balance: read pinned to each block, so a
+    deposit in one block is the capacity sizing sees from that block on. A V3 pool lends
+    its balance of the token (it has liquidity)."""
+    usdc = world.token("USDC").address
+    pool = next(p for p in world.v3_pools if usdc in (p.token0, p.token1))
+    v3 = Loan("uniswap-v3", pool.address)
+    rig = await make_rig(load(world.config_file), tmp_path, [Loan("inventory"), v3])
+    try:
+        await anext(rig.venue.blocks())
+        inventory = Loan("inventory")
+        before = _balance(erc20, usdc, rig.venue.executor)
+        assert rig.venue.lender_capacity(inventory, usdc) == before
+        assert rig.venue.lender_capacity(v3, usdc) == _balance(erc20, usdc, pool.address) > 0
+        deposit = calldata("transfer(address,uint256)", (rig.venue.executor, 1234))
+        _send_as(world, world.deployer, usdc, deposit)
+        await anext(rig.venue.blocks())
+        assert rig.venue.lender_capacity(inventory, usdc) == before + 1234
+    finally:
+        await rig.venue.stop()
+
+
+def _balance(erc20: Callable[[str], Contract], token: str, holder: str) -> int:
+    return int(erc20(token).functions.balanceOf(holder).call())
+
+
+def _pause_reserve(world: World, token: str, pool: str) -> None:
+    """The Aave pool admin (the devnet's deployer) pauses `token`'s reserve."""
+    provider = abi.address_word(
+        anvil.rpc(
+            world.rpc_url,
+            "eth_call",
+            [{"to": pool, "data": calldata("ADDRESSES_PROVIDER()", ())}, "latest"],
+        )
+    )
+    configurator = abi.address_word(
+        anvil.rpc(
+            world.rpc_url,
+            "eth_call",
+            [{"to": provider, "data": calldata("getPoolConfigurator()", ())}, "latest"],
+        )
+    )
+    _send_as(
+        world,
+        world.deployer,
+        configurator,
+        calldata("setReservePause(address,bool)", (token, True)),
+    )
+
+
+_FAULTS: dict[str, Callable[[World, Callable[[str], Contract], str, str, int], None]] = {
+    "drain": lambda world, erc20, token, holder, _need: _drain(world, erc20, token, holder),
+    "pause": lambda world, _erc20, token, pool, _need: _pause_reserve(world, token, pool),
+    "halve": lambda world, erc20, token, holder, need: _drain(
+        world, erc20, token, holder, keep=need // 2
+    ),
+}
+
+
 class _Recorder:
     def __init__(self, into: list[Occurrence]) -> None:
         self._into = into
@@ -128,12 +270,21 @@ class _Recorder:
         self._into.append(occurrence)
 
 
-def _drain(world: World, erc20: Callable[[str], Contract], token: str, holder: str) -> None:
+def _drain(
+    world: World, erc20: Callable[[str], Contract], token: str, holder: str, keep: int = 0
+) -> None:
+    """Everything `holder` has of `token` but `keep`, sent away (one block)."""
     held = erc20(token).functions.balanceOf(holder).call()
     anvil.rpc(world.rpc_url, "anvil_impersonateAccount", [holder])
     anvil.rpc(world.rpc_url, "anvil_setBalance", [holder, hex(10**18)])
-    data = calldata("transfer(address,uint256)", (world.deployer, held))
-    tx = {"from": holder, "to": token, "data": data, "gas": hex(100_000)}
+    data = calldata("transfer(address,uint256)", (world.deployer, held - keep))
+    _send_as(world, holder, token, data)
+    anvil.rpc(world.rpc_url, "anvil_stopImpersonatingAccount", [holder])
+
+
+def _send_as(world: World, sender: str, to: str, data: str) -> None:
+    """One transaction from an unlocked (or impersonated) account, mined and succeeded."""
+    tx = {"from": sender, "to": to, "data": data, "gas": hex(500_000)}
     tx_hash = anvil.rpc(world.rpc_url, "eth_sendTransaction", [tx])
     receipt = None
     for _ in range(200):  # automined, but the receipt may be indexed a moment later
@@ -142,4 +293,3 @@ def _drain(world: World, erc20: Callable[[str], Contract], token: str, holder: s
             break
         time.sleep(0.01)
     assert receipt is not None and receipt["status"] == "0x1"
-    anvil.rpc(world.rpc_url, "anvil_stopImpersonatingAccount", [holder])

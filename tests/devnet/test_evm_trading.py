@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, Lifecycle
 from engine.market.evm.abi import calldata
 from engine.market.evm.venue import NATIVE_ASSET, ChainMismatch, EvmVenue, EvmVenueError
+from engine.market.venue import Loan
 from engine.pipeline import TradingPipeline
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
@@ -138,9 +139,12 @@ class Rig:
     lifecycle: Lifecycle
 
 
-async def make_rig(config: Config, state: Path) -> Rig:
+async def make_rig(config: Config, state: Path, lenders: Sequence[Loan] = ()) -> Rig:
+    """The venue (reading `lenders`' capacities every block, as the daemon wires it),
+    started, and what trades on it."""
     venue = build_venue(config)
     assert isinstance(venue, EvmVenue)
+    venue.watch_lenders(lenders)
     await venue.start()
     lifecycle = Lifecycle(state, EventBus())
     lifecycle.started()

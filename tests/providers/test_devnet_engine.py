@@ -14,12 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from web3.contract import Contract
 
-from engine.devnet import anvil, operator_files
+from engine.devnet import anvil, artifacts, operator_files
 from engine.devnet.batch_call import Send
+from engine.devnet.chain import connect
 from engine.devnet.market_spec import DEADLINE
 from engine.devnet.world import World
 from tests.conftest import EngineHandle, wait_until
+from tests.devnet.test_evm_lenders import _drain
 from tests.devnet.test_evm_trading import SWAP, head, nonce, swap
 from tests.guards.conftest import rpc, wait_for_trigger
 from tests.providers.conftest import proxied_toml
@@ -89,6 +92,61 @@ def test_a_pin_holds_until_cleared_and_trading_waits_with_a_trigger(
     by_operator = [e["data"] for e in events if e["data"].get("actor")]
     assert [d["event"] for d in by_operator] == ["pinned", "automatic"]
     assert all(d["actor"]["uid"] == os.getuid() for d in by_operator)
+
+
+# --- a drained lender ----------------------------------------------------------------------
+@pytest.fixture
+def erc20(world: World) -> Callable[[str], Contract]:
+    """As the devnet suite's: a token contract by address, with the ERC-20 ABI."""
+    w3, abi = connect(world.rpc_url), artifacts.load(artifacts.ERC20).abi
+    return lambda address: w3.eth.contract(address=address, abi=abi)
+
+
+def test_a_drained_vault_is_failed_over_by_the_engine_and_shown_to_the_operator(
+    world: World,
+    clean_chain: None,
+    engine_factory: Callable[..., EngineHandle],
+    erc20: Callable[[str], Contract],
+) -> None:
+    """The engine borrows from the Balancer Vault, then Aave. The Vault loses its WETH and
+    USDC (what cycles start from); the engine reads that with the block, and the next
+    dislocation is failed over to Aave before any dry run: a `flash_liquidity` failover
+    trigger, the trade borrowed from Aave and mined, the Vault down with "liquidity
+    short" in `providers`, the status' providers (the console's panel) and `triage`."""
+    vault, aave = world.lender("balancer-v2"), world.lender("aave-v3")
+    lenders = (
+        f'\n[[providers]]\nname = "vault"\nkind = "liquidity"\npriority = 0\n'
+        f'url = "balancer-v2://{vault.address}?fee_bps=0"\n'
+        f'\n[[providers]]\nname = "aave"\nkind = "liquidity"\npriority = 1\n'
+        f'url = "aave-v3://{aave.address}?fee_bps=9"\n'
+    )
+    engine = up(engine_factory, operator_files.render_config(world) + lenders, world)
+    assert rpc(engine, "providers")["liquidity"]["active"] == "vault"
+    for symbol in ("WETH", "USDC"):
+        _drain(world, erc20, world.token(symbol).address, vault.address)
+    booked = rpc(engine, "status")["trades_booked"]
+
+    block = swap(world, "uniswap", "DAI", "WETH", DAI)
+
+    failover = wait_for_trigger(engine, "flash_liquidity", "failover")
+    assert "liquidity short" in failover["reason"] and "vault" in failover["reason"]
+    assert wait_until(lambda: rpc(engine, "status")["trades_booked"] > booked, WAIT_S)
+    trade = rpc(engine, "trades", {"limit": 1})["trades"][0]
+    assert trade["status"] == "success" and trade["block_number"] == block + 1
+    receipt = anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [trade["tx_hash"]])
+    assert any(log["address"].lower() == aave.address.lower() for log in receipt["logs"])
+    view = cli_json(engine, "providers")["liquidity"]
+    shown = {p["name"]: p for p in view["providers"]}
+    assert view["active"] == "aave" and shown["vault"]["status"] == "down"
+    assert "liquidity short" in shown["vault"]["last_error"]
+    listed = {p["name"]: p for p in rpc(engine, "status")["providers"]}
+    assert listed["vault"]["status"] == "down" and listed["vault"]["kind"] == "liquidity"
+    done = engine.cli("triage", "--json")
+    finding = next(f for f in json.loads(done.stdout)["findings"] if f["key"] == "provider_down")
+    assert "lender vault" in finding["title"] and finding["scenario"] == "Provider Failure"
+    assert any("liquidity short" in line for line in finding["evidence"])
+    online = cli_json(engine, "providers", "mark-online", "vault", "--reason", "test: refilled?")
+    assert online["kind"] == "liquidity"
 
 
 # --- the kill switch -----------------------------------------------------------------------

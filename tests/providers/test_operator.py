@@ -171,10 +171,19 @@ def test_liquidity_failover_changes_the_fee_trades_must_pay(
 
     view = cli_json(engine, "providers", "mark-offline", "cheap", "--reason", "lender paused")
     assert view["kind"] == "liquidity" and view["active"] == "dear"
+    # the status' providers (the console's providers view, triage, alerts) list the lenders
+    listed = {p["name"]: p for p in rpc(engine, "status")["providers"]}
+    assert listed["cheap"]["kind"] == "liquidity" and listed["cheap"]["status"] == "offline"
+    assert listed["dear"]["active"] and listed["alpha-rpc"]["kind"] == "rpc"
     blocked = wait_for_trigger(engine, "flash_liquidity", "blocked")
     assert "dear charges 9000 bps" in blocked["reason"]
 
     cli_json(engine, "providers", "mark-online", "cheap", "--reason", "lender back")
+    pinned = cli_json(engine, "failover", "dear", "--reason", "test: pin the dear lender")
+    assert (pinned["kind"], pinned["mode"], pinned["active"]) == ("liquidity", "pinned", "dear")
+    auto = cli_json(engine, "failover", "--auto", "--liquidity", "--reason", "test: automatic")
+    assert (auto["kind"], auto["mode"]) == ("liquidity", "auto")
+    assert rpc(engine, "providers")["rpc"]["mode"] == "auto"  # the endpoints untouched
     booked = rpc(engine, "status")["trades_booked"]
     assert wait_until(lambda: rpc(engine, "status")["trades_booked"] > booked, 30)
     sources = rpc(engine, "providers")["liquidity"]["providers"]

@@ -6,7 +6,9 @@ serve), else from polling `eth_getBlockByNumber("latest")` every `evm.poll_inter
 A websocket is also checked against a poll whenever it has been quiet for a while, so a
 missed notification delays a block by seconds, never forever.
 
-For each head one batch fetches the block's `Sync` logs and the fee history. Sync
+For each head one batch fetches the block's `Sync` logs, the fee history, and the
+per-block reads others register (`BlockReads`: the lenders' capacities, pinned to the
+head; a failed read of theirs never fails the step). Sync
 carries a pair's new reserves, so the last Sync per pool is its state after the block;
 no `getReserves` per pool per block. A head that skips blocks fetches the logs of the
 whole range (after checking our last block is still canonical); a reorg, or a gap longer
@@ -22,15 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from engine.market.evm import abi
 from engine.market.evm.endpoints import ActiveProvider, ProviderSet
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
-from engine.market.evm.rpc import NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
+from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
 
 log = logging.getLogger("arbctl.evm")
 
@@ -64,6 +66,14 @@ def parse_head(raw: dict[str, Any]) -> Head:
         received_at=time.time(),
         received_perf=time.perf_counter(),
     )
+
+
+class BlockReads(Protocol):
+    """Calls to make at every head, in the follower's own batch (engine/market/evm/lenders.py)."""
+
+    def calls(self, block: int) -> list[Call]: ...
+
+    def apply(self, block: int, results: Sequence[Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +129,10 @@ class BlockFollower:
         poll_interval: float,
         on_head: Callable[[Head], None],
         on_step: Callable[[ChainStep], None],
+        reads: BlockReads | None = None,
     ) -> None:
         self._providers = providers
+        self._reads = reads
         self._book = book
         self._fees = fees
         self._poll_interval = poll_interval
@@ -253,10 +265,18 @@ class BlockFollower:
             }
         else:
             return await self._reload(client, head), True
-        calls = [("eth_getLogs", [logs_filter]), fee_history_call(head.number)]
+        calls: list[Call] = [("eth_getLogs", [logs_filter]), fee_history_call(head.number)]
         if not follows:  # is the block we stand on still part of the chain?
             calls.append(("eth_getBlockByNumber", [hex(last.number), False]))
-        results = await client.batch_strict(calls)
+        extra = self._reads.calls(head.number) if self._reads else []
+        answers = await client.batch([*calls, *extra])
+        results: list[Any] = []
+        for result in answers[: len(calls)]:
+            if isinstance(result, NodeRpcError):
+                raise result
+            results.append(result)
+        if self._reads is not None:
+            self._reads.apply(head.number, answers[len(calls) :])
         self._fees.update(results[1])
         if not follows and (results[2] or {}).get("hash") != last.hash:
             return await self._reload(client, head), True
@@ -267,6 +287,9 @@ class BlockFollower:
         self.stats.reloads += 1
         history = await client.call(*fee_history_call(head.number))
         self._fees.update(history)
+        if self._reads is not None:
+            extra = self._reads.calls(head.number)
+            self._reads.apply(head.number, await client.batch(extra))
         return await read_reserves(client, self._book.addresses, head.number)
 
     # --- outages ---------------------------------------------------------------------

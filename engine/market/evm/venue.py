@@ -33,6 +33,7 @@ from engine.market.evm import abi
 from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
+from engine.market.evm.lenders import LenderCapacities
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.pools import PoolBook, configured_market, load_pools
@@ -40,7 +41,7 @@ from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcCl
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.model import Block, Market
-from engine.market.venue import BlockUpdate, Receipt, VenueError
+from engine.market.venue import BlockUpdate, Loan, Receipt, VenueError
 from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus
 
@@ -106,6 +107,7 @@ class EvmVenue:
             clock,
         )
         self._book = PoolBook(self.market)
+        self.lenders = LenderCapacities(self.executor, self.market.tokens)
         self._follower: BlockFollower | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._steps: asyncio.Queue[ChainStep | None] = asyncio.Queue()
@@ -150,6 +152,7 @@ class EvmVenue:
             await load_pools(self.client, self._evm, self.market, head.number)
             self._book = PoolBook(self.market)
             await self._load_account(head)
+            await self._load_lenders(head.number)
         except BaseException:
             await self.providers.close()
             raise
@@ -164,6 +167,7 @@ class EvmVenue:
             self._poll,
             self._on_head,
             self._steps.put_nowait,
+            self.lenders,
         )
         self._follower = follower
         self._spawn(follower.run(head), "evm-blocks")
@@ -213,6 +217,16 @@ class EvmVenue:
 
     def gas_price(self) -> int:
         return self.fees.bid().expected_price
+
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        """Read these lenders' capacities of `tokens` (default: all) every block (before
+        `start`)."""
+        self.lenders.watch(loans, tokens)
+
+    def lender_capacity(self, loan: Loan, token: str) -> int | None:
+        """What `loan` can lend of `token` at the last block (engine/market/evm/lenders.py);
+        None: no cap known (first-hop, not watched, or the read failed)."""
+        return self.lenders.capacity(loan, token)
 
     def fee_bid(self) -> FeeBid:
         return self.fees.bid()
@@ -363,6 +377,11 @@ class EvmVenue:
                 f"evm.executor {self.executor} is owned by {found}, not by the signing key's "
                 f"address {self.owner}: every execute would revert; check evm.key_file"
             )
+
+    async def _load_lenders(self, block: int) -> None:
+        """The Aave reserves' aTokens, then every watched capacity, at the start block."""
+        await self.lenders.prepare(self.client, block)
+        self.lenders.apply(block, await self.client.batch(self.lenders.calls(block)))
 
     async def _load_account(self, head: Head) -> None:
         calls = [

@@ -33,13 +33,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from engine.config import Config, MarketSection, SimSection
 from engine.market.sim.chain import Mined, Pending, Rejected, SimChain
 from engine.market.sim.endpoints import ProviderSet, build_providers
-from engine.market.venue import CANCELLED_BY_KILL, VENUE_STOPPED, ArbOrder, BlockUpdate, Receipt
+from engine.market.venue import (
+    CANCELLED_BY_KILL,
+    VENUE_STOPPED,
+    ArbOrder,
+    BlockUpdate,
+    Loan,
+    Receipt,
+)
 from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus
 
@@ -73,6 +80,9 @@ class SimVenue:
         self._stopped = False
         self.worker = MarketWorker("sim")
         self.worker.on_idle(self._notify)
+        # What each simulated lender holds, by (lender address, token), lower case: set
+        # by a scenario (a lender not listed has no cap); `inventory://` is the wallet.
+        self.lender_funds: dict[tuple[str, str], int] = {}
         self._failure: BaseException | None = None
 
     @classmethod
@@ -120,6 +130,15 @@ class SimVenue:
 
     def wallet_balances(self) -> dict[str, int]:
         return dict(self._state.balances)
+
+    def watch_lenders(self, loans: Sequence[Loan], tokens: Sequence[str] = ()) -> None:
+        return None  # the simulated lenders' funds are known without reading
+
+    def lender_capacity(self, loan: Loan, token: str) -> int | None:
+        """The wallet's balance for inventory, a lender's `lender_funds`, else no cap."""
+        if loan.kind == "inventory":
+            return self._state.balances.get(token, 0)
+        return self.lender_funds.get((loan.lender.lower(), token.lower()))
 
     def status(self) -> dict[str, Any]:
         """Extra detail for status screens: what the simulated chain is doing."""

@@ -231,8 +231,10 @@ def _provider_rule(section: AlertsSection) -> AlertRule:
     return AlertRule(
         "provider_down",
         "P1",
-        f"an RPC provider is down for {_minutes(section.provider_down_for_s)}",
-        "verify failover works; check the provider's status",
+        f"a provider (RPC endpoint or flash-loan lender) is down for "
+        f"{_minutes(section.provider_down_for_s)}",
+        "verify failover works; check the provider's status (`arbctl providers`: a lender's "
+        "last error says drained, paused or refused; `providers mark-online` if a false positive)",
         check,
         section.provider_down_for_s,
     )
