@@ -45,7 +45,6 @@ from engine.devnet.market_spec import (
     token_spec,
 )
 from engine.devnet.npm import ensure_installed
-from engine.execution.signer import Signer
 from engine.devnet.world import (
     DexRecord,
     LenderRecord,
@@ -55,6 +54,7 @@ from engine.devnet.world import (
     V3PoolRecord,
     World,
 )
+from engine.execution.signer import Signer
 
 Progress = Callable[[str], None]
 

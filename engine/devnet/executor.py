@@ -187,7 +187,7 @@ class Transactor:
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": int(self.w3.eth.chain_id),
-            "nonce": int(self.w3.eth.get_transaction_count(sender, "pending")),
+            "nonce": int(self.w3.eth.get_transaction_count(to_checksum_address(sender), "pending")),
             "value": 0,
             "gas": gas * GAS_MARGIN_PERCENT // 100,
             "maxFeePerGas": bid.max_fee,
@@ -214,7 +214,8 @@ class Transactor:
                 f"{what}: tx {signed.hash} not mined within {self.timeout_s:.0f} s"
             ) from None
         except Exception as exc:
-            raise ExecutorAdminError(f"{what}: the node refused tx {signed.hash}: {_reason(exc)}")
+            message = f"{what}: the node refused tx {signed.hash}: {_reason(exc)}"
+            raise ExecutorAdminError(message) from None
         if receipt["status"] != 1:
             raise ExecutorAdminError(f"{what}: tx {signed.hash} was mined but reverted")
         used = int(receipt["gasUsed"])
@@ -309,7 +310,9 @@ def deploy_executor(
     deployed = Deployed(to_checksum_address(address), owner, expected, [sent])
     progress(f"ArbExecutor at {deployed.address} (tx {sent.tx_hash}); allowing the plan…")
     for factory in plan.v3_factories:
-        data = calldata("allowV3Factory(address,bytes32)", (factory.address, factory.init_code_hash))
+        data = calldata(
+            "allowV3Factory(address,bytes32)", (factory.address, factory.init_code_hash)
+        )
         deployed.sent.append(transactor.send(f"allowV3Factory {factory.address}", address, data)[0])
     for lender in plan.lenders:
         data = calldata("setLender(address,bool)", (lender, True))
@@ -412,7 +415,9 @@ def status(
         raise ExecutorAdminError(f"{address} does not answer as an ArbExecutor: {exc}") from None
     code_hash = "0x" + keccak(code).hex()
     try:
-        expected: str | None = expected_code_hash(w3, artifact(root), state["owner"], state["factories"])
+        expected: str | None = expected_code_hash(
+            w3, artifact(root), state["owner"], state["factories"]
+        )
     except DevnetError:
         expected = None  # no compiler here: the hash is shown, not judged
     return {
@@ -467,7 +472,9 @@ def withdraw(
         data = calldata("withdraw(address,address)", (to_checksum_address(token), to))
         sent, _ = transactor.send(f"withdraw {symbol}", address, data)
         moved = before - token_balance(w3, token, address)
-        done.append(Withdrawn(symbol, to_checksum_address(token), moved, sent.tx_hash, sent.gas_used))
+        done.append(
+            Withdrawn(symbol, to_checksum_address(token), moved, sent.tx_hash, sent.gas_used)
+        )
     return done
 
 
