@@ -112,9 +112,10 @@ def deploy(
     try:
         transactor = admin.Transactor(w3, signer, _tip_wei(loaded), timeout)
         deployed = admin.deploy_executor(transactor, plan, lambda line: _note(line, as_json))
-    except admin.ExecutorAdminError as exc:
-        _audit_end(where, "executor.deploy", reason, {**base, "error": str(exc)}, "failed")
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        message, code = _failure(exc)
+        _audit_end(where, "executor.deploy", reason, {**base, "error": message}, "failed")
+        output.fail(message, code, as_json)
     document = {**base, "dry_run": False, "executor": deployed.to_dict()}
     document.update(_write_address(config, loaded, deployed.address, as_json))
     _audit_end(where, "executor.deploy", reason, {**base, "executor": deployed.address}, "ok")
@@ -142,8 +143,8 @@ def status(
     tokens = [(t.symbol, t.address) for t in loaded.evm.tokens]
     try:
         document = admin.status(w3, loaded.evm.executor, tokens, lenders)
-    except admin.ExecutorAdminError as exc:
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        output.fail(*_failure(exc), as_json)
     document["key_is_owner"] = _key_address(loaded) == document["owner"]
     if as_json:
         output.emit_json(document)
@@ -194,10 +195,8 @@ def withdraw(
     try:
         admin.require_owner(w3, address, signer.address)
         held = {s: admin.token_balance(w3, t, address) for s, t in tokens}
-    except admin.NotOwner as exc:
-        output.fail(str(exc), exitcodes.FAILED, as_json)
-    except admin.ExecutorAdminError as exc:
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        output.fail(*_failure(exc), as_json)
     if loaded.evm.chain_id in admin.MAINNET_CHAIN_IDS and not yes:
         rehearsal = {
             **base,
@@ -213,9 +212,10 @@ def withdraw(
         done = admin.withdraw(
             transactor, address, tokens, target, lambda line: _note(line, as_json)
         )
-    except admin.ExecutorAdminError as exc:
-        _audit_end(where, "executor.withdraw", why, {**params, "error": str(exc)}, "failed")
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        message, code = _failure(exc)
+        _audit_end(where, "executor.withdraw", why, {**params, "error": message}, "failed")
+        output.fail(message, code, as_json)
     moved = [
         {
             "symbol": d.symbol,
@@ -323,8 +323,8 @@ def _plan_or_exit(w3: Any, loaded: Config, as_json: bool) -> Any:
                     v3.append(factory)
             elif address not in lenders:
                 lenders.append(address)
-    except admin.ExecutorAdminError as exc:
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        output.fail(*_failure(exc), as_json)
     return admin.ExecutorPlan(factories, tuple(v3), tuple(lenders))
 
 
@@ -356,6 +356,19 @@ def _address_or_exit(text: str | None, what: str, as_json: bool) -> str:
     if int(candidate, 16) == 0:
         output.fail(f"{what} is the zero address", exitcodes.USAGE, as_json)
     return to_checksum_address(candidate)
+
+
+def _failure(exc: Exception) -> tuple[str, int]:
+    """(message, exit code) for what an executor operation raised: 3 when the node went
+    away, 1 when it answered no; anything else is a bug and keeps its traceback."""
+    from engine.devnet import executor as admin
+
+    down = exc if isinstance(exc, admin.ChainUnreachable) else admin.node_failure(exc)
+    if down is not None:
+        return str(down), exitcodes.UNREACHABLE
+    if isinstance(exc, admin.ExecutorAdminError):
+        return str(exc), exitcodes.FAILED
+    raise exc
 
 
 def _tip_wei(loaded: Config) -> int:
@@ -453,8 +466,8 @@ def _deploy_rehearsal(
 
     try:
         rehearsal = admin.rehearse(w3, owner, plan, _tip_wei(loaded))
-    except admin.ExecutorAdminError as exc:
-        output.fail(str(exc), exitcodes.FAILED, as_json)
+    except Exception as exc:
+        output.fail(*_failure(exc), as_json)
     document = {**base, "dry_run": True, "rehearsal": rehearsal.to_dict()}
     if as_json:
         output.emit_json(document)

@@ -182,14 +182,20 @@ class Transactor:
         request: dict[str, Any] = {"from": sender, "data": data}
         if to is not None:
             request["to"] = to_checksum_address(to)
-        gas = estimate(self.w3, request, what)
+        gas = estimate(self.w3, request, what) * GAS_MARGIN_PERCENT // 100
         bid = fee_bid(self.w3, self.priority_fee_wei)
+        balance = int(self.w3.eth.get_balance(to_checksum_address(sender)))
+        if balance < gas * bid.max_fee:
+            raise ExecutorAdminError(
+                f"{what}: {sender} holds {balance} wei; the transaction may cost up to "
+                f"{gas * bid.max_fee} wei ({gas} gas at {bid.max_fee} wei): fund the key"
+            )
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": int(self.w3.eth.chain_id),
             "nonce": int(self.w3.eth.get_transaction_count(to_checksum_address(sender), "pending")),
             "value": 0,
-            "gas": gas * GAS_MARGIN_PERCENT // 100,
+            "gas": gas,
             "maxFeePerGas": bid.max_fee,
             "maxPriorityFeePerGas": bid.priority_fee,
             "data": data,
@@ -228,6 +234,17 @@ def fee_bid(w3: Web3, priority_fee_wei: int) -> FeeBid:
     method, params = fee_history_call("latest")
     answer = w3.provider.make_request(method, params)  # type: ignore[arg-type]
     return FeePolicy(priority_fee_wei).update(dict(answer.get("result") or {}))
+
+
+def node_failure(exc: BaseException) -> ChainUnreachable | None:
+    """The endpoint went away mid-operation (refused, reset, timed out), as our error;
+    None for anything else. The message masks credentials in the URL."""
+    from requests.exceptions import RequestException
+
+    if not isinstance(exc, RequestException | ConnectionError | TimeoutError):
+        return None
+    detail = redact_text(str(exc))[:200]
+    return ChainUnreachable(f"the RPC endpoint stopped answering: {type(exc).__name__}: {detail}")
 
 
 def estimate(w3: Web3, request: dict[str, Any], what: str) -> int:

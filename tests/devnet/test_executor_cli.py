@@ -311,3 +311,21 @@ def test_on_a_mainnet_chain_id_deploy_is_a_dry_run_until_yes(
         assert f'executor = "{address}"' in config.read_text()
     finally:
         anvil.stop(handle)
+
+
+def test_a_key_without_gas_money_is_told_to_fund_itself_and_the_failure_is_audited(
+    chain: Chain,
+) -> None:
+    key, operator = new_key(chain.directory)  # never funded
+    config = chain.config("unfunded.toml", key)
+    before = config.read_text()
+
+    done = arbctl("deploy", "--config", str(config))
+
+    assert done.returncode == 1
+    message = json.loads(done.stdout)["error"]["message"]
+    assert f"{operator} holds 0 wei" in message and "fund the key" in message
+    assert chain.w3.eth.get_transaction_count(operator) == 0
+    assert config.read_text() == before
+    rows = [(r.action, r.outcome) for r in audit_rows(chain)][-2:]
+    assert rows == [("executor.deploy", "started"), ("executor.deploy", "failed")]
