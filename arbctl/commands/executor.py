@@ -474,14 +474,11 @@ def _deploy_rehearsal(
         return
     r = rehearsal.to_dict()
     output.say(f"DRY RUN on chain {base['chain_id']}: nothing sent (--yes to deploy)")
-    output.say(f"  owner            {owner}")
-    output.say(f"  code hash        {r['code_hash']}")
-    output.say(
-        f"  creation gas     {r['creation_gas']:,} (+{r['follow_up_transactions']} allow txs)"
-    )
-    output.say(
-        f"  max cost         {r['creation_cost_max_wei']:,} wei; balance {r['balance_wei']:,} wei"
-    )
+    _field("owner", owner)
+    _field("code hash", r["code_hash"])
+    _field("gas", f"{r['creation_gas']:,} + {r['follow_up_transactions']} allow transactions")
+    _field("max cost", f"{r['creation_cost_max_wei']:,} wei")
+    _field("balance", f"{r['balance_wei']:,} wei")
     _print_plan(base["plan"])
 
 
@@ -500,23 +497,23 @@ def _print_deployed(document: dict[str, Any], as_json: bool) -> None:
         return
     executor = document["executor"]
     output.say(f"[bold green]ArbExecutor deployed[/] at {executor['address']}")
-    output.say(f"  owner      {executor['owner']}")
-    output.say(f"  code hash  {executor['code_hash']} (verified on chain)")
-    output.say(f"  gas        {executor['gas_used']:,} in {len(executor['transactions'])} txs")
+    _field("owner", executor["owner"])
+    _field("code hash", executor["code_hash"])
+    _field("verified", "code hash, owner and allowlist read back from the chain")
+    _field("gas", f"{executor['gas_used']:,} in {len(executor['transactions'])} transactions")
     _print_plan(document["plan"])
     if document.get("config_backup"):
-        output.say(
-            f"  config     evm.executor set in {document['config']} "
-            f"(previous file: {document['config_backup']})"
-        )
+        _field("config", f"evm.executor set in {document['config']}")
+        _field("backup", document["config_backup"])
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
-    output.say(f"  factories  {', '.join(plan['factories'])}")
-    if plan["v3_factories"]:
-        output.say(f"  v3         {', '.join(f['address'] for f in plan['v3_factories'])}")
-    if plan["lenders"]:
-        output.say(f"  lenders    {', '.join(plan['lenders'])}")
+    for factory in plan["factories"]:
+        _field("factory", factory)
+    for factory in plan["v3_factories"]:
+        _field("v3 factory", factory["address"])
+    for lender in plan["lenders"]:
+        _field("lender", lender)
 
 
 def _print_status(document: dict[str, Any], loaded: Config) -> None:
@@ -524,19 +521,26 @@ def _print_status(document: dict[str, Any], loaded: Config) -> None:
 
     decimals = {t.symbol: t.decimals for t in loaded.evm.tokens}
     build = {True: "this build", False: "NOT this build", None: "unknown (no compiler)"}
-    owner_note = "" if document["key_is_owner"] else "  [red](not the configured key)[/]"
     output.say(f"executor {document['address']} on chain {document['chain_id']}")
-    output.say(f"  owner      {document['owner']}{owner_note}")
-    output.say(f"  code hash  {document['code_hash']} ({build[document['code_matches_build']]})")
-    output.say(f"  paused     {'yes' if document['paused'] else 'no'}")
-    output.say(f"  factories  {', '.join(document['factories'])}")
-    v3 = ", ".join(f["address"] for f in document["v3_factories"]) or "none"
-    output.say(f"  v3         {v3}")
+    _field("owner", document["owner"])
+    if not document["key_is_owner"]:
+        _field("", "[red]not the configured key: withdraw and trading would revert[/]", True)
+    _field("code hash", document["code_hash"])
+    _field("build", build[document["code_matches_build"]])
+    _field("paused", "[red]yes[/]" if document["paused"] else "no", True)
+    for factory in document["factories"]:
+        _field("factory", factory)
+    for factory in document["v3_factories"]:
+        _field("v3 factory", factory["address"])
     for lender, allowed in document["lenders"].items():
-        output.say(f"  lender     {lender} {'allowed' if allowed else '[red]NOT allowed[/]'}")
+        _field("lender", f"{lender} {'allowed' if allowed else '[red]NOT allowed[/]'}", True)
     for symbol, amount in document["balances"].items():
-        shown = units.human(amount, decimals.get(symbol, 0))
-        output.say(f"  balance    {shown} {symbol}")
+        _field("balance", f"{units.human(amount, decimals.get(symbol, 0))} {symbol}")
+
+
+def _field(label: str, value: str, markup: bool = False) -> None:
+    """One `  label       value` line: an address or a hash stays whole in 80 columns."""
+    output.say(f"  {label:<11}{value if markup else output.esc(value)}")
 
 
 def _note(line: str, as_json: bool) -> None:
