@@ -309,6 +309,22 @@ def test_on_a_mainnet_chain_id_deploy_is_a_dry_run_until_yes(
         address = json.loads(real.stdout)["executor"]["address"]
         assert mainnet.w3.eth.get_code(address)
         assert f'executor = "{address}"' in config.read_text()
+
+        usdc = mainnet.tokens["USDC"]
+        transact(usdc.functions.transfer(address, 5 * E18), mainnet.w3.eth.accounts[0])
+        _, receiver = new_key(directory)
+        argv = ["withdraw", "USDC", "--to", receiver, "--reason", "r", "--config", str(config)]
+        dry = arbctl(*argv)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        assert json.loads(dry.stdout) == {
+            "executor": address,
+            "to": receiver,
+            "dry_run": True,
+            "would_withdraw": {"USDC": 5 * E18},
+        }
+        assert usdc.functions.balanceOf(address).call() == 5 * E18
+        assert arbctl(*argv, "--yes").returncode == 0
+        assert usdc.functions.balanceOf(receiver).call() == 5 * E18
     finally:
         anvil.stop(handle)
 
