@@ -24,6 +24,7 @@ from arbctl.commands import (
     control,
     engine,
     events,
+    executor,
     fleet,
     observe,
     providers,
@@ -155,6 +156,7 @@ app.command(rich_help_panel=_LIFECYCLE)(engine.down)
 app.add_typer(engine.app, rich_help_panel=_LIFECYCLE)
 app.add_typer(config.app, rich_help_panel=_CONFIG)
 app.add_typer(wallet.app, rich_help_panel=_KEYS)
+app.add_typer(executor.app, rich_help_panel=_KEYS)
 app.add_typer(runbook.checklist_app, rich_help_panel=_RUNBOOK)
 app.command(rich_help_panel=_RUNBOOK)(runbook.triage)
 app.add_typer(runbook.report_app, rich_help_panel=_RUNBOOK)

@@ -22,7 +22,7 @@ import tomllib
 import types
 import typing
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -470,10 +470,13 @@ class Config:
 
 
 # --- loading ---------------------------------------------------------------------------
-def load(path: str | Path | None) -> Config:
+def load(path: str | Path | None, *, not_yet: Collection[str] = ()) -> Config:
     """Read and validate a config file; `None` gives the embedded defaults.
 
-    Raises ConfigError; when a file has several problems, `ConfigErrors` with all of them.
+    `not_yet`: keys whose cross-field rule is waived because the caller is the one about
+    to fill them in (`arbctl executor deploy` writes `evm.executor`); a wrong value for
+    such a key is still refused. Raises ConfigError; when a file has several problems,
+    `ConfigErrors` with all of them.
     """
     if path is None:
         return Config()
@@ -483,7 +486,8 @@ def load(path: str | Path | None) -> Config:
     if not isinstance(config, Config):  # pragma: no cover - TOML's top level is a table
         config = Config()
     config.source = source
-    errors = loader.errors + [e for e in check(config) if not loader.covers(e.key)]
+    rules = [e for e in check(config) if e.key not in not_yet]
+    errors = loader.errors + [e for e in rules if not loader.covers(e.key)]
     if len(errors) == 1:
         raise errors[0]
     if errors:

@@ -49,6 +49,7 @@ from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
+from engine.lenders.loans import loan_of
 from engine.lenders.sources import LiquiditySources, build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
@@ -178,12 +179,12 @@ class Daemon:
             log.error("cannot build the %s market: %s", self.config.market.venue, exc)
             return EXIT_FAILED
         try:
-            gas = build_gas_model(self.config)
-            guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
             lenders = build_sources(self.config)
             if lenders is not None:  # sizing reads what each lender can lend, per block
                 venue.watch_lenders(lenders.loans(), _base_tokens(self.config, venue))
                 lenders.read_capacity_from(venue.lender_capacity)
+            gas = build_gas_model(self.config, lenders)
+            guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
             providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
@@ -458,10 +459,14 @@ def _base_tokens(config: Config, venue: Venue) -> list[str]:
     return [by_symbol[s] for s in config.strategy.base_tokens if s in by_symbol]
 
 
-def build_gas_model(config: Config) -> GasModel:
-    """The gas model, its prior the configured gas units (engine/strategy/gas_model.py)."""
+def build_gas_model(config: Config, lenders: LiquiditySources | None = None) -> GasModel:
+    """The gas model, its prior the configured gas units plus the active lender's path
+    (engine/strategy/gas_model.py); without lenders the route's first pair lends."""
     strategy = config.strategy
-    return GasModel({2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop})
+    prior = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
+    if lenders is None:
+        return GasModel(prior)
+    return GasModel(prior, active_lender=lambda: loan_of(lenders.active.url).kind)
 
 
 def build_search(config: Config, venue: Venue, gas: GasModel | None = None) -> ArbitrageSearch:

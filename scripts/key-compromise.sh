@@ -10,9 +10,10 @@
 # The engine is halted FIRST (`arbctl kill`, with its fallback when the engine does not
 # answer), before anything that could refuse — a compromised key must stop signing even
 # when the rest of the command line is wrong. Any other `arbctl wallet rotate` option
-# (--rpc-url, --new-key, --json, --socket, --state-dir, --timeout) is passed through;
-# --socket and --state-dir also reach the halt. Then, by hand: deploy a new executor for
-# the new key, fund it from the backup address, resume after review (docs/runbook.md).
+# (--rpc-url, --new-key, --json, --socket, --state-dir, --timeout, --redeploy) is passed through;
+# --socket and --state-dir also reach the halt; --redeploy also deploys a new executor for
+# the new key. Then, by hand: (without --redeploy, `arbctl executor deploy`), fund the new
+# key from the backup address, resume after review (docs/runbook.md).
 # arbctl: next to this script (the repo's .venv/bin/arbctl), then $ARBCTL, then PATH; the
 # one used is named on stderr (scripts/find-arbctl.sh).
 # Exit codes: those of `arbctl wallet rotate` (0 done · 1 a step failed · 2 usage) ·
@@ -28,7 +29,7 @@ reason=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    --yes | -y | --json | --shutdown) args+=("$1"); shift ;;
+    --yes | -y | --json | --shutdown | --redeploy) args+=("$1"); shift ;;
     --socket=* | --state-dir=*) args+=("$1"); where+=("$1"); shift ;;
     --*=*) args+=("$1"); shift ;;
     --*) [ $# -ge 2 ] || { echo "key-compromise: $1 needs a value" >&2; exit 2; }

@@ -106,7 +106,12 @@ def _imported_modules(path: Path) -> Iterator[str]:
 # --- the product does not depend on its dev tooling -------------------------------------
 DEVNET = "engine.devnet"
 # Where the devnet may be imported: its own folder and the CLI command that drives it.
-DEVNET_USERS = (ROOT / "engine" / "devnet", ROOT / "arbctl" / "commands" / "devnet.py")
+# `executor` compiles, deploys and reads the contract whose source and compiler live there.
+DEVNET_USERS = (
+    ROOT / "engine" / "devnet",
+    ROOT / "arbctl" / "commands" / "devnet.py",
+    ROOT / "arbctl" / "commands" / "executor.py",
+)
 
 
 def _product_files() -> Iterator[Path]:

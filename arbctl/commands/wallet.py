@@ -105,6 +105,14 @@ ShutdownOpt = Annotated[
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=1, help="Seconds to wait for each transaction.")
 ]
+RedeployOpt = Annotated[
+    bool,
+    typer.Option(
+        "--redeploy",
+        help="Also deploy a new executor owned by the new key (`arbctl executor deploy`), "
+        "its gas sent to the new key from the old wallet before the native sweep.",
+    ),
+]
 
 
 @app.command("rotate")
@@ -116,6 +124,7 @@ def rotate(
     new_key: NewKeyOpt = None,
     rpc_url: RpcUrlOpt = None,
     shutdown: ShutdownOpt = False,
+    redeploy: RedeployOpt = False,
     timeout: TimeoutOpt = 120.0,
     socket: options.SocketOpt = None,
     state_dir: options.StateDirOpt = None,
@@ -131,13 +140,15 @@ def rotate(
        to --sweep-to. 6. verify: balances read again. 7. switch_config: evm.key_file in
        the config file now names the new key (the old file is kept as FILE.bak).
 
-    The executor's owner is fixed when it is deployed: deploy a new one for the new key
-    and set evm.executor before starting the engine again (it refuses an executor it
+    The executor's owner is fixed when it is deployed: --redeploy sends the new key the
+    gas of a deployment (before the native sweep) and, after the switch, runs `arbctl
+    executor deploy` for it (step redeploy: evm.executor names the new executor);
+    without it, deploy one before starting the engine again (it refuses an executor it
     does not own). Without --yes, stdin must be a terminal.
 
     --json: {ok, halted, old_address, new_address, new_key_file, backup_address,
-    executor, config, config_backup, before, swept, gas_wei, steps: [{step, ok, detail}],
-    next_steps}.
+    executor, new_executor, config, config_backup, before, swept, gas_wei, steps: [{step,
+    ok, detail}], next_steps}.
 
     Exit codes: 0 every step succeeded · 1 a step failed or the sweep was not confirmed
     (see steps) · 2 usage: no --sweep-to, bad address, no config, invalid config, or
@@ -166,6 +177,7 @@ def rotate(
         state_dir=state_dir,
         shutdown=shutdown,
         timeout_s=timeout,
+        redeploy=redeploy,
     )
     try:
         rotation = rotation_module.prepare(request)

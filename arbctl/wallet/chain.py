@@ -142,6 +142,22 @@ class Chain:
         }
         return self._send(signer, tx, timeout), value
 
+    def send_native(self, signer: Signer, to: str, value: int, timeout: float) -> Sent:
+        """A plain transfer of `value` wei (EIP-1559, 21,000 gas)."""
+        bid = self.fee_bid()
+        tx = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": self._nonce(signer.address),
+            "to": Web3.to_checksum_address(to),
+            "value": value,
+            "gas": 21_000,
+            "maxFeePerGas": bid.max_fee,
+            "maxPriorityFeePerGas": bid.priority_fee,
+            "data": "0x",
+        }
+        return self._send(signer, tx, timeout)
+
     def _nonce(self, sender: str) -> int:
         """Pending, not latest: the halted engine may still be cancelling in-flight sends."""
         address = Web3.to_checksum_address(sender)

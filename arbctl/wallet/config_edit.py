@@ -1,11 +1,13 @@
-"""Point `evm.key_file` at a new key by editing one line of the operator's TOML file.
+"""Change one string of the `[evm]` table by editing one line of the operator's TOML file.
 
-Operators keep comments, ordering and other engines' settings in that file, so it is
-not re-serialised: only the `key_file` line of the `[evm]` table is replaced (or added
-right under the header). The result is then parsed and compared with the original: it
-must be the same document except `evm.key_file`, and it must pass the engine's own
-validation; otherwise nothing is written and the operator is told to edit it by hand.
-The previous file is kept as `<file>.bak`; the new one replaces it atomically.
+`evm.key_file` (a rotated key) and `evm.executor` (a deployed executor). Operators keep
+comments, ordering and other engines' settings in that file, so it is not
+re-serialised: only that key's line of the `[evm]` table is replaced (or added right
+under the header). The result is then parsed and compared with the original: it must be
+the same document except that key, and it must pass the engine's own validation;
+otherwise nothing is written and the operator is told to edit it by hand. The previous
+file is kept as `<file>.bak` (`<file>.bak.N` when that exists: an earlier backup is
+never overwritten); the new one replaces it atomically.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from arbctl.wallet.errors import WalletError
 from engine.config import ConfigError, load
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]\s][^\]]*?)\s*\]\]?\s*(#.*)?$")
-_KEY_LINE = re.compile(
-    r"""^(?P<lead>\s*key_file\s*=\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*')(?P<tail>\s*(?:\#.*)?)$"""
+_VALUE_LINE = (
+    r"""^(?P<lead>\s*{key}\s*=\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*')"""
+    r"""(?P<tail>\s*(?:\#.*)?)$"""
 )
+EDITABLE = ("key_file", "executor")
 
 
 class ConfigEditError(WalletError):
@@ -33,14 +37,31 @@ class ConfigEditError(WalletError):
 
 
 def switch_key_file(config: Path, new_key: Path) -> Path:
-    """Rewrite `evm.key_file` in `config` to `new_key`; return the `.bak` path."""
+    """Rewrite `evm.key_file` in `config` to `new_key`; return the backup's path."""
+    return set_evm_string(config, "key_file", str(new_key))
+
+
+def set_evm_string(config: Path, key: str, value: str) -> Path:
+    """Rewrite `evm.<key>` in `config` to `value`; return the backup's path."""
+    if key not in EDITABLE:
+        raise ConfigEditError(f"evm.{key} is not a key this tool edits ({', '.join(EDITABLE)})")
     text = _read(config)
-    updated = _replace_key_line(text, str(new_key), config)
-    _verify(text, updated, str(new_key), config)
-    backup = config.with_name(config.name + ".bak")
+    updated = _replace_line(text, key, value, config)
+    _verify(text, updated, key, value, config)
+    backup = free_backup_path(config)
     shutil.copy2(config, backup)
     _write_atomically(config, updated)
     return backup
+
+
+def free_backup_path(config: Path) -> Path:
+    """`<file>.bak`, or the first free `<file>.bak.N`: an earlier backup is kept."""
+    candidate = config.with_name(config.name + ".bak")
+    number = 1
+    while candidate.exists():
+        candidate = config.with_name(f"{config.name}.bak.{number}")
+        number += 1
+    return candidate
 
 
 def _read(config: Path) -> str:
@@ -50,23 +71,24 @@ def _read(config: Path) -> str:
         raise ConfigEditError(f"cannot read {config}: {exc}") from None
 
 
-def _replace_key_line(text: str, value: str, config: Path) -> str:
+def _replace_line(text: str, key: str, value: str, config: Path) -> str:
     lines = text.splitlines(keepends=True)
     start, end = _evm_table(lines, config)
     new_value = _toml_string(value)
+    pattern = re.compile(_VALUE_LINE.replace("{key}", key))
     for index in range(start + 1, end):
         line = lines[index].rstrip("\r\n")
-        if not re.match(r"^\s*key_file\s*=", line):
+        if not re.match(rf"^\s*{key}\s*=", line):
             continue
-        match = _KEY_LINE.match(line)
+        match = pattern.match(line)
         if match is None:
-            raise ConfigEditError(f"{config}: evm.key_file is not a one-line string")
+            raise ConfigEditError(f"{config}: evm.{key} is not a one-line string")
         newline = lines[index][len(line) :] or "\n"
         lines[index] = f"{match['lead']}{new_value}{match['tail']}{newline}"
         return "".join(lines)
     if not lines[start].endswith("\n"):
         lines[start] += "\n"
-    lines.insert(start + 1, f"key_file = {new_value}\n")
+    lines.insert(start + 1, f"{key} = {new_value}\n")
     return "".join(lines)
 
 
@@ -86,18 +108,18 @@ def _evm_table(lines: list[str], config: Path) -> tuple[int, int]:
     return start, len(lines)
 
 
-def _verify(before: str, after: str, new_key: str, config: Path) -> None:
-    """Same document but for evm.key_file, and still a valid engine config."""
+def _verify(before: str, after: str, key: str, value: str, config: Path) -> None:
+    """Same document but for evm.<key>, and still a valid engine config."""
     try:
         expected: dict[str, Any] = copy.deepcopy(tomllib.loads(before))
         got = tomllib.loads(after)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigEditError(f"{config}: the edit would not be valid TOML: {exc}") from None
-    expected.setdefault("evm", {})["key_file"] = new_key
+    expected.setdefault("evm", {})[key] = value
     if got != expected:
         raise ConfigEditError(
-            f"{config}: cannot change only evm.key_file in this layout; edit it by hand: "
-            f"key_file = {_toml_string(new_key)} under [evm]"
+            f"{config}: cannot change only evm.{key} in this layout; edit it by hand: "
+            f"{key} = {_toml_string(value)} under [evm]"
         )
     probe = config.with_name(f".{config.name}.check")
     try:

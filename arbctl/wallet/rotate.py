@@ -58,6 +58,7 @@ class RotateRequest:
     state_dir: Path | None = None
     shutdown: bool = False
     timeout_s: float = 120.0
+    redeploy: bool = False  # deploy a new executor for the new key (arbctl executor deploy)
 
 
 @dataclass(slots=True)
@@ -79,6 +80,7 @@ class RotateReport:
     backup_address: str
     old_address: str = ""
     executor: str = ""
+    new_executor: str | None = None
     new_address: str | None = None
     new_key_file: str | None = None
     config_backup: str | None = None
@@ -107,6 +109,7 @@ class RotateReport:
             "new_key_file": self.new_key_file,
             "backup_address": self.backup_address,
             "executor": self.executor or None,
+            "new_executor": self.new_executor,
             "config": self.config,
             "config_backup": self.config_backup,
             "before": {"wallet": before.wallet, "executor": before.executor},
@@ -203,6 +206,8 @@ def run(rotation: Rotation, confirm: Confirm) -> RotateReport:
     sweep(rotation)
     verify(rotation)
     switch_config(rotation)
+    if rotation.request.redeploy:
+        redeploy(rotation)
     report.next_steps.extend(_next_steps(rotation))
     return report
 
@@ -278,7 +283,73 @@ def sweep(rotation: Rotation) -> None:
         if amount:
             data = calldata("transfer(address,uint256)", (rotation.backup, amount))
             _send(rotation, "wallet", token.symbol, amount, token.address, data)
+    if rotation.request.redeploy:
+        fund_new_key(rotation)
     _sweep_native(rotation)
+
+
+# Deploy gas sent to the new key: twice the rehearsed creation plus this per allow call.
+ALLOW_CALL_GAS = 100_000
+
+
+def fund_new_key(rotation: Rotation) -> None:
+    """Gas for `redeploy`, from the old wallet (whose rest goes to the backup next)."""
+    report = rotation.report
+    if report.new_address is None:
+        report.step("fund_new_key", False, "skipped: no new key was created")
+        return
+    answer = _arbctl(rotation, "executor", "deploy", "--dry-run")
+    rehearsal = answer.get("rehearsal")
+    if not rehearsal:
+        report.step("fund_new_key", False, f"cannot price the deploy: {_error_of(answer)}")
+        return
+    gas = rehearsal["creation_gas"] + ALLOW_CALL_GAS * rehearsal["follow_up_transactions"]
+    value = 2 * gas * rehearsal["max_fee_per_gas_wei"]
+    try:
+        sent = rotation.chain.send_native(
+            rotation.signer, report.new_address, value, rotation.request.timeout_s
+        )
+    except ChainError as exc:
+        report.step("fund_new_key", False, str(exc))
+        return
+    report.gas_wei += sent.cost_wei
+    report.swept["wallet"]["deploy_gas"] = value
+    report.step("fund_new_key", True, f"{value} wei to {report.new_address} (tx {sent.tx_hash})")
+
+
+def redeploy(rotation: Rotation) -> None:
+    """`arbctl executor deploy --yes` on the switched config: owned by the new key."""
+    report = rotation.report
+    if report.config_backup is None:
+        report.step("redeploy", False, "skipped: the config does not name the new key")
+        return
+    answer = _arbctl(rotation, "executor", "deploy", "--yes", "--reason", rotation.request.reason)
+    address = (answer.get("executor") or {}).get("address")
+    if not address:
+        report.step("redeploy", False, f"arbctl executor deploy failed: {_error_of(answer)}")
+        return
+    report.new_executor = address
+    report.step("redeploy", True, f"executor {address} owned by {report.new_address}")
+
+
+def _arbctl(rotation: Rotation, *args: str) -> dict[str, Any]:
+    """`arbctl ARGS --config CONFIG --json` as a process; its JSON answer (or {})."""
+    request = rotation.request
+    argv = [sys.executable, "-m", "arbctl", *args, "--config", str(request.config), "--json"]
+    argv += ["--rpc-url", request.rpc_url] if request.rpc_url else []
+    argv += ["--state-dir", str(request.state_dir)] if request.state_dir else []
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=request.timeout_s * 8, check=False
+        )
+        answer = json.loads(done.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        return {"error": {"message": f"no answer: {type(exc).__name__}"}}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _error_of(answer: dict[str, Any]) -> str:
+    return str((answer.get("error") or {}).get("message") or "no answer")
 
 
 def _balance(rotation: Rotation, token: str, holder: str, step: str) -> int:
@@ -363,9 +434,12 @@ def _next_steps(rotation: Rotation) -> list[str]:
     report = rotation.report
     new = report.new_address or "the new wallet"
     steps = []
-    if report.executor:
+    if report.new_executor:
+        steps.append(f"the new executor {report.new_executor} is in evm.executor")
+    elif report.executor:
         steps.append(
-            f"deploy a new ArbExecutor owned by {new} and set evm.executor: the owner of "
+            f"deploy a new ArbExecutor owned by {new} (arbctl executor deploy --config "
+            f"{report.config}): the owner of "
             f"{report.executor} is fixed at deployment, and the engine refuses to start "
             "with an executor it does not own"
         )

@@ -43,15 +43,24 @@ class CompileError(DevnetError):
     """solc rejected the sources; the message carries its formatted diagnostics."""
 
 
-def standard_input(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
-    sources = {name: {"content": (contracts_dir / name).read_text()} for name in SOURCES}
+def standard_input(
+    contracts_dir: Path = CONTRACTS_DIR, names: tuple[str, ...] = SOURCES
+) -> dict[str, Any]:
+    sources = {name: {"content": (contracts_dir / name).read_text()} for name in names}
     return {"language": "Solidity", "sources": sources, "settings": SETTINGS}
 
 
 def compile_contracts(root: Path | None = None, cache: bool = True) -> dict[str, Artifact]:
     """ABI and creation code of every contract in our sources, by contract name."""
+    return compile_files(CONTRACTS_DIR, SOURCES, root, cache)
+
+
+def compile_files(
+    directory: Path, names: tuple[str, ...], root: Path | None = None, cache: bool = True
+) -> dict[str, Artifact]:
+    """The same compiler and settings on other sources (the tests' attacker contracts)."""
     root = ensure_installed(root)
-    request = standard_input()
+    request = standard_input(directory, names)
     cache_file = _cache_path(root, request)
     if cache and cache_file.is_file():
         return _artifacts(json.loads(cache_file.read_text()))

@@ -21,8 +21,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from engine.devnet import artifacts, compile, lenders, operator_files, v3
+from engine.devnet import executor as executor_admin
 from engine.devnet.anvil import CHAIN_ID
-from engine.devnet.chain import anvil_call, connect, deploy, send_signed, transact
+from engine.devnet.chain import anvil_call, connect, deploy, transact
 from engine.devnet.errors import DevnetError
 from engine.devnet.market_spec import (
     AAVE_TOKENS,
@@ -53,12 +54,14 @@ from engine.devnet.world import (
     V3PoolRecord,
     World,
 )
+from engine.execution.signer import Signer
 
 Progress = Callable[[str], None]
 
 
 DEPLOYER_ETH = 10**6 * 10**18  # plenty for WETH liquidity, whatever anvil's default
 OPERATOR_ETH = 1_000 * 10**18  # gas money
+OPERATOR_TIP_WEI = 10**9  # the operator deploys its executor itself, like on any chain
 TEST_TOKEN_SUPPLY_USD = 10**9  # minted to the deployer per token
 
 
@@ -101,8 +104,10 @@ def deploy_world(
 
     key_file, operator = operator_files.create_key_file(state)
     anvil_call(w3, "anvil_setBalance", operator, hex(OPERATOR_ETH))
-    executor = deploy(w3, ours["ArbExecutor"], deployer, operator, [d.factory for d in dexes])
-    _allow(executor, operator_files.read_key(key_file), v3_dex, lender_records, root)
+    signer = Signer(operator_files.read_key(key_file))
+    plan = executor_plan(dexes, v3_dex, lender_records, root)
+    transactor = executor_admin.Transactor(w3, signer, OPERATOR_TIP_WEI)
+    executor = executor_admin.deploy_executor(transactor, plan, progress, root)
     world = World(
         chain_id=CHAIN_ID,
         rpc_url=rpc_url,
@@ -284,15 +289,13 @@ def _deploy_lenders(
     ]
 
 
-def _allow(
-    executor: Contract,
-    operator_key: bytes,
-    v3_dex: V3DexRecord,
-    lender_records: list[LenderRecord],
-    root: Path,
-) -> None:
-    """The owner allows the devnet's V3 factory and lenders on the executor."""
+def executor_plan(
+    dexes: list[DexRecord], v3_dex: V3DexRecord, lender_records: list[LenderRecord], root: Path
+) -> executor_admin.ExecutorPlan:
+    """The devnet's executor allows both V2 dexes, its V3 factory and both lenders."""
     init_hash = bytes.fromhex(artifacts.v3_pool_init_code_hash(root))
-    send_signed(executor.functions.allowV3Factory(v3_dex.factory, init_hash), operator_key)
-    for lender in lender_records:
-        send_signed(executor.functions.setLender(lender.address, True), operator_key)
+    return executor_admin.ExecutorPlan(
+        factories=tuple(d.factory for d in dexes),
+        v3_factories=(executor_admin.V3Factory(v3_dex.factory, init_hash),),
+        lenders=tuple(lender.address for lender in lender_records),
+    )

@@ -88,21 +88,23 @@ def gas_report(
 def _shape_rows(gas: GasModel) -> list[dict[str, Any]]:
     """The prior per hop count (what a shape never observed is charged), then every
     learnt shape with its estimate, prior and observations."""
+    lender = gas.lender  # the prior is the active lender's path
     priors: list[dict[str, Any]] = [
         {
             "shape": f"{hops}-hop (prior)",
             "hops": hops,
             "kinds": [],
             "dexes": [],
-            "gas_units": units,
-            "prior": units,
+            "lender": lender,
+            "gas_units": gas.prior_for(hops, lender),
+            "prior": gas.prior_for(hops, lender),
             "source": "prior",
             "observations": 0,
             "receipts": 0,
             "estimates": 0,
             "last_used": None,
         }
-        for hops, units in sorted(gas.prior.items())
+        for hops in sorted(gas.prior)
     ]
     return priors + [row.to_dict() for row in gas.table()]
 

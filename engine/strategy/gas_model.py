@@ -13,7 +13,13 @@ order of trust,
   2. dry runs: the `eth_estimateGas` of the executor call before the first send (close,
      but nodes simulate at the head's timestamp and can skip a pair's oracle writes, see
      engine.market.evm.fees, so it is only used until a receipt arrives);
-  3. the prior: the configured `gas_units_2hop` / `gas_units_3hop`.
+  3. the prior: the configured `gas_units_2hop` / `gas_units_3hop` (the path where the
+     route's first pair lends), plus what the active lender's contract path adds to it
+     (`LENDER_GAS_OVERHEAD`, measured on anvil: docs/benchmarks.md "Gas per executor
+     path"; an Aave loan costs ~144k gas more than a V2 flash swap).
+Observations are kept per (shape, lender): the lender is the one active when they were
+made (`active_lender`, the liquidity failover's choice), so a failover to a dearer
+lender charges that lender's figures at once instead of the cheaper path's receipts.
 From observations the estimate is a quantile (nearest rank, `quantile_pct`, the upper
 median by default) of the last `window` ones. Measured on the devnet's real contracts: the
 first trade through a token pays a one-off zero-to-nonzero storage write (60k-100k gas
@@ -37,7 +43,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,6 +55,18 @@ from engine.strategy.opportunity import Hop
 log = logging.getLogger("arbctl.gas")
 
 V2 = "v2"
+FIRST_HOP = "first-hop"
+# Gas each lender's path adds to the first-hop flash swap (`execute`), the median over
+# route kinds (2/3-hop V2, V3+V2) of receipts on the devnet's real contracts,
+# scripts/bench/executor_gas.py. Inventory costs more than first-hop: `run` moves the
+# input out of the executor and checks each pool, where the flash swap is paid in place.
+LENDER_GAS_OVERHEAD: dict[str, int] = {
+    FIRST_HOP: 0,
+    "inventory": 18_500,
+    "uniswap-v3": 85_600,
+    "balancer-v2": 56_400,
+    "aave-v3": 144_400,
+}
 DEFAULT_WINDOW = 64
 DEFAULT_QUANTILE_PCT = 50
 MAX_SHAPES = 4096
@@ -105,6 +123,9 @@ def upper_quantile(values: Iterable[int], pct: int) -> int:
     return ordered[max(1, rank) - 1]
 
 
+_Key = tuple[RouteShape, str]  # a shape and the lender path it was observed on
+
+
 @dataclass(slots=True)
 class _Observed:
     receipts: deque[int]
@@ -122,10 +143,12 @@ class ShapeEstimate:
     receipts: int  # observations in the ring
     estimates: int
     last_used: int | None  # the newest receipt's gasUsed
+    lender: str = FIRST_HOP  # the lender path these observations were made on
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.shape.to_dict(),
+            "lender": self.lender,
             "gas_units": self.estimate,
             "prior": self.prior,
             "source": self.source,
@@ -146,6 +169,8 @@ class GasModel:
         window: int = DEFAULT_WINDOW,
         quantile_pct: int = DEFAULT_QUANTILE_PCT,
         max_shapes: int = MAX_SHAPES,
+        active_lender: Callable[[], str] | None = None,
+        lender_overhead: Mapping[str, int] = LENDER_GAS_OVERHEAD,
     ) -> None:
         if not prior or any(units <= 0 for units in prior.values()):
             raise ValueError("the gas prior needs a positive estimate per hop count")
@@ -155,81 +180,96 @@ class GasModel:
         self._window = window
         self._pct = quantile_pct
         self._max_shapes = max_shapes
-        self._observed: OrderedDict[RouteShape, _Observed] = OrderedDict()
-        self._current: dict[RouteShape, int] = {}
+        self._lender = active_lender or (lambda: FIRST_HOP)
+        self._overhead = dict(lender_overhead)
+        self._observed: OrderedDict[_Key, _Observed] = OrderedDict()
+        self._current: dict[_Key, int] = {}
         self.version = 0  # bumps on every change of an estimate
 
     @property
     def prior(self) -> dict[int, int]:
         return dict(self._prior)
 
-    def prior_for(self, hops: int) -> int:
+    def prior_for(self, hops: int, lender: str = FIRST_HOP) -> int:
         """The configured number for this many hops (the nearest configured length's,
-        scaled per hop, for a length the config does not name)."""
+        scaled per hop, for a length the config does not name), plus what `lender`'s
+        path adds (an unknown lender: nothing)."""
         if hops in self._prior:
-            return self._prior[hops]
-        nearest = min(self._prior, key=lambda n: (abs(n - hops), n))
-        return self._prior[nearest] * hops // nearest
+            base = self._prior[hops]
+        else:
+            nearest = min(self._prior, key=lambda n: (abs(n - hops), n))
+            base = self._prior[nearest] * hops // nearest
+        return base + self._overhead.get(lender, 0)
 
-    def estimate(self, shape: RouteShape) -> int:
-        """Gas units the search charges for a route of this shape."""
-        current = self._current.get(shape)
-        return current if current is not None else self.prior_for(shape.hops)
+    @property
+    def lender(self) -> str:
+        """The lender path trades take now (the liquidity failover's active source)."""
+        return self._lender()
+
+    def estimate(self, shape: RouteShape, lender: str | None = None) -> int:
+        """Gas units the search charges for a route of this shape, borrowing from
+        `lender` (default: the active one)."""
+        lender = self.lender if lender is None else lender
+        current = self._current.get((shape, lender))
+        return current if current is not None else self.prior_for(shape.hops, lender)
 
     # --- learning --------------------------------------------------------------------------
-    def observe_receipt(self, shape: RouteShape, gas_used: int) -> None:
+    def observe_receipt(self, shape: RouteShape, gas_used: int, lender: str | None = None) -> None:
         """A mined, successful transaction of this shape used `gas_used`."""
         if gas_used > 0:
-            self._ring(shape).receipts.append(gas_used)
-            self._update(shape)
+            key = (shape, self.lender if lender is None else lender)
+            self._ring(key).receipts.append(gas_used)
+            self._update(key)
 
-    def observe_estimate(self, shape: RouteShape, estimate: int) -> None:
+    def observe_estimate(self, shape: RouteShape, estimate: int, lender: str | None = None) -> None:
         """A dry run's `eth_estimateGas` for a transaction of this shape."""
         if estimate > 0:
-            self._ring(shape).estimates.append(estimate)
-            self._update(shape)
+            key = (shape, self.lender if lender is None else lender)
+            self._ring(key).estimates.append(estimate)
+            self._update(key)
 
-    def _ring(self, shape: RouteShape) -> _Observed:
-        observed = self._observed.get(shape)
+    def _ring(self, key: _Key) -> _Observed:
+        observed = self._observed.get(key)
         if observed is None:
             observed = _Observed(deque(maxlen=self._window), deque(maxlen=self._window))
-            self._observed[shape] = observed
+            self._observed[key] = observed
             if len(self._observed) > self._max_shapes:
                 dropped, _ = self._observed.popitem(last=False)
                 self._current.pop(dropped, None)
-                log.warning("gas model: more than %d route shapes; forgot %s",
-                            self._max_shapes, dropped.label)  # fmt: skip
-        self._observed.move_to_end(shape)
+                log.warning("gas model: more than %d route shapes; forgot %s via %s",
+                            self._max_shapes, dropped[0].label, dropped[1])  # fmt: skip
+        self._observed.move_to_end(key)
         return observed
 
-    def _update(self, shape: RouteShape) -> None:
-        observed = self._observed[shape]
+    def _update(self, key: _Key) -> None:
+        observed = self._observed[key]
         values = observed.receipts or observed.estimates
         new = upper_quantile(values, self._pct)
-        if self._current.get(shape) != new:
-            self._current[shape] = new
+        if self._current.get(key) != new:
+            self._current[key] = new
             self.version += 1
 
     # --- reading ---------------------------------------------------------------------------
-    def source(self, shape: RouteShape) -> Source:
-        observed = self._observed.get(shape)
+    def source(self, shape: RouteShape, lender: str | None = None) -> Source:
+        observed = self._observed.get((shape, self.lender if lender is None else lender))
         if observed is None:
             return "prior"
         return "receipts" if observed.receipts else "estimate_gas"
 
     def table(self) -> list[ShapeEstimate]:
-        """Every shape with observations, by hop count and name."""
+        """Every (shape, lender) with observations, by hop count, name and lender."""
         rows = []
-        for shape, observed in sorted(self._observed.items()):
+        for (shape, lender), observed in sorted(self._observed.items()):
             rows.append(
                 ShapeEstimate(
                     shape,
-                    self.estimate(shape),
-                    self.prior_for(shape.hops),
-                    self.source(shape),
+                    self.estimate(shape, lender),
+                    self.prior_for(shape.hops, lender),
+                    self.source(shape, lender),
                     len(observed.receipts),
                     len(observed.estimates),
                     observed.receipts[-1] if observed.receipts else None,
+                    lender,
                 )
             )
         return rows

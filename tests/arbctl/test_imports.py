@@ -164,3 +164,21 @@ def test_the_wallet_commands_load_neither_web3_nor_the_devnet_until_they_use_a_c
     loaded = _modules_after([[arg.format(tmp=tmp_path) for arg in argv]])
     assert "web3" not in loaded
     assert not {m for m in loaded if m == "engine.devnet" or m.startswith("engine.devnet.")}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["executor", "--help"],
+        ["executor", "deploy", "--help"],
+        ["executor", "deploy", "--json"],  # usage: no --config, refused before any chain work
+        ["executor", "withdraw", "--all", "--json"],  # usage: no --reason
+    ],
+    ids=lambda a: " ".join(a[:3]),
+)
+def test_the_executor_commands_load_neither_web3_nor_the_devnet_until_they_use_a_chain(
+    argv: list[str],
+) -> None:
+    loaded = _modules_after([argv])
+    assert "web3" not in loaded
+    assert not {m for m in loaded if m == "engine.devnet" or m.startswith("engine.devnet.")}

@@ -208,3 +208,40 @@ async def test_a_restarted_engine_relearns_gas_from_the_ledgers_receipts(tmp_pat
     assert (row.shape, row.receipts, row.source) == (two_hop_shape(m), 5, "receipts")
     assert model.estimate(two_hop_shape(m)) == 170_002
     assert row.last_used == 170_004  # oldest first: the newest is the last observed
+
+
+def test_the_prior_adds_what_the_active_lenders_path_costs_over_the_first_pairs_flash_swap() -> (
+    None
+):
+    from engine.strategy.gas_model import LENDER_GAS_OVERHEAD
+
+    active = ["first-hop"]
+    model = GasModel(PRIOR, active_lender=lambda: active[0])
+    shape = two_hop_shape(market())
+    assert model.estimate(shape) == PRIOR[2]
+    active[0] = "aave-v3"
+    assert model.estimate(shape) == PRIOR[2] + LENDER_GAS_OVERHEAD["aave-v3"]
+    assert model.prior_for(3, "balancer-v2") == PRIOR[3] + LENDER_GAS_OVERHEAD["balancer-v2"]
+    assert model.prior_for(2, "a lender nobody measured") == PRIOR[2]
+    # the measured order: inventory < balancer < uniswap-v3 flash < aave
+    order = ["first-hop", "inventory", "balancer-v2", "uniswap-v3", "aave-v3"]
+    assert sorted(order, key=LENDER_GAS_OVERHEAD.__getitem__) == order
+
+
+def test_receipts_are_kept_per_lender_so_a_failover_charges_the_new_lenders_figures() -> None:
+    active = ["balancer-v2"]
+    model = GasModel(PRIOR, active_lender=lambda: active[0])
+    shape = two_hop_shape(market())
+    for _ in range(3):
+        model.observe_receipt(shape, 250_000)
+    assert model.estimate(shape) == 250_000 and model.source(shape) == "receipts"
+    active[0] = "aave-v3"  # the Vault was drained: the failover moved to Aave
+    assert model.source(shape) == "prior"
+    assert model.estimate(shape) == model.prior_for(2, "aave-v3")
+    model.observe_receipt(shape, 340_000)
+    assert model.estimate(shape) == 340_000
+    assert model.estimate(shape, "balancer-v2") == 250_000
+    assert {(row.lender, row.estimate) for row in model.table()} == {
+        ("balancer-v2", 250_000),
+        ("aave-v3", 340_000),
+    }

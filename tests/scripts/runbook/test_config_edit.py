@@ -99,3 +99,32 @@ def test_a_layout_it_cannot_edit_safely_is_left_alone(
 
     assert config.read_text() == text
     assert not (tmp_path / "engine.toml.bak").exists()
+
+
+def test_a_second_edit_keeps_the_first_backup_and_only_the_executor_line_changes(
+    tmp_path: Path,
+) -> None:
+    from arbctl.wallet.config_edit import set_evm_string
+
+    config = write(
+        tmp_path, CONFIG.replace('"/etc/arbctl/old.key"', f'"{new_key(tmp_path, "a.key")}"')
+    )
+    first_text = config.read_text()
+    first = switch_key_file(config, new_key(tmp_path, "b.key"))
+    second_text = config.read_text()
+    new_executor = "0x" + "ab" * 20
+
+    second = set_evm_string(config, "executor", new_executor)
+
+    assert first != second
+    assert first.read_text() == first_text, "the rotation's backup survives the deploy"
+    assert second.read_text() == second_text
+    assert tomllib.loads(config.read_text())["evm"]["executor"] == new_executor
+    changed = [
+        new
+        for old, new in zip(second_text.splitlines(), config.read_text().splitlines(), strict=True)
+        if old != new
+    ]
+    assert changed == [f'executor = "{new_executor}"']
+    with pytest.raises(ConfigEditError, match="not a key this tool edits"):
+        set_evm_string(config, "chain_id", "1")

@@ -197,3 +197,37 @@ def test_a_mistyped_backup_address_sweeps_nothing(setup: Setup) -> None:
     assert {who: balances(world, who) for who in before} == before
     assert setup.config.read_text() == setup.handle.config_text
     assert sorted(p.name for p in setup.handle.dir.glob("*.key")) == ["operator.key"]
+
+
+def test_rotate_with_redeploy_leaves_an_executor_the_new_key_owns_named_in_the_config(
+    setup: Setup,
+) -> None:
+    world = setup.world
+    setup.handle.start()
+
+    process = setup.rotate("--yes", "--redeploy")
+    out, err = process.communicate(timeout=300)
+
+    assert process.returncode == 0, out + err
+    report = json.loads(out)
+    names = [step["step"] for step in report["steps"]]
+    assert names.index("fund_new_key") < names.index("sweep native")
+    assert names[-2:] == ["switch_config", "redeploy"]
+    new_executor = report["new_executor"]
+    assert new_executor and new_executor != world.executor
+    owner = anvil.rpc(
+        world.rpc_url, "eth_call", [{"to": new_executor, "data": calldata("owner()", ())}, "latest"]
+    )
+    assert "0x" + owner[-40:] == report["new_address"].lower()
+    config = tomllib.loads(setup.config.read_text())
+    assert config["evm"]["executor"] == new_executor
+    assert config["evm"]["key_file"] == report["new_key_file"]
+    # the old wallet paid the new key's deploy gas, the backup got the rest
+    received = balances(world, setup.backup)
+    funded = report["swept"]["wallet"]["deploy_gas"]
+    left = balances(world, world.operator)["ETH"]
+    assert (
+        received["ETH"] + funded + left + report["gas_wei"] == report["before"]["wallet"]["native"]
+    )
+    for secret in (key_hex(setup.key), key_hex(Path(report["new_key_file"]))):
+        assert secret not in (out + err).lower()
