@@ -396,6 +396,7 @@ class TradingPipeline:
             "researches": self.researches,
             "decision_ms": round(self.last_decision_ms, 3),
             "providers": [status.to_dict() for status in self.venue.provider_health()],
+            **_submission(self.venue),
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
@@ -453,3 +454,10 @@ def _with_plan(found: list[Opportunity], planned: list[Opportunity]) -> list[Opp
     """What the search found, and the plan's orders beyond it (follow-ups, as planned)."""
     ids = {o.id for o in found}
     return [*found, *(o for o in planned if o.id not in ids)]
+
+
+def _submission(venue: Any) -> dict[str, Any]:
+    """A chain venue's submission route and what is out on it (pending bundles, private
+    transactions): `status` shows them."""
+    status = getattr(venue, "submission_status", None)
+    return {"submission": status()} if callable(status) else {}
