@@ -31,6 +31,7 @@ all private or bundle never falls back to the public mempool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -51,12 +52,22 @@ from engine.providers.selector import ProviderStatus, Selector
 log = logging.getLogger("arbctl.evm")
 
 RouteKind = Literal["public", "private", "bundle"]
+CANCEL_WAIT_S = 5.0  # the most a cancel waits for the bundle's own request to finish
 NO_HEAD_LAG = -1  # routes follow no chain head: lag never applies
 DEFAULT_ROUTE = RouteEntry(name="public", kind="public")
 
 
 class RouteError(MarketError):
     """A route cannot be built as configured (a bundle route without its relay key)."""
+
+
+def _idle() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
+Record = Callable[["Outstanding"], None]
 
 
 @dataclass(slots=True)
@@ -73,6 +84,9 @@ class Outstanding:
     target: int = 0  # bundles: the block it is targeted at now
     last_block: int = 0  # bundles: the last block it may target (N+k)
     cancelled: bool = False
+    # set while no request carrying the bundle is on its way to the relay: a cancel waits
+    # for it, so the relay never hears the cancel before the bundle it cancels
+    idle: asyncio.Event = dataclasses.field(default_factory=_idle, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -101,7 +115,9 @@ class Route(Protocol):
     @property
     def lookup(self) -> RpcClient: ...
 
-    async def send(self, raw: str, tx_hash: str, head: int) -> Outstanding | None: ...
+    async def send(self, raw: str, tx_hash: str, head: int, record: Record) -> None:
+        """Send; `record` is told what is out before the first await (a kill that comes
+        during the request must see it)."""
 
     async def close(self) -> None: ...
 
@@ -121,7 +137,7 @@ class PublicRoute:
     def lookup(self) -> RpcClient:
         return self._providers.active.client
 
-    async def send(self, raw: str, tx_hash: str, head: int) -> Outstanding | None:
+    async def send(self, raw: str, tx_hash: str, head: int, record: Record) -> None:
         started = time.perf_counter()
         try:
             await self._providers.active.client.call("eth_sendRawTransaction", [raw])
@@ -129,7 +145,6 @@ class PublicRoute:
             self.health.record_failure(str(exc), time.time())
             raise
         self.health.record_ok((time.perf_counter() - started) * 1000)  # an error reply too
-        return None
 
     async def close(self) -> None:
         return None  # the provider set owns its clients
@@ -150,9 +165,9 @@ class PrivateRoute:
     def lookup(self) -> RpcClient:
         return self.client
 
-    async def send(self, raw: str, tx_hash: str, head: int) -> Outstanding | None:
+    async def send(self, raw: str, tx_hash: str, head: int, record: Record) -> None:
+        record(Outstanding(tx_hash, self.name, self.kind, raw, time.time()))
         await self.client.call("eth_sendRawTransaction", [raw])
-        return Outstanding(tx_hash, self.name, self.kind, raw, time.time())
 
     async def close(self) -> None:
         await self.client.close()
@@ -180,15 +195,12 @@ class BundleRoute:
     def lookup(self) -> RpcClient:
         return self._providers.active.client  # a bundle is public once mined, never before
 
-    async def send(self, raw: str, tx_hash: str, head: int) -> Outstanding | None:
+    async def send(self, raw: str, tx_hash: str, head: int, record: Record) -> None:
         """Raises NodeRpcError if the relay refuses it or `eth_callBundle` says it would
         revert (nothing is out); a relay that does not answer leaves the bundle recorded as
-        out (it may have arrived) and re-targeted on the next head."""
+        out (it may have arrived) and re-targeted on the next head. A kill that comes
+        before the bundle leaves keeps it from leaving at all."""
         target = head + 1
-        if self.call_bundle:
-            simulated = await self.relay.call_bundle([raw], target)
-            if simulated.error:
-                raise NodeRpcError("eth_callBundle", -32000, f"bundle reverts: {simulated.error}")
         out = Outstanding(
             tx_hash,
             self.name,
@@ -200,19 +212,35 @@ class BundleRoute:
             target=target,
             last_block=head + self.target_blocks,
         )
+        record(out)
+        if self.call_bundle:
+            simulated = await self.relay.call_bundle([raw], target)
+            if simulated.error:
+                raise NodeRpcError("eth_callBundle", -32000, f"bundle reverts: {simulated.error}")
+        if out.cancelled:
+            return  # the kill came first: it never leaves
         try:
-            await self.relay.send_bundle([raw], target, out.uuid)
+            await self._deliver(out, out.target)
         except ProviderUnavailable as exc:
             log.warning("bundle %s for block %d: %s (re-sent next head)", out.uuid, target, exc)
-        return out
 
     async def retarget(self, out: Outstanding) -> None:
         try:
-            await self.relay.send_bundle([out.raw], out.target, out.uuid)
+            await self._deliver(out, out.target)
         except (ProviderUnavailable, NodeRpcError) as exc:
             log.warning("bundle %s for block %d: %s", out.uuid, out.target, exc)
 
+    async def _deliver(self, out: Outstanding, block: int) -> None:
+        out.idle.clear()
+        try:
+            await self.relay.send_bundle([out.raw], block, out.uuid)
+        finally:
+            out.idle.set()
+
     async def cancel(self, out: Outstanding) -> bool:
+        """`eth_cancelBundle` by uuid, once no request carrying the bundle is on its way."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(out.idle.wait(), CANCEL_WAIT_S)
         try:
             await self.relay.cancel_bundle(out.uuid)
         except (ProviderUnavailable, NodeRpcError) as exc:
@@ -298,9 +326,10 @@ class SubmissionRoutes:
                 f"route {route.name}: not called, its breaker is open "
                 f"(last error: {route.health.last_error})"
             )
-        out = await route.send(raw, tx_hash, self.head)
-        if out is not None:
-            self._outstanding[tx_hash] = out
+        await route.send(raw, tx_hash, self.head, self._record)
+
+    def _record(self, out: Outstanding) -> None:
+        self._outstanding[out.tx_hash] = out
 
     def settled(self, tx_hash: str) -> None:
         """The order of this transaction resolved: nothing is out any more."""
