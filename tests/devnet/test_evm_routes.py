@@ -15,12 +15,14 @@ relay client), on the session's anvil. Around them, two test doubles from tests/
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -29,7 +31,7 @@ from eth_hash.auto import keccak
 from engine.bus import EventBus
 from engine.config import Config, ConfigError, load
 from engine.daemon import build_executor, build_venue
-from engine.devnet import anvil
+from engine.devnet import anvil, operator_files
 from engine.devnet.world import World
 from engine.execution.evm import EvmExecutor
 from engine.execution.gate import GateClosed, SendGate
@@ -39,6 +41,8 @@ from engine.market.evm.venue import EvmVenue
 from engine.redaction import scrub
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
+from tests.conftest import EngineHandle, wait_until
+from tests.guards.conftest import rpc
 from tests.support.builder import BuilderDouble
 from tests.support.rpc_proxy import RecordingProxy
 
@@ -408,3 +412,48 @@ async def test_the_reputation_key_never_reaches_the_logs_and_is_registered_for_s
     assert caplog.records and reputation_key.hex() not in text
     assert repr(bundle_rig.venue.routes.routes[0]).find(reputation_key.hex()) == -1
     assert scrub(f"key {reputation_key.hex()}") == "key ***"
+
+
+# --- the operator's view, from a real engine process ---------------------------------------
+def test_providers_shows_the_routes_and_failover_route_pins_one(
+    world: World, clean_chain: None, engine_factory: Callable[..., EngineHandle]
+) -> None:
+    routes = (
+        '\n[[routes]]\nname = "protect"\nkind = "private"\nurl = "http://127.0.0.1:9"\n'
+        "priority = 0\n"
+        '\n[[routes]]\nname = "mempool"\nkind = "public"\npriority = 1\n'
+    )
+    first = chain_nonce(world, "pending")
+    engine = engine_factory(operator_files.render_config(world) + routes)
+
+    def sent_privately() -> bool:  # the devnet's dislocations, out on the (dead) private route
+        return bool((rpc(engine, "status").get("submission") or {}).get("pending_private"))
+
+    assert wait_until(sent_privately, WAIT_S), engine.log.read_text()[-3000:]
+
+    shown = cli_json(engine, "providers")["route"]
+    pinned = cli_json(engine, "failover", "--route", "mempool", "--reason", "protect is down")
+    refused = engine.cli("failover", "--route", "anvil", "--reason", "not a route", "--json")
+    status = cli_json(engine, "status")["submission"]
+    text = engine.cli("status").stdout
+    auto = cli_json(engine, "failover", "--auto", "--routes", "--reason", "protect is back")
+
+    assert shown["active"] == "protect" and shown["mode"] == "auto"
+    kinds = {p["name"]: p["route_kind"] for p in shown["providers"]}
+    assert kinds == {"protect": "private", "mempool": "public"}
+    assert (pinned["kind"], pinned["mode"], pinned["active"]) == ("route", "pinned", "mempool")
+    assert refused.returncode == 1
+    assert status["route"] == "mempool" and status["route_kind"] == "public"
+    assert status["pending_bundles"] == []
+    assert {p["route"] for p in status["pending_private"]} == {"protect"}
+    assert chain_nonce(world, "pending") == first  # nothing of it reached the public node
+    assert "mempool (public)" in text and "pending private txs" in text
+    assert auto["mode"] == "auto"
+    audits = rpc(engine, "audit", {"limit": 50})["entries"]
+    assert any(a["action"] == "failover" and a["params"].get("kind") == "route" for a in audits)
+
+
+def cli_json(engine: EngineHandle, *args: str) -> dict[str, Any]:
+    done = engine.cli(*args, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout)
