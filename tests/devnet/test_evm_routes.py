@@ -15,6 +15,7 @@ relay client), on the session's anvil. Around them, two test doubles from tests/
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -35,7 +36,12 @@ from engine.devnet import anvil, operator_files
 from engine.devnet.world import World
 from engine.execution.evm import EvmExecutor
 from engine.execution.gate import GateClosed, SendGate
+from engine.guards.approver import Guards
+from engine.guards.gas import current_fees
+from engine.guards.rules import build_rules
 from engine.killswitch import KillSwitch
+from engine.ledger.sqlite import SqliteLedger
+from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, Lifecycle
 from engine.market.evm.venue import EvmVenue
 from engine.redaction import scrub
@@ -52,6 +58,7 @@ OPERATOR = Actor(uid=1000, client="test")
 WAIT_S = 30.0
 KILL_TRIALS = 21
 TARGET_BLOCKS = 2
+BUILDER_SHARE_BPS = 5_000
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -223,6 +230,7 @@ async def bundle_rig(
         f"target_blocks = {TARGET_BLOCKS}\n"
         'builders = ["double"]\n'
         "call_bundle = true\n"
+        f"builder_share_bps = {BUILDER_SHARE_BPS}\n"
     )
     reputation = key_file(tmp_path, reputation_key)
     config = load(routed_config(world, tmp_path, public.url, routes, reputation))
@@ -377,6 +385,38 @@ async def test_kill_with_bundles_outstanding_lets_none_be_built_after_the_acknow
     assert cancelled == uuids  # every bundle the relay heard of was cancelled by its uuid
     assert public.sent_raw() == []
     assert len(outcomes) == KILL_TRIALS
+
+
+async def test_a_bundle_bids_its_builder_share_as_priority_fee_capped_by_the_gas_guard(
+    world: World, bundle_rig: Rig, builder: BuilderDouble, tmp_path: Path
+) -> None:
+    store = SqliteLedger(tmp_path / "ledger.sqlite3")
+    await store.open()
+    guards = Guards.from_config(
+        bundle_rig.config, EventBus(), LedgerWriter(store), bundle_rig.venue
+    )
+    opportunity = await first_opportunity(bundle_rig)
+    base, tip = current_fees(bundle_rig.venue, None)
+
+    public = guards.bid(opportunity)  # strategy.priority_fee_share_bps = 0: the venue's tip
+    guards.route_share = bundle_rig.venue.routes.builder_share_bps  # as the daemon wires it
+    bundled = guards.bid(opportunity)
+    guards.thresholds = dataclasses.replace(guards.thresholds, max_gas_price=base + tip + 7)
+    guards.opportunity_rules, guards.trade_rules = build_rules(guards.thresholds)
+    capped = guards.bid(opportunity)
+
+    sending = asyncio.create_task(bundle_rig.executor.execute(bundled))
+    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    await builder.build_block()
+    trade = await asyncio.wait_for(sending, WAIT_S)
+    await store.close()
+
+    assert public.priority_fee == tip
+    assert bundled.priority_fee > tip and bundled.net_profit < opportunity.net_profit
+    assert capped.priority_fee == tip + 7  # the max-gas-price guard's threshold less base fee
+    mined = anvil.rpc(world.rpc_url, "eth_getTransactionByHash", [trade.tx_hash])
+    assert int(mined["maxPriorityFeePerGas"], 16) == bundled.priority_fee
+    assert trade.status == "success"
 
 
 # --- keys -------------------------------------------------------------------------------
