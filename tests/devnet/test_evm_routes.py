@@ -30,7 +30,7 @@ from eth_account import Account
 from eth_hash.auto import keccak
 
 from engine.bus import EventBus
-from engine.config import Config, ConfigError, load
+from engine.config import Config, ConfigError, RouteEntry, load
 from engine.daemon import build_executor, build_venue
 from engine.devnet import anvil, operator_files
 from engine.devnet.world import World
@@ -43,7 +43,12 @@ from engine.killswitch import KillSwitch
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, Lifecycle
+from engine.market.evm.endpoint_health import ProviderHealth
+from engine.market.evm.endpoints import Provider, ProviderSet
+from engine.market.evm.routes import SubmissionRoutes
+from engine.market.evm.rpc import Endpoint, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.venue import EvmVenue
+from engine.providers.health import DOWN_FAILURES
 from engine.redaction import scrub
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
@@ -497,3 +502,31 @@ def cli_json(engine: EngineHandle, *args: str) -> dict[str, Any]:
     done = engine.cli(*args, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
+
+
+async def test_a_failing_private_route_fails_over_to_the_next_and_never_to_the_public_node(
+    world: World, public: RecordingProxy, private: RecordingProxy
+) -> None:
+    health = ProviderHealth("anvil", 0)
+    endpoint = Endpoint("anvil", public.url)
+    rpcs = ProviderSet([Provider(endpoint, 0, RpcClient(endpoint, health), health)])
+    entries = [
+        RouteEntry("dead", "private", "http://127.0.0.1:9", priority=0),
+        RouteEntry("backup", "private", private.url, priority=1),
+    ]
+    routes = SubmissionRoutes.build(entries, rpcs, None, 1.0)
+    raw = "0x02c0"  # not a transaction: the node refuses it, which is an answer
+    try:
+        for _ in range(DOWN_FAILURES):
+            with pytest.raises(ProviderUnavailable):
+                await routes.send(raw, tx_hash(raw))
+        with pytest.raises(NodeRpcError):
+            await routes.send(raw, tx_hash(raw))
+        rows = {s.name: s for s in routes.health()}
+    finally:
+        await routes.close()
+        await rpcs.close()
+
+    assert routes.selector.active == "backup" and "dead" in routes.selector.reason
+    assert rows["dead"].status == "down" and rows["backup"].usable
+    assert private.sent_raw() == [raw] and public.sent_raw() == []
