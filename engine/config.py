@@ -303,6 +303,10 @@ class RouteEntry:
     chain_ids: list[Annotated[int, Range(1, 2**53)]] = field(default_factory=list)  # []: any
     target_blocks: Annotated[int, Range(1, 25)] = 3  # bundle: blocks N+1..N+k
     builders: list[Name] = field(default_factory=list)  # bundle: the relay forwards to these
+    # bundle: further relays/builders each bundle (and each cancel) also goes to
+    relays: list[Annotated[str, Text(HTTP_URL, "an http(s):// URL", secret=True)]] = field(
+        default_factory=list
+    )
     call_bundle: bool = False  # bundle: the relay serves eth_callBundle: simulate first
     # bundle: the builder payment, as this share of the expected profit paid as priority
     # fee (engine/guards/bidding.py), instead of strategy.priority_fee_share_bps
@@ -856,8 +860,9 @@ def _route(index: int, route: RouteEntry, rpc_urls: set[str]) -> Iterator[Proble
     if route.kind == "private" and route.url.rstrip("/") in rpc_urls:
         problem = "a private route must not send to a public RPC endpoint ([[providers]])"
         yield f"{key}.url", "a private endpoint's URL", "an RPC provider's URL", problem
-    if route.kind != "bundle" and (route.builders or route.call_bundle or route.builder_share_bps):
-        problem = "builders, call_bundle and builder_share_bps apply to bundle routes only"
+    bundle_only = route.builders or route.relays or route.call_bundle or route.builder_share_bps
+    if route.kind != "bundle" and bundle_only:
+        problem = "builders, relays, call_bundle, builder_share_bps: bundle routes only"
         yield f"{key}.kind", "'bundle'", repr(route.kind), problem
 
 
@@ -946,6 +951,7 @@ def redacted(config: Config) -> dict[str, Any]:
         provider["url"] = redact_text(provider["url"])
     for route in data["routes"]:
         route["url"] = redact_text(route["url"])
+        route["relays"] = [redact_text(url) for url in route["relays"]]
     return data
 
 

@@ -424,6 +424,43 @@ async def test_a_bundle_bids_its_builder_share_as_priority_fee_capped_by_the_gas
     assert trade.status == "success"
 
 
+async def test_a_bundle_goes_to_every_relay_of_its_route_and_a_kill_cancels_it_at_each(
+    world: World,
+    manual_mining: None,
+    public: RecordingProxy,
+    builder: BuilderDouble,
+    reputation_key: bytes,
+    tmp_path: Path,
+) -> None:
+    other = await BuilderDouble(world.rpc_url).start()
+    routes = (
+        '[[routes]]\nname = "relays"\nkind = "bundle"\n'
+        f'url = "{builder.url}"\nrelays = ["{other.url}"]\ntarget_blocks = {TARGET_BLOCKS}\n'
+    )
+    reputation = key_file(tmp_path, reputation_key)
+    rig = await make_rig(
+        load(routed_config(world, tmp_path, public.url, routes, reputation)), tmp_path
+    )
+    try:
+        sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
+        await until(lambda: builder.bundles != {} and other.bundles != {}, "both relays")
+        await rig.killswitch.kill("test: kill", OPERATOR)
+        acknowledged = time.time()
+        for _ in range(TARGET_BLOCKS + 1):
+            await builder.build_block()
+            await other.build_block()
+        trade = await asyncio.wait_for(sending, WAIT_S)
+    finally:
+        await stop_rig(rig)
+        await other.close()
+
+    assert set(builder.bundles) == set(other.bundles)  # one uuid, at both relays
+    assert all(b.cancelled for b in [*builder.bundles.values(), *other.bundles.values()])
+    assert builder.signers == other.signers == {Account.from_key(reputation_key).address}
+    assert builder.included_after(acknowledged) == other.included_after(acknowledged) == []
+    assert trade.status == "failed" and "cancelled by kill switch" in trade.revert_reason
+
+
 # --- keys -------------------------------------------------------------------------------
 async def test_the_trading_key_as_reputation_key_stops_the_start_and_names_no_key(
     world: World, public: RecordingProxy, tmp_path: Path

@@ -138,12 +138,14 @@ def test_routes_are_chosen_per_chain_and_only_this_chains_need_their_keys(tmp_pa
 def test_config_show_names_the_key_file_and_masks_a_relay_credential(tmp_path: Path) -> None:
     reputation = key_file(tmp_path, "reputation", REPUTATION_KEY)
     url = "https://relay.example/?apikey=SECRETSECRET123"
-    config = load(config_file(tmp_path, bundle_route(url), f'reputation_key_file = "{reputation}"'))
+    routes = bundle_route(url) + 'relays = ["https://other.example/?token=OTHERSECRET456"]\n'
+    config = load(config_file(tmp_path, routes, f'reputation_key_file = "{reputation}"'))
 
     shown = str(redacted(config))
 
-    assert str(reputation) in shown
-    assert REPUTATION_KEY.hex() not in shown and "SECRETSECRET123" not in shown
+    assert str(reputation) in shown and "other.example" in shown
+    assert REPUTATION_KEY.hex() not in shown
+    assert "SECRETSECRET123" not in shown and "OTHERSECRET456" not in shown
 
 
 # --- the routes, as built ------------------------------------------------------------------

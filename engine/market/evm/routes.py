@@ -189,6 +189,18 @@ class BundleRoute:
         self.health = ProviderHealth(entry.name, entry.priority, kind="route")
         endpoint = Endpoint(entry.name, entry.url)
         self.relay = RelayClient(endpoint, self.health, auth, entry.builders, timeout)
+        # further relays: sent the same bundles and cancels; their failures are logged,
+        # the route's health is its primary relay's
+        self.others = [
+            RelayClient(
+                Endpoint(f"{entry.name}[{i}]", url),
+                ProviderHealth(f"{entry.name}[{i}]", entry.priority, kind="route"),
+                auth,
+                entry.builders,
+                timeout,
+            )
+            for i, url in enumerate(entry.relays, start=1)
+        ]
         self._providers = providers
 
     @property
@@ -233,23 +245,32 @@ class BundleRoute:
     async def _deliver(self, out: Outstanding, block: int) -> None:
         out.idle.clear()
         try:
-            await self.relay.send_bundle([out.raw], block, out.uuid)
+            others = [r.send_bundle([out.raw], block, out.uuid) for r in self.others]
+            results = await asyncio.gather(
+                self.relay.send_bundle([out.raw], block, out.uuid),
+                *others,
+                return_exceptions=True,
+            )
         finally:
             out.idle.set()
+        _log_failures(self.others, results[1:], f"bundle {out.uuid} for block {block}")
+        if isinstance(results[0], BaseException):
+            raise results[0]
 
     async def cancel(self, out: Outstanding) -> bool:
         """`eth_cancelBundle` by uuid, once no request carrying the bundle is on its way."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(out.idle.wait(), CANCEL_WAIT_S)
-        try:
-            await self.relay.cancel_bundle(out.uuid)
-        except (ProviderUnavailable, NodeRpcError) as exc:
-            log.warning("cancelling bundle %s: %s", out.uuid, exc)
-            return False
-        return True
+        results = await asyncio.gather(
+            *(r.cancel_bundle(out.uuid) for r in [self.relay, *self.others]),
+            return_exceptions=True,
+        )
+        _log_failures([self.relay, *self.others], results, f"cancelling bundle {out.uuid}")
+        return not isinstance(results[0], BaseException)
 
     async def close(self) -> None:
-        await self.relay.close()
+        for relay in [self.relay, *self.others]:
+            await relay.close()
 
 
 class SubmissionRoutes:
@@ -406,6 +427,14 @@ class SubmissionRoutes:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for route in self.routes:
             await route.close()
+
+
+def _log_failures(relays: Sequence[RelayClient], results: Sequence[Any], what: str) -> None:
+    for relay, result in zip(relays, results, strict=True):
+        if isinstance(result, (ProviderUnavailable, NodeRpcError)):
+            log.warning("%s at %s: %s", what, relay.rpc.endpoint.label, result)
+        elif isinstance(result, BaseException):
+            raise result
 
 
 def _route(
