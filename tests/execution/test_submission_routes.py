@@ -17,7 +17,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_hash.auto import keccak
 
-from engine.config import ConfigError, chain_routes, load, redacted
+from engine.config import ConfigError, RouteEntry, chain_routes, load, redacted
 from engine.execution.reputation import ReputationSigner, load_reputation_signer
 from engine.execution.signer import KeyLoadError
 from engine.market.evm.bundles import SIGNATURE_HEADER, SignedTransport
@@ -207,3 +207,15 @@ def test_the_reputation_signer_shows_its_address_and_never_its_key() -> None:
     assert signer.address in repr(signer)
     with pytest.raises(TypeError):
         pickle.dumps(signer)
+
+
+def test_a_transaction_not_out_on_a_private_route_is_looked_up_on_the_rpc_endpoint() -> None:
+    rpcs = providers()
+    entries = [
+        RouteEntry("protect", "private", "https://protect.example", priority=0),
+        RouteEntry("mempool", "public", priority=1),
+    ]
+    routes = SubmissionRoutes.build(entries, rpcs, None, 1.0)
+
+    assert routes.active.name == "protect"
+    assert routes.lookup("0x" + "00" * 32) is rpcs.active.client

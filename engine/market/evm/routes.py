@@ -276,7 +276,11 @@ class BundleRoute:
 class SubmissionRoutes:
     """The chain's routes: which one sends now, what is out on them, the kill's cancels."""
 
-    def __init__(self, routes: Sequence[Route], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, routes: Sequence[Route], public: RpcClient, clock: Callable[[], float] = time.time
+    ) -> None:
+        """`public`: the active RPC endpoint's client, where a transaction that is not out
+        on a private route is looked up and replaced."""
         if not routes:
             raise RouteError("no submission route")
         self.routes = sorted(routes, key=lambda r: r.priority)
@@ -285,6 +289,7 @@ class SubmissionRoutes:
             [r.health for r in self.routes], clock, BREAKER_COOLDOWN_S, BREAKER_MAX_COOLDOWN_S
         )
         self.reference = NO_HEAD_LAG
+        self._public = public
         self.head = -1
         self._outstanding: dict[str, Outstanding] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -298,7 +303,8 @@ class SubmissionRoutes:
         timeout: float,
     ) -> SubmissionRoutes:
         """The configured routes of this chain; none configured: the public route."""
-        return cls([_route(e, providers, auth, timeout) for e in entries or [DEFAULT_ROUTE]])
+        routes = [_route(e, providers, auth, timeout) for e in entries or [DEFAULT_ROUTE]]
+        return cls(routes, providers.active.client)
 
     # --- reading ------------------------------------------------------------------------
     @property
@@ -332,10 +338,11 @@ class SubmissionRoutes:
         }
 
     def lookup(self, tx_hash: str) -> RpcClient:
-        """Where to ask whether a node knows a transaction: the route that has it."""
+        """Where to ask whether a node knows a transaction: the private route that has it,
+        else the active RPC endpoint (public transactions, and bundles: public once mined)."""
         out = self._outstanding.get(tx_hash)
         route = self._by_name.get(out.route) if out is not None else None
-        return route.lookup if route is not None else self.routes[0].lookup
+        return route.lookup if route is not None else self._public
 
     # --- sending --------------------------------------------------------------------------
     async def send(self, raw: str, tx_hash: str) -> None:

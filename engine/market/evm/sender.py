@@ -299,14 +299,16 @@ class TxSender:
     async def cancel_pending(self) -> list[str]:
         """Cancel every outstanding bundle by uuid, replace every other unmined
         transaction (through the route that sent it); returns the hashes of both."""
-        bundles = await self.routes.cancel()
         targets = [p for p in self._pending.values() if not self.routes.bundled(p.hash)]
+        signed = [self._replacement(pending) for pending in targets]
+        bundles, results = await asyncio.gather(
+            self.routes.cancel(),
+            self.routes.send_replacements(
+                [(p.hash, raw) for p, raw in zip(targets, signed, strict=True)]
+            ),
+        )
         if not targets:
             return bundles
-        signed = [self._replacement(pending) for pending in targets]
-        results = await self.routes.send_replacements(
-            [(p.hash, raw) for p, raw in zip(targets, signed, strict=True)]
-        )
         cancelled = list(bundles)
         for pending, result in zip(targets, results, strict=True):
             if result is not None:
