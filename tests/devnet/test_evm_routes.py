@@ -53,6 +53,7 @@ from engine.redaction import scrub
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 from tests.conftest import EngineHandle, wait_until
+from tests.devnet.test_evm_trading import nonce, until
 from tests.guards.conftest import rpc
 from tests.support.builder import BuilderDouble
 from tests.support.rpc_proxy import RecordingProxy
@@ -67,17 +68,8 @@ BUILDER_SHARE_BPS = 5_000
 
 
 # --- helpers -----------------------------------------------------------------------------
-async def until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    """Wait for a condition (no timing is asserted: the timeout only ends a hung test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 def chain_nonce(world: World, tag: str = "latest") -> int:
-    return int(anvil.rpc(world.rpc_url, "eth_getTransactionCount", [world.operator, tag]), 16)
+    return nonce(world, world.operator, tag)
 
 
 def tx_hash(raw: str) -> str:

@@ -219,3 +219,26 @@ def test_a_transaction_not_out_on_a_private_route_is_looked_up_on_the_rpc_endpoi
 
     assert routes.active.name == "protect"
     assert routes.lookup("0x" + "00" * 32) is rpcs.active.client
+
+
+def test_status_lists_each_pending_bundle_with_its_uuid_and_target() -> None:
+    from arbctl.commands.status import _submission
+
+    bundle = {"hash": "0xab", "route": "relay", "kind": "bundle", "uuid": "u-1", "target": 12}
+    bundle |= {"first_block": 11, "last_block": 13, "cancelled": False}
+    cancelled = {**bundle, "uuid": "u-2", "cancelled": True}
+    private = {"hash": "0xcd", "route": "protect", "kind": "private"}
+    rows = _submission(
+        {
+            "route": "relay",
+            "route_kind": "bundle",
+            "pending_bundles": [bundle, cancelled],
+            "pending_private": [private],
+        }
+    )
+
+    assert rows[0] == ("route", "relay (bundle) · 2 pending bundles · 1 pending private txs")
+    assert "u-1 target 12 (blocks 11..13)" in rows[1][1]
+    assert "u-2 cancelled" in rows[2][1]
+    assert rows[3] == ("  private", "0xcd via protect")
+    assert _submission(None) == []  # the simulated market has no routes
