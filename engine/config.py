@@ -270,6 +270,9 @@ class EvmSection:
     pairs: list[Address] = field(default_factory=list)  # explicit; default: allPairs
     poll_interval_ms: Annotated[int, Range(10, 60_000)] = 500
     max_priority_fee_gwei: Annotated[float, Range(0, 10_000)] = 2.0
+    # hex key in its own 0600 file that signs bundle relay requests (X-Flashbots-Signature):
+    # a reputation identity holding no funds, never the trading key (engine/execution/reputation.py)
+    reputation_key_file: str = ""
 
 
 @dataclass(slots=True)
@@ -279,6 +282,35 @@ class ProviderEntry:
     # secret: API keys in the path/query of `url` are redacted by `config show`
     priority: Annotated[int, Range(-1_000_000, 1_000_000)] = 0
     kind: Literal["rpc", "liquidity"] = "rpc"
+
+
+RouteKind = Literal["public", "private", "bundle"]
+HTTP_URL = r"https?://\S+"
+
+
+@dataclass(slots=True)
+class RouteEntry:
+    """A submission route (engine/market/evm/routes.py): how a signed transaction leaves.
+
+    public: eth_sendRawTransaction to the active RPC endpoint (no url); private: to `url`
+    only, an endpoint that does not gossip; bundle: eth_sendBundle to the relay at `url`,
+    signed by `evm.reputation_key_file`, for blocks N+1..N+`target_blocks`."""
+
+    name: Name
+    kind: RouteKind = "public"
+    url: Annotated[str, Text(HTTP_URL, "an http(s):// URL", optional=True, secret=True)] = ""
+    priority: Annotated[int, Range(-1_000_000, 1_000_000)] = 0
+    chain_ids: list[Annotated[int, Range(1, 2**53)]] = field(default_factory=list)  # []: any
+    target_blocks: Annotated[int, Range(1, 25)] = 3  # bundle: blocks N+1..N+k
+    builders: list[Name] = field(default_factory=list)  # bundle: the relay forwards to these
+    # bundle: further relays/builders each bundle (and each cancel) also goes to
+    relays: list[Annotated[str, Text(HTTP_URL, "an http(s):// URL", secret=True)]] = field(
+        default_factory=list
+    )
+    call_bundle: bool = False  # bundle: the relay serves eth_callBundle: simulate first
+    # bundle: the builder payment, as this share of the expected profit paid as priority
+    # fee (engine/guards/bidding.py), instead of strategy.priority_fee_share_bps
+    builder_share_bps: Bps = 0
 
 
 @dataclass(slots=True)
@@ -456,6 +488,7 @@ class Config:
     sim: SimSection = field(default_factory=SimSection)
     evm: EvmSection = field(default_factory=EvmSection)
     providers: list[ProviderEntry] = field(default_factory=list)
+    routes: list[RouteEntry] = field(default_factory=list)  # none: public (the devnet's)
     strategy: StrategySection = field(default_factory=StrategySection)
     guards: GuardsSection = field(default_factory=GuardsSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
@@ -640,7 +673,7 @@ Problem = tuple[str, str, str] | tuple[str, str, str, str]  # key, expected, got
 
 def check(config: Config) -> list[ConfigError]:
     """The cross-field rules on a typed config; [] when it may run."""
-    rules = (_ledger, _redis, _sim, _evm, _strategy, _guards, _metrics, _money, _providers)
+    rules = (_ledger, _redis, _sim, _evm, _strategy, _guards, _metrics, _money, _providers, _routes)
     return [_error(config.source, *found) for rule in rules for found in rule(config)]
 
 
@@ -802,6 +835,59 @@ def _providers(config: Config) -> Iterator[Problem]:
         yield from _lender_url(config, index, entry.url)
 
 
+def chain_routes(config: Config) -> list[RouteEntry]:
+    """The routes of this engine's chain (`chain_ids` empty: every chain)."""
+    chain = config.evm.chain_id
+    return [r for r in config.routes if not r.chain_ids or chain in r.chain_ids]
+
+
+def _routes(config: Config) -> Iterator[Problem]:
+    provider_names = {p.name for p in config.providers}
+    rpc_urls = {p.url.rstrip("/") for p in config.providers if p.kind == "rpc"}
+    names = [r.name for r in config.routes]
+    for name in sorted({n for n in names if names.count(n) > 1 or n in provider_names}):
+        yield "routes", "each route name once, and none a provider's", repr(name)
+    for index, route in enumerate(config.routes):
+        yield from _route(index, route, rpc_urls)
+    used = chain_routes(config) if config.market.venue == "evm" else []
+    if any(r.kind == "bundle" for r in used):
+        yield from _reputation_key(config.evm)
+
+
+def _route(index: int, route: RouteEntry, rpc_urls: set[str]) -> Iterator[Problem]:
+    key = f"routes[{index}]"
+    if route.kind == "public" and route.url:
+        problem = "a public route sends to the active RPC endpoint: it takes no url"
+        yield f"{key}.url", "no url", "a url", problem
+    if route.kind != "public" and not route.url:
+        yield f"{key}.url", f"the {route.kind} endpoint's http(s) URL", "nothing"
+    if route.kind == "private" and route.url.rstrip("/") in rpc_urls:
+        problem = "a private route must not send to a public RPC endpoint ([[providers]])"
+        yield f"{key}.url", "a private endpoint's URL", "an RPC provider's URL", problem
+    bundle_only = route.builders or route.relays or route.call_bundle or route.builder_share_bps
+    if route.kind != "bundle" and bundle_only:
+        problem = "builders, relays, call_bundle, builder_share_bps: bundle routes only"
+        yield f"{key}.kind", "'bundle'", repr(route.kind), problem
+
+
+def _same_file(one: str, other: str) -> bool:
+    return Path(one).expanduser().resolve() == Path(other).expanduser().resolve()
+
+
+def _reputation_key(evm: EvmSection) -> Iterator[Problem]:
+    key = "evm.reputation_key_file"
+    path = evm.reputation_key_file
+    if not path:
+        yield key, "a 0600 file holding the relay reputation key (bundle routes)", "nothing"
+        return
+    refused = key_file_refusal(Path(path).expanduser())
+    if refused is not None:
+        yield (key, *refused)
+    elif evm.key_file and _same_file(path, evm.key_file):
+        problem = "the reputation key must not be the trading key (evm.key_file)"
+        yield key, "a file other than evm.key_file", "evm.key_file", problem
+
+
 # A liquidity source's URL scheme is the contract path its loans take (engine/lenders/loans.py).
 LIQUIDITY_SCHEMES = ("pair", "inventory", "uniswap-v3", "balancer-v2", "aave-v3")
 LENDER_SCHEMES = ("uniswap-v3", "balancer-v2", "aave-v3")  # these name the lender's address
@@ -867,6 +953,9 @@ def redacted(config: Config) -> dict[str, Any]:
     data["alerts"]["webhook_url"] = redact_webhook(data["alerts"]["webhook_url"])
     for provider in data["providers"]:
         provider["url"] = redact_text(provider["url"])
+    for route in data["routes"]:
+        route["url"] = redact_text(route["url"])
+        route["relays"] = [redact_text(url) for url in route["relays"]]
     return data
 
 

@@ -185,6 +185,9 @@ class Daemon:
                 lenders.read_capacity_from(venue.lender_capacity)
             gas = build_gas_model(self.config, lenders)
             guards = Guards.from_config(self.config, self.bus, writer, venue, gas)
+            routes = getattr(venue, "routes", None)  # a chain's: a bundle route's builder share
+            if routes is not None:
+                guards.route_share = routes.builder_share_bps
             providers = ProviderSets.build(venue, lenders, self.bus, guards.triggers)
         except ConfigError as exc:
             return self._refuse(exc)
@@ -449,7 +452,7 @@ def build_venue(config: Config) -> TradingVenue:
         except KeyLoadError as exc:  # never holds the key: the signer words it so
             key = "evm.key_file" if config.evm.key_file else "evm.key_env"
             raise ConfigError(config.source, key, str(exc)) from None
-        return EvmVenue.from_config(config, signer)
+        return EvmVenue.from_config(config, signer, relay_auth(config, signer.address))
     raise ConfigError(config.source, "market.venue", f"unknown venue {config.market.venue!r}")
 
 
@@ -457,6 +460,21 @@ def _base_tokens(config: Config, venue: Venue) -> list[str]:
     """The configured base tokens' addresses: what a cycle starts from, so borrows."""
     by_symbol = {t.symbol: t.address for t in venue.market.tokens.values()}
     return [by_symbol[s] for s in config.strategy.base_tokens if s in by_symbol]
+
+
+def relay_auth(config: Config, trading_address: str) -> Any:
+    """The reputation key that signs bundle relay requests, when this chain has a bundle
+    route; a refusal (missing, not 0600, the trading key itself) stops the start."""
+    from engine.config import chain_routes
+    from engine.execution.reputation import load_reputation_signer
+    from engine.execution.signer import KeyLoadError
+
+    if not any(route.kind == "bundle" for route in chain_routes(config)):
+        return None
+    try:
+        return load_reputation_signer(config.evm, trading_address)
+    except KeyLoadError as exc:
+        raise ConfigError(config.source, "evm.reputation_key_file", str(exc)) from None
 
 
 def build_gas_model(config: Config, lenders: LiquiditySources | None = None) -> GasModel:

@@ -2,7 +2,8 @@
 
 Invariant: when `kill` returns — and already at its first line, before any await or
 I/O — the send gate is shut, because the lifecycle flips to halted in memory,
-synchronously. Only then is in-flight work cancelled and the latch written to
+synchronously. Only then is in-flight work cancelled (same-nonce replacements, outstanding
+bundles withdrawn by uuid) and the latch written to
 `<state_dir>/halt.json`. Why: the kill is the operator's last control, so it must not
 depend on the disk. A latch that cannot be written (disk full, read-only, I/O error,
 permissions) never undoes or delays the halt: the engine stays halted, the answer and
@@ -23,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,10 +149,18 @@ class KillSwitch:
         return outcome
 
     async def _first_write(self) -> None:
+        """Wait, at most `first_write_wait_s` in all, for the latch's first write and for
+        the cancellation of in-flight work: outstanding bundles are withdrawn from their
+        relays before the kill is acknowledged, not after a block was built with them."""
         latch = self._latch
+        waits: list[Awaitable[Any]] = []
         if latch is not None:
+            waits.append(latch.attempted.wait())
+        if self._cancelling is not None:
+            waits.append(asyncio.shield(self._cancelling))
+        if waits:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(latch.attempted.wait(), self._first_wait_s)
+                await asyncio.wait_for(asyncio.gather(*waits), self._first_wait_s)
 
     def _outcome(self, already: bool, acknowledged_at: float) -> KillOutcome:
         view = self.halt_view() or {}

@@ -403,6 +403,7 @@ class TradingPipeline:
                 status.to_dict()
                 for status in [*self.venue.provider_health(), *self.lender_health()]
             ],
+            **_submission(self.venue),
         }
 
     def recent_opportunities(self, limit: int) -> list[dict[str, Any]]:
@@ -460,3 +461,10 @@ def _with_plan(found: list[Opportunity], planned: list[Opportunity]) -> list[Opp
     """What the search found, and the plan's orders beyond it (follow-ups, as planned)."""
     ids = {o.id for o in found}
     return [*found, *(o for o in planned if o.id not in ids)]
+
+
+def _submission(venue: Any) -> dict[str, Any]:
+    """A chain venue's submission route and what is out on it (pending bundles, private
+    transactions): `status` shows them."""
+    status = getattr(venue, "submission_status", None)
+    return {"submission": status()} if callable(status) else {}

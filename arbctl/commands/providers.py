@@ -64,7 +64,7 @@ def _show(socket: Path | None, as_json: bool) -> None:
     if as_json:
         output.emit_json(data)
         return
-    for kind in ("rpc", "liquidity"):
+    for kind in ("rpc", "liquidity", "route"):
         if data.get(kind):
             _print_set(kind, data[kind])
 
@@ -128,11 +128,21 @@ def failover(
     liquidity: Annotated[
         bool, typer.Option("--liquidity", help="With --auto: the liquidity sources' choice.")
     ] = False,
+    route: Annotated[
+        str | None,
+        typer.Option(
+            "--route", metavar="NAME", help="Pin this submission route.", show_default=False
+        ),
+    ] = None,
+    routes: Annotated[
+        bool, typer.Option("--routes", help="With --auto: the submission routes' choice.")
+    ] = False,
     reason: options.ReasonOpt = None,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
-    """Pin a provider (RPC endpoint or liquidity source), or go back to automatic choice.
+    """Pin a provider (RPC endpoint, liquidity source or, with --route, submission route),
+    or go back to automatic choice.
 
     `arbctl failover NAME --reason TEXT` makes the engine use NAME and nothing else until
     `arbctl failover --auto --reason TEXT`. While the pinned provider cannot serve,
@@ -142,10 +152,13 @@ def failover(
     Exit codes: 0 done · 1 the engine refused (unknown name, marked offline) · 2 usage
     error (NAME and --auto, neither, or no --reason) · 3 engine unreachable.
     """
+    if name is not None and route is not None:
+        output.fail("give NAME or --route NAME, not both", exitcodes.USAGE, as_json)
+    name = name if route is None else route
     if (name is None) == (not auto):
         output.fail("give a provider NAME to pin, or --auto (not both)", exitcodes.USAGE, as_json)
     why = options.require_reason(reason, "failover", as_json)
-    kind = "liquidity" if liquidity else "rpc"
+    kind = "route" if routes or route else "liquidity" if liquidity else "rpc"
     data = call_or_exit(socket, "failover", audited(why, name=name, kind=kind), as_json=as_json)
     if as_json:
         output.emit_json(data)
@@ -161,7 +174,8 @@ _STATUS_COLOUR = {"healthy": "green", "degraded": "yellow", "down": "red", "offl
 
 
 def _print_set(kind: str, data: dict[str, Any]) -> None:
-    title = "RPC endpoints" if kind == "rpc" else "Flash-liquidity sources"
+    titles = {"rpc": "RPC endpoints", "route": "Submission routes"}
+    title = titles.get(kind, "Flash-liquidity sources")
     pinned = f" · pinned to {data['pinned']}" if data.get("pinned") else " · automatic"
     output.say(
         f"[bold]{title}[/]{pinned} — active [bold]{output.esc(data.get('active'))}[/] since "
@@ -191,7 +205,7 @@ def _row(p: dict[str, Any]) -> list[Any]:
     latency = p.get("latency_ms_ewma")
     return [
         mark,
-        p.get("name"),
+        f"{p.get('name')} ({p['route_kind']})" if p.get("route_kind") else p.get("name"),
         Styled(status, colour),
         f"{latency:.0f} ms" if latency else "—",
         f"{float(p.get('success_rate', 0)) * 100:.0f}%",

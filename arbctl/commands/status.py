@@ -54,6 +54,7 @@ def _render_status(s: dict[str, Any]) -> None:
             ("providers", _providers(s.get("providers") or [])),
             ("breaker", _breaker(s.get("breaker") or {})),
             ("halt", _halt(s.get("halt"))),
+            *_submission(s.get("submission")),
             ("resources", _resources(s.get("resources") or {})),
             ("events", f"last seq {s.get('last_seq')} · {s.get('subscribers')} subscribers"),
             ("socket", esc(s.get("socket"))),
@@ -62,6 +63,32 @@ def _render_status(s: dict[str, Any]) -> None:
             ("version", esc(s.get("version"))),
         ]
     )
+
+
+def _submission(sub: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The submission route, pending bundles (uuid, target block) and private txs."""
+    if not sub:
+        return []
+    bundles = sub.get("pending_bundles") or []
+    private = sub.get("pending_private") or []
+    rows = [
+        (
+            "route",
+            f"{output.esc(sub.get('route'))} ({sub.get('route_kind')}) · "
+            f"{len(bundles)} pending bundles · {len(private)} pending private txs",
+        )
+    ]
+    for b in bundles:
+        state = "cancelled" if b.get("cancelled") else f"target {b.get('target')}"
+        rows.append(
+            (
+                "  bundle",
+                f"{b.get('uuid')} {state} (blocks {b.get('first_block')}..{b.get('last_block')}) "
+                f"tx {b.get('hash')}",
+            )
+        )
+    rows += [("  private", f"{p.get('hash')} via {output.esc(p.get('route'))}") for p in private]
+    return rows
 
 
 def _latency(s: dict[str, Any]) -> str:

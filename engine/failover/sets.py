@@ -1,4 +1,5 @@
-"""The provider sets the operator steers: RPC endpoints and liquidity sources, by kind.
+"""The provider sets the operator steers: RPC endpoints, liquidity sources and submission
+routes (engine/market/evm/routes.py), by kind.
 
 `providers`, `failover` and `providers.mark` (engine/control/methods/providers.py) read
 and steer these sets: every endpoint's health, which one is active and why, an operator
@@ -31,7 +32,7 @@ from engine.providers.selector import (
 
 log = logging.getLogger("arbctl.providers")
 
-KINDS = ("rpc", "liquidity")
+KINDS = ("rpc", "liquidity", "route")
 
 
 class NoProviderSet(SelectionError):
@@ -47,9 +48,18 @@ class ProviderControl(Protocol):
     def reference(self) -> int: ...
 
 
-def venue_providers(venue: Venue) -> ProviderControl | None:
+class RouteControl(ProviderControl, Protocol):
+    def health(self) -> list[ProviderStatus]: ...
+
+
+def venue_routes(venue: Venue) -> RouteControl | None:
+    """The chain venue's submission routes (`routes`); the simulated market has none."""
+    return venue_providers(venue, "routes")  # type: ignore[return-value]
+
+
+def venue_providers(venue: Venue, attribute: str = "providers") -> ProviderControl | None:
     """The venue's provider set (both venues expose it as `providers`)."""
-    candidate = getattr(venue, "providers", None)
+    candidate = getattr(venue, attribute, None)
     if candidate is not None and isinstance(getattr(candidate, "selector", None), Selector):
         return candidate
     return None
@@ -78,6 +88,7 @@ class ProviderSets:
         liquidity: LiquiditySources | None,
         bus: EventBus,
         triggers: TriggerLog | None,
+        routes: RouteControl | None = None,
     ) -> None:
         self._sets: dict[str, ProviderSet] = {}
         if rpc is not None:
@@ -85,6 +96,10 @@ class ProviderSets:
         if liquidity is not None:
             self._sets["liquidity"] = ProviderSet(
                 "liquidity", liquidity.selector, lambda: liquidity.reference, liquidity.health
+            )
+        if routes is not None:
+            self._sets["route"] = ProviderSet(
+                "route", routes.selector, lambda: routes.reference, routes.health
             )
         self.watch = ProviderWatch(bus, triggers, {k: s.rows for k, s in self._sets.items()})
         for kind, found in self._sets.items():
@@ -118,7 +133,8 @@ class ProviderSets:
         triggers: TriggerLog | None,
     ) -> ProviderSets:
         """The daemon's part: the venue's RPC set and the lenders the daemon built."""
-        return cls(venue_providers(venue), venue.provider_health, liquidity, bus, triggers)
+        rpc = venue_providers(venue)
+        return cls(rpc, venue.provider_health, liquidity, bus, triggers, venue_routes(venue))
 
     def start(self) -> None:
         self.watch.start()

@@ -84,6 +84,9 @@ class Guards:
         self.thresholds = t = thresholds
         self.flash_fee_bps = flash_fee_bps  # what the search charges: sizing re-prices with it
         self.priority_fee_share_bps = priority_fee_share_bps
+        # the active submission route's share, when it sets one (a bundle route's builder
+        # payment); the daemon points it at the chain's routes
+        self.route_share: Callable[[], int | None] = lambda: None
         self._venue = venue
         self._writer = writer
         self._clock = clock
@@ -182,13 +185,17 @@ class Guards:
         bid = with_bid(
             opportunity,
             Fees(base, tip),
-            self.priority_fee_share_bps,
+            self._share_bps(),
             self._gas_cap(),
             self._prices,
             market.native,
             market.quote,
         )
         return opportunity if bid is None else bid
+
+    def _share_bps(self) -> int:
+        share = self.route_share()
+        return self.priority_fee_share_bps if share is None else share
 
     def _gas_cap(self) -> int | None:
         """The max-gas-price rule's threshold, while the rule is enabled."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Status = Literal["healthy", "degraded", "down", "offline"]
-Kind = Literal["rpc", "liquidity"]
+Kind = Literal["rpc", "liquidity", "route"]
 
 EWMA_WEIGHT = 0.2  # latency smoothing: a few slow answers show, one does not dominate
 WINDOW = 50  # outcomes kept for the success rate

@@ -149,7 +149,8 @@ class ProviderStatus:
     `LiquiditySources.health`). Latency is kept to the microsecond and the success rate to
     a hundredth of a percent: the precision every reader judges and shows them at. The
     last fields belong to one kind of set and stay None elsewhere (`to_dict` leaves them
-    out): `stalled` for simulated endpoints, `fee_bps` and `url` for lenders."""
+    out): `stalled` for simulated endpoints, `fee_bps` and `url` for lenders, `route_kind`
+    for submission routes."""
 
     name: str
     kind: Kind
@@ -172,6 +173,7 @@ class ProviderStatus:
     stalled: bool | None = None
     fee_bps: int | None = None
     url: str | None = None
+    route_kind: str | None = None  # submission routes: public | private | bundle
     # Every latency sample, per bucket of health.LATENCY_BOUNDS_MS (+ one above) and summed
     latency_counts: tuple[int, ...] = ()
     latency_sum_ms: float = 0.0
@@ -198,7 +200,7 @@ class ProviderStatus:
             "unusable_reason": self.unusable_reason,
             "breaker": self.breaker.to_dict(),
         }
-        for name in ("stalled", "fee_bps", "url"):
+        for name in ("stalled", "fee_bps", "url", "route_kind"):
             if (value := getattr(self, name)) is not None:
                 row[name] = value
         if any(self.latency_counts):

@@ -7,8 +7,9 @@ overrides ("switch to alternative provider", "manually mark provider online if f
 positive"): they take a reason, are audited with the caller's uid, and are published on
 the `provider` topic (the switch itself, by the selector's listener; marks, here).
 
-A name is looked up among the RPC endpoints and the liquidity sources alike; `failover`
-with `name: null` hands the choice back to the engine for `kind` ("rpc" by default).
+A name is looked up among the RPC endpoints, the liquidity sources and the submission
+routes alike; `failover` with `name: null` hands the choice back to the engine for `kind`
+("rpc" by default, "liquidity", "route").
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ class ProviderMethods:
         """Pin a provider (`name`), or `name: null` for automatic choice of `kind`."""
         reason = P.reason(params)
         name = P.optional_str(params, "name")
-        target = self._find(name) if name else self._kind(P.choice(params, "kind", KINDS, "rpc"))
+        kind = P.choice(params, "kind", KINDS, "rpc")
+        target = self._find(name) if name else self._kind(kind)
+        if name and kind == "route" and target.kind != "route":
+            raise ProtocolError(protocol.NOT_FOUND, f"{name!r} is not a submission route")
         actor = Actor(ctx.peer.uid, ctx.client)
         previous = target.selector.active
         details = {"kind": target.kind, "name": name, "previous": previous}
@@ -77,7 +81,7 @@ class ProviderMethods:
         actor = Actor(ctx.peer.uid, ctx.client)
         details = {"kind": target.kind, "name": name, "online": online}
         try:
-            target.selector.mark(name, online, reason, keep_one=target.kind == "rpc")
+            target.selector.mark(name, online, reason, keep_one=target.kind in ("rpc", "route"))
         except SelectionError as exc:
             self._audit.record(actor, "providers.mark", reason, details, outcome=f"refused: {exc}")
             raise ProtocolError(protocol.INVALID_STATE, str(exc)) from None

@@ -104,10 +104,12 @@ class HttpTransport:
                 connector=aiohttp.TCPConnector(limit=32, ttl_dns_cache=300),
                 headers={"Content-Type": "application/json"},
             )
+        data = json.dumps(body).encode()
         try:
             async with self._session.post(
                 self._endpoint.url,
-                data=json.dumps(body).encode(),
+                data=data,
+                headers=self.headers(data),
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 raw = await response.read()
@@ -118,6 +120,10 @@ class HttpTransport:
         except TimeoutError:
             raise ProviderUnavailable(f"timeout after {timeout * 1000:.0f} ms") from None
         return _parse(raw)
+
+    def headers(self, body: bytes) -> dict[str, str] | None:
+        """Extra headers for one request's exact body (a bundle relay's signature)."""
+        return None
 
     async def close(self) -> None:
         if self._session is not None:

@@ -3,16 +3,18 @@
 `submit` runs in two parts. The synchronous part takes a nonce and signs, in the very
 loop step in which the send gate said yes (no await in between, so a kill acknowledged
 on the loop can never see a transaction signed after it). The asynchronous part sends
-it through the active provider, waits for a receipt (woken by every new head, polling
-as a fallback) and has `receipts.ReceiptDecoder` turn it into the venue-neutral `Receipt`
-(gas, token delta and revert reason, all read from the chain).
+it through the active submission route (public, private or bundle: `routes`), waits
+for a receipt (woken by every new head, polling as a fallback) and has
+`receipts.ReceiptDecoder` turn it into the venue-neutral `Receipt` (gas, token delta and
+revert reason, all read from the chain).
 
 Nothing here retries a send on its own: a resend after an await would be a send the
 gate did not check. A refused transaction resolves as "failed" (no gas) and its nonce is
 reused. `cancel_pending` (the kill switch) replaces every unmined transaction with a
 0-value self-transfer at the same nonce and ≥ 12.5 % higher caps; when the replacement
 is mined, the order resolves as "failed" carrying the replacement's gas, so the ledger
-still matches the wallet.
+still matches the wallet. A bundle is not replaced: the route cancels it by its uuid, and
+its order resolves as failed once the blocks it was targeted at have passed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.receipts import ReceiptDecoder, SentTx
+from engine.market.evm.routes import SubmissionRoutes
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable
 from engine.market.venue import VENUE_STOPPED, ArbOrder, Receipt
 
@@ -48,6 +51,10 @@ class VenueStopped(MarketError):
 
 class NonceTaken(MarketError):
     """The chain's nonce moved past ours and none of our transactions was mined."""
+
+
+class NotIncluded(MarketError):
+    """The submission route gave the transaction up: a bundle whose blocks passed."""
 
 
 @dataclass(slots=True)
@@ -84,6 +91,7 @@ class TxSender:
         poll_interval: float,
         head_perf: Callable[[int], float | None],
         clock: Callable[[], float] = time.time,
+        routes: SubmissionRoutes | None = None,
     ) -> None:
         self._providers = providers
         self._signer = signer
@@ -98,6 +106,8 @@ class TxSender:
         self._closed = False
         self.stats = SendStats()
         self._receipts = ReceiptDecoder(providers, signer.address, clock)
+        # how signed transactions leave (engine/market/evm/routes.py); default: public
+        self.routes = routes or SubmissionRoutes.build([], providers, None, 0)
 
     @property
     def owner(self) -> str:
@@ -151,6 +161,10 @@ class TxSender:
             return _unmined(
                 pending.order, pending.hash, reason, pending.submitted_at, self._clock()
             )
+        except NotIncluded as exc:
+            self.nonces.release(pending.nonce)  # never mined: the nonce is free again
+            now = self._clock()
+            return _unmined(pending.order, pending.hash, str(exc), pending.submitted_at, now)
         except VenueStopped:
             log.warning(
                 "order %s: venue stopped; tx %s may still be mined",
@@ -167,13 +181,13 @@ class TxSender:
         finally:
             if self._pending.get(pending.nonce) is pending:  # a refused nonce may be reused
                 del self._pending[pending.nonce]
+            self.routes.settled(pending.hash)
 
     async def _send(self, pending: PendingTx, raw: str) -> Receipt | None:
         """None once the node has the transaction; a failed Receipt if it refused it."""
-        client = self._providers.active.client
         self._record_send(pending.payload.block_number)
         try:
-            await client.call("eth_sendRawTransaction", [raw])
+            await self.routes.send(raw, pending.hash)
         except NodeRpcError as exc:
             return await self._refused(pending, exc)
         except ProviderUnavailable as exc:
@@ -210,7 +224,7 @@ class TxSender:
         delay = self._poll_interval
         while not self._closed:
             try:
-                found = await self._providers.active.client.call(
+                found = await self.routes.lookup(tx_hash).call(
                     "eth_getTransactionByHash", [tx_hash]
                 )
             except (ProviderUnavailable, NodeRpcError):
@@ -238,6 +252,7 @@ class TxSender:
         past_since = 0.0
         while not self._closed:
             head = self._head
+            seen = self.routes.head  # a head the receipts asked for below already include
             hashes = [pending.hash, *pending.replacements]
             calls: list[Call] = [("eth_getTransactionReceipt", [h]) for h in hashes]
             calls.append(("eth_getTransactionCount", [self.owner, "latest"]))
@@ -248,6 +263,8 @@ class TxSender:
             for tx_hash, receipt in zip(hashes, receipts, strict=False):
                 if isinstance(receipt, dict) and receipt.get("blockNumber"):
                     return tx_hash, receipt
+            if gave_up := self.routes.gave_up(pending.hash, seen):
+                raise NotIncluded(gave_up)
             if not _past(count, pending.nonce):
                 past_since = 0.0
             elif not past_since:
@@ -280,26 +297,33 @@ class TxSender:
 
     # --- the kill switch -------------------------------------------------------------
     async def cancel_pending(self) -> list[str]:
-        """Replace every unmined transaction; returns the hashes of those replaced."""
-        targets = list(self._pending.values())
-        if not targets:
-            return []
+        """Cancel every outstanding bundle by uuid, replace every other unmined
+        transaction (through the route that sent it); returns the hashes of both."""
+        targets = [p for p in self._pending.values() if not self.routes.bundled(p.hash)]
         signed = [self._replacement(pending) for pending in targets]
-        client = self._providers.active.client
-        results = await client.batch([("eth_sendRawTransaction", [raw]) for raw in signed])
-        cancelled = []
+        bundles, results = await asyncio.gather(
+            self.routes.cancel(),
+            self.routes.send_replacements(
+                [(p.hash, raw) for p, raw in zip(targets, signed, strict=True)]
+            ),
+        )
+        if not targets:
+            return bundles
+        cancelled = list(bundles)
         for pending, result in zip(targets, results, strict=True):
-            if isinstance(result, NodeRpcError):
+            if result is not None:
                 log.warning(
                     "could not replace tx %s (nonce %d): %s",
                     pending.hash,
                     pending.nonce,
-                    result.message,
+                    result,
                 )
             else:
                 cancelled.append(pending.hash)
         log.warning(
-            "kill switch: replaced %d of %d pending transactions", len(cancelled), len(targets)
+            "kill switch: replaced %d of %d pending transactions",
+            len(cancelled) - len(bundles),
+            len(targets),
         )
         return cancelled
 

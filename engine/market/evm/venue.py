@@ -28,15 +28,17 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from engine.config import Config, EvmSection, MarketSection
+from engine.config import Config, EvmSection, MarketSection, chain_routes
 from engine.market.evm import abi
 from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
+from engine.market.evm.bundles import RelayAuth
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 from engine.market.evm.lenders import LenderCapacities
 from engine.market.evm.nonces import NonceBook
 from engine.market.evm.orders import EvmOrder, TxSigner
 from engine.market.evm.pools import PoolBook, configured_market, load_pools
+from engine.market.evm.routes import SubmissionRoutes
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
@@ -82,6 +84,7 @@ class EvmVenue:
         providers: ProviderSet,
         signer: TxSigner,
         clock: Callable[[], float] = time.time,
+        routes: SubmissionRoutes | None = None,
     ) -> None:
         if not evm.executor:
             raise EvmVenueError("evm.executor is not set: the address of the ArbExecutor contract")
@@ -105,7 +108,9 @@ class EvmVenue:
             self._poll,
             self._heads.get,
             clock,
+            routes,
         )
+        self.routes = self._sender.routes
         self._book = PoolBook(self.market)
         self.lenders = LenderCapacities(self.executor, self.market.tokens)
         self._follower: BlockFollower | None = None
@@ -120,11 +125,15 @@ class EvmVenue:
         self.worker = MarketWorker("evm")
 
     @classmethod
-    def from_config(cls, config: Config, signer: TxSigner) -> EvmVenue:
-        """The venue the daemon runs when `market.venue = "evm"`."""
+    def from_config(
+        cls, config: Config, signer: TxSigner, relay_auth: RelayAuth | None = None
+    ) -> EvmVenue:
+        """The venue the daemon runs when `market.venue = "evm"`; `relay_auth` signs bundle
+        relay requests (engine/execution/reputation.py), when a bundle route is configured."""
         providers = ProviderSet.from_config(config.providers, RPC_TIMEOUT_S)
         providers.expect_chain(config.evm.chain_id)  # the config says which chain, not a node
-        return cls(config.evm, config.market, providers, signer)
+        routes = SubmissionRoutes.build(chain_routes(config), providers, relay_auth, RPC_TIMEOUT_S)
+        return cls(config.evm, config.market, providers, signer, routes=routes)
 
     @property
     def owner(self) -> str:
@@ -157,6 +166,7 @@ class EvmVenue:
             await self.providers.close()
             raise
         self._head = head
+        self.routes.on_head(head.number)
         self._remember(head)
         self.providers.active.health.record_head(head.number)
         self._steps.put_nowait(ChainStep(head, {}, True, self.providers.active.name))
@@ -191,6 +201,7 @@ class EvmVenue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._follower is not None:
             await self._follower.close()
+        await self.routes.close()
         await self.providers.close()
         self.worker.close()
         self._steps.put_nowait(None)
@@ -272,7 +283,12 @@ class EvmVenue:
             "refused": self._sender.stats.refused,
             "cancelled": self._sender.stats.cancelled,
             "head_to_send_ms_p50": _percentile(sends, 0.5),
+            "submission": self.routes.status(),
         }
+
+    def submission_status(self) -> dict[str, Any]:
+        """The active submission route and what is out on private routes (`status`)."""
+        return self.routes.status()
 
     def head_to_send_samples(self) -> list[float]:
         """Milliseconds from a head's arrival to the send of an order found in it."""
@@ -396,6 +412,7 @@ class EvmVenue:
     # --- following -------------------------------------------------------------------------
     def _on_head(self, head: Head) -> None:
         self._remember(head)
+        self.routes.on_head(head.number)  # before the waiters look: bundles re-targeted
         self._sender.on_head()
         self._wallet_due.set()
 
