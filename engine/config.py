@@ -173,6 +173,8 @@ AlertRuleName = Literal[
     "no_trades",
     "anomaly_detected",
     "ledger_rows_quarantined",
+    "trade_corrected",
+    "tx_rebroadcast",
 ]
 
 
@@ -270,6 +272,10 @@ class EvmSection:
     pairs: list[Address] = field(default_factory=list)  # explicit; default: allPairs
     poll_interval_ms: Annotated[int, Range(10, 60_000)] = 500
     max_priority_fee_gwei: Annotated[float, Range(0, 10_000)] = 2.0
+    # a sent transaction unmined this long and unknown to the node is re-broadcast
+    drop_after_s: Annotated[float, Range(0.1, 3_600)] = 30.0
+    # booked trades are checked against reorgs until this many blocks deep
+    confirmation_depth: Annotated[int, Range(1, 10_000)] = 12
 
 
 @dataclass(slots=True)

@@ -203,6 +203,7 @@ class Daemon:
         table = method_table(parts, guards, providers, self.metrics, alerting, accounting, fleet)
         await server.start(table)  # answers `starting` while the market loads
         self._write_pid()
+        chain_watch: asyncio.Task[None] | None = None
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
             if fleet is not None:
@@ -213,6 +214,7 @@ class Daemon:
             await _restore_gas_model(gas, store, venue)
             executor = build_executor(self.config, gate, venue, gas, lenders)
             await recover_sent(self.config, executor, store, self.view)
+            chain_watch = watch_chain(self.config, executor, store, self.bus)
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
@@ -240,6 +242,8 @@ class Daemon:
             log.exception("engine failed")
             return EXIT_FAILED
         finally:
+            if chain_watch is not None:
+                chain_watch.cancel()
             if fleet is not None:
                 await fleet.close()
             error_logs.remove()
@@ -513,6 +517,23 @@ async def recover_sent(
     # the session's starting balances must already hold it, or reconcile counts it twice
     # (in the balances' change, not in the session's trades, booked at their block's time).
     await executor.venue.refresh_wallet()
+
+
+def watch_chain(
+    config: Config, executor: Executor, store: LedgerStore, bus: EventBus
+) -> asyncio.Task[None] | None:
+    """On a chain: re-broadcasts are evented, and booked trades are watched for reorgs
+    until `evm.confirmation_depth` deep (engine/execution/reorgs.py)."""
+    if config.market.venue != "evm":
+        return None
+    from engine.execution.evm import EvmExecutor
+    from engine.execution.reorgs import ReorgWatch
+
+    assert isinstance(executor, EvmExecutor)
+    executor.venue.attach_events(bus.publish)
+    depth, fee = config.evm.confirmation_depth, config.strategy.flash_fee_bps
+    watch = ReorgWatch(executor, store, bus, depth, fee)
+    return asyncio.create_task(watch.run(), name="reorg-watch")
 
 
 def method_table(

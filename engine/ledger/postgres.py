@@ -32,11 +32,11 @@ import asyncpg.exceptions as pg_errors
 
 from engine.ledger import migrations
 from engine.ledger.records import (
+    CORRECTION_COLUMNS,
+    CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
     PNL_BUCKET_TOTALS,
-    CORRECTION_COLUMNS,
-    CORRECTION_MONEY_FIELDS,
     TRADE_MONEY_FIELDS,
     AuditEntry,
     CorrectionRecord,

@@ -37,12 +37,12 @@ import aiosqlite
 
 from engine.ledger import migrations
 from engine.ledger.records import (
+    CORRECTION_COLUMNS,
+    CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
     PNL_BUCKET_TOTALS,
     TRADE_MONEY_FIELDS,
-    CORRECTION_COLUMNS,
-    CORRECTION_MONEY_FIELDS,
     AuditEntry,
     CorrectionRecord,
     GuardTrigger,
@@ -239,7 +239,8 @@ class SqliteLedger:
         self, since: float = 0.0, trade_id: str | None = None, limit: int = 100
     ) -> list[CorrectionRecord]:
         """Corrections written at or after `since`, newest first."""
-        sql, params = f"{_CORRECTION_SELECT} WHERE corrected_at >= ?", [since]
+        sql = f"{_CORRECTION_SELECT} WHERE corrected_at >= ?"
+        params: list[Any] = [since]
         if trade_id is not None:
             sql += " AND trade_id = ?"
             params.append(trade_id)
@@ -548,9 +549,7 @@ def _split_statements(script: str) -> Iterator[str]:
 
 
 # --- trades and the rollup -----------------------------------------------------------------
-async def _stored_ids(
-    db: aiosqlite.Connection, ids: list[str], table: str = "trades"
-) -> set[str]:
+async def _stored_ids(db: aiosqlite.Connection, ids: list[str], table: str = "trades") -> set[str]:
     stored: set[str] = set()
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]

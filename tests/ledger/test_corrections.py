@@ -12,7 +12,8 @@ import dataclasses
 
 import pytest
 
-from engine.ledger.records import correction_between
+from engine.accounting.reconcile import TradeScan
+from engine.ledger.records import PnlSummary, correction_between
 from engine.ledger.store import LedgerStore
 from tests.ledger.conftest import T0, make_trade
 
@@ -73,7 +74,11 @@ async def test_a_moved_trade_counts_its_new_outcome_exactly(store: LedgerStore) 
         assert summary.net_profit_native == -(2**131) - 5
         assert summary.by_token["0xweth"] == {"count": 1, "profit_token": -(2**130), "flash_fee": 0}
     (stored,) = await store.list_corrections(trade_id=trade.id)
-    assert (stored.kind, stored.new_block, stored.new_block_hash) == ("moved", moved.block_number, NEW_HASH)
+    assert (stored.kind, stored.new_block, stored.new_block_hash) == (
+        "moved",
+        moved.block_number,
+        NEW_HASH,
+    )
 
 
 async def test_a_correction_written_twice_is_counted_once(store: LedgerStore) -> None:
@@ -117,11 +122,17 @@ async def test_correction_money_that_is_not_an_int_is_refused(
     assert await store.list_corrections() == []
 
 
-async def _scan(store: LedgerStore, since: float, until: float | None = None):  # type: ignore[no-untyped-def]
-    scan = getattr(store, "pnl_from_trades")
-    return await scan(since, until)
+async def _scan(store: LedgerStore, since: float, until: float | None = None) -> PnlSummary:
+    assert isinstance(store, TradeScan)
+    return await store.pnl_from_trades(since, until)
 
 
 def _same_totals(a: object, b: object) -> bool:
-    keys = ("total_trades", "successful_trades", "failed_trades", "gas_cost_wei", "net_profit_quote")
+    keys = (
+        "total_trades",
+        "successful_trades",
+        "failed_trades",
+        "gas_cost_wei",
+        "net_profit_quote",
+    )
     return all(getattr(a, k) == getattr(b, k) for k in keys)

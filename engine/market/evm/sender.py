@@ -21,12 +21,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.market.errors import MarketError
+from engine.market.evm.drops import DropWatch
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
@@ -40,6 +41,7 @@ log = logging.getLogger("arbctl.evm")
 NONCE_TAKEN_GRACE_S = 5.0
 RECEIPT_RETRY_S = 0.02
 SEND_SAMPLES = 10_000
+SIGNED_KEPT = 4_096  # recent signed transactions kept for a re-broadcast after a reorg
 
 
 class VenueStopped(MarketError):
@@ -59,6 +61,8 @@ class PendingTx:
     max_fee: int  # caps of the newest transaction at this nonce (bumped by cancels)
     priority_fee: int
     replacements: list[str] = field(default_factory=list)
+    raw: str = ""  # the signed bytes, for a re-broadcast (engine/market/evm/drops.py)
+    broadcast_at: float = 0.0  # time.monotonic() of the last send or drop check
 
     @property
     def order(self) -> ArbOrder:
@@ -84,8 +88,11 @@ class TxSender:
         poll_interval: float,
         head_perf: Callable[[int], float | None],
         clock: Callable[[], float] = time.time,
+        drops: DropWatch | None = None,
     ) -> None:
         self._providers = providers
+        self.drops = drops or DropWatch(providers)
+        self._signed: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._signer = signer
         self._chain_id = chain_id
         self.nonces = nonces
@@ -127,8 +134,11 @@ class TxSender:
                 payload.priority_fee,
             )
         )
-        pending = PendingTx(payload, nonce, signed.hash, now, payload.max_fee, payload.priority_fee)
+        pending = PendingTx(
+            payload, nonce, signed.hash, now, payload.max_fee, payload.priority_fee, raw=signed.raw
+        )
         self._pending[nonce] = pending
+        self._keep_signed(signed.hash, nonce, signed.raw)
         return self._settle(pending, signed.raw)
 
     async def _settle(self, pending: PendingTx, raw: str) -> Receipt:
@@ -172,6 +182,7 @@ class TxSender:
         """None once the node has the transaction; a failed Receipt if it refused it."""
         client = self._providers.active.client
         self._record_send(pending.payload.block_number)
+        pending.broadcast_at = time.monotonic()
         try:
             await client.call("eth_sendRawTransaction", [raw])
         except NodeRpcError as exc:
@@ -250,6 +261,7 @@ class TxSender:
                     return tx_hash, receipt
             if not _past(count, pending.nonce):
                 past_since = 0.0
+                await self._resend_if_dropped(pending)
             elif not past_since:
                 past_since = time.monotonic()
             elif time.monotonic() - past_since > NONCE_TAKEN_GRACE_S:
@@ -259,6 +271,25 @@ class TxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(head.wait(), wait)
         raise VenueStopped
+
+    async def _resend_if_dropped(self, pending: PendingTx) -> None:
+        """Unmined for `drops.after_s`: re-send the same bytes if the node forgot them
+        (never one the kill switch replaced; the gate decides, engine/market/evm/drops.py)."""
+        if pending.replacements or not pending.raw or not self.drops.due(pending.broadcast_at):
+            return
+        what = pending.order.order_id
+        await self.drops.resend_if_dropped(pending.hash, pending.raw, pending.nonce, what)
+        pending.broadcast_at = time.monotonic()
+
+    def signed_raw(self, tx_hash: str) -> tuple[int, str] | None:
+        """(nonce, signed bytes) of a recent transaction of ours, for a re-broadcast after
+        a reorg took the block that held it."""
+        return self._signed.get(tx_hash)
+
+    def _keep_signed(self, tx_hash: str, nonce: int, raw: str) -> None:
+        self._signed[tx_hash] = (nonce, raw)
+        while len(self._signed) > SIGNED_KEPT:
+            self._signed.popitem(last=False)
 
     # --- receipts --------------------------------------------------------------------
     async def mined_outcome(

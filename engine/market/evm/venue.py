@@ -31,6 +31,7 @@ from eth_utils import to_checksum_address
 from engine.config import Config, EvmSection, MarketSection
 from engine.market.evm import abi
 from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
+from engine.market.evm.drops import DropWatch, EventSink
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 from engine.market.evm.nonces import NonceBook
@@ -104,7 +105,10 @@ class EvmVenue:
             self._poll,
             self._heads.get,
             clock,
+            DropWatch(providers, evm.drop_after_s),
         )
+        self._new_head = asyncio.Event()
+        self._head_seen: Head | None = None
         self._book = PoolBook(self.market)
         self._follower: BlockFollower | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -309,6 +313,29 @@ class EvmVenue:
         """Kill switch: replace every unmined transaction (0-value self-transfer)."""
         return await self._sender.cancel_pending()
 
+    def attach_gate(self, check: Callable[[], None]) -> None:
+        """The send gate's check: the only way a dropped transaction is sent again."""
+        self._sender.drops.attach(check=check)
+
+    def attach_events(self, sink: EventSink) -> None:
+        """Where re-broadcasts are published (the daemon's bus)."""
+        self._sender.drops.attach(events=sink)
+
+    @property
+    def drops(self) -> DropWatch:
+        return self._sender.drops
+
+    def signed_raw(self, tx_hash: str) -> tuple[int, str] | None:
+        """(nonce, signed bytes) of a recent transaction of ours (a re-broadcast after a
+        reorg took its block)."""
+        return self._sender.signed_raw(tx_hash)
+
+    async def next_head(self) -> Head:
+        """The next head the follower takes (the reorg watch checks on each)."""
+        await self._new_head.wait()
+        assert self._head_seen is not None
+        return self._head_seen
+
     # --- start-up recovery -----------------------------------------------------------------
     def sent_lookup(self) -> SentLookup:
         """The operator's transactions as mined, read through the active provider."""
@@ -379,6 +406,9 @@ class EvmVenue:
         self._remember(head)
         self._sender.on_head()
         self._wallet_due.set()
+        self._head_seen = head
+        self._new_head.set()
+        self._new_head = asyncio.Event()
 
     def _remember(self, head: Head) -> None:
         self._heads[head.number] = head.received_perf
