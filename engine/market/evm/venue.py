@@ -40,6 +40,7 @@ from engine.market.evm.pools import PoolBook, configured_market, load_pools
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
+from engine.market.evm.simulation import NextBlock, StateOverrides, head_call
 from engine.market.model import Block, Market
 from engine.market.venue import BlockUpdate, Receipt, VenueError
 from engine.market.worker import MarketWorker
@@ -109,6 +110,7 @@ class EvmVenue:
         )
         self._new_head = asyncio.Event()
         self._head_seen: Head | None = None
+        self._overrides_refused: set[str] = set()  # endpoints without eth_call overrides
         self._book = PoolBook(self.market)
         self._follower: BlockFollower | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -268,19 +270,36 @@ class EvmVenue:
         """Milliseconds from a head's arrival to the send of an order found in it."""
         return list(self._sender.stats.head_to_send_ms)
 
-    async def simulate(self, data: str, estimate: bool = True) -> Simulation:
-        """Dry-run a call of the executor contract from the operator at the latest block,
-        with `eth_estimateGas` in the same batch unless `estimate` is False.
+    async def simulate(
+        self, data: str, estimate: bool = True, state: StateOverrides | None = None
+    ) -> Simulation:
+        """Dry-run a call of the executor contract from the operator on the latest state,
+        in the environment of the block after the engine's head (engine/market/evm/
+        simulation.py),
+        with `eth_estimateGas` in the same batch unless `estimate` is False. `state`:
+        overrides for state the head does not show yet.
 
         Raises ProviderUnavailable when the provider cannot be asked.
         """
         call = {"from": self.owner, "to": self.executor, "data": data}
-        calls: list[Call] = [("eth_call", [call, "latest"])]
+        head = self._follower.last if self._follower is not None else self._head
+        label = self.client.endpoint.label
+        if head is None or label in self._overrides_refused:
+            dry_run: Call = head_call(call, None, None, None)
+        else:
+            next_block = NextBlock.after(head, self.fees.bid().base_fee)
+            dry_run = head_call(call, None, next_block, state)
+        tag = dry_run[1][1]
+        calls: list[Call] = [dry_run]
         if estimate:
-            calls.append(("eth_estimateGas", [call, "latest"]))
+            calls.append(("eth_estimateGas", [call, tag]))
         results: list[str] = []
         for result in await self.client.batch(calls):
             if isinstance(result, NodeRpcError):
+                if _overrides_refused(result) and len(dry_run[1]) > 2:
+                    log.info("%s: no eth_call overrides (%s)", label, result.message)
+                    self._overrides_refused.add(label)
+                    return await self.simulate(data, estimate, state)
                 return Simulation(None, 0, abi.revert_reason(result.data, result.message))
             results.append(result)
         gas = int(results[1], 16) if estimate else 0
@@ -485,6 +504,12 @@ def _simulated(result: dict[str, Any]) -> Simulation:
     error = result.get("error") or {}
     message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
     return Simulation(None, gas, abi.revert_reason(data, message) or message or "reverted")
+
+
+def _overrides_refused(error: NodeRpcError) -> bool:
+    """The node does not take eth_call's override parameters (not a revert)."""
+    text = error.message.lower()
+    return error.code in (-32602, -32601) or "invalid params" in text or "too many" in text
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
