@@ -148,6 +148,36 @@ async def timed(run: Callable[[], Awaitable[int | None]]) -> tuple[float, float,
     return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000, answer
 
 
+def options_at(
+    url: str, venue: EvmVenue, call: dict[str, Any], pools: list[str], head: Any, warm: Warm | None
+) -> dict[str, Callable[[], Awaitable[int | None]]]:
+    """Each option's dry run of `call` once `head` arrived."""
+    client, data = venue.client, call["data"]
+    next_block = NextBlock.after(head, venue.fee_bid().base_fee)
+
+    async def latest() -> int | None:
+        return await rpc_option(client, "eth_call", [call, "latest"])
+
+    async def next_block_call() -> int | None:
+        return await rpc_option(client, *head_call(call, None, next_block))
+
+    async def pinned() -> int | None:
+        return await rpc_option(client, *head_call(call, head, next_block))
+
+    async def run_cold() -> int | None:
+        return cold(url, head.number, venue.owner, venue.executor, data)
+
+    async def run_warm() -> int | None:
+        assert warm is not None
+        warm.patch(venue, pools, head)
+        return warm.call(venue.owner, venue.executor, data)
+
+    options = {"latest": latest, "next-block": next_block_call, "pinned": pinned}
+    if warm is not None:
+        options |= {"revm-cold": run_cold, "revm-warm": run_warm}
+    return options
+
+
 async def bench(world: World, iterations: int, rng: random.Random) -> dict[str, Any]:
     config = load(world.config_file)
     venue = build_venue(config)
@@ -157,6 +187,7 @@ async def bench(world: World, iterations: int, rng: random.Random) -> dict[str, 
     trader = RpcClient(Endpoint("bench", world.rpc_url), ProviderHealth("bench", 0))
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in OPTIONS}
     agree: dict[str, int] = dict.fromkeys(OPTIONS, 0)
+    profitable = 0  # heads where the call did not revert (answers are then profits)
     try:
         with tempfile.TemporaryDirectory() as state:
             life = Lifecycle(Path(state), EventBus())
@@ -186,23 +217,7 @@ async def bench(world: World, iterations: int, rng: random.Random) -> dict[str, 
                 update = await anext(blocks)
                 head = venue._follower.last if venue._follower else None
                 assert head is not None
-                next_block = NextBlock.after(head, venue.fee_bid().base_fee)
-                options: dict[str, Callable[[], Awaitable[int | None]]] = {
-                    "latest": lambda: rpc_option(client, "eth_call", [call, "latest"]),
-                    "next-block": lambda: rpc_option(client, *head_call(call, None, next_block)),
-                    "pinned": lambda: rpc_option(client, *head_call(call, head, next_block)),
-                }
-                if warm is not None:
-
-                    async def run_cold() -> int | None:
-                        return cold(world.rpc_url, head.number, venue.owner, venue.executor, data)
-
-                    async def run_warm() -> int | None:
-                        warm.patch(venue, pools, head)
-                        return warm.call(venue.owner, venue.executor, data)
-
-                    options["revm-cold"] = run_cold
-                    options["revm-warm"] = run_warm
+                options = options_at(world.rpc_url, venue, call, pools, head, warm)
                 names = list(options)
                 names = names[i % len(names) :] + names[: i % len(names)]
                 answers: dict[str, int | None] = {}
@@ -211,10 +226,16 @@ async def bench(world: World, iterations: int, rng: random.Random) -> dict[str, 
                     samples[name].append((wall, cpu))
                 for name, answer in answers.items():
                     agree[name] += answer == answers["latest"]
+                profitable += answers["latest"] is not None
     finally:
         await trader.close()
         await venue.stop()
-    return {"samples": samples, "agree": agree, "iterations": iterations}
+    return {
+        "samples": samples,
+        "agree": agree,
+        "iterations": iterations,
+        "profitable": profitable,
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -223,7 +244,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def report(result: dict[str, Any], took: float) -> None:
-    print(f"simulation at the head: {result['iterations']} heads, {took:.0f} s")
+    print(
+        f"simulation at the head: {result['iterations']} heads ({result['profitable']} where "
+        f"the call succeeds: its answer is the profit), {took:.0f} s"
+    )
     print(f"{'option':<12}{'wall p50':>10}{'p90':>9}{'p99':>9}{'cpu p50':>10}  agrees")
     base = None
     for name in OPTIONS:
