@@ -20,12 +20,13 @@ import pytest
 from engine import protocol
 from engine.accounting.reconcile import Reconciler, record_session_start
 from engine.bus import EventBus
-from engine.config import load
+from engine.config import LedgerSection, load
 from engine.devnet import anvil
 from engine.devnet.world import World
 from engine.execution.reorgs import ReorgWatch
+from engine.ledger.factory import create_store
 from engine.ledger.records import CorrectionRecord, TradeRecord
-from engine.ledger.sqlite import SqliteLedger
+from engine.ledger.store import LedgerStore
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor
 from engine.pipeline import TradingPipeline
@@ -41,6 +42,8 @@ from tests.devnet.test_evm_trading import (
     txpool_pending,
     until,
 )
+from tests.ledger.conftest import drop_schema, unique_name
+from tests.services import PG_DSN
 
 pytestmark = pytest.mark.devnet
 
@@ -56,12 +59,17 @@ async def chain_rig(world: World, clean_chain: None, tmp_path: Path) -> AsyncIte
     await made.venue.stop()
 
 
-@pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
-    store = SqliteLedger(tmp_path / "ledger.sqlite3")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LedgerStore]:
+    """Both ledgers: the correction rows and the reconciliation on each."""
+    schema = unique_name("arbctl_reorg")
+    section = LedgerSection(backend=request.param, dsn=PG_DSN, schema=schema)
+    store = create_store(section, tmp_path)
     await store.open()
     yield store
     await store.close()
+    if request.param == "postgres":
+        await drop_schema(schema)
 
 
 class Recorder:
@@ -115,7 +123,7 @@ async def _reconcile(rig: Rig, writer: LedgerWriter, start: Any) -> Any:
 
 
 async def test_a_reorg_that_drops_our_trades_block_is_corrected_and_reconcile_is_exact(
-    world: World, chain_rig: Rig, ledger: SqliteLedger
+    world: World, chain_rig: Rig, ledger: LedgerStore
 ) -> None:
     rig, bus = chain_rig, EventBus()
     recorder = Recorder(bus)
@@ -159,7 +167,7 @@ async def test_a_reorg_that_drops_our_trades_block_is_corrected_and_reconcile_is
 
 
 async def test_a_trade_reorged_away_after_a_halt_stays_reversed_and_reconcile_is_exact(
-    world: World, chain_rig: Rig, ledger: SqliteLedger
+    world: World, chain_rig: Rig, ledger: LedgerStore
 ) -> None:
     rig, bus = chain_rig, EventBus()
     recorder = Recorder(bus)
