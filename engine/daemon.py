@@ -519,6 +519,9 @@ async def recover_sent(
     await executor.venue.refresh_wallet()
 
 
+REORG_RESUME_S = 3_600.0  # trades an earlier run booked this recently are watched again
+
+
 def watch_chain(
     config: Config, executor: Executor, store: LedgerStore, bus: EventBus
 ) -> asyncio.Task[None] | None:
@@ -533,7 +536,7 @@ def watch_chain(
     executor.venue.attach_events(bus.publish)
     depth, fee = config.evm.confirmation_depth, config.strategy.flash_fee_bps
     watch = ReorgWatch(executor, store, bus, depth, fee)
-    return asyncio.create_task(watch.run(), name="reorg-watch")
+    return asyncio.create_task(watch.run(resume_s=REORG_RESUME_S), name="reorg-watch")
 
 
 def method_table(

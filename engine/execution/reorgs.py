@@ -54,6 +54,7 @@ from engine.market.evm.sent import MinedTx
 log = logging.getLogger("arbctl.reorgs")
 
 TOPIC_CORRECTION = protocol.TOPIC_CORRECTION
+RESUME_LIMIT = 10_000
 
 
 @dataclass(slots=True)
@@ -107,9 +108,32 @@ class ReorgWatch:
     def watched(self) -> list[TradeRecord]:
         return [w.trade for w in self._watched.values()]
 
-    async def run(self) -> None:
-        """Watch every trade the pipeline commits; check on every head. Until cancelled."""
+    async def resume(self, since: float, limit: int = RESUME_LIMIT) -> int:
+        """After a restart: the trades booked since `since` (the previous session's),
+        as their corrections leave them, watched again; the first check drops those
+        already final. Returns how many are watched."""
+        trades = await self._store.list_trades(since=since, limit=limit)
+        corrections = await self._store.list_corrections(since=since, limit=limit)
+        by_trade: dict[str, list[CorrectionRecord]] = {}
+        for correction in reversed(corrections):  # oldest first
+            by_trade.setdefault(correction.trade_id, []).append(correction)
+        for trade in trades:
+            current = corrected(trade, by_trade.get(trade.id, []))
+            if current.block_number > 0:
+                self.watch(current)
+            elif current.nonce is not None and trade.block_hash:
+                self._watched.setdefault(trade.id, Watched(current))  # reversed: unmined
+        return len(self._watched)
+
+    async def run(self, resume_s: float = 0.0) -> None:
+        """Watch every trade the pipeline commits (and, with `resume_s`, those booked
+        that many seconds back by an earlier run); check on every head. Until cancelled."""
         subscription = self._bus.subscribe([protocol.TOPIC_TRADE])
+        if resume_s > 0:
+            try:
+                await self.resume(self._clock() - resume_s)
+            except LedgerUnavailable as exc:
+                log.error("reorg watch: earlier trades not re-read: %s", exc)
         trades = asyncio.create_task(self._follow_trades(subscription), name="reorg-trades")
         try:
             while True:
@@ -240,6 +264,19 @@ class ReorgWatch:
         booked = await self._executor.book_mined(mined, self._flash_fee_bps, self._clock())
         if booked is None:
             return None
+        if booked.status == old.status and booked.profit_token == old.profit_token:
+            # The same outcome in another block: only the gas can differ. Keep the
+            # trade's own valuation and fees (recovery's are re-derived at today's
+            # prices) so the correction carries exactly the gas difference.
+            gas = booked.gas_cost_wei - old.gas_cost_wei
+            gas_quote = booked.gas_cost_quote - old.gas_cost_quote
+            booked = dataclasses.replace(
+                booked,
+                flash_fee=old.flash_fee,
+                flash_fee_quote=old.flash_fee_quote,
+                profit_native=old.profit_native - gas,
+                profit_quote=old.profit_quote - gas_quote,
+            )
         return dataclasses.replace(
             booked,
             id=old.id,
@@ -299,6 +336,18 @@ class ReorgWatch:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.stats) | {"depth": self.depth}
+
+
+def corrected(trade: TradeRecord, corrections: list[CorrectionRecord]) -> TradeRecord:
+    """The trade as its corrections (oldest first) leave it: what the books say now."""
+    current = dataclasses.replace(trade)
+    for correction in corrections:
+        for name in PNL_BUCKET_MONEY:
+            setattr(current, name, getattr(current, name) + getattr(correction, name))
+        current.status = correction.new_status
+        current.block_number = correction.new_block
+        current.block_hash = correction.new_block_hash
+    return current
 
 
 def unmined(trade: TradeRecord) -> TradeRecord:

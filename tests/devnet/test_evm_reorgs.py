@@ -175,10 +175,11 @@ async def test_a_trade_reorged_away_after_a_halt_stays_reversed_and_reconcile_is
     writer = LedgerWriter(ledger)
     start = await record_session_start(ledger, rig.venue, "devnet-reorg-halt")
     before_trade = anvil.snapshot(world.rpc_url)
-    watch = ReorgWatch(rig.executor, ledger, bus, depth=12, flash_fee_bps=0)
     try:
         trade = await _booked_trade(rig, writer, bus)
-        watch.watch(trade)
+        # a watch started after the trade was booked (a restart) finds it in the ledger
+        watch = ReorgWatch(rig.executor, ledger, bus, depth=12, flash_fee_bps=0)
+        assert await watch.resume(since=start.taken_at) == 1
         assert await watch.check(head(world)) == []
         rig.lifecycle.enter_halt("test halt", OPERATOR)
         anvil.revert(world.rpc_url, before_trade)
