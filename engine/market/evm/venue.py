@@ -263,6 +263,8 @@ class EvmVenue:
             "sent": self._sender.stats.sent,
             "refused": self._sender.stats.refused,
             "cancelled": self._sender.stats.cancelled,
+            "rebroadcasts": self._sender.drops.stats.rebroadcasts,
+            "rebroadcasts_refused": self._sender.drops.stats.refused_by_gate,
             "head_to_send_ms_p50": _percentile(sends, 0.5),
         }
 
