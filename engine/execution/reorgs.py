@@ -55,6 +55,7 @@ log = logging.getLogger("arbctl.reorgs")
 
 TOPIC_CORRECTION = protocol.TOPIC_CORRECTION
 RESUME_LIMIT = 10_000
+TRADE_FIELDS = frozenset(f.name for f in dataclasses.fields(TradeRecord))
 
 
 @dataclass(slots=True)
@@ -148,8 +149,11 @@ class ReorgWatch:
     async def _follow_trades(self, subscription: Any) -> None:
         while (event := await subscription.next()) is not None:
             if event.topic == protocol.TOPIC_TRADE and isinstance(event.data, dict):
-                with contextlib.suppress(TypeError):
-                    self.watch(TradeRecord(**event.data))
+                data = {k: v for k, v in event.data.items() if k in TRADE_FIELDS}
+                try:
+                    self.watch(TradeRecord(**data))
+                except TypeError as exc:
+                    log.error("reorg watch: a trade event it cannot read: %s", exc)
 
     async def check_safely(self, head: int) -> None:
         try:
