@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import protocol, snapshots
 from engine.accounting.reconcile import record_session_start
@@ -65,6 +65,9 @@ from engine.telemetry.prometheus import PrometheusExporter
 from engine.telemetry.resources import ResourceSampler
 from engine.telemetry.sdnotify import Notifier
 from engine.telemetry.series import Identity, Series
+
+if TYPE_CHECKING:  # the chain parts are imported only when a chain is configured
+    from engine.execution.reorgs import ReorgWatch
 
 log = logging.getLogger("arbctl.engine")
 
@@ -214,7 +217,11 @@ class Daemon:
             await _restore_gas_model(gas, store, venue)
             executor = build_executor(self.config, gate, venue, gas, lenders)
             await recover_sent(self.config, executor, store, self.view)
-            chain_watch = watch_chain(self.config, executor, store, self.bus)
+            reorgs = watch_chain(self.config, executor, store, self.bus)
+            if reorgs is not None:
+                chain_watch = asyncio.create_task(
+                    reorgs.run(resume_s=REORG_RESUME_S), name="reorg-watch"
+                )
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
@@ -228,7 +235,9 @@ class Daemon:
             guards.attach(pipeline)
             self.view.trading(pipeline, guards.breaker_summary)
             restored.apply(pipeline, guards.breaker, providers)
-            accounting.attach(pipeline, session_start)
+            accounting.attach(
+                pipeline, session_start, lambda: reorgs.checked_head if reorgs else None
+            )
             snaps = Snapshots(
                 self._session(), self.bus, self.lifecycle, pipeline, guards.breaker, providers
             )
@@ -524,7 +533,7 @@ REORG_RESUME_S = 3_600.0  # trades an earlier run booked this recently are watch
 
 def watch_chain(
     config: Config, executor: Executor, store: LedgerStore, bus: EventBus
-) -> asyncio.Task[None] | None:
+) -> ReorgWatch | None:
     """On a chain: re-broadcasts are evented, and booked trades are watched for reorgs
     until `evm.confirmation_depth` deep (engine/execution/reorgs.py)."""
     if config.market.venue != "evm":
@@ -535,8 +544,7 @@ def watch_chain(
     assert isinstance(executor, EvmExecutor)
     executor.venue.attach_events(bus.publish)
     depth, fee = config.evm.confirmation_depth, config.strategy.flash_fee_bps
-    watch = ReorgWatch(executor, store, bus, depth, fee)
-    return asyncio.create_task(watch.run(resume_s=REORG_RESUME_S), name="reorg-watch")
+    return ReorgWatch(executor, store, bus, depth, fee)
 
 
 def method_table(

@@ -96,6 +96,7 @@ class ReorgWatch:
         self._watched: dict[str, Watched] = {}
         self._unwritten: list[CorrectionRecord] = []
         self.stats = ReorgStats()
+        self.checked_head: int | None = None  # the newest head fully checked and written
 
     # --- what is watched ---------------------------------------------------------------
     def watch(self, trade: TradeRecord) -> None:
@@ -177,7 +178,10 @@ class ReorgWatch:
             if correction is not None:
                 corrections.append(correction)
         self.stats.watched = len(self._watched)
-        return await self._write(corrections)
+        written = await self._write(corrections)
+        if not self._unwritten:
+            self.checked_head = max(head, self.checked_head or 0)
+        return written
 
     async def _reorged(self, watched: list[Watched]) -> list[Watched]:
         """The watched trades whose block hash is no longer the canonical one."""
