@@ -265,3 +265,35 @@ async def test_a_halt_before_the_rebroadcast_deadline_means_nothing_is_sent_agai
     assert pending == 0 and mined == first_nonce  # nothing of ours was sent again
     outcomes = {e["outcome"] for e in recorder.of(protocol.TOPIC_TX_REBROADCAST)}
     assert outcomes == {"refused"}
+
+
+async def test_a_trade_anvil_reorg_moves_to_another_block_is_corrected_to_it(
+    world: World, chain_rig: Rig, ledger: LedgerStore
+) -> None:
+    rig, bus = chain_rig, EventBus()
+    recorder = Recorder(bus)
+    writer = LedgerWriter(ledger)
+    start = await record_session_start(ledger, rig.venue, "devnet-reorg-moved")
+    watch = ReorgWatch(rig.executor, ledger, bus, depth=12, flash_fee_bps=0)
+    try:
+        trade = await _booked_trade(rig, writer, bus)
+        watch.watch(trade)
+        signed = rig.venue.signed_raw(trade.tx_hash)
+        assert signed is not None
+        anvil.mine(world.rpc_url)  # one block on top, then both replaced:
+        anvil.rpc(world.rpc_url, "anvil_reorg", [2, [[signed[1], 1]]])  # ours one block later
+        (moved,) = await watch.check(head(world))
+        result = await _reconcile(rig, writer, start, watch)
+    finally:
+        await writer.flush()
+
+    assert (moved.kind, moved.old_block, moved.new_block) == (
+        "moved",
+        trade.block_number,
+        trade.block_number + 1,
+    )
+    assert moved.old_block_hash == trade.block_hash != moved.new_block_hash
+    assert (moved.successful, moved.failed, moved.profit_token) == (0, 0, 0)  # same outcome
+    assert [c["kind"] for c in recorder.of(protocol.TOPIC_CORRECTION)] == ["moved"]
+    assert await ledger.list_corrections(trade_id=trade.id) == [moved]
+    assert result.reconciled, [line for line in result.tokens if line.difference]
