@@ -7,8 +7,10 @@ it through the active provider, waits for a receipt (woken by every new head, po
 as a fallback) and has `receipts.ReceiptDecoder` turn it into the venue-neutral `Receipt`
 (gas, token delta and revert reason, all read from the chain).
 
-Nothing here retries a send on its own: a resend after an await would be a send the
-gate did not check. A refused transaction resolves as "failed" (no gas) and its nonce is
+Nothing here retries a send on its own except one the node dropped (still unmined after
+`evm.drop_after_s` and unknown to it): the same signed bytes go out again, and only
+after the send gate's check in that same step (engine/market/evm/drops.py), so a halt
+stops it like any send. A refused transaction resolves as "failed" (no gas) and its nonce is
 reused. `cancel_pending` (the kill switch) replaces every unmined transaction with a
 0-value self-transfer at the same nonce and ≥ 12.5 % higher caps; when the replacement
 is mined, the order resolves as "failed" carrying the replacement's gas, so the ledger
