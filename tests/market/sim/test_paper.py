@@ -68,9 +68,7 @@ async def test_every_record_is_complete_and_consistent() -> None:
     for trade in rig.trades:
         assert trade.venue == "sim"
         assert trade.token_symbol == market.tokens[trade.token].symbol
-        assert trade.route and all(
-            set(h) == {"pool", "token_in", "token_out", "kind", "fee_pips"} for h in trade.route
-        )
+        assert trade.route and all(set(h) == {"pool", "token_in", "token_out", "kind", "fee_pips"} for h in trade.route)
         assert trade.tx_hash.startswith("0x") and len(trade.tx_hash) == 66
         assert trade.gas_cost_wei == trade.gas_used * trade.gas_price > 0
         assert trade.block_number > int(trade.opportunity_id.split("-")[0])
