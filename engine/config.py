@@ -173,6 +173,8 @@ AlertRuleName = Literal[
     "no_trades",
     "anomaly_detected",
     "ledger_rows_quarantined",
+    "trade_corrected",
+    "tx_rebroadcast",
 ]
 
 
@@ -273,6 +275,11 @@ class EvmSection:
     # hex key in its own 0600 file that signs bundle relay requests (X-Flashbots-Signature):
     # a reputation identity holding no funds, never the trading key (engine/execution/reputation.py)
     reputation_key_file: str = ""
+
+    # a sent transaction unmined this long and unknown to the node is re-broadcast
+    drop_after_s: Annotated[float, Range(0.1, 3_600)] = 30.0
+    # booked trades are checked against reorgs until this many blocks deep
+    confirmation_depth: Annotated[int, Range(1, 10_000)] = 12
 
 
 @dataclass(slots=True)

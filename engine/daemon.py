@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import protocol, snapshots
 from engine.accounting.reconcile import record_session_start
@@ -66,6 +66,9 @@ from engine.telemetry.prometheus import PrometheusExporter
 from engine.telemetry.resources import ResourceSampler
 from engine.telemetry.sdnotify import Notifier
 from engine.telemetry.series import Identity, Series
+
+if TYPE_CHECKING:  # the chain parts are imported only when a chain is configured
+    from engine.execution.reorgs import ReorgWatch
 
 log = logging.getLogger("arbctl.engine")
 
@@ -210,6 +213,7 @@ class Daemon:
         table = method_table(parts, guards, providers, self.metrics, alerting, accounting, fleet)
         await server.start(table)  # answers `starting` while the market loads
         self._write_pid()
+        chain_watch: asyncio.Task[None] | None = None
         try:
             error_logs = ErrorLogBridge.install(self.bus)  # ERROR records count as errors
             if fleet is not None:
@@ -220,6 +224,11 @@ class Daemon:
             await _restore_gas_model(gas, store, venue)
             executor = build_executor(self.config, gate, venue, gas, lenders)
             await recover_sent(self.config, executor, store, self.view)
+            reorgs = watch_chain(self.config, executor, store, self.bus)
+            if reorgs is not None:
+                chain_watch = asyncio.create_task(
+                    reorgs.run(resume_s=REORG_RESUME_S), name="reorg-watch"
+                )
             session_start = await record_session_start(store, venue, self.session_id)
             pipeline = TradingPipeline(
                 venue,
@@ -235,7 +244,9 @@ class Daemon:
                 pipeline.lender_health = lenders.health
             self.view.trading(pipeline, guards.breaker_summary)
             restored.apply(pipeline, guards.breaker, providers)
-            accounting.attach(pipeline, session_start)
+            accounting.attach(
+                pipeline, session_start, lambda: reorgs.checked_head if reorgs else None
+            )
             snaps = Snapshots(
                 self._session(), self.bus, self.lifecycle, pipeline, guards.breaker, providers
             )
@@ -249,6 +260,8 @@ class Daemon:
             log.exception("engine failed")
             return EXIT_FAILED
         finally:
+            if chain_watch is not None:
+                chain_watch.cancel()
             if fleet is not None:
                 await fleet.close()
             error_logs.remove()
@@ -547,6 +560,25 @@ async def recover_sent(
     # the session's starting balances must already hold it, or reconcile counts it twice
     # (in the balances' change, not in the session's trades, booked at their block's time).
     await executor.venue.refresh_wallet()
+
+
+REORG_RESUME_S = 3_600.0  # trades an earlier run booked this recently are watched again
+
+
+def watch_chain(
+    config: Config, executor: Executor, store: LedgerStore, bus: EventBus
+) -> ReorgWatch | None:
+    """On a chain: re-broadcasts are evented, and booked trades are watched for reorgs
+    until `evm.confirmation_depth` deep (engine/execution/reorgs.py)."""
+    if config.market.venue != "evm":
+        return None
+    from engine.execution.evm import EvmExecutor
+    from engine.execution.reorgs import ReorgWatch
+
+    assert isinstance(executor, EvmExecutor)
+    executor.venue.attach_events(bus.publish)
+    depth, fee = config.evm.confirmation_depth, config.strategy.flash_fee_bps
+    return ReorgWatch(executor, store, bus, depth, fee)
 
 
 def method_table(

@@ -92,6 +92,8 @@ TOPIC_RESOURCES = "resources"
 TOPIC_LOG = "log"
 TOPIC_ALERT = "alert"  # an alert fired, was re-sent, or resolved (docs/observability.md)
 TOPIC_LATCH = "latch"  # the kill latch: halted, and whether it is persisted yet
+TOPIC_CORRECTION = "correction"  # a booked trade corrected after a reorg (a ledger row)
+TOPIC_TX_REBROADCAST = "tx_rebroadcast"  # a dropped transaction of ours sent again (or not)
 # Sent to one subscriber only, when its queue overflowed: it must resync (re-read state
 # and resubscribe with since_seq) because events were dropped for it.
 TOPIC_LAGGED = "lagged"

@@ -86,11 +86,21 @@ def trades(
         typer.Option("--since", show_default=False, help="Only newer: 1h, 24h, 7d, ISO, epoch."),
     ] = None,
     limit: LimitOpt = 50,
+    corrections: Annotated[
+        bool,
+        typer.Option(
+            "--corrections", help="List the reorg corrections (ledger rows) instead of trades."
+        ),
+    ] = False,
     exact: options.ExactOpt = False,
     socket: options.SocketOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
     """List executed trades, newest first, from the ledger.
+
+    A trade whose block was reorged away shows its correction in the status column
+    ("success → reversed"); the trade row itself is never edited. --corrections lists the
+    correction rows (trade, kind, old and new block, the deltas).
 
     Needs a running engine (it owns the ledger connection). --failed shows reverted and
     failed trades with their revert reason. With --json prints {trades: [...]}.
@@ -103,11 +113,16 @@ def trades(
         params["failed"] = True
     if since:
         params["since"] = options.since_or_exit(since, as_json)
+    if corrections:
+        params["corrections"] = True
     data = call_or_exit(socket, "trades", params, as_json=as_json)
     if as_json:
         output.emit_json(data)
         return
     names = naming.fetch(options.socket_path(socket))
+    if corrections:
+        _print_corrections(data.get("corrections") or [], names, exact)
+        return
     rows = [_trade_row(t, names, exact, failed) for t in data.get("trades") or []]
     columns = [
         Col("time"),
@@ -123,13 +138,48 @@ def trades(
     output.print_fitted(columns, rows)
 
 
-def _trade_row(t: dict[str, Any], names: naming.Names, exact: bool, with_revert: bool) -> list[Any]:
+def _print_corrections(rows: list[dict[str, Any]], names: naming.Names, exact: bool) -> None:
+    columns = [
+        Col("time"),
+        Col("trade", shrink=9, middle=True),
+        Col("kind"),
+        Col("block", right=True),
+        Col("status"),
+        Col(units.header("profit Δ", names.quote), right=True),
+        Col("reason", shrink=16, drop=2),
+    ]
+    table = [
+        [
+            output.clock(c.get("corrected_at")),
+            c.get("trade_id"),
+            c.get("kind"),
+            f"{c.get('old_block')} → {c.get('new_block') or '-'}",
+            c.get("new_status"),
+            _bare(c.get("profit_quote"), names.quote, exact, plus=True),
+            c.get("reason"),
+        ]
+        for c in rows
+    ]
+    output.print_fitted(columns, table)
+
+
+def _status(t: dict[str, Any]) -> Any:
+    """The booked status, with the latest reorg correction's outcome when there is one."""
     status = t.get("status")
+    if t.get("recovered"):
+        status = f"{status} (recovered)"
+    latest = (t.get("corrections") or [None])[0]
+    if latest:
+        status = f"{status} → {latest.get('kind')} {latest.get('new_status')}"
+    return status
+
+
+def _trade_row(t: dict[str, Any], names: naming.Names, exact: bool, with_revert: bool) -> list[Any]:
     row = [
         output.clock(t.get("mined_at") or t.get("submitted_at")),
         t.get("id"),
         names.route(t.get("route")),
-        f"{status} (recovered)" if t.get("recovered") else status,
+        _status(t),
         _token_amount(t.get("amount_in"), t.get("token"), names, exact),
         _bare(t.get("profit_quote"), names.quote, exact, plus=True),
         _bare(t.get("gas_cost_quote"), names.quote, exact),

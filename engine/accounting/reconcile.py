@@ -197,12 +197,16 @@ class Reconciler:
         writer: LedgerWriter,
         start: SessionStart,
         clock: Callable[[], float] = time.time,
+        books_checked: Callable[[], int | None] | None = None,
     ) -> None:
         self._venue = venue
         self._pipeline = pipeline
         self._writer = writer
         self._start = start
         self._clock = clock
+        # On a chain: the newest head the reorg watch compared the books with and wrote
+        # its corrections for (engine/execution/reorgs.py); None: no watch, or none yet.
+        self._books_checked = books_checked
 
     async def reconcile(self, timeout: float = QUIET_TIMEOUT_S) -> Reconciliation:
         """Raises NotQuiet, or LedgerUnavailable when the ledger cannot be read."""
@@ -249,7 +253,16 @@ class Reconciler:
         the ledger already holds."""
         read_at = _head(self._venue)
         seen = self._pipeline.last_update
+        if read_at is not None and not self._books_caught_up(read_at):
+            return False
         return read_at is None or seen is None or read_at >= seen.block.number
+
+    def _books_caught_up(self, read_at: int) -> bool:
+        """A reorg before the balances' block changed the wallet: its correction must be
+        in the ledger too (the reorg watch has checked that block), or the books would
+        be read without it."""
+        checked = self._books_checked() if self._books_checked is not None else None
+        return checked is None or checked >= read_at
 
     async def _recorded_start(self) -> tuple[SessionStart, str]:
         """The starting balances as the ledger recorded them; the copy in memory if the

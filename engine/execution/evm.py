@@ -355,6 +355,7 @@ def _cancel_receipt(mined: MinedTx, owner: str, when: float) -> Receipt:
         float(mined.timestamp),
         mined.nonce,
         owner,
+        str(raw.get("blockHash") or ""),
     )
 
 

@@ -59,6 +59,11 @@ class SendGate:
         self._broadcaster = broadcaster
         self._ids = itertools.count(1)
         self.stats = GateStats()
+        # A venue that re-sends on its own (a dropped transaction, engine/market/evm/
+        # drops.py) does it only through this check, so a halt stops it too.
+        attach = getattr(broadcaster, "attach_gate", None)
+        if callable(attach):
+            attach(self.check)
 
     def check(self) -> None:
         """Raise GateClosed unless the engine is running. Cheap; call it as late as possible."""

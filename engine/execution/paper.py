@@ -176,6 +176,7 @@ class PaperExecutor:
             flash_fee_quote=_cost(token_to_quote, flash_fee),
             nonce=receipt.nonce,
             sender=receipt.sender,
+            block_hash=receipt.block_hash,
         )
 
 

@@ -32,19 +32,33 @@ import asyncpg.exceptions as pg_errors
 
 from engine.ledger import migrations
 from engine.ledger.records import (
+    CORRECTION_COLUMNS,
+    CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
     PNL_BUCKET_TOTALS,
     TRADE_MONEY_FIELDS,
     AuditEntry,
+    CorrectionRecord,
     GuardTrigger,
     PnlBucket,
     PnlSummary,
     SessionSnapshot,
     TradeRecord,
 )
-from engine.ledger.rows import TRADE_COLUMNS, decode_audit, decode_snapshot, decode_trade
-from engine.ledger.store import LedgerUnavailable, rollup_deltas, split_window
+from engine.ledger.rows import (
+    TRADE_COLUMNS,
+    decode_audit,
+    decode_correction,
+    decode_snapshot,
+    decode_trade,
+)
+from engine.ledger.store import (
+    LedgerUnavailable,
+    correction_deltas,
+    rollup_deltas,
+    split_window,
+)
 
 CONNECT_TIMEOUT_S = 5.0
 ACQUIRE_TIMEOUT_S = 10.0
@@ -109,6 +123,25 @@ _LAST_NONCE = (
 _NONCES = (
     "SELECT DISTINCT nonce FROM trades WHERE sender = $1 AND nonce >= $2 AND nonce < $3 "
     "AND block_number > 0"
+)
+_CORRECTION_TYPES = {
+    **{name: "numeric" for name in CORRECTION_MONEY_FIELDS},
+    **{name: "bigint" for name in ("old_block", "new_block", "successful", "reverted", "failed")},
+    "corrected_at": "float8",
+    "trade_detected_at": "float8",
+}
+_CORRECTION_INSERT = (
+    f"INSERT INTO trade_corrections ({', '.join(CORRECTION_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(
+        f"${i}::{_CORRECTION_TYPES.get(c, 'text')}[]" for i, c in enumerate(CORRECTION_COLUMNS, 1)
+    )
+    + ") ON CONFLICT DO NOTHING RETURNING id"
+)
+_CORRECTION_SELECT = f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM trade_corrections"
+_CORRECTION_SUMS = (
+    "SELECT token, max(token_symbol), 0, sum(successful), sum(reverted), sum(failed), "
+    + ", ".join(f"sum({c})" for c in PNL_BUCKET_MONEY)
+    + " FROM trade_corrections WHERE corrected_at >= $1 AND corrected_at < $2 GROUP BY token"
 )
 _STATUSES = ("success", "reverted", "failed")
 _GUARD_COLUMNS = tuple(f.name for f in fields(GuardTrigger))
@@ -200,7 +233,36 @@ class PostgresLedger:
             inserted = {row[0] for row in await conn.fetch(_TRADE_INSERT, *columns)}
             fresh = [t for t in batch if t.id in inserted]
             if fresh:
-                await conn.execute(_ROLLUP_UPSERT, *_rollup_columns(fresh))
+                await conn.execute(_ROLLUP_UPSERT, *_rollup_columns(rollup_deltas(fresh)))
+
+    async def record_corrections(self, corrections: list[CorrectionRecord]) -> None:
+        """Insert the corrections not stored yet and add them to the rollup, atomically;
+        RETURNING names the rows this call inserted, so a repeat is counted once."""
+        batch = list({c.id: c for c in reversed(corrections)}.values())[::-1]
+        if not batch:
+            return
+        columns = _correction_columns(batch)
+        async with self._connection("record corrections") as conn, conn.transaction():
+            inserted = {row[0] for row in await conn.fetch(_CORRECTION_INSERT, *columns)}
+            fresh = [c for c in batch if c.id in inserted]
+            if fresh:
+                deltas = correction_deltas(fresh)
+                await conn.execute(_ROLLUP_UPSERT, *_rollup_columns(deltas))
+
+    async def list_corrections(
+        self, since: float = 0.0, trade_id: str | None = None, limit: int = 100
+    ) -> list[CorrectionRecord]:
+        """Corrections written at or after `since`, newest first."""
+        params: list[Any] = [since]
+        sql = f"{_CORRECTION_SELECT} WHERE corrected_at >= $1"
+        if trade_id is not None:
+            params.append(trade_id)
+            sql += f" AND trade_id = ${len(params)}"
+        params.append(max(limit, 0))
+        sql += f" ORDER BY corrected_at DESC, id DESC LIMIT ${len(params)}"
+        async with self._connection("list corrections") as conn:
+            rows = await conn.fetch(sql, *params)
+        return [decode_correction(row) for row in rows]
 
     async def get_trade(self, trade_id: str) -> TradeRecord | None:
         async with self._connection("read a trade") as conn:
@@ -248,6 +310,7 @@ class PostgresLedger:
         async with self._snapshot("compute pnl") as conn:
             for lo, hi in window.raw:
                 rows += await conn.fetch(_SCAN_SUMS, lo, hi)
+                rows += await conn.fetch(_CORRECTION_SUMS, lo, hi)
             for rollup in window.rollups:
                 end = _NO_END if rollup.end is None else rollup.end
                 rows += await conn.fetch(_ROLLUP_SUMS, rollup.span, rollup.first, end)
@@ -259,8 +322,10 @@ class PostgresLedger:
         """The same totals from the trades alone, ignoring the rollup: the reference the
         rollup is checked against (tests, bench). Slow on a big ledger."""
         summary = PnlSummary(since=since, until=time.time() if until is None else until)
+        end = float("inf") if until is None else until
         async with self._snapshot("scan pnl") as conn:
-            rows = await conn.fetch(_SCAN_SUMS, since, float("inf") if until is None else until)
+            rows = await conn.fetch(_SCAN_SUMS, since, end)
+            rows += await conn.fetch(_CORRECTION_SUMS, since, end)
         for row in rows:
             summary.add_bucket(_decode_bucket(row))
         return summary
@@ -431,12 +496,24 @@ def _trade_columns(batch: list[TradeRecord]) -> list[list[Any]]:
     return columns
 
 
-def _rollup_columns(trades: list[TradeRecord]) -> list[list[Any]]:
-    """Per (span, start, token) deltas of the new trades as unnest arrays, in key order so
-    concurrent writers lock rollup rows in the same order and cannot deadlock."""
+def _correction_columns(batch: list[CorrectionRecord]) -> list[list[Any]]:
+    """The batch as one array per column, for unnest; money must be int."""
+    columns = []
+    for name in CORRECTION_COLUMNS:
+        values = [getattr(correction, name) for correction in batch]
+        if name in CORRECTION_MONEY_FIELDS and any(type(v) is not int for v in values):
+            raise TypeError(f"correction field {name} must be an int")
+        columns.append(values)
+    return columns
+
+
+def _rollup_columns(deltas: dict[tuple[int, int, str], PnlBucket]) -> list[list[Any]]:
+    """Per (span, start, token) deltas of new trades or corrections as unnest arrays, in
+    key order so concurrent writers lock rollup rows in the same order and cannot
+    deadlock."""
     rows = [
         (*key, b.token_symbol, *(getattr(b, name) for name in PNL_BUCKET_TOTALS))
-        for key, b in rollup_deltas(trades).items()
+        for key, b in deltas.items()
     ]
     return [list(column) for column in zip(*rows, strict=True)]
 

@@ -55,6 +55,10 @@ class TradeRecord:
     # Booked at start-up from the chain's receipt, not by the execution that sent it (the
     # engine died in between): docs/accounting.md.
     recovered: bool = False
+    # The hash of the block the receipt was read from ("" off-chain and before it was
+    # recorded): the reorg watch compares it with the canonical chain (engine/ledger/
+    # corrections.py), and a trade whose block left the chain gets a correction row.
+    block_hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -235,3 +239,112 @@ PNL_BUCKET_MONEY = (
     "profit_quote",
 )
 PNL_BUCKET_TOTALS = PNL_BUCKET_COUNTS + PNL_BUCKET_MONEY
+
+
+CorrectionKind = Literal["reversed", "moved"]
+
+
+@dataclass(slots=True)
+class CorrectionRecord:
+    """A booked trade's outcome changed on chain after it was booked: its block was
+    reorged away. The trade row is never edited; this row says what changed, as exact
+    deltas of every total a trade adds (status counts and money), so any sum of trades
+    plus corrections is the chain's truth.
+
+    - `reversed`: the transaction is no longer mined (the deltas undo the trade; nothing
+      was paid); the drop logic may re-broadcast it, and a later `moved` row books it
+      where it lands;
+    - `moved`: mined in another block (`new_block`), possibly with another outcome.
+
+    A correction counts in the period it was written (`corrected_at`), like a late entry
+    in accounting: a closed hour's rollup row is never rewritten after it was reported,
+    and a session's reconciliation sees the wallet change when the chain changed it. Its
+    id names the trade and the block hash it corrects, so writing it twice is a no-op.
+    """
+
+    id: str
+    trade_id: str
+    tx_hash: str  # the transaction as the chain now has it ("" when reversed)
+    kind: CorrectionKind
+    token: str
+    token_symbol: str
+    corrected_at: float
+    trade_detected_at: float
+    old_block: int
+    old_block_hash: str
+    new_block: int  # 0: not mined on the canonical chain
+    new_block_hash: str
+    new_status: TradeStatus
+    reason: str
+    # deltas: new minus old, per status count and money total (PnlBucket's columns)
+    successful: int = 0
+    reverted: int = 0
+    failed: int = 0
+    gas_cost_wei: int = 0
+    gas_cost_quote: int = 0
+    flash_fee: int = 0
+    flash_fee_quote: int = 0
+    profit_token: int = 0
+    profit_native: int = 0
+    profit_quote: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def bucket(self) -> PnlBucket:
+        """What the correction adds to a token's totals: no trade, the status moved, the
+        money deltas."""
+        money = {name: getattr(self, name) for name in PNL_BUCKET_MONEY}
+        return PnlBucket(
+            self.token,
+            self.token_symbol,
+            0,
+            self.successful,
+            self.reverted,
+            self.failed,
+            **money,
+        )
+
+
+def correction_between(
+    old: TradeRecord,
+    new: TradeRecord | None,
+    *,
+    old_block_hash: str,
+    corrected_at: float,
+    reason: str,
+) -> CorrectionRecord:
+    """The correction from the trade as booked (`old`, at `old_block_hash`) to the chain's
+    outcome now: `new` booked from the new receipt, or None when the transaction is no
+    longer mined (then it is as if never sent: failed, nothing paid)."""
+    new_hash = new.block_hash if new is not None else ""
+    statuses = Counter({old.status: -1})
+    statuses[new.status if new is not None else "failed"] += 1
+    money = {
+        name: (getattr(new, name) if new is not None else 0) - getattr(old, name)
+        for name in PNL_BUCKET_MONEY
+    }
+    return CorrectionRecord(
+        id=f"corr-{old.id}-{old_block_hash or 'unmined'}-{new_hash or 'unmined'}",
+        trade_id=old.id,
+        tx_hash=new.tx_hash if new is not None else "",
+        kind="moved" if new is not None else "reversed",
+        token=old.token,
+        token_symbol=old.token_symbol,
+        corrected_at=corrected_at,
+        trade_detected_at=old.detected_at,
+        old_block=old.block_number,
+        old_block_hash=old_block_hash,
+        new_block=new.block_number if new is not None else 0,
+        new_block_hash=new_hash,
+        new_status=new.status if new is not None else "failed",
+        reason=reason,
+        successful=statuses["success"],
+        reverted=statuses["reverted"],
+        failed=statuses["failed"],
+        **money,
+    )
+
+
+CORRECTION_MONEY_FIELDS = PNL_BUCKET_MONEY
+CORRECTION_COLUMNS = tuple(f.name for f in dataclasses.fields(CorrectionRecord))

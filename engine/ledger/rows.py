@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from engine.ledger.records import TRADE_MONEY_FIELDS, AuditEntry, SessionSnapshot, TradeRecord
+from engine.ledger.records import (
+    CORRECTION_COLUMNS,
+    CORRECTION_MONEY_FIELDS,
+    TRADE_MONEY_FIELDS,
+    AuditEntry,
+    CorrectionRecord,
+    SessionSnapshot,
+    TradeRecord,
+)
 
 TRADE_COLUMNS = tuple(f.name for f in fields(TradeRecord))
 
@@ -33,3 +41,12 @@ def decode_audit(row: Sequence[Any]) -> AuditEntry:
 def decode_snapshot(row: Sequence[Any]) -> SessionSnapshot:
     id_, session_id, ts, kind, status, state = row
     return SessionSnapshot(session_id, ts, kind, status, json.loads(state), id_)
+
+
+def decode_correction(row: Sequence[Any]) -> CorrectionRecord:
+    values = dict(zip(CORRECTION_COLUMNS, row, strict=True))
+    for name in CORRECTION_MONEY_FIELDS:
+        values[name] = int(values[name])
+    for name in ("old_block", "new_block", "successful", "reverted", "failed"):
+        values[name] = int(values[name])
+    return CorrectionRecord(**values)

@@ -37,22 +37,32 @@ import aiosqlite
 
 from engine.ledger import migrations
 from engine.ledger.records import (
+    CORRECTION_COLUMNS,
+    CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
     PNL_BUCKET_TOTALS,
     TRADE_MONEY_FIELDS,
     AuditEntry,
+    CorrectionRecord,
     GuardTrigger,
     PnlBucket,
     PnlSummary,
     SessionSnapshot,
     TradeRecord,
 )
-from engine.ledger.rows import TRADE_COLUMNS, decode_audit, decode_snapshot, decode_trade
+from engine.ledger.rows import (
+    TRADE_COLUMNS,
+    decode_audit,
+    decode_correction,
+    decode_snapshot,
+    decode_trade,
+)
 from engine.ledger.store import (
     ROLLUP_SPANS,
     LedgerUnavailable,
     RollupRange,
+    correction_deltas,
     rollup_deltas,
     split_window,
 )
@@ -100,6 +110,16 @@ _ROLLUP_UPSERT = (
 _BUCKET_COLUMNS = ", ".join(("token", "token_symbol", *PNL_BUCKET_TOTALS))
 _SCAN_COLUMNS = ", ".join(("token", "token_symbol", "status", *PNL_BUCKET_MONEY))
 _STATUSES = ("success", "reverted", "failed")
+_CORRECTION_INSERT = (
+    f"INSERT INTO trade_corrections ({', '.join(CORRECTION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(CORRECTION_COLUMNS))})"
+)
+_CORRECTION_SELECT = f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM trade_corrections"
+_CORRECTION_SCAN = (
+    "SELECT token, token_symbol, successful, reverted, failed, "
+    f"{', '.join(PNL_BUCKET_MONEY)} FROM trade_corrections "
+    "WHERE corrected_at >= ? AND corrected_at < ?"
+)
 _GUARD_COLUMNS = tuple(f.name for f in fields(GuardTrigger))
 _AUDIT_COLUMNS = ("id", "ts", "uid", "client", "action", "reason", "params", "outcome")
 _SNAPSHOT_COLUMNS = ("id", "session_id", "ts", "kind", "status", "state")
@@ -200,7 +220,33 @@ class SqliteLedger:
             booked = await _stored_mined_hashes(db, [t.tx_hash for t in batch if _mined(t)])
             fresh = _fresh_trades(batch, stored, booked)
             await db.executemany(_TRADE_INSERT, [rows[t.id] for t in fresh])
-            await _add_to_rollup(db, fresh)
+            await _add_to_rollup(db, rollup_deltas(fresh))
+
+    async def record_corrections(self, corrections: list[CorrectionRecord]) -> None:
+        """Insert the corrections not stored yet and add them to the rollup, atomically
+        (a correction written twice is counted once)."""
+        batch = list({c.id: c for c in reversed(corrections)}.values())[::-1]
+        if not batch:
+            return
+        rows = {c.id: _encode_correction(c) for c in batch}
+        async with self._transaction("record corrections") as db:
+            stored = await _stored_ids(db, list(rows), "trade_corrections")
+            fresh = [c for c in batch if c.id not in stored]
+            await db.executemany(_CORRECTION_INSERT, [rows[c.id] for c in fresh])
+            await _add_to_rollup(db, correction_deltas(fresh))
+
+    async def list_corrections(
+        self, since: float = 0.0, trade_id: str | None = None, limit: int = 100
+    ) -> list[CorrectionRecord]:
+        """Corrections written at or after `since`, newest first."""
+        sql = f"{_CORRECTION_SELECT} WHERE corrected_at >= ?"
+        params: list[Any] = [since]
+        if trade_id is not None:
+            sql += " AND trade_id = ?"
+            params.append(trade_id)
+        sql += " ORDER BY corrected_at DESC, id DESC LIMIT ?"
+        rows = await self._fetch("list corrections", sql, (*params, max(limit, 0)))
+        return [decode_correction(row) for row in rows]
 
     async def get_trade(self, trade_id: str) -> TradeRecord | None:
         rows = await self._fetch("read a trade", f"{_TRADE_SELECT} WHERE id = ?", (trade_id,))
@@ -455,6 +501,14 @@ def _encode_trade(trade: TradeRecord) -> list[Any]:
     return values
 
 
+def _encode_correction(correction: CorrectionRecord) -> list[Any]:
+    values = [getattr(correction, name) for name in CORRECTION_COLUMNS]
+    for i, name in enumerate(CORRECTION_COLUMNS):
+        if name in CORRECTION_MONEY_FIELDS:
+            values[i] = _money(name, values[i])
+    return values
+
+
 def _trade_filters(
     since: float, until: float | None, status: str | None, failed_only: bool
 ) -> tuple[str, list[Any]]:
@@ -495,11 +549,11 @@ def _split_statements(script: str) -> Iterator[str]:
 
 
 # --- trades and the rollup -----------------------------------------------------------------
-async def _stored_ids(db: aiosqlite.Connection, ids: list[str]) -> set[str]:
+async def _stored_ids(db: aiosqlite.Connection, ids: list[str], table: str = "trades") -> set[str]:
     stored: set[str] = set()
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
-        sql = f"SELECT id FROM trades WHERE id IN ({', '.join('?' * len(chunk))})"
+        sql = f"SELECT id FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})"
         stored.update(row[0] for row in await db.execute_fetchall(sql, chunk))
     return stored
 
@@ -537,11 +591,13 @@ def _fresh_trades(
     return fresh
 
 
-async def _add_to_rollup(db: aiosqlite.Connection, trades: list[TradeRecord]) -> None:
-    """Add the trades' totals to their (span, start, token) rows: read, add exactly, write
-    back. Sums are decimal TEXT, which SQL arithmetic would turn into floats, so the
-    addition happens here; the write lock held since BEGIN IMMEDIATE makes it safe."""
-    deltas = rollup_deltas(trades)
+async def _add_to_rollup(
+    db: aiosqlite.Connection, deltas: dict[tuple[int, int, str], PnlBucket]
+) -> None:
+    """Add new trades' (or corrections') totals to their (span, start, token) rows: read,
+    add exactly, write back. Sums are decimal TEXT, which SQL arithmetic would turn into
+    floats, so the addition happens here; the write lock held since BEGIN IMMEDIATE makes
+    it safe."""
     if not deltas:
         return
     current = await _rollup_rows(db, {(span, start) for span, start, _ in deltas})
@@ -624,6 +680,12 @@ async def _scan_buckets(db: aiosqlite.Connection, lo: float, hi: float) -> list[
         bucket.failed += status == "failed"
         for name, value in zip(PNL_BUCKET_MONEY, money, strict=True):
             setattr(bucket, name, getattr(bucket, name) + int(value))
+    for token, symbol, *totals in await db.execute_fetchall(_CORRECTION_SCAN, (lo, hi)):
+        bucket = by_token.get(token)
+        if bucket is None:
+            bucket = by_token[token] = PnlBucket(token, symbol)
+        counts, money = totals[:3], totals[3:]
+        bucket.add(PnlBucket(token, symbol, 0, *counts, *map(int, money)))
     return list(by_token.values())
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from engine.ledger.errors import LedgerError
 from engine.ledger.records import (
     AuditEntry,
+    CorrectionRecord,
     GuardTrigger,
     PnlBucket,
     PnlSummary,
@@ -77,6 +78,23 @@ def rollup_deltas(trades: Iterable[TradeRecord]) -> dict[tuple[int, int, str], P
         for span in ROLLUP_SPANS:
             groups[(span, rollup_start(trade.detected_at, span), trade.token)].append(trade)
     return {key: PnlBucket.of_trades(groups[key]) for key in sorted(groups)}
+
+
+def correction_deltas(
+    corrections: Iterable[CorrectionRecord],
+) -> dict[tuple[int, int, str], PnlBucket]:
+    """What corrections add to the rollup, filed by when they were written (see
+    `CorrectionRecord`), in the same key order as `rollup_deltas`."""
+    found: dict[tuple[int, int, str], PnlBucket] = {}
+    for correction in corrections:
+        for span in ROLLUP_SPANS:
+            key = (span, rollup_start(correction.corrected_at, span), correction.token)
+            bucket = found.get(key)
+            if bucket is None:
+                found[key] = correction.bucket()
+            else:
+                bucket.add(correction.bucket())
+    return {key: found[key] for key in sorted(found)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +189,15 @@ class LedgerStore(Protocol):
 
     async def booked_nonces(self, sender: str, first: int, end: int) -> set[int]:
         """Nonces in [first, end) of `sender`'s trades that were mined (block > 0)."""
+
+    # corrections (reorgs): never an edit of a trade row
+    async def record_corrections(self, corrections: list[CorrectionRecord]) -> None:
+        """Insert a batch atomically and add it to the rollup. Idempotent on id."""
+
+    async def list_corrections(
+        self, since: float = 0.0, trade_id: str | None = None, limit: int = 100
+    ) -> list[CorrectionRecord]:
+        """Corrections written at or after `since` (of one trade if named), newest first."""
 
     # guards
     async def record_guard_trigger(self, trigger: GuardTrigger) -> None: ...

@@ -153,6 +153,7 @@ class Receipt:
     mined_at: float  # when the outcome was known (mined, cancelled or rejected)
     nonce: int | None = None  # the transaction's nonce, on a chain (None: simulated)
     sender: str = ""  # the address that signed it, on a chain
+    block_hash: str = ""  # the mined block's hash, on a chain (the reorg watch checks it)
 
     @property
     def gas_cost_wei(self) -> int:

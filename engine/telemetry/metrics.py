@@ -51,11 +51,21 @@ TOPICS = (
     protocol.TOPIC_LOG,
     protocol.TOPIC_OPPORTUNITY,
     protocol.TOPIC_LATCH,
+    protocol.TOPIC_CORRECTION,
+    protocol.TOPIC_TX_REBROADCAST,
 )
 # Decision time and head arrival: only the Prometheus series read them (`add_fold`).
 FOLD_TOPICS = (protocol.TOPIC_BLOCK,)
 # Topics after which alert rules are worth evaluating at once rather than on the timer.
-URGENT_TOPICS = frozenset({protocol.TOPIC_STATE, protocol.TOPIC_GUARD, protocol.TOPIC_LATCH})
+URGENT_TOPICS = frozenset(
+    {
+        protocol.TOPIC_STATE,
+        protocol.TOPIC_GUARD,
+        protocol.TOPIC_LATCH,
+        protocol.TOPIC_CORRECTION,
+        protocol.TOPIC_TX_REBROADCAST,
+    }
+)
 QUEUE_LIMIT = 16_384
 BATCH = 512  # events folded per loop step
 WARN_EVERY_S = 60.0
@@ -154,6 +164,7 @@ class Metrics:
         self.running_since: float | None = None
         self.breaker: dict[str, Any] = {"state": "closed"}
         self.latch: dict[str, Any] = {"halted": False}  # the kill switch's last word
+        self.chain: dict[str, Any] = {}  # reorg corrections and re-broadcasts (issue 18)
         self.last_trade_at: float | None = None
         self.totals = {"trades": 0, "errors": 0, "cancelled": 0, "guard_triggers": 0}
 
@@ -322,6 +333,25 @@ class Metrics:
     def _on_latch(self, data: dict[str, Any], ts: float) -> None:
         self.latch = dict(data)
 
+    def _on_correction(self, data: dict[str, Any], ts: float) -> None:
+        """A booked trade corrected after a reorg: counted for the `trade_corrected` rule."""
+        chain = self.chain
+        chain["corrections"] = int(chain.get("corrections") or 0) + 1
+        chain["last_correction_at"] = ts
+        chain["last_correction"] = (
+            f"trade {data.get('trade_id')} {data.get('kind')}: {data.get('reason')}"
+        )
+
+    def _on_rebroadcast(self, data: dict[str, Any], ts: float) -> None:
+        """A dropped transaction re-sent (or refused by the gate): `tx_rebroadcast`."""
+        chain = self.chain
+        chain["rebroadcasts"] = int(chain.get("rebroadcasts") or 0) + 1
+        chain["last_rebroadcast_at"] = ts
+        chain["last_rebroadcast"] = (
+            f"tx {data.get('tx_hash')} (nonce {data.get('nonce')}): {data.get('outcome')}"
+            + (f" ({data.get('detail')})" if data.get("detail") else "")
+        )
+
     def _on_log(self, data: dict[str, Any], ts: float) -> None:
         if str(data.get("level")) in ("ERROR", "CRITICAL"):
             self._error(ts)
@@ -347,6 +377,8 @@ class Metrics:
         protocol.TOPIC_GUARD: _on_guard,
         protocol.TOPIC_STATE: _on_state,
         protocol.TOPIC_LATCH: _on_latch,
+        protocol.TOPIC_CORRECTION: _on_correction,
+        protocol.TOPIC_TX_REBROADCAST: _on_rebroadcast,
         protocol.TOPIC_LOG: _on_log,
         protocol.TOPIC_HEARTBEAT: _on_heartbeat,
     }
@@ -384,6 +416,7 @@ class Metrics:
             "state": self.state,
             "breaker": self.breaker,
             "latch": self.latch,
+            "chain": dict(self.chain),
             "ledger": dict(self._latest.get("ledger") or {}),
             "resources": self._resources(),
             "quote": self.quote,

@@ -52,3 +52,17 @@ def test_pnl_for_humans_shows_amounts_in_token_units_too(engine: EngineHandle) -
     result = engine.cli("pnl")
     assert result.returncode == 0
     assert units["quote"]["symbol"] in result.stdout
+
+
+def test_trades_lists_reorg_corrections_on_request(engine: EngineHandle) -> None:
+    data = json.loads(engine.cli("trades", "--corrections", "--json").stdout)
+    assert isinstance(data["corrections"], list)
+    assert all(isinstance(t["corrections"], list) for t in data["trades"])
+
+
+def test_a_corrected_trade_shows_its_correction_beside_its_booked_status() -> None:
+    from arbctl.commands.trading import _status
+
+    trade = {"status": "success", "corrections": [{"kind": "reversed", "new_status": "failed"}]}
+    assert _status(trade) == "success → reversed failed"
+    assert _status({"status": "reverted", "corrections": []}) == "reverted"

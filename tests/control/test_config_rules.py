@@ -76,6 +76,10 @@ CASES: list[tuple[str, str, set[str]]] = [
      {"sim.wallet_weth"}),
     ("sim wallet not a number", '[sim]\nwallet_usdc = "lots"\n', {"sim.wallet_usdc"}),
     ("sim wallet negative", '[sim]\nwallet_usdc = "-5"\n', {"sim.wallet_usdc"}),
+    # issue 18: the drop deadline and the reorg watch depth are bounded
+    ("evm drop_after_s = 0", "[evm]\ndrop_after_s = 0\n", {"evm.drop_after_s"}),
+    ("evm drop_after_s over an hour", "[evm]\ndrop_after_s = 3601\n", {"evm.drop_after_s"}),
+    ("evm confirmation_depth = 0", "[evm]\nconfirmation_depth = 0\n", {"evm.confirmation_depth"}),
     # engine/ledger/factory.py (was tests/ledger/test_factory.py)
     ("postgres without a dsn", '[ledger]\nbackend = "postgres"\n', {"ledger.dsn"}),
     # engine/telemetry/alerts (was tests/telemetry/test_alerts.py)

@@ -26,7 +26,7 @@ from tests.ledger.conftest import PG_DSN, drop_schema, make_trade, unique_name
 
 ALICE = "0x" + "a1" * 20
 BOB = "0x" + "b0" * 20
-NEW_COLUMNS = ("nonce", "sender", "recovered")
+NEW_COLUMNS = ("nonce", "sender", "recovered", "block_hash")
 
 
 def sent(nonce: int, sender: str = ALICE, block: int = 100, **more: object) -> object:

@@ -66,6 +66,8 @@ def breaching(rule: str, clock: Clock) -> dict[str, Any]:
         "unusual_slippage": {"anomalies": {"recent": [{**anomaly, "kind": "slippage"}]}},
         "anomaly_detected": {"anomalies": {"recent": [anomaly]}},
         "ledger_rows_quarantined": {"ledger": {"quarantined": 1, "last_quarantined_at": clock.now}},
+        "trade_corrected": {"chain": {"corrections": 1, "last_correction_at": clock.now}},
+        "tx_rebroadcast": {"chain": {"rebroadcasts": 1, "last_rebroadcast_at": clock.now}},
     }[rule]
 
 
@@ -85,6 +87,8 @@ EXPECTED = {
     "no_trades": ("P2", 0),
     "anomaly_detected": ("P2", 0),
     "ledger_rows_quarantined": ("P1", 0),
+    "trade_corrected": ("P1", 0),
+    "tx_rebroadcast": ("P2", 0),
 }
 
 

@@ -11,6 +11,7 @@ audited with the caller's uid (the reason is optional: they run from cron).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,17 @@ class AccountingMethods:
         self._venue = venue
         self._reconciler: Reconciler | None = None
 
-    def attach(self, pipeline: InFlight, start: SessionStart) -> None:
-        """The market is trading: reconciliation can start (daemon, after venue start)."""
-        self._reconciler = Reconciler(self._venue, pipeline, self._writer, start)
+    def attach(
+        self,
+        pipeline: InFlight,
+        start: SessionStart,
+        books_checked: Callable[[], int | None] | None = None,
+    ) -> None:
+        """The market is trading: reconciliation can start (daemon, after venue start).
+        `books_checked`: the reorg watch's newest checked head, on a chain."""
+        self._reconciler = Reconciler(
+            self._venue, pipeline, self._writer, start, books_checked=books_checked
+        )
 
     def table(self) -> dict[str, Handler]:
         return {

@@ -127,10 +127,22 @@ class EngineMethods:
         failed = P.optional_bool(params, "failed", False)
         limit = P.optional_int(params, "limit", 50, lo=1, hi=100_000) or 50
         await self.p.ledger.flush()
+        store = self.p.ledger.store
         found = await self._ledger_call(
-            self.p.ledger.store.list_trades(since=since, failed_only=failed, limit=limit)
+            store.list_trades(since=since, failed_only=failed, limit=limit)
         )
-        return {"trades": [t.to_dict() for t in found]}
+        # Reorg corrections (written after their trade, so at or after `since`): each
+        # trade lists its own, newest first; --corrections asks for the rows themselves.
+        corrections = await self._ledger_call(store.list_corrections(since=since, limit=limit))
+        by_trade: dict[str, list[dict[str, Any]]] = {}
+        for correction in corrections:
+            by_trade.setdefault(correction.trade_id, []).append(correction.to_dict())
+        reply: dict[str, Any] = {
+            "trades": [t.to_dict() | {"corrections": by_trade.get(t.id, [])} for t in found]
+        }
+        if P.optional_bool(params, "corrections", False):
+            reply["corrections"] = [c.to_dict() for c in corrections]
+        return reply
 
     async def trade(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         trade_id = P.required_str(params, "id")
@@ -138,7 +150,10 @@ class EngineMethods:
         found = await self._ledger_call(self.p.ledger.store.get_trade(trade_id))
         if found is None:
             raise ProtocolError(protocol.NOT_FOUND, f"no trade with id {trade_id!r}")
-        return found.to_dict()
+        corrections = await self._ledger_call(
+            self.p.ledger.store.list_corrections(trade_id=trade_id, limit=1000)
+        )
+        return found.to_dict() | {"corrections": [c.to_dict() for c in corrections]}
 
     async def pnl(self, params: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         period = P.choice(params, "period", P.PERIODS, "today")

@@ -74,6 +74,7 @@ class ReceiptDecoder:
                 delta,
                 sent.submitted_at,
                 self._clock(),
+                block_hash=str(raw.get("blockHash") or ""),
             )
 
         if mined_hash != sent.hash:

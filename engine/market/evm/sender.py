@@ -8,8 +8,10 @@ for a receipt (woken by every new head, polling as a fallback) and has
 `receipts.ReceiptDecoder` turn it into the venue-neutral `Receipt` (gas, token delta and
 revert reason, all read from the chain).
 
-Nothing here retries a send on its own: a resend after an await would be a send the
-gate did not check. A refused transaction resolves as "failed" (no gas) and its nonce is
+Nothing here retries a send on its own except one the node dropped (still unmined after
+`evm.drop_after_s` and unknown to it): the same signed bytes go out again, and only
+after the send gate's check in that same step (engine/market/evm/drops.py), so a halt
+stops it like any send. A refused transaction resolves as "failed" (no gas) and its nonce is
 reused. `cancel_pending` (the kill switch) replaces every unmined transaction with a
 0-value self-transfer at the same nonce and ≥ 12.5 % higher caps; when the replacement
 is mined, the order resolves as "failed" carrying the replacement's gas, so the ledger
@@ -23,12 +25,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.market.errors import MarketError
+from engine.market.evm.drops import DropWatch
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import TRANSFER_GAS, FeePolicy
 from engine.market.evm.nonces import NonceBook
@@ -43,6 +46,7 @@ log = logging.getLogger("arbctl.evm")
 NONCE_TAKEN_GRACE_S = 5.0
 RECEIPT_RETRY_S = 0.02
 SEND_SAMPLES = 10_000
+SIGNED_KEPT = 4_096  # recent signed transactions kept for a re-broadcast after a reorg
 
 
 class VenueStopped(MarketError):
@@ -66,6 +70,8 @@ class PendingTx:
     max_fee: int  # caps of the newest transaction at this nonce (bumped by cancels)
     priority_fee: int
     replacements: list[str] = field(default_factory=list)
+    raw: str = ""  # the signed bytes, for a re-broadcast (engine/market/evm/drops.py)
+    broadcast_at: float = 0.0  # time.monotonic() of the last send or drop check
 
     @property
     def order(self) -> ArbOrder:
@@ -92,8 +98,11 @@ class TxSender:
         head_perf: Callable[[int], float | None],
         clock: Callable[[], float] = time.time,
         routes: SubmissionRoutes | None = None,
+        drops: DropWatch | None = None,
     ) -> None:
         self._providers = providers
+        self.drops = drops or DropWatch(providers)
+        self._signed: OrderedDict[str, tuple[int, str]] = OrderedDict()
         self._signer = signer
         self._chain_id = chain_id
         self.nonces = nonces
@@ -108,6 +117,9 @@ class TxSender:
         self._receipts = ReceiptDecoder(providers, signer.address, clock)
         # how signed transactions leave (engine/market/evm/routes.py); default: public
         self.routes = routes or SubmissionRoutes.build([], providers, None, 0)
+        # a re-broadcast asks, and re-sends through, the route that sent the original: a
+        # private transaction (unknown to the public mempool by design) never goes public
+        self.drops.routes = self.routes
 
     @property
     def owner(self) -> str:
@@ -137,8 +149,11 @@ class TxSender:
                 payload.priority_fee,
             )
         )
-        pending = PendingTx(payload, nonce, signed.hash, now, payload.max_fee, payload.priority_fee)
+        pending = PendingTx(
+            payload, nonce, signed.hash, now, payload.max_fee, payload.priority_fee, raw=signed.raw
+        )
         self._pending[nonce] = pending
+        self._keep_signed(signed.hash, nonce, signed.raw)
         return self._settle(pending, signed.raw)
 
     async def _settle(self, pending: PendingTx, raw: str) -> Receipt:
@@ -186,6 +201,7 @@ class TxSender:
     async def _send(self, pending: PendingTx, raw: str) -> Receipt | None:
         """None once the node has the transaction; a failed Receipt if it refused it."""
         self._record_send(pending.payload.block_number)
+        pending.broadcast_at = time.monotonic()
         try:
             await self.routes.send(raw, pending.hash)
         except NodeRpcError as exc:
@@ -267,6 +283,7 @@ class TxSender:
                 raise NotIncluded(gave_up)
             if not _past(count, pending.nonce):
                 past_since = 0.0
+                await self._resend_if_dropped(pending)
             elif not past_since:
                 past_since = time.monotonic()
             elif time.monotonic() - past_since > NONCE_TAKEN_GRACE_S:
@@ -276,6 +293,27 @@ class TxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(head.wait(), wait)
         raise VenueStopped
+
+    async def _resend_if_dropped(self, pending: PendingTx) -> None:
+        """Unmined for `drops.after_s`: re-send the same bytes if the node forgot them
+        (never one the kill switch replaced; the gate decides, engine/market/evm/drops.py)."""
+        if pending.replacements or not pending.raw or not self.drops.due(pending.broadcast_at):
+            return
+        if self.routes.bundled(pending.hash):  # a bundle is re-targeted, never re-broadcast
+            return
+        what = pending.order.order_id
+        await self.drops.resend_if_dropped(pending.hash, pending.raw, pending.nonce, what)
+        pending.broadcast_at = time.monotonic()
+
+    def signed_raw(self, tx_hash: str) -> tuple[int, str] | None:
+        """(nonce, signed bytes) of a recent transaction of ours, for a re-broadcast after
+        a reorg took the block that held it."""
+        return self._signed.get(tx_hash)
+
+    def _keep_signed(self, tx_hash: str, nonce: int, raw: str) -> None:
+        self._signed[tx_hash] = (nonce, raw)
+        while len(self._signed) > SIGNED_KEPT:
+            self._signed.popitem(last=False)
 
     # --- receipts --------------------------------------------------------------------
     async def mined_outcome(

@@ -32,6 +32,7 @@ from engine.config import Config, EvmSection, MarketSection, chain_routes
 from engine.market.evm import abi
 from engine.market.evm.blocks import BlockFollower, ChainStep, Head, parse_head
 from engine.market.evm.bundles import RelayAuth
+from engine.market.evm.drops import DropWatch, EventSink
 from engine.market.evm.endpoints import ProviderSet
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 from engine.market.evm.lenders import LenderCapacities
@@ -42,6 +43,7 @@ from engine.market.evm.routes import SubmissionRoutes
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
+from engine.market.evm.simulation import NextBlock, StateOverrides, head_call
 from engine.market.model import Block, Market
 from engine.market.venue import BlockUpdate, Loan, Receipt, VenueError
 from engine.market.worker import MarketWorker
@@ -109,8 +111,12 @@ class EvmVenue:
             self._heads.get,
             clock,
             routes,
+            DropWatch(providers, evm.drop_after_s),
         )
         self.routes = self._sender.routes
+        self._new_head = asyncio.Event()
+        self._head_seen: Head | None = None
+        self._overrides_refused: set[str] = set()  # endpoints without eth_call overrides
         self._book = PoolBook(self.market)
         self.lenders = LenderCapacities(self.executor, self.market.tokens)
         self._follower: BlockFollower | None = None
@@ -282,6 +288,8 @@ class EvmVenue:
             "sent": self._sender.stats.sent,
             "refused": self._sender.stats.refused,
             "cancelled": self._sender.stats.cancelled,
+            "rebroadcasts": self._sender.drops.stats.rebroadcasts,
+            "rebroadcasts_refused": self._sender.drops.stats.refused_by_gate,
             "head_to_send_ms_p50": _percentile(sends, 0.5),
             "submission": self.routes.status(),
         }
@@ -294,19 +302,36 @@ class EvmVenue:
         """Milliseconds from a head's arrival to the send of an order found in it."""
         return list(self._sender.stats.head_to_send_ms)
 
-    async def simulate(self, data: str, estimate: bool = True) -> Simulation:
-        """Dry-run a call of the executor contract from the operator at the latest block,
-        with `eth_estimateGas` in the same batch unless `estimate` is False.
+    async def simulate(
+        self, data: str, estimate: bool = True, state: StateOverrides | None = None
+    ) -> Simulation:
+        """Dry-run a call of the executor contract from the operator on the latest state,
+        in the environment of the block after the engine's head (engine/market/evm/
+        simulation.py),
+        with `eth_estimateGas` in the same batch unless `estimate` is False. `state`:
+        overrides for state the head does not show yet.
 
         Raises ProviderUnavailable when the provider cannot be asked.
         """
         call = {"from": self.owner, "to": self.executor, "data": data}
-        calls: list[Call] = [("eth_call", [call, "latest"])]
+        head = self._follower.last if self._follower is not None else self._head
+        label = self.client.endpoint.label
+        if head is None or label in self._overrides_refused:
+            dry_run: Call = head_call(call, None, None, None)
+        else:
+            next_block = NextBlock.after(head, self.fees.bid().base_fee)
+            dry_run = head_call(call, None, next_block, state)
+        tag = dry_run[1][1]
+        calls: list[Call] = [dry_run]
         if estimate:
-            calls.append(("eth_estimateGas", [call, "latest"]))
+            calls.append(("eth_estimateGas", [call, tag]))
         results: list[str] = []
         for result in await self.client.batch(calls):
             if isinstance(result, NodeRpcError):
+                if _overrides_refused(result) and len(dry_run[1]) > 2:
+                    log.info("%s: no eth_call overrides (%s)", label, result.message)
+                    self._overrides_refused.add(label)
+                    return await self.simulate(data, estimate, state)
                 return Simulation(None, 0, abi.revert_reason(result.data, result.message))
             results.append(result)
         gas = int(results[1], 16) if estimate else 0
@@ -338,6 +363,29 @@ class EvmVenue:
     async def cancel_pending(self) -> list[str]:
         """Kill switch: replace every unmined transaction (0-value self-transfer)."""
         return await self._sender.cancel_pending()
+
+    def attach_gate(self, check: Callable[[], None]) -> None:
+        """The send gate's check: the only way a dropped transaction is sent again."""
+        self._sender.drops.attach(check=check)
+
+    def attach_events(self, sink: EventSink) -> None:
+        """Where re-broadcasts are published (the daemon's bus)."""
+        self._sender.drops.attach(events=sink)
+
+    @property
+    def drops(self) -> DropWatch:
+        return self._sender.drops
+
+    def signed_raw(self, tx_hash: str) -> tuple[int, str] | None:
+        """(nonce, signed bytes) of a recent transaction of ours (a re-broadcast after a
+        reorg took its block)."""
+        return self._sender.signed_raw(tx_hash)
+
+    async def next_head(self) -> Head:
+        """The next head the follower takes (the reorg watch checks on each)."""
+        await self._new_head.wait()
+        assert self._head_seen is not None
+        return self._head_seen
 
     # --- start-up recovery -----------------------------------------------------------------
     def sent_lookup(self) -> SentLookup:
@@ -415,6 +463,9 @@ class EvmVenue:
         self.routes.on_head(head.number)  # before the waiters look: bundles re-targeted
         self._sender.on_head()
         self._wallet_due.set()
+        self._head_seen = head
+        self._new_head.set()
+        self._new_head = asyncio.Event()
 
     def _remember(self, head: Head) -> None:
         self._heads[head.number] = head.received_perf
@@ -491,6 +542,12 @@ def _simulated(result: dict[str, Any]) -> Simulation:
     error = result.get("error") or {}
     message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
     return Simulation(None, gas, abi.revert_reason(data, message) or message or "reverted")
+
+
+def _overrides_refused(error: NodeRpcError) -> bool:
+    """The node does not take eth_call's override parameters (not a revert)."""
+    text = error.message.lower()
+    return error.code in (-32602, -32601) or "invalid params" in text or "too many" in text
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:

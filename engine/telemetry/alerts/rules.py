@@ -62,12 +62,15 @@ def default_rules(
         _no_trades_rule(section),
         _anomaly_rule(section),
         _quarantine_rule(),
+        _chain_rule("trade_corrected", "correction", "P1", CHAIN_WINDOW_S),
+        _chain_rule("tx_rebroadcast", "rebroadcast", "P2", CHAIN_WINDOW_S),
     ]
     return [rule for rule in rules if rule.name not in section.disabled]
 
 
 RULE_NAMES: tuple[str, ...] = get_args(AlertRuleName)  # what `[alerts] disabled` may name
 QUARANTINE_WINDOW_S = 3600.0  # a refused row keeps its alert firing this long
+CHAIN_WINDOW_S = 3600.0  # a reorg correction or a re-broadcast keeps its alert this long
 
 
 def _health_rule(section: AlertsSection) -> AlertRule:
@@ -317,6 +320,32 @@ def _quarantine_rule() -> AlertRule:
         "read the dead-letter file (`arbctl status --json | jq .ledger`); book the rows by hand",
         check,
     )
+
+
+_CHAIN_RULES = {
+    "correction": (
+        "a booked trade's block was reorged away and the trade corrected",
+        "`arbctl trades --corrections`; `arbctl reconcile`; check the provider's chain",
+    ),
+    "rebroadcast": (
+        "a transaction of ours was dropped by the node and re-broadcast (or refused: halted)",
+        "`arbctl status` (pending); check the provider's mempool and the fee caps",
+    ),
+}
+
+
+def _chain_rule(name: str, what: str, severity: str, window: float) -> AlertRule:
+    """Fires for `window` after the last reorg correction / re-broadcast event."""
+    counter, last_at, last = f"{what}s", f"last_{what}_at", f"last_{what}"
+
+    def check(view: View) -> Check:
+        chain = view.get("chain") or {}
+        count, at = int(chain.get(counter) or 0), chain.get(last_at)
+        recent = count > 0 and at is not None and float(view.get("ts") or 0) - at < window
+        return Check(recent, count, f"{count} {what}(s); last: {chain.get(last)}")
+
+    condition, action = _CHAIN_RULES[what]
+    return AlertRule(name, severity, f"{condition} in the last {_minutes(window)}", action, check)
 
 
 def _minutes(seconds: float) -> str:
