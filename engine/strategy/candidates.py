@@ -13,7 +13,7 @@ unless the threshold is 0 (then every positive cycle of the group is a member).
 A block updates membership only for the cycles it re-evaluated (O(touched)), and a group
 whose members fell below `depth` re-reads its own cycles once to lower its threshold
 (rare in a stationary market: cycles leave and join the top at the same rate); one that
-grew past `4 * target` raises it among its members. The ranking then reads a few
+grew past `2 * target` raises it among its members. The ranking then reads a few
 thousand members instead of every positive cycle of the market.
 """
 
@@ -27,9 +27,9 @@ FloatArray = npt.NDArray[np.float64]
 
 # Members a group aims for after a refill, in units of `depth`: headroom so that a group
 # losing some of its top cycles in one block does not need to re-read its cycles.
-_TARGET = 3
+_TARGET = 2
 # A group with more than this many times `target` members raises its threshold.
-_HIGH = 4
+_HIGH = 2
 
 
 class CandidateSet:

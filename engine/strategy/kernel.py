@@ -63,7 +63,8 @@ class HopCoefficients:
         if not len(pool_indices):
             return
         pools = self._pools
-        selected = [pools[i] for i in pool_indices]
+        listed = pool_indices.tolist() if isinstance(pool_indices, np.ndarray) else pool_indices
+        selected = [pools[i] for i in listed]
         # numpy rounds Python ints of any size to the nearest float, like float() does
         r0 = np.array([p.reserve0 for p in selected], dtype=np.float64)
         r1 = np.array([p.reserve1 for p in selected], dtype=np.float64)

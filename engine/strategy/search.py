@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR
-from engine.market.model import Block, Market
+from engine.market.model import Block, Market, Pool
 from engine.strategy import exact, kernel
 from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
@@ -146,6 +146,10 @@ class _StartAt:
     key: str
 
 
+# a cycle's legs (pool, traded token1 -> token0) and its starts: what `_route_of` keeps
+_Route = tuple[tuple[tuple[Pool, bool], ...], list[_StartAt]]
+
+
 class ArbitrageSearch:
     """Cycles of one market, kept evaluated block after block."""
 
@@ -207,7 +211,7 @@ class ArbitrageSearch:
         self._units: list[int] = []
         self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
         self._walks: dict[int, tuple[list[tuple[int, int, int]], dict[int, exact.Optimum]]] = {}
-        self._routes: dict[int, list[_StartAt]] = {}
+        self._routes: dict[int, _Route] = {}
         self._coefficients.refresh_all()
         self._full_pass()
 
@@ -348,12 +352,16 @@ class ArbitrageSearch:
         few exact walks per block, not a kernel column per start.
         """
         units = self._units[int(self._shape_of[cycle])]
-        reserves = self._table.reserves(cycle)
-        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
-            return None
+        legs, starts = self._route_of(cycle)
+        reserves = [
+            (p.reserve1, p.reserve0, p.fee_bps) if flip else (p.reserve0, p.reserve1, p.fee_bps)
+            for p, flip in legs
+        ]
         walks = self._walks_for(cycle, reserves)
+        if walks is None:
+            return None
         best: _Start | None = None
-        for start_at in self._starts_of(cycle):
+        for start_at in starts:
             start = self._price_start(start_at, reserves, walks, costs, units)
             if start is not None and (best is None or start.net_quote > best.net_quote):
                 best = start
@@ -376,14 +384,17 @@ class ArbitrageSearch:
             detected_at=detected_at,
         )
 
-    def _starts_of(self, cycle: int) -> list[_StartAt]:
-        """The cycle rotated to each position where a base token goes in; listed start first.
+    def _route_of(self, cycle: int) -> _Route:
+        """The cycle's pools (and whether each is traded token1 -> token0), and the cycle
+        rotated to each position where a base token goes in, the listed start first.
 
         Depends on the table only, so it is built once per cycle that reaches a re-check."""
         known = self._routes.get(cycle)
         if known is not None:
             return known
-        route_hops = self._table.route(cycle)
+        table = self._table
+        legs = tuple((table.pools[side >> 1], bool(side & 1)) for side in table.real_sides(cycle))
+        route_hops = table.route(cycle)
         base = self._base_index
         starts = []
         for shift, hop in enumerate(route_hops):
@@ -393,16 +404,19 @@ class ArbitrageSearch:
                 starts.append(_StartAt(shift, route, hop.token_in, base[hop.token_in], key))
         if len(self._routes) >= _WALK_CACHE_CYCLES:
             self._routes.clear()
-        self._routes[cycle] = starts
-        return starts
+        self._routes[cycle] = found = (legs, starts)
+        return found
 
     def _walks_for(
         self, cycle: int, reserves: list[tuple[int, int, int]]
-    ) -> dict[int, exact.Optimum]:
-        """The cycle's kept walks (by start shift), valid while its reserves are these."""
+    ) -> dict[int, exact.Optimum] | None:
+        """The cycle's kept walks (by start shift), valid while its reserves are these;
+        None if a reserve is empty (no walk can run)."""
         kept = self._walks.get(cycle)
         if kept is not None and kept[0] == reserves:
             return kept[1]
+        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
+            return None
         if len(self._walks) >= _WALK_CACHE_CYCLES:
             self._walks.clear()
         walks: dict[int, exact.Optimum] = {}

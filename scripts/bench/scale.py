@@ -1,0 +1,178 @@
+"""Scaling table of the per-block decision: pools x fraction changed, CPU and wall, by stage.
+
+    .venv/bin/python scripts/bench/scale.py [--pools 10000,50000,100000] [--blocks 100]
+        [--kernel numba,numpy]
+
+Each market size runs in its own process (so its peak RSS is its own). Markets come from
+`tests.support.synthetic_market`; a block re-draws the price of a random 1 %, 5 % or 20 % of
+pools (`MarketMover`, not timed) and times `ArbitrageSearch.on_block` up to its ranked,
+exactly re-checked opportunities. Times are this thread's CPU time (what the search costs,
+whatever the neighbours do) and wall clock; the stage columns are medians of the search's
+own `BlockStats` (CPU): refresh (read changed pools), touch (de-duplicate the cycles through
+them), evaluate (float kernel), cand (candidate set update), rank, recheck (exact). The
+load average is printed before and after. Both kernels run in the same process, one after
+the other on the same blocks, so their ratio is fair on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine.market.model import Block
+from engine.strategy import kernel
+from engine.strategy.search import ArbitrageSearch, SearchConfig
+from scripts.bench.search import machine
+from tests.support.synthetic_market import MarketMover, synthetic_market
+
+GAS_PRICE = 20 * 10**9
+CHANGED = (0.01, 0.05, 0.20)
+WARM_UP_BLOCKS = 30
+STAGES = ("refresh_s", "touch_s", "evaluate_s", "candidates_s", "rank_s", "recheck_s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def use_kernel(name: str) -> None:
+    kernel._COMPILED.clear()
+    kernel._COMPILED.append(None if name == "numpy" else kernel._load_compiled())
+    if kernel.backend() != name:
+        raise SystemExit(f"kernel {name} is not available")
+
+
+def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks: int) -> dict:
+    cpu, wall, full = [], [], 0
+    stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    per_recheck: list[float] = []
+    touched: list[int] = []
+    for number in range(WARM_UP_BLOCKS + blocks):
+        changed = mover.move(fraction)
+        block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
+        w, c = time.perf_counter(), time.thread_time()
+        search.on_block(block, changed, GAS_PRICE)
+        c, w = time.thread_time() - c, time.perf_counter() - w
+        if number < WARM_UP_BLOCKS:
+            continue
+        cpu.append(c)
+        wall.append(w)
+        stats = search.stats
+        full += stats.full_pass
+        touched.append(stats.touched_cycles)
+        for stage in STAGES:
+            stages[stage].append(getattr(stats, stage))
+        if stats.rechecks:
+            per_recheck.append(stats.recheck_s / stats.rechecks)
+    return {
+        "cpu_p50": statistics.median(cpu),
+        "cpu_p99": percentile(cpu, 0.99),
+        "wall_p50": statistics.median(wall),
+        "wall_p99": percentile(wall, 0.99),
+        "full_share": full / blocks,
+        "touched": statistics.median(touched),
+        "stages": {s: statistics.median(v) for s, v in stages.items()},
+        "recheck_median": statistics.median(per_recheck) if per_recheck else 0.0,
+    }
+
+
+def one_size(n_pools: int, blocks: int, kernels: list[str]) -> dict:
+    market = synthetic_market(n_pools)
+    bases = tuple(t.address for t in market.tokens.values() if t.address.startswith("0xb"))
+    use_kernel(kernels[0])
+    start = time.perf_counter()
+    search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+    build_s = time.perf_counter() - start
+    rows = {}
+    for name in kernels:
+        use_kernel(name)
+        full = []
+        for _ in range(5):
+            c = time.thread_time()
+            search.rescan(Block(0, 0.0, GAS_PRICE), GAS_PRICE)
+            full.append(time.thread_time() - c)
+        mover = MarketMover(market, seed=n_pools)  # the same blocks for every kernel
+        rows[name] = {
+            "rescan": statistics.median(full),
+            **{str(f): series(search, mover, f, blocks) for f in CHANGED},
+        }
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "pools": len(market.pools),
+        "cycles": search.cycle_count,
+        "build_s": build_s,
+        "rss_mb": rss_mb,
+        "kernels": rows,
+    }
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def render(results: list[dict], kernels: list[str]) -> str:
+    head = (
+        "| pools | cycles | RSS MB | kernel | changed | touched | full pass | CPU p50 / p99 ms "
+        "| wall p50 / p99 ms | refresh / touch / evaluate / cand / rank / recheck ms (p50) "
+        "| µs per re-check (p50) |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    for r in results:
+        for name in kernels:
+            row = r["kernels"][name]
+            for f in CHANGED:
+                s = row[str(f)]
+                stages = " / ".join(ms(s["stages"][k]) for k in STAGES)
+                lines.append(
+                    f"| {r['pools']:,} | {r['cycles']:,} | {r['rss_mb']:.0f} | {name} | {f:.0%} "
+                    f"| {s['touched']:,.0f} | {s['full_share']:.0%} "
+                    f"| {ms(s['cpu_p50'])} / **{ms(s['cpu_p99'])}** "
+                    f"| {ms(s['wall_p50'])} / {ms(s['wall_p99'])} | {stages} "
+                    f"| {s['recheck_median'] * 1e6:.1f} |"
+                )
+    lines.append("")
+    lines.append("| pools | kernel | full rescan CPU ms (median of 5) | build s |")
+    lines.append("|---|---|---|---|")
+    for r in results:
+        for name in kernels:
+            rescan = ms(r["kernels"][name]["rescan"])
+            lines.append(f"| {r['pools']:,} | {name} | {rescan} | {r['build_s']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pools", default="10000,50000,100000")
+    parser.add_argument("--blocks", type=int, default=100)
+    parser.add_argument("--kernel", default="numba,numpy", help="backends, in this order")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    kernels = args.kernel.split(",")
+    if args.one:
+        print(json.dumps(one_size(args.one, args.blocks, kernels)))
+        return
+    print(f"before: {machine()}")
+    results = []
+    for size in (int(s) for s in args.pools.split(",")):
+        print(f"... {size:,} pools", file=sys.stderr, flush=True)
+        command = [sys.executable, __file__, "--one", str(size), "--blocks", str(args.blocks)]
+        out = subprocess.run(
+            [*command, "--kernel", args.kernel], check=True, capture_output=True, text=True
+        )
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"after:  {machine()}")
+    print(render(results, kernels))
+
+
+if __name__ == "__main__":
+    main()
