@@ -3,7 +3,8 @@
 Optional (`pip install arbctl[fast]`): `engine.strategy.kernel.gross_profit` uses it when
 numba imports and falls back to numpy otherwise. The loop does the numpy kernel's
 operations in the same order with IEEE semantics (no fastmath, so no fused multiply-add
-or reassociation), so both backends return bit-identical profits
+or reassociation; numpy's error model, so a division by zero gives inf or nan as in
+numpy instead of raising), so both backends return bit-identical profits
 (tests/strategy/test_kernel_backends.py). Compiled code is cached next to this module
 (`cache=True`); the first call in a fresh checkout compiles for about a second.
 """
@@ -19,7 +20,7 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _cycle_gross(
     coeff_a: FloatArray,
     coeff_b: FloatArray,
@@ -47,7 +48,7 @@ def _cycle_gross(
     return float(a * x / (1.0 + b * x) - c * x)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _gross_of(
     coeff_a: FloatArray,
     coeff_b: FloatArray,
@@ -67,7 +68,7 @@ def _gross_of(
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _gross_all(
     coeff_a: FloatArray,
     coeff_b: FloatArray,

@@ -1,7 +1,10 @@
 """Scaling table of the per-block decision: pools x fraction changed, CPU and wall, by stage.
 
     .venv/bin/python scripts/bench/scale.py [--pools 10000,50000,100000] [--blocks 100]
-        [--kernel numba,numpy]
+        [--kernel numba,numpy] [--old /tmp/old]
+
+`--old` runs the same blocks on another checkout first (as kernel "old"; its stage columns
+are empty): `git archive <old-ref> engine tests | tar -x -C /tmp/old`.
 
 Each market size runs in its own process (so its peak RSS is its own). Markets come from
 `tests.support.synthetic_market`; a block re-draws the price of a random 1 %, 5 % or 20 % of
@@ -26,13 +29,18 @@ import sys
 import time
 from pathlib import Path
 
+# `--old TREE` runs the same harness on another checkout's engine (git archive of it):
+# the subprocess for it puts TREE first on the path before anything of the engine loads.
+_TREE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--tree=")), None)
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+if _TREE:
+    sys.path.insert(0, _TREE)
 
-from engine.market.model import Block
-from engine.strategy import kernel
-from engine.strategy.search import ArbitrageSearch, SearchConfig
-from scripts.bench.search import machine
-from tests.support.synthetic_market import MarketMover, synthetic_market
+from engine.market.model import Block  # noqa: E402
+from engine.strategy import kernel  # noqa: E402
+from engine.strategy.search import ArbitrageSearch, SearchConfig  # noqa: E402
+from scripts.bench.search import machine  # noqa: E402
+from tests.support.synthetic_market import MarketMover, synthetic_market  # noqa: E402
 
 GAS_PRICE = 20 * 10**9
 CHANGED = (0.01, 0.05, 0.20)
@@ -46,6 +54,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def use_kernel(name: str) -> None:
+    if name == "old":
+        return
     kernel._COMPILED.clear()
     kernel._COMPILED.append(None if name == "numpy" else kernel._load_compiled())
     if kernel.backend() != name:
@@ -67,7 +77,9 @@ def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks:
             continue
         cpu.append(c)
         wall.append(w)
-        stats = search.stats
+        stats = getattr(search, "stats", None)  # absent in the old code
+        if stats is None:
+            continue
         full += stats.full_pass
         touched.append(stats.touched_cycles)
         for stage in STAGES:
@@ -80,8 +92,8 @@ def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks:
         "wall_p50": statistics.median(wall),
         "wall_p99": percentile(wall, 0.99),
         "full_share": full / blocks,
-        "touched": statistics.median(touched),
-        "stages": {s: statistics.median(v) for s, v in stages.items()},
+        "touched": statistics.median(touched) if touched else 0,
+        "stages": {s: statistics.median(v) if v else 0.0 for s, v in stages.items()},
         "recheck_median": statistics.median(per_recheck) if per_recheck else 0.0,
     }
 
@@ -134,7 +146,8 @@ def render(results: list[dict], kernels: list[str]) -> str:
                 s = row[str(f)]
                 stages = " / ".join(ms(s["stages"][k]) for k in STAGES)
                 lines.append(
-                    f"| {r['pools']:,} | {r['cycles']:,} | {r['rss_mb']:.0f} | {name} | {f:.0%} "
+                    f"| {r['pools']:,} | {r['cycles']:,} | {r['rss_by_kernel'][name]:.0f} "
+                    f"| {name} | {f:.0%} "
                     f"| {s['touched']:,.0f} | {s['full_share']:.0%} "
                     f"| {ms(s['cpu_p50'])} / **{ms(s['cpu_p99'])}** "
                     f"| {ms(s['wall_p50'])} / {ms(s['wall_p99'])} | {stages} "
@@ -155,7 +168,9 @@ def main() -> None:
     parser.add_argument("--pools", default="10000,50000,100000")
     parser.add_argument("--blocks", type=int, default=100)
     parser.add_argument("--kernel", default="numba,numpy", help="backends, in this order")
+    parser.add_argument("--old", help="another checkout's tree, run first as kernel 'old'")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args()
     kernels = args.kernel.split(",")
     if args.one:
@@ -166,12 +181,24 @@ def main() -> None:
     for size in (int(s) for s in args.pools.split(",")):
         print(f"... {size:,} pools", file=sys.stderr, flush=True)
         command = [sys.executable, __file__, "--one", str(size), "--blocks", str(args.blocks)]
-        out = subprocess.run(
-            [*command, "--kernel", args.kernel], check=True, capture_output=True, text=True
-        )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        runs = [(args.kernel, [])]
+        if args.old:
+            runs.insert(0, ("old", [f"--tree={args.old}"]))
+        merged: dict = {}
+        for names, extra in runs:
+            out = subprocess.run(
+                [*command, "--kernel", names, *extra], check=True, capture_output=True, text=True
+            )
+            found = json.loads(out.stdout.strip().splitlines()[-1])
+            found["rss_by_kernel"] = {n: found["rss_mb"] for n in names.split(",")}
+            if merged:
+                merged["kernels"].update(found["kernels"])
+                merged["rss_by_kernel"].update(found["rss_by_kernel"])
+            else:
+                merged = found
+        results.append(merged)
     print(f"after:  {machine()}")
-    print(render(results, kernels))
+    print(render(results, (["old"] if args.old else []) + kernels))
 
 
 if __name__ == "__main__":
