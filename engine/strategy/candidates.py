@@ -73,8 +73,9 @@ class CandidateSet:
         values = gross[cycles]
         now = (values > 0.0) & (values >= self._threshold[group])
         self._member[cycles] = now
-        delta = now.astype(np.int64) - was
-        self._count += np.bincount(group, weights=delta, minlength=self._n_groups).astype(np.int64)
+        n_groups = self._n_groups
+        self._count += np.bincount(group[now], minlength=n_groups)
+        self._count -= np.bincount(group[was], minlength=n_groups)
         kept = self._members[~touched[self._members]]
         self._members = np.concatenate((kept, cycles[now]))
         self._repair(gross)
