@@ -153,7 +153,13 @@ _COMPILED: list[object] = []
 
 
 def _compiled() -> _Compiled | None:
-    """The numba backend, or None (not installed, or ARBCTL_KERNEL=numpy). Chosen once."""
+    """The numba backend when asked for (ARBCTL_KERNEL=numba) and installed, else None.
+
+    Opt-in, not automatic: numba and LLVM add ~115 MB of RSS and ~1 s to the first
+    search of a process (loading the compiled cache; ~4 s compiling it the first time),
+    for about half the kernel stage (docs/benchmarks.md, "Scaling of the per-block
+    decision"). Chosen once per process.
+    """
     if not _COMPILED:
         _COMPILED.append(_load_compiled())
     found = _COMPILED[0]
@@ -161,8 +167,12 @@ def _compiled() -> _Compiled | None:
 
 
 def _load_compiled() -> _Compiled | None:
-    if os.environ.get("ARBCTL_KERNEL", "").lower() == "numpy":
+    if os.environ.get("ARBCTL_KERNEL", "numpy").lower() != "numba":
         return None
+    return _import_compiled()
+
+
+def _import_compiled() -> _Compiled | None:
     try:
         from engine.strategy import kernel_jit
     except ImportError:

@@ -1,7 +1,8 @@
 """The float pre-filter compiled with numba: one loop per cycle instead of a dozen passes.
 
-Optional (`pip install arbctl[fast]`): `engine.strategy.kernel.gross_profit` uses it when
-numba imports and falls back to numpy otherwise. The loop does the numpy kernel's
+Optional (`pip install arbctl[fast]`, then ARBCTL_KERNEL=numba):
+`engine.strategy.kernel.gross_profit` uses it when asked for and importable, numpy
+otherwise. The loop does the numpy kernel's
 operations in the same order with IEEE semantics (no fastmath, so no fused multiply-add
 or reassociation; numpy's error model, so a division by zero gives inf or nan as in
 numpy instead of raising), so both backends return bit-identical profits

@@ -51,5 +51,12 @@ def test_numba_and_numpy_give_bit_identical_gross_profits(
         assert np.array_equal(got.view(np.int64), expected.view(np.int64))
 
 
-def test_the_search_uses_the_compiled_kernel_when_numba_is_installed() -> None:
+def test_the_compiled_kernel_is_used_only_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kernel, "_COMPILED", [])
+    monkeypatch.delenv("ARBCTL_KERNEL", raising=False)
+    assert kernel.backend() == "numpy"
+    monkeypatch.setattr(kernel, "_COMPILED", [])
+    monkeypatch.setenv("ARBCTL_KERNEL", "numba")
     assert kernel.backend() == "numba"
