@@ -94,8 +94,10 @@ _RANK_MARGIN = 4
 # A walk cut short by it is counted in `walks_cut_short`.
 _MAX_WALK_STEPS = exact.SAFETY_STEPS
 # A block re-evaluates every cycle in table order (a full pass) when its touched cycles,
-# counted with repeats, exceed this share of the table: gathering a touched cycle costs
-# about three times a cycle of the contiguous pass (scripts/bench/search.py, "full pass").
+# counted with repeats, exceed this share of the table: a touched cycle costs ~36 ns
+# (de-duplicate, gather, evaluate, update the candidate set), a full pass ~14 ns a cycle
+# with numpy (~8 with numba), candidate rebuild included; at 100k pools the two break
+# even near 20 % of pools changed (scripts/bench/scale.py, docs/benchmarks.md).
 _FULL_PASS_RATIO = 0.3
 # Cycles whose exact walks are kept between blocks (each start's result, keyed by the
 # route's reserves); cleared whole when full, which only costs the walks again.
