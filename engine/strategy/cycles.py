@@ -57,7 +57,7 @@ class CycleTable:
     def __len__(self) -> int:
         return int(self.token.shape[0])
 
-    def cycles_touching(self, pool_indices: Sequence[int]) -> IntArray:
+    def cycles_touching(self, pool_indices: Sequence[int] | npt.NDArray[np.int64]) -> IntArray:
         """Cycles that use any of the pools (may repeat a cycle; re-evaluating is idempotent)."""
         pools = np.asarray(pool_indices, dtype=np.int64)
         starts = self.by_pool_start[pools]
@@ -70,6 +70,10 @@ class CycleTable:
         positions = np.arange(total, dtype=np.int64) + np.repeat(starts - block_offsets, lengths)
         cycles: IntArray = self.by_pool_cycles[positions]
         return cycles
+
+    def touch_count(self, pool_indices: npt.NDArray[np.int64]) -> int:
+        """How many cycles `cycles_touching` would return (with repeats), without them."""
+        return int((self.by_pool_start[pool_indices + 1] - self.by_pool_start[pool_indices]).sum())
 
     def real_sides(self, cycle: int) -> list[int]:
         return [int(s) for s in self.sides[: int(self.hops[cycle]), cycle]]

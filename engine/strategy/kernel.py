@@ -18,7 +18,8 @@ each cycle then costs three gathers and a dozen flops.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,10 @@ from engine.market.model import Pool
 
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.int32]
+_Compiled = Callable[
+    [FloatArray, FloatArray, IndexArray, npt.NDArray[np.int64] | None, float, FloatArray | None],
+    FloatArray,
+]
 
 
 class HopCoefficients:
@@ -49,23 +54,33 @@ class HopCoefficients:
     def refresh_all(self) -> None:
         self.refresh(range(len(self._pools)))
 
-    def refresh(self, pool_indices: Sequence[int]) -> None:
-        """Re-read reserves of these pools from the live market objects."""
+    def refresh(self, pool_indices: Sequence[int] | npt.NDArray[np.int64]) -> None:
+        """Re-read reserves of these pools from the live market objects.
+
+        Reading two Python ints per pool is the floor (~100 ns a pool); the rest is a few
+        whole-array operations, not per-pool work.
+        """
         if not len(pool_indices):
             return
-        selected = [self._pools[i] for i in pool_indices]
+        pools = self._pools
+        listed = pool_indices.tolist() if isinstance(pool_indices, np.ndarray) else pool_indices
+        selected = [pools[i] for i in listed]
         # numpy rounds Python ints of any size to the nearest float, like float() does
         r0 = np.array([p.reserve0 for p in selected], dtype=np.float64)
         r1 = np.array([p.reserve1 for p in selected], dtype=np.float64)
         indices = np.asarray(pool_indices, dtype=np.int64)
         gamma = self._gamma[indices]
-        live = (r0 > 0) & (r1 > 0)
-        safe0, safe1 = np.where(live, r0, 1.0), np.where(live, r1, 1.0)
-        even, odd = 2 * indices, 2 * indices + 1
-        self.a[even] = np.where(live, gamma * safe1 / safe0, 0.0)
-        self.b[even] = np.where(live, gamma / safe0, 1.0)
-        self.a[odd] = np.where(live, gamma * safe0 / safe1, 0.0)
-        self.b[odd] = np.where(live, gamma / safe1, 1.0)
+        dead = (r0 <= 0) | (r1 <= 0)
+        if dead.any():
+            r0[dead], r1[dead] = 1.0, 1.0
+        a_even, b_even = gamma * r1 / r0, gamma / r0
+        a_odd, b_odd = gamma * r0 / r1, gamma / r1
+        if dead.any():
+            a_even[dead], b_even[dead], a_odd[dead], b_odd[dead] = 0.0, 1.0, 0.0, 1.0
+        even = 2 * indices
+        self.a[even], self.b[even] = a_even, b_even
+        even += 1
+        self.a[even], self.b[even] = a_odd, b_odd
 
 
 def compose(
@@ -110,3 +125,61 @@ def evaluate(
     """Optimal float input and gross profit (after flash fee, before gas) per cycle."""
     a, b = compose(coefficients, sides)
     return optimum(a, b, cost_factor, cap)
+
+
+def gross_profit(
+    coefficients: HopCoefficients,
+    sides: IndexArray,
+    cycles: npt.NDArray[np.int64] | None,
+    cost_factor: float = 1.0,
+    cap: FloatArray | None = None,
+) -> FloatArray:
+    """Gross profit at the float optimum of `cycles` (None: every cycle) of `sides`.
+
+    `sides` is the table's (hops, n_cycles) array. The compiled backend
+    (`engine.strategy.kernel_jit`, when numba is installed) fuses the gathers and the
+    closed form into one loop and returns bit-identical numbers.
+    """
+    compiled = _compiled()
+    if compiled is not None:
+        return compiled(coefficients.a, coefficients.b, sides, cycles, cost_factor, cap)
+    columns = sides if cycles is None else sides.take(cycles, axis=1)
+    capped = None if cap is None or cycles is None else cap.take(cycles)
+    _, gross = evaluate(coefficients, list(columns), cost_factor, cap if cycles is None else capped)
+    return gross
+
+
+_COMPILED: list[object] = []
+
+
+def _compiled() -> _Compiled | None:
+    """The numba backend when asked for (ARBCTL_KERNEL=numba) and installed, else None.
+
+    Opt-in, not automatic: numba and LLVM add ~115 MB of RSS and ~1 s to the first
+    search of a process (loading the compiled cache; ~4 s compiling it the first time),
+    for about half the kernel stage (docs/benchmarks.md, "Scaling of the per-block
+    decision"). Chosen once per process.
+    """
+    if not _COMPILED:
+        _COMPILED.append(_load_compiled())
+    found = _COMPILED[0]
+    return found if callable(found) else None
+
+
+def _load_compiled() -> _Compiled | None:
+    if os.environ.get("ARBCTL_KERNEL", "numpy").lower() != "numba":
+        return None
+    return _import_compiled()
+
+
+def _import_compiled() -> _Compiled | None:
+    try:
+        from engine.strategy import kernel_jit
+    except ImportError:
+        return None
+    return kernel_jit.gross_profit
+
+
+def backend() -> str:
+    """ "numba" or "numpy": which kernel `gross_profit` runs."""
+    return "numba" if _compiled() is not None else "numpy"

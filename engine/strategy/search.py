@@ -10,6 +10,15 @@ over the (small) set of gross-positive cycles, each at its route shape's current
 and the best of those are re-checked with exact integer math against the live reserves.
 Nothing leaves here unless its exact net profit, after gas and flash fee, is positive.
 
+Per block the work is proportional to what changed, not to the market: the cycles through
+the changed pools are de-duplicated and re-evaluated, and the ranking reads a
+`CandidateSet` (engine.strategy.candidates) updated from those cycles only, instead of
+every gross-positive cycle. When a block touches so many cycles that evaluating all of
+them in table order is cheaper than gathering the touched ones, the block takes a full
+pass instead (`_FULL_PASS_RATIO`); both paths leave the same numbers. An exact walk's
+result depends only on the route's reserves, so it is kept per cycle and start and
+reused while those reserves are unchanged (gas is charged afresh every block).
+
 The search is synchronous and never awaits. The pipeline runs it on the market's worker
 thread (`engine.market.worker`), off the event loop. It reads the market's Pool objects
 in place, so the market must not be mutated while a call is running: the worker runs
@@ -27,8 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR
-from engine.market.model import Block, Market
+from engine.market.model import Block, Market, Pool
 from engine.strategy import exact, kernel
+from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
 from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
 from engine.strategy.opportunity import Hop, Opportunity
@@ -83,6 +93,33 @@ _RANK_MARGIN = 4
 # reach (engine.strategy.exact: jumps prove even two-coarse-token routes in tens of steps).
 # A walk cut short by it is counted in `walks_cut_short`.
 _MAX_WALK_STEPS = exact.SAFETY_STEPS
+# A block re-evaluates every cycle in table order (a full pass) when its touched cycles,
+# counted with repeats, exceed this share of the table: a touched cycle costs ~36 ns
+# (de-duplicate, gather, evaluate, update the candidate set), a full pass ~14 ns a cycle
+# with numpy (~8 with numba), candidate rebuild included; at 100k pools the two break
+# even near 20 % of pools changed (scripts/bench/scale.py, docs/benchmarks.md).
+_FULL_PASS_RATIO = 0.3
+# Cycles whose exact walks are kept between blocks (each start's result, keyed by the
+# route's reserves); cleared whole when full, which only costs the walks again.
+_WALK_CACHE_CYCLES = 4096
+
+
+@dataclass(slots=True)
+class BlockStats:
+    """What the last `on_block`/`rescan` did, and the CPU seconds of each stage."""
+
+    changed_pools: int = 0
+    touched_cycles: int = 0  # distinct cycles re-evaluated
+    full_pass: bool = False
+    members: int = 0  # cycles the ranking read
+    rechecks: int = 0
+    walks: int = 0  # exact walks run (the rest were reused)
+    refresh_s: float = 0.0
+    touch_s: float = 0.0
+    evaluate_s: float = 0.0
+    candidates_s: float = 0.0
+    rank_s: float = 0.0
+    recheck_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +128,28 @@ class _Start:
 
     route: tuple[Hop, ...]
     token: str
+    key: str
     amount_in: int
     amount_out: int
     gas_cost: int
     flash_fee: int
     net: int
     net_quote: int
+
+
+@dataclass(frozen=True, slots=True)
+class _StartAt:
+    """A cycle rotated to start where base token `token` goes in (`shift` hops along)."""
+
+    shift: int
+    route: tuple[Hop, ...]
+    token: str
+    token_index: int
+    key: str
+
+
+# a cycle's legs (pool, traded token1 -> token0) and its starts: what `_route_of` keeps
+_Route = tuple[tuple[tuple[Pool, bool], ...], list[_StartAt]]
 
 
 class ArbitrageSearch:
@@ -110,6 +163,7 @@ class ArbitrageSearch:
         # every exact winner of the last call, best first: what the block's plan picks from
         self.candidates: list[Opportunity] = []
         self.walks_cut_short = 0  # exact walks that hit the safety budget (should stay 0)
+        self.stats = BlockStats()
         self.rebuild()
 
     @property
@@ -136,7 +190,7 @@ class ArbitrageSearch:
     @property
     def gross_positive_count(self) -> int:
         """Cycles whose float optimum pays back its input (before gas): the per-block pool."""
-        return int(np.count_nonzero(self._positive))
+        return int(np.count_nonzero(self._gross > 0.0))
 
     def rebuild(self) -> None:
         """Re-enumerate cycles after pools were added or removed (seconds on big markets)."""
@@ -149,17 +203,29 @@ class ArbitrageSearch:
         self._cap = self._cycle_caps()
         n = len(self._table)
         self._gross = np.zeros(n, dtype=np.float64)
-        self._positive = np.zeros(n, dtype=bool)
+        self._touched = np.zeros(n, dtype=bool)  # scratch: flags a block's distinct cycles
         self._shape_of, self._shapes = _cycle_shapes(self._table)
+        n_bases = max(1, len(self._table.base_tokens))
+        group = self._shape_of * n_bases + self._table.token.astype(np.int32)
+        self._candidates = CandidateSet(
+            group, len(self._shapes) * n_bases, self._config.max_rechecks
+        )
         self._units: list[int] = []
         self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
+        self._walks: dict[int, tuple[list[tuple[int, int, int]], dict[int, exact.Optimum]]] = {}
+        self._routes: dict[int, _Route] = {}
         self._coefficients.refresh_all()
-        self._evaluate(None)
+        self._full_pass()
 
     def rescan(self, block: Block, gas_price: int) -> list[Opportunity]:
-        """Re-read every pool and re-evaluate every cycle."""
+        """Re-read every pool, re-evaluate every cycle and re-run every exact walk."""
+        self._walks.clear()
+        self.stats = stats = BlockStats(changed_pools=len(self._table.pools))
+        clock = time.thread_time()
         self._coefficients.refresh_all()
-        self._evaluate(None)
+        stats.refresh_s, clock = _lap(clock)
+        self._full_pass()
+        stats.evaluate_s, clock = _lap(clock)
         return self._decide(block, gas_price)
 
     def on_block(
@@ -169,30 +235,47 @@ class ArbitrageSearch:
 
         Pools unknown to the table (added since the last `rebuild`) are ignored.
         """
-        index = self._table.pool_index
-        known = sorted({i for a in changed_pools if (i := index.get(a)) is not None})
+        self.stats = stats = BlockStats()
+        clock = time.thread_time()
+        # map with the dict's own get: no bytecode per pool (the lookups are cache misses)
+        found = list(map(self._table.pool_index.get, changed_pools))
+        known = np.unique(np.array([i for i in found if i is not None], dtype=np.int64))
+        stats.changed_pools = len(known)
         self._coefficients.refresh(known)
-        self._evaluate(self._table.cycles_touching(known))
+        stats.refresh_s, clock = _lap(clock)
+        if self._table.touch_count(known) > _FULL_PASS_RATIO * len(self._table):
+            stats.touch_s, clock = _lap(clock)
+            self._full_pass()
+            stats.evaluate_s, clock = _lap(clock)
+        else:
+            self._incremental(known, clock)
         return self._decide(block, gas_price)
 
-    # -- float pre-filter ------------------------------------------------------------------
+    def _incremental(self, pools: npt.NDArray[np.int64], clock: float) -> None:
+        stats, touched = self.stats, self._touched
+        cycles = self._table.cycles_touching(pools)
+        touched[cycles] = True
+        distinct = np.flatnonzero(touched)
+        stats.touched_cycles = len(distinct)
+        stats.touch_s, clock = _lap(clock)
+        self._gross[distinct] = kernel.gross_profit(
+            self._coefficients, self._table.sides, distinct, self._cost_factor, self._cap
+        )
+        stats.evaluate_s, clock = _lap(clock)
+        self._candidates.update(distinct, self._gross, touched)
+        touched[distinct] = False
+        stats.candidates_s, clock = _lap(clock)
 
-    def _evaluate(self, cycles: npt.NDArray[np.int32] | None) -> None:
-        """Refresh the float gross profit of these cycles (None: all of them)."""
-        sides = self._table.sides
-        if cycles is None:
-            columns = list(sides)
-            cap = self._cap
-        else:
-            columns = [row.take(cycles) for row in sides]
-            cap = None if self._cap is None else self._cap.take(cycles)
-        _, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
-        if cycles is None:
-            self._gross = gross
-            self._positive = gross > 0.0
-            return
-        self._gross[cycles] = gross
-        self._positive[cycles] = gross > 0.0
+    def _full_pass(self) -> None:
+        """Every cycle in table order; the candidate set rebuilt from it."""
+        self._gross = kernel.gross_profit(
+            self._coefficients, self._table.sides, None, self._cost_factor, self._cap
+        )
+        self._candidates.reset(self._gross)
+        self.stats.touched_cycles = len(self._gross)
+        self.stats.full_pass = True
+
+    # -- float pre-filter ------------------------------------------------------------------
 
     def _cycle_caps(self) -> npt.NDArray[np.float64] | None:
         caps = self._config.max_amount_in
@@ -204,8 +287,18 @@ class ArbitrageSearch:
         return per_token[self._table.token]
 
     def _ranked_candidates(self, costs: BlockCosts) -> npt.NDArray[np.int64]:
-        """Gross-positive cycles whose float net profit clears gas, best quote value first."""
-        candidates = np.flatnonzero(self._positive)
+        """Gross-positive cycles whose float net profit clears gas, best quote value first.
+
+        Only the candidate set's members are read: each (shape, start token) group's value
+        rises with gross profit, so they hold every group's `max_rechecks` best. A token
+        whose quote rate is 0 makes a group's values tie, which breaks that argument; then
+        (never on a live market) every positive cycle is read, as before.
+        """
+        if np.any(costs.to_quote_float == 0.0):
+            candidates = np.flatnonzero(self._gross > 0.0)
+        else:
+            candidates = self._candidates.members
+        self.stats.members = len(candidates)
         token = self._table.token[candidates]
         gross = self._gross[candidates]
         gas = self._units_float[self._shape_of[candidates]] * costs.gas_per_unit_float[token]
@@ -228,6 +321,8 @@ class ArbitrageSearch:
     # -- exact decision --------------------------------------------------------------------
 
     def _decide(self, block: Block, gas_price: int) -> list[Opportunity]:
+        stats = self.stats
+        clock = time.thread_time()
         self._read_gas_model()
         costs = self._block_costs(gas_price)
         winners: list[Opportunity] = []
@@ -235,16 +330,19 @@ class ArbitrageSearch:
         wanted = max(top_n, self._config.plan_candidates)
         detected_at = time.time()
         ranked = self._ranked_candidates(costs)
-        for checked, cycle in enumerate(ranked):
+        stats.rank_s, clock = _lap(clock)
+        for checked, cycle in enumerate(ranked.tolist()):
             if checked >= self._config.max_rechecks:
                 break
             if len(winners) >= wanted and checked >= wanted + _RANK_MARGIN:
                 break
-            found = self._recheck(int(cycle), block, gas_price, costs, detected_at)
+            stats.rechecks += 1
+            found = self._recheck(cycle, block, gas_price, costs, detected_at)
             if found is not None:
                 winners.append(found)
         winners.sort(key=lambda o: (-o.net_profit_quote, -o.net_profit, o.id))
         self.candidates = winners[:wanted]
+        stats.recheck_s, clock = _lap(clock)
         return winners[:top_n]
 
     def _recheck(
@@ -255,20 +353,24 @@ class ArbitrageSearch:
         Only winners of the float pre-filter get here, so the alternative starts cost a
         few exact walks per block, not a kernel column per start.
         """
-        table = self._table
         units = self._units[int(self._shape_of[cycle])]
-        route_hops, reserves = table.route(cycle), table.reserves(cycle)
-        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
+        legs, starts = self._route_of(cycle)
+        reserves = [
+            (p.reserve1, p.reserve0, p.fee_bps) if flip else (p.reserve0, p.reserve1, p.fee_bps)
+            for p, flip in legs
+        ]
+        walks = self._walks_for(cycle, reserves)
+        if walks is None:
             return None
         best: _Start | None = None
-        for shift in self._starts(route_hops):
-            start = self._price_start(shift, route_hops, reserves, costs, units)
+        for start_at in starts:
+            start = self._price_start(start_at, reserves, walks, costs, units)
             if start is not None and (best is None or start.net_quote > best.net_quote):
                 best = start
         if best is None:
             return None
         return Opportunity(
-            id=f"{block.number}-{route_key(best.token, best.route)}",
+            id=f"{block.number}-{best.key}",
             block_number=block.number,
             route=best.route,
             token=best.token,
@@ -284,40 +386,87 @@ class ArbitrageSearch:
             detected_at=detected_at,
         )
 
-    def _starts(self, route: tuple[Hop, ...]) -> list[int]:
-        """Positions in the route where a base token goes in; the listed start (0) first."""
+    def _route_of(self, cycle: int) -> _Route:
+        """The cycle's pools (and whether each is traded token1 -> token0), and the cycle
+        rotated to each position where a base token goes in, the listed start first.
+
+        Depends on the table only, so it is built once per cycle that reaches a re-check."""
+        known = self._routes.get(cycle)
+        if known is not None:
+            return known
+        table = self._table
+        legs = tuple((table.pools[side >> 1], bool(side & 1)) for side in table.real_sides(cycle))
+        route_hops = table.route(cycle)
         base = self._base_index
-        return [i for i, hop in enumerate(route) if hop.token_in in base]
+        starts = []
+        for shift, hop in enumerate(route_hops):
+            if hop.token_in in base:
+                route = (*route_hops[shift:], *route_hops[:shift])
+                key = route_key(hop.token_in, route)
+                starts.append(_StartAt(shift, route, hop.token_in, base[hop.token_in], key))
+        if len(self._routes) >= _WALK_CACHE_CYCLES:
+            self._routes.clear()
+        self._routes[cycle] = found = (legs, starts)
+        return found
+
+    def _walks_for(
+        self, cycle: int, reserves: list[tuple[int, int, int]]
+    ) -> dict[int, exact.Optimum] | None:
+        """The cycle's kept walks (by start shift), valid while its reserves are these;
+        None if a reserve is empty (no walk can run)."""
+        kept = self._walks.get(cycle)
+        if kept is not None and kept[0] == reserves:
+            return kept[1]
+        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
+            return None
+        if len(self._walks) >= _WALK_CACHE_CYCLES:
+            self._walks.clear()
+        walks: dict[int, exact.Optimum] = {}
+        self._walks[cycle] = (reserves, walks)
+        return walks
 
     def _price_start(
         self,
-        shift: int,
-        route_hops: tuple[Hop, ...],
+        start_at: _StartAt,
         route_reserves: list[tuple[int, int, int]],
+        walks: dict[int, exact.Optimum],
         costs: BlockCosts,
         units: int,
     ) -> _Start | None:
-        """Exact optimum of the cycle rotated to start at `route_hops[shift]`, net of costs."""
-        route = (*route_hops[shift:], *route_hops[:shift])
-        reserves = [*route_reserves[shift:], *route_reserves[:shift]]
-        token = route[0].token_in
-        token_index = self._base_index[token]
+        """Exact optimum of the cycle rotated to `start_at`, net of this block's costs."""
+        token_index = start_at.token_index
         to_quote = costs.to_quote[token_index]
         gas_cost = costs.gas_cost(token_index, units)
         if to_quote is None or gas_cost is None:
             return None
         fee_bps = self._config.flash_fee_bps
-        cap = self._config.max_amount_in.get(token)
-        found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
-        if not found.proven:
-            self.walks_cut_short += 1
+        found = walks.get(start_at.shift)
+        if found is None:
+            shift = start_at.shift
+            reserves = [*route_reserves[shift:], *route_reserves[:shift]]
+            cap = self._config.max_amount_in.get(start_at.token)
+            found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
+            walks[shift] = found
+            self.stats.walks += 1
+            if not found.proven:
+                self.walks_cut_short += 1
         if found.profit - gas_cost <= 0:
             return None
         amount_in = found.amount_in
         flash = exact.flash_fee(amount_in, fee_bps)
         amount_out = found.profit + amount_in + flash  # the walk's exact output, no re-run
         net = found.profit - gas_cost
-        return _Start(route, token, amount_in, amount_out, gas_cost, flash, net, to_quote.down(net))
+        return _Start(
+            start_at.route,
+            start_at.token,
+            start_at.key,
+            amount_in,
+            amount_out,
+            gas_cost,
+            flash,
+            net,
+            to_quote.down(net),
+        )
 
     def _block_costs(self, gas_price: int) -> BlockCosts:
         market = self._market
@@ -333,6 +482,12 @@ class ArbitrageSearch:
         """This block's estimate per shape (a few dict reads: shapes are few)."""
         self._units = [self._gas.estimate(shape) for shape in self._shapes]
         self._units_float = np.array(self._units, dtype=np.float64)
+
+
+def _lap(clock: float) -> tuple[float, float]:
+    """(CPU seconds since `clock`, now): one stage of `BlockStats`."""
+    now = time.thread_time()
+    return now - clock, now
 
 
 def _cycle_shapes(table: CycleTable) -> tuple[npt.NDArray[np.int32], tuple[RouteShape, ...]]:
