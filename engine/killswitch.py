@@ -179,23 +179,16 @@ class KillSwitch:
 
     # --- persisting -------------------------------------------------------------------
     def _persist_in_background(self, actor: Actor) -> _Latch:
-        """The first write is handed to the I/O thread here, synchronously: it starts
-        while the loop still runs the kill's other steps (the cancel task, the wait), not
-        one loop turn later behind them. Each turn is a GIL hand-off when the market's
-        worker is busy, and the kill's answer waits for this write."""
         assert self._lifecycle.halt is not None
         latch = _Latch(record=dict(self._lifecycle.halt), actor=actor)
-        first = self._submit_io(self._write, latch.record)
-        first.add_done_callback(_retrieved)  # cancelled before its task ran: no warning
-        latch.task = asyncio.create_task(self._persist(latch, first), name="halt-latch")
+        latch.task = asyncio.create_task(self._persist(latch), name="halt-latch")
         return latch
 
-    async def _persist(self, latch: _Latch, first: asyncio.Future[Any]) -> None:
-        attempt: asyncio.Future[Any] | None = first
+    async def _persist(self, latch: _Latch) -> None:
         while True:
             latch.attempts += 1
             try:
-                await (attempt or self._submit_io(self._write, latch.record))
+                await self._run_io(self._write, latch.record)
             except OSError as exc:
                 self._refused(latch, exc)
             else:
@@ -203,7 +196,6 @@ class KillSwitch:
                 return
             finally:
                 latch.attempted.set()
-                attempt = None
             await asyncio.sleep(self._retry_s)
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -235,12 +227,8 @@ class KillSwitch:
                 {"attempts": latch.attempts, "last_error": latch.error},
             )
 
-    def _submit_io(self, work: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        """Queued on the I/O thread now; the returned future is awaited on the loop."""
-        return asyncio.get_running_loop().run_in_executor(self._io, work, *args)
-
     async def _run_io(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await self._submit_io(work, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._io, work, *args)
 
     # --- resume -----------------------------------------------------------------------
     async def resume(self, reason: str, actor: Actor) -> None:
@@ -315,11 +303,6 @@ class KillSwitch:
         if tasks:
             await asyncio.wait(tasks, timeout=1.0)
         self._io.shutdown(wait=False)
-
-
-def _retrieved(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _kill_outcome(outcome: KillOutcome) -> str:

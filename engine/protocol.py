@@ -191,15 +191,12 @@ def write_halt_marker(state_dir: Path, reason: str, uid: int, source: str) -> di
     """
     import time
 
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     record = {"reason": reason, "uid": uid, "source": source, "ts": time.time()}
     target = state_dir / HALT_FILE
     tmp = target.with_suffix(".tmp")
     try:
-        try:
-            _write_synced(tmp, json.dumps(record).encode())
-        except FileNotFoundError:  # made only when missing: each syscall is a GIL hand-off
-            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_synced(tmp, json.dumps(record).encode())
+        _write_synced(tmp, json.dumps(record).encode())
         os.replace(tmp, target)
     except OSError:
         with contextlib.suppress(OSError):  # a full disk keeps no half-written file

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -263,29 +262,3 @@ async def test_settled_waits_until_the_halt_is_on_disk(rig: Rig, faults: DiskFau
     faults.heal()
     await asyncio.wait_for(waiter, 10)
     assert protocol.read_halt_marker(rig.state_dir) is not None
-
-
-async def test_the_first_write_is_under_way_before_the_kill_yields_to_the_loop(
-    tmp_path: Path,
-) -> None:
-    """The marker write is handed to the I/O thread inside `kill`, not one loop turn
-    later: the loop is held here (a blocking wait) and the write still starts."""
-    started = threading.Event()
-
-    def write_marker(state_dir: Path, reason: str, uid: int, source: str) -> dict[str, Any]:
-        started.set()
-        return protocol.write_halt_marker(state_dir, reason, uid, source)
-
-    rig = Rig(tmp_path)
-    switch = KillSwitch(
-        rig.lifecycle, tmp_path, rig.gate, rig.audit, rig.bus, write_marker=write_marker
-    )
-    kill = switch.kill("now", OPERATOR)
-    kill.send(None)  # runs up to the kill's first suspension; the loop is held below
-    assert started.wait(timeout=10), "the first write waited for the loop"
-    assert rig.lifecycle.state == protocol.HALTED
-    kill.close()  # the caller went away: the halt stays, and so does its write
-    await switch.settled()
-    marker = protocol.read_halt_marker(tmp_path)
-    assert marker is not None and marker["reason"] == "now"
-    await switch.close()
