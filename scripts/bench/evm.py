@@ -526,7 +526,16 @@ def main() -> None:
     parser.add_argument("--load-pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        help="the market worker thread's nice increment (engine default: WORKER_NICE)",
+    )
     args = parser.parse_args()
+    if args.worker_nice is not None:
+        from engine.market import worker
+
+        worker.WORKER_NICE = args.worker_nice
     # A dry run that reverts (a stale opportunity) reaches the pipeline as SimulationFailed,
     # which it logs with a traceback until it learns to count it: keep the report readable.
     logging.getLogger("arbctl.pipeline").setLevel(logging.CRITICAL)
