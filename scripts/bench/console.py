@@ -106,7 +106,9 @@ class Tmux:
         argv = [sys.executable, "-m", "arbctl", "tui"]
         command = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + argv)
         launched = time.monotonic()
-        self.run("new-session", "-d", "-x", "80", "-y", "24", command)
+        # The tree is also the working directory: `python -m` puts the cwd first on sys.path.
+        where = str(tree or Path.cwd())
+        self.run("new-session", "-d", "-c", where, "-x", "80", "-y", "24", command)
         return launched
 
     def screen(self) -> str:
