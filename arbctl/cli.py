@@ -1,4 +1,4 @@
-"""The `arbctl` entry point: `status --json` on a fast path, everything else through typer.
+"""The `arbctl` entry point: `status --json` and `tui` on fast paths, the rest through typer.
 
 `arbctl status --json` runs under monitoring agents every few seconds. Typer and the
 command modules cost more than the answer itself (issue 19: 55 ms of a 100 ms run), so a
@@ -7,6 +7,11 @@ served here with nothing but the socket client, and prints and exits exactly as 
 command does (same JSON, same exit codes: tests/arbctl/test_fast_status.py). Any other
 line, `--help` included, builds the full app (`arbctl.app`); `arbctl.cli.app` still names
 it, loaded on first use.
+
+`arbctl tui [--socket PATH] [--read-only]` goes straight to the console for the same
+reason: the operator waits for the first dashboard (issue 19: ≤ 400 ms), and typer with
+every command module is ~80 ms of CPU before Textual even loads. `--fleet`, `--help` and
+any other option take the typer command.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ def main() -> None:
     """Console-script entry point; a closed pipe (`arbctl events | head`) is not an error."""
     try:
         served = serve_status_json(sys.argv[1:])
+        if served is None:
+            served = serve_tui(sys.argv[1:])
         if served is not None:
             sys.exit(served)
         from arbctl.app import app
@@ -51,6 +58,34 @@ def serve_status_json(argv: list[str]) -> int | None:
         _emit({"error": exc.to_dict()})
         return exitcodes.FAILED
     return exitcodes.OK
+
+
+def serve_tui(argv: list[str]) -> int | None:
+    """The exit code of `tui [--socket PATH] [--read-only]`, or None for any other line."""
+    parsed = _tui_options(argv)
+    if parsed is None:
+        return None
+    socket, read_only = parsed
+    from engine import protocol
+    from screens.app import run_console
+
+    return run_console(socket or protocol.default_socket_path(), read_only=read_only)
+
+
+def _tui_options(argv: list[str]) -> tuple[Path | None, bool] | None:
+    """(socket or None, read_only) for `tui` with at most `--socket P` / `--socket=P` and
+    `--read-only`, each once; None for anything else (the typer command handles it)."""
+    if not argv or argv[0] != "tui":
+        return None
+    rest = argv[1:]
+    read_only = "--read-only" in rest
+    if rest.count("--read-only") > 1:
+        return None
+    rest = [arg for arg in rest if arg != "--read-only"]
+    if not rest:
+        return None, read_only
+    socket = _status_json_socket(["status", "--json", *rest])
+    return (socket[0], read_only) if socket else None
 
 
 def _status_json_socket(argv: list[str]) -> list[Path] | None:

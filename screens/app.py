@@ -1,5 +1,11 @@
 """The operator console: `arbctl tui`.
 
+Start-up is what the operator waits for (issue 19: the first complete dashboard
+≤ 400 ms): the screens behind `t`, `g`, `a` and `l` are imported when first opened (the
+log screen alone pulls in rich's pretty-printer and attrs), and the dashboard is painted
+as soon as the first snapshot reads are in, not at the next repaint tick. The kill
+dialog and the kill fallback stay imported up front: the emergency path pays nothing.
+
 One asyncio loop runs the UI, the event stream and the calls. Events only update the
 `ConsoleModel`; a timer repaints the visible widgets at `RENDER_HZ` from it, and only
 those whose panels changed. That is the whole flood defence: however many events
@@ -31,7 +37,6 @@ from textual.screen import Screen
 
 from arbctl.offline_kill import CONSOLE_SOURCE, KillReport, offline_kill
 from engine import protocol
-from screens.alerts import AlertsScreen
 from screens.connection import (
     EngineLink,
     EngineUnreachable,
@@ -40,8 +45,6 @@ from screens.connection import (
     audited,
 )
 from screens.dashboard import DashboardScreen
-from screens.guards import GuardsScreen
-from screens.logs import LogsScreen
 from screens.modals import (
     FailoverChoice,
     FailoverModal,
@@ -53,7 +56,6 @@ from screens.modals import (
     TypeAhead,
 )
 from screens.state import PROVIDERS, ConsoleModel
-from screens.trades import TradesScreen
 from screens.widgets.header import CLOCK
 from screens.widgets.view import VIEW_CLASS, ModelView
 
@@ -61,6 +63,7 @@ RENDER_HZ = 5  # repaints per second, at most
 POLL_PNL_S = 2.0
 KILL_TIMEOUT_S = 2.0
 MAX_TOASTS_PER_PAINT = 3
+FIRST_SNAPSHOT_WAIT_S = 0.3  # the first frame waits this long at most for the engine
 HARD_EXIT_AFTER_S = 3.0  # if a clean exit cannot finish (terminal gone), leave anyway
 
 # Every key, once: the bindings, the footer, `?` and docs/console.md agree on these.
@@ -153,16 +156,26 @@ class ArbConsole(App[int]):
         self._reported_problems: set[str] = set()
         self.terminal_lost = False  # SIGHUP/SIGTERM: nothing left to restore or print to
         self._sent_to: BoundedMap = BoundedMap()  # key event → the screen it was sent to
+        self._first_answer = asyncio.Event()  # the first snapshot is read, or refused
 
     def get_default_screen(self) -> Screen[Any]:
         return DashboardScreen(read_only=self.read_only)
 
     # --- lifecycle --------------------------------------------------------------------
+    async def on_load(self) -> None:
+        """Connect before the terminal and the dashboard are set up, and wait (a moment
+        at most) for the first snapshot: the first frame is then drawn once, with the
+        engine's data, instead of empty and again when the data arrives. An engine that
+        refuses the connection does not wait; one that hangs costs `FIRST_SNAPSHOT_WAIT_S`."""
+        if self.connect:
+            self.follow_engine()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._first_answer.wait(), FIRST_SNAPSHOT_WAIT_S)
+
     def on_mount(self) -> None:
         self.set_interval(1 / RENDER_HZ, self.paint)
         self.call_after_refresh(self.paint)
         if self.connect:
-            self.follow_engine()
             self.set_interval(POLL_PNL_S, self._schedule_pnl_poll)
         if not self.is_headless:
             self._watch_terminal()
@@ -173,7 +186,7 @@ class ArbConsole(App[int]):
         hooks = StreamHooks(
             on_event=self._on_event,
             on_connected=self.model.link_up,
-            on_disconnected=self.model.link_down,
+            on_disconnected=self._link_down,
             on_resync=self.resync,
         )
         self._stream_task = asyncio.create_task(self._stream(hooks))
@@ -188,6 +201,10 @@ class ArbConsole(App[int]):
             except Exception as exc:  # a bug: say it plainly, keep the console usable
                 self.tell(f"event stream failed: {type(exc).__name__}: {exc}", "error")
                 await asyncio.sleep(1.0)
+
+    def _link_down(self, detail: str, attempt: int, retry_in: float) -> None:
+        self.model.link_down(detail, attempt, retry_in)
+        self._first_answer.set()  # the engine said no: nothing to wait for
 
     def _on_event(self, event: dict[str, Any]) -> None:
         """One event into the model; an event the model chokes on is skipped, and said."""
@@ -272,6 +289,9 @@ class ArbConsole(App[int]):
             ]
             done = await asyncio.gather(*(self._read_into_model(*read) for read in reads))
         read = [method for (method, _, _), ok in zip(reads, done, strict=True) if ok]
+        self._first_answer.set()
+        if read and self._screen_stack:  # before the first frame, on_mount paints it
+            self.paint()  # what was read is on screen now, not at the next tick
         if why.startswith("lagged"):
             self.tell(f"resynced ({why})", "warning")
         return read
@@ -513,6 +533,8 @@ class ArbConsole(App[int]):
             self.tell(f"failover: {choice.name or 'automatic'}", "information")
 
     def action_trades(self, filtering: bool = False) -> None:
+        from screens.trades import TradesScreen
+
         self._open(TradesScreen, lambda: TradesScreen(self.model, filtering=filtering))
         self._spawn(self._load_trades(), "load")
 
@@ -525,9 +547,13 @@ class ArbConsole(App[int]):
             self._apply_trades(await self.link.call("trades", {"limit": 500}))
 
     def action_guards(self) -> None:
+        from screens.guards import GuardsScreen
+
         self._open(GuardsScreen, lambda: GuardsScreen(self.model, self.fetch))
 
     def action_alerts(self) -> None:
+        from screens.alerts import AlertsScreen
+
         fetch = self.fetch if self.connect else None
         self._open(AlertsScreen, lambda: AlertsScreen(self.model, fetch, self._ack_asked))
 
@@ -555,6 +581,8 @@ class ArbConsole(App[int]):
             self.tell(f"acknowledged {rule}", "information")
 
     def action_logs(self) -> None:
+        from screens.logs import LogsScreen
+
         state_dir = self.model.engine.get("state_dir")
         self._open(LogsScreen, lambda: LogsScreen(state_dir))
 

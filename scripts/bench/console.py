@@ -11,6 +11,12 @@ Measures:
      (the kill's audit entry timestamp), median of --runs.
 
     .venv/bin/python scripts/bench/console.py [--seconds 20] [--runs 5] [--topic block]
+    .venv/bin/python scripts/bench/console.py --startup-only --old /path/to/old --runs 10
+
+With --old, start-up is measured for the old checkout and this one alternately (one
+launch each, --runs times, against the same engine), so both see the same load; each
+launch also reports the console's CPU time when the dashboard is first complete (the
+figure to compare on a shared machine) and the load average.
 
 Needs tmux. Starts and stops its own engine (temporary state dir, debug methods on).
 Prints a Markdown table for docs/bench-console.md.
@@ -19,6 +25,7 @@ Prints a Markdown table for docs/bench-console.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -38,6 +45,7 @@ from typing import Any
 
 from arbctl.client import Client
 
+ROOT = Path(__file__).resolve().parents[2]
 ENGINE_TOML = "[engine]\ndebug_methods = true\n[sim]\nblock_ms = {block_ms}\n"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SLICES_PER_S = 10
@@ -90,13 +98,17 @@ class Tmux:
         cmd = ["tmux", "-L", self.name, *args]
         return subprocess.run(cmd, capture_output=True, text=True).stdout
 
-    def start_console(self, engine: Engine) -> float:
-        """Launch `arbctl tui`; returns the launch time (monotonic)."""
+    def start_console(self, engine: Engine, tree: Path | None = None) -> float:
+        """Launch `arbctl tui` (from `tree` when given); returns the launch time (monotonic)."""
         env = {"PATH": os.environ["PATH"], "TERM": "tmux-256color", **engine.env()}
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree)
         argv = [sys.executable, "-m", "arbctl", "tui"]
         command = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + argv)
         launched = time.monotonic()
-        self.run("new-session", "-d", "-x", "80", "-y", "24", command)
+        # The tree is also the working directory: `python -m` puts the cwd first on sys.path.
+        where = str(tree or Path.cwd())
+        self.run("new-session", "-d", "-c", where, "-x", "80", "-y", "24", command)
         return launched
 
     def screen(self) -> str:
@@ -143,6 +155,59 @@ def bench_startup(engine: Engine, runs: int) -> list[float]:
         times.append(time.monotonic() - launched if ok else float("nan"))
         tmux.kill()
     return times
+
+
+@dataclass
+class Startup:
+    wall_s: float
+    cpu_s: float  # the console's CPU time when the dashboard was first complete
+    load: float
+
+
+def startup_once(engine: Engine, tree: Path | None) -> Startup:
+    tmux = Tmux()
+    launched = tmux.start_console(engine, tree)
+    pid = 0
+    cpu = float("nan")
+
+    def complete() -> bool:
+        nonlocal pid, cpu
+        if not pid:
+            with contextlib.suppress(ValueError):
+                pid = tmux.pid()
+        if not dashboard_complete(tmux.screen()):
+            return False
+        with contextlib.suppress(OSError):
+            cpu = cpu_seconds(pid) if pid else cpu
+        return True
+
+    ok = wait_for(complete)
+    wall = time.monotonic() - launched if ok else float("nan")
+    tmux.kill()
+    return Startup(wall, cpu, os.getloadavg()[0])
+
+
+def bench_startup_side_by_side(
+    engine: Engine, trees: dict[str, Path], runs: int
+) -> dict[str, list[Startup]]:
+    """One launch per tree per round, alternating, so both see the same machine."""
+    results: dict[str, list[Startup]] = {name: [] for name in trees}
+    for _ in range(runs):
+        for name, tree in trees.items():
+            results[name].append(startup_once(engine, tree))
+    return results
+
+
+def describe_startups(runs: list[Startup]) -> str:
+    walls = [r.wall_s for r in runs]
+    cpus = [r.cpu_s for r in runs]
+    loads = [r.load for r in runs]
+    return (
+        f"wall median {statistics.median(walls) * 1000:.0f} ms "
+        f"(min {min(walls) * 1000:.0f}) · CPU at complete median "
+        f"{statistics.median(cpus) * 1000:.0f} ms (min {min(cpus) * 1000:.0f}) · "
+        f"load {min(loads):.1f}–{max(loads):.1f}"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -240,12 +305,18 @@ def main() -> int:
     parser.add_argument(
         "--rates", default="0,100,1000", help="extra events/s to measure CPU at (0: idle)"
     )
+    parser.add_argument("--old", type=Path, help="an old checkout: start-up side by side")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="measure start-up only (no CPU, no kill)"
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("tmux is required", file=sys.stderr)
         return 2
     engine = Engine(Path(tempfile.mkdtemp(prefix="arbb", dir="/tmp")), args.block_ms)
     engine.start()
+    if args.old is not None or args.startup_only:
+        return startup_report(engine, args)
     try:
         startup = bench_startup(engine, args.runs)
         rates = [int(r) for r in args.rates.split(",")]
@@ -264,6 +335,25 @@ def main() -> int:
         label = "idle (sim events only)" if rate == 0 else f"+{rate:,} `{args.topic}` events/s"
         print(f"| console CPU, {label} | {percent:.1f} % of one core |")
     print(f"| kill: Enter on `KILL` → engine acknowledged | {median_ms(kill)} |")
+    return 0
+
+
+def startup_report(engine: Engine, args: argparse.Namespace) -> int:
+    trees = {"new": ROOT}
+    if args.old is not None:
+        trees = {"old": args.old.resolve(), **trees}
+    try:
+        results = bench_startup_side_by_side(engine, trees, args.runs)
+    finally:
+        engine.stop()
+        shutil.rmtree(engine.dir, ignore_errors=True)
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join(sys.argv)}")
+    print()
+    print("| code | `arbctl tui` → first complete dashboard (80x24) |")
+    print("|---|---|")
+    for name, runs in results.items():
+        print(f"| {name} (`{trees[name]}`) | {describe_startups(runs)} |")
     return 0
 
 

@@ -197,6 +197,100 @@ def mined(url: str, hashes: list[str]) -> list[dict[str, Any]]:
 
 
 # --- head → send ----------------------------------------------------------------------------
+STAGES = ("fetched", "applied", "searched", "dry_run_start", "dry_run_end", "sent")
+
+
+class Stages:
+    """When each block reached each step of the path, relative to its head's arrival.
+
+    Bench-only wrappers around the engine's own methods (the class attributes are put
+    back by `restore`): the logs + fees fetch returning (`BlockFollower._changes`), the
+    block applied to the pools (`EvmVenue._apply`, on the market worker), the search and
+    plan done (`TradingPipeline._timed_search`), the dry run (`EvmVenue.simulate`, tied
+    to the last searched block) and the send (`TxSender._record_send`)."""
+
+    def __init__(self) -> None:
+        self.marks: dict[int, dict[str, float]] = {}
+        self.last_searched = -1
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def mark(self, block: int, stage: str) -> None:
+        self.marks.setdefault(block, {}).setdefault(stage, time.perf_counter())
+
+    def install(self) -> None:
+        from engine.market.evm.blocks import BlockFollower
+        from engine.market.evm.sender import TxSender
+
+        stages = self
+
+        async def changes(follower: Any, client: Any, last: Any, head: Any) -> Any:
+            result = await originals["changes"](follower, client, last, head)
+            stages.mark(head.number, "fetched")
+            return result
+
+        def apply(venue: Any, steps: Any) -> Any:
+            update = originals["apply"](venue, steps)
+            stages.mark(update.block.number, "applied")
+            return update
+
+        def search(pipeline: Any, update: Any, *args: Any) -> Any:
+            result = originals["search"](pipeline, update, *args)
+            stages.mark(update.block.number, "searched")
+            stages.last_searched = update.block.number
+            return result
+
+        async def simulate(venue: Any, *args: Any, **kwargs: Any) -> Any:
+            block = stages.last_searched
+            stages.mark(block, "dry_run_start")
+            try:
+                return await originals["simulate"](venue, *args, **kwargs)
+            finally:
+                stages.mark(block, "dry_run_end")
+
+        async def simulate_plan(venue: Any, *args: Any, **kwargs: Any) -> Any:
+            block = stages.last_searched
+            stages.mark(block, "dry_run_start")
+            try:
+                return await originals["simulate_plan"](venue, *args, **kwargs)
+            finally:
+                stages.mark(block, "dry_run_end")
+
+        def record_send(sender: Any, block_number: int) -> None:
+            stages.mark(block_number, "sent")
+            originals["record"](sender, block_number)
+
+        targets = {
+            "changes": (BlockFollower, "_changes", changes),
+            "apply": (EvmVenue, "_apply", apply),
+            "search": (TradingPipeline, "_timed_search", search),
+            "simulate": (EvmVenue, "simulate", simulate),
+            "simulate_plan": (EvmVenue, "simulate_plan", simulate_plan),
+            "record": (TxSender, "_record_send", record_send),
+        }
+        originals = {key: getattr(owner, name) for key, (owner, name, _) in targets.items()}
+        for owner, name, wrapper in targets.values():
+            self._saved.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, wrapper)
+
+    def restore(self) -> None:
+        for owner, name, original in self._saved:
+            setattr(owner, name, original)
+
+    def breakdown(self, venue: EvmVenue, blocks: list[int]) -> dict[str, list[float]]:
+        """Per stage, ms since the previous stage, for the given blocks' first sends
+        that passed every stage (the first one: since the head arrived)."""
+        out: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        for block in blocks:
+            marks, arrived = self.marks.get(block, {}), venue._heads.get(block)
+            if arrived is None or any(stage not in marks for stage in STAGES):
+                continue
+            previous = arrived
+            for stage in STAGES:
+                out[stage].append((marks[stage] - previous) * 1000)
+                previous = marks[stage]
+        return out
+
+
 @dataclass
 class Timer:
     samples: list[float]
@@ -216,6 +310,8 @@ async def bench_head_to_send(market: Market, iterations: int, rng: random.Random
     config = market.config()
     venue = build_venue(config)
     assert isinstance(venue, EvmVenue)
+    stages = Stages()
+    stages.install()
     simulate = Timer([])
     venue.simulate = simulate.wrap(venue.simulate)  # type: ignore[method-assign]
     await venue.start()
@@ -232,6 +328,7 @@ async def bench_head_to_send(market: Market, iterations: int, rng: random.Random
         try:
             await settled(venue, pipeline)
             result = await measure(market.world, venue, pipeline, iterations, rng, simulate)
+            result["stages"] = stages.breakdown(venue, result.pop("first_blocks"))
             result["cycles"] = search.cycle_count
             result["pools"] = len(venue.market.pools)
         finally:
@@ -241,6 +338,7 @@ async def bench_head_to_send(market: Market, iterations: int, rng: random.Random
             await asyncio.gather(*tasks, return_exceptions=True)
             await store.close()
             await venue.stop()
+            stages.restore()
     return result
 
 
@@ -255,6 +353,7 @@ async def measure(
     first_sample, simulate.samples[:] = len(venue.head_to_send_samples()), []
     decisions: list[float] = []
     firsts: list[float] = []  # the first send after each swap's head
+    first_blocks: list[int] = []
     traded = 0
     # The noise trader shares the loop (no thread fighting the engine for the GIL) but
     # not the engine's connection pool.
@@ -269,6 +368,7 @@ async def measure(
             if venue.status()["sent"] > sent:
                 traded += 1
                 firsts.append(venue.head_to_send_samples()[samples])
+                first_blocks.append(block)
     finally:
         await trader.close()
     return {
@@ -276,6 +376,7 @@ async def measure(
         "traded": traded,
         "head_to_send_ms": venue.head_to_send_samples()[first_sample:],
         "first_send_ms": firsts,
+        "first_blocks": first_blocks,
         "simulate_ms": list(simulate.samples),
         "decision_ms": decisions,
         "fetch_ms_ewma": venue.status()["head_fetch_ms"],
@@ -381,6 +482,10 @@ def report(latency: dict[str, Any], loading: dict[str, Any], sign: float, took: 
     row("  search (per block)", latency["decision_ms"])
     row("  dry run + estimate", latency["simulate_ms"])
     print(f"  logs + fees fetch       ewma {latency['fetch_ms_ewma']:.2f} ms")
+    stages = latency["stages"]
+    print(f"  first send, step by step (each since the one before; n={len(stages['sent'])}):")
+    for stage in STAGES:
+        row(f"    → {stage}", stages[stage])
     print(f"  sign                    mean {sign:.2f} ms\n")
     print(f"reserve load ({loading['pools']} pools, median of {len(loading['start_s'])})")
     print(
@@ -421,7 +526,16 @@ def main() -> None:
     parser.add_argument("--load-pairs", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        help="the market worker thread's nice increment (engine default: WORKER_NICE)",
+    )
     args = parser.parse_args()
+    if args.worker_nice is not None:
+        from engine.market import worker
+
+        worker.WORKER_NICE = args.worker_nice
     # A dry run that reverts (a stale opportunity) reaches the pipeline as SimulationFailed,
     # which it logs with a traceback until it learns to count it: keep the report readable.
     logging.getLogger("arbctl.pipeline").setLevel(logging.CRITICAL)

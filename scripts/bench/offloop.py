@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ from control import Client, Engine, describe_runs, machine
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS_50K = 8_333  # 3 dexes × (1 + 2 × 8,333) base pools + 3 token/token pools = 50,004
 STATE_ROOT = Path("/dev/shm")
+PROBE_DIR = Path(__file__).resolve().parent / "probe"
 PACE_S = 0.010  # at most this long between two timed requests (uniform)
 WORLD_PROBE = """
 import resource, sys, time
@@ -82,10 +83,14 @@ class TreeEngine(Engine):
     """An engine running the code of one checkout (PYTHONPATH and cwd point at it)."""
 
     tree: Path = ROOT
+    probes: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         env = super().env()
         env["PYTHONPATH"] = str(self.tree) + os.environ.get("EXTRA_PATH", "")
+        if self.probes:  # scripts/bench/probe/sitecustomize.py, after the tree
+            env["PYTHONPATH"] += os.pathsep + str(PROBE_DIR)
+            env.update(self.probes)
         return env
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -114,11 +119,11 @@ def engine_config(tokens: int, noise: int, block_ms: int) -> str:
 
 
 @contextlib.contextmanager
-def engine_on(tree: Path, config: str) -> Iterator[TreeEngine]:
+def engine_on(tree: Path, config: str, probes: dict[str, str]) -> Iterator[TreeEngine]:
     base = Path(tempfile.mkdtemp(prefix="arboffloop", dir="/tmp"))
     state_root = STATE_ROOT if STATE_ROOT.is_dir() else None
     state = Path(tempfile.mkdtemp(prefix="arboffloop", dir=state_root))
-    engine = TreeEngine(base, state, tree=tree)
+    engine = TreeEngine(base, state, tree=tree, probes=probes)
     path = base / "engine.toml"
     path.write_text(config)
     try:
@@ -261,6 +266,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="old/new engine pairs")
     parser.add_argument("--only", default="old,new", help="which trees: old,new")
     parser.add_argument("--write", type=Path, help="append the figures as Markdown here")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="also time each kill inside the engine (scripts/bench/probe)",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        default="",
+        help="comma-separated GIL switch intervals (s) to run each tree with, alternating",
+    )
     args = parser.parse_args()
     only = args.only.split(",")
     if "old" in only and args.old is None:
@@ -288,11 +303,20 @@ def main() -> None:
             rows.append(row)
             print(row, flush=True)
     config = engine_config(args.tokens, args.noise, args.block_ms)
+    intervals = [i for i in args.switch_interval.split(",") if i] or [""]
+    runs = [(n, t, i) for n, t in trees.items() for i in intervals]
     for repeat in range(args.repeat):
-        for name, tree in trees.items():
+        for tree_name, tree, interval in runs:
+            name = tree_name + (f" sw={interval}" if interval else "")
             load_before = load()
-            with engine_on(tree, config) as engine:
+            kill_log = Path(tempfile.mkstemp(prefix="arbkill", dir="/tmp")[1])
+            probes = {"ARBCTL_BENCH_KILL_LOG": str(kill_log)} if args.probe else {}
+            if interval:
+                probes["ARBCTL_BENCH_SWITCH_INTERVAL"] = interval
+            with engine_on(tree, config, probes) as engine:
                 figures = measure(engine, args.requests, args.kills, args.runs)
+            inside = [float(x) / 1000 for x in kill_log.read_text().split()]  # s, as timed
+            kill_log.unlink()
             cpu = figures["cpu_ms_per_block"]
             context = (
                 f"CPU per block: worker {cpu['worker']:.1f} ms, loop {cpu['loop']:.1f} ms, "
@@ -309,6 +333,11 @@ def main() -> None:
                 count = f"{len(runs)} × {len(runs[0]):,}"
                 result = describe_runs(runs)
                 row = f"| {name} #{repeat + 1} | {label} ({count}) | {result} | {target} |"
+                rows.append(row)
+                print(row, flush=True)
+            if inside:
+                result = describe_runs([inside])
+                row = f"| {name} #{repeat + 1} | kill inside the engine | {result} | |"
                 rows.append(row)
                 print(row, flush=True)
             rows.append(f"| {name} #{repeat + 1} | engine | {context} | |")

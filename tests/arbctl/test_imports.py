@@ -182,3 +182,81 @@ def test_the_executor_commands_load_neither_web3_nor_the_devnet_until_they_use_a
     loaded = _modules_after([argv])
     assert "web3" not in loaded
     assert not {m for m in loaded if m == "engine.devnet" or m.startswith("engine.devnet.")}
+
+
+CONSOLE_ENTRY = """
+import json, sys
+import screens.app
+seen = []
+screens.app.run_console = lambda socket, read_only=False: seen.append([str(socket), read_only]) or 0
+sys.argv = ["arbctl", *{argv!r}]
+from arbctl.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps({{"modules": sorted(sys.modules), "console": seen}}))
+"""
+
+
+def _console_entry(argv: list[str]) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-c", CONSOLE_ENTRY.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"ARBCTL_SOCKET": NO_SOCKET, "PATH": "/usr/bin:/bin"},
+    )
+    answer: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("argv", "console"),
+    [
+        (["tui"], [NO_SOCKET, False]),
+        (["tui", "--read-only"], [NO_SOCKET, True]),
+        (["tui", "--socket", "/tmp/other.sock", "--read-only"], ["/tmp/other.sock", True]),
+        (["tui", "--read-only", "--socket=/tmp/other.sock"], ["/tmp/other.sock", True]),
+    ],
+    ids=["tui", "read-only", "socket", "socket="],
+)
+def test_the_console_opens_without_typer_or_any_command_module(
+    argv: list[str], console: list[object]
+) -> None:
+    """Issue 19: the operator waits for the first dashboard; typer and the command
+    modules (~80 ms of CPU) are not on the way to it. Same socket, same read-only flag."""
+    answer = _console_entry(argv)
+    modules = set(answer["modules"])  # type: ignore[call-overload]
+    assert answer["console"] == [console]
+    assert "typer" not in modules and "arbctl.app" not in modules
+    assert not {m for m in modules if m.startswith("arbctl.commands.")}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["tui", "--help"], ["tui", "--fleet", "--help"], ["tui", "--read-only", "--read-only"]],
+    ids=lambda a: " ".join(a),
+)
+def test_any_other_console_line_still_goes_through_the_typer_command(argv: list[str]) -> None:
+    answer = _console_entry(argv)
+    assert "arbctl.app" in set(answer["modules"])  # type: ignore[call-overload]
+
+
+def test_the_console_loads_no_screen_it_does_not_show_first() -> None:
+    """The trades, guards, alerts and logs screens load when first opened (the logs
+    screen alone brings rich's pretty-printer and attrs)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, screens.app; print(json.dumps(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout))
+    later = {"screens.trades", "screens.guards", "screens.alerts", "screens.logs", "rich.pretty"}
+    assert not loaded & later
+    assert {"screens.dashboard", "screens.modals", "arbctl.offline_kill"} <= loaded

@@ -83,6 +83,14 @@ def test_halt_marker_file_is_private(tmp_path):
     assert (tmp_path / protocol.HALT_FILE).stat().st_mode & 0o777 == 0o600
 
 
+def test_a_halt_marker_is_written_into_a_state_dir_that_does_not_exist_yet(tmp_path):
+    state_dir = tmp_path / "not" / "yet"
+    protocol.write_halt_marker(state_dir, "x", 1000, "test")
+    assert state_dir.stat().st_mode & 0o777 == 0o700
+    marker = protocol.read_halt_marker(state_dir)
+    assert marker is not None and marker["reason"] == "x"
+
+
 def test_every_transition_is_published_with_its_actor(tmp_path):
     bus = EventBus()
     lifecycle = Lifecycle(tmp_path, bus)

@@ -9,6 +9,7 @@ the chain with the devnet's own JSON-RPC helpers, never through the code under t
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -442,3 +443,57 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
     finally:
         writer.close()
+
+
+# --- where a block is applied ------------------------------------------------------------------
+def _applied_on(venue: EvmVenue) -> list[tuple[str, bool]]:
+    """Record, for each block the venue applies, the thread and whether it was full."""
+    seen: list[tuple[str, bool]] = []
+    apply = venue._apply
+
+    def recording(steps: list[Any]) -> Any:
+        seen.append((threading.current_thread().name, any(s.full for s in steps)))
+        return apply(steps)
+
+    venue._apply = recording  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_small_block_is_applied_on_the_loop_and_a_full_one_on_the_worker(
+    world: World, rig: Rig
+) -> None:
+    """A head's few Syncs skip the trip to the worker (it is on the path to a send); the
+    start-up block re-reads every pool and goes to the worker, off the loop."""
+    seen = _applied_on(rig.venue)
+    blocks = rig.venue.blocks()
+    first = await anext(blocks)
+    assert seen == [(seen[0][0], True)] and seen[0][0] != threading.current_thread().name
+    block = swap(world, "uniswap", "DAI", "WETH", 1_000 * 10**18)
+    update = await anext(blocks)
+    while update.block.number < block:
+        update = await anext(blocks)
+    assert update.changed_pools and first.block.number < block
+    assert seen[-1] == (threading.current_thread().name, False)
+
+
+async def test_a_small_block_waits_for_the_worker_when_a_job_is_running(
+    world: World, rig: Rig
+) -> None:
+    """The invariant: a search never reads pools being changed. While a job runs on the
+    worker, even a one-Sync block is applied there, after it."""
+    seen = _applied_on(rig.venue)
+    blocks = rig.venue.blocks()
+    await anext(blocks)
+    release = threading.Event()
+    job = asyncio.create_task(rig.venue.worker.run(release.wait, 30))
+    await until(lambda: rig.venue.worker.busy, "the worker to be busy")
+    block = swap(world, "uniswap", "DAI", "WETH", 1_000 * 10**18)
+    pending = asyncio.ensure_future(anext(blocks))
+    await until(lambda: rig.venue.worker._jobs >= 2, "the block queued behind the job")
+    assert not pending.done()
+    release.set()
+    update = await pending
+    while update.block.number < block:
+        update = await anext(blocks)
+    await job
+    assert seen[-1][0] != threading.current_thread().name

@@ -10,9 +10,14 @@ factories), `blocks` (heads to reserve changes), `fees` (the EIP-1559 bid), `sen
 (signing, nonces, receipts, cancels). This module wires them and answers the engine.
 
 Blocks are applied to the market on the market's worker thread (`worker`, which the
-pipeline also searches on), never on the loop: jobs there run one at a time, so a search
-the pipeline starts between blocks (our own receipt arrived: the pools it touched are
-searched again at once) never reads a pool a block is changing.
+pipeline also searches on): jobs there run one at a time, so a search the pipeline starts
+between blocks (our own receipt arrived: the pools it touched are searched again at once)
+never reads a pool a block is changing. One exception keeps a hand-off off the path from
+a head to a send: a block of at most `INLINE_APPLY_MAX` reserve updates, not a full
+re-read, is applied on the loop when the worker has no job queued or running (the loop
+is the only submitter of jobs, so none can start during that synchronous step). On a
+loaded host the trip to the worker and back cost milliseconds; the few assignments
+cost microseconds, and a big step still never holds the loop.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ NATIVE_ASSET = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 HEAD_MEMORY = 256  # heads whose arrival time is kept, for head-to-send timing
 RPC_TIMEOUT_S = 10.0
 WALLET_DELAY_S = 0.2
+INLINE_APPLY_MAX = 256  # reserve updates a block may carry to be applied on the loop
 
 
 class EvmVenueError(VenueError):
@@ -230,7 +236,11 @@ class EvmVenue:
                         "the evm venue stopped following the chain"
                     ) from self._failure
                 return
-            yield await self.worker.run(self._apply, [s for s in steps if s is not None])
+            taken = [s for s in steps if s is not None]
+            if self._small(taken) and not self.worker.busy:
+                yield self._apply(taken)  # no job can start meanwhile: see the docstring
+            else:
+                yield await self.worker.run(self._apply, taken)
 
     def gas_price(self) -> int:
         return self.fees.bid().expected_price
@@ -471,6 +481,13 @@ class EvmVenue:
         self._heads[head.number] = head.received_perf
         while len(self._heads) > HEAD_MEMORY:
             self._heads.popitem(last=False)
+
+    @staticmethod
+    def _small(steps: list[ChainStep]) -> bool:
+        """Cheap enough to apply on the loop: no full re-read, few reserve updates."""
+        if any(step.full for step in steps):
+            return False
+        return sum(len(step.reserves) for step in steps) <= INLINE_APPLY_MAX
 
     def _apply(self, steps: list[ChainStep]) -> BlockUpdate:
         changed: set[str] = set()
