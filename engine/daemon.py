@@ -49,7 +49,7 @@ from engine.killswitch import KillSwitch
 from engine.ledger.factory import open_store
 from engine.ledger.store import LedgerStore
 from engine.ledger.writer import DEADLETTER_FILE, LedgerWriter
-from engine.lenders.loans import loan_of
+from engine.lenders.loans import lender_kind
 from engine.lenders.sources import LiquiditySources, build_sources
 from engine.lifecycle import Lifecycle
 from engine.market.venue import Venue, VenueError
@@ -497,7 +497,7 @@ def build_gas_model(config: Config, lenders: LiquiditySources | None = None) -> 
     prior = {2: strategy.gas_units_2hop, 3: strategy.gas_units_3hop}
     if lenders is None:
         return GasModel(prior)
-    return GasModel(prior, active_lender=lambda: loan_of(lenders.active.url).kind)
+    return GasModel(prior, active_lender=lambda: lender_kind(lenders.active.url))
 
 
 def build_search(config: Config, venue: Venue, gas: GasModel | None = None) -> ArbitrageSearch:

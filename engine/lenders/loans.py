@@ -38,6 +38,13 @@ class UnknownLender(ArbctlError, ValueError):
     """A liquidity URL that names no contract path the executor has."""
 
 
+def lender_kind(url: str) -> str:
+    """The contract path's kind a liquidity URL names (`first-hop`, `aave-v3`, ...), without
+    requiring an address: on the simulated market a lender is named, not deployed. Never
+    raises: an unknown scheme is reported as `first-hop`, the executor's default path."""
+    return SCHEMES.get(urlsplit(url).scheme, FIRST_HOP.kind)
+
+
 def loan_of(url: str) -> Loan:
     """The contract path a liquidity source's URL names."""
     parts = urlsplit(url)

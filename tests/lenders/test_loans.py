@@ -8,7 +8,7 @@ import pytest
 
 from engine.config import ConfigError, load
 from engine.execution.evm import execute_calldata
-from engine.lenders.loans import loan_of
+from engine.lenders.loans import lender_kind, loan_of
 from engine.market.evm import abi
 from engine.market.venue import FIRST_HOP, ArbOrder, Loan, SwapHop
 
@@ -57,3 +57,11 @@ def test_a_lender_order_is_run_with_the_fee_left_to_the_contract() -> None:
     assert (amount, floor) == (10**6, 200)  # min_profit 500 includes a 300 fee estimate
     legacy = execute_calldata(ArbOrder("o", order.token, 10**6, hops, 500, 300, 0, 0))
     assert legacy.startswith(abi.EXECUTE_SELECTOR)
+
+
+def test_a_lender_named_without_an_address_still_has_a_kind_for_the_gas_model() -> None:
+    """The simulated market names lenders (`aave-v3://pool`); the gas model asks the active
+    lender's kind every block, and that question must never stop the pipeline."""
+    assert lender_kind("aave-v3://pool?fee_bps=9") == "aave-v3"
+    assert lender_kind("pair://first-hop") == "first-hop"
+    assert lender_kind("nonsense://x") == "first-hop"
