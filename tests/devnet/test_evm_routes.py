@@ -65,6 +65,7 @@ WAIT_S = 30.0
 KILL_TRIALS = 21
 TARGET_BLOCKS = 2
 BUILDER_SHARE_BPS = 5_000
+DROP_AFTER_S = 0.3
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -284,6 +285,42 @@ async def test_the_kill_replacement_of_a_private_transaction_stays_private(
     assert trade.tx_hash == replacement  # the same-nonce replacement, mined
     assert public.sent_raw() == []
     assert trade.status == "failed" and "cancelled by kill switch" in trade.revert_reason
+
+
+async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route_only(
+    world: World,
+    manual_mining: None,
+    public: RecordingProxy,
+    private: RecordingProxy,
+    tmp_path: Path,
+) -> None:
+    """The drop logic asks the route that sent it whether the node still has it, and
+    re-sends the same bytes there: a private transaction never reaches the public node."""
+    routes = f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{private.url}"\n'
+    config = load(routed_config(world, tmp_path, public.url, routes))
+    rig = await make_rig(config, tmp_path)
+    rig.venue.drops.after_s = DROP_AFTER_S
+    try:
+        sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
+        await until(lambda: len(private.sent_raw()) == 1, "our transaction at the private endpoint")
+        (raw,) = private.sent_raw()
+        anvil.rpc(world.rpc_url, "anvil_dropTransaction", [tx_hash(raw)])
+        await until(lambda: len(private.sent_raw()) == 2, "the re-broadcast, privately")
+        anvil.mine(world.rpc_url)
+        trade = await asyncio.wait_for(sending, WAIT_S)
+    finally:
+        await stop_rig(rig)
+
+    assert trade.status == "success" and trade.tx_hash == tx_hash(raw)
+    assert private.sent_raw() == [raw, raw]  # the same signed bytes, to the same route
+    assert trade.tx_hash in asked_for(private)
+    assert public.sent_raw() == [] and trade.tx_hash not in asked_for(public)
+    assert rig.venue.drops.stats.rebroadcasts == 1
+
+
+def asked_for(proxy: RecordingProxy) -> list[str]:
+    """The transactions this endpoint was asked whether it knows."""
+    return [str(p[0]) for m, p in proxy.calls if m == "eth_getTransactionByHash"]
 
 
 # --- bundles --------------------------------------------------------------------------------
