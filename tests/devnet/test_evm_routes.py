@@ -351,6 +351,24 @@ async def test_a_bundle_signed_by_the_reputation_key_is_built_into_the_next_bloc
     assert bundle_rig.venue.submission_status()["pending_bundles"] == []
 
 
+async def test_a_bundled_transaction_no_node_has_is_never_rebroadcast(
+    world: World, bundle_rig: Rig, builder: BuilderDouble, public: RecordingProxy
+) -> None:
+    """A bundle is in no node's pool until a block includes it, so to the drop logic it
+    looks dropped: the deadline passing again and again sends nothing anywhere."""
+    bundle_rig.venue.drops.after_s = DROP_AFTER_S
+    sending = asyncio.create_task(bundle_rig.executor.execute(await first_opportunity(bundle_rig)))
+    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    await asyncio.sleep(DROP_AFTER_S * 5)  # several deadlines pass, the sender polling
+    # before the block: a public re-broadcast would also stop the builder's block
+    assert public.sent_raw() == [] and bundle_rig.venue.drops.stats.rebroadcasts == 0
+    built = await builder.build_block()
+    trade = await asyncio.wait_for(sending, WAIT_S)
+
+    assert trade.status == "success" and trade.block_number == built.number
+    assert public.sent_raw() == [] and "eth_sendRawTransaction" not in builder.methods
+
+
 async def test_a_bundle_no_block_includes_is_retargeted_then_given_up_and_its_nonce_reused(
     world: World, bundle_rig: Rig, builder: BuilderDouble, public: RecordingProxy
 ) -> None:
