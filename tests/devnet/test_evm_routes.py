@@ -53,7 +53,7 @@ from engine.redaction import scrub
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 from tests.conftest import EngineHandle, wait_until
-from tests.devnet.test_evm_trading import nonce, until
+from tests.devnet.test_evm_trading import nonce, txpool_pending, until
 from tests.guards.conftest import rpc
 from tests.support.builder import BuilderDouble
 from tests.support.rpc_proxy import RecordingProxy
@@ -302,10 +302,11 @@ async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route
     rig.venue.drops.after_s = DROP_AFTER_S
     try:
         sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
-        await until(lambda: len(private.sent_raw()) == 1, "our transaction at the private endpoint")
+        await until(lambda: txpool_pending(world) == 1, "our transaction in the node's pool")
         (raw,) = private.sent_raw()
         anvil.rpc(world.rpc_url, "anvil_dropTransaction", [tx_hash(raw)])
-        await until(lambda: len(private.sent_raw()) == 2, "the re-broadcast, privately")
+        assert txpool_pending(world) == 0
+        await until(lambda: rig.venue.drops.stats.rebroadcasts == 1, "the re-broadcast")
         anvil.mine(world.rpc_url)
         trade = await asyncio.wait_for(sending, WAIT_S)
     finally:
@@ -315,7 +316,6 @@ async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route
     assert private.sent_raw() == [raw, raw]  # the same signed bytes, to the same route
     assert trade.tx_hash in asked_for(private)
     assert public.sent_raw() == [] and trade.tx_hash not in asked_for(public)
-    assert rig.venue.drops.stats.rebroadcasts == 1
 
 
 def asked_for(proxy: RecordingProxy) -> list[str]:
