@@ -244,9 +244,8 @@ class Daemon:
                 pipeline.lender_health = lenders.health
             self.view.trading(pipeline, guards.breaker_summary)
             restored.apply(pipeline, guards.breaker, providers)
-            accounting.attach(
-                pipeline, session_start, lambda: reorgs.checked_head if reorgs else None
-            )
+            checked = None if reorgs is None else (lambda: reorgs.checked)
+            accounting.attach(pipeline, session_start, checked)
             snaps = Snapshots(
                 self._session(), self.bus, self.lifecycle, pipeline, guards.breaker, providers
             )

@@ -34,6 +34,7 @@ from engine.errors import ArbctlError
 from engine.ledger.records import PnlSummary
 from engine.ledger.store import LedgerStore, LedgerUnavailable
 from engine.ledger.writer import LedgerWriter
+from engine.market.model import BlockRef
 from engine.market.venue import BlockUpdate, Venue
 
 log = logging.getLogger("arbctl.accounting")
@@ -197,15 +198,16 @@ class Reconciler:
         writer: LedgerWriter,
         start: SessionStart,
         clock: Callable[[], float] = time.time,
-        books_checked: Callable[[], int | None] | None = None,
+        books_checked: Callable[[], BlockRef | None] | None = None,
     ) -> None:
         self._venue = venue
         self._pipeline = pipeline
         self._writer = writer
         self._start = start
         self._clock = clock
-        # On a chain: the newest head the reorg watch compared the books with and wrote
-        # its corrections for (engine/execution/reorgs.py); None: no watch, or none yet.
+        # On a chain: the head the reorg watch last compared the books with and wrote
+        # its corrections for (engine/execution/reorgs.py); it returns None until its
+        # first check. No callable: no watch.
         self._books_checked = books_checked
 
     async def reconcile(self, timeout: float = QUIET_TIMEOUT_S) -> Reconciliation:
@@ -253,16 +255,21 @@ class Reconciler:
         the ledger already holds."""
         read_at = _head(self._venue)
         seen = self._pipeline.last_update
-        if read_at is not None and not self._books_caught_up(read_at):
+        if not self._books_caught_up():
             return False
         return read_at is None or seen is None or read_at >= seen.block.number
 
-    def _books_caught_up(self, read_at: int) -> bool:
+    def _books_caught_up(self) -> bool:
         """A reorg before the balances' block changed the wallet: its correction must be
-        in the ledger too (the reorg watch has checked that block), or the books would
-        be read without it."""
-        checked = self._books_checked() if self._books_checked is not None else None
-        return checked is None or checked >= read_at
+        in the ledger too, or the books would be read without it. So the reorg watch
+        must have checked the very block the balances were read at, by hash: after a
+        reorg the new chain can reach the checked head's number (or stop below it)
+        without the watch having looked at it. Not a later block either: a trade it
+        found mined again after the balances' block is in the books, not in the wallet."""
+        if self._books_checked is None:
+            return True
+        checked = self._books_checked()
+        return checked is not None and checked == _balances_at(self._venue)
 
     async def _recorded_start(self) -> tuple[SessionStart, str]:
         """The starting balances as the ledger recorded them; the copy in memory if the
@@ -317,6 +324,12 @@ def _head(venue: Venue) -> int | None:
     """The chain head the balances were read at, when the venue says (the sim does)."""
     head = getattr(venue, "head", None)
     return head if isinstance(head, int) else None
+
+
+def _balances_at(venue: Venue) -> BlockRef | None:
+    """The block, by hash, the balances were read at, when the venue says (a chain)."""
+    at = getattr(venue, "balances_at", None)
+    return at if isinstance(at, BlockRef) else None
 
 
 def gas_token(venue: Venue) -> str:

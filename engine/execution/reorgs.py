@@ -10,8 +10,8 @@ reconciliation (ledger vs wallet, to the wei) stays exact.
 How:
 - each booked chain trade (the `trade` event, after its commit) is watched with the
   (block number, block hash) its receipt came from, until it is `depth` blocks deep;
-- on every new head, one batch reads the canonical hash at each watched height; a trade
-  whose hash differs was reorged away;
+- on every new head, one batch reads the canonical hash at each watched height and at
+  the head; a trade whose hash differs was reorged away;
 - it is then re-checked on the new chain: mined elsewhere → booked again from the new
   receipt by the same decoder start-up recovery uses (`EvmExecutor.book_mined`) and a
   `moved` correction carries the difference; not mined → a `reversed` correction undoes it
@@ -25,6 +25,11 @@ How:
   and the watch stays on the trade as it was booked.
 Never an edit of a trade row: the trade says what was booked and when; corrections say
 what the chain did afterwards.
+
+`checked` is the head, by hash, that the books were last compared with and corrected for
+(every correction written). The reconciliation reads the books only when the wallet was
+read at that very block: a number says nothing after a reorg, since the new chain can
+reach the old head's height, or stop below it, without the watch having looked at it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from engine.ledger.records import (
 from engine.ledger.store import LedgerStore, LedgerUnavailable
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable
 from engine.market.evm.sent import MinedTx
+from engine.market.model import BlockRef
 
 log = logging.getLogger("arbctl.reorgs")
 
@@ -96,7 +102,7 @@ class ReorgWatch:
         self._watched: dict[str, Watched] = {}
         self._unwritten: list[CorrectionRecord] = []
         self.stats = ReorgStats()
-        self.checked_head: int | None = None  # the newest head fully checked and written
+        self.checked: BlockRef | None = None  # the head last checked, all written
 
     # --- what is watched ---------------------------------------------------------------
     def watch(self, trade: TradeRecord) -> None:
@@ -138,9 +144,11 @@ class ReorgWatch:
                 log.error("reorg watch: earlier trades not re-read: %s", exc)
         trades = asyncio.create_task(self._follow_trades(subscription), name="reorg-trades")
         try:
+            if (now := self._venue.last_head) is not None:  # a quiet chain: no wait for a block
+                await self.check_safely(now.number, now.hash)
             while True:
                 head = await self._venue.next_head()
-                await self.check_safely(head.number)
+                await self.check_safely(head.number, head.hash)
         finally:
             trades.cancel()
             subscription.close()
@@ -156,44 +164,52 @@ class ReorgWatch:
                 except TypeError as exc:
                     log.error("reorg watch: a trade event it cannot read: %s", exc)
 
-    async def check_safely(self, head: int) -> None:
+    async def check_safely(self, head: int, head_hash: str = "") -> None:
         try:
-            await self.check(head)
+            await self.check(head, head_hash)
         except (ProviderUnavailable, NodeRpcError) as exc:
             log.warning("reorg check at block %d failed (next head retries): %s", head, exc)
 
     # --- one head ----------------------------------------------------------------------
-    async def check(self, head: int) -> list[CorrectionRecord]:
-        """Compare every watched trade with the canonical chain at `head`; write and
-        publish the corrections. Returns those written now."""
+    async def check(self, head: int, head_hash: str = "") -> list[CorrectionRecord]:
+        """Compare every watched trade with the canonical chain at `head` (`head_hash`:
+        the head as the follower delivered it, if known); write and publish the
+        corrections. Returns those written now."""
         await self._write([])  # what a failed write left, first
         mined = [w for w in self._watched.values() if w.trade.block_number > 0]
         for watched in mined:
             if head - watched.trade.block_number >= self.depth:
                 del self._watched[watched.trade.id]  # final
         mined = [w for w in mined if w.trade.id in self._watched]
-        corrections = [c for w in await self._reorged(mined) if (c := await self._recheck(w))]
+        reorged, at = await self._reorged(head, head_hash, mined)
+        corrections = [c for w in reorged if (c := await self._recheck(w))]
         for watched in [w for w in self._watched.values() if w.trade.block_number == 0]:
             correction = await self._unmined(watched)
             if correction is not None:
                 corrections.append(correction)
         self.stats.watched = len(self._watched)
         written = await self._write(corrections)
-        if not self._unwritten:
-            self.checked_head = max(head, self.checked_head or 0)
+        if not self._unwritten and at is not None:
+            self.checked = at
         return written
 
-    async def _reorged(self, watched: list[Watched]) -> list[Watched]:
-        """The watched trades whose block hash is no longer the canonical one."""
-        heights = sorted({w.trade.block_number for w in watched})
-        if not heights:
-            return []
+    async def _reorged(
+        self, head: int, head_hash: str, watched: list[Watched]
+    ) -> tuple[list[Watched], BlockRef | None]:
+        """The watched trades whose block hash is no longer the canonical one, and the
+        head they were compared at: read in the same batch, so it is the block whose
+        chain holds those hashes (the follower's hash, when nothing needs reading, would
+        name it as well; None when the node knows no block at that height)."""
+        if not watched and head_hash:
+            return [], BlockRef(head, head_hash)
+        heights = sorted({w.trade.block_number for w in watched} | {head})
         calls: list[Call] = [("eth_getBlockByNumber", [hex(n), False]) for n in heights]
         blocks = await self._venue.client.batch_strict(calls)
         canonical = {
             n: str((b or {}).get("hash") or "") for n, b in zip(heights, blocks, strict=True)
         }
-        return [w for w in watched if canonical[w.trade.block_number] != w.trade.block_hash]
+        at = BlockRef(head, canonical[head]) if canonical[head] else None
+        return [w for w in watched if canonical[w.trade.block_number] != w.trade.block_hash], at
 
     async def _recheck(self, watched: Watched) -> CorrectionRecord | None:
         """A trade whose block left the chain, looked up on the chain as it is now."""

@@ -75,6 +75,15 @@ class Block:
     base_fee: int  # wei per gas
 
 
+@dataclass(frozen=True, slots=True)
+class BlockRef:
+    """One block by identity: after a reorg a height holds another block, so a number
+    alone does not say which chain a reading was taken on."""
+
+    number: int
+    hash: str
+
+
 @dataclass(slots=True)
 class Market:
     """Everything the search reads. Venues own the instance and mutate reserves in place."""

@@ -125,7 +125,7 @@ async def _reconcile(
         rig.venue, rig.search, rig.executor, rig.lifecycle, EventBus(), writer
     )
     await rig.venue.refresh_wallet()
-    checked = None if watch is None else (lambda: watch.checked_head)
+    checked = None if watch is None else (lambda: watch.checked)
     reconciler = Reconciler(rig.venue, pipeline, writer, start, books_checked=checked)
     return await reconciler.reconcile(timeout)
 
@@ -174,24 +174,31 @@ async def test_a_reorg_that_drops_our_trades_block_is_corrected_and_reconcile_is
     assert alert_fires("tx_rebroadcast", recorder, world)
 
 
+@pytest.mark.parametrize("height", [-1, 0, 1], ids=["lower", "same-height", "higher"])
 async def test_a_trade_reorged_away_after_a_halt_stays_reversed_and_reconcile_is_exact(
-    world: World, chain_rig: Rig, ledger: LedgerStore
+    world: World, chain_rig: Rig, ledger: LedgerStore, height: int
 ) -> None:
+    """The new chain's head ends `height` blocks from the block the watch last checked
+    (whatever number of blocks the trade took): a head at or below the checked one's
+    number is another block all the same, and the books wait for the watch to see it."""
     rig, bus = chain_rig, EventBus()
     recorder = Recorder(bus)
     rig.venue.attach_events(bus.publish)
     writer = LedgerWriter(ledger)
     start = await record_session_start(ledger, rig.venue, "devnet-reorg-halt")
-    before_trade = anvil.snapshot(world.rpc_url)
+    before_trade, fork = anvil.snapshot(world.rpc_url), head(world)
     try:
         trade = await _booked_trade(rig, writer, bus)
         # a watch started after the trade was booked (a restart) finds it in the ledger
         watch = ReorgWatch(rig.executor, ledger, bus, depth=12, flash_fee_bps=0)
         assert await watch.resume(since=start.taken_at) == 1
-        assert await watch.check(head(world)) == []
+        checked = head(world)
+        assert await watch.check(checked) == []
         rig.lifecycle.enter_halt("test halt", OPERATOR)
         anvil.revert(world.rpc_url, before_trade)
-        anvil.mine(world.rpc_url, 2)
+        if checked + height > fork:
+            anvil.mine(world.rpc_url, checked + height - fork)
+        assert head(world) == checked + height
         # the wallet moved back, the watch has not looked yet: no consistent point
         with pytest.raises(NotQuiet):
             await _reconcile(rig, writer, start, watch, timeout=1.0)

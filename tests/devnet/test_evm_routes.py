@@ -53,7 +53,7 @@ from engine.redaction import scrub
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch
 from tests.conftest import EngineHandle, wait_until
-from tests.devnet.test_evm_trading import nonce, until
+from tests.devnet.test_evm_trading import nonce, txpool_pending, until
 from tests.guards.conftest import rpc
 from tests.support.builder import BuilderDouble
 from tests.support.rpc_proxy import RecordingProxy
@@ -65,6 +65,7 @@ WAIT_S = 30.0
 KILL_TRIALS = 21
 TARGET_BLOCKS = 2
 BUILDER_SHARE_BPS = 5_000
+DROP_AFTER_S = 0.3
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -286,6 +287,42 @@ async def test_the_kill_replacement_of_a_private_transaction_stays_private(
     assert trade.status == "failed" and "cancelled by kill switch" in trade.revert_reason
 
 
+async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route_only(
+    world: World,
+    manual_mining: None,
+    public: RecordingProxy,
+    private: RecordingProxy,
+    tmp_path: Path,
+) -> None:
+    """The drop logic asks the route that sent it whether the node still has it, and
+    re-sends the same bytes there: a private transaction never reaches the public node."""
+    routes = f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{private.url}"\n'
+    config = load(routed_config(world, tmp_path, public.url, routes))
+    rig = await make_rig(config, tmp_path)
+    rig.venue.drops.after_s = DROP_AFTER_S
+    try:
+        sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
+        await until(lambda: txpool_pending(world) == 1, "our transaction in the node's pool")
+        (raw,) = private.sent_raw()
+        anvil.rpc(world.rpc_url, "anvil_dropTransaction", [tx_hash(raw)])
+        assert txpool_pending(world) == 0
+        await until(lambda: rig.venue.drops.stats.rebroadcasts == 1, "the re-broadcast")
+        anvil.mine(world.rpc_url)
+        trade = await asyncio.wait_for(sending, WAIT_S)
+    finally:
+        await stop_rig(rig)
+
+    assert trade.status == "success" and trade.tx_hash == tx_hash(raw)
+    assert private.sent_raw() == [raw, raw]  # the same signed bytes, to the same route
+    assert trade.tx_hash in asked_for(private)
+    assert public.sent_raw() == [] and trade.tx_hash not in asked_for(public)
+
+
+def asked_for(proxy: RecordingProxy) -> list[str]:
+    """The transactions this endpoint was asked whether it knows."""
+    return [str(p[0]) for m, p in proxy.calls if m == "eth_getTransactionByHash"]
+
+
 # --- bundles --------------------------------------------------------------------------------
 async def test_a_bundle_signed_by_the_reputation_key_is_built_into_the_next_block(
     world: World,
@@ -312,6 +349,24 @@ async def test_a_bundle_signed_by_the_reputation_key_is_built_into_the_next_bloc
     assert [p["uuid"] for p in pending] == [bundle.uuid] and pending[0]["target"] == built.number
     assert public.sent_raw() == [] and "eth_sendBundle" not in public.methods()
     assert bundle_rig.venue.submission_status()["pending_bundles"] == []
+
+
+async def test_a_bundled_transaction_no_node_has_is_never_rebroadcast(
+    world: World, bundle_rig: Rig, builder: BuilderDouble, public: RecordingProxy
+) -> None:
+    """A bundle is in no node's pool until a block includes it, so to the drop logic it
+    looks dropped: the deadline passing again and again sends nothing anywhere."""
+    bundle_rig.venue.drops.after_s = DROP_AFTER_S
+    sending = asyncio.create_task(bundle_rig.executor.execute(await first_opportunity(bundle_rig)))
+    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    await asyncio.sleep(DROP_AFTER_S * 5)  # several deadlines pass, the sender polling
+    # before the block: a public re-broadcast would also stop the builder's block
+    assert public.sent_raw() == [] and bundle_rig.venue.drops.stats.rebroadcasts == 0
+    built = await builder.build_block()
+    trade = await asyncio.wait_for(sending, WAIT_S)
+
+    assert trade.status == "success" and trade.block_number == built.number
+    assert public.sent_raw() == [] and "eth_sendRawTransaction" not in builder.methods
 
 
 async def test_a_bundle_no_block_includes_is_retargeted_then_given_up_and_its_nonce_reused(

@@ -25,6 +25,7 @@ from engine.control import params as P
 from engine.control.server import CallContext, Handler
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor
+from engine.market.model import BlockRef
 from engine.market.venue import Venue
 from engine.protocol import ProtocolError
 
@@ -47,10 +48,10 @@ class AccountingMethods:
         self,
         pipeline: InFlight,
         start: SessionStart,
-        books_checked: Callable[[], int | None] | None = None,
+        books_checked: Callable[[], BlockRef | None] | None = None,
     ) -> None:
         """The market is trading: reconciliation can start (daemon, after venue start).
-        `books_checked`: the reorg watch's newest checked head, on a chain."""
+        `books_checked`: the head the reorg watch last checked, on a chain."""
         self._reconciler = Reconciler(
             self._venue, pipeline, self._writer, start, books_checked=books_checked
         )

@@ -49,7 +49,7 @@ from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcCl
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.evm.simulation import NextBlock, StateOverrides, head_call
-from engine.market.model import Block, Market
+from engine.market.model import Block, BlockRef, Market
 from engine.market.venue import BlockUpdate, Loan, Receipt, VenueError
 from engine.market.worker import MarketWorker
 from engine.providers.selector import ProviderStatus
@@ -130,6 +130,7 @@ class EvmVenue:
         self._steps: asyncio.Queue[ChainStep | None] = asyncio.Queue()
         self._balances: dict[str, int] = {}
         self._balances_block: int | None = None
+        self._balances_at: BlockRef | None = None  # None: the block was not pinned down
         self._head: Head | None = None
         self._wallet_due = asyncio.Event()
         self._stopped = False
@@ -270,6 +271,19 @@ class EvmVenue:
         """The block `wallet_balances()` was read at (refreshed shortly after each head)."""
         return self._balances_block
 
+    @property
+    def balances_at(self) -> BlockRef | None:
+        """The very block `wallet_balances()` was read at, by hash: at a height a reorg
+        refilled, the number is the same and the balances are not (the reconciliation
+        waits for the reorg watch to have checked this block). None when the reading
+        straddled a change of that block."""
+        return self._balances_at
+
+    @property
+    def last_head(self) -> Head | None:
+        """The newest head the follower took (start-up's, before its first)."""
+        return self._follower.last if self._follower is not None else self._head
+
     def status(self) -> dict[str, Any]:
         """Extra detail for status screens: what the chain and our transactions are doing."""
         bid = self.fees.bid()
@@ -324,7 +338,7 @@ class EvmVenue:
         Raises ProviderUnavailable when the provider cannot be asked.
         """
         call = {"from": self.owner, "to": self.executor, "data": data}
-        head = self._follower.last if self._follower is not None else self._head
+        head = self.last_head
         label = self.client.endpoint.label
         if head is None or label in self._overrides_refused:
             dry_run: Call = head_call(call, None, None, None)
@@ -519,24 +533,27 @@ class EvmVenue:
             await self._refresh_wallet("latest")
 
     async def _refresh_wallet(self, block: int | str) -> None:
+        """One batch: the block's header, the balances, the header again. The node
+        answers a batch in order, so the same header on both sides names the block every
+        balance was read at (a reorg or, for "latest", a new block in between does not)."""
         tag = hex(block) if isinstance(block, int) else block
         tokens = list(self.market.tokens)
+        header: Call = ("eth_getBlockByNumber", [tag, False])
         calls: list[Call] = [
+            header,
             ("eth_getBalance", [self.owner, tag]),
             ("eth_getTransactionCount", [self.owner, "pending"]),
             *(abi.eth_call(t, abi.balance_of(self.owner), block) for t in tokens),
+            header,
         ]
         taken = self._sender.nonces.taken
-        if not isinstance(block, int):
-            calls.append(("eth_blockNumber", []))
-        results = await self.client.batch_strict(calls)
-        balances = {NATIVE_ASSET: int(results[0], 16)}
-        balances.update(
-            {t: abi.word(raw) for t, raw in zip(tokens, results[2 : 2 + len(tokens)], strict=True)}
-        )
+        first, native, count, *words, last = await self.client.batch_strict(calls)
+        balances = {NATIVE_ASSET: int(native, 16)}
+        balances.update({t: abi.word(raw) for t, raw in zip(tokens, words, strict=True)})
         self._balances = balances
-        self._balances_block = block if isinstance(block, int) else int(results[-1], 16)
-        self._sender.resync_if_idle(int(results[1], 16), taken)
+        self._balances_block = block if isinstance(block, int) else _number(last)
+        self._balances_at = _same_block(first, last)
+        self._sender.resync_if_idle(int(count, 16), taken)
 
     def _spawn(self, coroutine: Any, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
@@ -549,6 +566,19 @@ class EvmVenue:
         self._failure = task.exception() or RuntimeError(f"{task.get_name()} ended")
         log.error("evm venue task %s failed: %r", task.get_name(), self._failure)
         self._steps.put_nowait(None)
+
+
+def _number(header: Any) -> int | None:
+    return int(header["number"], 16) if isinstance(header, dict) else None
+
+
+def _same_block(first: Any, last: Any) -> BlockRef | None:
+    """The block both headers name; None when they differ (or the node had none)."""
+    if not isinstance(first, dict) or not isinstance(last, dict):
+        return None
+    if first.get("hash") != last.get("hash") or not first.get("hash"):
+        return None
+    return BlockRef(int(first["number"], 16), str(first["hash"]))
 
 
 def _simulated(result: dict[str, Any]) -> Simulation:
