@@ -4,8 +4,9 @@ The EVM executor is given each opportunity's loan the way the daemon wires it
 (`LiquiditySources.loan_for`); an order borrowing from the Balancer V2 Vault or the
 Aave V3 Pool is sent as `ArbExecutor.run` with that lender, the lender's own events are
 in the receipt, and the ledger matches the chain to the wei. The route's first pair
-(`pair://first-hop`) stays `execute`. A drained lender fails over to the next one
-within the block.
+(`pair://first-hop`) stays `execute`. A drained lender (the Vault's balance taken, the
+Aave reserve paused, a V3 pool's liquidity pulled) fails over to the next one within the
+block; one left with part of the input gets the input resized to it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from engine import protocol
 from engine.approval import ApprovalChain, LenderChoice, Review, Sizing
 from engine.bus import EventBus
 from engine.config import load
-from engine.devnet import anvil
+from engine.devnet import anvil, artifacts
+from engine.devnet.chain import connect, contract, transact
+from engine.devnet.v3 import DEADLINE
 from engine.devnet.world import World
 from engine.execution.evm import EvmExecutor, SimulationFailed
 from engine.guards.approver import Guards
@@ -44,6 +47,7 @@ from tests.devnet.test_evm_trading import (
 )
 
 pytestmark = pytest.mark.devnet
+U128_MAX = 2**128 - 1  # collect everything a position is owed
 
 
 @pytest.fixture
@@ -131,6 +135,8 @@ async def test_a_drained_vault_fails_over_to_aave_within_the_block(
         ("balancer-v2", "drain", "aave-v3"),  # the Vault's USDC taken away
         ("aave-v3", "pause", "balancer-v2"),  # the pool admin pauses the USDC reserve
         ("balancer-v2", "halve", "balancer-v2"),  # the Vault keeps a fraction: resized
+        ("uniswap-v3", "pull", "balancer-v2"),  # every position in the V3 pool withdrawn
+        ("uniswap-v3", "thin", "uniswap-v3"),  # the V3 pool keeps a fraction: resized
     ],
 )
 async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within_a_block(
@@ -144,25 +150,29 @@ async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within
 ) -> None:
     """The venue reads each lender's capacity with every block. After the fault's block,
     the next USDC opportunity is sized on it before any dry run: a lender with too little
-    (drained Vault, paused Aave reserve) is failed over at once with a `flash_liquidity`
-    trigger, one with part of the input gets the input clamped to what it holds (a
-    `resized` trigger, limit `lender_liquidity`); the trade is mined in the very next
-    block, through the lender the approval chose, and booked to the wei."""
+    (drained Vault, paused Aave reserve, V3 pool with its liquidity pulled) is failed over
+    at once with a `flash_liquidity` trigger, one with part of the input gets the input
+    clamped to what it holds (a `resized` trigger, limit `lender_liquidity`); the trade
+    is mined in the very next block, through the lender the approval chose, and booked
+    to the wei. The opportunity does not trade through the lender (a V3 pool cannot lend
+    and swap in one transaction: its lock)."""
     usdc = world.token("USDC").address
-    lenders = [world.lender(first), world.lender(then)] if first != then else [world.lender(first)]
-    rig = await make_rig(
-        load(world.config_file), tmp_path, [loan_of(f"{x.kind}://{x.address}") for x in lenders]
-    )
+    lenders = [_lender(world, kind, usdc) for kind in dict.fromkeys((first, then))]
+    rig = await make_rig(load(world.config_file), tmp_path, lenders)
     try:
-        opportunity = next(o for o in await first_opportunities(rig) if o.token == usdc)
+        opportunity = next(
+            o
+            for o in await first_opportunities(rig)
+            if o.token == usdc and not {hop.pool for hop in o.route} & {x.lender for x in lenders}
+        )
         head = anvil.rpc(world.rpc_url, "eth_blockNumber", [])
-        lender = world.lender(first)
-        _FAULTS[fault](world, erc20, usdc, lender.address, opportunity.amount_in)
+        lender = lenders[0]
+        _FAULTS[fault](world, erc20, usdc, lender.lender, opportunity.amount_in)
         update = await anext(rig.venue.blocks())  # the fault's block, capacities read at it
         assert update.block.number == int(head, 16) + 1
         sources = LiquiditySources(
             [
-                Source(x.kind, f"{x.kind}://{x.address}?fee_bps=9", i, 9)
+                Source(x.kind, f"{x.kind}://{x.lender}?fee_bps=9", i, 9)
                 for i, x in enumerate(lenders)
             ]
         )
@@ -185,7 +195,7 @@ async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within
         else:
             (resized,) = events
             assert (resized["guard"], resized["action"]) == ("lender_liquidity", "resized")
-            held = _balance(erc20, usdc, lender.address)
+            held = _balance(erc20, usdc, lender.lender)
             assert verdict.opportunity.amount_in <= held < opportunity.amount_in
             assert resized["new_size"] == verdict.opportunity.amount_in
         start = chain_balances(world, world.operator)
@@ -194,7 +204,7 @@ async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within
         assert trade.status == "success", trade.revert_reason
         assert trade.block_number == update.block.number + 1, "within the next block"
         (tx,) = _sent(world, trade.block_number)
-        assert _logs_from(world, tx["hash"], world.lender(then).address) > 0
+        assert _logs_from(world, tx["hash"], lenders[-1].lender) > 0
         assert change(start, chain_balances(world, world.operator)) == booked([trade])
         await store.close()
     finally:
@@ -223,6 +233,15 @@ async def test_the_executors_inventory_is_read_with_the_block_it_changed_in(
         assert rig.venue.lender_capacity(inventory, usdc) == before + 1234
     finally:
         await rig.venue.stop()
+
+
+def _lender(world: World, kind: str, token: str) -> Loan:
+    """The devnet's lender of `kind` for `token`: the Vault, the Aave Pool, or the first
+    V3 pool of the token (the 0.05% tier: the sources' assumed 9 bps covers its fee)."""
+    if kind == "uniswap-v3":
+        pool = next(p for p in world.v3_pools if token in (p.token0, p.token1))
+        return Loan(kind, pool.address)
+    return Loan(kind, world.lender(kind).address)
 
 
 def _balance(erc20: Callable[[str], Contract], token: str, holder: str) -> int:
@@ -259,7 +278,42 @@ _FAULTS: dict[str, Callable[[World, Callable[[str], Contract], str, str, int], N
     "halve": lambda world, erc20, token, holder, need: _drain(
         world, erc20, token, holder, keep=need // 2
     ),
+    "pull": lambda world, erc20, token, pool, _need: _pull_liquidity(world, erc20, token, pool),
+    "thin": lambda world, erc20, token, pool, need: _pull_liquidity(
+        world, erc20, token, pool, keep=need // 2
+    ),
 }
+
+
+def _pull_liquidity(
+    world: World, erc20: Callable[[str], Contract], token: str, pool: str, keep: int = 0
+) -> None:
+    """The owner of every position in the V3 `pool` (the devnet's deployer) withdraws it
+    through the position manager, `decreaseLiquidity` then `collect` (fees too), all in
+    one `multicall` (one block): all of it, or the share that leaves the pool about
+    `keep` of `token` (a position's amounts are linear in its liquidity)."""
+    assert world.v3 is not None
+    w3 = connect(world.rpc_url)
+    manager = contract(w3, world.v3.positions, artifacts.load(artifacts.V3_POSITION_MANAGER))
+    v3_pool = contract(w3, pool, artifacts.load(artifacts.V3_POOL))
+    held = _balance(erc20, token, pool)
+    ours = (v3_pool.functions.token0().call(), v3_pool.functions.token1().call())
+    fee = v3_pool.functions.fee().call()
+    owner = world.deployer
+    steps: list[str] = []
+    for index in range(manager.functions.balanceOf(owner).call()):
+        position_id = manager.functions.tokenOfOwnerByIndex(owner, index).call()
+        position = manager.functions.positions(position_id).call()
+        if (position[2], position[3]) != ours or position[4] != fee or position[7] == 0:
+            continue
+        liquidity = position[7] - position[7] * keep // held
+        steps.append(
+            manager.encode_abi("decreaseLiquidity", [(position_id, liquidity, 0, 0, DEADLINE)])
+        )
+        steps.append(manager.encode_abi("collect", [(position_id, owner, U128_MAX, U128_MAX)]))
+    assert steps, f"the devnet should hold positions in {pool}"
+    transact(manager.functions.multicall(steps), owner)
+    assert (v3_pool.functions.liquidity().call() == 0) == (keep == 0)
 
 
 class _Recorder:
