@@ -308,9 +308,7 @@ def hint(route: Sequence[Leg], flash_fee_bps: int = 0) -> tuple[int, int]:
     a, b = 1.0, 0.0
     for leg in route:
         if isinstance(leg, V3Leg):
-            sell0, sell1 = side_views(leg.state)
-            view = sell0 if leg.zero_for_one else sell1
-            leg_a, leg_b = view.a, view.b
+            leg_a, leg_b = _in_range(leg.state, leg.zero_for_one)
         else:
             reserve_in, reserve_out, fee_bps = leg
             gamma = (FEE_DENOMINATOR - fee_bps) / FEE_DENOMINATOR
@@ -324,6 +322,20 @@ def hint(route: Sequence[Leg], flash_fee_bps: int = 0) -> tuple[int, int]:
     curvature = 2.0 * a * b / (1.0 + b * x) ** 3
     flat = math.sqrt(8.0 / curvature) if curvature > 0.0 else 0.0
     return int(x), int(min(flat, x))
+
+
+def _in_range(state: V3PoolState, zero_for_one: bool) -> tuple[float, float]:
+    """(a, b) of the side on its in-range virtual reserves (`side_views` when the range
+    is empty, which needs the tick walk)."""
+    if state.liquidity <= 0:
+        sell0, sell1 = side_views(state)
+        view = sell0 if zero_for_one else sell1
+        return view.a, view.b
+    gamma = 1.0 - state.fee_pips / PIPS
+    sqrt_price = state.sqrt_price_x96 / _Q96
+    if zero_for_one:
+        return gamma * sqrt_price * sqrt_price, gamma * sqrt_price / state.liquidity
+    return gamma / (sqrt_price * sqrt_price), gamma / (sqrt_price * state.liquidity)
 
 
 def walk(route: Sequence[Leg], flash_fee_bps: int = 0, cap: int | None = None) -> exact.Optimum:
@@ -376,14 +388,15 @@ class _Golden:
     def _bracket(self, start: int) -> tuple[int, int, int]:
         """(low, mid, high) with P(mid) >= P(low), P(high) (or low/high at the ends)."""
         mid = start
-        step = max(_MIN_STEP, mid >> _FIRST_STEP_SHIFT)
+        first = max(_MIN_STEP, self._width // 2, mid >> _FIRST_STEP_SHIFT)
+        step = first
         high = min(self._hi, mid + step)
         if high > mid and self.value(high) > self.value(mid):
             while high < self._hi and self.value(high) > self.value(mid):
                 mid, step = high, 2 * step
                 high = min(self._hi, mid + step)
             return max(1, mid - step // 2), mid, high
-        step = max(_MIN_STEP, mid >> _FIRST_STEP_SHIFT)
+        step = first
         low = max(1, mid - step)
         while low > 1 and self.value(low) > self.value(mid):
             mid, step = low, 2 * step
