@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -68,6 +68,8 @@ _SCAN = 3  # the golden search stops at this width and scans every integer left
 # relaxation's optimum to float precision; past a tick the bracket doubles out to it.
 _FIRST_STEP_SHIFT = 28
 _MIN_STEP = 64  # past the floors' sawtooth on small amounts
+_WALKS_KEPT = 4096  # memoised walks; the memo is dropped whole when full
+_WALKS: dict[Hashable, exact.Optimum] = {}
 _MAX_EVALS = 512  # route evaluations one exact walk may spend (budget; counted if reached)
 
 
@@ -339,7 +341,39 @@ def _in_range(state: V3PoolState, zero_for_one: bool) -> tuple[float, float]:
 
 def walk(route: Sequence[Leg], flash_fee_bps: int = 0, cap: int | None = None) -> exact.Optimum:
     """The exact integer profit's maximiser over 1..cap (module docstring), as an
-    `exact.Optimum`; `proven` is False when the evaluation budget ran out first."""
+    `exact.Optimum`; `proven` is False when the evaluation budget ran out first.
+
+    Memoised on everything the answer depends on (every V2 reserve and fee, every V3
+    price, tick, liquidity, fee, balance and initialised tick with its liquidity): the
+    search re-checks its best cycles every block, and most of them did not move."""
+    key = (flash_fee_bps, cap, tuple(_leg_key(leg) for leg in route))
+    found = _WALKS.get(key)
+    if found is None:
+        found = _walk(route, flash_fee_bps, cap)
+        if len(_WALKS) >= _WALKS_KEPT:
+            _WALKS.clear()
+        _WALKS[key] = found
+    return found
+
+
+def _leg_key(leg: Leg) -> Hashable:
+    if not isinstance(leg, V3Leg):
+        return leg
+    state = leg.state
+    return (
+        state.sqrt_price_x96,
+        state.tick,
+        state.liquidity,
+        state.fee_pips,
+        leg.zero_for_one,
+        leg.balance_out,
+        state.ticks.spacing,
+        state.ticks.words,
+        tuple(state.ticks.info.items()),
+    )
+
+
+def _walk(route: Sequence[Leg], flash_fee_bps: int, cap: int | None) -> exact.Optimum:
     last = route[-1]
     bound = last.balance_out if isinstance(last, V3Leg) else last[1]
     hi = max(1, bound if cap is None else min(cap, bound))

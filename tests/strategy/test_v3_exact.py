@@ -79,3 +79,16 @@ def test_a_hop_the_pool_could_not_fill_or_pay_outputs_nothing() -> None:
     assert v3_hops.leg_output(V3Leg(pool.v3, True, 10**30), 10**20) == 0
     # a pool never pays more than it holds
     assert v3_hops.leg_output(V3Leg(pool.v3, True, 10), 1_000) == 0
+
+
+def test_a_memoised_walk_is_recomputed_when_a_position_moves_a_tick_it_crosses() -> None:
+    pool = v3_pool("0xp", "0xa", "0xb", 2**96, 500, 10, [(-2_000, 2_000, 10**21)])
+    assert pool.v3 is not None
+    route: list[Leg] = [V3Leg(pool.v3, True, 10**40), (10**21, 10**21 * 103 // 100, 30)]
+    before = v3_hops.walk(route)
+    # a position just below the price (no change to the active liquidity or the price)
+    pool.v3.ticks.update(-20, 10**22, upper=False)
+    pool.v3.ticks.update(-10, 10**22, upper=True)
+    after = v3_hops.walk(route)
+    assert after == v3_hops._walk(route, 0, None)  # the unmemoised walk
+    assert after != before
