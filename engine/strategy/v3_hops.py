@@ -409,6 +409,10 @@ class _Golden:
 
     def run(self, start: int) -> tuple[int, int]:
         low, mid, high = self._bracket(start)
+        if mid != start or not low < mid < high:
+            # the optimum is not where the in-range relaxation put it (past a tick, or the
+            # hint was cut at the cap): the relaxation's flat width says nothing there
+            self._width = _SCAN
         while high - low > self._width and self.evals < _MAX_EVALS:
             low, mid, high = self._narrow(low, mid, high)
         best = max(self._memo.items(), key=lambda item: (item[1], -item[0]))[0]
