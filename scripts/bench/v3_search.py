@@ -8,13 +8,15 @@ ones around and beside the price, liquidity such that the in-range virtual reser
 the pair's reserves. A block moves a random 1 %, 5 % or 20 % of pools around their
 starting price: V2 pairs as `MarketMover` does, V3 pools by an exact swap to the new price
 (ticks crossed as the pool would). `ArbitrageSearch.on_block` is timed up to its exactly
-re-checked opportunities in this thread's CPU time, side by side with the same market
+re-checked opportunities in this thread's CPU time (the market and cycle table frozen out
+of the garbage collector, as the pipeline does), side by side with the same market
 all V2 (same moves), so the ratio is what V3 costs. Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import platform
@@ -147,6 +149,8 @@ def main() -> None:
         for label, share in (("all V2", 0.0), (f"{args.v3_share:.0%} V3", args.v3_share)):
             market = mixed(base, share, seed=1)
             search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+            gc.collect()  # as the pipeline does before its loop (engine.pipeline.run):
+            gc.freeze()  # the market and the table are out of the cyclic collector
             cpu, found = blocks_cpu(search, Mover(market, seed=7), fraction, args.blocks)
             ms = [c * 1e3 for c in cpu]
             print(
