@@ -25,6 +25,7 @@ from engine.execution.gate import SendGate
 from engine.ledger.records import TradeRecord
 from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
 from engine.market.venue import ArbOrder, Receipt, SwapHop, Venue
+from engine.strategy import v3_hops
 from engine.strategy.gas_model import GasModel, route_shape
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import PriceGraph, Rate
@@ -125,7 +126,10 @@ class PaperExecutor:
         """Per-hop minimums: from the plan's outputs when it has them (a follow-up trades
         on reserves the orders before it leave), else from the live reserves."""
         amounts = [opportunity.amount_in, *opportunity.hop_outputs]
-        if not opportunity.hop_outputs:
+        if not opportunity.hop_outputs and v3_hops.has_v3(opportunity.route):
+            legs = v3_hops.legs(self._market, opportunity.route)  # V3: the exact swap
+            amounts = [opportunity.amount_in, *(v3_hops.outputs(legs, amounts[0]) or ())]
+        elif not opportunity.hop_outputs:
             pools = self._market.pools
             path = []
             for hop in opportunity.route:
