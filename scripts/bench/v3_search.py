@@ -27,55 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.market.model import Block, Market, Pool
-from engine.market.v3.pool import apply_swap, state_at_price, swap
-from engine.market.v3.positions import mint
+from engine.market.model import Block, Market
+from engine.market.v3.pool import apply_swap, swap
 from engine.strategy.search import ArbitrageSearch, SearchConfig
+from tests.strategy.v3_markets import mixed
 from tests.support.synthetic_market import synthetic_market
 
 GAS_PRICE = 20 * 10**9
 CHANGED = (0.01, 0.05, 0.20)
 WARM_UP = 30
 Q96 = 1 << 96
-SPACING = {3000: 60, 500: 10}
-
-
-def to_v3(pool: Pool, rng: random.Random) -> Pool:
-    fee = 3000 if pool.fee_bps >= 30 else 500
-    spacing = SPACING[fee]
-    state = state_at_price(math.isqrt((pool.reserve1 << 192) // pool.reserve0), fee, spacing)
-    total = math.isqrt(pool.reserve0 * pool.reserve1)
-    base = state.tick // spacing
-    positions = [(base - 700, base + 700, 0.3)]
-    for n in range(3):
-        width = rng.randint(4, 40)
-        start = base - rng.randint(1, width - 1) if n == 0 else base + rng.randint(-50, 40)
-        positions.append((start, start + width, rng.uniform(0.2, 0.6)))
-    b0 = b1 = 0
-    for lower, upper, share in positions:
-        a0, a1 = mint(state, lower * spacing, upper * spacing, max(1, int(total * share)))
-        b0, b1 = b0 + a0, b1 + a1
-    return Pool(
-        pool.dex + "-v3", pool.address, pool.token0, pool.token1, b0, b1, fee // 100, "v3", state
-    )
-
-
-def mixed(market: Market, share: float, seed: int) -> Market:
-    rng = random.Random(seed)
-    out = Market(dict(market.tokens), {}, market.native, market.quote)
-    step = max(1, round(1 / share)) if share > 0 else 0
-    for i, pool in enumerate(market.pools.values()):
-        copy = Pool(
-            pool.dex,
-            pool.address,
-            pool.token0,
-            pool.token1,
-            pool.reserve0,
-            pool.reserve1,
-            pool.fee_bps,
-        )
-        out.add_pool(to_v3(copy, rng) if step and i % step == 0 else copy)
-    return out
 
 
 class Mover:

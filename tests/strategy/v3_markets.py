@@ -1,7 +1,8 @@
-"""Random V3 pools and mixed V2/V3 markets for the search's property tests."""
+"""Random V3 pools and mixed V2/V3 markets for the search's property tests and benchmarks."""
 
 from __future__ import annotations
 
+import math
 import random
 
 from engine.market.model import Market, Pool, Token
@@ -87,3 +88,47 @@ def random_mixed_market(seed: int) -> Market:
         fee = rng.choice(FEES)
         market.add_pool(v3_pool(f"0xp{n}", t0, t1, sqrt_price, fee, spacing, positions))
     return market
+
+
+SPACING = {3000: 60, 500: 10}
+
+
+def to_v3(pool: Pool, rng: random.Random) -> Pool:
+    """The V2 pair as a V3 pool at its price: a wide position (±700 spacings) and three
+    narrow ones around and beside the price, in-range virtual reserves near the pair's."""
+    fee = 3000 if pool.fee_bps >= 30 else 500
+    spacing = SPACING[fee]
+    state = state_at_price(math.isqrt((pool.reserve1 << 192) // pool.reserve0), fee, spacing)
+    total = math.isqrt(pool.reserve0 * pool.reserve1)
+    base = state.tick // spacing
+    positions = [(base - 700, base + 700, 0.3)]
+    for n in range(3):
+        width = rng.randint(4, 40)
+        start = base - rng.randint(1, width - 1) if n == 0 else base + rng.randint(-50, 40)
+        positions.append((start, start + width, rng.uniform(0.2, 0.6)))
+    b0 = b1 = 0
+    for lower, upper, share in positions:
+        a0, a1 = mint(state, lower * spacing, upper * spacing, max(1, int(total * share)))
+        b0, b1 = b0 + a0, b1 + a1
+    return Pool(
+        pool.dex + "-v3", pool.address, pool.token0, pool.token1, b0, b1, fee // 100, "v3", state
+    )
+
+
+def mixed(market: Market, share: float, seed: int) -> Market:
+    """A copy of `market` with every (1/share)-th pool turned into a V3 pool (`to_v3`)."""
+    rng = random.Random(seed)
+    out = Market(dict(market.tokens), {}, market.native, market.quote)
+    step = max(1, round(1 / share)) if share > 0 else 0
+    for i, pool in enumerate(market.pools.values()):
+        copy = Pool(
+            pool.dex,
+            pool.address,
+            pool.token0,
+            pool.token1,
+            pool.reserve0,
+            pool.reserve1,
+            pool.fee_bps,
+        )
+        out.add_pool(to_v3(copy, rng) if step and i % step == 0 else copy)
+    return out
