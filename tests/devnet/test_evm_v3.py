@@ -325,23 +325,25 @@ async def test_a_reverted_v3_route_is_booked_with_its_reason_and_its_gas(
         # ...then a rival buys the cheap WETH back before ours is mined
         assert world.v3 is not None
         params = (usdc := world.token("USDC").address, world.weth, 500, world.deployer)
-        args = ((*params, DEADLINE, 900_000 * 10**6, 0, 0),)
+        args = ((*params, DEADLINE, 3_000_000 * 10**6, 0, 0),)
         rival = {
             "from": world.deployer,
             "to": world.v3.router,
             "data": calldata(V3_SWAP, args),
-            "gas": hex(1_000_000),
+            "gas": hex(8_000_000),
             "maxFeePerGas": hex(200 * 10**9),
             "maxPriorityFeePerGas": hex(100 * 10**9),  # mined ahead of ours
         }
         assert usdc
-        anvil.rpc(world.rpc_url, "eth_sendTransaction", [rival])
+        rival_hash = anvil.rpc(world.rpc_url, "eth_sendTransaction", [rival])
         await until(lambda: txpool_pending(world) == 2, "the rival in the pool too")
         anvil.mine(world.rpc_url)
         trade = await asyncio.wait_for(ours, WAIT_S)
+        mined = anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [rival_hash])
     finally:
         anvil.set_automine(world.rpc_url, True)
         await rig.venue.stop()
+    assert mined["status"] == "0x1", "the rival's swap went through first"
     assert trade.status == "reverted"
     assert trade.revert_reason == "ArbExecutor: profit below minimum"
     assert {h["kind"] for h in trade.route} == {"v2", "v3"}
