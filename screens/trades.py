@@ -16,6 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from engine.units import pool_label
 from screens import formats
 from screens.state import ConsoleModel, Units
 from screens.subscreen import SubScreen
@@ -93,7 +94,10 @@ def detail_lines(trade: dict[str, Any], units: Units) -> list[tuple[str, str]]:
     t_dec = units.decimals_of(token)
     q, n = units.quote_decimals, units.native_decimals
     qs, ns = units.quote_symbol, units.native_symbol
-    route = " → ".join(formats.short(h.get("pool"), 14) for h in trade.get("route") or [])
+    route = " → ".join(
+        (formats.short(h.get("pool"), 14) + f" {pool_label(h)}").rstrip()
+        for h in trade.get("route") or []
+    )
     return [
         ("id", str(trade.get("id"))),
         ("status", str(trade.get("status"))),
