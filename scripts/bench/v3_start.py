@@ -4,9 +4,10 @@
                                                [--radii 0,2,8]
 
 Starts its own devnet (`arbctl devnet up` in a temporary directory) and grows its V3
-market: extra tokens, every pair of them a V3 pool on each of the four fee tiers until
-there are `--pools` pools, each initialised and given two positions (full range and a
-narrow one around the price) through the real NonfungiblePositionManager. Then, for each
+market: extra tokens, each paired with WETH and with USDC (the search's start tokens) in
+a V3 pool on each of the four fee tiers until there are `--pools` pools, each
+initialised and given two positions (full range and a narrow one around the price)
+through the real NonfungiblePositionManager. Then, for each
 tick-word radius in `--radii` (side by side, in one run, on the same chain), median of
 `--repeats`:
 
@@ -39,7 +40,7 @@ import evm as bench  # scripts/bench/evm.py: growing a devnet, anvil batching, m
 
 from engine.config import Config, TokenEntry, V3FactoryEntry, load
 from engine.daemon import build_search, build_venue
-from engine.devnet import lifecycle
+from engine.devnet import anvil, lifecycle
 from engine.devnet.batch_call import Call, call_many
 from engine.devnet.world import World
 from engine.market.evm.rpc import RpcClient
@@ -47,26 +48,29 @@ from engine.market.evm.venue import EvmVenue
 
 FEES = {100: 1, 500: 10, 3000: 60, 10000: 200}
 MAX_TICK = 887272
+MINT_CHUNK = 300
 
 
 # --- growing the V3 market ------------------------------------------------------------------
-def pairs_for(pools: int) -> int:
-    """Tokens t with t(t-1)/2 pairs x 4 fee tiers >= pools."""
-    return math.ceil((1 + math.sqrt(1 + 8 * math.ceil(pools / len(FEES)))) / 2)
+def tokens_for(pools: int) -> int:
+    """New tokens, each paired with WETH and with USDC on all four fee tiers."""
+    return math.ceil(pools / (2 * len(FEES)))
 
 
 def grow_v3(world: World, pools: int) -> list[TokenEntry]:
     assert world.v3 is not None
-    count = pairs_for(pools)
+    count = tokens_for(pools)
     symbols = [f"V{i}" for i in range(count)]
     tokens = bench.deploy_tokens(world, symbols)
-    combos = list(itertools.islice(_combos(tokens), pools))
+    bases = [world.weth, world.token("USDC").address]
+    combos = list(itertools.islice(_combos(tokens, bases), pools))
     factory = world.v3.factory
     creates = [
         bench.call_tx(factory, "createPool(address,address,uint24)", (a, b, fee), 6_000_000)
         for a, b, fee in combos
     ]
-    bench.transact(world, creates)
+    for start in range(0, len(creates), MINT_CHUNK):
+        bench.transact(world, creates[start : start + MINT_CHUNK])
     lookups = [
         Call(factory, "getPool(address,address,uint24)", (a, b, fee), ("address",))
         for a, b, fee in combos
@@ -80,22 +84,29 @@ def grow_v3(world: World, pools: int) -> list[TokenEntry]:
     supply = 10**30
     positions = world.v3.positions
     funding = [bench.call_tx(t, "mint(address,uint256)", (world.deployer, supply)) for t in tokens]
+    funding += [bench.call_tx(bases[1], "mint(address,uint256)", (world.deployer, supply))]
+    anvil.rpc(world.rpc_url, "anvil_setBalance", [world.deployer, hex(10**30)])
+    funding += [bench.call_tx(world.weth, "deposit()", (), value=10**27)]
     funding += [
-        bench.call_tx(t, "approve(address,uint256)", (positions, 2**256 - 1)) for t in tokens
+        bench.call_tx(t, "approve(address,uint256)", (positions, 2**256 - 1))
+        for t in [*tokens, *bases]
     ]
     bench.transact(world, funding)
     mints = [mint for combo in combos for mint in _mints(world, combo)]
-    bench.transact(world, mints)
+    for start in range(0, len(mints), MINT_CHUNK):  # a block anvil mines within its timeout
+        bench.transact(world, mints[start : start + MINT_CHUNK])
     return [
         TokenEntry(address, symbol, 18) for address, symbol in zip(tokens, symbols, strict=True)
     ]
 
 
-def _combos(tokens: list[str]) -> Iterator[tuple[str, str, int]]:
-    for a, b in itertools.combinations(tokens, 2):
-        token0, token1 = sorted((a, b), key=lambda x: int(x, 16))
-        for fee in FEES:
-            yield token0, token1, fee
+def _combos(tokens: list[str], bases: list[str]) -> Iterator[tuple[str, str, int]]:
+    """Every new token with each base token (the search's cycle starts) on every tier."""
+    for token in tokens:
+        for base in bases:
+            token0, token1 = sorted((token, base), key=lambda x: int(x, 16))
+            for fee in FEES:
+                yield token0, token1, fee
 
 
 def _mints(world: World, combo: tuple[str, str, int]) -> list[dict[str, Any]]:
