@@ -52,5 +52,6 @@ def test_the_cli_route_line_names_the_v3_hop_and_its_fee_tier() -> None:
 def test_the_console_trade_detail_shows_each_pool_s_kind_and_fee() -> None:
     trade = make_trade(route=V3_ROUTE).to_dict()
     lines = dict(detail_lines(trade, ConsoleUnits()))
-    assert "v3·0.05%" in lines["route"] and "v2·0.3%" in lines["route"]
-    assert len(lines["route"]) <= 78, "fits the 80-column detail view"
+    assert lines["pools"] == "v3·0.05% → v2·0.3%"
+    old = make_trade().to_dict()  # a record from before pool kinds: no such line
+    assert "pools" not in dict(detail_lines(old, ConsoleUnits()))
