@@ -245,7 +245,7 @@ async def test_a_v2_v3_dislocation_is_traded_in_the_next_block_and_booked_to_the
     await engine.settled(world, rig.venue)
 
     pool = v3_pool(world, "WBTC", "WETH", 3000)
-    block = v3_swap(world, pool, "WETH", 60 * 10**18)
+    block = v3_swap(world, pool, "WETH", 300 * 10**18)  # through its narrow ranges
     await engine.settled(world, rig.venue, after=block)
 
     trades = await engine.trades()
