@@ -702,7 +702,7 @@ def _evm(config: Config) -> Iterator[Problem]:
         yield "evm.executor", "the address of the ArbExecutor contract", "nothing"
     if not (evm.factories or evm.pairs or evm.v3_factories or evm.v3_pools):
         yield "evm.factories", "at least one factory (or evm.pairs, v3_factories, v3_pools)", "none"
-    yield from _v3(evm)
+    yield from _v3(config)
     if not any(p.kind == "rpc" for p in config.providers):
         yield "providers", 'at least one [[providers]] with kind = "rpc"', "none"
     unknown = [s for s in config.strategy.base_tokens if s not in symbols]
@@ -711,9 +711,21 @@ def _evm(config: Config) -> Iterator[Problem]:
     yield from _key_file(evm.key_file)
 
 
-def _v3(evm: EvmSection) -> Iterator[Problem]:
+def _v3(config: Config) -> Iterator[Problem]:
     """V3 pools: each factory and each listed pool once (a pool listed twice, or a
-    factory twice, would be loaded and traded as two pools)."""
+    factory twice, would be loaded and traded as two pools), and a liquidity source a
+    V3 route can use: `execute` (pair://first-hop, the default) takes V2 pairs only, so
+    without another source every V3 route would be found and refused, block after block."""
+    evm = config.evm
+    if (evm.v3_factories or evm.v3_pools) and not any(
+        p.kind == "liquidity" and not p.url.startswith("pair:") for p in config.providers
+    ):
+        yield (
+            "providers",
+            'a [[providers]] kind = "liquidity" other than pair:// when V3 pools are '
+            "configured (inventory://, uniswap-v3://, balancer-v2://, aave-v3://)",
+            "none",
+        )
     names = [f.name for f in evm.v3_factories]
     if len(set(names)) != len(names):
         yield "evm.v3_factories", "each name once", f"names {names}"

@@ -106,8 +106,34 @@ class EvmExecutor(PaperExecutor):
         one step (consecutive nonces, in plan order); one awaitable per order, its booked
         trade, or `SimulationFailed` for a follow-up that was not sent.
 
-        Raises `SimulationFailed` when the first order would revert (nothing is sent: the
-        rest was planned on its effect) or `GateClosed`."""
+        An order no contract path can carry (a V3 hop with only a V2 flash-swap loan) is
+        left out before anything else: the rest of the plan goes without it (the dry run
+        in sequence still stops at the first follow-up that would revert without it).
+
+        Raises `SimulationFailed` when the first order would revert, or no order can be
+        carried (nothing is sent: the rest was planned on its effect), or `GateClosed`."""
+        refused = {o.id: why for o in opportunities if (why := self._no_path(o))}
+        carried = [o for o in opportunities if o.id not in refused]
+        if not carried:
+            first = opportunities[0]
+            raise self._failed(first.id, refused.get(first.id, "empty plan"), reverted=True)
+        settles = dict(zip((o.id for o in carried), await self._send_carried(carried), strict=True))
+        return [
+            settles[o.id] if o.id in settles else _raises(self._failed(o.id, why, reverted=True))
+            for o, why in ((o, refused.get(o.id, "")) for o in opportunities)
+        ]
+
+    def _no_path(self, opportunity: Opportunity) -> str:
+        """Why no contract entry can carry the opportunity's order ("" when one can)."""
+        loan = self._loans(opportunity.id)
+        first_hop = loan is None or loan.kind == "first-hop"
+        if first_hop and any(hop.kind != "v2" for hop in opportunity.route):
+            return NO_FIRST_HOP_V3
+        return ""
+
+    async def _send_carried(
+        self, opportunities: Sequence[Opportunity]
+    ) -> list[Awaitable[TradeRecord]]:
         if len(opportunities) <= 1:
             payloads = [await self.prepare(o) for o in opportunities]
         else:
@@ -128,7 +154,7 @@ class EvmExecutor(PaperExecutor):
         the orders up to the first follow-up that would revert (the rest was planned on
         its effect). A node without `eth_simulateV1`: the first order alone."""
         orders = [self._with_loan(o, self.order_for(o)) for o in opportunities]
-        datas = [self._calldata(order) for order in orders]
+        datas = self._calldatas(orders)
         first = opportunities[0]
         try:
             results = await self._evm.simulate_plan(datas)
@@ -181,6 +207,19 @@ class EvmExecutor(PaperExecutor):
         """The order borrowing from the lender the approval chose for its opportunity."""
         loan = self._loans(opportunity.id)
         return order if loan is None else dataclasses.replace(order, loan=loan)
+
+    def _calldatas(self, orders: Sequence[ArbOrder]) -> list[str]:
+        """The plan's calls up to the first order no contract path can carry (the rest
+        was planned on its effect); raises `SimulationFailed` when that is the first."""
+        datas: list[str] = []
+        for order in orders:
+            try:
+                datas.append(self._calldata(order))
+            except SimulationFailed:
+                if not datas:
+                    raise
+                break
+        return datas
 
     def _calldata(self, order: ArbOrder) -> str:
         """The order's contract call; an order no contract path can carry (a V3 hop with
@@ -264,6 +303,14 @@ class NoContractPath(ValueError):
     """An order the executor contract has no entry for."""
 
 
+# (worded apart from the lenders' failure words, engine/lenders/sources.py LENDER_REVERTS:
+# the route is the problem here, not the source that is active)
+NO_FIRST_HOP_V3 = (
+    "a route with a V3 hop needs a liquidity source other than pair://first-hop "
+    "(execute takes V2 pairs only): inventory, uniswap-v3, balancer-v2 or aave-v3"
+)
+
+
 def execute_calldata(order: ArbOrder, fees_bps: dict[str, int] | None = None) -> str:
     """The contract call for an order: its pools in route order, the loan, the floor.
 
@@ -274,10 +321,7 @@ def execute_calldata(order: ArbOrder, fees_bps: dict[str, int] | None = None) ->
     lender (a liquidity source: inventory://, uniswap-v3://, balancer-v2://, aave-v3://)."""
     if order.loan.kind == "first-hop":
         if any(hop.kind != "v2" for hop in order.hops):
-            raise NoContractPath(
-                "a route with a V3 hop cannot borrow by a V2 flash swap (pair://first-hop): "
-                "configure a liquidity source (inventory, uniswap-v3, balancer-v2, aave-v3)"
-            )
+            raise NoContractPath(NO_FIRST_HOP_V3)
         pairs = [hop.pool for hop in order.hops]
         return abi.execute(pairs, order.token, order.amount_in, order.min_profit)
     fees = fees_bps or {}

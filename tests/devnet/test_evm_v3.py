@@ -27,9 +27,11 @@ from engine.execution.evm import EvmExecutor, SimulationFailed
 from engine.lenders.loans import loan_of
 from engine.market.evm.abi import calldata
 from engine.market.evm.venue import EvmVenue
+from engine.market.model import Market
 from engine.market.v3 import pool as v3pool
 from engine.market.venue import BlockUpdate
 from engine.strategy.opportunity import Hop, Opportunity
+from engine.strategy.search import ArbitrageSearch
 from tests.devnet.test_evm_trading import (
     Engine,
     Rig,
@@ -51,6 +53,8 @@ WAIT_S = 30.0
 
 
 def v3_config(world: World) -> Config:
+    """The devnet's config with its V3 factory. (Loaded as a file, the config would also
+    need a liquidity source for V3 routes; the tests wire the executor's loans directly.)"""
     config = load(world.config_file)
     assert world.v3 is not None
     config.evm.v3_factories = [V3FactoryEntry(world.v3.name, world.v3.factory)]
@@ -297,7 +301,9 @@ async def test_a_v3_route_without_a_lender_is_refused_before_anything_is_signed(
         nonce = int(
             anvil.rpc(world.rpc_url, "eth_getTransactionCount", [world.operator, "pending"]), 16
         )
-        with pytest.raises(SimulationFailed, match="V3 hop cannot borrow by a V2 flash swap"):
+        with pytest.raises(
+            SimulationFailed, match="V3 hop needs a liquidity source other than pair://first-hop"
+        ):
             await rig.executor.execute(v3_cycle(world, venue, 1_000 * 10**6))
         after = anvil.rpc(world.rpc_url, "eth_getTransactionCount", [world.operator, "pending"])
         assert int(after, 16) == nonce
@@ -349,3 +355,24 @@ async def test_a_reverted_v3_route_is_booked_with_its_reason_and_its_gas(
     assert {h["kind"] for h in trade.route} == {"v2", "v3"}
     assert trade.gas_used > 0 and trade.profit_token == 0
     assert change(start, chain_balances(world, world.operator)) == booked([trade])
+
+
+async def test_a_plan_leaves_out_a_v3_route_it_cannot_carry_and_sends_the_rest(
+    world: World, clean_chain: None, tmp_path: Path
+) -> None:
+    rig = await make_rig(v3_config(world), tmp_path)  # no lender: first-hop only
+    try:
+        update = await anext(rig.venue.blocks())
+        market = rig.venue.market
+        v2_only = Market(market.tokens, {a: p for a, p in market.pools.items() if p.kind == "v2"})
+        v2_only.native, v2_only.quote = market.native, market.quote
+        search = ArbitrageSearch(v2_only, rig.search.config)  # the devnet's V2 dislocations
+        v2 = search.on_block(update.block, frozenset(v2_only.pools), rig.venue.gas_price())[0]
+        settles = await rig.executor.send_plan([v3_cycle(world, rig.venue, 10**9), v2])
+        with pytest.raises(SimulationFailed, match="V3 hop needs a liquidity source"):
+            await settles[0]
+        trade = await asyncio.wait_for(settles[1], WAIT_S)
+    finally:
+        await rig.venue.stop()
+    assert trade.status == "success", trade.revert_reason
+    assert kinds(trade) == {"v2"}

@@ -17,12 +17,17 @@ FACTORY = "0x" + "1f" * 20
 POOL = "0x" + "33" * 20
 
 
-def write(tmp_path: Path, evm: str) -> Path:
+VAULT = "0xBA12222222228d8Ba445958a75a0704d566BF2C8"
+LENDER = f'[[providers]]\nname = "vault"\nkind = "liquidity"\nurl = "balancer-v2://{VAULT}"\n'
+
+
+def write(tmp_path: Path, evm: str, lender: str = LENDER) -> Path:
     path = tmp_path / "arbctl.toml"
     path.write_text(
         '[market]\nvenue = "evm"\nnative = "WETH"\nquote = "USDC"\n'
         f'[evm]\nexecutor = "0x{"ee" * 20}"\n{TOKENS}{evm}'
         '[[providers]]\nname = "node"\nurl = "http://127.0.0.1:8545"\n'
+        f"{lender}"
     )
     return path
 
@@ -69,3 +74,13 @@ def test_v3_pools_listed_twice_or_as_v2_pairs_are_refused(
     with pytest.raises(ConfigError) as raised:
         load(write(tmp_path, evm))
     assert key in str(raised.value) and problem in str(raised.value)
+
+
+def test_v3_pools_without_a_liquidity_source_for_their_routes_are_refused(
+    tmp_path: Path,
+) -> None:
+    first_hop = '[[providers]]\nname = "pair"\nkind = "liquidity"\nurl = "pair://first-hop"\n'
+    for lender in ("", first_hop):
+        with pytest.raises(ConfigError, match="liquidity"):
+            load(write(tmp_path, f'v3_pools = ["{POOL}"]\n', lender))
+    assert load(write(tmp_path, 'pairs = ["0x' + "44" * 20 + '"]\n', "")).evm.pairs
