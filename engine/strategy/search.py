@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Block, Market
-from engine.strategy import exact, kernel
+from engine.strategy import exact, kernel, v3_hops
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
 from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
 from engine.strategy.opportunity import Hop, Opportunity
@@ -146,6 +146,7 @@ class ArbitrageSearch:
         hubs = (*self._table.base_tokens, market.native, market.quote)
         self._prices = PriceGraph(market.pools.values(), [t for t in hubs if t])
         self._coefficients = kernel.HopCoefficients(self._table.pools)
+        self._v3 = v3_hops.V3Prefilter.of(self._table.pools, self._coefficients)
         self._cap = self._cycle_caps()
         n = len(self._table)
         self._gross = np.zeros(n, dtype=np.float64)
@@ -153,12 +154,12 @@ class ArbitrageSearch:
         self._shape_of, self._shapes = _cycle_shapes(self._table)
         self._units: list[int] = []
         self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
-        self._coefficients.refresh_all()
+        self._refresh(None)
         self._evaluate(None)
 
     def rescan(self, block: Block, gas_price: int) -> list[Opportunity]:
         """Re-read every pool and re-evaluate every cycle."""
-        self._coefficients.refresh_all()
+        self._refresh(None)
         self._evaluate(None)
         return self._decide(block, gas_price)
 
@@ -171,11 +172,20 @@ class ArbitrageSearch:
         """
         index = self._table.pool_index
         known = sorted({i for a in changed_pools if (i := index.get(a)) is not None})
-        self._coefficients.refresh(known)
+        self._refresh(known)
         self._evaluate(self._table.cycles_touching(known))
         return self._decide(block, gas_price)
 
     # -- float pre-filter ------------------------------------------------------------------
+
+    def _refresh(self, pools: list[int] | None) -> None:
+        """Re-read these pools' coefficients (None: all); V3 pools as their current range."""
+        if pools is None:
+            self._coefficients.refresh_all()
+        else:
+            self._coefficients.refresh(pools)
+        if self._v3 is not None:
+            self._v3.refresh(range(len(self._table.pools)) if pools is None else pools)
 
     def _evaluate(self, cycles: npt.NDArray[np.int32] | None) -> None:
         """Refresh the float gross profit of these cycles (None: all of them)."""
@@ -186,7 +196,10 @@ class ArbitrageSearch:
         else:
             columns = [row.take(cycles) for row in sides]
             cap = None if self._cap is None else self._cap.take(cycles)
-        _, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
+        if self._v3 is not None:
+            _, gross = self._v3.evaluate(columns, self._cost_factor, cap)
+        else:
+            _, gross = kernel.evaluate(self._coefficients, columns, self._cost_factor, cap)
         if cycles is None:
             self._gross = gross
             self._positive = gross > 0.0
@@ -308,7 +321,10 @@ class ArbitrageSearch:
             return None
         fee_bps = self._config.flash_fee_bps
         cap = self._config.max_amount_in.get(token)
-        found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
+        if v3_hops.has_v3(route):
+            found = v3_hops.walk(v3_hops.legs(self._market, route), fee_bps, cap)
+        else:
+            found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
         if not found.proven:
             self.walks_cut_short += 1
         if found.profit - gas_cost <= 0:
