@@ -25,7 +25,9 @@ from engine.devnet.market_spec import DEADLINE
 from engine.devnet.world import V3PoolRecord, World
 from engine.execution.evm import EvmExecutor, SimulationFailed
 from engine.lenders.loans import loan_of
-from engine.market.evm.abi import calldata
+from engine.market.evm.abi import SYNC_TOPIC, calldata
+from engine.market.evm.rpc import RpcClient
+from engine.market.evm.v3_pools import BURN_TOPIC, MINT_TOPIC, SWAP_TOPIC
 from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
 from engine.market.v3 import pool as v3pool
@@ -376,3 +378,25 @@ async def test_a_plan_leaves_out_a_v3_route_it_cannot_carry_and_sends_the_rest(
         await rig.venue.stop()
     assert trade.status == "success", trade.revert_reason
     assert kinds(trade) == {"v2"}
+
+
+async def test_one_log_query_per_block_brings_the_v2_syncs_and_the_v3_events(
+    world: World, venue: EvmVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries: list[dict[str, Any]] = []
+    original = RpcClient._exchange
+
+    async def recorded(client: RpcClient, body: Any, ids: Any, timeout: Any) -> Any:
+        for request in body if isinstance(body, list) else [body]:
+            if request["method"] == "eth_getLogs":
+                queries.append(request["params"][0])
+        return await original(client, body, ids, timeout)
+
+    monkeypatch.setattr(RpcClient, "_exchange", recorded)
+    pool = v3_pool(world, "WETH", "USDC", 500)
+    block = v3_swap(world, pool, "USDC", 10_000 * 10**6)
+    await next_update(venue, block)
+    per_block = [q for q in queries if "blockHash" in q]
+    assert per_block and len(per_block) == len({q["blockHash"] for q in per_block})
+    (topics,) = {tuple(q["topics"][0]) for q in per_block}
+    assert SYNC_TOPIC in topics and {SWAP_TOPIC, MINT_TOPIC, BURN_TOPIC} <= set(topics)
