@@ -242,6 +242,10 @@ class SimSection:
     # for the next block or a receipt), so a seed replays the same trades; false: blocks
     # come every block_ms whatever the engine does (realistic timing, not reproducible).
     lockstep: bool = True
+    # true: beside the V2 pairs every pair also has a Uniswap V3 pool (fee 3000, several
+    # positions across tick ranges) and the native pairs a second tier (fee 500), so
+    # routes mix pool kinds (engine.market.sim.world); false: V2 pairs only
+    v3_pools: bool = True
 
 
 @dataclass(slots=True)
