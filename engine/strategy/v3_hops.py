@@ -44,6 +44,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -73,8 +74,7 @@ _MAX_EVALS = 512  # route evaluations one exact walk may spend (budget; counted 
 # -- pre-filter --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SideView:
+class SideView(NamedTuple):
     """Float view of one V3 side: in-range (a, b), optimistic (a, b) and the range's cap."""
 
     a: float
@@ -88,17 +88,26 @@ def side_views(state: V3PoolState) -> tuple[SideView, SideView]:
     """(selling token0, selling token1) views of a V3 pool's state."""
     gamma = 1.0 - state.fee_pips / PIPS
     sqrt_price = state.sqrt_price_x96 / _Q96
-    below, above = _ticks_around(state)
-    low = _max_liquidity(state, below, down=True)
-    high = _max_liquidity(state, above, down=False)
-    s_below = _sqrt_at(below[0] if below else MIN_TICK)
-    s_above = _sqrt_at(above[0] if above else MAX_TICK)
-    liquidity = float(state.liquidity)
-    cap0 = liquidity * max(0.0, 1.0 / s_below - 1.0 / sqrt_price) / gamma * _SHRINK
-    cap1 = liquidity * max(0.0, s_above - sqrt_price) / gamma * _SHRINK
+    ticks = state.ticks.initialized()
+    info = state.ticks.info
+    split = bisect_right(ticks, state.tick)
+    low = high = state.liquidity
+    liquidity = low
+    for index in range(split - 1, -1, -1):  # downward: crossing a tick removes its net
+        liquidity -= info[ticks[index]].liquidity_net
+        low = max(low, liquidity)
+    liquidity = high
+    for index in range(split, len(ticks)):
+        liquidity += info[ticks[index]].liquidity_net
+        high = max(high, liquidity)
+    s_below = _sqrt_at(ticks[split - 1] if split else MIN_TICK)
+    s_above = _sqrt_at(ticks[split] if split < len(ticks) else MAX_TICK)
+    active = float(state.liquidity)
+    cap0 = active * max(0.0, 1.0 / s_below - 1.0 / sqrt_price) / gamma * _SHRINK
+    cap1 = active * max(0.0, s_above - sqrt_price) / gamma * _SHRINK
     price = sqrt_price * sqrt_price
-    sell0 = _view(gamma * price, gamma * sqrt_price, liquidity, float(low), cap0)
-    sell1 = _view(gamma / price, gamma / sqrt_price, liquidity, float(high), cap1)
+    sell0 = _view(gamma * price, gamma * sqrt_price, active, float(low), cap0)
+    sell1 = _view(gamma / price, gamma / sqrt_price, active, float(high), cap1)
     return sell0, sell1
 
 
@@ -115,23 +124,6 @@ def _view(a: float, b_times_l: float, liquidity: float, l_max: float, cap: float
 def _sqrt_at(tick: int) -> float:
     """√(1.0001^tick) in floats (the pre-filter's precision; the exact one is TickMath's)."""
     return math.exp(tick * _HALF_LOG_BASE)
-
-
-def _ticks_around(state: V3PoolState) -> tuple[list[int], list[int]]:
-    """Initialised ticks at or below the current tick (nearest first) and above it."""
-    ticks = state.ticks.initialized()
-    split = bisect_right(ticks, state.tick)
-    return ticks[:split][::-1], ticks[split:]
-
-
-def _max_liquidity(state: V3PoolState, ticks: list[int], down: bool) -> int:
-    """The most active liquidity of any range the price can reach moving that way."""
-    liquidity = best = state.liquidity
-    for tick in ticks:
-        net = state.ticks.liquidity_net(tick)
-        liquidity += -net if down else net
-        best = max(best, liquidity)
-    return best
 
 
 class V3Prefilter:
@@ -159,18 +151,25 @@ class V3Prefilter:
         if not len(pool_indices):
             return
         coefficients = self._coefficients
-        sides = np.concatenate([2 * np.asarray(pool_indices), 2 * np.asarray(pool_indices) + 1])
-        self.a_hi[sides] = coefficients.a[sides]
-        self.b_hi[sides] = coefficients.b[sides]
+        every = np.asarray(pool_indices, dtype=np.int64)
+        both = np.concatenate([2 * every, 2 * every + 1])
+        self.a_hi[both] = coefficients.a[both]  # V2 sides: the same as the in-range ones
+        self.b_hi[both] = coefficients.b[both]
+        sides: list[int] = []
+        views: list[SideView] = []
+        pools, v3 = self._pools, self._v3
         for index in pool_indices:
-            if index not in self._v3:
-                continue
-            state = self._pools[index].v3
-            assert state is not None
-            for side, view in zip((2 * index, 2 * index + 1), side_views(state), strict=True):
-                coefficients.a[side], coefficients.b[side] = view.a, view.b
-                self.a_hi[side], self.b_hi[side] = view.a_hi, view.b_hi
-                self.cap[side] = view.cap
+            if index in v3:
+                state = pools[index].v3
+                assert state is not None
+                sides += (2 * index, 2 * index + 1)
+                views += side_views(state)
+        if not sides:
+            return
+        at = np.array(sides, dtype=np.int64)
+        columns = np.array(views, dtype=np.float64).T  # a, b, a_hi, b_hi, cap
+        coefficients.a[at], coefficients.b[at] = columns[0], columns[1]
+        self.a_hi[at], self.b_hi[at], self.cap[at] = columns[2], columns[3], columns[4]
 
     def refresh_all(self) -> None:
         self.refresh(range(len(self._pools)))
@@ -308,9 +307,7 @@ def hint(route: Sequence[Leg], flash_fee_bps: int = 0) -> tuple[int, int]:
     a, b = 1.0, 0.0
     for leg in route:
         if isinstance(leg, V3Leg):
-            sell0, sell1 = side_views(leg.state)
-            view = sell0 if leg.zero_for_one else sell1
-            leg_a, leg_b = view.a, view.b
+            leg_a, leg_b = _in_range(leg.state, leg.zero_for_one)
         else:
             reserve_in, reserve_out, fee_bps = leg
             gamma = (FEE_DENOMINATOR - fee_bps) / FEE_DENOMINATOR
@@ -324,6 +321,20 @@ def hint(route: Sequence[Leg], flash_fee_bps: int = 0) -> tuple[int, int]:
     curvature = 2.0 * a * b / (1.0 + b * x) ** 3
     flat = math.sqrt(8.0 / curvature) if curvature > 0.0 else 0.0
     return int(x), int(min(flat, x))
+
+
+def _in_range(state: V3PoolState, zero_for_one: bool) -> tuple[float, float]:
+    """(a, b) of the side on its in-range virtual reserves (`side_views` when the range
+    is empty, which needs the tick walk)."""
+    if state.liquidity <= 0:
+        sell0, sell1 = side_views(state)
+        view = sell0 if zero_for_one else sell1
+        return view.a, view.b
+    gamma = 1.0 - state.fee_pips / PIPS
+    sqrt_price = state.sqrt_price_x96 / _Q96
+    if zero_for_one:
+        return gamma * sqrt_price * sqrt_price, gamma * sqrt_price / state.liquidity
+    return gamma / (sqrt_price * sqrt_price), gamma / (sqrt_price * state.liquidity)
 
 
 def walk(route: Sequence[Leg], flash_fee_bps: int = 0, cap: int | None = None) -> exact.Optimum:
@@ -376,14 +387,15 @@ class _Golden:
     def _bracket(self, start: int) -> tuple[int, int, int]:
         """(low, mid, high) with P(mid) >= P(low), P(high) (or low/high at the ends)."""
         mid = start
-        step = max(_MIN_STEP, mid >> _FIRST_STEP_SHIFT)
+        first = max(_MIN_STEP, self._width // 2, mid >> _FIRST_STEP_SHIFT)
+        step = first
         high = min(self._hi, mid + step)
         if high > mid and self.value(high) > self.value(mid):
             while high < self._hi and self.value(high) > self.value(mid):
                 mid, step = high, 2 * step
                 high = min(self._hi, mid + step)
             return max(1, mid - step // 2), mid, high
-        step = max(_MIN_STEP, mid >> _FIRST_STEP_SHIFT)
+        step = first
         low = max(1, mid - step)
         while low > 1 and self.value(low) > self.value(mid):
             mid, step = low, 2 * step
