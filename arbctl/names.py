@@ -54,11 +54,12 @@ class Names:
         return units.money(amount, self.unit(token), plus=plus)
 
     def route(self, hops: Any) -> str:
-        """`WETH→USDC→WETH` from a hop list."""
+        """`WETH→USDC→WETH` from a hop list; a V3 hop names its kind and fee tier after
+        its output: `WETH→USDC v3·0.05%→WETH`."""
         if not isinstance(hops, Sequence) or isinstance(hops, str) or not hops:
             return str(hops or "")
-        path = [h.get("token_in") for h in hops] + [hops[-1].get("token_out")]
-        return "→".join(self.symbol(t) for t in path)
+        steps = [self.symbol(h.get("token_out")) + units.hop_suffix(h) for h in hops]
+        return "→".join([self.symbol(hops[0].get("token_in")), *steps])
 
     def kinds(self, hops: Any) -> str:
         """The pools' dex names along a route: `uniswap/sushiswap`."""

@@ -244,6 +244,10 @@ class SimSection:
     # for the next block or a receipt), so a seed replays the same trades; false: blocks
     # come every block_ms whatever the engine does (realistic timing, not reproducible).
     lockstep: bool = True
+    # true: beside the V2 pairs every pair also has a Uniswap V3 pool (fee 3000, several
+    # positions across tick ranges) and the native pairs a second tier (fee 500), so
+    # routes mix pool kinds (engine.market.sim.world); false: V2 pairs only
+    v3_pools: bool = True
 
 
 @dataclass(slots=True)
@@ -262,6 +266,16 @@ class FactoryEntry:
 
 
 @dataclass(slots=True)
+class V3FactoryEntry:
+    """A Uniswap V3 (or fork) factory: its pools are found from its PoolCreated logs,
+    read from `from_block` (the factory's deployment block saves the provider work)."""
+
+    name: Name
+    address: Address
+    from_block: Annotated[int, Range(0, 2**63)] = 0
+
+
+@dataclass(slots=True)
 class EvmSection:
     chain_id: Annotated[int, Range(1, 2**53)] = 1
     key_file: str = ""  # hex private key in a 0600 file
@@ -270,6 +284,11 @@ class EvmSection:
     tokens: list[TokenEntry] = field(default_factory=list)
     factories: list[FactoryEntry] = field(default_factory=list)
     pairs: list[Address] = field(default_factory=list)  # explicit; default: allPairs
+    v3_factories: list[V3FactoryEntry] = field(default_factory=list)
+    v3_pools: list[Address] = field(default_factory=list)  # explicit; default: PoolCreated
+    # tick bitmap words (256 spacings each) loaded eagerly on each side of a V3 pool's
+    # price; farther ones are loaded when the price moves near them
+    v3_word_radius: Annotated[int, Range(0, 64)] = 2
     poll_interval_ms: Annotated[int, Range(10, 60_000)] = 500
     max_priority_fee_gwei: Annotated[float, Range(0, 10_000)] = 2.0
     # hex key in its own 0600 file that signs bundle relay requests (X-Flashbots-Signature):
@@ -729,14 +748,44 @@ def _evm(config: Config) -> Iterator[Problem]:
         yield "evm.tokens", "each symbol once", f"symbols {symbols}"
     if not evm.executor:
         yield "evm.executor", "the address of the ArbExecutor contract", "nothing"
-    if not evm.factories and not evm.pairs:
-        yield "evm.factories", "at least one factory (or evm.pairs)", "none"
+    if not (evm.factories or evm.pairs or evm.v3_factories or evm.v3_pools):
+        yield "evm.factories", "at least one factory (or evm.pairs, v3_factories, v3_pools)", "none"
+    yield from _v3(config)
     if not any(p.kind == "rpc" for p in config.providers):
         yield "providers", 'at least one [[providers]] with kind = "rpc"', "none"
     unknown = [s for s in config.strategy.base_tokens if s not in symbols]
     if unknown:
         yield "strategy.base_tokens", f"symbols among evm.tokens {symbols}", repr(unknown)
     yield from _key_file(evm.key_file)
+
+
+def _v3(config: Config) -> Iterator[Problem]:
+    """V3 pools: each factory and each listed pool once (a pool listed twice, or a
+    factory twice, would be loaded and traded as two pools), and a liquidity source a
+    V3 route can use: `execute` (pair://first-hop, the default) takes V2 pairs only, so
+    without another source every V3 route would be found and refused, block after block."""
+    evm = config.evm
+    if (evm.v3_factories or evm.v3_pools) and not any(
+        p.kind == "liquidity" and not p.url.startswith("pair:") for p in config.providers
+    ):
+        yield (
+            "providers",
+            'a [[providers]] kind = "liquidity" other than pair:// when V3 pools are '
+            "configured (inventory://, uniswap-v3://, balancer-v2://, aave-v3://)",
+            "none",
+        )
+    names = [f.name for f in evm.v3_factories]
+    if len(set(names)) != len(names):
+        yield "evm.v3_factories", "each name once", f"names {names}"
+    factories = [f.address.lower() for f in evm.v3_factories]
+    if len(set(factories)) != len(factories):
+        yield "evm.v3_factories", "each factory address once", "an address listed twice"
+    pools = [a.lower() for a in evm.v3_pools]
+    if len(set(pools)) != len(pools):
+        yield "evm.v3_pools", "each pool address once", "an address listed twice"
+    v2 = {a.lower() for a in evm.pairs}
+    if v2 & set(pools):
+        yield "evm.v3_pools", "V3 pools only", "an address also listed in evm.pairs"
 
 
 def _key_file(path_text: str) -> Iterator[Problem]:

@@ -177,3 +177,25 @@ def duration(seconds: float | None, *, tenths: bool = False, missing: str = EM_D
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def fee_tier(fee_pips: int) -> str:
+    """A pool fee in millionths as a person reads it: 500 → `0.05%`, 3000 → `0.3%`."""
+    whole, part = divmod(int(fee_pips), 10_000)
+    return f"{whole}.{part:04d}".rstrip("0").rstrip(".") + "%"
+
+
+def pool_label(hop: Any) -> str:
+    """A route hop's pool kind and fee, `v3·0.05%`; "" for a hop that does not say (a
+    record written before pools had kinds)."""
+    kind = hop.get("kind") if hasattr(hop, "get") else None
+    if not kind:
+        return ""
+    fee = hop.get("fee_pips")
+    return f"{kind}·{fee_tier(fee)}" if isinstance(fee, int) else str(kind)
+
+
+def hop_suffix(hop: Any) -> str:
+    """What a route line adds after a hop's output token: ` v3·0.05%` for a V3 hop,
+    nothing for a V2 pair (the default every route line already implies)."""
+    return f" {pool_label(hop)}" if hasattr(hop, "get") and hop.get("kind") == "v3" else ""

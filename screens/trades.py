@@ -16,6 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from engine.units import pool_label
 from screens import formats
 from screens.state import ConsoleModel, Units
 from screens.subscreen import SubScreen
@@ -93,13 +94,16 @@ def detail_lines(trade: dict[str, Any], units: Units) -> list[tuple[str, str]]:
     t_dec = units.decimals_of(token)
     q, n = units.quote_decimals, units.native_decimals
     qs, ns = units.quote_symbol, units.native_symbol
-    route = " → ".join(formats.short(h.get("pool"), 14) for h in trade.get("route") or [])
+    hops = trade.get("route") or []
+    route = " → ".join(formats.short(h.get("pool"), 14) for h in hops)
+    kinds = " → ".join(pool_label(h) or "?" for h in hops)
     return [
         ("id", str(trade.get("id"))),
         ("status", str(trade.get("status"))),
         ("revert reason", str(trade.get("revert_reason") or "–")),
         ("venue", str(trade.get("venue") or "–")),
-        ("route", f"{len(trade.get('route') or [])} hops: {route}"),
+        ("route", f"{len(hops)} hops: {route}"),
+        *([("pools", kinds)] if any(pool_label(h) for h in hops) else []),
         ("token", f"{symbol} {token}"),
         ("amount in", _amount(trade.get("amount_in"), t_dec, symbol)),
         ("amount out", _amount(trade.get("amount_out"), t_dec, symbol)),

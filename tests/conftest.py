@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-BASE_CONFIG = "[sim]\nblock_ms = 50\n"
+BASE_CONFIG = "[sim]\nblock_ms = 50\nv3_pools = false\n"
 CLI_TIMEOUT_S = 60
 
 

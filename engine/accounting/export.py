@@ -27,7 +27,7 @@ from typing import Any
 from engine.ledger.records import TradeRecord
 from engine.ledger.store import LedgerStore
 from engine.market.model import Market
-from engine.units import to_text
+from engine.units import hop_suffix, to_text
 
 EXACT_COLUMNS = tuple(f.name for f in fields(TradeRecord))
 _TYPES = typing.get_type_hints(TradeRecord)
@@ -144,12 +144,16 @@ def _utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _route_symbols(route: Sequence[Mapping[str, str]], units: Units) -> str:
-    """`WETH>USDC>WETH`; an address the market does not know stays an address."""
+def _route_symbols(route: Sequence[Mapping[str, Any]], units: Units) -> str:
+    """`WETH>USDC>WETH`, a V3 hop with its kind and fee tier (`WETH>USDC v3·0.05%>WETH`);
+    an address the market does not know stays an address."""
     if not route:
         return ""
-    path = [hop.get("token_in", "?") for hop in route] + [route[-1].get("token_out", "?")]
-    return ">".join(units.symbols.get(token, token) for token in path)
+    named = [units.symbols.get(t, t) for t in [route[0].get("token_in", "?")]]
+    for hop in route:
+        token = hop.get("token_out", "?")
+        named.append(units.symbols.get(token, token) + hop_suffix(hop))
+    return ">".join(named)
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -106,8 +106,34 @@ class EvmExecutor(PaperExecutor):
         one step (consecutive nonces, in plan order); one awaitable per order, its booked
         trade, or `SimulationFailed` for a follow-up that was not sent.
 
-        Raises `SimulationFailed` when the first order would revert (nothing is sent: the
-        rest was planned on its effect) or `GateClosed`."""
+        An order no contract path can carry (a V3 hop with only a V2 flash-swap loan) is
+        left out before anything else: the rest of the plan goes without it (the dry run
+        in sequence still stops at the first follow-up that would revert without it).
+
+        Raises `SimulationFailed` when the first order would revert, or no order can be
+        carried (nothing is sent: the rest was planned on its effect), or `GateClosed`."""
+        refused = {o.id: why for o in opportunities if (why := self._no_path(o))}
+        carried = [o for o in opportunities if o.id not in refused]
+        if not carried:
+            first = opportunities[0]
+            raise self._failed(first.id, refused.get(first.id, "empty plan"), reverted=True)
+        settles = dict(zip((o.id for o in carried), await self._send_carried(carried), strict=True))
+        return [
+            settles[o.id] if o.id in settles else _raises(self._failed(o.id, why, reverted=True))
+            for o, why in ((o, refused.get(o.id, "")) for o in opportunities)
+        ]
+
+    def _no_path(self, opportunity: Opportunity) -> str:
+        """Why no contract entry can carry the opportunity's order ("" when one can)."""
+        loan = self._loans(opportunity.id)
+        first_hop = loan is None or loan.kind == "first-hop"
+        if first_hop and any(hop.kind != "v2" for hop in opportunity.route):
+            return NO_FIRST_HOP_V3
+        return ""
+
+    async def _send_carried(
+        self, opportunities: Sequence[Opportunity]
+    ) -> list[Awaitable[TradeRecord]]:
         if len(opportunities) <= 1:
             payloads = [await self.prepare(o) for o in opportunities]
         else:
@@ -128,7 +154,7 @@ class EvmExecutor(PaperExecutor):
         the orders up to the first follow-up that would revert (the rest was planned on
         its effect). A node without `eth_simulateV1`: the first order alone."""
         orders = [self._with_loan(o, self.order_for(o)) for o in opportunities]
-        datas = [self._calldata(order) for order in orders]
+        datas = self._calldatas(orders)
         first = opportunities[0]
         try:
             results = await self._evm.simulate_plan(datas)
@@ -182,9 +208,27 @@ class EvmExecutor(PaperExecutor):
         loan = self._loans(opportunity.id)
         return order if loan is None else dataclasses.replace(order, loan=loan)
 
+    def _calldatas(self, orders: Sequence[ArbOrder]) -> list[str]:
+        """The plan's calls up to the first order no contract path can carry (the rest
+        was planned on its effect); raises `SimulationFailed` when that is the first."""
+        datas: list[str] = []
+        for order in orders:
+            try:
+                datas.append(self._calldata(order))
+            except SimulationFailed:
+                if not datas:
+                    raise
+                break
+        return datas
+
     def _calldata(self, order: ArbOrder) -> str:
+        """The order's contract call; an order no contract path can carry (a V3 hop with
+        a V2 flash-swap loan) is refused here, before any dry run: nothing is sent."""
         pool_fees = {hop.pool: self._market.pools[hop.pool].fee_bps for hop in order.hops}
-        return execute_calldata(order, pool_fees)
+        try:
+            return execute_calldata(order, pool_fees)
+        except NoContractPath as exc:
+            raise self._failed(order.order_id, str(exc), reverted=True) from None
 
     def _payload(self, opportunity: Opportunity, order: ArbOrder, data: str, gas: int) -> EvmOrder:
         """Gas limit and fee caps: the bid's tip (the venue's own when none was bid)."""
@@ -243,7 +287,7 @@ class EvmExecutor(PaperExecutor):
         else:
             return None
         receipt = dataclasses.replace(receipt, mined_at=float(mined.timestamp))
-        trade = self._book(_opportunity(order, mined.block, when), receipt, when)
+        trade = self._book(_opportunity(self._market, order, mined.block, when), receipt, when)
         return dataclasses.replace(trade, id=f"evm-recovered-{mined.hash}", recovered=True)
 
 
@@ -255,17 +299,33 @@ def _route_key(order: ArbOrder) -> tuple[str, ...]:
     return (order.token, order.loan.kind, order.loan.lender, *(hop.pool for hop in order.hops))
 
 
+class NoContractPath(ValueError):
+    """An order the executor contract has no entry for."""
+
+
+# (worded apart from the lenders' failure words, engine/lenders/sources.py LENDER_REVERTS:
+# the route is the problem here, not the source that is active)
+NO_FIRST_HOP_V3 = (
+    "a route with a V3 hop needs a liquidity source other than pair://first-hop "
+    "(execute takes V2 pairs only): inventory, uniswap-v3, balancer-v2 or aave-v3"
+)
+
+
 def execute_calldata(order: ArbOrder, fees_bps: dict[str, int] | None = None) -> str:
     """The contract call for an order: its pools in route order, the loan, the floor.
 
     A first-hop loan is `execute` (the route's first pair lends by a flash swap); any
     other loan is `run`, whose floor excludes the lender's fee because the contract adds
-    the fee the lender actually charges."""
+    the fee the lender actually charges. `run` names each hop's kind (V2 pair with its
+    fee, or V3 pool); `execute` knows V2 pairs only, so a route with a V3 hop needs a
+    lender (a liquidity source: inventory://, uniswap-v3://, balancer-v2://, aave-v3://)."""
     if order.loan.kind == "first-hop":
+        if any(hop.kind != "v2" for hop in order.hops):
+            raise NoContractPath(NO_FIRST_HOP_V3)
         pairs = [hop.pool for hop in order.hops]
         return abi.execute(pairs, order.token, order.amount_in, order.min_profit)
     fees = fees_bps or {}
-    hops = [(hop.pool, hop.token_out, fees.get(hop.pool, 30)) for hop in order.hops]
+    hops = [(hop.kind, hop.pool, hop.token_out, fees.get(hop.pool, 30)) for hop in order.hops]
     floor = max(1, order.min_profit - order.flash_fee)
     return abi.run(hops, order.token, order.amount_in, floor, order.loan.kind, order.loan.lender)
 
@@ -278,16 +338,21 @@ def _order_from_calldata(
     if str(tx.get("to") or "").lower() != executor.lower():
         return None
     data = str(tx.get("input") or "")
-    decoded = abi.decode_execute(data) or abi.decode_run(data)
-    if decoded is None:
-        return None
-    pairs, token_in, amount_in, min_profit = decoded
+    executed = abi.decode_execute(data)
+    if executed is not None:
+        pairs, token_in, amount_in, min_profit = executed
+        kinded = [("v2", pair) for pair in pairs]
+    else:
+        ran = abi.decode_run_hops(data)
+        if ran is None:
+            return None
+        kinded, token_in, amount_in, min_profit = ran
     token = _known(market.tokens, token_in)
     return ArbOrder(
         order_id=f"recovered-{mined.hash}",
         token=token,
         amount_in=amount_in,
-        hops=_hops(market, pairs, token),
+        hops=_hops(market, kinded, token),
         min_profit=min_profit,
         flash_fee=flash_fee(amount_in, flash_fee_bps),
         gas_limit=int(tx["gas"], 16),
@@ -296,16 +361,16 @@ def _order_from_calldata(
     )
 
 
-def _hops(market: Market, pairs: list[str], token: str) -> tuple[SwapHop, ...]:
-    """The route through `pairs` from `token`; a pool the market does not list ends what
-    can be named (its hop and the ones after it carry an empty token)."""
+def _hops(market: Market, pairs: list[tuple[str, str]], token: str) -> tuple[SwapHop, ...]:
+    """The route through (kind, pool) `pairs` from `token`; a pool the market does not
+    list ends what can be named (its hop and the ones after it carry an empty token)."""
     hops = []
     current = token
-    for pair in pairs:
+    for kind, pair in pairs:
         address = _known(market.pools, pair)
         pool = market.pools.get(address)
         following = pool.other(current) if pool is not None and current else ""
-        hops.append(SwapHop(address, current, following, 0))
+        hops.append(SwapHop(address, current, following, 0, kind))
         current = following
     return tuple(hops)
 
@@ -359,13 +424,19 @@ def _cancel_receipt(mined: MinedTx, owner: str, when: float) -> Receipt:
     )
 
 
-def _opportunity(order: ArbOrder, block: int, when: float) -> Opportunity:
+def _hop(market: Market, hop: SwapHop) -> Hop:
+    route_hop = Hop(hop.pool, hop.token_in, hop.token_out, hop.kind)
+    pool = market.pools.get(hop.pool)
+    return route_hop if pool is None else dataclasses.replace(route_hop, fee_pips=pool.fee_pips)
+
+
+def _opportunity(market: Market, order: ArbOrder, block: int, when: float) -> Opportunity:
     """What booking needs of the opportunity. Its id and the search's estimates are not
     on chain: an empty id and an expected profit of 0."""
     return Opportunity(
         id="",
         block_number=block,
-        route=tuple(Hop(h.pool, h.token_in, h.token_out) for h in order.hops),
+        route=tuple(_hop(market, h) for h in order.hops),
         token=order.token,
         amount_in=order.amount_in,
         amount_out=0,

@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from engine.execution.gate import SendGate
 from engine.ledger.records import TradeRecord
-from engine.market.amm import FEE_DENOMINATOR, get_amounts_out
+from engine.market.amm import FEE_DENOMINATOR
+from engine.market.quote import amounts_along
 from engine.market.venue import ArbOrder, Receipt, SwapHop, Venue
 from engine.strategy.gas_model import GasModel, route_shape
 from engine.strategy.opportunity import Opportunity
@@ -126,15 +127,11 @@ class PaperExecutor:
         on reserves the orders before it leave), else from the live reserves."""
         amounts = [opportunity.amount_in, *opportunity.hop_outputs]
         if not opportunity.hop_outputs:
-            pools = self._market.pools
-            path = []
-            for hop in opportunity.route:
-                pool = pools[hop.pool]
-                path.append((*pool.reserves_for(hop.token_in), pool.fee_bps))
-            amounts = get_amounts_out(opportunity.amount_in, path)
+            route = [(hop.pool, hop.token_in) for hop in opportunity.route]
+            amounts = amounts_along(self._market.pools, route, opportunity.amount_in)
         keep = FEE_DENOMINATOR - self._slippage_bps
         return tuple(
-            SwapHop(hop.pool, hop.token_in, hop.token_out, out * keep // FEE_DENOMINATOR)
+            SwapHop(hop.pool, hop.token_in, hop.token_out, out * keep // FEE_DENOMINATOR, hop.kind)
             for hop, out in zip(opportunity.route, amounts[1:], strict=True)
         )
 

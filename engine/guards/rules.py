@@ -22,8 +22,10 @@ from typing import Any, ClassVar, Literal
 from engine.guards.stats import DAY_S, TradeStats, day_start
 from engine.guards.thresholds import Thresholds
 from engine.ledger.writer import LedgerHealth
-from engine.market.amm import FEE_DENOMINATOR, UniswapV2Error, get_amounts_out
+from engine.market.amm import FEE_DENOMINATOR, UniswapV2Error
 from engine.market.model import Pool
+from engine.market.quote import amounts_along, marginal_after_fee
+from engine.market.v3.errors import UniswapV3Error
 from engine.market.venue import BlockUpdate
 from engine.providers.selector import ProviderStatus
 from engine.strategy.opportunity import Opportunity
@@ -194,28 +196,28 @@ class MaxPriceImpact(OpportunityRule):
     def read(self, opportunity: Opportunity, ctx: MarketContext) -> Reading:
         try:
             impact = price_impact_bps(opportunity, ctx.pools)
-        except (KeyError, UniswapV2Error):
+        except (KeyError, UniswapV2Error, UniswapV3Error):
             return Reading(None, True, "price impact cannot be computed: pool missing or empty")
         return self.judge(impact)
 
 
 def price_impact_bps(opportunity: Opportunity, pools: Mapping[str, Pool]) -> int:
     """1 - actual/ideal output, in bps rounded up, where ideal is the input carried
-    through every hop at the pool's mid price less its fee: what is left is exactly what
-    the trade's own size costs it. Uses the live reserves, as the send will.
+    through every hop at the pool's marginal price less its fee: what is left is exactly
+    what the trade's own size costs it. Uses the live state, as the send will: a V2 hop's
+    reserves, a V3 hop's exact swap (crossing ticks) against its `sqrtPriceX96`.
 
-    Exact in integers: ideal = num/den with num = amount·Π(reserve_out·(D − fee)) and
-    den = Π(reserve_in·D), so the loss is (num − actual·den)·D / num, rounded up. (Sizing
-    evaluates this many times per opportunity, on the loop: no Fraction arithmetic.)"""
-    path = []
+    Exact in integers: ideal = num/den, the product of each hop's marginal rate after
+    fee (engine.market.quote), so the loss is (num − actual·den)·D / num, rounded up.
+    (Sizing evaluates this many times per opportunity, on the loop: no Fractions.)"""
     num, den = opportunity.amount_in, 1
     for hop in opportunity.route:
-        pool = pools[hop.pool]
-        reserve_in, reserve_out = pool.reserves_for(hop.token_in)
-        path.append((reserve_in, reserve_out, pool.fee_bps))
-        num *= reserve_out * (FEE_DENOMINATOR - pool.fee_bps)
-        den *= reserve_in * FEE_DENOMINATOR
-    actual = get_amounts_out(opportunity.amount_in, path)[-1]
+        hop_num, hop_den = marginal_after_fee(pools[hop.pool], hop.token_in)
+        num, den = num * hop_num, den * hop_den
+    if num <= 0:
+        raise UniswapV2Error("a pool on the route is empty")
+    route = [(hop.pool, hop.token_in) for hop in opportunity.route]
+    actual = amounts_along(pools, route, opportunity.amount_in)[-1]
     lost = (num - actual * den) * FEE_DENOMINATOR
     return max(0, -(-lost // num))
 

@@ -160,7 +160,7 @@ def _live_path(opportunity: Opportunity, ctx: MarketContext) -> list[tuple[int, 
     path = []
     for hop in opportunity.route:
         pool = ctx.pools.get(hop.pool)
-        if pool is None:
+        if pool is None or pool.v3 is not None:  # V3: exact search's to size, not V2 math
             return None
         reserve_in, reserve_out = pool.reserves_for(hop.token_in)
         if reserve_in <= 0 or reserve_out <= 0:

@@ -23,7 +23,7 @@ class TradeRecord:
     id: str
     opportunity_id: str
     venue: str  # "sim" | "evm"
-    route: list[dict[str, str]]  # [{"pool", "token_in", "token_out"}, ...]
+    route: list[dict[str, Any]]  # [{"pool", "token_in", "token_out", "kind", "fee_pips"}]
     token: str  # address of the cycle's start/end token
     token_symbol: str
     amount_in: int

@@ -66,6 +66,7 @@ class SwapHop:
     token_in: str
     token_out: str
     min_out: int  # per-hop slippage bound: below it the pair call reverts
+    kind: str = "v2"  # the pool's kind (engine.market.model.PoolKind): the contract's hop
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class SwapHop:
             "token_in": self.token_in,
             "token_out": self.token_out,
             "min_out": self.min_out,
+            "kind": self.kind,
         }
 
 

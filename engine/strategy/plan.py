@@ -8,7 +8,8 @@ exact optimum (`exact.walk`, the search's own function, with the same cap and st
 budget), its exact per-hop outputs, and the net after the same gas cost and flash fee.
 `take` then applies the order's exact effect to the copy, so the next candidate is priced
 on the reserves the first one leaves behind, to the unit (V2 pairs: the input is added
-to reserve_in, the floored output taken from reserve_out).
+to reserve_in, the floored output taken from reserve_out; V3 pools: the exact swap,
+ticks crossed included, applied to the plan's own copy of the pool's state).
 
 Greedy by net value (`greedy`): `best` re-prices the remaining candidates on the current
 copy and returns the one worth most in quote; `take` applies it; again until nothing pays.
@@ -28,7 +29,8 @@ from collections.abc import Iterable, Mapping
 
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Market
-from engine.strategy import exact
+from engine.market.v3.pool import V3PoolState, apply_swap, swap
+from engine.strategy import exact, v3_hops
 from engine.strategy.opportunity import Hop, Opportunity
 
 _MAX_WALK_STEPS = exact.SAFETY_STEPS  # as the search: the proven exact optimum
@@ -44,6 +46,7 @@ class Plan:
         self._flash_fee_bps = flash_fee_bps
         self._caps = dict(max_amount_in or {})
         self._reserves: dict[str, tuple[int, int]] = {}  # pool -> (reserve0, reserve1) after
+        self._v3: dict[str, V3PoolState] = {}  # V3 pool -> its state after (a copy)
         self.taken: list[Opportunity] = []
 
     @property
@@ -67,12 +70,16 @@ class Plan:
         path = self.path(opportunity.route)
         if any(r_in <= 0 or r_out <= 0 for r_in, r_out, _ in path):
             return None
+        legs = self._legs(opportunity.route) if v3_hops.has_v3(opportunity.route) else None
         if amount_in is None:
             cap = self._caps.get(opportunity.token)
-            amount_in = exact.walk(path, self._flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
+            if legs is not None:
+                amount_in = v3_hops.walk(legs, self._flash_fee_bps, cap).amount_in
+            else:
+                amount_in = exact.walk(path, self._flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
         if amount_in <= 0:
             return None
-        outputs = _outputs(amount_in, path)
+        outputs = _outputs(amount_in, path) if legs is None else v3_hops.outputs(legs, amount_in)
         if outputs is None:
             return None
         flash = exact.flash_fee(amount_in, self._flash_fee_bps)
@@ -120,9 +127,31 @@ class Plan:
                 self._reserves[hop.pool] = (r0 + amount, r1 - out)
             else:
                 self._reserves[hop.pool] = (r0 - out, r1 + amount)
+            if pool.v3 is not None:
+                self._swap_copy(hop, amount)
             amount = out
         self.taken.append(priced)
         return priced
+
+    def _legs(self, route: Iterable[Hop]) -> list[v3_hops.Leg]:
+        """The route's hops as the plan leaves them: V2 on its reserves, V3 on its copy."""
+        out = []
+        for hop in route:
+            pool = self._market.pools[hop.pool]
+            r0, r1 = self._reserves.get(hop.pool, (pool.reserve0, pool.reserve1))
+            view = dataclasses.replace(pool, reserve0=r0, reserve1=r1)
+            out.append(v3_hops.leg_of(view, hop.token_in, self._v3.get(hop.pool)))
+        return out
+
+    def _swap_copy(self, hop: Hop, amount: int) -> None:
+        """Apply the exact swap of `amount` to the plan's copy of the hop's V3 pool."""
+        pool = self._market.pools[hop.pool]
+        state = self._v3.get(hop.pool)
+        if state is None:
+            assert pool.v3 is not None
+            state = self._v3[hop.pool] = pool.v3.copy()
+        result = swap(state, hop.token_in == pool.token0, amount)
+        apply_swap(state, result.sqrt_price_x96, result.tick, result.liquidity)
 
 
 def greedy(

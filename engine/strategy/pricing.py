@@ -94,6 +94,9 @@ def _is_live(pool: Pool) -> bool:
 
 
 def _pool_rate(pool: Pool, src: str) -> Rate:
+    if pool.v3 is not None:  # a V3 pool's balances are no price; its sqrtPriceX96 is
+        price, q192 = pool.v3.sqrt_price_x96**2, 1 << 192
+        return Rate(price, q192) if src == pool.token0 else Rate(q192, price)
     reserve_src, reserve_dst = pool.reserves_for(src)
     return Rate(reserve_dst, reserve_src)
 

@@ -15,9 +15,14 @@ the changed pools are de-duplicated and re-evaluated, and the ranking reads a
 `CandidateSet` (engine.strategy.candidates) updated from those cycles only, instead of
 every gross-positive cycle. When a block touches so many cycles that evaluating all of
 them in table order is cheaper than gathering the touched ones, the block takes a full
-pass instead (`_FULL_PASS_RATIO`); both paths leave the same numbers. An exact walk's
-result depends only on the route's reserves, so it is kept per cycle and start and
-reused while those reserves are unchanged (gas is charged afresh every block).
+pass instead (`_FULL_PASS_RATIO`); both paths leave the same numbers, and with V3 pools
+in the table both evaluate through `v3_hops.V3Prefilter` (range capacities honoured). A
+V2-only route's exact walk depends only on its reserves, so it is kept per cycle and
+start and reused while those reserves are unchanged (gas is charged afresh every block);
+a route with a V3 hop is not kept here (its walk also depends on the V3 price, tick,
+liquidity and ticks; `v3_hops.walk` memoises on all of them). Gas is per route shape,
+whose legs name their kind, so a V3 leg's cost is the shape's and the candidate set's
+ranking (gross - gas(shape, token)) x to_quote(token) holds for V3 cycles too.
 
 The search is synchronous and never awaits. The pipeline runs it on the market's worker
 thread (`engine.market.worker`), off the event loop. It reads the market's Pool objects
@@ -37,7 +42,7 @@ import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Block, Market, Pool
-from engine.strategy import exact, kernel
+from engine.strategy import exact, kernel, v3_hops
 from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
 from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
@@ -200,6 +205,7 @@ class ArbitrageSearch:
         hubs = (*self._table.base_tokens, market.native, market.quote)
         self._prices = PriceGraph(market.pools.values(), [t for t in hubs if t])
         self._coefficients = kernel.HopCoefficients(self._table.pools)
+        self._v3 = v3_hops.V3Prefilter.of(self._table.pools, self._coefficients)
         self._cap = self._cycle_caps()
         n = len(self._table)
         self._gross = np.zeros(n, dtype=np.float64)
@@ -214,7 +220,7 @@ class ArbitrageSearch:
         self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
         self._walks: dict[int, tuple[list[tuple[int, int, int]], dict[int, exact.Optimum]]] = {}
         self._routes: dict[int, _Route] = {}
-        self._coefficients.refresh_all()
+        self._refresh(None)
         self._full_pass()
 
     def rescan(self, block: Block, gas_price: int) -> list[Opportunity]:
@@ -222,7 +228,7 @@ class ArbitrageSearch:
         self._walks.clear()
         self.stats = stats = BlockStats(changed_pools=len(self._table.pools))
         clock = time.thread_time()
-        self._coefficients.refresh_all()
+        self._refresh(None)
         stats.refresh_s, clock = _lap(clock)
         self._full_pass()
         stats.evaluate_s, clock = _lap(clock)
@@ -241,7 +247,7 @@ class ArbitrageSearch:
         found = list(map(self._table.pool_index.get, changed_pools))
         known = np.unique(np.array([i for i in found if i is not None], dtype=np.int64))
         stats.changed_pools = len(known)
-        self._coefficients.refresh(known)
+        self._refresh(known)
         stats.refresh_s, clock = _lap(clock)
         if self._table.touch_count(known) > _FULL_PASS_RATIO * len(self._table):
             stats.touch_s, clock = _lap(clock)
@@ -258,9 +264,7 @@ class ArbitrageSearch:
         distinct = np.flatnonzero(touched)
         stats.touched_cycles = len(distinct)
         stats.touch_s, clock = _lap(clock)
-        self._gross[distinct] = kernel.gross_profit(
-            self._coefficients, self._table.sides, distinct, self._cost_factor, self._cap
-        )
+        self._gross[distinct] = self._gross_profit(distinct)
         stats.evaluate_s, clock = _lap(clock)
         self._candidates.update(distinct, self._gross, touched)
         touched[distinct] = False
@@ -268,14 +272,44 @@ class ArbitrageSearch:
 
     def _full_pass(self) -> None:
         """Every cycle in table order; the candidate set rebuilt from it."""
-        self._gross = kernel.gross_profit(
-            self._coefficients, self._table.sides, None, self._cost_factor, self._cap
-        )
+        self._gross = self._gross_profit(None)
         self._candidates.reset(self._gross)
         self.stats.touched_cycles = len(self._gross)
         self.stats.full_pass = True
 
     # -- float pre-filter ------------------------------------------------------------------
+
+    def _refresh(self, pools: npt.NDArray[np.int64] | None) -> None:
+        """Re-read these pools' coefficients (None: all); V3 pools as their current range."""
+        if pools is None:
+            self._coefficients.refresh_all()
+        else:
+            self._coefficients.refresh(pools)
+        if self._v3 is None:
+            return
+        if pools is None:
+            self._v3.refresh_all()
+        else:
+            self._v3.refresh(pools)
+
+    def _gross_profit(self, cycles: npt.NDArray[np.int64] | None) -> npt.NDArray[np.float64]:
+        """Float gross profit of these cycles (None: every cycle, in table order).
+
+        With V3 pools in the table every cycle goes through `v3_hops.V3Prefilter`, which
+        honours each V3 range's capacity (an upper bound where it binds); the plain kernel
+        (and its compiled backend) knows V2 coefficients only."""
+        sides = self._table.sides
+        if self._v3 is None:
+            return kernel.gross_profit(
+                self._coefficients, sides, cycles, self._cost_factor, self._cap
+            )
+        if cycles is None:
+            columns, cap = list(sides), self._cap
+        else:
+            columns = list(sides.take(cycles, axis=1))
+            cap = None if self._cap is None else self._cap.take(cycles)
+        _, gross = self._v3.evaluate(columns, self._cost_factor, cap)
+        return gross
 
     def _cycle_caps(self) -> npt.NDArray[np.float64] | None:
         caps = self._config.max_amount_in
@@ -359,7 +393,7 @@ class ArbitrageSearch:
             (p.reserve1, p.reserve0, p.fee_bps) if flip else (p.reserve0, p.reserve1, p.fee_bps)
             for p, flip in legs
         ]
-        walks = self._walks_for(cycle, reserves)
+        walks = self._walks_for(cycle, reserves, any(p.v3 is not None for p, _ in legs))
         if walks is None:
             return None
         best: _Start | None = None
@@ -410,15 +444,21 @@ class ArbitrageSearch:
         return found
 
     def _walks_for(
-        self, cycle: int, reserves: list[tuple[int, int, int]]
+        self, cycle: int, reserves: list[tuple[int, int, int]], has_v3: bool
     ) -> dict[int, exact.Optimum] | None:
         """The cycle's kept walks (by start shift), valid while its reserves are these;
-        None if a reserve is empty (no walk can run)."""
+        None if a reserve is empty (no walk can run).
+
+        A route with a V3 hop is never kept here: its walk depends on the V3 price, tick,
+        liquidity and ticks, which the reserves do not show (`v3_hops.walk` memoises on
+        all of them), so it gets a fresh dict that lives for this re-check only."""
+        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
+            return None
+        if has_v3:
+            return {}
         kept = self._walks.get(cycle)
         if kept is not None and kept[0] == reserves:
             return kept[1]
-        if any(r <= 0 or s <= 0 for r, s, _ in reserves):
-            return None
         if len(self._walks) >= _WALK_CACHE_CYCLES:
             self._walks.clear()
         walks: dict[int, exact.Optimum] = {}
@@ -440,16 +480,11 @@ class ArbitrageSearch:
         if to_quote is None or gas_cost is None:
             return None
         fee_bps = self._config.flash_fee_bps
+        cap = self._config.max_amount_in.get(start_at.token)
         found = walks.get(start_at.shift)
         if found is None:
-            shift = start_at.shift
-            reserves = [*route_reserves[shift:], *route_reserves[:shift]]
-            cap = self._config.max_amount_in.get(start_at.token)
-            found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
-            walks[shift] = found
-            self.stats.walks += 1
-            if not found.proven:
-                self.walks_cut_short += 1
+            found = self._walk(start_at, route_reserves, cap)
+            walks[start_at.shift] = found
         if found.profit - gas_cost <= 0:
             return None
         amount_in = found.amount_in
@@ -467,6 +502,23 @@ class ArbitrageSearch:
             net,
             to_quote.down(net),
         )
+
+    def _walk(
+        self, start_at: _StartAt, route_reserves: list[tuple[int, int, int]], cap: int | None
+    ) -> exact.Optimum:
+        """One exact walk of the rotated cycle: V2 floors inverted, or (a V3 hop in it)
+        `v3_hops.walk` on the market's live pools."""
+        fee_bps = self._config.flash_fee_bps
+        if v3_hops.has_v3(start_at.route):
+            found = v3_hops.walk(v3_hops.legs(self._market, start_at.route), fee_bps, cap)
+        else:
+            shift = start_at.shift
+            reserves = [*route_reserves[shift:], *route_reserves[:shift]]
+            found = exact.walk(reserves, fee_bps, cap, _MAX_WALK_STEPS)
+        self.stats.walks += 1
+        if not found.proven:
+            self.walks_cut_short += 1
+        return found
 
     def _block_costs(self, gas_price: int) -> BlockCosts:
         market = self._market

@@ -22,7 +22,7 @@ from tests.guards.conftest import QUIET_TRADE_RULES, rpc, toml_table
 from tests.ledger.conftest import PG_DSN, unique_name
 from tests.services import pg_dsn
 
-SIM = {"block_ms": 20, "seed": 13, "competitor_probability": 0.3}
+SIM = {"block_ms": 20, "seed": 13, "competitor_probability": 0.3, "v3_pools": False}
 BUSY_MARKET = toml_table("sim", SIM) + toml_table("guards", {"disabled": list(QUIET_TRADE_RULES)})
 
 EngineMaker = Callable[..., EngineHandle]

@@ -11,9 +11,9 @@ from tests.arbctl.runbook.conftest import start, wait_for_trades
 from tests.conftest import EngineHandle, wait_until
 from tests.guards.conftest import QUIET_TRADE_RULES, rpc, toml_table
 
-REVERTING = toml_table("sim", {"block_ms": 50, "competitor_probability": 0.4}) + toml_table(
-    "guards", {"disabled": list(QUIET_TRADE_RULES)}
-)
+REVERTING = toml_table(
+    "sim", {"block_ms": 50, "competitor_probability": 0.4, "v3_pools": False}
+) + toml_table("guards", {"disabled": list(QUIET_TRADE_RULES)})
 
 
 @pytest.fixture(scope="module")

@@ -75,3 +75,10 @@ def test_redacted_config_hides_dsn_passwords_and_url_api_keys(tmp_path):
     shown = json.dumps(redacted(load(write(tmp_path, text))))
     assert "s3cretpass" not in shown and "AbCdEf0123456789xyz" not in shown
     assert "postgresql://arb:***@db:5432/arb" in shown
+
+
+def test_sim_v3_pools_is_on_by_default_and_must_be_a_boolean(tmp_path):
+    assert load(None).sim.v3_pools is True
+    assert load(write(tmp_path, "[sim]\nv3_pools = false\n")).sim.v3_pools is False
+    with pytest.raises(ConfigError, match=r"sim\.v3_pools"):
+        load(write(tmp_path, '[sim]\nv3_pools = "yes"\n'))

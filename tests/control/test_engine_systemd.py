@@ -62,7 +62,7 @@ def workdir() -> Iterator[Path]:
 
 def start_engine(workdir: Path, notify: bool = True) -> subprocess.Popen[bytes]:
     config = workdir / "engine.toml"
-    config.write_text("[sim]\nblock_ms = 100\n")
+    config.write_text("[sim]\nblock_ms = 100\nv3_pools = false\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARBCTL_", "NOTIFY", "WATCH"))}
     if notify:
         env.update(NOTIFY_SOCKET=str(workdir / "notify"), WATCHDOG_USEC=str(WATCHDOG_USEC))

@@ -15,7 +15,7 @@ from engine.protocol import TOPIC_GUARD
 from tests.conftest import EngineHandle, new_engine_dir, wait_until
 
 # Fast blocks; rivals never take our trades unless a scenario says so.
-SIM = {"block_ms": 20, "competitor_probability": 0.0}
+SIM = {"block_ms": 20, "competitor_probability": 0.0, "v3_pools": False}
 # The breaker stays closed unless a scenario is about trade outcomes.
 QUIET_TRADE_RULES = (
     "max_failed_trades_per_hour",

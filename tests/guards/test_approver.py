@@ -34,7 +34,7 @@ class Rig:
     def __init__(self, store: SqliteLedger, clock: Clock, **guards: Any) -> None:
         guards.setdefault("disabled", ["max_head_age", *QUIET_TRADE_RULES])
         section = dataclasses.replace(GuardsSection(), **guards)
-        self.venue = SimVenue(SimSection())
+        self.venue = SimVenue(SimSection(v3_pools=False))
         self.bus = EventBus()
         self.writer = LedgerWriter(store)
         self.store = store

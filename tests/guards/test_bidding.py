@@ -39,7 +39,7 @@ class Rig:
     buy it back on uniswap."""
 
     def __init__(self, store: SqliteLedger, share_bps: int, **guards: Any) -> None:
-        self.venue = SimVenue(SimSection())
+        self.venue = SimVenue(SimSection(v3_pools=False))
         m = self.venue.market
         pools = {p.dex: p for p in m.pools.values() if {p.token0, p.token1} == {m.native, m.quote}}
         pools["sushiswap"].reserve1 = pools["sushiswap"].reserve1 * 103 // 100

@@ -158,3 +158,22 @@ def test_the_trades_screen_and_a_trade_at_80x24(snap_compare: Snap) -> None:
 def test_the_trades_filter_at_80x24(snap_compare: Snap) -> None:
     press = ["slash", *"revert"]
     assert snap_compare(recorded_console(), run_before=after(*press), terminal_size=(80, 24))
+
+
+def _with_a_v3_trade() -> ConsoleModel:
+    """The recording, its newest trade routed through a V3 pool (0.05 %) and a V2 pair:
+    the fields a trade of this engine carries since pools have kinds."""
+    session = load_session()
+    newest = max(session["trades"], key=lambda t: t["mined_at"])
+    kinds = [("v3", 500)] + [("v2", 3000)] * (len(newest["route"]) - 1)
+    for hop, (kind, fee) in zip(newest["route"], kinds, strict=True):
+        hop.update(kind=kind, fee_pips=fee)
+    return recorded_model(session)
+
+
+def test_a_v3_trade_shows_its_pools_kind_and_fee_tier_at_80x24(snap_compare: Snap) -> None:
+    assert snap_compare(
+        recorded_console(_with_a_v3_trade()),
+        run_before=after(*["t", "enter"]),
+        terminal_size=(80, 24),
+    )

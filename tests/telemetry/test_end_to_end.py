@@ -109,7 +109,7 @@ def breaker_engine() -> Iterator[tuple[EngineHandle, int]]:
     """Every failed trade opens the breaker; alerts go to a closed port; Prometheus on."""
     port = closed_port()
     text = (
-        "[sim]\nblock_ms = 50\n"
+        "[sim]\nblock_ms = 50\nv3_pools = false\n"
         "[guards]\nconsecutive_failures_limit = 1\n"
         f"[metrics]\nprometheus_port = {port}\n"
         "[alerts]\nevaluate_interval_s = 0.2\n"

@@ -24,7 +24,7 @@ def scraped(tmp_path: Path) -> Iterator[tuple[EngineHandle, PrometheusServer, in
     """An engine whose first failed trade opens the breaker, and a Prometheus on it."""
     port = closed_port()
     text = (
-        "[sim]\nblock_ms = 50\n"
+        "[sim]\nblock_ms = 50\nv3_pools = false\n"
         "[guards]\nconsecutive_failures_limit = 1\n"
         f"[metrics]\nprometheus_port = {port}\n"
     )

@@ -80,21 +80,29 @@ def execute(pairs: list[str], token_in: str, amount_in: int, min_profit: int) ->
 RUN = "run((uint8,address,address,uint16)[],address,uint256,uint256,uint8,address)"
 RUN_SELECTOR = calldata(RUN, ([], "0x" + "0" * 40, 0, 0, 0, "0x" + "0" * 40))[:10]
 HOP_V2 = 0
+HOP_V3 = 1
+HOP_KINDS = {"v2": HOP_V2, "v3": HOP_V3}
 LOAN_CODES = {"inventory": 0, "uniswap-v3": 1, "balancer-v2": 2, "aave-v3": 3}
 
 
 def run(
-    hops: list[tuple[str, str, int]],
+    hops: list[tuple[str, str, str, int]],
     token_in: str,
     amount_in: int,
     min_profit: int,
     loan: str,
     lender: str,
 ) -> str:
-    """Calldata of `ArbExecutor.run`: V2 hops as (pool, token out, fee bps), the input
+    """Calldata of `ArbExecutor.run`: hops as (kind "v2"/"v3", pool, token out, fee bps;
+    the fee is a V2 pair's, a V3 hop's is 0: the pool charges its own tier), the input
     from `loan` ("inventory", "uniswap-v3", "balancer-v2", "aave-v3") at `lender`, and
-    `min_profit` over the input plus the lender's fee (the contract adds the fee)."""
-    encoded = [(HOP_V2, pool, token_out, fee) for pool, token_out, fee in hops]
+    `min_profit` over the input plus the lender's fee (the contract adds the fee). A V3
+    hop swaps exact input with the loosest price limit (the contract's own; the floor on
+    the route's output is the slippage bound)."""
+    encoded = [
+        (HOP_KINDS[kind], pool, token_out, fee if kind == "v2" else 0)
+        for kind, pool, token_out, fee in hops
+    ]
     empty = "0x" + "0" * 40
     return calldata(
         RUN, (encoded, token_in, amount_in, min_profit, LOAN_CODES[loan], lender or empty)
@@ -103,6 +111,16 @@ def run(
 
 def decode_run(data: str) -> tuple[list[str], str, int, int] | None:
     """(pools, tokenIn, amountIn, minProfit) of `run` calldata; None if it is not one."""
+    decoded = decode_run_hops(data)
+    if decoded is None:
+        return None
+    hops, token_in, amount_in, min_profit = decoded
+    return [pool for _kind, pool in hops], token_in, amount_in, min_profit
+
+
+def decode_run_hops(data: str) -> tuple[list[tuple[str, str]], str, int, int] | None:
+    """([(kind, pool)], tokenIn, amountIn, minProfit) of `run` calldata; None if it is
+    not one (or names a hop kind the engine does not make)."""
     if not data.startswith(RUN_SELECTOR):
         return None
     try:
@@ -119,7 +137,10 @@ def decode_run(data: str) -> tuple[list[str], str, int, int] | None:
         )
     except Exception:  # not well-formed: not a call the engine made
         return None
-    return [hop[1] for hop in hops], token_in, amount_in, min_profit
+    kinds = {code: kind for kind, code in HOP_KINDS.items()}
+    if any(hop[0] not in kinds for hop in hops):
+        return None
+    return [(kinds[hop[0]], str(hop[1])) for hop in hops], str(token_in), amount_in, min_profit
 
 
 _EXECUTE_EMPTY = calldata("execute(address[],address,uint256,uint256)", ([], "0x" + "0" * 40, 0, 0))

@@ -6,7 +6,8 @@ serve), else from polling `eth_getBlockByNumber("latest")` every `evm.poll_inter
 A websocket is also checked against a poll whenever it has been quiet for a while, so a
 missed notification delays a block by seconds, never forever.
 
-For each head one batch fetches the block's `Sync` logs, the fee history, and the
+For each head one batch fetches the block's `Sync` logs (and the V3 pools' Swap, Mint,
+Burn, Collect and Flash logs: engine/market/evm/v3_book.py), the fee history, and the
 per-block reads others register (`BlockReads`: the lenders' capacities, pinned to the
 head; a failed read of theirs never fails the step). Sync
 carries a pair's new reserves, so the last Sync per pool is its state after the block;
@@ -33,6 +34,8 @@ from engine.market.evm.endpoints import ActiveProvider, ProviderSet
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
 from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
+from engine.market.evm.v3_book import V3Book, V3Changes
+from engine.market.evm.v3_pools import LOG_TOPICS as V3_TOPICS
 
 log = logging.getLogger("arbctl.evm")
 
@@ -78,12 +81,14 @@ class BlockReads(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ChainStep:
-    """What one head changed: reserves by pool (all pools when `full`)."""
+    """What one head changed: reserves by pool (all pools when `full`), and the V3
+    pools' logs and tick words (or their full re-read)."""
 
     head: Head
     reserves: dict[str, tuple[int, int]]
     full: bool
     provider: str
+    v3: V3Changes | None = None
 
 
 @dataclass(slots=True)
@@ -130,10 +135,14 @@ class BlockFollower:
         on_head: Callable[[Head], None],
         on_step: Callable[[ChainStep], None],
         reads: BlockReads | None = None,
+        v3: V3Book | None = None,
     ) -> None:
         self._providers = providers
         self._reads = reads
         self._book = book
+        self._v3 = v3 if v3 is not None and len(v3) else None
+        # one log query per block: the V2 Syncs and, with V3 pools, their events too
+        self._topics: list[Any] = [[abi.SYNC_TOPIC, *V3_TOPICS]] if self._v3 else [abi.SYNC_TOPIC]
         self._fees = fees
         self._poll_interval = poll_interval
         self._on_head = on_head
@@ -245,26 +254,27 @@ class BlockFollower:
         provider = self._providers.active
         provider.health.record_head(head.number)
         self._on_head(head)
-        reserves, full = await self._changes(provider.client, last, head)
+        reserves, full, v3 = await self._changes(provider.client, last, head)
         self.stats.observe(head, time.perf_counter())
         self._last = head
-        self._on_step(ChainStep(head, reserves, full, provider.name))
+        self._on_step(ChainStep(head, reserves, full, provider.name, v3))
 
     async def _changes(
         self, client: RpcClient, last: Head, head: Head
-    ) -> tuple[dict[str, tuple[int, int]], bool]:
-        """Reserve updates from `last` to `head`, and whether they are a full re-read."""
+    ) -> tuple[dict[str, tuple[int, int]], bool, V3Changes | None]:
+        """Reserve updates from `last` to `head`, whether they are a full re-read, and
+        the V3 pools' changes."""
         follows = head.number == last.number + 1 and head.parent_hash == last.hash
         if follows:
-            logs_filter: dict[str, Any] = {"blockHash": head.hash, "topics": [abi.SYNC_TOPIC]}
+            logs_filter: dict[str, Any] = {"blockHash": head.hash, "topics": self._topics}
         elif last.number < head.number <= last.number + MAX_GAP:
             logs_filter = {
                 "fromBlock": hex(last.number + 1),
                 "toBlock": hex(head.number),
-                "topics": [abi.SYNC_TOPIC],
+                "topics": self._topics,
             }
         else:
-            return await self._reload(client, head), True
+            return await self._reload(client, head)
         calls: list[Call] = [("eth_getLogs", [logs_filter]), fee_history_call(head.number)]
         if not follows:  # is the block we stand on still part of the chain?
             calls.append(("eth_getBlockByNumber", [hex(last.number), False]))
@@ -279,10 +289,29 @@ class BlockFollower:
             self._reads.apply(head.number, answers[len(calls) :])
         self._fees.update(results[1])
         if not follows and (results[2] or {}).get("hash") != last.hash:
-            return await self._reload(client, head), True
-        return self._book.sync_updates(results[0]), False
+            return await self._reload(client, head)
+        return (
+            self._book.sync_updates(results[0]),
+            False,
+            await self._v3_changes(client, results[0], head),
+        )
 
-    async def _reload(self, client: RpcClient, head: Head) -> dict[str, tuple[int, int]]:
+    async def _v3_changes(
+        self, client: RpcClient, logs: list[dict[str, Any]], head: Head
+    ) -> V3Changes | None:
+        """Our V3 pools' logs, and the tick words their new prices need, read at `head`."""
+        if self._v3 is None:
+            return None
+        ours = self._v3.ours(logs)
+        if not ours:
+            return None
+        wanted = self._v3.words_to_load(ours)
+        words = await self._v3.fetch(client, wanted, head.number) if wanted else {}
+        return V3Changes(ours, words)
+
+    async def _reload(
+        self, client: RpcClient, head: Head
+    ) -> tuple[dict[str, tuple[int, int]], bool, V3Changes | None]:
         log.info("re-reading all reserves at block %d (reorg or long gap)", head.number)
         self.stats.reloads += 1
         history = await client.call(*fee_history_call(head.number))
@@ -290,7 +319,10 @@ class BlockFollower:
         if self._reads is not None:
             extra = self._reads.calls(head.number)
             self._reads.apply(head.number, await client.batch(extra))
-        return await read_reserves(client, self._book.addresses, head.number)
+        reserves = await read_reserves(client, self._book.addresses, head.number)
+        if self._v3 is None:
+            return reserves, True, None
+        return reserves, True, V3Changes(snapshot=await self._v3.read(client, head.number))
 
     # --- outages ---------------------------------------------------------------------
     def _failed(self, exc: Exception) -> None:

@@ -44,15 +44,18 @@ class PairInfo:
 
 
 class PoolBook:
-    """The market's pools by the lower-case address logs carry, and applying Syncs."""
+    """The market's V2 pairs by the lower-case address logs carry, and applying Syncs
+    (V3 pools are the V3 book's: engine/market/evm/v3_book.py)."""
 
     def __init__(self, market: Market) -> None:
         self._market = market
-        self._by_lower = {address.lower(): address for address in market.pools}
+        self._by_lower = {
+            address.lower(): address for address, pool in market.pools.items() if pool.kind == "v2"
+        }
 
     @property
     def addresses(self) -> list[str]:
-        return list(self._market.pools)
+        return list(self._by_lower.values())
 
     def address_of(self, lower: str) -> str | None:
         return self._by_lower.get(lower)
@@ -63,7 +66,9 @@ class PoolBook:
         pools = self._market.pools
         for address, (reserve0, reserve1) in updates.items():
             pool = pools.get(address)
-            if pool is None or (pool.reserve0, pool.reserve1) == (reserve0, reserve1):
+            if pool is None or pool.kind != "v2":
+                continue
+            if (pool.reserve0, pool.reserve1) == (reserve0, reserve1):
                 continue
             pool.reserve0, pool.reserve1 = reserve0, reserve1
             changed.add(address)

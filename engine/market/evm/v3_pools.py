@@ -16,7 +16,7 @@ current tick). A reorg is handled as for V2: the venue re-reads the state at the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from eth_utils import keccak, to_checksum_address
@@ -38,7 +38,12 @@ POOL_CREATED_TOPIC = _topic("PoolCreated(address,address,uint24,int24,address)")
 SWAP_TOPIC = _topic("Swap(address,address,int256,int256,uint160,uint128,int24)")
 MINT_TOPIC = _topic("Mint(address,address,int24,int24,uint128,uint256,uint256)")
 BURN_TOPIC = _topic("Burn(address,int24,int24,uint128,uint256,uint256)")
+COLLECT_TOPIC = _topic("Collect(address,address,int24,int24,uint128,uint128)")
+COLLECT_PROTOCOL_TOPIC = _topic("CollectProtocol(address,address,uint128,uint128)")
+FLASH_TOPIC = _topic("Flash(address,address,uint256,uint256,uint256,uint256)")
 STATE_TOPICS = (SWAP_TOPIC, MINT_TOPIC, BURN_TOPIC)
+# everything that moves a pool's state or its token balances
+LOG_TOPICS = (*STATE_TOPICS, COLLECT_TOPIC, COLLECT_PROTOCOL_TOPIC, FLASH_TOPIC)
 
 SLOT0 = abi.calldata("slot0()", ())
 LIQUIDITY = abi.calldata("liquidity()", ())
@@ -137,25 +142,51 @@ async def load_words(
         for address, table in tables.items()
         if not words or address in words
     }
+    found = await fetch_words(
+        client, {a: (tables[a].spacing, ws) for a, ws in wanted.items()}, block
+    )
+    for address, ws in wanted.items():
+        install_words(tables[address], ws, found[address])
+
+
+async def fetch_words(
+    client: RpcClient, wanted: Mapping[str, tuple[int, Sequence[int]]], block: int | str
+) -> dict[str, dict[int, TickInfo]]:
+    """The initialised ticks of the bitmap `words` of each pool (address -> (spacing,
+    words)) at `block`: two rounds of batches, the bitmaps then `ticks()` of every set bit.
+    Reads only: the tables are changed by `install_words`, on the market's thread."""
     calls: list[Call] = [
-        abi.eth_call(address, _tick_bitmap(w), block) for address, ws in wanted.items() for w in ws
+        abi.eth_call(address, _tick_bitmap(w), block)
+        for address, (_spacing, ws) in wanted.items()
+        for w in ws
     ]
     bitmaps = iter(await _strict(client, calls))
     found: list[tuple[str, int]] = []
-    for address, ws in wanted.items():
-        spacing = tables[address].spacing
+    for address, (spacing, ws) in wanted.items():
         for w in ws:
             bits = int(next(bitmaps), 16)
             found.extend((address, (w * 256 + b) * spacing) for b in _set_bits(bits))
     infos = await _strict(client, [abi.eth_call(a, _ticks(t), block) for a, t in found])
+    out: dict[str, dict[int, TickInfo]] = {address: {} for address in wanted}
     for (address, tick), raw in zip(found, infos, strict=True):
         gross, net = _words(raw)[:2]
-        tables[address].info[tick] = TickInfo(gross, _signed(net, 128))
-    for address, ws in wanted.items():
-        table = tables[address]
-        table.__post_init__()
-        if table.words is not None and ws:
-            table.words = (min(table.words[0], min(ws)), max(table.words[1], max(ws)))
+        out[address][tick] = TickInfo(gross, _signed(net, 128))
+    return out
+
+
+def install_words(table: TickTable, words: Sequence[int], ticks: Mapping[int, TickInfo]) -> None:
+    """The chain's ticks of `words` replace whatever the table held there; the loaded
+    window grows to cover them (callers load contiguous words)."""
+    if not words:
+        return
+    spacing = table.spacing
+    lo, hi = min(words), max(words)
+    for tick in [t for t in table.info if lo <= (t // spacing) >> 8 <= hi]:
+        del table.info[tick]
+    table.info.update(ticks)
+    table.__post_init__()
+    if table.words is not None:
+        table.words = (min(table.words[0], lo), max(table.words[1], hi))
 
 
 def _window(table: TickTable) -> list[int]:
@@ -193,17 +224,28 @@ async def _strict(client: RpcClient, calls: Sequence[Call]) -> list[str]:
 
 
 def apply_logs(
-    states: Mapping[str, v3pool.V3PoolState], logs: Iterable[Mapping[str, object]]
+    states: Mapping[str, v3pool.V3PoolState],
+    logs: Iterable[Mapping[str, object]],
+    balances: MutableMapping[str, list[int]] | None = None,
 ) -> set[str]:
-    """Apply Swap/Mint/Burn logs of our pools in chain order; the pools that changed."""
+    """Apply our pools' logs in chain order; the pools that changed.
+
+    Swap/Mint/Burn move the state; with `balances` (address -> [balance0, balance1]),
+    Swap, Mint, Collect, CollectProtocol and Flash move the pool's token balances by the
+    amounts they carry (a plain transfer to a pool emits nothing of the pool's and is
+    seen at the next full read)."""
     by_lower = {address.lower(): address for address in states}
     changed: set[str] = set()
     for entry in sorted(logs, key=_position):
         topics = [str(t) for t in entry.get("topics") or []]  # type: ignore[attr-defined]
         address = by_lower.get(str(entry.get("address", "")).lower())
-        if address is None or not topics or entry.get("removed") or topics[0] not in STATE_TOPICS:
+        if address is None or not topics or entry.get("removed") or topics[0] not in LOG_TOPICS:
             continue
-        _apply_one(states[address], topics, _words(str(entry["data"])))
+        data = _words(str(entry["data"]))
+        if topics[0] in STATE_TOPICS:
+            _apply_one(states[address], topics, data)
+        if balances is not None and address in balances:
+            _move_balances(balances[address], topics[0], data)
         changed.add(address)
     return changed
 
@@ -213,11 +255,54 @@ def _apply_one(state: v3pool.V3PoolState, topics: list[str], data: list[int]) ->
         v3pool.apply_swap(state, data[2], _signed(data[4], 24), data[3])
         return
     lower, upper = _signed(int(topics[2], 16), 24), _signed(int(topics[3], 16), 24)
-    if topics[0] == MINT_TOPIC:
-        v3pool.apply_mint(state, lower, upper, data[1])
+    amount = data[1] if topics[0] == MINT_TOPIC else -data[0]
+    _modify_position(state, lower, upper, amount)
+
+
+def _modify_position(state: v3pool.V3PoolState, lower: int, upper: int, delta: int) -> None:
+    """A Mint (+) or Burn (-): the ends inside the loaded window move as the contract
+    moves them; an end outside it is not known here (it is read, as the chain has it
+    then, when its word is loaded), so only the active liquidity takes the change."""
+    if delta == 0:
+        return
+    table = state.ticks
+    for tick, upper_end in ((lower, False), (upper, True)):
+        if _loaded(table, tick):
+            table.update(tick, delta, upper=upper_end)
+    if lower <= state.tick < upper:
+        state.liquidity += delta
+        if state.liquidity < 0:
+            raise V3LoadError("a Burn took more liquidity than the pool had: state out of sync")
+
+
+def _loaded(table: TickTable, tick: int) -> bool:
+    word = (tick // table.spacing) >> 8
+    return table.words is None or table.words[0] <= word <= table.words[1]
+
+
+def _move_balances(balance: list[int], topic: str, data: list[int]) -> None:
+    if topic == SWAP_TOPIC:
+        deltas = (_signed(data[0], 256), _signed(data[1], 256))
+    elif topic == MINT_TOPIC:
+        deltas = (data[2], data[3])
+    elif topic == COLLECT_TOPIC:
+        deltas = (-data[1], -data[2])
+    elif topic == COLLECT_PROTOCOL_TOPIC:
+        deltas = (-data[0], -data[1])
+    elif topic == FLASH_TOPIC:
+        deltas = (data[2], data[3])
     else:
-        v3pool.apply_burn(state, lower, upper, data[0])
+        return
+    balance[0] = max(0, balance[0] + deltas[0])
+    balance[1] = max(0, balance[1] + deltas[1])
 
 
 def _position(entry: Mapping[str, object]) -> tuple[int, int]:
     return int(str(entry.get("blockNumber", "0x0")), 16), int(str(entry.get("logIndex", "0x0")), 16)
+
+
+# the decoders the venue's V3 book shares
+signed = _signed
+words = _words
+position = _position
+strict = _strict

@@ -6,7 +6,8 @@ cancel). Start-up refuses to trade on the wrong chain, with an executor contract
 is missing or owned by someone else: a clear error, and nothing signed or sent.
 
 Parts: `providers` (which endpoint, and its health), `pools` (the market from the
-factories), `blocks` (heads to reserve changes), `fees` (the EIP-1559 bid), `sender`
+factories), `v3_book` (the V3 pools: PoolCreated logs, ticks, Swap/Mint/Burn), `blocks`
+(heads to reserve changes), `fees` (the EIP-1559 bid), `sender`
 (signing, nonces, receipts, cancels). This module wires them and answers the engine.
 
 Blocks are applied to the market on the market's worker thread (`worker`, which the
@@ -49,6 +50,7 @@ from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcCl
 from engine.market.evm.sender import TxSender
 from engine.market.evm.sent import MinedTx, SentLookup
 from engine.market.evm.simulation import NextBlock, StateOverrides, head_call
+from engine.market.evm.v3_book import V3Book, load_v3_pools
 from engine.market.model import Block, BlockRef, Market
 from engine.market.venue import BlockUpdate, Loan, Receipt, VenueError
 from engine.market.worker import MarketWorker
@@ -125,6 +127,7 @@ class EvmVenue:
         self._overrides_refused: set[str] = set()  # endpoints without eth_call overrides
         self._book = PoolBook(self.market)
         self.lenders = LenderCapacities(self.executor, self.market.tokens)
+        self._v3: V3Book | None = None
         self._follower: BlockFollower | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._steps: asyncio.Queue[ChainStep | None] = asyncio.Queue()
@@ -171,7 +174,10 @@ class EvmVenue:
         A failure leaves nothing open (the daemon exits without calling `stop`)."""
         try:
             head = await self._check_chain()
-            await load_pools(self.client, self._evm, self.market, head.number)
+            _, self._v3 = await asyncio.gather(
+                load_pools(self.client, self._evm, self.market, head.number),
+                load_v3_pools(self.client, self._evm, self.market, head.number),
+            )
             self._book = PoolBook(self.market)
             await self._load_account(head)
             await self._load_lenders(head.number)
@@ -191,6 +197,7 @@ class EvmVenue:
             self._on_head,
             self._steps.put_nowait,
             self.lenders,
+            self._v3,
         )
         self._follower = follower
         self._spawn(follower.run(head), "evm-blocks")
@@ -305,6 +312,7 @@ class EvmVenue:
             "max_fee": bid.max_fee,
             "gas_price": bid.expected_price,
             "pools": len(self.market.pools),
+            "v3_pools": len(self._v3) if self._v3 else 0,
             "operator": self.owner,
             "executor": self.executor,
             "nonce": self._sender.nonces.next,
@@ -507,6 +515,8 @@ class EvmVenue:
         changed: set[str] = set()
         for step in steps:
             changed |= self._book.apply(step.reserves)
+            if step.v3 is not None and self._v3 is not None:
+                changed |= self._v3.apply(step.v3)
             if step.full:
                 changed |= set(self.market.pools)
         last = steps[-1]

@@ -125,7 +125,7 @@ def _native_pools(market: Market) -> dict[str, str]:
     """Each token's pool with the native token holding the most native."""
     best: dict[str, tuple[int, str]] = {}
     for address, pool in market.pools.items():
-        if market.native not in (pool.token0, pool.token1):
+        if market.native not in (pool.token0, pool.token1) or pool.v3 is not None:
             continue
         token = pool.other(market.native)
         depth = pool.reserves_for(market.native)[0]
@@ -319,9 +319,12 @@ def uniform_draws(rng: random.Random, count: int) -> npt.NDArray[np.float64]:
 
 
 def _pair_groups(market: Market) -> list[list[str]]:
-    """Pools listing the same two tokens, in market order."""
+    """V2 pools listing the same two tokens, in market order (rivals' background sweeps
+    price spreads with the V2 formula: they leave V3 pools to the engine)."""
     groups: dict[tuple[str, str], list[str]] = {}
     for address, pool in market.pools.items():
+        if pool.v3 is not None:
+            continue
         groups.setdefault((pool.token0, pool.token1), []).append(address)
     return [g for g in groups.values() if len(g) > 1]
 

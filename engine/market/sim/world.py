@@ -5,6 +5,12 @@ The world is a pure function of the config and the seed, so a bug report that sa
 symbols and dex names (stable across seeds, like real deployments); the seed decides
 prices, depths and the small per-pool price differences the engine arbitrages.
 All amounts are ints: prices are micro-dollars per whole token.
+
+With `sim.v3_pools` every pair also gets a Uniswap V3 pool (`V3_DEX`, fee 3000) and the
+native pairs a second fee tier (500): each holds several positions across tick ranges
+(one wide, a few narrow around and beside the price), priced off the reference like the
+pairs. They are drawn from their own seeded stream, so the V2 pairs of a seed are the same
+with or without them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from dataclasses import dataclass, field
 from engine.config import MarketSection, SimSection
 from engine.market.model import Market, Pool, Token
 from engine.market.sim.seeds import fake_address, stream
+from engine.market.v3.pool import state_at_price
+from engine.market.v3.positions import mint
+from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
 from engine.units import to_base_units
 
 USD = 10**6  # micro-dollars per dollar: the unit of reference prices
@@ -43,6 +52,12 @@ NATIVE_QUOTE_DEPTH = (2_000, 5_000)  # native tokens in each native/quote pool
 POOL_DEPTH_USD = (400_000, 4_000_000)  # dollars per side of the other pools
 PRICE_JITTER_PPM = 1_500  # per-pool deviation from the reference price
 TOKEN_PAIRS = 3  # token/token pools besides the base pairs
+V3_DEX = "uniswap-v3"
+V3_TIERS = {3000: 60, 500: 10}  # fee in pips -> tick spacing (the factory's defaults)
+# positions of a V3 pool: (lower, upper) in spacings from the price's, share of liquidity
+V3_WIDE = (-700, 700, 0.25)  # ~±34 % of the price at spacing 60
+V3_NARROW_SPACINGS = (4, 40)  # width of each narrow position, drawn
+V3_NARROW = 3  # narrow positions per pool, around and beside the price
 
 
 @dataclass(slots=True)
@@ -66,6 +81,9 @@ def build_world(sim: SimSection, market: MarketSection | None = None) -> World:
         built.add_token(token)
     for pool in _pools(sim, tokens, prices, rng):
         built.add_pool(pool)
+    if sim.v3_pools:
+        for pool in _v3_pools(tokens, prices, stream(sim.seed, "world-v3")):
+            built.add_pool(pool)
     operator = fake_address("operator", sim.seed)
     balances = {
         built.native: to_base_units(sim.wallet_weth, tokens[0].decimals),
@@ -173,3 +191,63 @@ def _pool(
         reserve1=reserve1,
         fee_bps=fee_bps,
     )
+
+
+def _v3_pools(tokens: list[Token], prices: dict[str, int], rng: random.Random) -> list[Pool]:
+    """Fee 3000 on every base pair, 500 too on the native pairs."""
+    native, quote, extras = tokens[0], tokens[1], tokens[2:]
+    pairs: list[tuple[Token, Token]] = [(native, quote)]
+    for token in extras:
+        pairs += [(token, native), (token, quote)]
+    pools = []
+    for a, b in pairs:
+        for fee in V3_TIERS if native in (a, b) else (3000,):
+            pools.append(_v3_pool(fee, a, b, prices, rng, _depth_usd(a, b, prices, rng)))
+    return pools
+
+
+def _v3_pool(
+    fee: int, a: Token, b: Token, prices: dict[str, int], rng: random.Random, depth_usd: int
+) -> Pool:
+    """A V3 pool whose in-range virtual reserves hold about `depth_usd` a side, its price
+    off the reference by a few bps; its balances are what its positions deposited."""
+    jitter = PPM + rng.randint(-PRICE_JITTER_PPM, PRICE_JITTER_PPM)
+    amount_a = depth_usd * USD * 10**a.decimals // prices[a.address]
+    amount_b = depth_usd * USD * 10**b.decimals * jitter // (prices[b.address] * PPM)
+    token0, token1 = sorted((a, b), key=lambda t: t.address)
+    amount0, amount1 = (amount_a, amount_b) if token0 is a else (amount_b, amount_a)
+    sqrt_price = math.isqrt((amount1 << 192) // amount0)
+    spacing = V3_TIERS[fee]
+    state = state_at_price(sqrt_price, fee, spacing)
+    total = math.isqrt(amount0 * amount1)  # L of virtual reserves (amount0, amount1)
+    base = state.tick // spacing
+    balance0 = balance1 = 0
+    for lower, upper, share in _positions(base, rng):
+        low = max(lower * spacing, -(-MIN_TICK // spacing) * spacing)
+        high = min(upper * spacing, MAX_TICK // spacing * spacing)
+        paid0, paid1 = mint(state, low, high, max(1, int(total * share)))
+        balance0, balance1 = balance0 + paid0, balance1 + paid1
+    return Pool(
+        dex=V3_DEX,
+        address=fake_address("pool", f"{V3_DEX}-{fee}", token0.symbol, token1.symbol),
+        token0=token0.address,
+        token1=token1.address,
+        reserve0=balance0,
+        reserve1=balance1,
+        fee_bps=fee // 100,
+        kind="v3",
+        v3=state,
+    )
+
+
+def _positions(base: int, rng: random.Random) -> list[tuple[int, int, float]]:
+    """(lower, upper, share) in spacings: one wide, `V3_NARROW` narrow ones, the first
+    across the price and the others anywhere near it (so some ranges start or end beside
+    the price and a big swap crosses several initialised ticks)."""
+    low, high, share = V3_WIDE
+    out = [(base + low, base + high, share)]
+    for n in range(V3_NARROW):
+        width = rng.randint(*V3_NARROW_SPACINGS)
+        start = base - rng.randint(1, width - 1) if n == 0 else base + rng.randint(-50, 40)
+        out.append((start, start + width, rng.uniform(0.2, 0.6)))
+    return out

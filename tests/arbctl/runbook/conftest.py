@@ -26,6 +26,7 @@ HEALTHY = toml_table(
     "sim",
     {
         "block_ms": 50,
+        "v3_pools": False,
         "competitor_probability": 0.0,
         "provider_error_rate": [0.0, 0.0, 0.0],
         "provider_stall_probability": [0.0, 0.0, 0.0],
@@ -37,6 +38,7 @@ BROKEN = toml_table(
     "sim",
     {
         "block_ms": 50,
+        "v3_pools": False,
         "competitor_probability": 0.5,
         "provider_error_rate": [1.0, 0.0, 0.0],
         "provider_stall_probability": [0.0, 0.0, 0.0],  # only the first one fails

@@ -32,7 +32,7 @@ Mode = Literal["gather", "spawn", "sequential"]
 
 def sim_section(**overrides: Any) -> SimSection:
     """Fast blocks for tests; everything else at the shipped defaults unless overridden."""
-    return dataclasses.replace(SimSection(block_ms=2), **overrides)
+    return dataclasses.replace(SimSection(v3_pools=False, block_ms=2), **overrides)
 
 
 def search_for(market: Market, strategy: StrategySection | None = None) -> ArbitrageSearch:

@@ -36,7 +36,7 @@ def widest_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 
 def calm_market(tokens: int = 40) -> Market:
-    return build_world(SimSection(seed=3, tokens=tokens)).market
+    return build_world(SimSection(v3_pools=False, seed=3, tokens=tokens)).market
 
 
 def groups_of(market: Market) -> int:
@@ -117,7 +117,9 @@ def full_sweep(
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_incremental_sweep_trades_exactly_as_the_full_sweep(seed: int) -> None:
-    sim = SimSection(seed=seed, tokens=30, noise_swaps_per_block=40, noise_tail_alpha=1.1)
+    sim = SimSection(
+        v3_pools=False, seed=seed, tokens=30, noise_swaps_per_block=40, noise_tail_alpha=1.1
+    )
     chain = SimChain(sim)
     reference = SimChain(sim)
     rng = random.Random(f"arbctl-sim:{seed}:background")  # the chain's own stream

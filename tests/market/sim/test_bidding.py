@@ -26,7 +26,9 @@ RACED = {"competitor_probability": 1.0}
 def raced_chain(**sim: object) -> SimChain:
     """A quiet chain where a whale just sold WETH into one WETH/USDC pool, and a rival
     races every order."""
-    chain = SimChain(dataclasses.replace(SimSection(seed=4), **{**QUIET, **RACED, **sim}))  # type: ignore[arg-type]
+    chain = SimChain(
+        dataclasses.replace(SimSection(v3_pools=False, seed=4), **{**QUIET, **RACED, **sim})
+    )  # type: ignore[arg-type]
     market = chain.market
     pool = next(
         p for p in market.pools.values() if {p.token0, p.token1} == {market.native, market.quote}

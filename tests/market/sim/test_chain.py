@@ -23,7 +23,9 @@ def reserves(market: Market) -> dict[str, tuple[int, int]]:
 
 
 def test_noise_keeps_every_pools_k_non_decreasing() -> None:
-    chain = SimChain(SimSection(seed=3, noise_swaps_per_block=20, noise_tail_alpha=1.1))
+    chain = SimChain(
+        SimSection(v3_pools=False, seed=3, noise_swaps_per_block=20, noise_tail_alpha=1.1)
+    )
     before = reserves(chain.market)
     for _ in range(300):
         chain.mine(now=0.0)
@@ -36,7 +38,7 @@ def test_noise_keeps_every_pools_k_non_decreasing() -> None:
 
 
 def test_changed_pools_are_exactly_the_pools_that_changed() -> None:
-    chain = SimChain(SimSection(seed=5))
+    chain = SimChain(SimSection(v3_pools=False, seed=5))
     seen_changes = 0
     for _ in range(100):
         before = reserves(chain.market)
@@ -48,12 +50,15 @@ def test_changed_pools_are_exactly_the_pools_that_changed() -> None:
 
 
 def test_genesis_reports_every_pool() -> None:
-    chain = SimChain(SimSection())
+    chain = SimChain(SimSection(v3_pools=False))
     assert chain.genesis(now=0.0).changed_pools == set(chain.market.pools)
 
 
 def test_same_seed_same_chain() -> None:
-    a, b = SimChain(SimSection(seed=9)), SimChain(SimSection(seed=9))
+    a, b = (
+        SimChain(SimSection(v3_pools=False, seed=9)),
+        SimChain(SimSection(v3_pools=False, seed=9)),
+    )
     for _ in range(50):
         mined_a, mined_b = a.mine(now=1.0), b.mine(now=1.0)
         assert mined_a == mined_b
@@ -62,7 +67,9 @@ def test_same_seed_same_chain() -> None:
 
 
 def test_gas_drifts_around_its_base_and_spikes() -> None:
-    chain = SimChain(SimSection(seed=2, gas_base_gwei=20.0, gas_spike_probability=0.05))
+    chain = SimChain(
+        SimSection(v3_pools=False, seed=2, gas_base_gwei=20.0, gas_spike_probability=0.05)
+    )
     base_fees, spikes = [], 0
     for _ in range(1000):
         mined = chain.mine(now=0.0)
@@ -79,7 +86,7 @@ def test_gas_drifts_around_its_base_and_spikes() -> None:
 # --- the executor contract ---------------------------------------------------------------
 def dislocated_chain() -> SimChain:
     """A quiet chain where a whale just sold WETH into one WETH/USDC pool."""
-    chain = SimChain(dataclasses.replace(SimSection(seed=4), **QUIET))
+    chain = SimChain(dataclasses.replace(SimSection(v3_pools=False, seed=4), **QUIET))
     market = chain.market
     pool = next(
         p for p in market.pools.values() if {p.token0, p.token1} == {market.native, market.quote}
@@ -184,7 +191,7 @@ def test_out_of_gas_burns_the_whole_limit() -> None:
 
 
 def test_rival_front_run_makes_our_order_fail_on_the_real_numbers() -> None:
-    sim = dataclasses.replace(SimSection(seed=4), noise_swaps_per_block=0)
+    sim = dataclasses.replace(SimSection(v3_pools=False, seed=4), noise_swaps_per_block=0)
     outcomes = set()
     for seed in range(8):
         chain = SimChain(dataclasses.replace(sim, seed=seed, competitor_probability=1.0))
@@ -248,7 +255,7 @@ def test_background_optimum_is_the_exact_optimum() -> None:
 
 
 def test_background_searchers_keep_dexes_in_line_when_nobody_else_trades() -> None:
-    chain = SimChain(SimSection(seed=7))
+    chain = SimChain(SimSection(v3_pools=False, seed=7))
     for _ in range(20_000):
         chain.mine(now=0.0)
     assert chain.background.sweeps > 0

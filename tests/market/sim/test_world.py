@@ -14,14 +14,20 @@ from engine.market.sim.world import TOKEN_PAIRS, _token_pairs
 
 
 def test_same_seed_same_world() -> None:
-    a, b = build_world(SimSection(seed=11)), build_world(SimSection(seed=11))
+    a, b = (
+        build_world(SimSection(v3_pools=False, seed=11)),
+        build_world(SimSection(v3_pools=False, seed=11)),
+    )
     assert a.market == b.market
     assert a.balances == b.balances
     assert a.operator == b.operator
 
 
 def test_seed_changes_prices_not_addresses() -> None:
-    a, b = build_world(SimSection(seed=1)), build_world(SimSection(seed=2))
+    a, b = (
+        build_world(SimSection(v3_pools=False, seed=1)),
+        build_world(SimSection(v3_pools=False, seed=2)),
+    )
     assert a.market.tokens == b.market.tokens
     # the base pairs are the same deployments; which token/token pairs exist is seeded
     base_pairs = 3 * (1 + 2 * 6)
@@ -32,7 +38,9 @@ def test_seed_changes_prices_not_addresses() -> None:
 
 
 def test_tokens_and_wallet() -> None:
-    world = build_world(SimSection(tokens=6, wallet_weth="12.5", wallet_usdc="1000"))
+    world = build_world(
+        SimSection(v3_pools=False, tokens=6, wallet_weth="12.5", wallet_usdc="1000")
+    )
     market = world.market
     native, quote = market.tokens[market.native], market.tokens[market.quote]
     assert (native.symbol, native.decimals) == ("WETH", 18)
@@ -46,7 +54,7 @@ def test_tokens_and_wallet() -> None:
 
 
 def test_pools_cover_every_token_on_every_dex() -> None:
-    sim = SimSection(tokens=4)
+    sim = SimSection(v3_pools=False, tokens=4)
     market = build_world(sim).market
     fee_of = dict(zip(sim.dexes, sim.dex_fees_bps, strict=True))
     pairs = {(p.dex, frozenset((p.token0, p.token1))) for p in market.pools.values()}
@@ -69,7 +77,7 @@ def test_pools_cover_every_token_on_every_dex() -> None:
 
 
 def test_native_quote_pools_are_deep_and_slightly_apart() -> None:
-    market = build_world(SimSection()).market
+    market = build_world(SimSection(v3_pools=False)).market
     pools = [
         p for p in market.pools.values() if {p.token0, p.token1} == {market.native, market.quote}
     ]
@@ -85,7 +93,9 @@ def test_native_quote_pools_are_deep_and_slightly_apart() -> None:
 
 @pytest.mark.parametrize(("native", "quote"), [("WMATIC", "USDT0"), ("WETH", "USDT")])
 def test_custom_symbols_for_native_and_quote(native: str, quote: str) -> None:
-    world = build_world(SimSection(tokens=12), MarketSection(native=native, quote=quote))
+    world = build_world(
+        SimSection(v3_pools=False, tokens=12), MarketSection(native=native, quote=quote)
+    )
     market = world.market
     assert market.tokens[market.native].symbol == native
     assert market.tokens[market.quote].symbol == quote
@@ -98,7 +108,7 @@ def test_a_big_world_never_lists_every_token_pair() -> None:
     is what made a 50k-pool world take 12-17 s and 2.4 GB."""
     tracemalloc.start()
     try:
-        world = build_world(SimSection(tokens=3_000))
+        world = build_world(SimSection(v3_pools=False, tokens=3_000))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

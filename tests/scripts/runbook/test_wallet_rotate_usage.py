@@ -75,7 +75,7 @@ def test_a_doubtful_backup_address_is_refused_before_anything_happens(
 
 def test_a_config_for_the_simulated_market_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "engine.toml"
-    config.write_text("[sim]\nblock_ms = 50\n")
+    config.write_text("[sim]\nblock_ms = 50\nv3_pools = false\n")
 
     result = rotate("--sweep-to", "0x" + "1" * 40, "--config", str(config), "--yes")
 

@@ -1,0 +1,126 @@
+"""Benchmark of the search on a market where half the pools are Uniswap V3: per-block CPU.
+
+    .venv/bin/python scripts/bench/v3_search.py [--pools 10000] [--blocks 200] [--v3-share 0.5]
+
+The market is `tests.support.synthetic_market` with every other pool (`--v3-share`)
+turned into a V3 pool at the same price: a wide position (±700 spacings) and three narrow
+ones around and beside the price, liquidity such that the in-range virtual reserves are
+the pair's reserves. A block moves a random 1 %, 5 % or 20 % of pools around their
+starting price: V2 pairs as `MarketMover` does, V3 pools by an exact swap to the new price
+(ticks crossed as the pool would). `ArbitrageSearch.on_block` is timed up to its exactly
+re-checked opportunities in this thread's CPU time (the market and cycle table frozen out
+of the garbage collector, as the pipeline does), side by side with the same market
+all V2 (same moves), so the ratio is what V3 costs. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine.market.model import Block, Market
+from engine.market.v3.pool import apply_swap, swap
+from engine.strategy.search import ArbitrageSearch, SearchConfig
+from tests.strategy.v3_markets import mixed
+from tests.support.synthetic_market import synthetic_market
+
+GAS_PRICE = 20 * 10**9
+CHANGED = (0.01, 0.05, 0.20)
+WARM_UP = 30
+Q96 = 1 << 96
+
+
+class Mover:
+    """Re-draws the price of a fraction of pools around their start (V3: by exact swaps)."""
+
+    def __init__(self, market: Market, seed: int, sigma: float = 0.002) -> None:
+        self._pools = list(market.pools.values())
+        self._anchor = {
+            p.address: (p.v3.sqrt_price_x96 if p.v3 else 0, p.reserve0, p.reserve1)
+            for p in self._pools
+        }
+        self._rng = random.Random(seed)
+        self._sigma = sigma
+
+    def move(self, fraction: float) -> set[str]:
+        changed = set()
+        for pool in self._rng.sample(self._pools, max(1, round(fraction * len(self._pools)))):
+            sqrt_anchor, r0, r1 = self._anchor[pool.address]
+            move = 1.0 + self._rng.gauss(0.0, self._sigma)
+            changed.add(pool.address)
+            if pool.v3 is None:
+                pool.reserve0, pool.reserve1 = max(1, int(r0 * move)), max(1, int(r1 / move))
+                continue
+            target = int(sqrt_anchor / math.sqrt(move))
+            state = pool.v3
+            if target == state.sqrt_price_x96:
+                continue
+            down = target < state.sqrt_price_x96
+            result = swap(state, down, 1 << 200, target)
+            apply_swap(state, result.sqrt_price_x96, result.tick, result.liquidity)
+            d0, d1 = result.amount0, result.amount1
+            pool.reserve0, pool.reserve1 = max(1, pool.reserve0 + d0), max(1, pool.reserve1 + d1)
+        return changed
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def blocks_cpu(
+    search: ArbitrageSearch, mover: Mover, fraction: float, blocks: int
+) -> tuple[list[float], int]:
+    cpu, found = [], 0
+    for number in range(WARM_UP + blocks):
+        changed = mover.move(fraction)
+        block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
+        start = time.thread_time()
+        result = search.on_block(block, changed, GAS_PRICE)
+        if number >= WARM_UP:
+            cpu.append(time.thread_time() - start)
+            found += len(result)
+    return cpu, found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pools", type=int, default=10_000)
+    parser.add_argument("--blocks", type=int, default=200)
+    parser.add_argument("--v3-share", type=float, default=0.5)
+    args = parser.parse_args()
+    base = synthetic_market(args.pools)
+    bases = tuple(t.address for t in base.tokens.values() if t.address.startswith("0xb"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
+    print(
+        f"{len(base.pools)} pools, V3 share {args.v3_share}, {args.blocks} blocks per row (CPU ms)"
+    )
+    print("| pools changed | market | cycles | p50 | p99 | max | found/block |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for fraction in CHANGED:
+        for label, share in (("all V2", 0.0), (f"{args.v3_share:.0%} V3", args.v3_share)):
+            market = mixed(base, share, seed=1)
+            search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+            gc.collect()  # as the pipeline does before its loop (engine.pipeline.run):
+            gc.freeze()  # the market and the table are out of the cyclic collector
+            cpu, found = blocks_cpu(search, Mover(market, seed=7), fraction, args.blocks)
+            ms = [c * 1e3 for c in cpu]
+            print(
+                f"| {fraction:.0%} | {label} | {search.cycle_count} | {percentile(ms, 0.5):.2f} "
+                f"| {percentile(ms, 0.99):.2f} | {max(ms):.2f} | {found / args.blocks:.2f} |"
+            )
+    if search.walks_cut_short:
+        print(f"walks cut short: {search.walks_cut_short}")
+
+
+if __name__ == "__main__":
+    main()
