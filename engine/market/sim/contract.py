@@ -101,6 +101,5 @@ def _hop(
 def commit(market: Market, execution: Execution) -> frozenset[str]:
     """Write a successful call's reserves; returns the pools it changed."""
     for address, (reserve0, reserve1) in execution.staged.items():
-        pool = market.pools[address]
-        pool.reserve0, pool.reserve1 = reserve0, reserve1
+        market.pools[address].set_reserves(reserve0, reserve1)
     return frozenset(execution.staged)

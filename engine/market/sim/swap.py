@@ -18,13 +18,12 @@ def quote(pool: Pool, token_in: str, amount_in: int) -> int:
 
 
 def apply(pool: Pool, token_in: str, amount_in: int, amount_out: int) -> None:
-    """Book a swap's reserve changes (the pair's `swap` + `_update`)."""
+    """Book a swap's reserve changes (the pair's `swap` + `_update`), through the
+    market's reserve log (engine.market.reserve_log)."""
     if token_in == pool.token0:
-        pool.reserve0 += amount_in
-        pool.reserve1 -= amount_out
+        pool.set_reserves(pool.reserve0 + amount_in, pool.reserve1 - amount_out)
     else:
-        pool.reserve1 += amount_in
-        pool.reserve0 -= amount_out
+        pool.set_reserves(pool.reserve0 - amount_out, pool.reserve1 + amount_in)
 
 
 def swap(pool: Pool, token_in: str, amount_in: int) -> int:
