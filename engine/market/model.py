@@ -7,6 +7,7 @@ so the search never knows which one it is looking at.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -57,6 +58,12 @@ class Pool:
     def __copy__(self) -> Pool:
         """A detached copy (no slot, no log): writing it never reaches the search."""
         return dataclasses.replace(self)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Pool:
+        """Detached too, with its own copy of the V3 state."""
+        found = dataclasses.replace(self, v3=copy.deepcopy(self.v3, memo))
+        memo[id(self)] = found
+        return found
 
     def set_reserves(self, reserve0: int, reserve1: int) -> None:
         """Write both reserves, and log them for the search if the pool is in a market."""

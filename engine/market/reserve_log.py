@@ -24,8 +24,9 @@ Invariants:
   reads it (a pool written many times keeps its last reserves).
 - One reader (the market's search) takes the entries; a second search over the same
   market sees an empty log and falls back to the reported pools' objects.
-- Written and taken on the market's worker thread only (or the event loop before the
-  search starts), like the Pool objects themselves.
+- Never written while it is taken: the venue writes between searches (on the market's
+  worker, or on the loop while the worker is idle), the search takes it on the worker;
+  the rule the Pool objects already follow.
 
 Cost: the write adds ~0.3-0.5 µs to the writer (three stores at the slot, mostly cache
 misses); the search's share drops from ~0.7-1.1 µs a changed pool to ~0.1

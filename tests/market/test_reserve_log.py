@@ -52,7 +52,8 @@ def test_a_write_sets_the_pool_and_logs_its_slot_and_float_reserves() -> None:
 def test_a_copy_of_a_pool_writes_its_own_reserves_and_logs_nothing() -> None:
     market = synthetic_market(50)
     pool = next(iter(market.pools.values()))
-    for twin in (copy.copy(pool), dataclasses.replace(pool)):  # a planner's scratch copy
+    copies = (copy.copy(pool), copy.deepcopy(pool), dataclasses.replace(pool))
+    for twin in copies:  # a planner's scratch copy
         twin.set_reserves(1, 2)
         assert (twin.reserve0, twin.reserve1) == (1, 2)
         assert twin == dataclasses.replace(pool, reserve0=1, reserve1=2)
