@@ -7,8 +7,12 @@ so the search never knows which one it is looking at.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+
+from engine.market.reserve_log import ReserveLog
 
 if TYPE_CHECKING:
     from engine.market.v3.pool import V3PoolState
@@ -33,6 +37,10 @@ class Pool:
     active liquidity, fee in pips, initialised ticks), updated in place from Swap, Mint
     and Burn; `reserve0/1` are the pool's token balances (what it could pay out at
     most) and `fee_bps` is the fee tier rounded to basis points, for display only.
+
+    `slot` and `log`: the pool's place in its market's `ReserveLog` (set by
+    `Market.add_pool`); `set_reserves` writes reserves through it, so the search gets
+    them without visiting this object (engine.market.reserve_log).
     """
 
     dex: str
@@ -44,6 +52,25 @@ class Pool:
     fee_bps: int = 30
     kind: PoolKind = "v2"
     v3: V3PoolState | None = None
+    slot: int = field(default=-1, init=False, compare=False, repr=False)
+    log: ReserveLog | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __copy__(self) -> Pool:
+        """A detached copy (no slot, no log): writing it never reaches the search."""
+        return dataclasses.replace(self)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Pool:
+        """Detached too, with its own copy of the V3 state."""
+        found = dataclasses.replace(self, v3=copy.deepcopy(self.v3, memo))
+        memo[id(self)] = found
+        return found
+
+    def set_reserves(self, reserve0: int, reserve1: int) -> None:
+        """Write both reserves, and log them for the search if the pool is in a market."""
+        if self.log is None:
+            self.reserve0, self.reserve1 = reserve0, reserve1
+        else:
+            self.log.write(self, reserve0, reserve1)
 
     @property
     def fee_pips(self) -> int:
@@ -92,6 +119,8 @@ class Market:
     pools: dict[str, Pool] = field(default_factory=dict)
     native: str = ""  # address of the wrapped native token (WETH): gas is paid in it
     quote: str = ""  # address of the quote currency token (a USD stable coin)
+    # reserve writes since the search last looked (engine.market.reserve_log)
+    reserve_log: ReserveLog = field(default_factory=ReserveLog, compare=False, repr=False)
 
     def add_token(self, token: Token) -> None:
         self.tokens[token.address] = token
@@ -100,4 +129,8 @@ class Market:
         for address in (pool.token0, pool.token1):
             if address not in self.tokens:
                 raise ValueError(f"pool {pool.address} names unknown token {address}")
+        replaced = self.pools.get(pool.address)
+        if replaced is not None and replaced is not pool:
+            self.reserve_log.detach(replaced)
+        self.reserve_log.attach(pool)
         self.pools[pool.address] = pool

@@ -68,7 +68,12 @@ class HopCoefficients:
         # numpy rounds Python ints of any size to the nearest float, like float() does
         r0 = np.array([p.reserve0 for p in selected], dtype=np.float64)
         r1 = np.array([p.reserve1 for p in selected], dtype=np.float64)
-        indices = np.asarray(pool_indices, dtype=np.int64)
+        self.set_reserves(np.asarray(pool_indices, dtype=np.int64), r0, r1)
+
+    def set_reserves(self, indices: npt.NDArray[np.int64], r0: FloatArray, r1: FloatArray) -> None:
+        """These pools' coefficients from their float reserves (distinct indices; `r0`
+        and `r1` are overwritten): what a venue wrote through the reserve log, or what
+        `refresh` read from the objects."""
         gamma = self._gamma[indices]
         dead = (r0 <= 0) | (r1 <= 0)
         if dead.any():

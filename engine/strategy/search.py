@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Block, Market, Pool
+from engine.market.reserve_log import ReserveLog
 from engine.strategy import exact, kernel, v3_hops
 from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
@@ -114,6 +115,8 @@ class BlockStats:
     """What the last `on_block`/`rescan` did, and the CPU seconds of each stage."""
 
     changed_pools: int = 0
+    logged_pools: int = 0  # coefficients set from the reserve log's entries
+    object_pools: int = 0  # coefficients read from Pool objects (unlogged, V3, a rescan)
     touched_cycles: int = 0  # distinct cycles re-evaluated
     full_pass: bool = False
     members: int = 0  # cycles the ranking read
@@ -220,6 +223,10 @@ class ArbitrageSearch:
         self._units_float = np.zeros(len(self._shapes), dtype=np.float64)
         self._walks: dict[int, tuple[list[tuple[int, int, int]], dict[int, exact.Optimum]]] = {}
         self._routes: dict[int, _Route] = {}
+        self._log = market.reserve_log
+        self._slot_pool, self._from_object = _slot_map(self._table.pools, self._log)
+        self._addresses = np.array([p.address for p in self._table.pools], dtype=object)
+        self._log.take()  # what it holds is in the objects read next
         self._refresh(None)
         self._full_pass()
 
@@ -228,6 +235,7 @@ class ArbitrageSearch:
         self._walks.clear()
         self.stats = stats = BlockStats(changed_pools=len(self._table.pools))
         clock = time.thread_time()
+        self._log.take()
         self._refresh(None)
         stats.refresh_s, clock = _lap(clock)
         self._full_pass()
@@ -239,15 +247,14 @@ class ArbitrageSearch:
     ) -> list[Opportunity]:
         """Opportunities after a block in which `changed_pools` had their reserves synced.
 
-        Pools unknown to the table (added since the last `rebuild`) are ignored.
+        The pools written through the market's reserve log since the last call count as
+        changed too, reported or not (engine.market.reserve_log). Pools unknown to the
+        table (added since the last `rebuild`) are ignored.
         """
         self.stats = stats = BlockStats()
         clock = time.thread_time()
-        # map with the dict's own get: no bytecode per pool (the lookups are cache misses)
-        found = list(map(self._table.pool_index.get, changed_pools))
-        known = np.unique(np.array([i for i in found if i is not None], dtype=np.int64))
+        known = self._refresh_changed(changed_pools)
         stats.changed_pools = len(known)
-        self._refresh(known)
         stats.refresh_s, clock = _lap(clock)
         if self._table.touch_count(known) > _FULL_PASS_RATIO * len(self._table):
             stats.touch_s, clock = _lap(clock)
@@ -256,6 +263,44 @@ class ArbitrageSearch:
         else:
             self._incremental(known, clock)
         return self._decide(block, gas_price)
+
+    # -- refresh -----------------------------------------------------------------------------
+
+    def _refresh_changed(self, reported: Iterable[str]) -> npt.NDArray[np.int64]:
+        """Re-set the coefficients of this block's changed pools; their table indices.
+
+        The log's V2 entries are assigned in one vectorised step; a reported pool
+        without an entry, and a logged one whose coefficients do not come from reserve0/1
+        (`_from_object`: a V3 pool), is read from its Pool object as before.
+        """
+        entries = self._log.take()
+        slots = entries.slots
+        known = slots < len(self._slot_pool)  # slots given since the last rebuild: unknown
+        pools = self._slot_pool[slots[known]]
+        ours = pools >= 0
+        by_log = ours.copy()
+        by_log[ours] = ~self._from_object[pools[ours]]
+        logged = pools[by_log]
+        r0, r1 = entries.reserve0[known][by_log], entries.reserve1[known][by_log]
+        self._coefficients.set_reserves(logged, r0, r1)
+        if self._v3 is not None:  # its optimistic copy of every side follows the V2 ones
+            self._v3.refresh(logged)
+        self.stats.logged_pools = len(logged)
+        objects = pools[ours & ~by_log]
+        unlogged = _unlogged(reported, self._addresses[pools[ours]].tolist())
+        if unlogged:
+            found = map(self._table.pool_index.get, unlogged)
+            listed = np.array([i for i in found if i is not None], dtype=np.int64)
+            objects = np.union1d(objects, listed)
+        self._refresh_from_objects(objects)
+        # disjoint: a logged pool read from its object is not in `logged`
+        return np.concatenate((logged, objects))
+
+    def _refresh_from_objects(self, pools: npt.NDArray[np.int64]) -> None:
+        """Read these pools' coefficients from their Pool objects (distinct indices): V2
+        pairs written without the log, and V3 pools (their current range, `_refresh`)."""
+        self.stats.object_pools += len(pools)
+        self._refresh(pools)
 
     def _incremental(self, pools: npt.NDArray[np.int64], clock: float) -> None:
         stats, touched = self.stats, self._touched
@@ -534,6 +579,28 @@ class ArbitrageSearch:
         """This block's estimate per shape (a few dict reads: shapes are few)."""
         self._units = [self._gas.estimate(shape) for shape in self._shapes]
         self._units_float = np.array(self._units, dtype=np.float64)
+
+
+def _slot_map(
+    pools: tuple[Pool, ...], log: ReserveLog
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """(table index of each log slot, -1 if none; whether a table pool is read from its
+    object rather than the log's reserves: any kind but a V2 pair)."""
+    slot_pool = np.full(max((p.slot for p in pools), default=-1) + 1, -1, dtype=np.int64)
+    for index, pool in enumerate(pools):
+        if log.owns(pool):
+            slot_pool[pool.slot] = index
+    from_object = np.array([pool.kind != "v2" for pool in pools], dtype=bool)
+    return slot_pool, from_object
+
+
+def _unlogged(reported: Iterable[str], logged: list[str]) -> set[str] | frozenset[str]:
+    """The reported pools without a log entry (a set difference: the hashes of the
+    addresses are cached in the strings, and both sides are this block's few; the logged
+    addresses come from the table's own column, not the Pool objects)."""
+    if not isinstance(reported, (set, frozenset)):
+        reported = set(reported)
+    return reported.difference(logged) if logged else reported
 
 
 def _lap(clock: float) -> tuple[float, float]:

@@ -13,9 +13,11 @@ sees the same blocks. Markets come from
 pools (`MarketMover`, not timed) and times `ArbitrageSearch.on_block` up to its ranked,
 exactly re-checked opportunities. Times are this thread's CPU time (what the search costs,
 whatever the neighbours do) and wall clock; the stage columns are medians of the search's
-own `BlockStats` (CPU): refresh (read changed pools), touch (de-duplicate the cycles through
-them), evaluate (float kernel), cand (candidate set update), rank, recheck (exact). The
-load average is printed before and after.
+own `BlockStats` (CPU): refresh (take the reserve log's entries, read unlogged changed
+pools), touch (de-duplicate the cycles through them), evaluate (float kernel), cand
+(candidate set update), rank, recheck (exact). "write µs/pool" is the mover's CPU per
+changed pool (the venue's side, not in the search's time: with the reserve log it
+includes logging the floats). The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ if _TREE:
 from engine.market.model import Block  # noqa: E402
 from engine.strategy import kernel  # noqa: E402
 from engine.strategy.search import ArbitrageSearch, SearchConfig  # noqa: E402
-from scripts.bench.search import machine  # noqa: E402
 from tests.support.synthetic_market import MarketMover, synthetic_market  # noqa: E402
 
 GAS_PRICE = 20 * 10**9
@@ -80,8 +81,11 @@ def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks:
 
     search._recheck = timed_recheck  # type: ignore[method-assign]
     touched: list[int] = []
+    writes: list[float] = []  # CPU per pool of the venue's writes (the mover's), not in cpu
     for number in range(WARM_UP_BLOCKS + blocks):
+        c = time.thread_time()
         changed = mover.move(fraction)
+        writes.append((time.thread_time() - c) / max(1, len(changed)))
         block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
         timed[0] = number >= WARM_UP_BLOCKS
         w, c = time.perf_counter(), time.thread_time()
@@ -111,6 +115,7 @@ def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks:
         "touched": statistics.median(touched) if touched else 0,
         "stages": {s: statistics.median(v) if v else 0.0 for s, v in stages.items()},
         "recheck_median": statistics.median(per_recheck) if per_recheck else 0.0,
+        "write_per_pool": statistics.median(writes[WARM_UP_BLOCKS:]),
     }
 
 
@@ -152,9 +157,9 @@ def render(results: list[dict], kernels: list[str]) -> str:
     head = (
         "| pools | cycles | RSS MB | kernel | changed | touched | full pass | CPU p50 / p99 ms "
         "| wall p50 / p99 ms | refresh / touch / evaluate / cand / rank / recheck ms (p50) "
-        "| re-check µs: p50 of all / of block means |"
+        "| re-check µs: p50 of all / of block means | write µs/pool |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for r in results:
         for name in kernels:
             row = r["kernels"][name]
@@ -168,7 +173,8 @@ def render(results: list[dict], kernels: list[str]) -> str:
                     f"| {ms(s['cpu_p50'])} / **{ms(s['cpu_p99'])}** "
                     f"| {ms(s['wall_p50'])} / {ms(s['wall_p99'])} | {stages} "
                     f"| {s.get('each_recheck_p50', 0.0) * 1e6:.1f} "
-                    f"/ {s['recheck_median'] * 1e6:.1f} |"
+                    f"/ {s['recheck_median'] * 1e6:.1f} "
+                    f"| {s.get('write_per_pool', 0.0) * 1e6:.2f} |"
                 )
     lines.append("")
     lines.append("| pools | kernel | full rescan CPU ms (median of 5) | build s |")
@@ -194,6 +200,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_size(args.one, args.blocks, kernels)))
         return
+    # here only: it puts this checkout first on the path, before a `--tree`'s test support
+    from scripts.bench.search import machine
+
     print(f"before: {machine()}")
     results = []
     for size in (int(s) for s in args.pools.split(",")):

@@ -2,9 +2,11 @@
 
 The reference here is the old per-block path written out: every cycle evaluated from
 scratch, every gross-positive cycle ranked. The search keeps its numbers incrementally,
-ranks only its candidate set's members and reuses exact walks of unchanged routes; over
-random blocks (small and large changes, gas prices, gas-model updates, re-check depths
-small enough that the candidate thresholds refill and trim) it must agree exactly.
+ranks only its candidate set's members, takes reserves from the market's reserve log
+(and reads the pools reported without a log entry from their objects) and reuses exact
+walks of unchanged routes; over random blocks (small and large changes, each pool
+delivered through the log, reported, or both; gas prices, gas-model updates, re-check
+depths small enough that the candidate thresholds refill and trim) it must agree exactly.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.market.model import Block, Market
+from engine.market.model import Block, Market, Pool
 from engine.strategy import candidates, kernel
 from engine.strategy.gas_model import GasModel
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.pricing import BlockCosts
 from engine.strategy.search import ArbitrageSearch, SearchConfig
-from tests.support.synthetic_market import address, perturb, synthetic_market
+from tests.support.synthetic_market import address, synthetic_market
 
 GAS_PRICE = 20 * 10**9
 
@@ -105,7 +107,7 @@ def run_random_blocks(seed: int, max_rechecks: int, steps: list[tuple[float, int
     search = ArbitrageSearch(market, config, GasModel(config.gas_units))
     pools = list(market.pools.values())
     for number, (fraction, gas_price, receipts) in enumerate(steps, start=1):
-        changed = perturb(rng.sample(pools, int(fraction * len(pools))), rng, 0.01)
+        changed = write_block(rng.sample(pools, int(fraction * len(pools))), rng)
         for _ in range(receipts):
             shape = rng.choice(search.shapes)
             search.gas_model.observe_receipt(shape, rng.randrange(80_000, 400_000))
@@ -117,6 +119,24 @@ def run_random_blocks(seed: int, max_rechecks: int, steps: list[tuple[float, int
         fresh._gas = search.gas_model
         assert comparable(got) == comparable(fresh.rescan(block(number), gas_price))
     return search._candidates.refills
+
+
+def write_block(pools: list[Pool], rng: random.Random) -> set[str]:
+    """Each pool moved one of the three ways a block can deliver it: through the reserve
+    log and reported, through the log only, or written directly and reported (the
+    object path). Returns the reported pools."""
+    reported = set()
+    for pool in pools:
+        move = 1.0 + rng.gauss(0.0, 0.01)
+        reserve0, reserve1 = max(1, int(pool.reserve0 * move)), max(1, int(pool.reserve1 / move))
+        how = rng.randrange(3)
+        if how < 2:
+            pool.set_reserves(reserve0, reserve1)
+        else:
+            pool.reserve0, pool.reserve1 = reserve0, reserve1
+        if how != 1:
+            reported.add(pool.address)
+    return reported
 
 
 def test_a_block_re_evaluates_each_touched_cycle_once() -> None:

@@ -75,3 +75,22 @@ def test_incremental_blocks_on_a_mixed_market_agree_with_a_fresh_search() -> Non
         fresh = ArbitrageSearch(market, config)
         assert np.array_equal(search._gross, fresh._gross)
         assert comparable(found) == comparable(fresh.rescan(block(number), GAS_PRICE))
+
+
+def test_v2_pairs_moved_through_the_reserve_log_on_a_mixed_market_agree_with_a_fresh_search() -> (
+    None
+):
+    """V2 writes arrive through the reserve log (vectorised, no Pool object visited); on a
+    market with V3 pools the pre-filter's optimistic copy of every side must follow them."""
+    market, config = mixed_market(4)
+    search = ArbitrageSearch(market, config)
+    rng = random.Random(4)
+    v2_pools = [p for p in market.pools.values() if p.v3 is None]
+    for number in range(2, 6):
+        for pool in rng.sample(v2_pools, max(1, len(v2_pools) // 10)):
+            scale = 1.0 + rng.gauss(0.0, 0.02)
+            pool.set_reserves(int(pool.reserve0 * scale), pool.reserve1)
+        found = search.on_block(block(number), set(), GAS_PRICE)  # nothing reported
+        fresh = ArbitrageSearch(market, config)
+        assert np.array_equal(search._gross, fresh._gross)
+        assert comparable(found) == comparable(fresh.rescan(block(number), GAS_PRICE))

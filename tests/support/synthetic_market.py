@@ -56,6 +56,8 @@ def synthetic_market(n_pools: int, seed: int = 1, price_noise: float = 0.002) ->
 def perturb(pools: Iterable[Pool], rng: random.Random, sigma: float = 0.003) -> set[str]:
     """A swap-like move on each pool (one reserve up, the other down); returns their addresses.
 
+    Written to the Pool objects directly, not through the market's reserve log: the search
+    sees these pools only because they are reported (the path a V3 pool always takes).
     Moves accumulate: repeated calls walk prices away from each other without bound.
     """
     changed = set()
@@ -82,14 +84,15 @@ class MarketMover:
         self._sigma = sigma
 
     def move(self, fraction: float) -> set[str]:
-        """Re-draw the price of a random `fraction` of pools; returns their addresses."""
+        """Re-draw the price of a random `fraction` of pools; returns their addresses.
+
+        Written as a venue writes them, through the market's reserve log."""
         count = max(1, round(fraction * len(self._pools)))
         changed = set()
         for pool in self._rng.sample(self._pools, count):
             reserve0, reserve1 = self._anchor[pool.address]
             move = 1.0 + self._rng.gauss(0.0, self._sigma)
-            pool.reserve0 = max(1, int(reserve0 * move))
-            pool.reserve1 = max(1, int(reserve1 / move))
+            pool.set_reserves(max(1, int(reserve0 * move)), max(1, int(reserve1 / move)))
             changed.add(pool.address)
         return changed
 

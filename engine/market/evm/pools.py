@@ -61,7 +61,9 @@ class PoolBook:
         return self._by_lower.get(lower)
 
     def apply(self, updates: Mapping[str, tuple[int, int]]) -> set[str]:
-        """Set reserves (pool address -> (reserve0, reserve1)); the pools that changed."""
+        """Set reserves (pool address -> (reserve0, reserve1)); the pools that changed.
+
+        Written through the market's reserve log, so the search takes them from there."""
         changed = set()
         pools = self._market.pools
         for address, (reserve0, reserve1) in updates.items():
@@ -70,7 +72,7 @@ class PoolBook:
                 continue
             if (pool.reserve0, pool.reserve1) == (reserve0, reserve1):
                 continue
-            pool.reserve0, pool.reserve1 = reserve0, reserve1
+            pool.set_reserves(reserve0, reserve1)
             changed.add(address)
         return changed
 

@@ -142,8 +142,7 @@ def _v3_hop(
 def commit(market: Market, execution: Execution) -> frozenset[str]:
     """Write a successful call's reserves; returns the pools it changed."""
     for address, (reserve0, reserve1) in execution.staged.items():
-        pool = market.pools[address]
-        pool.reserve0, pool.reserve1 = reserve0, reserve1
+        market.pools[address].set_reserves(reserve0, reserve1)
     for address, state in execution.staged_v3.items():
         live = market.pools[address].v3
         assert live is not None  # a swap moves price, tick and liquidity, never the ticks

@@ -50,16 +50,15 @@ def move_v3(state: V3PoolState, zero_for_one: bool, amount_in: int, amount_out: 
 
 
 def apply(pool: Pool, token_in: str, amount_in: int, amount_out: int) -> None:
-    """Book a swap's reserve changes (the pair's `swap` + `_update`; a V3 pool's new
-    price, tick and liquidity as its `swap` leaves them)."""
+    """Book a swap's reserve changes (the pair's `swap` + `_update`, through the market's
+    reserve log, engine.market.reserve_log; a V3 pool's new price, tick and liquidity as
+    its `swap` leaves them)."""
     if pool.v3 is not None:
         move_v3(pool.v3, token_in == pool.token0, amount_in, amount_out)
     if token_in == pool.token0:
-        pool.reserve0 += amount_in
-        pool.reserve1 -= amount_out
+        pool.set_reserves(pool.reserve0 + amount_in, pool.reserve1 - amount_out)
     else:
-        pool.reserve1 += amount_in
-        pool.reserve0 -= amount_out
+        pool.set_reserves(pool.reserve0 - amount_out, pool.reserve1 + amount_in)
 
 
 def swap(pool: Pool, token_in: str, amount_in: int) -> int:
