@@ -39,7 +39,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from engine.execution.errors import NotSent
+from engine.execution.errors import ExecutionError, NotSent
 from engine.execution.gate import SendGate
 from engine.execution.paper import DEFAULT_HOP_SLIPPAGE_BPS, PaperExecutor
 from engine.ledger.records import TradeRecord
@@ -299,7 +299,7 @@ def _route_key(order: ArbOrder) -> tuple[str, ...]:
     return (order.token, order.loan.kind, order.loan.lender, *(hop.pool for hop in order.hops))
 
 
-class NoContractPath(ValueError):
+class NoContractPath(ExecutionError, ValueError):
     """An order the executor contract has no entry for."""
 
 
