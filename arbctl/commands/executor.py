@@ -310,12 +310,19 @@ def _lender_urls(loaded: Config) -> list[tuple[str, str]]:
 
 
 def _plan_or_exit(w3: Any, loaded: Config, as_json: bool) -> Any:
+    from eth_utils import to_checksum_address
+
     from engine.devnet import executor as admin
 
     factories = tuple(f.address for f in loaded.evm.factories)
-    v3: list[admin.V3Factory] = []
+    # every V3 factory the engine trades on or borrows from: a V3 hop's callback is paid
+    # only to a pool at the address its factory and Uniswap's init code hash give
+    v3 = [admin.V3Factory(to_checksum_address(f.address)) for f in loaded.evm.v3_factories]
     lenders: list[str] = []
     try:
+        for pool in loaded.evm.v3_pools:
+            if (factory := admin.v3_factory_of_pool(w3, pool)) not in v3:
+                v3.append(factory)
         for scheme, address in _lender_urls(loaded):
             if scheme == "uniswap-v3":
                 factory = admin.v3_factory_of_pool(w3, address)

@@ -48,7 +48,16 @@ class Chain:
     tokens: dict[str, Contract]
     directory: Path
 
-    def config(self, name: str, key: Path, url: str | None = None) -> Path:
+    def config(
+        self, name: str, key: Path, url: str | None = None, v3_as_market: bool = False
+    ) -> Path:
+        """The operator's config; `v3_as_market`: the V3 factory is named as a market
+        (`evm.v3_factories`) instead of through a `uniswap-v3://` lender."""
+        v3_market = f'v3_factories = [{{ name = "bare-v3", address = "{self.v3_factory}" }}]'
+        v3_lender = (
+            f'\n[[providers]]\nname = "v3-flash"\nkind = "liquidity"\n'
+            f'url = "uniswap-v3://{self.v3_pool}?fee_bps=5"\n'
+        )
         tokens = ",\n".join(
             f'  {{ address = "{t.address}", symbol = "{s}", decimals = 18 }}'
             for s, t in self.tokens.items()
@@ -69,6 +78,7 @@ tokens = [
 {tokens},
 ]
 factories = [{{ name = "bare-v2", address = "{self.factory}" }}]
+{v3_market if v3_as_market else ""}
 
 [[providers]]
 name = "node"
@@ -78,12 +88,7 @@ url = "{url or self.url}"
 name = "vault"
 kind = "liquidity"
 url = "balancer-v2://{self.vault}"
-
-[[providers]]
-name = "v3-flash"
-kind = "liquidity"
-url = "uniswap-v3://{self.v3_pool}?fee_bps=5"
-
+{"" if v3_as_market else v3_lender}
 [strategy]
 base_tokens = ["WETH", "USDC"]
 """
@@ -193,6 +198,25 @@ def test_deploy_on_a_chain_arbctl_did_not_create_allows_the_config_and_writes_th
     ]
     assert key.read_text().strip().removeprefix("0x") not in (done.stdout + done.stderr)
     assert "deploying ArbExecutor" in done.stderr  # progress, on stderr
+
+
+def test_a_v3_factory_named_as_a_market_is_allowed_so_its_pools_callbacks_are_trusted(
+    chain: Chain, npm_root: Path
+) -> None:
+    """A V3 hop's swap callback is paid only to a pool of an allowed factory: a factory
+    the config trades on (`evm.v3_factories`) must be on the allowlist, lender or not."""
+    key, _ = new_key(chain.directory, chain.w3)
+    config = chain.config("v3-market.toml", key, v3_as_market=True)
+    assert "uniswap-v3://" not in config.read_text()
+
+    done = arbctl("deploy", "--config", str(config))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    address = json.loads(done.stdout)["executor"]["address"]
+    executor = chain.w3.eth.contract(address=address, abi=executor_abi(npm_root))
+    v3 = executor.functions.v3Factories().call()
+    assert [f for f, _ in v3] == [chain.v3_factory]
+    assert bytes(v3[0][1]).hex() == artifacts.v3_pool_init_code_hash(npm_root)
 
 
 def test_status_and_withdraw_move_the_funds_to_the_given_address_and_are_audited(
