@@ -142,12 +142,12 @@ class _TickSummary:
     `split` (between ticks[split-1] and ticks[split]) is L + C[j] - C[split] at every other
     split j, so the most liquidity below is L + max(0, max C[0..split) - C[split]) and
     above L + max(0, max C(split..n] - C[split]): the tick walk, in two look-ups (integers,
-    so exactly the walk's answer)."""
+    so exactly the walk's answer). The range's ends are sqrt_at[split], sqrt_at[split + 1]."""
 
     table: TickTable
     version: int
     ticks: list[int]
-    sqrt_at: list[float]  # _sqrt_at of each initialised tick
+    sqrt_at: list[float]  # _sqrt_at of MIN_TICK, of each initialised tick, of MAX_TICK
     prefix: list[int]  # C[0..n]
     max_before: list[int]  # max C[0..k) (C[0] for k = 0: no extra)
     max_after: list[int]  # max C(k..n] (C[n] for k = n)
@@ -165,13 +165,14 @@ class _TickSummary:
         for k in range(len(prefix) - 2, -1, -1):
             max_after[k] = max(max_after[k + 1], prefix[k + 1])
         return cls(
-            table, table.version, ticks, [_sqrt_at(t) for t in ticks], prefix, max_before, max_after
+            table,
+            table.version,
+            ticks,
+            [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX],
+            prefix,
+            max_before,
+            max_after,
         )
-
-    def extra_liquidity(self, split: int) -> tuple[int, int]:
-        """(most liquidity below, most above) the range at `split`, minus its own."""
-        here = self.prefix[split]
-        return max(0, self.max_before[split] - here), max(0, self.max_after[split] - here)
 
 
 def _views_of(
@@ -268,14 +269,15 @@ class V3Prefilter:
             if summary is None or summary.table is not table or summary.version != table.version:
                 summary = summaries[index] = _TickSummary.of(table)
             split = bisect_right(summary.ticks, state.tick)
-            down, up = summary.extra_liquidity(split)
+            here = summary.prefix[split]
+            liquidity = state.liquidity
             fee.append(state.fee_pips)
             raw_price.append(float(state.sqrt_price_x96))
-            active.append(float(state.liquidity))
-            low.append(float(state.liquidity + down))
-            high.append(float(state.liquidity + up))
-            s_below.append(summary.sqrt_at[split - 1] if split else _SQRT_MIN)
-            s_above.append(summary.sqrt_at[split] if split < len(summary.ticks) else _SQRT_MAX)
+            active.append(float(liquidity))
+            low.append(float(liquidity + max(0, summary.max_before[split] - here)))
+            high.append(float(liquidity + max(0, summary.max_after[split] - here)))
+            s_below.append(summary.sqrt_at[split])
+            s_above.append(summary.sqrt_at[split + 1])
         return _views_of(
             np.array(fee, dtype=np.float64),
             np.array(raw_price) / _Q96,
