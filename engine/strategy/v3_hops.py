@@ -220,7 +220,11 @@ def _views_arrays(
 
 class V3Prefilter:
     """The V3 sides of a `kernel.HopCoefficients`: overwritten after every refresh, plus
-    per-side caps and the optimistic coefficients used where a cap binds."""
+    per-side caps and the optimistic coefficients used where a cap binds.
+
+    A refresh is `side_views` of every changed V3 pool, computed at once: the tick walk
+    comes from each pool's `_TickSummary` (rebuilt only when its table changes: Mint,
+    Burn, loaded words, a replaced table), the float algebra over arrays (`_views_of`)."""
 
     def __init__(self, pools: Sequence[Pool], coefficients: kernel.HopCoefficients) -> None:
         self._pools = pools
