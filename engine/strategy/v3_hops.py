@@ -55,6 +55,7 @@ from engine.market.v3.errors import UniswapV3Error
 from engine.market.v3.pool import V3PoolState, swap
 from engine.market.v3.swap_math import PIPS
 from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
+from engine.market.v3.ticks import TickTable
 from engine.strategy import exact, kernel
 from engine.strategy.opportunity import Hop
 
@@ -128,9 +129,102 @@ def _sqrt_at(tick: int) -> float:
     return math.exp(tick * _HALF_LOG_BASE)
 
 
+_SQRT_MIN = _sqrt_at(MIN_TICK)
+_SQRT_MAX = _sqrt_at(MAX_TICK)
+
+
+@dataclass(frozen=True, slots=True)
+class _TickSummary:
+    """What `side_views` derives from a tick table alone, kept until the table changes
+    (`TickTable.version`: Mint, Burn, loaded words; a replaced table is another object).
+
+    With C[k] the sum of the first k ticks' liquidity_net, the liquidity of the range at
+    `split` (between ticks[split-1] and ticks[split]) is L + C[j] - C[split] at every other
+    split j, so the most liquidity below is L + max(0, max C[0..split) - C[split]) and
+    above L + max(0, max C(split..n] - C[split]): the tick walk, in two look-ups (integers,
+    so exactly the walk's answer). The range's ends are sqrt_at[split], sqrt_at[split + 1]."""
+
+    table: TickTable
+    version: int
+    ticks: list[int]
+    sqrt_at: list[float]  # _sqrt_at of MIN_TICK, of each initialised tick, of MAX_TICK
+    prefix: list[int]  # C[0..n]
+    max_before: list[int]  # max C[0..k) (C[0] for k = 0: no extra)
+    max_after: list[int]  # max C(k..n] (C[n] for k = n)
+
+    @classmethod
+    def of(cls, table: TickTable) -> _TickSummary:
+        ticks = list(table.sorted_ticks())
+        prefix = [0]
+        for tick in ticks:
+            prefix.append(prefix[-1] + table.info[tick].liquidity_net)
+        max_before = [prefix[0]]
+        for k in range(1, len(prefix)):
+            max_before.append(max(max_before[-1], prefix[k - 1]))
+        max_after = [prefix[-1]] * len(prefix)
+        for k in range(len(prefix) - 2, -1, -1):
+            max_after[k] = max(max_after[k + 1], prefix[k + 1])
+        return cls(
+            table,
+            table.version,
+            ticks,
+            [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX],
+            prefix,
+            max_before,
+            max_after,
+        )
+
+
+def _views_of(
+    fee_pips: FloatArray,
+    sqrt_price: FloatArray,
+    active: FloatArray,
+    low: FloatArray,
+    high: FloatArray,
+    s_below: FloatArray,
+    s_above: FloatArray,
+) -> FloatArray:
+    """`side_views` over arrays, the same float operations in the same order (so the
+    same numbers): rows a, b, a_hi, b_hi, cap; columns sell0, sell1 of each pool."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gamma = 1.0 - fee_pips / PIPS
+        room0 = 1.0 / s_below - 1.0 / sqrt_price
+        room1 = s_above - sqrt_price
+        cap0 = active * np.where(room0 > 0.0, room0, 0.0) / gamma * _SHRINK
+        cap1 = active * np.where(room1 > 0.0, room1, 0.0) / gamma * _SHRINK
+        price = sqrt_price * sqrt_price
+        sell0 = _views_arrays(gamma * price, gamma * sqrt_price, active, low, cap0)
+        sell1 = _views_arrays(gamma / price, gamma / sqrt_price, active, high, cap1)
+    return np.stack([sell0, sell1], axis=2).reshape(5, -1)
+
+
+def _views_arrays(
+    a: FloatArray, b_times_l: FloatArray, liquidity: FloatArray, l_max: FloatArray, cap: FloatArray
+) -> FloatArray:
+    """`_view` over arrays: rows a, b, a_hi, b_hi, cap."""
+    b_hi = b_times_l / l_max
+    empty = liquidity <= 0.0
+    b = np.where(empty, b_hi, b_times_l / liquidity)
+    cap = np.where(empty, 0.0, cap)
+    dead = (l_max <= 0.0) | ~np.isfinite(a) | (a <= 0.0)
+    return np.stack(
+        [
+            np.where(dead, 0.0, a),
+            np.where(dead, 1.0, b),
+            np.where(dead, 0.0, a),
+            np.where(dead, 1.0, b_hi),
+            np.where(dead, np.inf, cap),
+        ]
+    )
+
+
 class V3Prefilter:
     """The V3 sides of a `kernel.HopCoefficients`: overwritten after every refresh, plus
-    per-side caps and the optimistic coefficients used where a cap binds."""
+    per-side caps and the optimistic coefficients used where a cap binds.
+
+    A refresh is `side_views` of every changed V3 pool, computed at once: the tick walk
+    comes from each pool's `_TickSummary` (rebuilt only when its table changes: Mint,
+    Burn, loaded words, a replaced table), the float algebra over arrays (`_views_of`)."""
 
     def __init__(self, pools: Sequence[Pool], coefficients: kernel.HopCoefficients) -> None:
         self._pools = pools
@@ -140,6 +234,7 @@ class V3Prefilter:
         self.cap = np.full(n_sides, np.inf, dtype=np.float64)
         self.a_hi = coefficients.a.copy()
         self.b_hi = coefficients.b.copy()
+        self._summaries: dict[int, _TickSummary] = {}
 
     @classmethod
     def of(cls, pools: Sequence[Pool], coefficients: kernel.HopCoefficients) -> V3Prefilter | None:
@@ -157,21 +252,45 @@ class V3Prefilter:
         both = np.concatenate([2 * every, 2 * every + 1])
         self.a_hi[both] = coefficients.a[both]  # V2 sides: the same as the in-range ones
         self.b_hi[both] = coefficients.b[both]
-        sides: list[int] = []
-        views: list[SideView] = []
         pools, v3 = self._pools, self._v3
-        for index in every.tolist():
-            if index in v3:
-                state = pools[index].v3
-                assert state is not None
-                sides += (2 * index, 2 * index + 1)
-                views += side_views(state)
-        if not sides:
+        changed = [index for index in every.tolist() if index in v3]
+        if not changed:
             return
-        at = np.array(sides, dtype=np.int64)
-        columns = np.array(views, dtype=np.float64).T  # a, b, a_hi, b_hi, cap
+        columns = self._columns(changed, [_state(pools[index]) for index in changed])
+        at = np.array(changed, dtype=np.int64)
+        at = np.stack([2 * at, 2 * at + 1], axis=1).ravel()  # (sell0, sell1) per pool
         coefficients.a[at], coefficients.b[at] = columns[0], columns[1]
         self.a_hi[at], self.b_hi[at], self.cap[at] = columns[2], columns[3], columns[4]
+
+    def _columns(self, indices: Sequence[int], states: Sequence[V3PoolState]) -> FloatArray:
+        """(a, b, a_hi, b_hi, cap) rows by side, (sell0, sell1) per pool: `side_views`
+        of every state at once, the tick walk replaced by each table's `_TickSummary`."""
+        summaries = self._summaries
+        fee, raw_price, active, low, high, s_below, s_above = ([] for _ in range(7))
+        for index, state in zip(indices, states, strict=True):
+            table = state.ticks
+            summary = summaries.get(index)
+            if summary is None or summary.table is not table or summary.version != table.version:
+                summary = summaries[index] = _TickSummary.of(table)
+            split = bisect_right(summary.ticks, state.tick)
+            here = summary.prefix[split]
+            liquidity = state.liquidity
+            fee.append(state.fee_pips)
+            raw_price.append(float(state.sqrt_price_x96))
+            active.append(float(liquidity))
+            low.append(float(liquidity + max(0, summary.max_before[split] - here)))
+            high.append(float(liquidity + max(0, summary.max_after[split] - here)))
+            s_below.append(summary.sqrt_at[split])
+            s_above.append(summary.sqrt_at[split + 1])
+        return _views_of(
+            np.array(fee, dtype=np.float64),
+            np.array(raw_price) / _Q96,
+            np.array(active),
+            np.array(low),
+            np.array(high),
+            np.array(s_below),
+            np.array(s_above),
+        )
 
     def refresh_all(self) -> None:
         self.refresh(range(len(self._pools)))
@@ -206,6 +325,11 @@ class V3Prefilter:
             )
             x[binds], gross[binds] = x_hi, gross_hi
         return x, gross
+
+
+def _state(pool: Pool) -> V3PoolState:
+    assert pool.v3 is not None
+    return pool.v3
 
 
 def _compose(

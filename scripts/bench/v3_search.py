@@ -10,7 +10,10 @@ starting price: V2 pairs as `MarketMover` does, V3 pools by an exact swap to the
 (ticks crossed as the pool would). `ArbitrageSearch.on_block` is timed up to its exactly
 re-checked opportunities in this thread's CPU time (the market and cycle table frozen out
 of the garbage collector, as the pipeline does), side by side with the same market
-all V2 (same moves), so the ratio is what V3 costs. Prints a Markdown table.
+all V2 (same moves), so the ratio is what V3 costs; with `--per-pool`, also with the
+pre-filter refreshing each changed V3 pool by `side_views` alone (the code before the
+refresh went vectorised), so before and after are measured in one run. Prints a Markdown
+table.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.market.model import Block, Market
-from engine.market.v3.pool import apply_swap, swap
+from engine.market.v3.pool import V3PoolState, apply_swap, swap
+from engine.strategy import v3_hops
 from engine.strategy.search import ArbitrageSearch, SearchConfig
 from tests.strategy.v3_markets import mixed
 from tests.support.synthetic_market import synthetic_market
@@ -72,6 +78,14 @@ class Mover:
         return changed
 
 
+def per_pool_columns(
+    self: v3_hops.V3Prefilter, indices: list[int], states: list[V3PoolState]
+) -> np.ndarray:
+    """The refresh before it went vectorised: `side_views` of each pool in turn."""
+    views = [view for state in states for view in v3_hops.side_views(state)]
+    return np.array(views, dtype=np.float64).T
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
@@ -97,6 +111,7 @@ def main() -> None:
     parser.add_argument("--pools", type=int, default=10_000)
     parser.add_argument("--blocks", type=int, default=200)
     parser.add_argument("--v3-share", type=float, default=0.5)
+    parser.add_argument("--per-pool", action="store_true", help="also the per-pool refresh")
     args = parser.parse_args()
     base = synthetic_market(args.pools)
     bases = tuple(t.address for t in base.tokens.values() if t.address.startswith("0xb"))
@@ -107,12 +122,20 @@ def main() -> None:
     print("| pools changed | market | cycles | p50 | p99 | max | found/block |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for fraction in CHANGED:
-        for label, share in (("all V2", 0.0), (f"{args.v3_share:.0%} V3", args.v3_share)):
+        v3_label = f"{args.v3_share:.0%} V3"
+        rows = [("all V2", 0.0, False), (v3_label, args.v3_share, False)]
+        if args.per_pool:
+            rows.insert(1, (f"{v3_label}, per-pool refresh", args.v3_share, True))
+        for label, share, per_pool in rows:
             market = mixed(base, share, seed=1)
             search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+            columns = v3_hops.V3Prefilter._columns
+            if per_pool:
+                v3_hops.V3Prefilter._columns = per_pool_columns  # type: ignore[method-assign]
             gc.collect()  # as the pipeline does before its loop (engine.pipeline.run):
             gc.freeze()  # the market and the table are out of the cyclic collector
             cpu, found = blocks_cpu(search, Mover(market, seed=7), fraction, args.blocks)
+            v3_hops.V3Prefilter._columns = columns  # type: ignore[method-assign]
             ms = [c * 1e3 for c in cpu]
             print(
                 f"| {fraction:.0%} | {label} | {search.cycle_count} | {percentile(ms, 0.5):.2f} "

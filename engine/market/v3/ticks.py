@@ -42,11 +42,19 @@ class TickTable:
     info: dict[int, TickInfo] = field(default_factory=dict)
     words: tuple[int, int] | None = None  # loaded bitmap words, inclusive; None = all
     _sorted: list[int] = field(default_factory=list)
+    # Bumped by every change of the initialised ticks (`update`, and `__post_init__`, which
+    # a writer of `info` must call to re-sort): a cheap marker for what is derived from them.
+    version: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.spacing <= 0:
             raise UniswapV3Error(f"tick spacing must be positive, got {self.spacing}")
         self._sorted = sorted(self.info)
+        self.version += 1
+
+    def sorted_ticks(self) -> list[int]:
+        """The initialised ticks in order (the table's own list: do not mutate)."""
+        return self._sorted
 
     def initialized(self) -> list[int]:
         return list(self._sorted)
@@ -67,10 +75,12 @@ class TickTable:
             if tick in self.info:
                 del self.info[tick]
                 self._sorted.pop(bisect_left(self._sorted, tick))
+                self.version += 1
             return
         if tick not in self.info:
             insort(self._sorted, tick)
         self.info[tick] = TickInfo(gross, net)
+        self.version += 1
 
     def liquidity_net(self, tick: int) -> int:
         info = self.info.get(tick)
