@@ -217,3 +217,32 @@ async def test_a_v3_route_above_what_the_lender_holds_is_resized_within_the_cap(
     assert event["guard"] == "lender_liquidity" and event["threshold"] == str(cap)
     assert (event["original_size"], event["new_size"]) == (best.amount_in, sent.amount_in)
     assert market.events("failover") == []
+
+
+@pytest.mark.parametrize("shape", ["v3+v2", "v3+v3"])
+@pytest.mark.parametrize("seed", SEEDS[:3])
+async def test_a_v3_route_over_the_notional_limit_is_resized_to_it(
+    ledger: SqliteLedger, seed: int, shape: str
+) -> None:
+    """USDC is the quote: the notional of n units is n, so the boundary is the limit."""
+    probe = Mixed(ledger, seed, shape)
+    best = probe.optimum()
+    limit = best.amount_in // 3
+    market = Mixed(
+        ledger,
+        seed,
+        shape,
+        disabled=["max_head_age", "max_price_impact", *QUIET_TRADE_RULES],
+        max_notional_quote=f"{limit / 10**6:.6f}",
+    )
+
+    verdict = market.chain().decide(best)
+
+    assert verdict.refusal is None, verdict.refusal
+    sent = verdict.opportunity
+    top = max(market.profit(x) for x in range(1, limit + 1))
+    assert 1 <= sent.amount_in <= limit
+    assert top - len(best.route) <= market.profit(sent.amount_in) <= top
+    assert sent == market.at(sent.amount_in)
+    (event,) = market.events("resized")
+    assert event["guard"] == "max_notional" and f"above {limit};" in event["reason"]
