@@ -9,12 +9,23 @@ so the seat and the guard can never disagree about what fits. (Every hop floors,
 impact wobbles by one output unit, which at dust sizes is many bps; the search keeps its
 invariant, fits at `lo`, breaches at `hi`, whatever the wobble.)
 
-Within the tightest boundary the input is the route's exact optimum capped there
-(`exact.walk`, the search's own function), or the boundary itself if the optimum's step
-start should breach, and the opportunity is re-priced with the search's arithmetic: exact
-output, flash fee rounded up, the same gas cost. It goes on only if that net profit still
-clears the minimum profit rule (and is positive); otherwise nothing is resized and the
-limit refuses it as before.
+Within the tightest boundary the input is the route's exact optimum capped there, found
+by the search's own function, or the boundary itself if that optimum should breach, and
+the opportunity is re-priced with the search's arithmetic on live state: exact output,
+flash fee rounded up, the same gas cost (and no plan's per-hop outputs: those were for the
+old size). It goes on only if that net profit still clears the minimum profit rule (and
+is positive); otherwise nothing is resized and the limit refuses it as before.
+
+Any mix of pool kinds: a route of V2 pairs is walked across its floor boundaries
+(`exact.walk`, the integer argmax); a route with a V3 hop has no closed form, so the
+optimum over 1..boundary is `v3_hops.walk`'s (bracket, golden section on the exact
+profit, a final scan: within a unit or two of the integer argmax, measured against brute
+force in tests/strategy/test_v3_exact.py), and its output is the pools' exact swaps,
+ticks crossed. The limits read V3 hops exactly too (price impact: the exact swap against
+`sqrtPriceX96`, engine/guards/rules.py), so the boundary search is the same. On a V3 hop
+the floors wobble more (the swap rounds once per tick range crossed): on tiny pools the
+price-impact relation is monotone only up to that rounding, and `b` is a boundary within
+the wobble, not always the very last input that fits (tests/guards/test_v3_sizing.py).
 
 A `Cap` is a limit that is a plain ceiling on the input: what the chosen lender can lend
 of the token this block (`lender_liquidity`), what the executor holds when it trades
@@ -30,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.guards.rules import MarketContext, MaxNotional, MaxPriceImpact, OpportunityRule
-from engine.strategy import exact
+from engine.strategy import exact, v3_hops
 from engine.strategy.opportunity import Opportunity
 
 SIZE_LIMITS = frozenset({MaxNotional.name, MaxPriceImpact.name})
@@ -135,14 +146,14 @@ def _best_within(
     ctx: MarketContext,
     flash_fee_bps: int,
 ) -> Opportunity | None:
-    path = _live_path(opportunity, ctx)
+    route = _live_route(opportunity, ctx)
     rate = ctx.prices.rate(opportunity.token, ctx.quote)
-    if path is None or rate is None:
+    if route is None or rate is None:
         return None
-    found = exact.walk(path, flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
+    found = _optimum_within(route, flash_fee_bps, cap)
     if not 1 <= found <= cap or any(_breaches(r, opportunity, found, ctx) for r in limits):
         found = cap
-    amount_out = exact.output(path, found)
+    amount_out = _output(route, found)
     flash = exact.flash_fee(found, flash_fee_bps)
     net = amount_out - found - opportunity.gas_cost - flash
     return dataclasses.replace(
@@ -153,20 +164,47 @@ def _best_within(
         flash_fee=flash,
         net_profit=net,
         net_profit_quote=rate.down(net),
+        hop_outputs=(),  # priced on live state: a plan's outputs were for the old size
     )
 
 
-def _live_path(opportunity: Opportunity, ctx: MarketContext) -> list[tuple[int, int, int]] | None:
-    path = []
+def _live_route(opportunity: Opportunity, ctx: MarketContext) -> list[v3_hops.Leg] | None:
+    """The route's hops on the live pools: a V2 pair as (reserve_in, reserve_out, fee_bps),
+    a V3 pool as its state (`v3_hops.V3Leg`); None if a pool is missing or a pair empty."""
+    route: list[v3_hops.Leg] = []
     for hop in opportunity.route:
         pool = ctx.pools.get(hop.pool)
-        if pool is None or pool.v3 is not None:  # V3: exact search's to size, not V2 math
+        if pool is None:
             return None
-        reserve_in, reserve_out = pool.reserves_for(hop.token_in)
-        if reserve_in <= 0 or reserve_out <= 0:
+        leg = v3_hops.leg_of(pool, hop.token_in)
+        if not isinstance(leg, v3_hops.V3Leg) and (leg[0] <= 0 or leg[1] <= 0):
             return None
-        path.append((reserve_in, reserve_out, pool.fee_bps))
-    return path
+        route.append(leg)
+    return route
+
+
+def _v2_path(route: Sequence[v3_hops.Leg]) -> list[tuple[int, int, int]] | None:
+    """The route as `exact.Route` when every hop is a V2 pair, else None."""
+    path = [leg for leg in route if not isinstance(leg, v3_hops.V3Leg)]
+    return path if len(path) == len(route) else None
+
+
+def _optimum_within(route: Sequence[v3_hops.Leg], flash_fee_bps: int, cap: int) -> int:
+    """The search's own exact optimum over 1..cap: the floor-stepping walk on a V2 route,
+    `v3_hops.walk` (bracket, golden section on the exact profit, final scan: within a
+    unit or two of the integer argmax) on a route with a V3 hop."""
+    path = _v2_path(route)
+    if path is not None:
+        return exact.walk(path, flash_fee_bps, cap, _MAX_WALK_STEPS).amount_in
+    return v3_hops.walk(route, flash_fee_bps, cap).amount_in
+
+
+def _output(route: Sequence[v3_hops.Leg], amount_in: int) -> int:
+    """Exact route output: V2 floors, V3 hops by the pool's swap, ticks crossed."""
+    path = _v2_path(route)
+    if path is not None:
+        return exact.output(path, amount_in)
+    return v3_hops.route_output(route, amount_in)
 
 
 def _clears(resized: Opportunity, minimum: OpportunityRule | None, ctx: MarketContext) -> bool:
