@@ -130,8 +130,15 @@ def test_a_drained_vault_is_failed_over_by_the_engine_and_shown_to_the_operator(
 
     failover = wait_for_trigger(engine, "flash_liquidity", "failover")
     assert "liquidity short" in failover["reason"] and "vault" in failover["reason"]
-    assert wait_until(lambda: rpc(engine, "status")["trades_booked"] > booked, WAIT_S)
-    trade = rpc(engine, "trades", {"limit": 1})["trades"][0]
+    # the dislocation's own trade (its opportunity found in the swap's block): a trade of
+    # an earlier block still settling may be booked in between
+    def of_the_swap() -> list[dict[str, Any]]:
+        trades = rpc(engine, "trades", {"limit": 20})["trades"]
+        return [t for t in trades if t["opportunity_id"].startswith(f"{block}-")]
+
+    assert wait_until(lambda: bool(of_the_swap()), WAIT_S), rpc(engine, "trades", {"limit": 5})
+    assert rpc(engine, "status")["trades_booked"] > booked
+    trade = of_the_swap()[-1]
     assert trade["status"] == "success" and trade["block_number"] == block + 1
     receipt = anvil.rpc(world.rpc_url, "eth_getTransactionReceipt", [trade["tx_hash"]])
     assert any(log["address"].lower() == aave.address.lower() for log in receipt["logs"])
