@@ -130,6 +130,7 @@ def test_a_drained_vault_is_failed_over_by_the_engine_and_shown_to_the_operator(
 
     failover = wait_for_trigger(engine, "flash_liquidity", "failover")
     assert "liquidity short" in failover["reason"] and "vault" in failover["reason"]
+
     # the dislocation's own trade (its opportunity found in the swap's block): a trade of
     # an earlier block still settling may be booked in between
     def of_the_swap() -> list[dict[str, Any]]:
