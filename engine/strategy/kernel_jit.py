@@ -13,15 +13,26 @@ numpy instead of raising), so both backends return bit-identical profits
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(function: _F) -> _F:
+    """numba's njit, typed (numba ships no type information: without this, mypy sees an
+    untyped decorator where numba is not installed)."""
+    return cast(_F, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
+
+
 FloatArray = npt.NDArray[np.float64]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _cycle_gross(
     coeff_a: FloatArray,
     coeff_b: FloatArray,
@@ -49,7 +60,7 @@ def _cycle_gross(
     return float(a * x / (1.0 + b * x) - c * x)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _gross_of(
     coeff_a: FloatArray,
     coeff_b: FloatArray,
@@ -69,7 +80,7 @@ def _gross_of(
     return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@_jit
 def _gross_all(
     coeff_a: FloatArray,
     coeff_b: FloatArray,
