@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 from collections import defaultdict
@@ -18,6 +19,9 @@ from engine.errors import ArbctlError
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("engine", "arbctl", "screens")
+# modules that need an optional extra (pyproject's `fast`: numba) and are read only where
+# it is installed; they define no exception classes of their own
+OPTIONAL = {"engine.strategy.kernel_jit": "numba"}
 
 
 def _modules() -> list[str]:
@@ -25,9 +29,15 @@ def _modules() -> list[str]:
     for package in PACKAGES:
         path = importlib.import_module(package).__path__
         for info in pkgutil.walk_packages(path, package + "."):
-            if not info.name.endswith("__main__"):
-                names.append(info.name)
+            if info.name.endswith("__main__") or not _importable(info.name):
+                continue
+            names.append(info.name)
     return names
+
+
+def _importable(name: str) -> bool:
+    extra = OPTIONAL.get(name)
+    return extra is None or importlib.util.find_spec(extra) is not None
 
 
 def _exception_classes() -> list[type[BaseException]]:
