@@ -113,7 +113,7 @@ def _fund(world: World, trader: str) -> None:
             Send(trader, token.address, "approve(address,uint256)", (router, 2**256 - 1))
             for router in _routers(world)
         )
-    if not all(send_many(world.rpc_url, sends)):
+    if not all(send_many(world.rpc_url, sends, timeout=60.0)):  # one-off: a busy node may lag
         raise anvil.AnvilError(f"funding noise trader {trader} failed")
 
 
