@@ -59,15 +59,18 @@ def after(*keys: str) -> Callable[[Any], Awaitable[None]]:
     """Press `keys`, then paint every view before the picture: under load the timed
     repaint (and a pushed screen's first one) may not have run when it is taken."""
 
-    async def run_before(pilot: Any) -> None:
-        if keys:  # the dashboard laid out and painted first: a dialog's backdrop is stable
-            for _ in range(3):
-                pilot.app.paint()
-                await pilot.pause(0.1)
-            await pilot.press(*keys)
+    async def settle(pilot: Any) -> None:
         for _ in range(3):
             pilot.app.paint()
             await pilot.pause(0.1)
+
+    async def run_before(pilot: Any) -> None:
+        if keys:  # the dashboard laid out and painted first: a dialog's backdrop is stable
+            await settle(pilot)
+        for key in keys:  # each key's screen (imported on first open) mounted before the next
+            await pilot.press(key)
+            await pilot.pause()
+        await settle(pilot)
 
     return run_before
 
