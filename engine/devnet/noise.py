@@ -113,8 +113,12 @@ def _fund(world: World, trader: str) -> None:
             Send(trader, token.address, "approve(address,uint256)", (router, 2**256 - 1))
             for router in _routers(world)
         )
-    if not all(send_many(world.rpc_url, sends, timeout=60.0)):  # one-off: a busy node may lag
-        raise anvil.AnvilError(f"funding noise trader {trader} failed")
+    # one at a time: anvil serves a batch concurrently, so a sender's later nonce can
+    # arrive first, wait as "queued", and stay unmined after its predecessor (automine
+    # mines on arrival only); a one-off of ~30 sends, so the round trips do not matter
+    for send in sends:
+        if not all(send_many(world.rpc_url, [send], timeout=60.0)):
+            raise anvil.AnvilError(f"funding noise trader {trader} failed")
 
 
 def _swap(world: World, pair: PairRecord, trader: str, rng: random.Random) -> bool:
