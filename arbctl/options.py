@@ -2,6 +2,9 @@
 
 Per-command rather than global options, so `arbctl status --json --socket S` reads the
 way operators type it and a script can copy one line without knowing the app's shape.
+The on-chain operator commands (`arbctl executor`, `arbctl wallet`) also share how their
+command group is made (`key_handling_app`: a crash never prints local variables, which
+could hold key material), their chain options and the refusal of a missing --config.
 """
 
 from __future__ import annotations
@@ -69,6 +72,39 @@ ConfigOpt = Annotated[
         help="Engine config file (TOML). Default: built-in defaults (sim venue).",
     ),
 ]
+
+
+RpcUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url",
+        show_default=False,
+        help="JSON-RPC endpoint (http). Default: the config's [[providers]] by priority.",
+    ),
+]
+
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=1, help="Seconds to wait for each transaction.")
+]
+
+
+def key_handling_app(name: str, help: str) -> typer.Typer:
+    """A command group whose commands read a signing key: no completion of its own (the
+    root app's), and no local variables in a crash report (they could hold the key)."""
+    return typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_show_locals=False,
+    )
+
+
+def require_config(path: Path | None, as_json: bool) -> Path:
+    """An on-chain command acts on the chain its config names: there is no default."""
+    if path is None:
+        output.fail("needs --config FILE (or $ARBCTL_CONFIG)", exitcodes.USAGE, as_json)
+    return path
 
 
 def socket_path(value: Path | None) -> Path:

@@ -29,12 +29,8 @@ if TYPE_CHECKING:
     from engine.config import Config
     from engine.execution.signer import Signer
 
-app = typer.Typer(
-    name="executor",
-    help="The ArbExecutor contract: deploy it for your key, read it, withdraw from it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals could hold key material
+app = options.key_handling_app(
+    "executor", "The ArbExecutor contract: deploy it for your key, read it, withdraw from it."
 )
 
 CLIENT_NAME = "arbctl executor"
@@ -54,21 +50,10 @@ RequiredConfigOpt = Annotated[
         help="Engine config (TOML) naming the chain, key, factories, lenders and tokens.",
     ),
 ]
-RpcUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--rpc-url",
-        show_default=False,
-        help="JSON-RPC endpoint (http). Default: the config's [[providers]] by priority.",
-    ),
-]
 YesOpt = Annotated[
     bool, typer.Option("--yes", "-y", help="Really send on a mainnet chain id (else a dry run).")
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and estimate; send nothing.")]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", min=1, help="Seconds to wait for each transaction.")
-]
 
 
 @app.command("deploy")
@@ -79,8 +64,8 @@ def deploy(
     ] = "deploy the executor (arbctl executor deploy)",
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    rpc_url: RpcUrlOpt = None,
-    timeout: TimeoutOpt = 120.0,
+    rpc_url: options.RpcUrlOpt = None,
+    timeout: options.TimeoutOpt = 120.0,
     state_dir: options.StateDirOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -125,7 +110,7 @@ def deploy(
 @app.command("status")
 def status(
     config: RequiredConfigOpt = None,
-    rpc_url: RpcUrlOpt = None,
+    rpc_url: options.RpcUrlOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
     """Owner, code hash (is it this build?), token balances, allowlist, paused.
@@ -167,8 +152,8 @@ def withdraw(
     reason: options.ReasonOpt = None,
     config: RequiredConfigOpt = None,
     yes: YesOpt = False,
-    rpc_url: RpcUrlOpt = None,
-    timeout: TimeoutOpt = 120.0,
+    rpc_url: options.RpcUrlOpt = None,
+    timeout: options.TimeoutOpt = 120.0,
     state_dir: options.StateDirOpt = None,
     as_json: options.JsonOpt = False,
 ) -> None:
@@ -243,35 +228,22 @@ for _command in (deploy, status, withdraw):
 
 # --- inputs -----------------------------------------------------------------------------------
 def _config_or_exit(path: Path | None, as_json: bool, deploying: bool = False) -> Config:
-    from engine.config import ConfigError, load
+    from arbctl.evm_config import EvmConfigRefused, load_evm_config
 
-    if path is None:
-        output.fail("needs --config FILE (or $ARBCTL_CONFIG)", exitcodes.USAGE, as_json)
+    given = options.require_config(path, as_json)
     try:
-        loaded = load(path.expanduser(), not_yet=("evm.executor",) if deploying else ())
-    except ConfigError as exc:
-        output.fail(f"invalid config: {exc}", exitcodes.USAGE, as_json)
-    if loaded.market.venue != "evm":
-        output.fail(f"{path}: market.venue is not 'evm'", exitcodes.USAGE, as_json)
-    return loaded
+        return load_evm_config(given.expanduser(), ("evm.executor",) if deploying else ())
+    except EvmConfigRefused as exc:
+        output.fail(str(exc), exitcodes.USAGE, as_json)
 
 
 def _connect_or_exit(loaded: Config, rpc_url: str | None, as_json: bool) -> tuple[Any, str]:
-    from engine.devnet import executor as admin
+    from engine.execution.operator_rpc import NoUsableEndpoint, connect, endpoint_urls
 
-    urls = [rpc_url] if rpc_url else _rpc_urls(loaded)
     try:
-        return admin.connect(urls, loaded.evm.chain_id)
-    except admin.ChainUnreachable as exc:
+        return connect(endpoint_urls(loaded, rpc_url), loaded.evm.chain_id)
+    except NoUsableEndpoint as exc:
         output.fail(str(exc), exitcodes.UNREACHABLE, as_json)
-
-
-def _rpc_urls(loaded: Config) -> list[str]:
-    providers = sorted(
-        (p for p in loaded.providers if p.kind == "rpc" and p.url.startswith("http")),
-        key=lambda p: p.priority,
-    )
-    return [p.url for p in providers]
 
 
 def _signer_or_exit(loaded: Config, as_json: bool) -> Signer:

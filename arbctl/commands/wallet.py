@@ -19,12 +19,8 @@ from arbctl import exitcodes, options, output
 if TYPE_CHECKING:
     from arbctl.wallet.rotate import RotateReport
 
-app = typer.Typer(
-    name="wallet",
-    help="The signing key: create one, or rotate a compromised one (Key Compromise Response).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals could hold key material
+app = options.key_handling_app(
+    "wallet", "The signing key: create one, or rotate a compromised one (Key Compromise Response)."
 )
 
 OutOpt = Annotated[
@@ -91,19 +87,8 @@ NewKeyOpt = Annotated[
         "named <new address>.key.",
     ),
 ]
-RpcUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--rpc-url",
-        show_default=False,
-        help="JSON-RPC endpoint (http). Default: the config's [[providers]] by priority.",
-    ),
-]
 ShutdownOpt = Annotated[
     bool, typer.Option("--shutdown", help="Also stop the engine (arbctl kill --shutdown).")
-]
-TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", min=1, help="Seconds to wait for each transaction.")
 ]
 RedeployOpt = Annotated[
     bool,
@@ -122,10 +107,10 @@ def rotate(
     yes: YesOpt = False,
     reason: RotateReasonOpt = "key compromise (arbctl wallet rotate)",
     new_key: NewKeyOpt = None,
-    rpc_url: RpcUrlOpt = None,
+    rpc_url: options.RpcUrlOpt = None,
     shutdown: ShutdownOpt = False,
     redeploy: RedeployOpt = False,
-    timeout: TimeoutOpt = 120.0,
+    timeout: options.TimeoutOpt = 120.0,
     socket: options.SocketOpt = None,
     state_dir: options.StateDirOpt = None,
     as_json: options.JsonOpt = False,
@@ -156,8 +141,7 @@ def rotate(
     """
     if not sweep_to:
         output.fail("`arbctl wallet rotate` needs --sweep-to ADDRESS", exitcodes.USAGE, as_json)
-    if config is None:
-        output.fail("needs --config FILE (or $ARBCTL_CONFIG)", exitcodes.USAGE, as_json)
+    config = options.require_config(config, as_json)
     if not yes and not sys.stdin.isatty():
         output.fail(
             "refusing to sweep without confirmation: stdin is not a terminal; "

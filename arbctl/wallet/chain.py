@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_typing import HexStr
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
 from arbctl.wallet.errors import WalletError
-from engine.config import Config, redact_text
+from engine.config import Config
+from engine.execution import operator_rpc
+from engine.execution.operator_rpc import endpoint_urls, node_reason
 from engine.execution.signer import Signer
 from engine.market.evm.abi import calldata
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
@@ -24,7 +26,6 @@ from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
 # A token transfer's gas is what eth_estimateGas says plus this much: unlike a flash
 # swap (engine.market.evm.fees) nothing in it depends on the block it lands in.
 GAS_MARGIN_PERCENT = 130
-CONNECT_TIMEOUT_S = 10.0
 
 
 class ChainError(WalletError):
@@ -49,24 +50,14 @@ class Chain:
 
     @classmethod
     def connect(cls, config: Config, rpc_url: str | None) -> Chain:
-        """The first configured RPC provider (by priority) that answers with our chain."""
-        urls = [rpc_url] if rpc_url else _provider_urls(config)
-        if not urls:
-            raise ChainError("no RPC endpoint: add a [[providers]] entry or pass --rpc-url")
-        problems = []
-        for url in urls:
-            label = redact_text(url)
-            w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": CONNECT_TIMEOUT_S}))
-            try:
-                served = int(w3.eth.chain_id)
-            except Exception as exc:
-                problems.append(f"{label}: {type(exc).__name__}")
-                continue
-            if served != config.evm.chain_id:
-                problems.append(f"{label} serves chain id {served}, not {config.evm.chain_id}")
-                continue
-            return cls(w3, label, config)
-        raise ChainError("no usable RPC endpoint: " + "; ".join(problems))
+        """`rpc_url`, else the first configured RPC provider (by priority), that answers
+        with our chain (engine.execution.operator_rpc)."""
+        urls = endpoint_urls(config, rpc_url)
+        try:
+            w3, label = operator_rpc.connect(urls, config.evm.chain_id)
+        except operator_rpc.NoUsableEndpoint as exc:
+            raise ChainError(str(exc)) from None
+        return cls(w3, label, config)
 
     # --- reads ------------------------------------------------------------------------
     def native_balance(self, holder: str) -> int:
@@ -88,7 +79,7 @@ class Chain:
         try:
             return function(*args)
         except Exception as exc:
-            raise ChainError(f"{self.label}: {type(exc).__name__}: {_reason(exc)}") from None
+            raise ChainError(f"{self.label}: {type(exc).__name__}: {node_reason(exc)}") from None
 
     # --- sends ------------------------------------------------------------------------
     def call_contract(self, signer: Signer, to: str, data: str, timeout: float) -> Sent:
@@ -97,9 +88,9 @@ class Chain:
         try:
             estimate = self.w3.eth.estimate_gas({"from": sender, "to": to, "data": HexStr(data)})
         except (ContractLogicError, Web3RPCError) as exc:
-            raise ChainError(f"would revert: {_reason(exc)}") from None
+            raise ChainError(f"would revert: {node_reason(exc)}") from None
         except Exception as exc:
-            raise ChainError(f"{self.label}: {type(exc).__name__}: {_reason(exc)}") from None
+            raise ChainError(f"{self.label}: {type(exc).__name__}: {node_reason(exc)}") from None
         bid = self.fee_bid()
         tx = {
             "type": 2,
@@ -174,21 +165,8 @@ class Chain:
         except TimeExhausted:
             raise ChainError(f"tx {signed.hash} not mined within {timeout:.0f}s") from None
         except Exception as exc:  # refused, or the endpoint went away
-            raise ChainError(f"{self.label} refused tx {signed.hash}: {_reason(exc)}") from None
+            raise ChainError(f"{self.label} refused tx {signed.hash}: {node_reason(exc)}") from None
         if receipt["status"] != 1:
             raise ChainError(f"tx {signed.hash} was mined but reverted")
         used = int(receipt["gasUsed"])
         return Sent(signed.hash, used, used * int(receipt["effectiveGasPrice"]))
-
-
-def _provider_urls(config: Config) -> list[str]:
-    providers = sorted(
-        (p for p in config.providers if p.kind == "rpc" and p.url.startswith("http")),
-        key=lambda p: p.priority,
-    )
-    return [p.url for p in providers]
-
-
-def _reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).removeprefix("execution reverted: ")[:300]

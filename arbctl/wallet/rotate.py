@@ -25,11 +25,12 @@ from typing import Any
 
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
+from arbctl.evm_config import EvmConfigRefused, load_evm_config
 from arbctl.wallet import keys
 from arbctl.wallet.chain import Chain, ChainError
 from arbctl.wallet.config_edit import ConfigEditError, switch_key_file
 from arbctl.wallet.errors import WalletError
-from engine.config import Config, ConfigError, load
+from engine.config import Config
 from engine.execution.signer import KeyLoadError, Signer, load_signer
 from engine.market.evm.abi import calldata
 
@@ -161,12 +162,9 @@ def prepare(request: RotateRequest) -> Rotation:
 
 def _load_config(path: Path) -> Config:
     try:
-        config = load(path)
-    except ConfigError as exc:
-        raise RotateRefused(f"invalid config: {exc}", 2) from None
-    if config.market.venue != "evm":
-        raise RotateRefused(f"{path}: market.venue is {config.market.venue!r}, not 'evm'", 2)
-    return config
+        return load_evm_config(path)
+    except EvmConfigRefused as exc:
+        raise RotateRefused(str(exc), 2) from None
 
 
 def _backup_address(text: str) -> str:

@@ -33,6 +33,7 @@ from engine.config import redact_text
 from engine.devnet import compile
 from engine.devnet.artifacts import Artifact
 from engine.devnet.errors import DevnetError
+from engine.execution.operator_rpc import node_reason
 from engine.execution.signer import Signer
 from engine.market.evm.abi import calldata
 from engine.market.evm.fees import FeeBid, FeePolicy, fee_history_call
@@ -46,7 +47,6 @@ UNISWAP_V3_INIT_CODE_HASH = bytes.fromhex(
     "e34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
 )
 GAS_MARGIN_PERCENT = 130  # admin calls: nothing in them depends on the block they land in
-RPC_TIMEOUT_S = 10.0
 
 
 class ExecutorAdminError(DevnetError):
@@ -54,7 +54,8 @@ class ExecutorAdminError(DevnetError):
 
 
 class ChainUnreachable(ExecutorAdminError):
-    """No endpoint answered, or none serves the configured chain."""
+    """The endpoint stopped answering mid-operation (`node_failure`). Finding one that
+    serves the configured chain is `engine.execution.operator_rpc.connect`'s."""
 
 
 class NotOwner(ExecutorAdminError):
@@ -145,27 +146,7 @@ class Rehearsal:
         }
 
 
-# --- the chain ------------------------------------------------------------------------------
-def connect(urls: Sequence[str], chain_id: int) -> tuple[Web3, str]:
-    """The first endpoint that answers with `chain_id`; (w3, its label with secrets masked)."""
-    if not urls:
-        raise ChainUnreachable("no RPC endpoint: add a [[providers]] entry or pass --rpc-url")
-    problems = []
-    for url in urls:
-        label = redact_text(url)
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT_S}))
-        try:
-            served = int(w3.eth.chain_id)
-        except Exception as exc:
-            problems.append(f"{label}: {type(exc).__name__}")
-            continue
-        if served != chain_id:
-            problems.append(f"{label} serves chain id {served}, not {chain_id}")
-            continue
-        return w3, label
-    raise ChainUnreachable("no usable RPC endpoint: " + "; ".join(problems))
-
-
+# --- the chain (connected by engine.execution.operator_rpc) -----------------------------------
 class Transactor:
     """Signed EIP-1559 transactions from one key, each waited for until mined."""
 
@@ -220,7 +201,7 @@ class Transactor:
                 f"{what}: tx {signed.hash} not mined within {self.timeout_s:.0f} s"
             ) from None
         except Exception as exc:
-            message = f"{what}: the node refused tx {signed.hash}: {_reason(exc)}"
+            message = f"{what}: the node refused tx {signed.hash}: {node_reason(exc)}"
             raise ExecutorAdminError(message) from None
         if receipt["status"] != 1:
             raise ExecutorAdminError(f"{what}: tx {signed.hash} was mined but reverted")
@@ -251,7 +232,7 @@ def estimate(w3: Web3, request: dict[str, Any], what: str) -> int:
     try:
         return int(w3.eth.estimate_gas(request))  # type: ignore[arg-type]
     except (ContractLogicError, Web3RPCError) as exc:
-        raise ExecutorAdminError(f"{what} would revert: {_reason(exc)}") from None
+        raise ExecutorAdminError(f"{what} would revert: {node_reason(exc)}") from None
 
 
 def read(w3: Web3, to: str, signature: str, args: tuple[Any, ...], types: list[str]) -> Any:
@@ -260,7 +241,7 @@ def read(w3: Web3, to: str, signature: str, args: tuple[Any, ...], types: list[s
     try:
         raw = bytes(w3.eth.call({"to": to_checksum_address(to), "data": data}))  # type: ignore[typeddict-item]
     except (ContractLogicError, Web3RPCError) as exc:
-        raise ExecutorAdminError(f"{signature} on {to}: {_reason(exc)}") from None
+        raise ExecutorAdminError(f"{signature} on {to}: {node_reason(exc)}") from None
     if not raw:
         raise ExecutorAdminError(f"{signature} on {to} returned nothing: not that contract?")
     values = decode(types, raw)
@@ -284,7 +265,7 @@ def expected_code_hash(w3: Web3, code: Artifact, owner: str, factories: Sequence
     try:
         runtime = bytes(w3.eth.call({"from": owner, "data": creation}))  # type: ignore[typeddict-item]
     except (ContractLogicError, Web3RPCError) as exc:
-        raise ExecutorAdminError(f"the constructor would revert: {_reason(exc)}") from None
+        raise ExecutorAdminError(f"the constructor would revert: {node_reason(exc)}") from None
     return "0x" + keccak(runtime).hex()
 
 
@@ -493,8 +474,3 @@ def withdraw(
             Withdrawn(symbol, to_checksum_address(token), moved, sent.tx_hash, sent.gas_used)
         )
     return done
-
-
-def _reason(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).removeprefix("execution reverted: ")[:300]

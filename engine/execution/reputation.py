@@ -8,44 +8,28 @@ a relay (or anyone reading its logs) learns this key's signatures on every reque
 a leak of it must not cost a wei. So it lives in its own file (`evm.reputation_key_file`,
 mode 0600, the same rule as the trading key's), and the engine refuses to start when it is
 the trading key itself. Like the trading key, it is registered with the log scrubber as
-soon as it is read, and `ReputationSigner` shows only its address.
+soon as it is read, and `ReputationSigner` shows only its address: both keys are kept by
+`engine.execution.signer.KeyHolder`, the one place that says how.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_hash.auto import keccak
-from eth_keys import keys
 
 from engine.config import EvmSection
-from engine.execution import eip1559
-from engine.execution.signer import KeyLoadError, read_key_file
-from engine.redaction import register_secret
+from engine.execution.signer import KeyHolder, KeyLoadError, read_key_file
 
 EIP191_PREFIX = b"\x19Ethereum Signed Message:\n"
 
 
-class ReputationSigner:
+class ReputationSigner(KeyHolder):
     """Signs relay request bodies for one address (the searcher's reputation identity)."""
 
-    __slots__ = ("__fast", "__key", "_address")
-
-    def __init__(self, key: bytes) -> None:
-        try:
-            private = keys.PrivateKey(key)
-        except Exception:
-            raise KeyLoadError("not a valid secp256k1 private key") from None
-        self.__key = private
-        self.__fast = eip1559.load_key(key)
-        self._address = private.public_key.to_checksum_address()
-
-    @property
-    def address(self) -> str:
-        return self._address
+    __slots__ = ()
 
     def header(self, body: bytes) -> str:
         """The X-Flashbots-Signature value for this exact request body."""
@@ -54,20 +38,13 @@ class ReputationSigner:
     def sign_text(self, text: str) -> str:
         """EIP-191 personal_sign of `text`: 0x + r ‖ s ‖ v (v = 27 or 28)."""
         message = text.encode()
-        if self.__fast is not None:
+        fast = self._fast
+        if fast is not None:
             digest = keccak(EIP191_PREFIX + str(len(message)).encode() + message)
-            signature = self.__fast.sign_recoverable(digest, hasher=None)
+            signature = fast.sign_recoverable(digest, hasher=None)
             return "0x" + (signature[:64] + bytes([signature[64] + 27])).hex()
-        signed = Account.sign_message(encode_defunct(text=text), self.__key)
+        signed = Account.sign_message(encode_defunct(text=text), self._private)
         return "0x" + bytes(signed.signature).hex()
-
-    def __repr__(self) -> str:
-        return f"ReputationSigner(address={self._address})"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("a ReputationSigner cannot be pickled or copied")
 
 
 def load_reputation_signer(evm: EvmSection, trading_address: str) -> ReputationSigner:
@@ -78,12 +55,7 @@ def load_reputation_signer(evm: EvmSection, trading_address: str) -> ReputationS
             "(it signs relay requests; never the trading key)"
         )
     path = Path(evm.reputation_key_file).expanduser()
-    key = read_key_file(path)
-    register_secret(key.hex())
-    try:
-        signer = ReputationSigner(key)
-    except KeyLoadError as exc:
-        raise KeyLoadError(f"reputation key file {path}: {exc}") from None
+    signer = ReputationSigner.loaded(read_key_file(path), f"reputation key file {path}")
     if signer.address.lower() == trading_address.lower():
         raise KeyLoadError(
             f"reputation key file {path} holds the trading key ({signer.address}): relays "

@@ -33,9 +33,11 @@ import asyncpg.exceptions as pg_errors
 from engine.ledger import migrations
 from engine.ledger.records import (
     CORRECTION_COLUMNS,
+    CORRECTION_DELTAS,
     CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
+    PNL_BUCKET_STATUSES,
     PNL_BUCKET_TOTALS,
     TRADE_MONEY_FIELDS,
     AuditEntry,
@@ -126,7 +128,7 @@ _NONCES = (
 )
 _CORRECTION_TYPES = {
     **{name: "numeric" for name in CORRECTION_MONEY_FIELDS},
-    **{name: "bigint" for name in ("old_block", "new_block", "successful", "reverted", "failed")},
+    **{name: "bigint" for name in ("old_block", "new_block", *PNL_BUCKET_STATUSES)},
     "corrected_at": "float8",
     "trade_detected_at": "float8",
 }
@@ -139,8 +141,8 @@ _CORRECTION_INSERT = (
 )
 _CORRECTION_SELECT = f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM trade_corrections"
 _CORRECTION_SUMS = (
-    "SELECT token, max(token_symbol), 0, sum(successful), sum(reverted), sum(failed), "
-    + ", ".join(f"sum({c})" for c in PNL_BUCKET_MONEY)
+    "SELECT token, max(token_symbol), 0, "
+    + ", ".join(f"sum({c})" for c in CORRECTION_DELTAS)
     + " FROM trade_corrections WHERE corrected_at >= $1 AND corrected_at < $2 GROUP BY token"
 )
 _STATUSES = ("success", "reverted", "failed")

@@ -227,8 +227,12 @@ class PnlBucket:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-# The additive columns of a bucket, in rollup-table order: counts first, then money.
-PNL_BUCKET_COUNTS = ("trades", "successful", "reverted", "failed")
+# The additive columns of a bucket, in rollup-table order: counts first, then money. The
+# one list of them: `CorrectionRecord` carries the same columns but the trade count as
+# deltas (`CORRECTION_DELTAS`), the backends' SQL is built from these tuples, and
+# tests/ledger/test_bucket_columns.py fails when a dataclass and its tuple disagree.
+PNL_BUCKET_STATUSES = ("successful", "reverted", "failed")
+PNL_BUCKET_COUNTS = ("trades", *PNL_BUCKET_STATUSES)
 PNL_BUCKET_MONEY = (
     "gas_cost_wei",
     "gas_cost_quote",
@@ -239,6 +243,9 @@ PNL_BUCKET_MONEY = (
     "profit_quote",
 )
 PNL_BUCKET_TOTALS = PNL_BUCKET_COUNTS + PNL_BUCKET_MONEY
+# What a correction adds to a bucket: every total but the trade count (a trade moved or
+# undone is still the one trade), in the bucket's order.
+CORRECTION_DELTAS = PNL_BUCKET_STATUSES + PNL_BUCKET_MONEY
 
 
 CorrectionKind = Literal["reversed", "moved"]
@@ -276,7 +283,7 @@ class CorrectionRecord:
     new_block_hash: str
     new_status: TradeStatus
     reason: str
-    # deltas: new minus old, per status count and money total (PnlBucket's columns)
+    # deltas: new minus old, per status count and money total: CORRECTION_DELTAS, in order
     successful: int = 0
     reverted: int = 0
     failed: int = 0
@@ -294,16 +301,8 @@ class CorrectionRecord:
     def bucket(self) -> PnlBucket:
         """What the correction adds to a token's totals: no trade, the status moved, the
         money deltas."""
-        money = {name: getattr(self, name) for name in PNL_BUCKET_MONEY}
-        return PnlBucket(
-            self.token,
-            self.token_symbol,
-            0,
-            self.successful,
-            self.reverted,
-            self.failed,
-            **money,
-        )
+        deltas = {name: getattr(self, name) for name in CORRECTION_DELTAS}
+        return PnlBucket(self.token, self.token_symbol, trades=0, **deltas)
 
 
 def correction_between(

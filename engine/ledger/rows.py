@@ -14,6 +14,7 @@ from typing import Any
 from engine.ledger.records import (
     CORRECTION_COLUMNS,
     CORRECTION_MONEY_FIELDS,
+    PNL_BUCKET_STATUSES,
     TRADE_MONEY_FIELDS,
     AuditEntry,
     CorrectionRecord,
@@ -47,6 +48,6 @@ def decode_correction(row: Sequence[Any]) -> CorrectionRecord:
     values = dict(zip(CORRECTION_COLUMNS, row, strict=True))
     for name in CORRECTION_MONEY_FIELDS:
         values[name] = int(values[name])
-    for name in ("old_block", "new_block", "successful", "reverted", "failed"):
+    for name in ("old_block", "new_block", *PNL_BUCKET_STATUSES):
         values[name] = int(values[name])
     return CorrectionRecord(**values)

@@ -38,6 +38,7 @@ import aiosqlite
 from engine.ledger import migrations
 from engine.ledger.records import (
     CORRECTION_COLUMNS,
+    CORRECTION_DELTAS,
     CORRECTION_MONEY_FIELDS,
     PNL_BUCKET_COUNTS,
     PNL_BUCKET_MONEY,
@@ -116,8 +117,7 @@ _CORRECTION_INSERT = (
 )
 _CORRECTION_SELECT = f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM trade_corrections"
 _CORRECTION_SCAN = (
-    "SELECT token, token_symbol, successful, reverted, failed, "
-    f"{', '.join(PNL_BUCKET_MONEY)} FROM trade_corrections "
+    f"SELECT token, token_symbol, {', '.join(CORRECTION_DELTAS)} FROM trade_corrections "
     "WHERE corrected_at >= ? AND corrected_at < ?"
 )
 _GUARD_COLUMNS = tuple(f.name for f in fields(GuardTrigger))
@@ -684,8 +684,8 @@ async def _scan_buckets(db: aiosqlite.Connection, lo: float, hi: float) -> list[
         bucket = by_token.get(token)
         if bucket is None:
             bucket = by_token[token] = PnlBucket(token, symbol)
-        counts, money = totals[:3], totals[3:]
-        bucket.add(PnlBucket(token, symbol, 0, *counts, *map(int, money)))
+        deltas = {name: int(v) for name, v in zip(CORRECTION_DELTAS, totals, strict=True)}
+        bucket.add(PnlBucket(token, symbol, trades=0, **deltas))
     return list(by_token.values())
 
 

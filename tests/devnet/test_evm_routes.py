@@ -21,6 +21,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from engine.guards.approver import Guards
 from engine.guards.gas import current_fees
 from engine.guards.rules import build_rules
 from engine.killswitch import KillSwitch
+from engine.ledger.records import TradeRecord
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
 from engine.lifecycle import Actor, Lifecycle
@@ -144,6 +146,32 @@ async def stop_rig(rig: Rig) -> None:
     await rig.venue.stop()
 
 
+@asynccontextmanager
+async def routed_rig(
+    world: World, directory: Path, public_url: str, routes: str, reputation: Path | None = None
+) -> AsyncIterator[Rig]:
+    """A rig on the devnet's config with `routes` (see `routed_config`), stopped on exit."""
+    config = load(routed_config(world, directory, public_url, routes, reputation))
+    rig = await make_rig(config, directory)
+    try:
+        yield rig
+    finally:
+        await stop_rig(rig)
+
+
+def private_route(url: str) -> str:
+    return f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{url}"\n'
+
+
+async def sent_as_bundle(
+    rig: Rig, builder: BuilderDouble, opportunity: Opportunity
+) -> asyncio.Task[TradeRecord]:
+    """The execution of `opportunity`, running, once its bundle is at the builder."""
+    sending = asyncio.create_task(rig.executor.execute(opportunity))
+    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    return sending
+
+
 async def new_bundle(builder: BuilderDouble, known: set[str]) -> str:
     """The uuid of the first bundle the relay hears of that is not in `known`."""
     await until(lambda: set(builder.bundles) - known != set(), "a bundle at the relay")
@@ -187,23 +215,20 @@ def manual_mining(world: World, clean_chain: None) -> Iterator[None]:
 
 @pytest.fixture
 async def public(world: World) -> AsyncIterator[RecordingProxy]:
-    proxy = await RecordingProxy(world.rpc_url).start()
-    yield proxy
-    await proxy.close()
+    async with RecordingProxy(world.rpc_url) as proxy:
+        yield proxy
 
 
 @pytest.fixture
 async def private(world: World) -> AsyncIterator[RecordingProxy]:
-    proxy = await RecordingProxy(world.rpc_url).start()
-    yield proxy
-    await proxy.close()
+    async with RecordingProxy(world.rpc_url) as proxy:
+        yield proxy
 
 
 @pytest.fixture
 async def builder(world: World) -> AsyncIterator[BuilderDouble]:
-    double = await BuilderDouble(world.rpc_url).start()
-    yield double
-    await double.close()
+    async with BuilderDouble(world.rpc_url) as double:
+        yield double
 
 
 @pytest.fixture
@@ -231,10 +256,8 @@ async def bundle_rig(
         f"builder_share_bps = {BUILDER_SHARE_BPS}\n"
     )
     reputation = key_file(tmp_path, reputation_key)
-    config = load(routed_config(world, tmp_path, public.url, routes, reputation))
-    rig = await make_rig(config, tmp_path)
-    yield rig
-    await stop_rig(rig)
+    async with routed_rig(world, tmp_path, public.url, routes, reputation) as rig:
+        yield rig
 
 
 # --- private route -------------------------------------------------------------------------
@@ -245,13 +268,8 @@ async def test_a_private_route_sends_to_its_endpoint_and_never_to_the_public_one
     private: RecordingProxy,
     tmp_path: Path,
 ) -> None:
-    routes = f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{private.url}"\n'
-    config = load(routed_config(world, tmp_path, public.url, routes))
-    rig = await make_rig(config, tmp_path)
-    try:
+    async with routed_rig(world, tmp_path, public.url, private_route(private.url)) as rig:
         trade = await asyncio.wait_for(rig.executor.execute(await first_opportunity(rig)), WAIT_S)
-    finally:
-        await stop_rig(rig)
 
     assert trade.status == "success"
     assert [tx_hash(raw) for raw in private.sent_raw()] == [trade.tx_hash]
@@ -266,10 +284,7 @@ async def test_the_kill_replacement_of_a_private_transaction_stays_private(
     private: RecordingProxy,
     tmp_path: Path,
 ) -> None:
-    routes = f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{private.url}"\n'
-    config = load(routed_config(world, tmp_path, public.url, routes))
-    rig = await make_rig(config, tmp_path)
-    try:
+    async with routed_rig(world, tmp_path, public.url, private_route(private.url)) as rig:
         sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
         await until(lambda: len(private.sent_raw()) == 1, "our transaction at the private endpoint")
         pending = rig.venue.submission_status()["pending_private"]
@@ -277,8 +292,6 @@ async def test_the_kill_replacement_of_a_private_transaction_stays_private(
         await rig.killswitch.settled()
         anvil.mine(world.rpc_url)
         trade = await asyncio.wait_for(sending, WAIT_S)
-    finally:
-        await stop_rig(rig)
 
     original, replacement = (tx_hash(raw) for raw in private.sent_raw())
     assert [p["hash"] for p in pending] == [original]
@@ -296,11 +309,8 @@ async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route
 ) -> None:
     """The drop logic asks the route that sent it whether the node still has it, and
     re-sends the same bytes there: a private transaction never reaches the public node."""
-    routes = f'[[routes]]\nname = "protect"\nkind = "private"\nurl = "{private.url}"\n'
-    config = load(routed_config(world, tmp_path, public.url, routes))
-    rig = await make_rig(config, tmp_path)
-    rig.venue.drops.after_s = DROP_AFTER_S
-    try:
+    async with routed_rig(world, tmp_path, public.url, private_route(private.url)) as rig:
+        rig.venue.drops.after_s = DROP_AFTER_S
         sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
         await until(lambda: txpool_pending(world) == 1, "our transaction in the node's pool")
         (raw,) = private.sent_raw()
@@ -309,8 +319,6 @@ async def test_a_private_transaction_the_node_dropped_is_sent_again_to_its_route
         await until(lambda: rig.venue.drops.stats.rebroadcasts == 1, "the re-broadcast")
         anvil.mine(world.rpc_url)
         trade = await asyncio.wait_for(sending, WAIT_S)
-    finally:
-        await stop_rig(rig)
 
     assert trade.status == "success" and trade.tx_hash == tx_hash(raw)
     assert private.sent_raw() == [raw, raw]  # the same signed bytes, to the same route
@@ -333,8 +341,7 @@ async def test_a_bundle_signed_by_the_reputation_key_is_built_into_the_next_bloc
 ) -> None:
     opportunity = await first_opportunity(bundle_rig)
     start = anvil.rpc(world.rpc_url, "eth_blockNumber")
-    sending = asyncio.create_task(bundle_rig.executor.execute(opportunity))
-    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    sending = await sent_as_bundle(bundle_rig, builder, opportunity)
     pending = bundle_rig.venue.submission_status()["pending_bundles"]
     built = await builder.build_block()
     trade = await asyncio.wait_for(sending, WAIT_S)
@@ -357,8 +364,7 @@ async def test_a_bundled_transaction_no_node_has_is_never_rebroadcast(
     """A bundle is in no node's pool until a block includes it, so to the drop logic it
     looks dropped: the deadline passing again and again sends nothing anywhere."""
     bundle_rig.venue.drops.after_s = DROP_AFTER_S
-    sending = asyncio.create_task(bundle_rig.executor.execute(await first_opportunity(bundle_rig)))
-    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    sending = await sent_as_bundle(bundle_rig, builder, await first_opportunity(bundle_rig))
     await asyncio.sleep(DROP_AFTER_S * 5)  # several deadlines pass, the sender polling
     # before the block: a public re-broadcast would also stop the builder's block
     assert public.sent_raw() == [] and bundle_rig.venue.drops.stats.rebroadcasts == 0
@@ -374,8 +380,7 @@ async def test_a_bundle_no_block_includes_is_retargeted_then_given_up_and_its_no
 ) -> None:
     opportunity = await first_opportunity(bundle_rig)
     first = chain_nonce(world)
-    sending = asyncio.create_task(bundle_rig.executor.execute(opportunity))
-    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    sending = await sent_as_bundle(bundle_rig, builder, opportunity)
     uuid = next(iter(builder.bundles))
     targets = []
     for lost in range(TARGET_BLOCKS):
@@ -457,8 +462,7 @@ async def test_a_bundle_bids_its_builder_share_as_priority_fee_capped_by_the_gas
     guards.opportunity_rules, guards.trade_rules = build_rules(guards.thresholds)
     capped = guards.bid(opportunity)
 
-    sending = asyncio.create_task(bundle_rig.executor.execute(bundled))
-    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    sending = await sent_as_bundle(bundle_rig, builder, bundled)
     await builder.build_block()
     trade = await asyncio.wait_for(sending, WAIT_S)
     await store.close()
@@ -479,27 +483,21 @@ async def test_a_bundle_goes_to_every_relay_of_its_route_and_a_kill_cancels_it_a
     reputation_key: bytes,
     tmp_path: Path,
 ) -> None:
-    other = await BuilderDouble(world.rpc_url).start()
-    routes = (
-        '[[routes]]\nname = "relays"\nkind = "bundle"\n'
-        f'url = "{builder.url}"\nrelays = ["{other.url}"]\ntarget_blocks = {TARGET_BLOCKS}\n'
-    )
-    reputation = key_file(tmp_path, reputation_key)
-    rig = await make_rig(
-        load(routed_config(world, tmp_path, public.url, routes, reputation)), tmp_path
-    )
-    try:
-        sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
-        await until(lambda: builder.bundles != {} and other.bundles != {}, "both relays")
-        await rig.killswitch.kill("test: kill", OPERATOR)
-        acknowledged = time.time()
-        for _ in range(TARGET_BLOCKS + 1):
-            await builder.build_block()
-            await other.build_block()
-        trade = await asyncio.wait_for(sending, WAIT_S)
-    finally:
-        await stop_rig(rig)
-        await other.close()
+    async with BuilderDouble(world.rpc_url) as other:
+        routes = (
+            '[[routes]]\nname = "relays"\nkind = "bundle"\n'
+            f'url = "{builder.url}"\nrelays = ["{other.url}"]\ntarget_blocks = {TARGET_BLOCKS}\n'
+        )
+        reputation = key_file(tmp_path, reputation_key)
+        async with routed_rig(world, tmp_path, public.url, routes, reputation) as rig:
+            sending = asyncio.create_task(rig.executor.execute(await first_opportunity(rig)))
+            await until(lambda: builder.bundles != {} and other.bundles != {}, "both relays")
+            await rig.killswitch.kill("test: kill", OPERATOR)
+            acknowledged = time.time()
+            for _ in range(TARGET_BLOCKS + 1):
+                await builder.build_block()
+                await other.build_block()
+            trade = await asyncio.wait_for(sending, WAIT_S)
 
     assert set(builder.bundles) == set(other.bundles)  # one uuid, at both relays
     assert all(b.cancelled for b in [*builder.bundles.values(), *other.bundles.values()])
@@ -532,8 +530,7 @@ async def test_the_reputation_key_never_reaches_the_logs_and_is_registered_for_s
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sending = asyncio.create_task(bundle_rig.executor.execute(await first_opportunity(bundle_rig)))
-    await until(lambda: builder.bundles != {}, "the bundle at the builder")
+    sending = await sent_as_bundle(bundle_rig, builder, await first_opportunity(bundle_rig))
     await builder.build_block()
     await asyncio.wait_for(sending, WAIT_S)
 

@@ -9,44 +9,27 @@ outputs of every input, the lender's fee rounded up, no engine search code."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
-from engine import protocol
-from engine.approval import ApprovalChain, build_chain
-from engine.bus import EventBus
-from engine.config import GuardsSection, SimSection
-from engine.guards.approver import Guards
-from engine.guards.thresholds import build_thresholds
+from engine.config import SimSection
 from engine.ledger.sqlite import SqliteLedger
-from engine.ledger.writer import LedgerWriter
-from engine.lenders.sources import LiquiditySources, Source
 from engine.market.sim import SimVenue
 from engine.market.venue import Loan
 from engine.strategy.opportunity import Hop, Opportunity
-from tests.guards.build import Clock
-from tests.guards.conftest import QUIET_TRADE_RULES
+from tests.guards.support import VAULT, GuardedMarket, lenders, out, priced
 
-VAULT = "0x" + "b1" * 20
 AAVE = "0x" + "a3" * 20
-UNLIMITED = ["max_head_age", "max_price_impact", "max_notional", *QUIET_TRADE_RULES]
 
 
-def out(amount: int, reserve_in: int, reserve_out: int, fee_bps: int = 30) -> int:
-    """Uniswap V2's getAmountOut, written out here."""
-    with_fee = amount * (10_000 - fee_bps)
-    return with_fee * reserve_out // (reserve_in * 10_000 + with_fee)
-
-
-class Small:
+class Small(GuardedMarket):
     """USDC → WETH on uniswap (20,000 : 10,000 units) → USDC on sushiswap (10,000 :
     24,000): a 20 % dislocation on reserves small enough to try every input."""
 
     def __init__(self, store: SqliteLedger, flash_fee_bps: int = 0, **guards: Any) -> None:
-        self.venue = SimVenue(SimSection())
-        m = self.venue.market
+        venue = SimVenue(SimSection())
+        m = venue.market
         pools = {p.dex: p for p in m.pools.values() if {p.token0, p.token1} == {m.native, m.quote}}
         for dex, (quote, native) in {
             "uniswap": (20_000, 10_000),
@@ -62,20 +45,7 @@ class Small:
         )
         self.path = [m.pools[h.pool].reserves_for(h.token_in) for h in self.route]
         self.fee_bps = flash_fee_bps
-        guards.setdefault("disabled", UNLIMITED)
-        guards.setdefault("min_net_profit_quote", "0.000001")  # one USDC unit
-        section = dataclasses.replace(GuardsSection(), **guards)
-        self.bus = EventBus()
-        thresholds = build_thresholds(section, "USDC", 6)
-        self.guards = Guards(
-            thresholds,
-            self.bus,
-            LedgerWriter(store),
-            self.venue,
-            {2: 1},
-            Clock(),
-            flash_fee_bps=flash_fee_bps,
-        )
+        super().__init__(store, venue, flash_fee_bps, **guards)
 
     def profit(self, x: int) -> int:
         """Exact net profit of input x (no gas: the tiny market's point is the curve)."""
@@ -93,46 +63,10 @@ class Small:
         y = out(x, *self.path[0])
         z = out(y, *self.path[1])
         fee = -(-x * self.fee_bps // 10_000)
-        return Opportunity(
-            id="9-small",
-            block_number=9,
-            route=self.route,
-            token=self.venue.market.quote,
-            amount_in=x,
-            amount_out=z,
-            gross_profit=z - x,
-            gas_units=1,
-            gas_price=0,
-            gas_cost=0,
-            flash_fee=fee,
-            net_profit=z - x - fee,
-            net_profit_quote=z - x - fee,
-            detected_at=0.0,
-        )
+        return priced((9, "9-small"), self.route, self.venue.market.quote, x, z, fee)
 
     def optimum(self) -> Opportunity:
         return self.at(self.best_within(3_000)[1])
-
-    def chain(self, lenders: LiquiditySources) -> ApprovalChain:
-        return build_chain(self.guards, lenders, self.guards.triggers, sizer=self.guards)
-
-    def events(self, action: str) -> list[dict[str, Any]]:
-        found = [e.data for e in self.bus.recent([protocol.TOPIC_GUARD])]
-        return [e for e in found if e["action"] == action]
-
-
-def lenders(capacities: dict[str, int | None], fee_bps: int = 0, **urls: str) -> LiquiditySources:
-    """Sources in the order given, charging `fee_bps`; each lender's capacity of any
-    token is the test's."""
-    sources = [Source(name, url, i, fee_bps) for i, (name, url) in enumerate(urls.items())]
-    made = LiquiditySources(sources, Clock())
-    by_url = {url: capacities[name] for name, url in urls.items()}
-
-    def read(loan: Loan, token: str) -> int | None:
-        return next(v for u, v in by_url.items() if loan.kind in u and loan.lender.lower() in u)
-
-    made.read_capacity_from(read)
-    return made
 
 
 @pytest.mark.parametrize("fee_bps", [0, 9])

@@ -19,41 +19,32 @@ from typing import Any
 
 import pytest
 
-from engine import protocol
-from engine.approval import ApprovalChain, build_chain
-from engine.bus import EventBus
-from engine.config import GuardsSection, SimSection
-from engine.guards.approver import Guards
+from engine.config import SimSection
 from engine.guards.rules import MarketContext, MaxPriceImpact, price_impact_bps
-from engine.guards.thresholds import build_thresholds
 from engine.ledger.sqlite import SqliteLedger
-from engine.ledger.writer import LedgerWriter
-from engine.lenders.sources import LiquiditySources
 from engine.market.model import Pool
 from engine.market.sim import SimVenue
 from engine.market.v3.errors import UniswapV3Error
 from engine.market.v3.pool import amount_out
 from engine.strategy.opportunity import Hop, Opportunity
-from tests.guards.build import Clock
 from tests.guards.conftest import QUIET_TRADE_RULES
-from tests.guards.test_lender_sizing import VAULT, lenders, out
+from tests.guards.support import VAULT, GuardedMarket, lenders, out, priced
 from tests.strategy.v3_markets import random_layout, v3_pool
 
 V3_A = "0x" + "c3" * 20
 V3_B = "0x" + "c4" * 20
-UNLIMITED = ["max_head_age", "max_price_impact", "max_notional", *QUIET_TRADE_RULES]
 SEEDS = range(6)
 
 
-class Mixed:
+class Mixed(GuardedMarket):
     """USDC → WETH on a small V3 pool (price near 1, fee 0.05 % or 0.3 %) → USDC on the
     V2 pair (WETH : USDC = D : D·1.0001^skew, a 3-7 % dislocation), or on a second V3
     pool (`shape` "v3+v3"). Reserves in the thousands to a million units."""
 
     def __init__(self, store: SqliteLedger, seed: int, shape: str, **guards: Any) -> None:
         rng = random.Random(seed)
-        self.venue = SimVenue(SimSection(v3_pools=False))
-        m = self.venue.market
+        venue = SimVenue(SimSection(v3_pools=False))
+        m = venue.market
         pair = next(
             p
             for p in m.pools.values()
@@ -77,12 +68,7 @@ class Mixed:
             self.pools.append(pair)
             hops.append(Hop(pair.address, m.native, m.quote))
         self.route = tuple(hops)
-        guards.setdefault("disabled", UNLIMITED)
-        guards.setdefault("min_net_profit_quote", "0.000001")  # one USDC unit
-        section = dataclasses.replace(GuardsSection(), **guards)
-        self.bus = EventBus()
-        thresholds = build_thresholds(section, "USDC", 6)
-        self.guards = Guards(thresholds, self.bus, LedgerWriter(store), self.venue, {2: 1}, Clock())
+        super().__init__(store, venue, **guards)
 
     @staticmethod
     def _v3(rng: random.Random, address: str, token0: str, token1: str, centre: int) -> Pool:
@@ -110,23 +96,7 @@ class Mixed:
         return self.output(x) - x
 
     def at(self, x: int) -> Opportunity:
-        z = self.output(x)
-        return Opportunity(
-            id="11-v3",
-            block_number=11,
-            route=self.route,
-            token=self.venue.market.quote,
-            amount_in=x,
-            amount_out=z,
-            gross_profit=z - x,
-            gas_units=1,
-            gas_price=0,
-            gas_cost=0,
-            flash_fee=0,
-            net_profit=z - x,
-            net_profit_quote=z - x,
-            detected_at=0.0,
-        )
+        return priced((11, "11-v3"), self.route, self.venue.market.quote, x, self.output(x))
 
     def optimum(self, upto: int = 20_000) -> Opportunity:
         profits = {x: self.profit(x) for x in range(1, upto + 1)}
@@ -142,13 +112,6 @@ class Mixed:
     @functools.cached_property
     def _context(self) -> MarketContext:
         return self.guards._context()
-
-    def chain(self, sources: LiquiditySources | None = None) -> ApprovalChain:
-        return build_chain(self.guards, sources, self.guards.triggers, sizer=self.guards)
-
-    def events(self, action: str) -> list[dict[str, Any]]:
-        found = [e.data for e in self.bus.recent([protocol.TOPIC_GUARD])]
-        return [e for e in found if e["action"] == action]
 
 
 @pytest.mark.parametrize("shape", ["v3+v2", "v3+v3"])

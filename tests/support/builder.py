@@ -32,12 +32,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import rlp
 from aiohttp import web
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_hash.auto import keccak
+
+from tests.support.http_double import LocalHttpDouble
 
 HEADER = "X-Flashbots-Signature"
 
@@ -65,7 +66,7 @@ class BuiltBlock:
 
 
 @dataclass
-class BuilderDouble:
+class BuilderDouble(LocalHttpDouble):
     anvil_url: str
     bundles: dict[str, Bundle] = field(default_factory=dict)
     signers: set[str] = field(default_factory=set)
@@ -73,27 +74,7 @@ class BuilderDouble:
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (at, what, uuid)
     blocks: list[BuiltBlock] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
-    url: str = ""
-    _runner: web.AppRunner | None = None
-    _session: aiohttp.ClientSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def start(self) -> BuilderDouble:
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        self._session = aiohttp.ClientSession()
-        return self
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # --- the relay API ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
@@ -208,9 +189,8 @@ class BuilderDouble:
         return [u for b in self.blocks if b.at > moment for u in b.included]
 
     async def _rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        assert self._session is not None
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}
-        async with self._session.post(self.anvil_url, json=body) as response:
+        async with self.session.post(self.anvil_url, json=body) as response:
             reply = await response.json()
         if "error" in reply:
             raise UpstreamError(f"{method}: {reply['error']}")

@@ -15,35 +15,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from aiohttp import web
+
+from tests.support.http_double import LocalHttpDouble
 
 
 @dataclass
-class RecordingProxy:
+class RecordingProxy(LocalHttpDouble):
     upstream: str
     calls: list[tuple[str, list[Any]]] = field(default_factory=list)
-    _runner: web.AppRunner | None = None
-    _session: aiohttp.ClientSession | None = None
-    url: str = ""
-
-    async def start(self) -> RecordingProxy:
-        app = web.Application()
-        app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
-        self._session = aiohttp.ClientSession()
-        return self
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def methods(self) -> list[str]:
         return [method for method, _ in self.calls]
@@ -57,8 +37,7 @@ class RecordingProxy:
         decoded = json.loads(body)
         for item in decoded if isinstance(decoded, list) else [decoded]:
             self.calls.append((str(item.get("method")), list(item.get("params") or [])))
-        assert self._session is not None
-        async with self._session.post(
+        async with self.session.post(
             self.upstream, data=body, headers={"Content-Type": "application/json"}
         ) as upstream:
             answer = await upstream.read()
