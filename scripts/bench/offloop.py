@@ -5,10 +5,10 @@
     .venv/bin/python scripts/bench/offloop.py --new /path/to/tree --only new --runs 3  # one tree
 
 A real engine (`arbctl up`, the simulated venue in lockstep) on a 50k-pool market
-(`sim.tokens = 8333` on three dexes) with busy blocks (`--noise` swaps per block, so
-thousands of cycles change and the background searchers work every pair), searched every
-block. Clients speak raw JSON-RPC on the Unix socket (`scripts/bench/control.py`'s
-client), one request at a time:
+(`sim.tokens = 5555`, V3 pools on as shipped: 50,003 pools) with busy blocks (`--noise`
+swaps per block: ~1,000 pools change, thousands of cycles, and the background searchers
+work every pair), searched every block. Clients speak raw JSON-RPC on the Unix socket
+(`scripts/bench/control.py`'s client), one request at a time:
 
 - status: `status` round trips, each after a random pause of up to 10 ms;
 - kill: `kill` → acknowledgement, with an untimed `resume` and a random pause between
@@ -24,7 +24,12 @@ alone), and so is the simulated chain's CPU per block (`SimChain.mine` alone, no
 In each engine run the CPU time of its threads is read from /proc: the market worker's
 (the thread at the highest nice value: sim mining plus the search) and the loop's, per
 block. CPU time is the figure to compare on a busy machine; latencies need a quiet one.
-No asserts: the figures are printed and, with --write, written as Markdown.
+
+`--probe` also times each kill inside the engine and runs a wake-up probe there (a
+thread sleeping 1 ms over and over, `scripts/bench/probe`): how late it wakes, split into
+time on the kernel's run queue (no free core) and the rest (waiting for the GIL). The
+last lines are a verdict per tree against the issue's targets (PASS / FAIL); no asserts.
+With --write the figures are appended as Markdown.
 """
 
 from __future__ import annotations
@@ -46,10 +51,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from control import Client, Engine, describe_runs, machine
+from control import Client, Engine, describe, describe_runs, machine, percentiles_ms
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKENS_50K = 8_333  # 3 dexes × (1 + 2 × 8,333) base pools + 3 token/token pools = 50,004
+# V2: 3 dexes × (1 + 2 × 5,555) + 3 token/token pools; V3 (`sim.v3_pools`, on by default):
+# a fee-3000 pool per pair and a fee-500 one per native pair: 50,003 pools in all
+TOKENS_50K = 5_555
+TARGETS_MS = {"status": 2.0, "kill": 5.0}  # p99, issue 11
+WORLD_TARGET_S = 2.0
+PROBES = {"kill": "ARBCTL_BENCH_KILL_LOG", "wake": "ARBCTL_BENCH_WAKE_LOG"}
 STATE_ROOT = Path("/dev/shm")
 PROBE_DIR = Path(__file__).resolve().parent / "probe"
 PACE_S = 0.010  # at most this long between two timed requests (uniform)
@@ -57,11 +67,11 @@ WORLD_PROBE = """
 import resource, sys, time
 from engine.config import SimSection
 from engine.market.sim.world import build_world
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 world = build_world(SimSection(tokens=int(sys.argv[1])))
-elapsed = time.perf_counter() - started
+elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(len(world.market.pools), elapsed, peak)
+print(len(world.market.pools), elapsed, cpu, peak)
 """
 MINE_PROBE = """
 import sys, time
@@ -71,10 +81,10 @@ tokens, noise, blocks = (int(a) for a in sys.argv[1:4])
 chain = SimChain(SimSection(tokens=tokens, noise_swaps_per_block=noise))
 for _ in range(5):
     chain.mine(0.0)
-started = time.process_time()
+started, changed = time.process_time(), 0
 for _ in range(blocks):
-    chain.mine(0.0)
-print((time.process_time() - started) / blocks * 1000)
+    changed += len(chain.mine(0.0).changed_pools)
+print(changed / blocks, (time.process_time() - started) / blocks * 1000)
 """
 
 
@@ -158,9 +168,12 @@ def market(client: Client) -> dict[str, Any]:
     return status
 
 
-def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[str, Any]:
+def measure(
+    engine: TreeEngine, requests: int, kills: int, runs: int, wake_log: Path | None
+) -> dict[str, Any]:
     status_runs: list[list[float]] = []
     kill_runs: list[list[float]] = []
+    wake_from = wake_log.stat().st_size if wake_log else 0  # the probe's lines from here on
     with Client(engine.socket) as client:
         before, started, cpu_before = market(client), time.monotonic(), thread_cpu(engine.pid)
         for _ in range(50):
@@ -170,6 +183,7 @@ def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[st
             kill_runs.append([paced(kill_and_resume, client, i) for i in range(kills)])
         after, elapsed = market(client), time.monotonic() - started
         cpu_after = thread_cpu(engine.pid)
+    wakes = wake_samples(wake_log, wake_from) if wake_log else []
     blocks = after["blocks_seen"] - before["blocks_seen"]
     per_block = {k: (cpu_after[k] - cpu_before[k]) / max(1, blocks) * 1000 for k in cpu_after}
     return {
@@ -181,7 +195,29 @@ def measure(engine: TreeEngine, requests: int, kills: int, runs: int) -> dict[st
         "cycles": after.get("cycles"),
         "rss": engine.status_value("VmRSS"),
         "hwm": engine.status_value("VmHWM"),
+        "wakes": wakes,
     }
+
+
+def wake_samples(path: Path, offset: int) -> list[tuple[float, float]]:
+    """The wake-up probe's (lateness, run-queue wait) pairs, ms, written after `offset`."""
+    with path.open() as log:
+        log.seek(offset)
+        pairs = [line.split() for line in log.read().splitlines()]
+    return [(float(p[0]), float(p[1])) for p in pairs if len(p) == 2]
+
+
+def describe_wakes(wakes: list[tuple[float, float]]) -> str:
+    """Lateness of a 1 ms sleep in the engine, and its two parts: on the run queue (the
+    kernel had no core) and the rest (the GIL was held elsewhere)."""
+    parts = {
+        "late": [late / 1000 for late, _ in wakes],
+        "run queue": [queued / 1000 for _, queued in wakes],
+        "GIL": [max(0.0, late - queued) / 1000 for late, queued in wakes],
+    }
+    return f"{len(wakes):,} wakes; " + "; ".join(
+        f"{name} {describe(percentiles_ms(values))}" for name, values in parts.items()
+    )
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
@@ -201,14 +237,16 @@ def thread_cpu(pid: int) -> dict[str, float]:
     return cpu
 
 
-def mining_cpu(tree: Path, tokens: int, noise: int, blocks: int = 40) -> float:
-    """CPU ms per block of the simulated chain alone, in a fresh process on `tree`."""
+def mining_cpu(tree: Path, tokens: int, noise: int, blocks: int = 40) -> tuple[float, float]:
+    """Pools changed per block and CPU ms per block of the simulated chain alone, in a
+    fresh process on `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     args = [sys.executable, "-c", MINE_PROBE, str(tokens), str(noise), str(blocks)]
     done = subprocess.run(
         args, env=env, cwd=tree, capture_output=True, text=True, timeout=600, check=True
     )
-    return float(done.stdout.split()[-1])
+    changed, cpu = done.stdout.split()[-2:]
+    return float(changed), float(cpu)
 
 
 def paced(call: Callable[..., float], *args: Any) -> float:
@@ -225,7 +263,8 @@ def kill_and_resume(client: Client, i: int) -> float:
     return elapsed
 
 
-def world_build(tree: Path, tokens: int) -> tuple[int, float, int]:
+def world_build(tree: Path, tokens: int) -> tuple[int, float, float, int]:
+    """Pools, wall and CPU seconds, peak RSS (kB) of `build_world` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
         [sys.executable, "-c", WORLD_PROBE, str(tokens)],
@@ -236,7 +275,7 @@ def world_build(tree: Path, tokens: int) -> tuple[int, float, int]:
         timeout=600,
         check=True,
     ).stdout.split()
-    return int(out[0]), float(out[1]), int(out[2])
+    return int(out[0]), float(out[1]), float(out[2]), int(out[3])
 
 
 def revision(tree: Path) -> str:
@@ -251,6 +290,65 @@ def revision(tree: Path) -> str:
 
 def load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def engine_run(tree: Path, config: str, args: argparse.Namespace, interval: str) -> dict[str, Any]:
+    """One engine on `tree`: its figures, plus the probes' samples (with --probe)."""
+    load_before = load()
+    logs = {key: Path(tempfile.mkstemp(prefix=f"arb{key}", dir="/tmp")[1]) for key in PROBES}
+    probes = {variable: str(logs[key]) for key, variable in PROBES.items()} if args.probe else {}
+    if interval:
+        probes["ARBCTL_BENCH_SWITCH_INTERVAL"] = interval
+    with engine_on(tree, config, probes) as engine:
+        wake_log = logs["wake"] if args.probe else None
+        figures = measure(engine, args.requests, args.kills, args.runs, wake_log)
+    figures["inside"] = [float(x) / 1000 for x in logs["kill"].read_text().split()]  # s
+    for log in logs.values():
+        log.unlink()
+    figures["load"] = f"{load_before} → {load()}"
+    return figures
+
+
+def engine_rows(name: str, figures: dict[str, Any]) -> list[str]:
+    rows = []
+    for label, key in (("status", "status"), ("kill → ack", "kill")):
+        runs = figures[key]
+        count = f"{len(runs)} × {len(runs[0]):,}"
+        target = f"p99 ≤ {TARGETS_MS[key]:g} ms"
+        rows.append(f"| {name} | {label} ({count}) | {describe_runs(runs)} | {target} |")
+    if figures["inside"]:
+        rows.append(f"| {name} | kill inside the engine | {describe_runs([figures['inside']])} | |")
+    if figures["wakes"]:
+        rows.append(f"| {name} | 1 ms sleep in the engine | {describe_wakes(figures['wakes'])} | |")
+    cpu = figures["cpu_ms_per_block"]
+    context = (
+        f"CPU per block: worker {cpu['worker']:.1f} ms, loop {cpu['loop']:.1f} ms, "
+        f"other {cpu['other']:.1f} ms; "
+        f"{figures['blocks_per_s']:.1f} blocks/s searched, last decision "
+        f"{figures['decision_ms']} ms, {figures['cycles']:,} cycles, RSS "
+        f"{figures['rss']} (peak {figures['hwm']}), load {figures['load']}"
+    )
+    rows.append(f"| {name} | engine | {context} | |")
+    return rows
+
+
+Samples = dict[str, dict[str, list[float]]]  # tree -> status / kill -> round trips (s)
+
+
+def verdicts(worlds: dict[str, list[float]], pooled: Samples) -> list[str]:
+    """PASS / FAIL per tree: the pooled p99 of every run against the issue's targets, and
+    the slowest world build against its bound."""
+    lines = []
+    for name, samples in pooled.items():
+        parts = []
+        for key, target in TARGETS_MS.items():
+            p99 = percentiles_ms(samples[key])["p99"]
+            parts.append(f"{key} p99 {p99:.2f} ms {'≤' if p99 <= target else '>'} {target:g}")
+        slowest = max(worlds.get(name.split()[0], [0.0]))
+        parts.append(f"world {slowest:.2f} s {'≤' if slowest <= WORLD_TARGET_S else '>'} 2")
+        ok = all("≤" in part for part in parts)
+        lines.append(f"**{'PASS' if ok else 'FAIL'}** {name}: " + "; ".join(parts))
+    return [*lines, f"(load average at the end: {load()})"]
 
 
 def main() -> None:
@@ -269,7 +367,8 @@ def main() -> None:
     parser.add_argument(
         "--probe",
         action="store_true",
-        help="also time each kill inside the engine (scripts/bench/probe)",
+        help="also time each kill inside the engine and split a 1 ms sleep's lateness there "
+        "into run-queue wait and GIL wait (scripts/bench/probe)",
     )
     parser.add_argument(
         "--switch-interval",
@@ -288,60 +387,38 @@ def main() -> None:
     for line in lines:
         print(line, flush=True)
     rows: list[str] = []
+    worlds: dict[str, list[float]] = {}
     for name, tree in trees.items():
         for _ in range(args.repeat):
-            pools, seconds, peak_kb = world_build(tree, args.tokens)
-            result = f"{seconds:.2f} s · peak RSS {peak_kb / 1024:,.0f} MB"
+            pools, seconds, cpu_s, peak_kb = world_build(tree, args.tokens)
+            worlds.setdefault(name, []).append(seconds)
+            result = f"{seconds:.2f} s (CPU {cpu_s:.2f} s) · peak RSS {peak_kb / 1024:,.0f} MB"
             row = f"| {name} | world build, {pools:,} pools | {result} | ≤ 2 s |"
             rows.append(row)
             print(row, flush=True)
     for _ in range(args.repeat):
         for name, tree in trees.items():  # alternating: side by side on the same machine
-            cpu = mining_cpu(tree, args.tokens, args.noise)
+            changed, cpu = mining_cpu(tree, args.tokens, args.noise)
             label = f"sim mining alone, CPU per block (noise {args.noise})"
-            row = f"| {name} | {label} | {cpu:.1f} ms | |"
+            row = f"| {name} | {label} | {cpu:.1f} ms · {changed:,.0f} pools changed | |"
             rows.append(row)
             print(row, flush=True)
     config = engine_config(args.tokens, args.noise, args.block_ms)
     intervals = [i for i in args.switch_interval.split(",") if i] or [""]
     runs = [(n, t, i) for n, t in trees.items() for i in intervals]
+    pooled: Samples = {}
     for repeat in range(args.repeat):
         for tree_name, tree, interval in runs:
             name = tree_name + (f" sw={interval}" if interval else "")
-            load_before = load()
-            kill_log = Path(tempfile.mkstemp(prefix="arbkill", dir="/tmp")[1])
-            probes = {"ARBCTL_BENCH_KILL_LOG": str(kill_log)} if args.probe else {}
-            if interval:
-                probes["ARBCTL_BENCH_SWITCH_INTERVAL"] = interval
-            with engine_on(tree, config, probes) as engine:
-                figures = measure(engine, args.requests, args.kills, args.runs)
-            inside = [float(x) / 1000 for x in kill_log.read_text().split()]  # s, as timed
-            kill_log.unlink()
-            cpu = figures["cpu_ms_per_block"]
-            context = (
-                f"CPU per block: worker {cpu['worker']:.1f} ms, loop {cpu['loop']:.1f} ms, "
-                f"other {cpu['other']:.1f} ms; "
-                f"{figures['blocks_per_s']:.1f} blocks/s searched, last decision "
-                f"{figures['decision_ms']} ms, {figures['cycles']:,} cycles, RSS "
-                f"{figures['rss']} (peak {figures['hwm']}), load {load_before} → {load()}"
-            )
-            for label, key, target in (
-                ("status", "status", "p99 ≤ 2 ms"),
-                ("kill → ack", "kill", "p99 ≤ 5 ms"),
-            ):
-                runs = figures[key]
-                count = f"{len(runs)} × {len(runs[0]):,}"
-                result = describe_runs(runs)
-                row = f"| {name} #{repeat + 1} | {label} ({count}) | {result} | {target} |"
+            figures = engine_run(tree, config, args, interval)
+            for key in TARGETS_MS:
+                samples = pooled.setdefault(name, {}).setdefault(key, [])
+                samples += [x for run in figures[key] for x in run]
+            for row in engine_rows(f"{name} #{repeat + 1}", figures):
                 rows.append(row)
                 print(row, flush=True)
-            if inside:
-                result = describe_runs([inside])
-                row = f"| {name} #{repeat + 1} | kill inside the engine | {result} | |"
-                rows.append(row)
-                print(row, flush=True)
-            rows.append(f"| {name} #{repeat + 1} | engine | {context} | |")
-            print(rows[-1], flush=True)
+    verdict = verdicts(worlds, pooled)
+    print("", *verdict, sep="\n", flush=True)
     if args.write:
         command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
         text = [
@@ -353,6 +430,8 @@ def main() -> None:
             "| code | measurement | result | target |",
             "|---|---|---|---|",
             *rows,
+            "",
+            *verdict,
             "",
         ]
         with args.write.open("a") as out:

@@ -18,7 +18,7 @@ from engine.execution.gate import SendGate
 from engine.execution.paper import PaperExecutor
 from engine.ledger.sqlite import SqliteLedger
 from engine.ledger.writer import LedgerWriter
-from engine.lifecycle import Lifecycle
+from engine.lifecycle import Actor, Lifecycle
 from engine.market.model import Block
 from engine.market.sim import SimVenue
 from engine.market.sim.chain import Mined, Pending, SimChain
@@ -31,10 +31,11 @@ GUARD_S = 10.0  # only reached by code that searches on the loop
 
 
 class HeldSearch(ArbitrageSearch):
-    """Searches block 1 only once released; records the threads it ran on."""
+    """Searches block `held` (1) only once released; records the threads it ran on."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.held = 1
         self.threads: set[int] = set()
         self.holding = threading.Event()
         self.release = threading.Event()
@@ -44,7 +45,7 @@ class HeldSearch(ArbitrageSearch):
         self, block: Block, changed_pools: Iterable[str], gas_price: int
     ) -> list[Opportunity]:
         self.threads.add(threading.get_ident())
-        if block.number == 1:
+        if block.number == self.held:
             self.holding.set()
             self.released_in_time = self.release.wait(GUARD_S)
         return super().on_block(block, changed_pools, gas_price)
@@ -137,3 +138,41 @@ async def test_same_seed_same_trades_through_the_pipeline(tmp_path: Path) -> Non
     first, second = await trades(1), await trades(2)
     assert len(first) > 5
     assert first == second
+
+
+FIRST_SEND = 3  # seed 3's first block whose search sends an order
+
+
+async def first_held_block(tmp_path: Path, halt: bool) -> int:
+    """Orders the chain received once block FIRST_SEND's search, held on the worker, is
+    released and handed over; with `halt`, the engine halts while it is held."""
+    pipeline = build_pipeline(tmp_path, HeldSearch)
+    search = pipeline._search
+    assert isinstance(search, HeldSearch)
+    search.held = FIRST_SEND
+    await pipeline.venue.start()
+    running = asyncio.create_task(pipeline.run())
+    try:
+        while not search.holding.is_set():
+            await asyncio.sleep(0.001)
+        if halt:  # the kill's first step, on the loop while the block is on the worker
+            assert pipeline._lifecycle.enter_halt("test", Actor(uid=0, client="test"))
+        search.release.set()
+        while pipeline.blocks_seen < FIRST_SEND + 1:  # blocks 0 .. FIRST_SEND handed over
+            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the sends it spawned take their first step
+        sent = pipeline.venue._state.nonce
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await pipeline.venue.stop()
+    return sent
+
+
+async def test_a_kill_during_a_long_block_closes_the_gate_before_the_blocks_hand_over(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "open").mkdir()
+    (tmp_path / "halted").mkdir()
+    assert await first_held_block(tmp_path / "open", halt=False) > 0  # nobody halts: sent
+    assert await first_held_block(tmp_path / "halted", halt=True) == 0
