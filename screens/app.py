@@ -159,7 +159,7 @@ class ArbConsole(App[int]):
         self._first_answer = asyncio.Event()  # the first snapshot is read, or refused
 
     def get_default_screen(self) -> Screen[Any]:
-        return DashboardScreen(read_only=self.read_only)
+        return DashboardScreen(read_only=self.read_only, paint=self.paint)
 
     # --- lifecycle --------------------------------------------------------------------
     async def on_load(self) -> None:
