@@ -10,6 +10,8 @@ not an empty dashboard completed two or three frames later.
 from __future__ import annotations
 
 import asyncio
+import gc
+from collections.abc import Iterator
 
 import pytest
 from rich.console import RenderableType
@@ -23,6 +25,17 @@ from tests.screens.conftest import connected, until
 from tests.screens.screen_text import screen_text
 
 SIZE = (80, 24)
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    """As `arbctl tui` starts the console: the cyclic collector off (arbctl/cli.py)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.enable()
 
 
 async def test_the_first_snapshot_is_on_the_dashboard_without_a_repaint_tick(
@@ -104,3 +117,30 @@ async def test_a_read_only_console_s_first_frame_offers_no_state_changing_key(
         first = frames[0]
         assert "q Quit" in first
         assert "KILL" not in first and "Pause" not in first
+
+
+async def test_a_console_started_with_the_collector_off_turns_it_on_after_its_first_frame(
+    console_engine: EngineHandle, collector_off: None
+) -> None:
+    """What start-up left alive (modules, the dashboard's widgets and styles) lives as long
+    as the console: it is set aside (`gc.freeze`) so later collections skip it."""
+    app = ArbConsole(console_engine.socket)
+    frames = keep_the_first_frame(app)
+    async with app.run_test(size=SIZE):
+        assert await until(gc.isenabled)
+        assert frames
+        assert gc.get_freeze_count() > 0
+
+
+async def test_a_console_started_with_the_collector_on_leaves_it_alone(
+    console_engine: EngineHandle,
+) -> None:
+    """A console embedded in a process that collects (tests, the fleet console's host)
+    neither freezes that process's objects nor runs a collection of its own."""
+    frozen = gc.get_freeze_count()
+    app = ArbConsole(console_engine.socket)
+    frames = keep_the_first_frame(app)
+    async with app.run_test(size=SIZE):
+        assert await until(lambda: bool(frames))
+        await connected(app)
+        assert gc.isenabled() and gc.get_freeze_count() == frozen
