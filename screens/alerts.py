@@ -15,13 +15,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from screens import formats
 from screens.connection import EngineUnreachable, RpcError
 from screens.state import ALERTS, ConsoleModel
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.footer import KeysFooter
 from screens.widgets.synced_table import Row, SyncedTable
 from screens.widgets.view import VIEW_CLASS, ModelView, cell
 
@@ -121,7 +122,7 @@ class AlertsScreen(SubScreen):
         table.border_title = "firing alerts (unacknowledged first)"
         yield table
         yield AlertDetail(self.selected, id="alert-detail")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#alerts", AlertsTable).focus()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -65,6 +66,7 @@ KILL_TIMEOUT_S = 2.0
 MAX_TOASTS_PER_PAINT = 3
 FIRST_SNAPSHOT_WAIT_S = 0.3  # the first frame waits this long at most for the engine
 HARD_EXIT_AFTER_S = 3.0  # if a clean exit cannot finish (terminal gone), leave anyway
+COLLECTOR_BACK_AFTER_S = 1.0  # after the first frame: `arbctl tui` starts with gc off
 
 # Every key, once: the bindings, the footer, `?` and docs/console.md agree on these.
 KEYS: list[tuple[str, str, str, bool]] = [
@@ -159,7 +161,7 @@ class ArbConsole(App[int]):
         self._first_answer = asyncio.Event()  # the first snapshot is read, or refused
 
     def get_default_screen(self) -> Screen[Any]:
-        return DashboardScreen(read_only=self.read_only)
+        return DashboardScreen(read_only=self.read_only, paint=self.paint)
 
     # --- lifecycle --------------------------------------------------------------------
     async def on_load(self) -> None:
@@ -175,6 +177,7 @@ class ArbConsole(App[int]):
     def on_mount(self) -> None:
         self.set_interval(1 / RENDER_HZ, self.paint)
         self.call_after_refresh(self.paint)
+        self.call_after_refresh(self.set_timer, COLLECTOR_BACK_AFTER_S, resume_collector)
         if self.connect:
             self.set_interval(POLL_PNL_S, self._schedule_pnl_poll)
         if not self.is_headless:
@@ -662,6 +665,19 @@ def describe_fallback(report: KillReport) -> str:
     found = [s["detail"] for s in report.steps if s["step"] == "find_pid" and not s["ok"]]
     unsignalled = f"; {found[0]}" if found else ""
     return f"HALT persisted by the kill fallback ({report.marker}){signalled}{unsignalled}"
+
+
+def resume_collector() -> None:
+    """Turn the cyclic garbage collector back on if start-up turned it off (`arbctl tui`,
+    arbctl/cli.py), once the first dashboard is up: one collection for start-up's
+    garbage, then what is left (modules, widgets, styles: alive as long as the console)
+    is set aside (`gc.freeze`) so later collections do not walk it again. A console in a
+    process that collects (tests, an embedding app) is left alone."""
+    if gc.isenabled():
+        return
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 def run_console(socket_path: Path, read_only: bool = False) -> int:

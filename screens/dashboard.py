@@ -6,6 +6,7 @@ the layout follows the app's width breakpoints in styles.tcss.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
@@ -13,11 +14,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
 
 from screens import formats
 from screens.state import BANNER, HEADER, ConsoleModel
 from screens.widgets.banner import StateBanner
+from screens.widgets.footer import KeysFooter
 from screens.widgets.guard_triggers import GuardTriggersTable
 from screens.widgets.header import EngineHeader
 from screens.widgets.providers import ProvidersTable
@@ -35,9 +36,16 @@ class DashboardScreen(Screen[None]):
         Binding("slash", "app.trades_filter", "Filter", show=False),
     ]
 
-    def __init__(self, read_only: bool = False) -> None:
+    def __init__(self, read_only: bool = False, paint: Callable[[], None] | None = None) -> None:
         super().__init__(id="dashboard")
         self.read_only = read_only
+        self._paint = paint
+
+    def on_mount(self) -> None:
+        """The panels are mounted and the first frame not yet drawn: paint what the model
+        holds now, so the first frame shows it (not an empty dashboard, then the data)."""
+        if self._paint is not None:
+            self._paint()
 
     def compose(self) -> ComposeResult:
         yield EngineHeader(read_only=self.read_only, id="header")
@@ -47,7 +55,7 @@ class DashboardScreen(Screen[None]):
             yield _titled(ProvidersTable(id="providers"), "providers")
             yield _titled(GuardTriggersTable(watch=True, id="triggers"), "guard triggers")
             yield _titled(ResourcesPanel(id="resources"), "resources")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
 
 def _titled(widget: W, title: str) -> W:

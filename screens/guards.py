@@ -11,13 +11,14 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from screens import formats
 from screens.connection import EngineUnreachable, RpcError
 from screens.state import ConsoleModel, as_dict
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.footer import KeysFooter
 from screens.widgets.guard_triggers import GuardTriggersTable
 from screens.widgets.header import BREAKER_STYLES
 from screens.widgets.synced_table import Row, SyncedTable
@@ -97,7 +98,7 @@ class GuardsScreen(SubScreen):
         triggers = GuardTriggersTable(limit=200, id="all-triggers")
         triggers.border_title = "guard triggers (newest first)"
         yield triggers
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#rules", SyncedTable).focus()

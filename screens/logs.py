@@ -20,11 +20,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, RichLog
+from textual.widgets import Input, Label, RichLog
 
 from screens import formats
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.footer import KeysFooter
 from screens.widgets.steady import steady_input
 
 MAX_LINES = 2000
@@ -124,7 +125,7 @@ class LogsScreen(SubScreen):
         yield Label(f"Engine log {where} — / search · Esc back", classes="screen-title")
         yield steady_input(placeholder="search: words that must all appear", id="search")
         yield RichLog(max_lines=MAX_LINES, id="log", wrap=True, markup=False, highlight=False)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#log", RichLog).focus()

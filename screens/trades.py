@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from engine.units import pool_label
 from screens import formats
 from screens.state import ConsoleModel, Units
 from screens.subscreen import SubScreen
 from screens.widgets.banner import StateBanner
+from screens.widgets.footer import KeysFooter
 from screens.widgets.steady import steady_input
 from screens.widgets.trades_table import TradesTable
 
@@ -49,7 +50,7 @@ class TradesScreen(SubScreen):
         table = TradesTable(long=True, limit=SCREEN_LIMIT, id="all-trades")
         table.border_title = "trades (newest first)"
         yield table
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         if self.filtering:

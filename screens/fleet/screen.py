@@ -15,10 +15,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from screens import formats
 from screens.widgets.fleet_table import FleetTable
+from screens.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from screens.fleet.app import FleetState
@@ -46,7 +47,7 @@ class FleetScreen(Screen[None]):
         table = FleetTable(id="fleet-table")
         table.border_title = "engines"
         yield table
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(FleetTable).focus()
