@@ -55,11 +55,11 @@ WAIT_S = 30.0
 
 
 def v3_config(world: World) -> Config:
-    """The devnet's config with its V3 factory. (Loaded as a file, the config would also
-    need a liquidity source for V3 routes; the tests wire the executor's loans directly.)"""
+    """The devnet's generated config, which lists its V3 factory (and lenders, which these
+    tests do not read: they wire the executor's loans directly, or none)."""
     config = load(world.config_file)
     assert world.v3 is not None
-    config.evm.v3_factories = [V3FactoryEntry(world.v3.name, world.v3.factory)]
+    assert config.evm.v3_factories == [V3FactoryEntry(world.v3.name, world.v3.factory)]
     return config
 
 
