@@ -18,6 +18,7 @@ one group, priced and traded with the V3 pool's exact swap (ticks crossed includ
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterable
@@ -336,7 +337,7 @@ def _pair_groups(market: Market) -> list[list[str]]:
 def _widest(pools: list[Pool], threshold_bps: int) -> tuple[Pool, Pool, int] | None:
     """The 2-pool cycle (token0 -> token1 -> token0) whose spread beyond fees is widest
     and above the threshold, with its profit-maximising input."""
-    best: tuple[int, int, Pool, Pool, int] | None = None  # (num, den) of the edge
+    best: tuple[int, int, Pool, Pool] | None = None  # (num, den) of the edge
     for first in pools:
         for second in pools:
             if first is second:
@@ -345,8 +346,8 @@ def _widest(pools: list[Pool], threshold_bps: int) -> tuple[Pool, Pool, int] | N
             if edge[0] * BPS <= edge[1] * (BPS + threshold_bps):
                 continue
             if best is None or edge[0] * best[1] > best[0] * edge[1]:
-                best = (*edge, first, second, _best_input(first, second))
-    return None if best is None else (best[2], best[3], best[4])
+                best = (*edge, first, second)
+    return None if best is None else (best[2], best[3], _best_input(best[2], best[3]))
 
 
 def _price(pool: Pool) -> tuple[int, int]:
@@ -381,30 +382,39 @@ def _best_input(first: Pool, second: Pool) -> int:
 def _cycle_profit(first: Pool, second: Pool, amount: int) -> int:
     """token0 in, token0 back: exact, V3 hops with the pool's own swap (an input a V3
     pool cannot fill whole or pay returns nothing: a loss of the whole input)."""
+    if amount <= 0:
+        return 0
     middle = swap.quote(first, first.token0, amount)
     back = swap.quote(second, first.token1, middle) if middle > 0 else 0
     return back - amount
 
 
 def _exact_peak(first: Pool, second: Pool) -> int:
-    """The input maximising the cycle's exact profit, by integer ternary search.
+    """An input next to the one maximising the cycle's exact profit.
 
     Each hop's output is concave in its input where the pool fills it, so the profit is
     unimodal: it rises to its peak, falls, and drops to a loss of the whole input where
-    a V3 pool runs out of ticks or balance. Rounding can make a few neighbouring sizes
-    tie; the search then keeps the smaller side, so the result is a size within a few
-    units of the exact peak, deterministic for a given state (all the rival needs: it
-    trades a drawn fraction of it)."""
-    lo, hi = 0, max(1, 4 * (first.reserve0 + second.reserve0))  # beyond both pools' depth
-    while hi - lo > 2:
-        third = (hi - lo) // 3
-        left, right = lo + third, hi - third
-        if _cycle_profit(first, second, left) < _cycle_profit(first, second, right):
-            lo = left + 1
+    a V3 pool runs out of ticks or balance. The peak is bracketed by doubling from a
+    millionth of the first pool's input-side balance, then narrowed by golden section
+    until the bracket is a millionth of its size (the profit there is within ~1e-10 of
+    the peak's): deterministic for a given state, and as exact as a rival needs (it
+    trades a drawn fraction of it, and every size it trades is priced exactly)."""
+    profit = functools.cache(lambda x: _cycle_profit(first, second, x))
+    low, high = 0, max(1, first.reserve0 >> 20)
+    while profit(high) > profit(high // 2) and high.bit_length() < 256:
+        low, high = high // 2, 2 * high  # the peak is past high // 2: keep doubling
+    gap = (high - low) * 382 // 1000
+    left, right = low + gap, high - gap
+    while high - low > max(8, high >> 20):
+        if profit(left) < profit(right):
+            low, left = left, right
+            right = max(left + 1, high - (high - low) * 382 // 1000)
         else:
-            hi = right
-    best = max(range(lo, hi + 1), key=lambda x: (_cycle_profit(first, second, x), -x))
-    return best if _cycle_profit(first, second, best) > 0 else 0
+            high, right = right, left
+            left = min(right - 1, low + (high - low) * 382 // 1000)
+    near = range(low, high + 1) if high - low <= 8 else (low, left, right, high)
+    best = max(near, key=lambda x: (profit(x), -x))
+    return best if profit(best) > 0 else 0
 
 
 def _optimal_input(first: Pool, second: Pool) -> int:

@@ -173,3 +173,24 @@ def v3_order(chain: SimChain, pool: Pool) -> ArbOrder:
 
 def sim_swap_quote(chain: SimChain, address: str, token_in: str, amount: int) -> int:
     return swap.quote(chain.market.pools[address], token_in, amount)
+
+
+def test_the_background_s_v3_input_is_next_to_the_exact_peak() -> None:
+    _, v3, v2 = v3_dislocated_chain()
+    for first, second in ((v3, v2), (v2, v3)):
+        if competitors._edge(first, second)[0] <= competitors._edge(first, second)[1]:
+            continue  # this direction loses
+        chosen = competitors._exact_peak(first, second)
+        low, high = 0, 4 * (first.reserve0 + second.reserve0)  # to the unit, the slow way
+        while high - low > 2:
+            left, right = low + (high - low) // 3, high - (high - low) // 3
+            if competitors._cycle_profit(first, second, left) < competitors._cycle_profit(
+                first, second, right
+            ):
+                low = left + 1
+            else:
+                high = right
+        peak = max(range(low, high + 1), key=lambda x: competitors._cycle_profit(first, second, x))
+        best = competitors._cycle_profit(first, second, peak)
+        assert best > 0 and abs(chosen - peak) <= peak // 10**5 + 8
+        assert competitors._cycle_profit(first, second, chosen) >= best * (1 - 1e-9)
