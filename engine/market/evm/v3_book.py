@@ -205,6 +205,8 @@ class V3Book:
         return found
 
     def _near_prices(self, logs: Sequence[dict[str, object]]) -> dict[str, tuple[int, ...]]:
+        if not logs:
+            return {}
         ticks = {address: self._state(address).tick for address in self.infos}
         for entry in sorted(logs, key=chain.position):
             topics = entry.get("topics") or []
