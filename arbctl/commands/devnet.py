@@ -1,4 +1,7 @@
-"""`arbctl devnet …`: a local anvil chain with Uniswap V2 and our executor, for development.
+"""`arbctl devnet …`: a local anvil chain with Uniswap V2 and V3, lenders and our executor.
+
+The engine config `up` writes trades the V2 pairs and the V3 pools, borrowing from the
+devnet's Balancer Vault (then Aave, then the route's first V2 pair).
 
 Only typer and the project's output helpers are imported here; everything from
 `engine.devnet` is imported inside the commands, and web3 only by `up` (deploying needs
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
     from engine.devnet.world import World
 
 app = typer.Typer(
-    help="Local devnet: anvil + Uniswap V2 (two dexes) + the ArbExecutor contract.",
+    help="Local devnet: anvil + Uniswap V2 (two dexes) and V3 + lenders + the ArbExecutor.",
     no_args_is_help=True,
     add_completion=False,  # completion belongs to the root `arbctl` app
     pretty_exceptions_show_locals=False,  # locals could hold key material
@@ -123,7 +126,7 @@ def trade(
     directory: DirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Random swaps through the routers to move prices apart (at most rate × seconds).
+    """Random swaps on V2 pairs and V3 pools to move prices apart (at most rate × seconds).
 
     JSON fields: trades, failed, seconds, by_dex, first_block, last_block.
     """

@@ -48,8 +48,21 @@ def read_key(path: Path) -> bytes:
         raise KeyFileError(str(exc)) from None
 
 
+# The devnet's lenders as liquidity sources, in order of preference: the Vault lends
+# every token for nothing (a fresh devnet's fee is zero), Aave two of them at its
+# premium, and the route's first V2 pair is the last resort (V2 routes only).
+LENDER_PRIORITY = {"balancer-v2": 0, "aave-v3": 1}
+LENDER_FEE_BPS = {"balancer-v2": 0, "aave-v3": 9}  # lenders.AAVE_PREMIUM_BPS (web3-free here)
+
+
 def render_config(world: World, native: str = "WETH", quote: str = "USDC") -> str:
-    """The TOML the engine reads for an `evm` venue on this devnet."""
+    """The TOML the engine reads for an `evm` venue on this devnet.
+
+    It trades everything `devnet up` deployed: both V2 dexes, the V3 factory's pools
+    (found from its PoolCreated logs), borrowing from the devnet's lenders. A route with
+    a V3 hop cannot borrow from its first V2 pair (the V3 pool's lock stops the flash
+    swap from paying it), so the lenders come first and `pair://first-hop` is kept only
+    as the last resort: with it active V2 routes still trade."""
     tokens = ",\n".join(
         f'  {{ address = "{t.address}", symbol = "{t.symbol}", decimals = {t.decimals} }}'
         for t in world.tokens
@@ -71,16 +84,48 @@ def render_config(world: World, native: str = "WETH", quote: str = "USDC") -> st
         f'executor = "{world.executor}"\n'
         f"tokens = [\n{tokens},\n]\n"
         f"factories = [\n{factories},\n]\n"
+        f"{_v3_factories(world)}"
         "\n[[providers]]\n"
         'name = "anvil"\n'
         f'url = "{world.rpc_url}"\n'
         "priority = 0\n"
+        f"{_liquidity_sources(world)}"
         "\n[strategy]\n"
         f'base_tokens = ["{native}", "{quote}"]\n'
         "\n[guards]\n"
         "# anvil mines only when a transaction arrives: an idle devnet's head is old by\n"
         "# design, so the stale-head rule would block every opportunity here.\n"
         'disabled = ["max_head_age"]\n'
+    )
+
+
+def _v3_factories(world: World) -> str:
+    if world.v3 is None:
+        return ""
+    return (
+        f'v3_factories = [\n  {{ name = "{world.v3.name}", address = "{world.v3.factory}" }},\n]\n'
+    )
+
+
+def _liquidity_sources(world: World) -> str:
+    """The lenders `devnet up` funded, then the first V2 pair (none without V3 pools or
+    lenders: the engine's default path, first-hop, is then all a route needs)."""
+    lenders = [lender for lender in world.lenders if lender.kind in LENDER_PRIORITY]
+    if world.v3 is None or not lenders:
+        return ""
+    sources = [
+        (
+            lender.kind.split("-")[0],
+            f"{lender.kind}://{lender.address}?fee_bps={LENDER_FEE_BPS[lender.kind]}",
+            LENDER_PRIORITY[lender.kind],
+        )
+        for lender in lenders
+    ]
+    sources.append(("first-pair", "pair://first-hop", len(LENDER_PRIORITY)))
+    return "".join(
+        f'\n[[providers]]\nname = "{name}"\nkind = "liquidity"\nurl = "{url}"\n'
+        f"priority = {priority}\n"
+        for name, url, priority in sources
     )
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from engine.config import load
 from engine.devnet.world import World
 from engine.market.evm.receipts import SentTx
 from engine.market.venue import Receipt
@@ -29,6 +28,7 @@ from tests.devnet.test_evm_trading import (
     start_engine,
     stop_engine,
     swap,
+    v2_config,
 )
 
 pytestmark = pytest.mark.devnet
@@ -37,7 +37,7 @@ DISLOCATION = ("uniswap", "WETH", "USDC", 400 * 10**18)  # uniswap's WETH ~ 7 % 
 
 
 async def rig_with(world: World, tmp_path: Path, **strategy: Any) -> Rig:
-    config = load(world.config_file)
+    config = v2_config(world)
     for name, value in strategy.items():
         setattr(config.strategy, name, value)
     return await make_rig(config, tmp_path)

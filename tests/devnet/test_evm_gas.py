@@ -20,7 +20,7 @@ import pytest
 from engine import protocol
 from engine.approval import build_chain
 from engine.bus import EventBus
-from engine.config import Config, load
+from engine.config import Config
 from engine.daemon import build_executor, build_gas_model, build_search, build_venue
 from engine.devnet import anvil
 from engine.devnet.world import World
@@ -43,6 +43,7 @@ from tests.devnet.test_evm_trading import (
     head,
     swap,
     until,
+    v2_config,
 )
 
 pytestmark = pytest.mark.devnet
@@ -155,7 +156,7 @@ def bias(pairs: list[tuple[int, int]]) -> float:
 async def test_the_gas_model_converges_to_the_gas_the_contracts_use(
     world: World, clean_chain: None, tmp_path: Path, ledger: SqliteLedger
 ) -> None:
-    config = load(world.config_file)
+    config = v2_config(world)
     gas = build_gas_model(config)
     running = Running(world, await make_rig(config, tmp_path, gas), ledger)
     try:
@@ -203,7 +204,7 @@ async def test_the_gas_model_converges_to_the_gas_the_contracts_use(
 async def test_the_bid_is_the_transactions_priority_fee_and_the_ledger_books_its_real_gas(
     world: World, clean_chain: None, tmp_path: Path, ledger: SqliteLedger
 ) -> None:
-    config = load(world.config_file)
+    config = v2_config(world)
     config.strategy = dataclasses.replace(config.strategy, priority_fee_share_bps=5_000)
     config.guards = dataclasses.replace(
         config.guards, max_gas_price_gwei=10_000.0, disabled=["max_head_age"]

@@ -22,7 +22,6 @@ from web3.contract import Contract
 from engine import protocol
 from engine.approval import ApprovalChain, LenderChoice, Review, Sizing
 from engine.bus import EventBus
-from engine.config import load
 from engine.devnet import anvil, artifacts
 from engine.devnet.chain import connect, contract, transact
 from engine.devnet.v3 import DEADLINE
@@ -44,6 +43,7 @@ from tests.devnet.test_evm_trading import (
     change,
     first_opportunities,
     make_rig,
+    v2_config,
 )
 
 pytestmark = pytest.mark.devnet
@@ -52,7 +52,7 @@ U128_MAX = 2**128 - 1  # collect everything a position is owed
 
 @pytest.fixture
 async def rig(world: World, clean_chain: None, tmp_path: Path) -> AsyncIterator[Rig]:
-    made = await make_rig(load(world.config_file), tmp_path)
+    made = await make_rig(v2_config(world), tmp_path)
     yield made
     await made.venue.stop()
 
@@ -158,7 +158,7 @@ async def test_a_lender_short_of_the_input_is_sized_around_or_failed_over_within
     and swap in one transaction: its lock)."""
     usdc = world.token("USDC").address
     lenders = [_lender(world, kind, usdc) for kind in dict.fromkeys((first, then))]
-    rig = await make_rig(load(world.config_file), tmp_path, lenders)
+    rig = await make_rig(v2_config(world), tmp_path, lenders)
     try:
         opportunity = next(
             o
@@ -220,7 +220,7 @@ async def test_the_executors_inventory_is_read_with_the_block_it_changed_in(
     usdc = world.token("USDC").address
     pool = next(p for p in world.v3_pools if usdc in (p.token0, p.token1))
     v3 = Loan("uniswap-v3", pool.address)
-    rig = await make_rig(load(world.config_file), tmp_path, [Loan("inventory"), v3])
+    rig = await make_rig(v2_config(world), tmp_path, [Loan("inventory"), v3])
     try:
         await anext(rig.venue.blocks())
         inventory = Loan("inventory")

@@ -15,7 +15,6 @@ import pytest
 
 from engine.accounting.reconcile import Reconciler, record_session_start
 from engine.bus import EventBus
-from engine.config import load
 from engine.devnet import anvil
 from engine.devnet.world import World
 from engine.ledger.records import TradeRecord
@@ -33,6 +32,7 @@ from tests.devnet.test_evm_trading import (
     swap,
     txpool_pending,
     until,
+    v2_config,
 )
 
 pytestmark = pytest.mark.devnet
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.devnet
 
 @pytest.fixture
 async def chain_rig(world: World, clean_chain: None, tmp_path: Path) -> AsyncIterator[Rig]:
-    made = await make_rig(load(world.config_file), tmp_path)
+    made = await make_rig(v2_config(world), tmp_path)
     yield made
     await made.venue.stop()
 

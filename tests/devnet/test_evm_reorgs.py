@@ -41,6 +41,7 @@ from tests.devnet.test_evm_trading import (
     nonce,
     txpool_pending,
     until,
+    v2_config,
 )
 from tests.ledger.conftest import drop_schema, unique_name
 from tests.services import PG_DSN
@@ -53,7 +54,7 @@ DROP_AFTER_S = 0.3
 
 @pytest.fixture
 async def chain_rig(world: World, clean_chain: None, tmp_path: Path) -> AsyncIterator[Rig]:
-    made = await make_rig(load(world.config_file), tmp_path)
+    made = await make_rig(v2_config(world), tmp_path)
     made.venue.drops.after_s = DROP_AFTER_S
     yield made
     await made.venue.stop()

@@ -91,7 +91,8 @@ def routed_config(
 ) -> Path:
     """The devnet's config with its RPC endpoint behind `public_url`, `routes` added, and
     the reputation key file named: written as a file, so the one validator reads it."""
-    text = Path(world.config_file).read_text()
+    # V2 only (no V3 factory, no lenders): these rigs' executors borrow from the first pair
+    text = operator_files.render_config(dataclasses.replace(world, v3=None))
     text = text.replace(f'url = "{world.rpc_url}"', f'url = "{public_url}"')
     evm_lines = "poll_interval_ms = 20\n"
     if reputation is not None:

@@ -130,6 +130,18 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_
 
 
 # --- the engine's parts ----------------------------------------------------------------------
+def v2_config(world: World) -> Config:
+    """The devnet's generated config on its V2 pairs only: no V3 factory and no lenders,
+    so a rig's executor borrows from each route's first pair (`execute`), the path these
+    V2 tests are about. (The generated config itself trades the V3 pools too, borrowing
+    from the devnet's lenders: tests/devnet/test_devnet_engine.py.)"""
+    config = load(world.config_file)
+    config.evm.v3_factories = []
+    config.evm.v3_pools = []
+    config.providers = [p for p in config.providers if p.kind != "liquidity"]
+    return config
+
+
 @dataclass
 class Rig:
     config: Config
@@ -157,7 +169,7 @@ async def make_rig(config: Config, state: Path, lenders: Sequence[Loan] = ()) ->
 
 @pytest.fixture
 async def rig(world: World, clean_chain: None, tmp_path: Path) -> AsyncIterator[Rig]:
-    made = await make_rig(load(world.config_file), tmp_path)
+    made = await make_rig(v2_config(world), tmp_path)
     yield made
     await made.venue.stop()
 
@@ -334,7 +346,7 @@ async def test_a_dry_run_that_reverts_is_not_sent(world: World, rig: Rig) -> Non
 
 
 async def test_a_wrong_chain_id_is_refused_before_anything_is_sent(world: World) -> None:
-    config = load(world.config_file)
+    config = v2_config(world)
     config.evm.chain_id = 1
     venue = build_venue(config)
     first_nonce = nonce(world, world.operator, "pending")
@@ -347,7 +359,7 @@ async def test_a_wrong_chain_id_is_refused_before_anything_is_sent(world: World)
 
 
 async def test_an_endpoint_that_does_not_answer_is_a_clear_error_at_start(world: World) -> None:
-    config = load(world.config_file)
+    config = v2_config(world)
     port = anvil.free_port()
     config.providers[0].url = f"http://127.0.0.1:{port}"
     venue = build_venue(config)
@@ -361,7 +373,7 @@ async def test_losing_the_endpoint_mid_run_is_reported_without_a_crash_or_a_send
     world: World, clean_chain: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     proxy = await TcpProxy.start(anvil_port(world))
-    config = load(world.config_file)
+    config = v2_config(world)
     config.providers[0].url = proxy.url
     rig = await make_rig(config, tmp_path)
     engine = await start_engine(rig, tmp_path)

@@ -32,6 +32,7 @@ from engine.market.evm.venue import EvmVenue
 from engine.market.model import Market
 from engine.market.v3 import pool as v3pool
 from engine.market.venue import BlockUpdate
+from engine.strategy import v3_hops
 from engine.strategy.opportunity import Hop, Opportunity
 from engine.strategy.search import ArbitrageSearch
 from tests.devnet.test_evm_trading import (
@@ -44,6 +45,7 @@ from tests.devnet.test_evm_trading import (
     make_rig,
     start_engine,
     stop_engine,
+    swap,
     txpool_pending,
     until,
 )
@@ -55,11 +57,11 @@ WAIT_S = 30.0
 
 
 def v3_config(world: World) -> Config:
-    """The devnet's config with its V3 factory. (Loaded as a file, the config would also
-    need a liquidity source for V3 routes; the tests wire the executor's loans directly.)"""
+    """The devnet's generated config, which lists its V3 factory (and lenders, which these
+    tests do not read: they wire the executor's loans directly, or none)."""
     config = load(world.config_file)
     assert world.v3 is not None
-    config.evm.v3_factories = [V3FactoryEntry(world.v3.name, world.v3.factory)]
+    assert config.evm.v3_factories == [V3FactoryEntry(world.v3.name, world.v3.factory)]
     return config
 
 
@@ -194,6 +196,37 @@ async def test_words_beyond_the_radius_are_loaded_when_the_price_moves_into_them
         loaded.ticks.words = None
         assert v3pool.amount_out(state.copy(), False, 10**9) == v3pool.amount_out(
             loaded, False, 10**9
+        )
+    finally:
+        await rig.venue.stop()
+
+
+async def test_a_word_an_exact_walk_reached_is_loaded_with_the_next_block_on_demand(
+    world: World, clean_chain: None, tmp_path: Path
+) -> None:
+    config = v3_config(world)
+    config.evm.v3_word_radius = 0  # only the price's own bitmap word at start
+    rig = await make_rig(config, tmp_path)
+    try:
+        record = v3_pool(world, "WETH", "USDC", 500)
+        pool = rig.venue.market.pools[record.address]
+        state = pool.v3
+        assert state is not None
+        word = (state.tick // record.spacing) >> 8
+        assert state.ticks.words == (word, word)
+        sell_weth = record.token0 == world.weth
+        leg = v3_hops.V3Leg(state, sell_weth, pool.reserves_for(world.weth)[1])
+        assert v3_hops.leg_output(leg, 1_000 * 10**18) == 0, "not priced past the word"
+
+        block = swap(world, "uniswap", "DAI", "WETH", 10**18)  # no log of this pool
+        await next_update(rig.venue, block)
+
+        assert state.ticks.words == ((word - 1, word) if sell_weth else (word, word + 1))
+        assert venue_state(rig.venue, record.address) == chain_state(world, record.address)
+        every = state.copy()
+        every.ticks.words = None  # what was loaded is the chain's: priced alike where known
+        assert v3pool.amount_out(state.copy(), sell_weth, 10**17) == v3pool.amount_out(
+            every, sell_weth, 10**17
         )
     finally:
         await rig.venue.stop()

@@ -32,6 +32,23 @@ def test_noise_trades_move_pool_reserves(world: World) -> None:
     assert changed >= 5
 
 
+def _prices(world: World) -> list[int]:
+    calls = [Call(p.address, "slot0()", (), ("uint160",)) for p in world.v3_pools]
+    return [result[0] for result in call_many(world.rpc_url, calls)]
+
+
+@pytest.mark.usefixtures("clean_chain")
+def test_noise_trades_swap_on_both_v2_pairs_and_v3_pools(world: World) -> None:
+    pairs, prices = _reserves(world), _prices(world)
+
+    report = noise.run(world, rate=1_000, seconds=60, seed=11, max_trades=40)
+
+    assert report.failed == 0
+    assert report.by_dex.get("uniswap-v3", 0) > 0 and report.by_dex.get("uniswap", 0) > 0
+    assert sum(old != new for old, new in zip(prices, _prices(world), strict=True)) >= 2
+    assert sum(old != new for old, new in zip(pairs, _reserves(world), strict=True)) >= 2
+
+
 @pytest.mark.usefixtures("clean_chain")
 def test_noise_stops_after_rate_times_seconds_trades(world: World) -> None:
     report = noise.run(world, rate=4, seconds=1, seed=8)

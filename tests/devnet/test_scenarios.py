@@ -23,7 +23,7 @@ import pytest
 
 from engine.approval import build_chain
 from engine.bus import EventBus
-from engine.config import Config, load
+from engine.config import Config
 from engine.devnet import anvil
 from engine.devnet.market_spec import WETH, token_spec
 from engine.devnet.world import World
@@ -41,6 +41,7 @@ from tests.devnet.test_evm_trading import (
     change,
     make_rig,
     swap,
+    v2_config,
 )
 from tests.support.capture import Capture, Limits, gas_model, greedy_oracle, realised, trade_net
 from tests.support.oracle import OPool, mid_prices
@@ -166,7 +167,7 @@ def settled_devnet(world: World, tmp_path_factory: pytest.TempPathFactory) -> It
 
     async def settle() -> None:
         path = tmp_path_factory.mktemp("settle")
-        rig = await make_rig(load(world.config_file), path)
+        rig = await make_rig(v2_config(world), path)
         engine = await start_guarded(rig, path)
         try:
             await quiet(engine, world, rig)
@@ -200,7 +201,7 @@ async def test_the_engine_captures_what_a_greedy_oracle_takes(
         swap(world, dex, sell, buy, units(sell, amount))
     pools = chain_pools(world)
     start = chain_balances(world, world.operator)
-    config = load(world.config_file)
+    config = v2_config(world)
     rig = await make_rig(config, tmp_path)
     engine = await start_guarded(rig, tmp_path)
     try:

@@ -50,8 +50,23 @@ def test_config_points_at_the_running_node_executor_and_key(world: World) -> Non
     assert config["evm"]["chain_id"] == 31337
     assert config["evm"]["executor"] == world.executor
     assert config["evm"]["key_file"] == world.key_file
-    assert config["providers"] == [{"name": "anvil", "url": world.rpc_url, "priority": 0}]
+    assert config["providers"][0] == {"name": "anvil", "url": world.rpc_url, "priority": 0}
     assert config["strategy"]["base_tokens"] == ["WETH", "USDC"]
+
+
+def test_config_trades_the_v3_pools_borrowing_from_the_devnet_s_lenders(world: World) -> None:
+    config = _config(world)
+    assert world.v3 is not None
+
+    assert config["evm"]["v3_factories"] == [{"name": "uniswap-v3", "address": world.v3.factory}]
+    sources = [p for p in config["providers"] if p.get("kind") == "liquidity"]
+    vault, aave = world.lender("balancer-v2").address, world.lender("aave-v3").address
+    # lenders first (a V3 hop cannot be paid by a V2 flash swap), the first pair last
+    assert [(p["url"], p["priority"]) for p in sources] == [
+        (f"balancer-v2://{vault}?fee_bps=0", 0),
+        (f"aave-v3://{aave}?fee_bps=9", 1),
+        ("pair://first-hop", 2),
+    ]
 
 
 def test_key_file_is_private_to_its_owner(world: World) -> None:

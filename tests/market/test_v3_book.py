@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_abi import encode
 
 from engine.market.evm import v3_pools
@@ -17,7 +18,8 @@ from engine.market.evm.v3_pools import V3PoolInfo
 from engine.market.model import Market, Pool, Token
 from engine.market.v3 import pool as v3pool
 from engine.market.v3.tick_math import sqrt_ratio_at_tick
-from engine.market.v3.ticks import TickInfo, TickTable
+from engine.market.v3.ticks import TickInfo, TicksNotLoaded, TickTable
+from engine.strategy import v3_hops
 
 T0 = "0x" + "11" * 20
 T1 = "0x" + "22" * 20
@@ -194,3 +196,28 @@ def test_a_full_re_read_replaces_the_state_in_place_for_the_search_that_holds_th
     assert state_of(market) is state
     assert (state.tick, state.liquidity, state.ticks.words) == (40, 3, (0, 0))
     assert (market.pools[POOL].reserve0, market.pools[POOL].reserve1) == (1, 2)
+
+
+def test_a_walk_into_an_unloaded_word_asks_the_book_for_it_and_the_next_step_loads_it() -> None:
+    """On demand: the exact re-check of a route stops at the loaded words (the walk pays
+    nothing past them), and the word it reached is fetched with the next chain step, logs
+    of that pool or not, so the next re-check sizes the route on the chain's ticks."""
+    market, book = market_with_pool(radius=1)  # words -1..1; liquidity only in [-100, 100)
+    state = state_of(market)
+    leg = v3_hops.V3Leg(state, True, 5 * 10**18)
+    assert v3_hops.leg_output(leg, 10**21) == 0  # walks down past word -1: not priced
+
+    assert book.words_to_load([]) == {POOL: (-2,)}
+    chain_ticks = {-2 * 256 * SPACING + 30: TickInfo(7, 7)}
+    book.apply(V3Changes([], {POOL: V3Words((-2,), chain_ticks)}))
+    assert state.ticks.words == (-2, 1)
+    assert state.ticks.info[-2 * 256 * SPACING + 30] == TickInfo(7, 7)
+    assert book.words_to_load([]) == {}, "asked once, loaded once"
+
+
+def test_a_word_asked_for_beyond_the_widest_window_is_not_loaded() -> None:
+    market, book = market_with_pool(radius=1)
+    table = state_of(market).ticks
+    with pytest.raises(TicksNotLoaded):
+        table.next_initialized_within_word(-100 * 256 * SPACING, lte=True)
+    assert book.words_to_load([]) == {}  # the price is not there: a window that wide is not kept

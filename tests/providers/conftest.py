@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.config import Config, ProviderEntry, load
+from engine.config import Config, ProviderEntry
 from engine.devnet import operator_files
 from engine.devnet.world import World
 from tests.devnet import conftest as devnet_fixtures
+from tests.devnet.test_evm_trading import v2_config
 from tests.providers.proxy import FaultProxy, ProxyLoop
 
 # The devnet's session fixtures, shared by name with this directory.
@@ -44,7 +45,7 @@ def provider_entries(proxies: list[FaultProxy]) -> list[ProviderEntry]:
 
 def proxied_config(world: World, proxies: list[FaultProxy]) -> Config:
     """The devnet's engine config with the proxies as its RPC providers."""
-    config = load(world.config_file)
+    config = v2_config(world)
     config.providers = provider_entries(proxies)
     return config
 

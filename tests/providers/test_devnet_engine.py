@@ -8,6 +8,7 @@ directly, never through the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -120,7 +121,9 @@ def test_a_drained_vault_is_failed_over_by_the_engine_and_shown_to_the_operator(
         f'\n[[providers]]\nname = "aave"\nkind = "liquidity"\npriority = 1\n'
         f'url = "aave-v3://{aave.address}?fee_bps=9"\n'
     )
-    engine = up(engine_factory, operator_files.render_config(world) + lenders, world)
+    # the devnet's V2 config (no V3 factory, none of the lenders `devnet up` lists) + these
+    v2_only = operator_files.render_config(dataclasses.replace(world, v3=None))
+    engine = up(engine_factory, v2_only + lenders, world)
     assert rpc(engine, "providers")["liquidity"]["active"] == "vault"
     for symbol in ("WETH", "USDC"):
         _drain(world, erc20, world.token(symbol).address, vault.address)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.market.model import Block, Market, Pool, Token
+from engine.market.v3.pool import swap as v3_swap
+from engine.market.v3.ticks import TickTable
 from engine.strategy import v3_hops
 from engine.strategy.opportunity import Opportunity
 from engine.strategy.search import ArbitrageSearch, SearchConfig
@@ -95,3 +99,45 @@ def test_a_cycle_whose_optimum_lies_past_the_next_tick_is_found_and_priced_acros
     amounts = v3_hops.outputs(legs, best.amount_in)
     assert amounts is not None and amounts[-1] == best.amount_out
     assert v3_leg.state is v3  # priced on the live state, which the search never moves
+
+
+def test_a_route_is_never_priced_through_an_unloaded_tick_word() -> None:
+    """The follower loads the bitmap words near the price; past them the pool's ticks
+    are unknown, not empty. A cycle whose optimum lies far past the window (deep
+    liquidity 3,000-6,000 ticks below the price, the window ending at -2,560) is sized
+    within the loaded words only: what it claims is what the real pool, every tick
+    known, pays for that input, and the swap never leaves the window."""
+    layout = [(-10, 10, 10**17), (-6_000, -3_000, 10**23), (-20_000, 20_000, 10**20)]
+    truth = v3_pool("0xv3", WETH, "0xusd", 2**96, 500, 10, layout)
+    assert truth.v3 is not None
+    window = (-1, 0)  # bitmap words: ticks -2,560 .. 2,550 at spacing 10
+    loaded = truth.v3.copy()
+    known = {
+        t: info
+        for t, info in truth.v3.ticks.info.items()
+        if window[0] <= (t // 10) >> 8 <= window[1]
+    }
+    loaded.ticks = TickTable(10, known, window)
+    market = Market(native=WETH, quote=WETH)
+    market.add_token(Token(WETH, "WETH", 18))
+    market.add_token(Token("0xusd", "USD", 18))
+    market.add_pool(dataclasses.replace(truth, v3=loaded))
+    # WETH at 0.6 USD on the pair: selling WETH into the V3 pool pays down to ~tick -5,100
+    market.add_pool(Pool("univ2", "0xv2", WETH, "0xusd", 10**24, 6 * 10**23, 30))
+
+    found = ArbitrageSearch(market, SearchConfig(base_tokens=(WETH,))).rescan(BLOCK, 10**9)
+
+    through = [o for o in found if "0xv3" in {h.pool for h in o.route}]
+    assert through, "the in-window part of the dislocation still pays"
+    for opportunity in through:
+        real = Market(native=WETH, quote=WETH)
+        real.tokens = market.tokens
+        real.add_pool(truth)
+        real.add_pool(market.pools["0xv2"])
+        amounts = v3_hops.outputs(v3_hops.legs(real, opportunity.route), opportunity.amount_in)
+        assert amounts is not None and amounts[-1] == opportunity.amount_out
+        hop = next(h for h in opportunity.route if h.pool == "0xv3")
+        index = [h.pool for h in opportunity.route].index("0xv3")
+        amount_in = [opportunity.amount_in, *amounts][index]
+        moved = v3_swap(truth.v3.copy(), hop.token_in == truth.token0, amount_in)
+        assert (moved.tick // 10) >> 8 >= window[0], "priced past the loaded words"

@@ -299,13 +299,14 @@ class BlockFollower:
     async def _v3_changes(
         self, client: RpcClient, logs: list[dict[str, Any]], head: Head
     ) -> V3Changes | None:
-        """Our V3 pools' logs, and the tick words their new prices need, read at `head`."""
+        """Our V3 pools' logs, and the tick words their new prices need or a walk asked
+        for, read at `head`."""
         if self._v3 is None:
             return None
         ours = self._v3.ours(logs)
-        if not ours:
-            return None
         wanted = self._v3.words_to_load(ours)
+        if not ours and not wanted:
+            return None
         words = await self._v3.fetch(client, wanted, head.number) if wanted else {}
         return V3Changes(ours, words)
 

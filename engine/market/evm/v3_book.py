@@ -20,6 +20,13 @@ After that (`V3Book`), per block, on the market's thread:
   Mints and Burns, which is why logs never touch ticks outside the window). A price
   that jumped far gets a fresh window; words farther out stay unloaded, and a swap
   that walks into one raises `TicksNotLoaded` (the search treats the range as a cap).
+- on demand: a word such a walk reached (the table's `wanted`, noted by the search's
+  exact re-check of a route whose optimum lies past the window) is fetched with the next
+  step, logs of that pool or not, contiguously with the window (never wider than
+  MAX_WINDOW_WORDS): the next block's re-check sizes the route on the chain's ticks. Not
+  in the same block: the search runs on the market's thread after the step is
+  delivered, and a fetch there would stall the block's decision on a round trip; until
+  the word is in, the route is sized within the loaded ticks, a lower bound.
 - a reorg or a long gap re-reads every pool (`reload`) at the new head, as V2 does.
 """
 
@@ -172,7 +179,34 @@ class V3Book:
 
     def words_to_load(self, logs: Sequence[dict[str, object]]) -> dict[str, tuple[int, ...]]:
         """The words each pool lacks within the radius of the price its logs end at
-        (contiguous with its window, or a fresh window when the price went far)."""
+        (contiguous with its window, or a fresh window when the price went far), and
+        for pools whose price stayed, the words a walk asked for (`asked`)."""
+        wanted = self.asked()
+        wanted.update(self._near_prices(logs))
+        return wanted
+
+    def asked(self) -> dict[str, tuple[int, ...]]:
+        """The words walks reached outside each window, with those between (a window is
+        contiguous); a word that would make it wider than MAX_WINDOW_WORDS is dropped."""
+        found: dict[str, tuple[int, ...]] = {}
+        for address in self.infos:
+            table = self._state(address).ticks
+            if not table.wanted or table.words is None:
+                continue
+            low, high = table.words
+            asked = set(table.wanted)  # one copy: the search's thread may add meanwhile
+            kept = {w for w in asked if max(high, w) - min(low, w) < MAX_WINDOW_WORDS}
+            table.wanted.difference_update(asked - kept)
+            if kept:
+                new_low, new_high = min(low, *kept), max(high, *kept)
+                found[address] = tuple(
+                    w for w in range(new_low, new_high + 1) if not low <= w <= high
+                )
+        return found
+
+    def _near_prices(self, logs: Sequence[dict[str, object]]) -> dict[str, tuple[int, ...]]:
+        if not logs:
+            return {}
         ticks = {address: self._state(address).tick for address in self.infos}
         for entry in sorted(logs, key=chain.position):
             topics = entry.get("topics") or []
@@ -233,6 +267,7 @@ class V3Book:
                 table.info.clear()
                 table.words = (loaded.words[0], loaded.words[0])
             chain.install_words(table, loaded.words, loaded.ticks)
+            table.wanted.difference_update(loaded.words)
             changed.add(address)
         return changed
 

@@ -11,11 +11,14 @@ our transaction executes against what is left, failing or succeeding on the real
 numbers: a hop below its slippage bound or the final profit check, whichever the math
 hits first. Outbid, the rival trades after us on what we left, if that still pays it.
 
-Background arbitrageurs keep the market in one piece (see `BackgroundArbs`).
+Background arbitrageurs keep the market in one piece (see `BackgroundArbs`), across
+both pool kinds: a V3 pool and a V2 pair (or two V3 fee tiers) of the same tokens are
+one group, priced and traded with the V3 pool's exact swap (ticks crossed included).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterable
@@ -37,6 +40,7 @@ BACKGROUND_THRESHOLD_BPS = 300  # spread beyond fees that other searchers act on
 BACKGROUND_SIZE_PPM = (500_000, 1_000_000)  # of the optimal size: they close most of it
 DRAW_BATCH = 2_048  # pair groups drawn at once (a trade redraws the rest of its batch)
 FLOAT_MARGIN = 1e-9  # relative: float error in the spread bound is ~1e-15
+Q192 = 1 << 192  # a V3 price is sqrtPriceX96**2 / 2**192 token1 per token0
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +227,9 @@ class BackgroundArbs:
         amount = amount * self._rng.randint(*BACKGROUND_SIZE_PPM) // PPM
         if amount <= 0:
             return set()
+        v3 = first.v3 is not None or second.v3 is not None
+        if v3 and _cycle_profit(first, second, amount) <= 0:
+            return set()  # (a V3 pool's swap is applied only once it is known to fill)
         middle = swap.swap(first, first.token0, amount)
         swap.swap(second, first.token1, middle)
         self.note_changed((first.address, second.address))
@@ -250,7 +257,7 @@ class _PairGroups:
         self._pools = [pool for group in self._lists for pool in group]
         self._slot = {pool.address: k for k, pool in enumerate(self._pools)}
         self._group_of_slot = np.array([self.of[pool.address] for pool in self._pools], int)
-        self._gain = np.array([BPS - pool.fee_bps for pool in self._pools], float)
+        self._gain = np.array([PPM - pool.fee_pips for pool in self._pools], float) / 100
         width = max((len(group) for group in lists), default=0)
         self.members = np.full((len(lists), width), len(self._pools))  # pad: a zero slot
         for index, group in enumerate(lists):
@@ -271,10 +278,11 @@ class _PairGroups:
         """Close, without exact arithmetic, the stale groups the float bound rules out."""
         moved = list(self._moved)
         self._moved.clear()
-        reserve0 = np.array([self._pools[slot].reserve0 for slot in moved], float)
-        reserve1 = np.array([self._pools[slot].reserve1 for slot in moved], float)
-        self._bounds[0, moved] = self._gain[moved] * reserve1 / reserve0
-        self._bounds[1, moved] = self._gain[moved] * reserve0 / reserve1
+        prices = [_price(self._pools[slot]) for slot in moved]
+        numerator = np.array([float(n) for n, _ in prices])
+        denominator = np.array([float(d) for _, d in prices])
+        self._bounds[0, moved] = self._gain[moved] * numerator / denominator
+        self._bounds[1, moved] = self._gain[moved] * denominator / numerator
         stale = np.flatnonzero(self.stale)
         if not stale.size:
             return
@@ -319,12 +327,9 @@ def uniform_draws(rng: random.Random, count: int) -> npt.NDArray[np.float64]:
 
 
 def _pair_groups(market: Market) -> list[list[str]]:
-    """V2 pools listing the same two tokens, in market order (rivals' background sweeps
-    price spreads with the V2 formula: they leave V3 pools to the engine)."""
+    """Pools (V2 pairs and V3 pools alike) listing the same two tokens, in market order."""
     groups: dict[tuple[str, str], list[str]] = {}
     for address, pool in market.pools.items():
-        if pool.v3 is not None:
-            continue
         groups.setdefault((pool.token0, pool.token1), []).append(address)
     return [g for g in groups.values() if len(g) > 1]
 
@@ -332,7 +337,7 @@ def _pair_groups(market: Market) -> list[list[str]]:
 def _widest(pools: list[Pool], threshold_bps: int) -> tuple[Pool, Pool, int] | None:
     """The 2-pool cycle (token0 -> token1 -> token0) whose spread beyond fees is widest
     and above the threshold, with its profit-maximising input."""
-    best: tuple[int, int, Pool, Pool, int] | None = None  # (num, den) of the edge
+    best: tuple[int, int, Pool, Pool] | None = None  # (num, den) of the edge
     for first in pools:
         for second in pools:
             if first is second:
@@ -341,14 +346,75 @@ def _widest(pools: list[Pool], threshold_bps: int) -> tuple[Pool, Pool, int] | N
             if edge[0] * BPS <= edge[1] * (BPS + threshold_bps):
                 continue
             if best is None or edge[0] * best[1] > best[0] * edge[1]:
-                best = (*edge, first, second, _optimal_input(first, second))
-    return None if best is None else (best[2], best[3], best[4])
+                best = (*edge, first, second)
+    return None if best is None else (best[2], best[3], _best_input(best[2], best[3]))
+
+
+def _price(pool: Pool) -> tuple[int, int]:
+    """The pool's marginal price of token0 in token1, as an exact fraction: a pair's
+    reserve ratio, a V3 pool's sqrtPriceX96 squared over 2**192."""
+    if pool.v3 is not None:
+        return pool.v3.sqrt_price_x96**2, Q192
+    return pool.reserve1, pool.reserve0
 
 
 def _edge(first: Pool, second: Pool) -> tuple[int, int]:
     """Marginal return of the cycle at zero size, as a fraction: above 1 it pays."""
-    g1, g2 = BPS - first.fee_bps, BPS - second.fee_bps
-    return g1 * g2 * first.reserve1 * second.reserve0, BPS * BPS * first.reserve0 * second.reserve1
+    if first.v3 is None and second.v3 is None:  # the pairs' own fraction, as it always was
+        g1, g2 = BPS - first.fee_bps, BPS - second.fee_bps
+        return (
+            g1 * g2 * first.reserve1 * second.reserve0,
+            BPS * BPS * first.reserve0 * second.reserve1,
+        )
+    (n1, d1), (n2, d2) = _price(first), _price(second)
+    g1, g2 = PPM - first.fee_pips, PPM - second.fee_pips
+    return g1 * g2 * n1 * d2, PPM * PPM * d1 * n2
+
+
+def _best_input(first: Pool, second: Pool) -> int:
+    """The cycle's input: the closed form for two pairs; with a V3 pool, the most
+    profitable input found on the exact swaps (`_exact_peak`)."""
+    if first.v3 is None and second.v3 is None:
+        return _optimal_input(first, second)
+    return _exact_peak(first, second)
+
+
+def _cycle_profit(first: Pool, second: Pool, amount: int) -> int:
+    """token0 in, token0 back: exact, V3 hops with the pool's own swap (an input a V3
+    pool cannot fill whole or pay returns nothing: a loss of the whole input)."""
+    if amount <= 0:
+        return 0
+    middle = swap.quote(first, first.token0, amount)
+    back = swap.quote(second, first.token1, middle) if middle > 0 else 0
+    return back - amount
+
+
+def _exact_peak(first: Pool, second: Pool) -> int:
+    """An input next to the one maximising the cycle's exact profit.
+
+    Each hop's output is concave in its input where the pool fills it, so the profit is
+    unimodal: it rises to its peak, falls, and drops to a loss of the whole input where
+    a V3 pool runs out of ticks or balance. The peak is bracketed by doubling from a
+    millionth of the first pool's input-side balance, then narrowed by golden section
+    until the bracket is a millionth of its size (the profit there is within ~1e-10 of
+    the peak's): deterministic for a given state, and as exact as a rival needs (it
+    trades a drawn fraction of it, and every size it trades is priced exactly)."""
+    profit = functools.cache(lambda x: _cycle_profit(first, second, x))
+    low, high = 0, max(1, first.reserve0 >> 20)
+    while profit(high) > profit(high // 2) and high.bit_length() < 256:
+        low, high = high // 2, 2 * high  # the peak is past high // 2: keep doubling
+    gap = (high - low) * 382 // 1000
+    left, right = low + gap, high - gap
+    while high - low > max(8, high >> 20):
+        if profit(left) < profit(right):
+            low, left = left, right
+            right = max(left + 1, high - (high - low) * 382 // 1000)
+        else:
+            high, right = right, left
+            left = min(right - 1, low + (high - low) * 382 // 1000)
+    near = range(low, high + 1) if high - low <= 8 else (low, left, right, high)
+    best = max(near, key=lambda x: (profit(x), -x))
+    return best if profit(best) > 0 else 0
 
 
 def _optimal_input(first: Pool, second: Pool) -> int:

@@ -8,7 +8,8 @@ as the pool.
 
 Ticks far from the price are loaded on demand: a table may know only a window of
 bitmap words; a walk that leaves the window raises `TicksNotLoaded` with the word to
-fetch, rather than silently treating unknown space as empty.
+fetch, rather than silently treating unknown space as empty, and notes the word in
+`wanted`, which the venue's V3 book fetches with its next chain step.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class TickTable:
     # Bumped by every change of the initialised ticks (`update`, and `__post_init__`, which
     # a writer of `info` must call to re-sort): a cheap marker for what is derived from them.
     version: int = field(default=0, compare=False)
+    # words a walk reached outside `words` (the book loads them; copies start empty)
+    wanted: set[int] = field(default_factory=set, compare=False)
 
     def __post_init__(self) -> None:
         if self.spacing <= 0:
@@ -88,6 +91,7 @@ class TickTable:
 
     def _check_word(self, word: int) -> None:
         if self.words is not None and not self.words[0] <= word <= self.words[1]:
+            self.wanted.add(word)
             raise TicksNotLoaded(word)
 
     def next_initialized_within_word(self, tick: int, lte: bool) -> tuple[int, bool]:
