@@ -52,7 +52,7 @@ import numpy.typing as npt
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Market, Pool
 from engine.market.v3.errors import UniswapV3Error
-from engine.market.v3.pool import V3PoolState, swap
+from engine.market.v3.pool import V3PoolState, quote_exact_input
 from engine.market.v3.swap_math import PIPS
 from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
 from engine.market.v3.ticks import TickTable
@@ -299,32 +299,47 @@ class V3Prefilter:
         self, sides: Sequence[IndexArray], cost_factor: float, cap: FloatArray | None
     ) -> tuple[FloatArray, FloatArray]:
         """`kernel.evaluate` with every V3 range's capacity: (x, gross) per cycle, the
-        gross optimistic (an upper bound) where a range cap binds."""
+        gross optimistic (an upper bound) where a range cap binds.
+
+        The same float operations as `kernel.optimum` called on the free and on the capped
+        input, with the free optimum computed once (a min of two floats is exact, so
+        min(x, min(input_cap, range_cap)) is the capped call's x) and a hop's capacity
+        folded in with `fmin`, which drops a NaN capacity as the old explicit mask did.
+        The side indices are widened to the platform's index type once: `take` with the
+        table's int32 indices converts them on every call (~10x the cost of the gather).
+        """
         coefficients = self._coefficients
-        a_all, b_all = coefficients.a, coefficients.b
-        a = np.ones(len(sides[0]), dtype=np.float64)
-        b = np.zeros(len(sides[0]), dtype=np.float64)
-        input_cap = np.full(len(sides[0]), np.inf) if cap is None else cap.astype(np.float64)
-        range_cap = np.full(len(sides[0]), np.inf)
+        sides = [np.asarray(column, dtype=np.intp) for column in sides]
+        a = coefficients.a.take(sides[0])
+        b = coefficients.b.take(sides[0])
+        range_cap = np.fmin(self.cap.take(sides[0]), np.inf)  # the first hop: x itself
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            for hop_sides in sides:
-                side_cap = self.cap.take(hop_sides)
-                room = a - b * side_cap  # input x reaching this hop with side_cap: cap/(a - b cap)
-                hop_cap = np.where(room > 0.0, side_cap / room, np.inf)
-                np.minimum(range_cap, np.where(np.isnan(hop_cap), np.inf, hop_cap), out=range_cap)
-                b += b_all.take(hop_sides) * a
-                a *= a_all.take(hop_sides)
-        free, _ = kernel.optimum(a, b, cost_factor, None if cap is None else input_cap)
-        binds = free > range_cap
-        x, gross = kernel.optimum(a, b, cost_factor, np.minimum(input_cap, range_cap))
+            for hop_sides in sides[1:]:
+                np.fmin(range_cap, _reach(a, b, self.cap.take(hop_sides)), out=range_cap)
+                b += coefficients.b.take(hop_sides) * a
+                a *= coefficients.a.take(hop_sides)
+            root = np.sqrt(a / cost_factor)
+            root -= 1.0
+            np.maximum(root, 0.0, out=root)
+            x = root / b
+        if cap is not None:
+            np.minimum(x, cap, out=x)
+        binds = x > range_cap
+        np.minimum(x, range_cap, out=x)
+        gross = a * x / (1.0 + b * x) - cost_factor * x
         if binds.any():
             picked = [column[binds] for column in sides]
             hi = _compose(self.a_hi, self.b_hi, picked)
-            x_hi, gross_hi = kernel.optimum(
-                *hi, cost_factor, None if cap is None else input_cap[binds]
-            )
+            x_hi, gross_hi = kernel.optimum(*hi, cost_factor, None if cap is None else cap[binds])
             x[binds], gross[binds] = x_hi, gross_hi
         return x, gross
+
+
+def _reach(a: FloatArray, b: FloatArray, side_cap: FloatArray) -> FloatArray:
+    """The cycle input x that brings `side_cap` to a hop whose prefix map is (a, b):
+    cap / (a - b cap), inf where no input does (or the cap is inf)."""
+    room = a - b * side_cap
+    return np.where(room > 0.0, side_cap / room, np.inf)
 
 
 def _state(pool: Pool) -> V3PoolState:
@@ -387,12 +402,10 @@ def leg_output(leg: Leg, amount: int) -> int:
         with_fee = amount * (FEE_DENOMINATOR - fee_bps)
         return with_fee * reserve_out // (reserve_in * FEE_DENOMINATOR + with_fee)
     try:
-        result = swap(leg.state, leg.zero_for_one, amount)
+        amount0, amount1 = quote_exact_input(leg.state, leg.zero_for_one, amount)
     except UniswapV3Error:
         return 0
-    taken, paid = (
-        (result.amount0, -result.amount1) if leg.zero_for_one else (result.amount1, -result.amount0)
-    )
+    taken, paid = (amount0, -amount1) if leg.zero_for_one else (amount1, -amount0)
     if taken != amount or paid > leg.balance_out:
         return 0
     return paid
