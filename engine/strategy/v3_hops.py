@@ -141,16 +141,14 @@ class _TickSummary:
     With C[k] the sum of the first k ticks' liquidity_net, the liquidity of the range at
     `split` (between ticks[split-1] and ticks[split]) is L + C[j] - C[split] at every other
     split j, so the most liquidity below is L + max(0, max C[0..split) - C[split]) and
-    above L + max(0, max C(split..n] - C[split]): the tick walk, in two look-ups (integers,
-    so exactly the walk's answer). The range's ends are sqrt_at[split], sqrt_at[split + 1]."""
+    above L + max(0, max C(split..n] - C[split]): the tick walk, in one look-up (integers,
+    so exactly the walk's answer). `ranges[split]` holds those two extras and the range's
+    float √prices at its ends, so a refresh reads one tuple per pool."""
 
     table: TickTable
     version: int
     ticks: list[int]
-    sqrt_at: list[float]  # _sqrt_at of MIN_TICK, of each initialised tick, of MAX_TICK
-    prefix: list[int]  # C[0..n]
-    max_before: list[int]  # max C[0..k) (C[0] for k = 0: no extra)
-    max_after: list[int]  # max C(k..n] (C[n] for k = n)
+    ranges: list[tuple[int, int, float, float]]  # (extra below, extra above, √ lo, √ hi)
 
     @classmethod
     def of(cls, table: TickTable) -> _TickSummary:
@@ -158,21 +156,20 @@ class _TickSummary:
         prefix = [0]
         for tick in ticks:
             prefix.append(prefix[-1] + table.info[tick].liquidity_net)
-        max_before = [prefix[0]]
+        max_before = [prefix[0]]  # max C[0..k) (C[0] for k = 0: no extra)
         for k in range(1, len(prefix)):
             max_before.append(max(max_before[-1], prefix[k - 1]))
-        max_after = [prefix[-1]] * len(prefix)
+        max_after = [prefix[-1]] * len(prefix)  # max C(k..n] (C[n] for k = n)
         for k in range(len(prefix) - 2, -1, -1):
             max_after[k] = max(max_after[k + 1], prefix[k + 1])
-        return cls(
-            table,
-            table.version,
-            ticks,
-            [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX],
-            prefix,
-            max_before,
-            max_after,
-        )
+        sqrt_at = [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX]
+        ranges = [
+            (max(0, before - here), max(0, after - here), sqrt_at[k], sqrt_at[k + 1])
+            for k, (here, before, after) in enumerate(
+                zip(prefix, max_before, max_after, strict=True)
+            )
+        ]
+        return cls(table, table.version, ticks, ranges)
 
 
 def _views_of(
@@ -266,31 +263,28 @@ class V3Prefilter:
         """(a, b, a_hi, b_hi, cap) rows by side, (sell0, sell1) per pool: `side_views`
         of every state at once, the tick walk replaced by each table's `_TickSummary`."""
         summaries = self._summaries
-        fee, raw_price, active, low, high, s_below, s_above = ([] for _ in range(7))
+        rows = []
         for index, state in zip(indices, states, strict=True):
             table = state.ticks
             summary = summaries.get(index)
             if summary is None or summary.table is not table or summary.version != table.version:
                 summary = summaries[index] = _TickSummary.of(table)
-            split = bisect_right(summary.ticks, state.tick)
-            here = summary.prefix[split]
+            below, above, s_below, s_above = summary.ranges[bisect_right(summary.ticks, state.tick)]
             liquidity = state.liquidity
-            fee.append(state.fee_pips)
-            raw_price.append(float(state.sqrt_price_x96))
-            active.append(float(liquidity))
-            low.append(float(liquidity + max(0, summary.max_before[split] - here)))
-            high.append(float(liquidity + max(0, summary.max_after[split] - here)))
-            s_below.append(summary.sqrt_at[split])
-            s_above.append(summary.sqrt_at[split + 1])
-        return _views_of(
-            np.array(fee, dtype=np.float64),
-            np.array(raw_price) / _Q96,
-            np.array(active),
-            np.array(low),
-            np.array(high),
-            np.array(s_below),
-            np.array(s_above),
-        )
+            rows.append(
+                (
+                    state.fee_pips,
+                    state.sqrt_price_x96,
+                    liquidity,
+                    liquidity + below,
+                    liquidity + above,
+                    s_below,
+                    s_above,
+                )
+            )
+        # numpy rounds each Python int, of any size, to the nearest float as float() does
+        fee, raw_price, active, low, high, s_lo, s_hi = np.array(rows, dtype=np.float64).T
+        return _views_of(fee, raw_price / _Q96, active, low, high, s_lo, s_hi)
 
     def refresh_all(self) -> None:
         self.refresh(range(len(self._pools)))
