@@ -227,19 +227,13 @@ def quote_exact_input(state: V3PoolState, zero_for_one: bool, amount_in: int) ->
     limit = default_limit(zero_for_one)
     sqrt_price, tick, liquidity = state.sqrt_price_x96, state.tick, state.liquidity
     _check_limit(sqrt_price, limit, zero_for_one)
-    ticks = state.ticks
-    next_tick = ticks.next_initialized_within_word
+    step = state.ticks.step  # the walk's stops, memoised on the table
     remaining, paid = amount_in, 0
     keep = PIPS - fee_pips
     for _ in range(MAX_STEPS):
         if remaining == 0 or sqrt_price == limit:
             break
-        tick_next, initialized = next_tick(tick, zero_for_one)
-        if tick_next < MIN_TICK:
-            tick_next = MIN_TICK
-        elif tick_next > MAX_TICK:
-            tick_next = MAX_TICK
-        sqrt_next = sqrt_ratio_at_tick(tick_next)
+        tick_next, initialized, sqrt_next, net = step(tick, zero_for_one)
         if zero_for_one:
             target = limit if sqrt_next < limit else sqrt_next
             step_in, step_out, sqrt_price = _step_down(
@@ -258,7 +252,6 @@ def quote_exact_input(state: V3PoolState, zero_for_one: bool, amount_in: int) ->
         remaining -= step_in + fee
         if sqrt_price == sqrt_next:
             if initialized:
-                net = ticks.liquidity_net(tick_next)
                 liquidity = _add_delta(liquidity, -net if zero_for_one else net)
             tick = tick_next - 1 if zero_for_one else tick_next
         # else the target was the limit: the loop ends there, the tick is not needed
