@@ -226,7 +226,7 @@ class V3Prefilter:
     def __init__(self, pools: Sequence[Pool], coefficients: kernel.HopCoefficients) -> None:
         self._pools = pools
         self._coefficients = coefficients
-        self._v3 = frozenset(i for i, p in enumerate(pools) if p.v3 is not None)
+        self._is_v3 = np.array([p.v3 is not None for p in pools] + [False], dtype=bool)
         n_sides = 2 * len(pools) + 1
         self.cap = np.full(n_sides, np.inf, dtype=np.float64)
         self.a_hi = coefficients.a.copy()
@@ -249,12 +249,12 @@ class V3Prefilter:
         both = np.concatenate([2 * every, 2 * every + 1])
         self.a_hi[both] = coefficients.a[both]  # V2 sides: the same as the in-range ones
         self.b_hi[both] = coefficients.b[both]
-        pools, v3 = self._pools, self._v3
-        changed = [index for index in every.tolist() if index in v3]
-        if not changed:
+        at = every[self._is_v3[every]]
+        if not len(at):
             return
+        pools = self._pools
+        changed = at.tolist()
         columns = self._columns(changed, [_state(pools[index]) for index in changed])
-        at = np.array(changed, dtype=np.int64)
         at = np.stack([2 * at, 2 * at + 1], axis=1).ravel()  # (sell0, sell1) per pool
         coefficients.a[at], coefficients.b[at] = columns[0], columns[1]
         self.a_hi[at], self.b_hi[at], self.cap[at] = columns[2], columns[3], columns[4]
