@@ -152,6 +152,7 @@ def main() -> None:
         for label, share, per_pool in rows:
             market = mixed(base, share, seed=1)
             search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+            v3_hops._WALKS.clear()  # memoised V3 walks: a row must not reuse the last row's
             columns = v3_hops.V3Prefilter._columns
             if per_pool:
                 v3_hops.V3Prefilter._columns = per_pool_columns  # type: ignore[method-assign]
