@@ -35,7 +35,10 @@ most δ. So the answer is within a few units of the exact argmax, not always equ
 `tests/strategy/test_v3_exact.py` measures it against brute force on small pools (most
 equal, the rest one or two units short). Every amount it returns is the exact swap to
 the unit (engine.market.v3.pool), ticks crossed included, so the profit it reports is
-what the route pays. About 10-20 route evaluations per walk on the benchmark market.
+what the route pays. About 50 route evaluations per walk on the benchmark market (the
+hint is good to ~2^-28 of itself, so most brackets leave it and then narrow to `_SCAN`;
+docs/benchmarks.md). V3 hops are priced by `pool.quote_exact_input`: the swap's amounts,
+without the tick after it.
 """
 
 from __future__ import annotations
