@@ -35,7 +35,10 @@ most δ. So the answer is within a few units of the exact argmax, not always equ
 `tests/strategy/test_v3_exact.py` measures it against brute force on small pools (most
 equal, the rest one or two units short). Every amount it returns is the exact swap to
 the unit (engine.market.v3.pool), ticks crossed included, so the profit it reports is
-what the route pays. About 10-20 route evaluations per walk on the benchmark market.
+what the route pays. About 50 route evaluations per walk on the benchmark market (the
+hint is good to ~2^-28 of itself, so most brackets leave it and then narrow to `_SCAN`;
+docs/benchmarks.md). V3 hops are priced by `pool.quote_exact_input`: the swap's amounts,
+without the tick after it.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import numpy.typing as npt
 from engine.market.amm import FEE_DENOMINATOR
 from engine.market.model import Market, Pool
 from engine.market.v3.errors import UniswapV3Error
-from engine.market.v3.pool import V3PoolState, swap
+from engine.market.v3.pool import V3PoolState, quote_exact_input
 from engine.market.v3.swap_math import PIPS
 from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
 from engine.market.v3.ticks import TickTable
@@ -141,16 +144,14 @@ class _TickSummary:
     With C[k] the sum of the first k ticks' liquidity_net, the liquidity of the range at
     `split` (between ticks[split-1] and ticks[split]) is L + C[j] - C[split] at every other
     split j, so the most liquidity below is L + max(0, max C[0..split) - C[split]) and
-    above L + max(0, max C(split..n] - C[split]): the tick walk, in two look-ups (integers,
-    so exactly the walk's answer). The range's ends are sqrt_at[split], sqrt_at[split + 1]."""
+    above L + max(0, max C(split..n] - C[split]): the tick walk, in one look-up (integers,
+    so exactly the walk's answer). `ranges[split]` holds those two extras and the range's
+    float √prices at its ends, so a refresh reads one tuple per pool."""
 
     table: TickTable
     version: int
     ticks: list[int]
-    sqrt_at: list[float]  # _sqrt_at of MIN_TICK, of each initialised tick, of MAX_TICK
-    prefix: list[int]  # C[0..n]
-    max_before: list[int]  # max C[0..k) (C[0] for k = 0: no extra)
-    max_after: list[int]  # max C(k..n] (C[n] for k = n)
+    ranges: list[tuple[int, int, float, float]]  # (extra below, extra above, √ lo, √ hi)
 
     @classmethod
     def of(cls, table: TickTable) -> _TickSummary:
@@ -158,21 +159,20 @@ class _TickSummary:
         prefix = [0]
         for tick in ticks:
             prefix.append(prefix[-1] + table.info[tick].liquidity_net)
-        max_before = [prefix[0]]
+        max_before = [prefix[0]]  # max C[0..k) (C[0] for k = 0: no extra)
         for k in range(1, len(prefix)):
             max_before.append(max(max_before[-1], prefix[k - 1]))
-        max_after = [prefix[-1]] * len(prefix)
+        max_after = [prefix[-1]] * len(prefix)  # max C(k..n] (C[n] for k = n)
         for k in range(len(prefix) - 2, -1, -1):
             max_after[k] = max(max_after[k + 1], prefix[k + 1])
-        return cls(
-            table,
-            table.version,
-            ticks,
-            [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX],
-            prefix,
-            max_before,
-            max_after,
-        )
+        sqrt_at = [_SQRT_MIN, *map(_sqrt_at, ticks), _SQRT_MAX]
+        ranges = [
+            (max(0, before - here), max(0, after - here), sqrt_at[k], sqrt_at[k + 1])
+            for k, (here, before, after) in enumerate(
+                zip(prefix, max_before, max_after, strict=True)
+            )
+        ]
+        return cls(table, table.version, ticks, ranges)
 
 
 def _views_of(
@@ -229,7 +229,7 @@ class V3Prefilter:
     def __init__(self, pools: Sequence[Pool], coefficients: kernel.HopCoefficients) -> None:
         self._pools = pools
         self._coefficients = coefficients
-        self._v3 = frozenset(i for i, p in enumerate(pools) if p.v3 is not None)
+        self._is_v3 = np.array([p.v3 is not None for p in pools] + [False], dtype=bool)
         n_sides = 2 * len(pools) + 1
         self.cap = np.full(n_sides, np.inf, dtype=np.float64)
         self.a_hi = coefficients.a.copy()
@@ -252,12 +252,12 @@ class V3Prefilter:
         both = np.concatenate([2 * every, 2 * every + 1])
         self.a_hi[both] = coefficients.a[both]  # V2 sides: the same as the in-range ones
         self.b_hi[both] = coefficients.b[both]
-        pools, v3 = self._pools, self._v3
-        changed = [index for index in every.tolist() if index in v3]
-        if not changed:
+        at = every[self._is_v3[every]]
+        if not len(at):
             return
+        pools = self._pools
+        changed = at.tolist()
         columns = self._columns(changed, [_state(pools[index]) for index in changed])
-        at = np.array(changed, dtype=np.int64)
         at = np.stack([2 * at, 2 * at + 1], axis=1).ravel()  # (sell0, sell1) per pool
         coefficients.a[at], coefficients.b[at] = columns[0], columns[1]
         self.a_hi[at], self.b_hi[at], self.cap[at] = columns[2], columns[3], columns[4]
@@ -266,31 +266,28 @@ class V3Prefilter:
         """(a, b, a_hi, b_hi, cap) rows by side, (sell0, sell1) per pool: `side_views`
         of every state at once, the tick walk replaced by each table's `_TickSummary`."""
         summaries = self._summaries
-        fee, raw_price, active, low, high, s_below, s_above = ([] for _ in range(7))
+        rows = []
         for index, state in zip(indices, states, strict=True):
             table = state.ticks
             summary = summaries.get(index)
             if summary is None or summary.table is not table or summary.version != table.version:
                 summary = summaries[index] = _TickSummary.of(table)
-            split = bisect_right(summary.ticks, state.tick)
-            here = summary.prefix[split]
+            below, above, s_below, s_above = summary.ranges[bisect_right(summary.ticks, state.tick)]
             liquidity = state.liquidity
-            fee.append(state.fee_pips)
-            raw_price.append(float(state.sqrt_price_x96))
-            active.append(float(liquidity))
-            low.append(float(liquidity + max(0, summary.max_before[split] - here)))
-            high.append(float(liquidity + max(0, summary.max_after[split] - here)))
-            s_below.append(summary.sqrt_at[split])
-            s_above.append(summary.sqrt_at[split + 1])
-        return _views_of(
-            np.array(fee, dtype=np.float64),
-            np.array(raw_price) / _Q96,
-            np.array(active),
-            np.array(low),
-            np.array(high),
-            np.array(s_below),
-            np.array(s_above),
-        )
+            rows.append(
+                (
+                    state.fee_pips,
+                    state.sqrt_price_x96,
+                    liquidity,
+                    liquidity + below,
+                    liquidity + above,
+                    s_below,
+                    s_above,
+                )
+            )
+        # numpy rounds each Python int, of any size, to the nearest float as float() does
+        fee, raw_price, active, low, high, s_lo, s_hi = np.array(rows, dtype=np.float64).T
+        return _views_of(fee, raw_price / _Q96, active, low, high, s_lo, s_hi)
 
     def refresh_all(self) -> None:
         self.refresh(range(len(self._pools)))
@@ -299,32 +296,47 @@ class V3Prefilter:
         self, sides: Sequence[IndexArray], cost_factor: float, cap: FloatArray | None
     ) -> tuple[FloatArray, FloatArray]:
         """`kernel.evaluate` with every V3 range's capacity: (x, gross) per cycle, the
-        gross optimistic (an upper bound) where a range cap binds."""
+        gross optimistic (an upper bound) where a range cap binds.
+
+        The same float operations as `kernel.optimum` called on the free and on the capped
+        input, with the free optimum computed once (a min of two floats is exact, so
+        min(x, min(input_cap, range_cap)) is the capped call's x) and a hop's capacity
+        folded in with `fmin`, which drops a NaN capacity as the old explicit mask did.
+        The side indices are widened to the platform's index type once: `take` with the
+        table's int32 indices converts them on every call (~10x the cost of the gather).
+        """
         coefficients = self._coefficients
-        a_all, b_all = coefficients.a, coefficients.b
-        a = np.ones(len(sides[0]), dtype=np.float64)
-        b = np.zeros(len(sides[0]), dtype=np.float64)
-        input_cap = np.full(len(sides[0]), np.inf) if cap is None else cap.astype(np.float64)
-        range_cap = np.full(len(sides[0]), np.inf)
+        sides = [np.asarray(column, dtype=np.intp) for column in sides]
+        a = coefficients.a.take(sides[0])
+        b = coefficients.b.take(sides[0])
+        range_cap = np.fmin(self.cap.take(sides[0]), np.inf)  # the first hop: x itself
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            for hop_sides in sides:
-                side_cap = self.cap.take(hop_sides)
-                room = a - b * side_cap  # input x reaching this hop with side_cap: cap/(a - b cap)
-                hop_cap = np.where(room > 0.0, side_cap / room, np.inf)
-                np.minimum(range_cap, np.where(np.isnan(hop_cap), np.inf, hop_cap), out=range_cap)
-                b += b_all.take(hop_sides) * a
-                a *= a_all.take(hop_sides)
-        free, _ = kernel.optimum(a, b, cost_factor, None if cap is None else input_cap)
-        binds = free > range_cap
-        x, gross = kernel.optimum(a, b, cost_factor, np.minimum(input_cap, range_cap))
+            for hop_sides in sides[1:]:
+                np.fmin(range_cap, _reach(a, b, self.cap.take(hop_sides)), out=range_cap)
+                b += coefficients.b.take(hop_sides) * a
+                a *= coefficients.a.take(hop_sides)
+            root = np.sqrt(a / cost_factor)
+            root -= 1.0
+            np.maximum(root, 0.0, out=root)
+            x = root / b
+        if cap is not None:
+            np.minimum(x, cap, out=x)
+        binds = x > range_cap
+        np.minimum(x, range_cap, out=x)
+        gross = a * x / (1.0 + b * x) - cost_factor * x
         if binds.any():
             picked = [column[binds] for column in sides]
             hi = _compose(self.a_hi, self.b_hi, picked)
-            x_hi, gross_hi = kernel.optimum(
-                *hi, cost_factor, None if cap is None else input_cap[binds]
-            )
+            x_hi, gross_hi = kernel.optimum(*hi, cost_factor, None if cap is None else cap[binds])
             x[binds], gross[binds] = x_hi, gross_hi
         return x, gross
+
+
+def _reach(a: FloatArray, b: FloatArray, side_cap: FloatArray) -> FloatArray:
+    """The cycle input x that brings `side_cap` to a hop whose prefix map is (a, b):
+    cap / (a - b cap), inf where no input does (or the cap is inf)."""
+    room = a - b * side_cap
+    return np.where(room > 0.0, side_cap / room, np.inf)
 
 
 def _state(pool: Pool) -> V3PoolState:
@@ -387,12 +399,10 @@ def leg_output(leg: Leg, amount: int) -> int:
         with_fee = amount * (FEE_DENOMINATOR - fee_bps)
         return with_fee * reserve_out // (reserve_in * FEE_DENOMINATOR + with_fee)
     try:
-        result = swap(leg.state, leg.zero_for_one, amount)
+        amount0, amount1 = quote_exact_input(leg.state, leg.zero_for_one, amount)
     except UniswapV3Error:
         return 0
-    taken, paid = (
-        (result.amount0, -result.amount1) if leg.zero_for_one else (result.amount1, -result.amount0)
-    )
+    taken, paid = (amount0, -amount1) if leg.zero_for_one else (amount1, -amount0)
     if taken != amount or paid > leg.balance_out:
         return 0
     return paid

@@ -12,14 +12,18 @@ re-checked opportunities in this thread's CPU time (the market and cycle table f
 of the garbage collector, as the pipeline does), side by side with the same market
 all V2 (same moves), so the ratio is what V3 costs; with `--per-pool`, also with the
 pre-filter refreshing each changed V3 pool by `side_views` alone (the code before the
-refresh went vectorised), so before and after are measured in one run. Prints a Markdown
-table.
+refresh went vectorised), so before and after are measured in one run; with `--stages`,
+the mean CPU ms of each stage `on_block` reports (refresh, evaluate, ..., recheck: the
+exact walks). Prints a Markdown table, then a hash of every opportunity found per market
+(all but the wall-clock `detected_at`): two trees that print the same hash decided alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import hashlib
 import math
 import os
 import platform
@@ -27,6 +31,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,10 +96,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
+STAGES = ("refresh_s", "touch_s", "evaluate_s", "candidates_s", "rank_s", "recheck_s")
+
+
 def blocks_cpu(
-    search: ArbitrageSearch, mover: Mover, fraction: float, blocks: int
-) -> tuple[list[float], int]:
+    search: ArbitrageSearch, mover: Mover, fraction: float, blocks: int, digest: Any
+) -> tuple[list[float], int, dict[str, float]]:
+    """CPU seconds of each timed block, opportunities found, and the mean CPU ms of each
+    stage `on_block` reports (`BlockStats`: refresh, evaluate, ..., recheck); every
+    opportunity (but its wall-clock `detected_at`) goes into `digest`, so two trees'
+    results can be compared as one hash."""
     cpu, found = [], 0
+    stages = dict.fromkeys(STAGES, 0.0)
     for number in range(WARM_UP + blocks):
         changed = mover.move(fraction)
         block = Block(number=number, timestamp=float(number), base_fee=GAS_PRICE)
@@ -103,7 +116,11 @@ def blocks_cpu(
         if number >= WARM_UP:
             cpu.append(time.thread_time() - start)
             found += len(result)
-    return cpu, found
+            for opportunity in result:
+                digest.update(repr(dataclasses.replace(opportunity, detected_at=0.0)).encode())
+            for stage in STAGES:
+                stages[stage] += getattr(search.stats, stage) * 1e3 / blocks
+    return cpu, found, stages
 
 
 def main() -> None:
@@ -112,15 +129,21 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=200)
     parser.add_argument("--v3-share", type=float, default=0.5)
     parser.add_argument("--per-pool", action="store_true", help="also the per-pool refresh")
+    parser.add_argument("--stages", action="store_true", help="mean CPU ms of each stage")
     args = parser.parse_args()
+    digests = {}
     base = synthetic_market(args.pools)
     bases = tuple(t.address for t in base.tokens.values() if t.address.startswith("0xb"))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
     print(
         f"{len(base.pools)} pools, V3 share {args.v3_share}, {args.blocks} blocks per row (CPU ms)"
     )
-    print("| pools changed | market | cycles | p50 | p99 | max | found/block |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    stage_columns = " | ".join(s.removesuffix("_s") for s in STAGES) if args.stages else ""
+    print(
+        "| pools changed | market | cycles | p50 | p99 | max | found/block |"
+        + (f" {stage_columns} |" if args.stages else "")
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" * len(STAGES) if args.stages else ""))
     for fraction in CHANGED:
         v3_label = f"{args.v3_share:.0%} V3"
         rows = [("all V2", 0.0, False), (v3_label, args.v3_share, False)]
@@ -129,18 +152,24 @@ def main() -> None:
         for label, share, per_pool in rows:
             market = mixed(base, share, seed=1)
             search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
+            v3_hops._WALKS.clear()  # memoised V3 walks: a row must not reuse the last row's
             columns = v3_hops.V3Prefilter._columns
             if per_pool:
                 v3_hops.V3Prefilter._columns = per_pool_columns  # type: ignore[method-assign]
             gc.collect()  # as the pipeline does before its loop (engine.pipeline.run):
             gc.freeze()  # the market and the table are out of the cyclic collector
-            cpu, found = blocks_cpu(search, Mover(market, seed=7), fraction, args.blocks)
+            digest = digests.setdefault(label, hashlib.sha256())
+            mover = Mover(market, seed=7)
+            cpu, found, stages = blocks_cpu(search, mover, fraction, args.blocks, digest)
             v3_hops.V3Prefilter._columns = columns  # type: ignore[method-assign]
             ms = [c * 1e3 for c in cpu]
             print(
                 f"| {fraction:.0%} | {label} | {search.cycle_count} | {percentile(ms, 0.5):.2f} "
                 f"| {percentile(ms, 0.99):.2f} | {max(ms):.2f} | {found / args.blocks:.2f} |"
+                + ("".join(f" {stages[s]:.2f} |" for s in STAGES) if args.stages else "")
             )
+    for label, digest in digests.items():
+        print(f"opportunities of every row, {label}: sha256 {digest.hexdigest()[:16]}")
     if search.walks_cut_short:
         print(f"walks cut short: {search.walks_cut_short}")
 

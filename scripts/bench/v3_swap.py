@@ -4,7 +4,8 @@ A pool at tick 0 with spacing 60 and an initialised tick every `--gap` spacings 
 sides, `--ticks` in all, liquidity stepping up and down) is swapped in both directions
 with exact inputs sized to cross 0, 1, 4, 16 and 64 initialised ticks. Each size is timed
 with `time.process_time` over `--repeat` swaps (CPU time, so a busy neighbour does not
-inflate it), and the per-tick cost is the slope between the 64-tick and 0-tick sizes.
+inflate it), and the per-tick cost is the slope between the 64-tick and 0-tick sizes;
+likewise the quote-only path the search uses (`pool.quote_exact_input`), where it exists.
 
     .venv/bin/python scripts/bench/v3_swap.py [--repeat 2000] [--gap 3] [--ticks 400]
 
@@ -55,6 +56,18 @@ def cpu_us(state: v3pool.V3PoolState, amount: int, repeat: int) -> tuple[float, 
     return elapsed / repeat * 1e6, result.ticks_crossed
 
 
+def quote_us(state: v3pool.V3PoolState, amount: int, repeat: int) -> float | None:
+    """CPU µs per exact-input quote (`pool.quote_exact_input`, what the search's walks call);
+    None on a tree without it (an old checkout run for comparison)."""
+    quote = getattr(v3pool, "quote_exact_input", None)
+    if quote is None:
+        return None
+    start = time.process_time()
+    for _ in range(repeat):
+        quote(state, False, amount)
+    return (time.process_time() - start) / repeat * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2000)
@@ -66,17 +79,25 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores;"
         f" load {os.getloadavg()[0]:.2f}"
     )
-    print("| initialised ticks crossed | CPU µs per swap |\n|---:|---:|")
+    print(
+        "| initialised ticks crossed | CPU µs per swap | CPU µs per exact-input quote |"
+        "\n|---:|---:|---:|"
+    )
     rows = []
     for crossings in CROSSINGS:
-        micros, crossed = cpu_us(state, size_for(state, crossings, args.gap), args.repeat)
-        rows.append((crossed, micros))
-        print(f"| {crossed} | {micros:.1f} |")
-    slope = (rows[-1][1] - rows[0][1]) / max(1, rows[-1][0] - rows[0][0])
+        amount = size_for(state, crossings, args.gap)
+        micros, crossed = cpu_us(state, amount, args.repeat)
+        quoted = quote_us(state, amount, args.repeat)
+        rows.append((crossed, micros, quoted))
+        print(f"| {crossed} | {micros:.1f} | {'—' if quoted is None else f'{quoted:.1f}'} |")
+    span = max(1, rows[-1][0] - rows[0][0])
+    slope = (rows[-1][1] - rows[0][1]) / span
     print(
-        f"\nper initialised tick crossed: {slope:.2f} µs CPU"
+        f"\nper initialised tick crossed: {slope:.2f} µs CPU per swap"
         f" (slope between {rows[0][0]} and {rows[-1][0]})"
     )
+    if rows[0][2] is not None and rows[-1][2] is not None:
+        print(f"per initialised tick crossed: {(rows[-1][2] - rows[0][2]) / span:.2f} µs per quote")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ def compute_swap_step(
     sqrt_current: int, sqrt_target: int, liquidity: int, amount_remaining: int, fee_pips: int
 ) -> SwapStep:
     """`SwapMath.computeSwapStep`."""
+    return SwapStep(*swap_step(sqrt_current, sqrt_target, liquidity, amount_remaining, fee_pips))
+
+
+def swap_step(
+    sqrt_current: int, sqrt_target: int, liquidity: int, amount_remaining: int, fee_pips: int
+) -> tuple[int, int, int, int]:
+    """`compute_swap_step` as a plain tuple (sqrt_next, amount_in, amount_out, fee_amount):
+    the swap loop's form, which allocates no dataclass per step."""
     zero_for_one = sqrt_current >= sqrt_target
     exact_in = amount_remaining >= 0
     amount_in = amount_out = 0
@@ -77,4 +85,4 @@ def compute_swap_step(
         fee_amount = amount_remaining - amount_in
     else:
         fee_amount = mul_div_rounding_up(amount_in, fee_pips, PIPS - fee_pips)
-    return SwapStep(sqrt_next, amount_in, amount_out, fee_amount)
+    return sqrt_next, amount_in, amount_out, fee_amount

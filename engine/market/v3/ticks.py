@@ -18,7 +18,9 @@ from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 
 from engine.market.v3.errors import UniswapV3Error
-from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
+from engine.market.v3.tick_math import MAX_TICK, MIN_TICK, sqrt_ratio_at_tick
+
+_STEPS_KEPT = 4096  # memoised walk stops per table
 
 
 class TicksNotLoaded(UniswapV3Error):
@@ -48,6 +50,14 @@ class TickTable:
     version: int = field(default=0, compare=False)
     # words a walk reached outside `words` (the book loads them; copies start empty)
     wanted: set[int] = field(default_factory=set, compare=False)
+    # `step`'s answers, valid while (version, words) is `_steps_key` (a quote of any size
+    # starts with the same step, so a walk's many quotes of one pool share it)
+    _steps: dict[tuple[int, bool], tuple[int, bool, int, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _steps_key: tuple[int, tuple[int, int] | None] = field(
+        default=(-1, None), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.spacing <= 0:
@@ -88,6 +98,25 @@ class TickTable:
     def liquidity_net(self, tick: int) -> int:
         info = self.info.get(tick)
         return info.liquidity_net if info is not None else 0
+
+    def step(self, tick: int, lte: bool) -> tuple[int, bool, int, int]:
+        """One stop of a swap's walk from `tick`: (the next tick within the word, clamped
+        to the tick range; initialised?; its `getSqrtRatioAtTick`; its liquidity_net, 0 if
+        not initialised), memoised until the ticks or the loaded words change."""
+        key = (self.version, self.words)
+        steps = self._steps
+        if self._steps_key != key:
+            steps.clear()
+            self._steps_key = key
+        found = steps.get((tick, lte))
+        if found is None:
+            stop, initialized = self.next_initialized_within_word(tick, lte)
+            stop = MIN_TICK if stop < MIN_TICK else MAX_TICK if stop > MAX_TICK else stop
+            net = self.liquidity_net(stop) if initialized else 0
+            found = (stop, initialized, sqrt_ratio_at_tick(stop), net)
+            if len(steps) < _STEPS_KEPT:
+                steps[(tick, lte)] = found
+        return found
 
     def _check_word(self, word: int) -> None:
         if self.words is not None and not self.words[0] <= word <= self.words[1]:

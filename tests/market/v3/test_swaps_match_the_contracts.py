@@ -6,7 +6,8 @@ position manager, router and QuoterV2; four pools (fee tiers 100/500/3000/10000)
 several initialised ticks and many empty bitmap words. The pools' state is read from
 the chain (`slot0`, `liquidity`, `tickBitmap` words, `ticks`), and every quote the
 QuoterV2 gives — exact input and exact output, both directions, sizes from one unit to
-more than the pool holds — must equal `engine.market.v3.pool.swap` on that state. Real
+more than the pool holds — must equal `engine.market.v3.pool.swap` on that state (and
+its quote-only forms `quote` and `quote_exact_input`). Real
 swaps and new positions move the pools between rounds; our state follows them from the
 `Swap` and `Mint` logs alone, and must equal a fresh read of the chain.
 """
@@ -125,12 +126,21 @@ def test_two_thousand_random_swaps_equal_the_quoter_to_the_wei(chain: Chain) -> 
         )
         for trial, result, quote in zip(trials, ours, quotes, strict=True):
             reverted += _compare(trial, result, quote)
+            _quote_only_agrees(states[trial.fee], trial, result)
             compared += 1
             crossed_several += result.ticks_crossed >= 2
         _move_the_market(chain, states, rng, round_no)
     assert compared >= 2000
     assert crossed_several >= 200, "too few swaps crossed several initialised ticks"
     assert reverted < compared // 4, "most quotes reverted: the sizes test nothing"
+
+
+def _quote_only_agrees(state: v3pool.V3PoolState, t: Trial, ours: v3pool.SwapResult) -> None:
+    """The quote-only paths (what the search prices with) pay what the full swap pays."""
+    assert v3pool.quote(state, t.zero_for_one, t.signed) == (ours.amount0, ours.amount1), t
+    if t.exact_in:
+        fast = v3pool.quote_exact_input(state, t.zero_for_one, t.amount)
+        assert fast == (ours.amount0, ours.amount1), t
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.market.v3.errors import UniswapV3Error
-from engine.market.v3.tick_math import MAX_TICK, MIN_TICK
+from engine.market.v3.tick_math import MAX_TICK, MIN_TICK, sqrt_ratio_at_tick
 from engine.market.v3.ticks import TickInfo, TicksNotLoaded, TickTable
 
 
@@ -77,3 +77,42 @@ def test_a_tick_off_the_spacing_is_refused() -> None:
     except UniswapV3Error:
         return
     raise AssertionError("accepted a tick off the spacing")
+
+
+def _uncached_step(table: TickTable, tick: int, lte: bool) -> tuple[int, bool, int, int]:
+    found, initialized = table.next_initialized_within_word(tick, lte)
+    found = max(MIN_TICK, min(MAX_TICK, found))
+    net = table.liquidity_net(found) if initialized else 0
+    return found, initialized, sqrt_ratio_at_tick(found), net
+
+
+def test_a_memoised_step_follows_every_change_of_the_table() -> None:
+    table = TickTable(10, words=(-1, 1))
+    queries = [(0, True), (0, False), (-5, True), (95, False), (2550, False)]
+    for tick, lte in queries:
+        assert table.step(tick, lte) == _uncached_step(table, tick, lte)
+    table.update(-100, 50, upper=False)  # a Mint
+    table.update(100, 50, upper=True)
+    for tick, lte in queries:
+        assert table.step(tick, lte) == _uncached_step(table, tick, lte)
+    table.update(100, 20, upper=True)  # the same ticks, another liquidity_net
+    assert table.step(0, False) == (100, True, sqrt_ratio_at_tick(100), -70)
+    table.info[40] = TickInfo(5, 5)  # a direct writer (a word load), which re-sorts
+    table.__post_init__()
+    assert (
+        table.step(0, False)
+        == _uncached_step(table, 0, False)
+        == (
+            40,
+            True,
+            sqrt_ratio_at_tick(40),
+            5,
+        )
+    )
+    table.words = (-1, 0)  # fewer words loaded: the walk must ask for the word again
+    try:
+        table.step(2550, False)
+    except TicksNotLoaded as missing:
+        assert missing.word == 1
+    else:
+        raise AssertionError("a memoised step walked into a word no longer loaded")
