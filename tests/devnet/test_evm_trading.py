@@ -540,3 +540,45 @@ async def test_a_small_block_is_searched_on_the_loop_and_a_large_one_on_the_work
     loop = threading.current_thread().name
     assert seen[0][1] != loop  # the start-up block: every pool, every cycle
     assert (block, loop) in seen
+
+
+# --- how a head's logs are fetched ---------------------------------------------------------------
+def _http_methods(venue: EvmVenue) -> list[str]:
+    """Record every method the active provider's HTTP client sends from now on."""
+    transport = venue.providers.active.client.transport
+    seen: list[str] = []
+    exchange = transport.exchange
+
+    async def recording(body: Any, ids: Any, timeout: float) -> Any:
+        seen.extend(item["method"] for item in (body if isinstance(body, list) else [body]))
+        return await exchange(body, ids, timeout)
+
+    transport.exchange = recording
+    return seen
+
+
+def _chain_reserves(world: World, pool: str) -> tuple[int, int]:
+    raw = anvil.rpc(
+        world.rpc_url, "eth_call", [{"to": pool, "data": calldata("getReserves()", ())}, "latest"]
+    )
+    return int(raw[2:66], 16), int(raw[66:130], 16)
+
+
+async def test_a_heads_logs_and_fees_come_over_the_websocket_that_brought_it(
+    world: World, rig: Rig
+) -> None:
+    """No HTTP round trip between a websocket head and its block's reserves: the block's
+    eth_getLogs and eth_feeHistory go over the same socket, and the book equals the chain."""
+    blocks = rig.venue.blocks()
+    await anext(blocks)
+    await until(lambda: rig.venue.status()["heads"] == "ws", "the newHeads subscription")
+    over_http = _http_methods(rig.venue)
+    block = swap(world, "uniswap", "DAI", "WETH", 1_000 * 10**18)
+    update = await anext(blocks)
+    while update.block.number < block:
+        update = await anext(blocks)
+    assert "eth_getLogs" not in over_http and "eth_feeHistory" not in over_http
+    assert update.changed_pools
+    for address in update.changed_pools:
+        pool = rig.venue.market.pools[address]
+        assert (pool.reserve0, pool.reserve1) == _chain_reserves(world, address)
