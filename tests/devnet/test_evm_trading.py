@@ -582,3 +582,14 @@ async def test_a_heads_logs_and_fees_come_over_the_websocket_that_brought_it(
     for address in update.changed_pools:
         pool = rig.venue.market.pools[address]
         assert (pool.reserve0, pool.reserve1) == _chain_reserves(world, address)
+
+
+async def test_a_dry_run_goes_over_the_heads_websocket(world: World, rig: Rig) -> None:
+    """The dry run is on the path to a send too: while heads come by websocket from the
+    active provider, its eth_call goes over that socket, not over HTTP."""
+    await anext(rig.venue.blocks())
+    await until(lambda: rig.venue.status()["heads"] == "ws", "the newHeads subscription")
+    over_http = _http_methods(rig.venue)
+    result = await rig.venue.simulate(calldata("owner()", ()), estimate=False)
+    assert result.returned is not None  # the executor answered, through the socket
+    assert "eth_call" not in over_http

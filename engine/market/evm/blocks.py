@@ -36,7 +36,14 @@ from engine.market.evm import abi
 from engine.market.evm.endpoints import ActiveProvider, ProviderSet
 from engine.market.evm.fees import FeePolicy, fee_history_call
 from engine.market.evm.pools import PoolBook, read_reserves
-from engine.market.evm.rpc import Call, NodeRpcError, ProviderUnavailable, RpcClient, WsTransport
+from engine.market.evm.rpc import (
+    Call,
+    Endpoint,
+    NodeRpcError,
+    ProviderUnavailable,
+    RpcClient,
+    WsTransport,
+)
 from engine.market.evm.v3_book import V3Book, V3Changes
 from engine.market.evm.v3_pools import LOG_TOPICS as V3_TOPICS
 
@@ -159,6 +166,15 @@ class BlockFollower:
     @property
     def last(self) -> Head | None:
         return self._last
+
+    def websocket_client(self, endpoint: Endpoint) -> RpcClient | None:
+        """The heads' websocket while subscribed to `endpoint` (the active provider's,
+        as the caller sees it), for reads on the path to a send; None otherwise (polling,
+        or a failover the subscription has not followed yet)."""
+        client = self._ws_client
+        if client is None or client.endpoint.label != endpoint.label:
+            return None
+        return client
 
     async def run(self, start: Head) -> None:
         """Follow from `start` (already reflected in the market) until cancelled."""
