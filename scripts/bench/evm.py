@@ -369,6 +369,7 @@ async def measure(
     # The noise trader shares the loop (no thread fighting the engine for the GIL) but
     # not the engine's connection pool.
     trader = RpcClient(Endpoint("bench", world.rpc_url), ProviderHealth("bench", 0))
+    cpu_started = time.process_time()
     try:
         for _ in range(iterations):
             sent = venue.status()["sent"]
@@ -382,7 +383,9 @@ async def measure(
                 first_blocks.append(block)
     finally:
         await trader.close()
+    cpu_ms = (time.process_time() - cpu_started) * 1000
     return {
+        "cpu_ms_per_swap": cpu_ms / iterations,
         "iterations": iterations,
         "traded": traded,
         "head_to_send_ms": venue.head_to_send_samples()[first_sample:],
@@ -499,6 +502,10 @@ def report(latency: dict[str, Any], loading: dict[str, Any], sign: float, took: 
     )
     row("  dry run + estimate", latency["simulate_ms"])
     print(f"  logs + fees fetch       ewma {latency['fetch_ms_ewma']:.2f} ms")
+    print(
+        f"  process CPU per swap    {latency['cpu_ms_per_swap']:.2f} ms (engine and noise "
+        "trader, every thread)"
+    )
     stages = latency["stages"]
     print(f"  first send, step by step (each since the one before; n={len(stages['sent'])}):")
     for stage in STAGES:
