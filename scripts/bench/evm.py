@@ -197,7 +197,15 @@ def mined(url: str, hashes: list[str]) -> list[dict[str, Any]]:
 
 
 # --- head → send ----------------------------------------------------------------------------
-STAGES = ("fetched", "applied", "searched", "dry_run_start", "dry_run_end", "sent")
+STAGES = (
+    "fetched",
+    "applied",
+    "search_start",
+    "searched",
+    "dry_run_start",
+    "dry_run_end",
+    "sent",
+)
 
 
 class Stages:
@@ -205,9 +213,11 @@ class Stages:
 
     Bench-only wrappers around the engine's own methods (the class attributes are put
     back by `restore`): the logs + fees fetch returning (`BlockFollower._changes`), the
-    block applied to the pools (`EvmVenue._apply`, on the market worker), the search and
-    plan done (`TradingPipeline._timed_search`), the dry run (`EvmVenue.simulate`, tied
-    to the last searched block) and the send (`TxSender._record_send`)."""
+    block applied to the pools (`EvmVenue._apply`, on the loop or the market worker),
+    the search and plan started and done (`search_start`, `searched`:
+    `TradingPipeline._timed_search`, on the loop or the worker), the dry run
+    (`EvmVenue.simulate`, tied to the last searched block) and the send
+    (`TxSender._record_send`)."""
 
     def __init__(self) -> None:
         self.marks: dict[int, dict[str, float]] = {}
@@ -234,6 +244,7 @@ class Stages:
             return update
 
         def search(pipeline: Any, update: Any, *args: Any) -> Any:
+            stages.mark(update.block.number, "search_start")
             result = originals["search"](pipeline, update, *args)
             stages.mark(update.block.number, "searched")
             stages.last_searched = update.block.number
@@ -358,6 +369,7 @@ async def measure(
     # The noise trader shares the loop (no thread fighting the engine for the GIL) but
     # not the engine's connection pool.
     trader = RpcClient(Endpoint("bench", world.rpc_url), ProviderHealth("bench", 0))
+    cpu_started = time.process_time()
     try:
         for _ in range(iterations):
             sent = venue.status()["sent"]
@@ -371,7 +383,9 @@ async def measure(
                 first_blocks.append(block)
     finally:
         await trader.close()
+    cpu_ms = (time.process_time() - cpu_started) * 1000
     return {
+        "cpu_ms_per_swap": cpu_ms / iterations,
         "iterations": iterations,
         "traded": traded,
         "head_to_send_ms": venue.head_to_send_samples()[first_sample:],
@@ -381,6 +395,8 @@ async def measure(
         "decision_ms": decisions,
         "fetch_ms_ewma": venue.status()["head_fetch_ms"],
         "mode": venue.status()["heads"],
+        "inline_searches": getattr(pipeline, "inline_searches", 0),
+        "blocks_searched": pipeline.blocks_seen,
     }
 
 
@@ -480,8 +496,16 @@ def report(latency: dict[str, Any], loading: dict[str, Any], sign: float, took: 
     row("  head → first send", latency["first_send_ms"])
     row("  head → every send", samples)
     row("  search (per block)", latency["decision_ms"])
+    print(
+        f"  searched on the loop    {latency['inline_searches']} of "
+        f"{latency['blocks_searched']} blocks"
+    )
     row("  dry run + estimate", latency["simulate_ms"])
     print(f"  logs + fees fetch       ewma {latency['fetch_ms_ewma']:.2f} ms")
+    print(
+        f"  process CPU per swap    {latency['cpu_ms_per_swap']:.2f} ms (engine and noise "
+        "trader, every thread)"
+    )
     stages = latency["stages"]
     print(f"  first send, step by step (each since the one before; n={len(stages['sent'])}):")
     for stage in STAGES:
@@ -531,7 +555,15 @@ def main() -> None:
         type=int,
         help="the market worker thread's nice increment (engine default: WORKER_NICE)",
     )
+    parser.add_argument(
+        "--inline-search-max-touches",
+        type=int,
+        help="search a block on the loop up to this many cycle evaluations (0: never; "
+        "engine default: INLINE_SEARCH_MAX_TOUCHES)",
+    )
     args = parser.parse_args()
+    if args.inline_search_max_touches is not None:
+        EvmVenue.inline_search_max_touches = args.inline_search_max_touches
     if args.worker_nice is not None:
         from engine.market import worker
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from engine.bus import EventBus
@@ -509,3 +510,98 @@ async def test_a_small_block_waits_for_the_worker_when_a_job_is_running(
         update = await anext(blocks)
     await job
     assert seen[-1][0] != threading.current_thread().name
+
+
+# --- where a block is searched -----------------------------------------------------------------
+def _searched_on(pipeline: TradingPipeline) -> list[tuple[int, str]]:
+    """Record, for each search of a block, the block's number and the thread it ran on."""
+    seen: list[tuple[int, str]] = []
+    search = pipeline._timed_search
+
+    def recording(update: Any, *args: Any) -> Any:
+        seen.append((update.block.number, threading.current_thread().name))
+        return search(update, *args)
+
+    pipeline._timed_search = recording  # type: ignore[method-assign]
+    return seen
+
+
+def _most_touches_of_one_pool(search: ArbitrageSearch) -> int:
+    table = search.table
+    return max(table.touch_count(np.array([i], dtype=np.int64)) for i in range(len(table.pools)))
+
+
+async def test_a_small_block_is_searched_on_the_loop_and_a_large_one_on_the_worker(
+    world: World, rig: Rig, tmp_path: Path
+) -> None:
+    """A block whose changed pools touch few cycles, arriving while the worker is idle,
+    is searched on the loop (no hand-off on the path to a send); the start-up block
+    (every pool changed) goes to the worker, off the loop."""
+    rig.venue.inline_search_max_touches = _most_touches_of_one_pool(rig.search)
+    engine = await start_engine(rig, tmp_path)
+    try:
+        seen = _searched_on(engine.pipeline)
+        await engine.settled(world, rig.venue)
+        # a re-search after our own trades (on the worker) must not still be running
+        idle = lambda: not engine.pipeline._tasks and not rig.venue.worker.busy  # noqa: E731
+        await until(idle, "the re-searches to end")
+        block = swap(world, "uniswap", "DAI", "WETH", 30_000 * 10**18)
+        await engine.settled(world, rig.venue, after=block)
+    finally:
+        await stop_engine(engine)
+    loop = threading.current_thread().name
+    assert seen[0][1] != loop  # the start-up block: every pool, every cycle
+    assert (block, loop) in seen
+
+
+# --- how a head's logs are fetched ---------------------------------------------------------------
+def _http_methods(venue: EvmVenue) -> list[str]:
+    """Record every method the active provider's HTTP client sends from now on."""
+    transport = venue.providers.active.client.transport
+    seen: list[str] = []
+    exchange = transport.exchange
+
+    async def recording(body: Any, ids: Any, timeout: float) -> Any:
+        seen.extend(item["method"] for item in (body if isinstance(body, list) else [body]))
+        return await exchange(body, ids, timeout)
+
+    transport.exchange = recording
+    return seen
+
+
+def _chain_reserves(world: World, pool: str) -> tuple[int, int]:
+    raw = anvil.rpc(
+        world.rpc_url, "eth_call", [{"to": pool, "data": calldata("getReserves()", ())}, "latest"]
+    )
+    return int(raw[2:66], 16), int(raw[66:130], 16)
+
+
+async def test_a_heads_logs_and_fees_come_over_the_websocket_that_brought_it(
+    world: World, rig: Rig
+) -> None:
+    """No HTTP round trip between a websocket head and its block's reserves: the block's
+    eth_getLogs and eth_feeHistory go over the same socket, and the book equals the chain."""
+    blocks = rig.venue.blocks()
+    await anext(blocks)
+    await until(lambda: rig.venue.status()["heads"] == "ws", "the newHeads subscription")
+    over_http = _http_methods(rig.venue)
+    block = swap(world, "uniswap", "DAI", "WETH", 1_000 * 10**18)
+    update = await anext(blocks)
+    while update.block.number < block:
+        update = await anext(blocks)
+    assert "eth_getLogs" not in over_http and "eth_feeHistory" not in over_http
+    assert update.changed_pools
+    for address in update.changed_pools:
+        pool = rig.venue.market.pools[address]
+        assert (pool.reserve0, pool.reserve1) == _chain_reserves(world, address)
+
+
+async def test_a_dry_run_goes_over_the_heads_websocket(world: World, rig: Rig) -> None:
+    """The dry run is on the path to a send too: while heads come by websocket from the
+    active provider, its eth_call goes over that socket, not over HTTP."""
+    await anext(rig.venue.blocks())
+    await until(lambda: rig.venue.status()["heads"] == "ws", "the newHeads subscription")
+    over_http = _http_methods(rig.venue)
+    result = await rig.venue.simulate(calldata("owner()", ()), estimate=False)
+    assert result.returned is not None  # the executor answered, through the socket
+    assert "eth_call" not in over_http

@@ -18,7 +18,9 @@ a head to a send: a block of at most `INLINE_APPLY_MAX` reserve updates, not a f
 re-read, is applied on the loop when the worker has no job queued or running (the loop
 is the only submitter of jobs, so none can start during that synchronous step). On a
 loaded host the trip to the worker and back cost milliseconds; the few assignments
-cost microseconds, and a big step still never holds the loop.
+cost microseconds, and a big step still never holds the loop. The venue also lets the
+pipeline search such a block on the loop (`inline_search_max_touches`: the cycle
+evaluations its changed pools may touch), under the same idle-worker rule.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ HEAD_MEMORY = 256  # heads whose arrival time is kept, for head-to-send timing
 RPC_TIMEOUT_S = 10.0
 WALLET_DELAY_S = 0.2
 INLINE_APPLY_MAX = 256  # reserve updates a block may carry to be applied on the loop
+# cycle evaluations a block's changed pools may touch for the pipeline to search it on
+# the loop (engine/pipeline.py): ~0.1-0.5 ms of search at this size
+INLINE_SEARCH_MAX_TOUCHES = 2_048
 
 
 class EvmVenueError(VenueError):
@@ -86,6 +91,7 @@ class Simulation:
 class EvmVenue:
     name = "evm"
     gas_token = NATIVE_ASSET  # gas is paid in the chain's own asset, not in WETH
+    inline_search_max_touches = INLINE_SEARCH_MAX_TOUCHES
 
     def __init__(
         self,
@@ -358,7 +364,7 @@ class EvmVenue:
         if estimate:
             calls.append(("eth_estimateGas", [call, tag]))
         results: list[str] = []
-        for result in await self.client.batch(calls):
+        for result in await self._reader().batch(calls):
             if isinstance(result, NodeRpcError):
                 if _overrides_refused(result) and len(dry_run[1]) > 2:
                     log.info("%s: no eth_call overrides (%s)", label, result.message)
@@ -369,6 +375,14 @@ class EvmVenue:
         gas = int(results[1], 16) if estimate else 0
         return Simulation(abi.word(results[0]), gas, "")
 
+    def _reader(self) -> RpcClient:
+        """Where a dry run goes: the heads' websocket while it is the active provider's
+        (a shorter round trip than HTTP's, docs/bench-evm.md), else the active client."""
+        follower = self._follower
+        client = self.client
+        hot = follower.websocket_client(client.endpoint) if follower is not None else None
+        return hot or client
+
     async def simulate_plan(self, datas: Sequence[str]) -> list[Simulation] | None:
         """Dry-run calls of the executor contract one after another at the latest block,
         each on the state the ones before it leave (`eth_simulateV1`): a block's plan.
@@ -378,7 +392,7 @@ class EvmVenue:
         calls = [{"from": self.owner, "to": self.executor, "data": data} for data in datas]
         params = [{"blockStateCalls": [{"calls": calls}]}, "latest"]
         try:
-            blocks = await self.client.call("eth_simulateV1", params)
+            blocks = await self._reader().call("eth_simulateV1", params)
         except NodeRpcError as exc:
             log.info("eth_simulateV1 unavailable (%s): plans go one order at a time", exc)
             return None
