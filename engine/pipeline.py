@@ -6,15 +6,9 @@ step publishes what it saw on the bus. Executions run as bounded concurrent task
 slow chain never stops the next block from being searched, and two executions never
 touch the same pool at once (the second would trade on reserves the first is moving).
 
-The search runs on the market's worker thread (`engine.market.worker`), off the event
-loop: a kill or a `status` is answered while a big market is being searched. One
-exception keeps two thread hand-offs off the path from a head to a send: a venue that
-sets `inline_search_max_touches` (the evm venue) has a block whose changed pools touch
-at most that many cycle evaluations searched on the loop, when the worker has no job
-queued or running (the pipeline is the only submitter of searches and the loop the only
-submitter of jobs, so none starts during that synchronous step; the simulated venue,
-whose lockstep mining waits for the worker, never sets it). The hand-over back is
-synchronous: events, the guards' `review` and the executions' first
+The search runs on the market's worker thread (`engine.market.worker`), never on the
+event loop: a kill or a `status` is answered while a big market is being searched. The
+hand-over back is synchronous: events, the guards' `review` and the executions' first
 step (the send gate's check and the broadcast) follow the search's result with no await
 in between, so a kill that lands during the search is seen by the gate, and a simulated
 market in lockstep replays a seed exactly. The pipeline is the only one that submits
@@ -136,7 +130,6 @@ class TradingPipeline:
         self.researches = 0  # searches run on our own receipt, without a new block
         self.walks_cut_short = 0  # exact optimum walks the safety budget stopped (expect 0)
         self.last_decision_ms = 0.0
-        self.inline_searches = 0  # blocks searched on the loop (`_inline`)
 
     # --- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -158,27 +151,14 @@ class TradingPipeline:
                 busy, room = frozenset(+self._busy_pools), self._room()
                 self._submitted = update
                 self._block_searches += 1
-                if self._inline(worker, update):  # no job can start meanwhile: see above
-                    self.inline_searches += 1
-                    found, planned = self._timed_search(update, gas_price, None, busy, room)
-                else:
-                    found, planned = await worker.run(
-                        self._timed_search, update, gas_price, None, busy, room
-                    )
+                found, planned = await worker.run(
+                    self._timed_search, update, gas_price, None, busy, room
+                )
                 self._on_block(update, found, planned)
         finally:
             self._worker = None
             if owned:
                 worker.close()
-
-    def _inline(self, worker: MarketWorker, update: BlockUpdate) -> bool:
-        """Search this block on the loop: the venue allows it (`inline_search_max_touches`,
-        0 or absent: never), the worker has no job queued or running, and the block's
-        changed pools touch at most that many cycle evaluations."""
-        limit: int = getattr(self.venue, "inline_search_max_touches", 0)
-        if limit <= 0 or worker.busy:
-            return False
-        return self._search.touch_count(update.changed_pools) <= limit
 
     def _timed_search(
         self,

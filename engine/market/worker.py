@@ -11,9 +11,7 @@ Invariant: the market's pools are mutated only by jobs on this worker (the simul
 chain's mining) or on the loop while no search job is queued or running (the venue's
 `blocks()` applying a block, which only the pipeline, the sole submitter of searches,
 drives between searches). One thread, one job at a time: a search therefore never reads
-pools that are being changed. A small block's search may run on the loop instead, only
-while no job is queued or running (engine/pipeline.py): the same rule as the small
-block's apply, and the loop is the only submitter, so none starts during it.
+pools that are being changed.
 
 The GIL: numpy's kernels release it, but the simulated chain and the search's exact
 re-check are pure Python and hold it. A thread that wants the GIL back gets it when the

@@ -25,11 +25,10 @@ whose legs name their kind, so a V3 leg's cost is the shape's and the candidate 
 ranking (gross - gas(shape, token)) x to_quote(token) holds for V3 cycles too.
 
 The search is synchronous and never awaits. The pipeline runs it on the market's worker
-thread (`engine.market.worker`), off the event loop, or, for a block that touches few
-cycles while the worker is idle, on the loop (`touch_count`; engine/pipeline.py). It
-reads the market's Pool objects in place, so the market must not be mutated while a call
-is running: the worker runs one job at a time, and the only other mutator (a venue
-applying a block in `blocks()`) runs only between searches.
+thread (`engine.market.worker`), off the event loop. It reads the market's Pool objects
+in place, so the market must not be mutated while a call is running: the worker runs
+one job at a time, and the only other mutator (a venue applying a block in `blocks()`)
+runs only between searches.
 """
 
 from __future__ import annotations
@@ -264,13 +263,6 @@ class ArbitrageSearch:
         else:
             self._incremental(known, clock)
         return self._decide(block, gas_price)
-
-    def touch_count(self, changed_pools: Iterable[str]) -> int:
-        """How many cycle evaluations (with repeats) a block that changed these pools
-        costs: what the pipeline weighs to search it on the loop. Unknown pools count 0."""
-        index = self._table.pool_index
-        known = [i for pool in changed_pools if (i := index.get(pool)) is not None]
-        return self._table.touch_count(np.array(known, dtype=np.int64))
 
     # -- refresh -----------------------------------------------------------------------------
 

@@ -395,7 +395,6 @@ async def measure(
         "decision_ms": decisions,
         "fetch_ms_ewma": venue.status()["head_fetch_ms"],
         "mode": venue.status()["heads"],
-        "inline_searches": getattr(pipeline, "inline_searches", 0),
         "blocks_searched": pipeline.blocks_seen,
     }
 
@@ -496,10 +495,7 @@ def report(latency: dict[str, Any], loading: dict[str, Any], sign: float, took: 
     row("  head → first send", latency["first_send_ms"])
     row("  head → every send", samples)
     row("  search (per block)", latency["decision_ms"])
-    print(
-        f"  searched on the loop    {latency['inline_searches']} of "
-        f"{latency['blocks_searched']} blocks"
-    )
+    print(f"  blocks searched         {latency['blocks_searched']}")
     row("  dry run + estimate", latency["simulate_ms"])
     print(f"  logs + fees fetch       ewma {latency['fetch_ms_ewma']:.2f} ms")
     print(
@@ -555,15 +551,7 @@ def main() -> None:
         type=int,
         help="the market worker thread's nice increment (engine default: WORKER_NICE)",
     )
-    parser.add_argument(
-        "--inline-search-max-touches",
-        type=int,
-        help="search a block on the loop up to this many cycle evaluations (0: never; "
-        "engine default: INLINE_SEARCH_MAX_TOUCHES)",
-    )
     args = parser.parse_args()
-    if args.inline_search_max_touches is not None:
-        EvmVenue.inline_search_max_touches = args.inline_search_max_touches
     if args.worker_nice is not None:
         from engine.market import worker
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from engine.bus import EventBus
@@ -510,48 +509,6 @@ async def test_a_small_block_waits_for_the_worker_when_a_job_is_running(
         update = await anext(blocks)
     await job
     assert seen[-1][0] != threading.current_thread().name
-
-
-# --- where a block is searched -----------------------------------------------------------------
-def _searched_on(pipeline: TradingPipeline) -> list[tuple[int, str]]:
-    """Record, for each search of a block, the block's number and the thread it ran on."""
-    seen: list[tuple[int, str]] = []
-    search = pipeline._timed_search
-
-    def recording(update: Any, *args: Any) -> Any:
-        seen.append((update.block.number, threading.current_thread().name))
-        return search(update, *args)
-
-    pipeline._timed_search = recording  # type: ignore[method-assign]
-    return seen
-
-
-def _most_touches_of_one_pool(search: ArbitrageSearch) -> int:
-    table = search.table
-    return max(table.touch_count(np.array([i], dtype=np.int64)) for i in range(len(table.pools)))
-
-
-async def test_a_small_block_is_searched_on_the_loop_and_a_large_one_on_the_worker(
-    world: World, rig: Rig, tmp_path: Path
-) -> None:
-    """A block whose changed pools touch few cycles, arriving while the worker is idle,
-    is searched on the loop (no hand-off on the path to a send); the start-up block
-    (every pool changed) goes to the worker, off the loop."""
-    rig.venue.inline_search_max_touches = _most_touches_of_one_pool(rig.search)
-    engine = await start_engine(rig, tmp_path)
-    try:
-        seen = _searched_on(engine.pipeline)
-        await engine.settled(world, rig.venue)
-        # a re-search after our own trades (on the worker) must not still be running
-        idle = lambda: not engine.pipeline._tasks and not rig.venue.worker.busy  # noqa: E731
-        await until(idle, "the re-searches to end")
-        block = swap(world, "uniswap", "DAI", "WETH", 30_000 * 10**18)
-        await engine.settled(world, rig.venue, after=block)
-    finally:
-        await stop_engine(engine)
-    loop = threading.current_thread().name
-    assert seen[0][1] != loop  # the start-up block: every pool, every cycle
-    assert (block, loop) in seen
 
 
 # --- how a head's logs are fetched ---------------------------------------------------------------

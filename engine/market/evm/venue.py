@@ -18,9 +18,7 @@ a head to a send: a block of at most `INLINE_APPLY_MAX` reserve updates, not a f
 re-read, is applied on the loop when the worker has no job queued or running (the loop
 is the only submitter of jobs, so none can start during that synchronous step). On a
 loaded host the trip to the worker and back cost milliseconds; the few assignments
-cost microseconds, and a big step still never holds the loop. The venue also lets the
-pipeline search such a block on the loop (`inline_search_max_touches`: the cycle
-evaluations its changed pools may touch), under the same idle-worker rule.
+cost microseconds, and a big step still never holds the loop.
 """
 
 from __future__ import annotations
@@ -66,9 +64,6 @@ HEAD_MEMORY = 256  # heads whose arrival time is kept, for head-to-send timing
 RPC_TIMEOUT_S = 10.0
 WALLET_DELAY_S = 0.2
 INLINE_APPLY_MAX = 256  # reserve updates a block may carry to be applied on the loop
-# cycle evaluations a block's changed pools may touch for the pipeline to search it on
-# the loop (engine/pipeline.py): ~0.1-0.5 ms of search at this size
-INLINE_SEARCH_MAX_TOUCHES = 2_048
 
 
 class EvmVenueError(VenueError):
@@ -91,7 +86,6 @@ class Simulation:
 class EvmVenue:
     name = "evm"
     gas_token = NATIVE_ASSET  # gas is paid in the chain's own asset, not in WETH
-    inline_search_max_touches = INLINE_SEARCH_MAX_TOUCHES
 
     def __init__(
         self,
