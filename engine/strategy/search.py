@@ -309,9 +309,10 @@ class ArbitrageSearch:
         distinct = np.flatnonzero(touched)
         stats.touched_cycles = len(distinct)
         stats.touch_s, clock = _lap(clock)
-        self._gross[distinct] = self._gross_profit(distinct)
+        values = self._gross_profit(distinct)
+        self._gross[distinct] = values
         stats.evaluate_s, clock = _lap(clock)
-        self._candidates.update(distinct, self._gross, touched)
+        self._candidates.update(distinct, values, self._gross, touched)
         touched[distinct] = False
         stats.candidates_s, clock = _lap(clock)
 
