@@ -264,7 +264,7 @@ class ArbitrageSearch:
         else:
             self._incremental(known, clock)
             spent = stats.touch_s + stats.evaluate_s + stats.candidates_s
-            self.pass_costs = self.pass_costs.observed_incremental(touches, spent)
+            self.pass_costs = self.pass_costs.observed_incremental(touches, cycles, spent)
         return self._decide(block, gas_price)
 
     # -- refresh -----------------------------------------------------------------------------

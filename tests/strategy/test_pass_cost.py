@@ -37,21 +37,38 @@ def test_a_block_touching_nothing_never_takes_a_full_pass() -> None:
 def test_measured_costs_move_the_choice() -> None:
     costs = PassCosts(per_touch=30e-9, per_cycle=10e-9)
     assert costs.full_pass_cheaper(touches=400_000, cycles=1_000_000)
-    for _ in range(50):  # full passes measured at 20 ns a cycle
-        costs = costs.observed_full(cycles=1_000_000, seconds=0.020)
+    for _ in range(50):  # full passes measured at 15 ns a cycle
+        costs = costs.observed_full(cycles=1_000_000, seconds=0.015)
     assert not costs.full_pass_cheaper(touches=400_000, cycles=1_000_000)
-    for _ in range(50):  # and touched cycles at 15 ns
-        costs = costs.observed_incremental(touches=100_000, seconds=0.0015)
-    assert costs.full_pass_cheaper(touches=1_500_000, cycles=1_000_000)
-    assert not costs.full_pass_cheaper(touches=1_200_000, cycles=1_000_000)
+    for _ in range(50):  # and touched cycles at 20 ns
+        costs = costs.observed_incremental(touches=100_000, cycles=1_000_000, seconds=0.002)
+    assert costs.full_pass_cheaper(touches=800_000, cycles=1_000_000)
+    assert not costs.full_pass_cheaper(touches=700_000, cycles=1_000_000)
 
 
 def test_one_outlying_measurement_moves_an_estimate_only_a_little() -> None:
     costs = PassCosts(per_touch=30e-9, per_cycle=10e-9)
     slow = costs.observed_full(cycles=1_000_000, seconds=1.0)  # a descheduled pass
     assert slow.per_cycle < 2 * costs.per_cycle
-    empty = costs.observed_incremental(touches=0, seconds=0.001)
+    empty = costs.observed_incremental(touches=0, cycles=1_000_000, seconds=0.001)
     assert empty == costs
+
+
+def test_a_run_of_slow_measurements_keeps_an_estimate_near_its_prior() -> None:
+    costs = PassCosts()
+    for _ in range(200):
+        costs = costs.observed_incremental(touches=100_000, cycles=1_000_000, seconds=1.0)
+        costs = costs.observed_full(cycles=1_000_000, seconds=1e-9)
+    assert costs.per_touch == 2 * PassCosts().per_touch
+    assert costs.per_cycle == PassCosts().per_cycle / 2
+
+
+def test_a_block_touching_a_small_share_of_the_table_teaches_nothing() -> None:
+    """Its time is mostly fixed costs: as a per-cycle figure it would say a touched cycle
+    costs ten times what it does, and push every larger block into full passes."""
+    costs = PassCosts()
+    learnt = costs.observed_incremental(touches=2_000, cycles=100_000, seconds=0.001)
+    assert learnt == costs
 
 
 def decide(search: ArbitrageSearch, number: int, changed: set[str]) -> list[object]:
