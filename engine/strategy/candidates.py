@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 # Members a group aims for after a refill, in units of `depth`: headroom so that a group
 # losing some of its top cycles in one block does not need to re-read its cycles.
@@ -40,14 +41,12 @@ class CandidateSet:
         self._n_groups = n_groups
         self._depth = depth
         self._target = _TARGET * depth
-        n = len(group)
         order = np.argsort(group, kind="stable")
         counts = np.bincount(group, minlength=n_groups)
         self._group_start = np.zeros(n_groups + 1, dtype=np.int64)
         np.cumsum(counts, out=self._group_start[1:])
         self._group_cycles = order.astype(np.int64)
         self._threshold = np.zeros(n_groups, dtype=np.float64)
-        self._member = np.zeros(n, dtype=bool)
         self._count = np.zeros(n_groups, dtype=np.int64)
         self._members: IntArray = np.empty(0, dtype=np.int64)
         self.refills = 0  # groups that re-read their cycles (for the benchmark)
@@ -58,26 +57,40 @@ class CandidateSet:
         return self._members
 
     def reset(self, gross: FloatArray) -> None:
-        """Membership from scratch (a full pass): thresholds kept, then groups repaired."""
-        self._member = (gross > 0.0) & (gross >= self._threshold[self._group])
-        self._count = np.bincount(self._group[self._member], minlength=self._n_groups)
-        self._members = np.flatnonzero(self._member)
+        """Membership from scratch (a full pass): thresholds kept, then groups repaired.
+
+        Only the positive cycles (a few percent of a market) are compared with their
+        group's threshold: no per-cycle gather over the whole table."""
+        positive = np.flatnonzero(gross > 0.0)
+        above = gross[positive] >= self._threshold[self._group[positive]]
+        self._members = positive[above]
+        self._count = np.bincount(self._group[self._members], minlength=self._n_groups)
         self._repair(gross)
 
-    def update(self, cycles: IntArray, gross: FloatArray, touched: npt.NDArray[np.bool_]) -> None:
-        """`cycles` (distinct, flagged in `touched`) have new values in `gross`."""
+    def update(
+        self, cycles: IntArray, values: FloatArray, gross: FloatArray, touched: BoolArray
+    ) -> None:
+        """`cycles` (distinct, flagged in `touched`) have the new values `values`, already
+        stored in `gross`.
+
+        O(touched) only in two passes over `values` (a compare and its non-zeros); the
+        rest is over the members and the touched positive cycles, a few percent of them:
+        the members among the touched (`was`) come from the member list, not from a
+        per-cycle flag."""
         if not len(cycles):
             return
-        group = self._group[cycles]
-        was = self._member[cycles]
-        values = gross[cycles]
-        now = (values > 0.0) & (values >= self._threshold[group])
-        self._member[cycles] = now
+        touched_member = touched[self._members]
+        was = self._members[touched_member]
+        kept = self._members[~touched_member]
+        positive = np.flatnonzero(values > 0.0)
+        candidates = cycles[positive]
+        group = self._group[candidates]
+        above = values[positive] >= self._threshold[group]
+        now = candidates[above]
         n_groups = self._n_groups
-        self._count += np.bincount(group[now], minlength=n_groups)
-        self._count -= np.bincount(group[was], minlength=n_groups)
-        kept = self._members[~touched[self._members]]
-        self._members = np.concatenate((kept, cycles[now]))
+        self._count += np.bincount(group[above], minlength=n_groups)
+        self._count -= np.bincount(self._group[was], minlength=n_groups)
+        self._members = np.concatenate((kept, now))
         self._repair(gross)
 
     def _repair(self, gross: FloatArray) -> None:
@@ -106,7 +119,6 @@ class CandidateSet:
 
     def _set_group(self, g: int, cycles: IntArray, values: FloatArray) -> None:
         now = (values > 0.0) & (values >= self._threshold[g])
-        self._member[cycles] = now
         self._count[g] = int(np.count_nonzero(now))
         others = self._members[self._group[self._members] != g]
         self._members = np.concatenate((others, cycles[now]))

@@ -14,8 +14,9 @@ Per block the work is proportional to what changed, not to the market: the cycle
 the changed pools are de-duplicated and re-evaluated, and the ranking reads a
 `CandidateSet` (engine.strategy.candidates) updated from those cycles only, instead of
 every gross-positive cycle. When a block touches so many cycles that evaluating all of
-them in table order is cheaper than gathering the touched ones, the block takes a full
-pass instead (`_FULL_PASS_RATIO`); both paths leave the same numbers, and with V3 pools
+them in table order is estimated to cost less CPU than gathering the touched ones, the
+block takes a full pass instead (engine.strategy.pass_cost: per-cycle costs of both
+paths, learnt from the blocks measured); both paths leave the same numbers, and with V3 pools
 in the table both evaluate through `v3_hops.V3Prefilter` (range capacities honoured). A
 V2-only route's exact walk depends only on its reserves, so it is kept per cycle and
 start and reused while those reserves are unchanged (gas is charged afresh every block);
@@ -48,6 +49,7 @@ from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
 from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
 from engine.strategy.opportunity import Hop, Opportunity
+from engine.strategy.pass_cost import PassCosts
 from engine.strategy.pricing import BlockCosts, PriceGraph, block_costs
 
 DEFAULT_GAS_UNITS: Mapping[int, int] = {2: 130_000, 3: 180_000}
@@ -99,12 +101,6 @@ _RANK_MARGIN = 4
 # reach (engine.strategy.exact: jumps prove even two-coarse-token routes in tens of steps).
 # A walk cut short by it is counted in `walks_cut_short`.
 _MAX_WALK_STEPS = exact.SAFETY_STEPS
-# A block re-evaluates every cycle in table order (a full pass) when its touched cycles,
-# counted with repeats, exceed this share of the table: a touched cycle costs ~36 ns
-# (de-duplicate, gather, evaluate, update the candidate set), a full pass ~14 ns a cycle
-# with numpy (~8 with numba), candidate rebuild included; at 100k pools the two break
-# even near 20 % of pools changed (scripts/bench/scale.py, docs/benchmarks.md).
-_FULL_PASS_RATIO = 0.3
 # Cycles whose exact walks are kept between blocks (each start's result, keyed by the
 # route's reserves); cleared whole when full, which only costs the walks again.
 _WALK_CACHE_CYCLES = 4096
@@ -172,6 +168,8 @@ class ArbitrageSearch:
         self.candidates: list[Opportunity] = []
         self.walks_cut_short = 0  # exact walks that hit the safety budget (should stay 0)
         self.stats = BlockStats()
+        # what a full pass and a touched cycle cost, learnt block by block (pass_cost)
+        self.pass_costs = PassCosts()
         self.rebuild()
 
     @property
@@ -256,12 +254,17 @@ class ArbitrageSearch:
         known = self._refresh_changed(changed_pools)
         stats.changed_pools = len(known)
         stats.refresh_s, clock = _lap(clock)
-        if self._table.touch_count(known) > _FULL_PASS_RATIO * len(self._table):
+        touches, cycles = self._table.touch_count(known), len(self._table)
+        if self.pass_costs.full_pass_cheaper(touches, cycles):
             stats.touch_s, clock = _lap(clock)
             self._full_pass()
             stats.evaluate_s, clock = _lap(clock)
+            spent = stats.touch_s + stats.evaluate_s
+            self.pass_costs = self.pass_costs.observed_full(cycles, spent)
         else:
             self._incremental(known, clock)
+            spent = stats.touch_s + stats.evaluate_s + stats.candidates_s
+            self.pass_costs = self.pass_costs.observed_incremental(touches, cycles, spent)
         return self._decide(block, gas_price)
 
     # -- refresh -----------------------------------------------------------------------------
@@ -309,9 +312,10 @@ class ArbitrageSearch:
         distinct = np.flatnonzero(touched)
         stats.touched_cycles = len(distinct)
         stats.touch_s, clock = _lap(clock)
-        self._gross[distinct] = self._gross_profit(distinct)
+        values = self._gross_profit(distinct)
+        self._gross[distinct] = values
         stats.evaluate_s, clock = _lap(clock)
-        self._candidates.update(distinct, self._gross, touched)
+        self._candidates.update(distinct, values, self._gross, touched)
         touched[distinct] = False
         stats.candidates_s, clock = _lap(clock)
 

@@ -94,6 +94,12 @@ def test_random_blocks_rank_and_decide_exactly_as_the_old_full_path(
         run_random_blocks(seed, max_rechecks, steps)
 
 
+def test_random_blocks_evaluated_in_small_kernel_chunks_decide_as_the_old_full_path() -> None:
+    steps = [(0.01, GAS_PRICE, 0), (0.2, GAS_PRICE, 1), (1.0, 10**9, 0), (0.05, GAS_PRICE, 2)]
+    with mock.patch.object(kernel, "_CHUNK", 97):  # divides neither the table nor a block
+        run_random_blocks(11, 8, steps)
+
+
 def test_groups_that_lose_their_members_re_read_their_cycles_and_still_agree() -> None:
     steps = [(0.2, GAS_PRICE, 0)] * 4
     with mock.patch.object(candidates, "_TARGET", 1):
