@@ -410,6 +410,27 @@ class Optimum:
     jumps: int = 0  # times a side skipped levels on a jumper's rounding
 
 
+# Optimum's slots, set directly by `_proven` (its frozen __init__ goes through
+# object.__setattr__ field by field: twice the cost, on every walk).
+_OPTIMUM_SLOTS = tuple(
+    getattr(Optimum, name).__set__
+    for name in ("amount_in", "profit", "proven", "steps", "ceiling", "jumps")
+)
+
+
+def _proven(amount_in: int, profit: int, steps: int) -> Optimum:
+    """`Optimum(amount_in, profit, True, steps, profit)`, built without its __init__."""
+    found = Optimum.__new__(Optimum)
+    set_amount, set_profit, set_proven, set_steps, set_ceiling, set_jumps = _OPTIMUM_SLOTS
+    set_amount(found, amount_in)
+    set_profit(found, profit)
+    set_proven(found, True)
+    set_steps(found, steps)
+    set_ceiling(found, profit)
+    set_jumps(found, 0)
+    return found
+
+
 def optimal_input(
     route: Route, flash_fee_bps: int = 0, max_amount_in: int | None = None
 ) -> tuple[int, int]:
@@ -448,12 +469,18 @@ def walk(
     """Step starts outward from the anchor until both sides are bounded (or the budget ends).
 
     The set-up and the first step are inlined (this runs per candidate per block): most
-    cycles are proven by the centre's step start and its two neighbours' bounds."""
+    cycles are proven by one step start and its neighbours' bounds (`_quick`)."""
     hi = None if max_amount_in is None else max(1, max_amount_in)
-    hops = [(r_in * _D, r_out, _D - fee) for r_in, r_out, fee in route]
     cost = _D + flash_fee_bps
-    prefixes = _prefixes(hops)
-    k, m, n = prefixes[-1]
+    # the scaled hops and their prefix relaxations (`_prefixes`) in one pass
+    hops: _Scaled = []
+    prefixes = [(1, 1, 0)]
+    k, m, n = 1, 1, 0
+    for reserve_in, reserve_out, fee in route:
+        scaled, factor = reserve_in * _D, _D - fee
+        hops.append((scaled, reserve_out, factor))
+        k, m, n = factor * reserve_out * k, scaled * m, scaled * n + factor * k
+        prefixes.append((k, m, n))
     root = isqrt(k * m * _D // cost)
     peak = (root - m) // n if root >= m and n else -1
     centre = max(1, peak) if hi is None else min(max(1, peak), hi)
@@ -524,58 +551,119 @@ def _quick(
     amounts: list[int],
     hi: int | None,
 ) -> Optimum | None:
-    """The walk's first step inlined: the centre's step start, proven when both neighbours'
-    bounds fall short of it (most cycles); None when the full walk must decide.
+    """The walk's first step inlined (most cycles); None when the full walk must decide.
 
-    The right neighbour must fall strictly short: it is nearer the anchor than the centre's
-    step start may be, and would win a tie. Left of it every input is farther."""
-    head = hops[:j]
+    The walk's first step start is the centre's, or its right neighbour's when that is
+    strictly nearer the centre. Centre first: proven when both neighbours' bounds fall
+    short of it (the right one strictly when it is nearer than the centre's step start:
+    it would win a tie; left of it every input is farther). Right neighbour first (the
+    centre's step is wide): proven, as the walk proves it after one evaluation, when the
+    centre's level and the levels past the neighbour's cannot reach it (ties: farther).
+    """
     level = amounts[j]
+    x = _start(hops, j, level)
+    if x is None:
+        return None
+    value = (amounts[-1] if x == centre else _output(hops, x)) - x - (-(-x * (cost - _D) // _D))
+    tail = _tail(hops, prefixes, j)
+    near: int | None = None  # the right neighbour's step start, when nearer than x
+    if centre != hi:  # at the cap, no input within it reaches the next level
+        allowed = value
+        if x < centre:
+            start = _start(hops, j, level + 1)
+            if start is not None and start - centre < centre - x:
+                allowed, near = value - 1, start  # nearer than x: it would win a tie
+        if _right_may_beat(level + 1, allowed, cost, peak, prefixes, j, tail):
+            if near is None:
+                return None
+            return _quick_right(hops, prefixes, cost, j, peak, tail, level, near, hi)
+    if x > 1:
+        left = _output(hops[:j], x - 1)
+        if _left_may_beat(left, value, cost, peak, prefixes, j, tail):
+            return None
+    return _proven(x, value, 1)
+
+
+def _quick_right(
+    hops: _Scaled,
+    prefixes: list[_Kmn],
+    cost: int,
+    j: int,
+    peak: int,
+    tail: _Kmn,
+    level: int,
+    x: int,
+    hi: int | None,
+) -> Optimum | None:
+    """The walk's first step when it is `x`, the step start of the level after the
+    centre's `level` (nearer the centre than the centre's own): proven, as the walk proves
+    it after one evaluation, when no input at `level` or below, nor at `level` + 2 or above,
+    can beat or tie it (all of them are farther from the centre; inputs between x and the
+    next level's start earn less than x)."""
+    if hi is not None and x > hi:
+        return None
+    value = _output(hops, x) - x - (-(-x * (cost - _D) // _D))
+    if _left_may_beat(level, value, cost, peak, prefixes, j, tail):
+        return None
+    if _right_may_beat(level + 2, value, cost, peak, prefixes, j, tail):
+        return None
+    return _proven(x, value, 1)
+
+
+def _start(hops: _Scaled, j: int, level: int) -> int | None:
+    """`min_input(hops[:j], level)`, clamped to 1: the least input >= 1 reaching `level`."""
     x = level
-    for scaled_reserve_in, reserve_out, fee_factor in reversed(head):
+    for i in range(j - 1, -1, -1):
         if x <= 0:
             break
+        scaled_reserve_in, reserve_out, fee_factor = hops[i]
         if x >= reserve_out:
             return None
         x = -(-x * scaled_reserve_in // (fee_factor * (reserve_out - x)))
-    x = max(1, x)
-    if x == centre:
-        out = amounts[-1]
-    else:
-        out = x
-        for scaled_reserve_in, reserve_out, fee_factor in hops:
-            with_fee = out * fee_factor
-            out = with_fee * reserve_out // (scaled_reserve_in + with_fee)
-    value = out - x - (-(-x * (cost - _D) // _D))
+    return x if x > 1 else 1
+
+
+def _tail(hops: _Scaled, prefixes: list[_Kmn], j: int) -> _Kmn:
+    """relaxation(route[j:]): the whole route's at j = 0, the last hop's at j = hops - 1."""
+    if j == 0:
+        return prefixes[-1]
+    if j == len(hops) - 1:
+        scaled_reserve_in, reserve_out, fee_factor = hops[j]
+        return fee_factor * reserve_out, scaled_reserve_in, fee_factor
+    return _compose(hops[j:])
+
+
+def _right_may_beat(
+    level: int, allowed: int, cost: int, peak: int, prefixes: list[_Kmn], j: int, tail: _Kmn
+) -> bool:
+    """The walk's `right_bound(level)` exceeds `allowed`: an input whose pivot level is
+    `level` or more may earn more (the peak's bound while G may still rise there)."""
     k1, m1, n1 = prefixes[j]
-    k2, m2, n2 = _compose(hops[j:])
-    top: int | None = None
-    if centre != hi:  # at the cap, no input within it reaches the next level
-        right = level + 1
-        allowed = value
-        if x < centre:
-            start = min_input(head, right)
-            if start is not None and start - centre < centre - x:
-                allowed = value - 1  # nearer than x: it would win a tie
-        if right * (m1 + n1 * (peak + 1)) < k1 * (peak + 1):
-            top = _peak(prefixes[-1], cost, peak)  # still where G may rise
-            if top > allowed:
-                return None
-        elif _level_may_beat(right, allowed, cost, prefixes[j], (k2, m2, n2)):
-            return None
-    if x > 1:
-        left = x - 1
-        for scaled_reserve_in, reserve_out, fee_factor in head:
-            with_fee = left * fee_factor
-            left = with_fee * reserve_out // (scaled_reserve_in + with_fee)
-        if peak < 0 or left * (m1 + n1 * peak) > k1 * peak:
-            if top is None:
-                top = _peak(prefixes[-1], cost, peak)
-            if top > value:
-                return None
-        elif _level_may_beat(left, value, cost, prefixes[j], (k2, m2, n2)):
-            return None
-    return Optimum(x, value, True, 1, value)
+    if level * (m1 + n1 * (peak + 1)) < k1 * (peak + 1):
+        return _peak_exceeds(prefixes[-1], cost, peak, allowed)
+    return _level_may_beat(level, allowed, cost, prefixes[j], tail)
+
+
+def _left_may_beat(
+    level: int, allowed: int, cost: int, peak: int, prefixes: list[_Kmn], j: int, tail: _Kmn
+) -> bool:
+    """The walk's `left_bound(level)` exceeds `allowed`: an input whose pivot level is
+    `level` or less may earn more (the peak's bound once G may have peaked there)."""
+    k1, m1, n1 = prefixes[j]
+    if peak < 0 or level * (m1 + n1 * peak) > k1 * peak:
+        return _peak_exceeds(prefixes[-1], cost, peak, allowed)
+    return _level_may_beat(level, allowed, cost, prefixes[j], tail)
+
+
+def _peak_exceeds(kmn: _Kmn, cost: int, centre: int, allowed: int) -> bool:
+    """`_peak(kmn, cost, centre) > allowed`, without its division: floor(a / b) > c iff
+    a >= (c + 1) b for b > 0."""
+    if centre < 0:
+        return allowed < 0
+    k, m, n = kmn
+    den = m + n * centre
+    numerator = (k * centre * den + k * m) * _D - cost * (centre + 1) * den * den
+    return numerator >= (allowed + 1) * den * den * _D
 
 
 def _level_may_beat(level: int, allowed: int, cost: int, head: _Kmn, tail: _Kmn) -> bool:
