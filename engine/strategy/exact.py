@@ -44,8 +44,11 @@ evaluations instead of thousands. When the filter would not be selective (ε >= 
 short window) the walk just steps.
 
 Cost: one evaluation when the floors are fine against the curve (most cycles: the first
-step is inlined, `_quick`); jumps keep the rest to tens (p99 37, at most 290 evaluations
-on the 10k-pool benchmark market, where the walk without jumps needed up to 144,586).
+step, the centre's step start or its right neighbour's when that is nearer, is inlined
+with the set-up, `_quick`; the full walk's pivot and jumper are built only past it, and
+its bounds are compared without their divisions); jumps keep the rest to tens (p99 37,
+at most 290 evaluations on the 10k-pool benchmark market, where the walk without jumps
+needed up to 144,586).
 `walk` still takes a `max_steps` safety budget: a walk cut short says so
 (`Optimum.proven`) and bounds what it may have missed (`Optimum.ceiling`); the daemon's
 budget (`SAFETY_STEPS`) is never reached on the benchmark markets, and the search counts
@@ -232,6 +235,7 @@ class _Pivot:
         "head",
         "hops",
         "j",
+        "peak",
         "prefixes",
         "rises_to",
         "top",
@@ -250,13 +254,14 @@ class _Pivot:
     def _setup(self, hops: _Scaled, prefixes: list[_Kmn], cost: int, j: int, centre: int) -> None:
         self.hops, self.prefixes, self.j = hops, prefixes, j
         self.head = hops[:j]
-        self.before, self.after = prefixes[j], _compose(hops[j:])
+        self.before, self.after = prefixes[j], _tail(hops, prefixes, j)
         self.cost = cost
         k, m, n = self.before
         # L <= F_b(anchor): G still rises; L >= F_b(anchor + 1): G falls. No anchor: G falls.
         self.rises_to = (k * centre, m + n * centre) if centre >= 0 else (-1, 1)
         self.falls_from = (k * (centre + 1), m + n * (centre + 1))
-        self.top = _peak(prefixes[-1], cost, centre)
+        self.peak = centre
+        self.top: int | None = None  # `_peak`, when first needed (most walks never are)
 
     def level(self, x: int) -> int:
         return _output(self.head, x)
@@ -265,18 +270,35 @@ class _Pivot:
         """Smallest input reaching `level` of token j."""
         return min_input(self.head, level)
 
+    def peak_bound(self) -> int:
+        """floor of max P over x >= 0 (`_peak`): what any level near the anchor may earn."""
+        if self.top is None:
+            self.top = _peak(self.prefixes[-1], self.cost, self.peak)
+        return self.top
+
     def left_bound(self, level: int) -> int:
         """Most any input whose token-j level is <= `level` can earn."""
         num, den = self.rises_to
-        return self._g(level) if level * den <= num else self.top
+        return self._g(level) if level * den <= num else self.peak_bound()
 
     def right_bound(self, level: int) -> int:
         """Most any input whose token-j level is >= `level` can earn."""
         num, den = self.falls_from
-        return self._g(level) if level * den >= num else self.top
+        return self._g(level) if level * den >= num else self.peak_bound()
 
-    def bound(self, level: int, direction: int) -> int:
-        return self.right_bound(level) if direction > 0 else self.left_bound(level)
+    def beats(self, level: int, direction: int, best: int) -> bool:
+        """`bound(level, direction) > best`, G compared without its floor division:
+        floor(a / b) > c iff a >= (c + 1) b for b > 0."""
+        if direction > 0:
+            num, den = self.falls_from
+            beyond = level * den >= num
+        else:
+            num, den = self.rises_to
+            beyond = level * den <= num
+        if not beyond:
+            return self.peak_bound() > best
+        g = self._g_fraction(level)
+        return g is not None and g[0] >= (best + 1) * g[1]
 
     def exact_bound(self, level: int, direction: int) -> tuple[int, int]:
         """The bound as a fraction (num, den > 0): G(level) itself or, near the peak, top + 1."""
@@ -287,7 +309,7 @@ class _Pivot:
             num, den = self.rises_to
             beyond = level * den <= num
         g = self._g_fraction(level) if beyond else None
-        return g if g is not None else (self.top + 1, 1)
+        return g if g is not None else (self.peak_bound() + 1, 1)
 
     def _g(self, level: int) -> int:
         g = self._g_fraction(level)
@@ -331,7 +353,7 @@ class _Jumper:
         t = min(neighbours, key=lambda i: (amounts[i], -i))
         if t > j:
             r_in, r_out, fee = hops[j]
-            return cls(True, (fee * r_out, r_in, fee), _compose(hops[j + 1 :]), cost)
+            return cls(True, (fee * r_out, r_in, fee), _tail(hops, pivot.prefixes, j + 1), cost)
         r_in, r_out, fee = hops[j - 1]
         return cls(False, (r_in, fee * r_out, fee), pivot.prefixes[j - 1], cost)
 
@@ -481,7 +503,7 @@ def walk(
         hops.append((scaled, reserve_out, factor))
         k, m, n = factor * reserve_out * k, scaled * m, scaled * n + factor * k
         prefixes.append((k, m, n))
-    root = isqrt(k * m * _D // cost)
+    root = isqrt(k * m if cost == _D else k * m * _D // cost)
     peak = (root - m) // n if root >= m and n else -1
     centre = max(1, peak) if hi is None else min(max(1, peak), hi)
     # The coarsest token carries the fewest units at the centre (ties: the later one).
@@ -530,7 +552,7 @@ def _walk(
         x = side.x
         assert x is not None
         level = pivot.level(x)
-        if best_x and pivot.bound(level, side.direction) <= best:
+        if best_x and not pivot.beats(level, side.direction, best):
             side.x = None
             continue
         steps += 1
@@ -578,7 +600,7 @@ def _quick(
                 return None
             return _quick_right(hops, prefixes, cost, j, peak, tail, level, near, hi)
     if x > 1:
-        left = _output(hops[:j], x - 1)
+        left = _output(hops[:j], x - 1) if j else x - 1
         if _left_may_beat(left, value, cost, peak, prefixes, j, tail):
             return None
     return _proven(x, value, 1)
@@ -727,7 +749,7 @@ def _jump(
             if t is not None and done + t <= width:
                 side.chunk = chunk
                 return _candidate(pivot, start + d * (done + t), d, best, hi)
-            if pivot.bound(end, d) <= best:
+            if not pivot.beats(end, d, best):
                 return end, None
             near = end + d
     limit = side.low if d < 0 else _level_limit(pivot, hi)
@@ -755,7 +777,7 @@ def _jump(
         if hit is not None:
             return _candidate(pivot, near + d * hit, d, best, hi)
         side.chunk = None
-        if pivot.bound(end, d) <= best:
+        if not pivot.beats(end, d, best):
             return end, None
         near = end + d
 
@@ -770,7 +792,7 @@ def _candidate(
     pivot: _Pivot, level: int, d: int, best: int, hi: int | None
 ) -> tuple[int, int | None]:
     """A level that passed the filter, or the end of the side if its bound cannot beat."""
-    if pivot.bound(level, d) <= best:
+    if not pivot.beats(level, d, best):
         return level, None
     return _plain(pivot, level, d, hi)
 
