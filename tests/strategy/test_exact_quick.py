@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from engine.strategy import exact
 from engine.strategy.exact import Route
-from tests.strategy.test_exact_optimum import brute_force
+from tests.strategy.brute_force import brute_force
 
 FEES = [0, 30, 100]
 # units per "coin" of a token: 1 is an 18-decimal token's picture, 100 an 8-decimal one's
