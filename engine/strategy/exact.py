@@ -44,8 +44,11 @@ evaluations instead of thousands. When the filter would not be selective (ε >= 
 short window) the walk just steps.
 
 Cost: one evaluation when the floors are fine against the curve (most cycles: the first
-step is inlined, `_quick`); jumps keep the rest to tens (p99 37, at most 290 evaluations
-on the 10k-pool benchmark market, where the walk without jumps needed up to 144,586).
+step, the centre's step start or its right neighbour's when that is nearer, is inlined
+with the set-up, `_quick`; the full walk's pivot and jumper are built only past it, and
+its bounds are compared without their divisions); jumps keep the rest to tens (p99 37,
+at most 290 evaluations on the 10k-pool benchmark market, where the walk without jumps
+needed up to 144,586).
 `walk` still takes a `max_steps` safety budget: a walk cut short says so
 (`Optimum.proven`) and bounds what it may have missed (`Optimum.ceiling`); the daemon's
 budget (`SAFETY_STEPS`) is never reached on the benchmark markets, and the search counts
@@ -232,6 +235,7 @@ class _Pivot:
         "head",
         "hops",
         "j",
+        "peak",
         "prefixes",
         "rises_to",
         "top",
@@ -250,13 +254,14 @@ class _Pivot:
     def _setup(self, hops: _Scaled, prefixes: list[_Kmn], cost: int, j: int, centre: int) -> None:
         self.hops, self.prefixes, self.j = hops, prefixes, j
         self.head = hops[:j]
-        self.before, self.after = prefixes[j], _compose(hops[j:])
+        self.before, self.after = prefixes[j], _tail(hops, prefixes, j)
         self.cost = cost
         k, m, n = self.before
         # L <= F_b(anchor): G still rises; L >= F_b(anchor + 1): G falls. No anchor: G falls.
         self.rises_to = (k * centre, m + n * centre) if centre >= 0 else (-1, 1)
         self.falls_from = (k * (centre + 1), m + n * (centre + 1))
-        self.top = _peak(prefixes[-1], cost, centre)
+        self.peak = centre
+        self.top: int | None = None  # `_peak`, when first needed (most walks never are)
 
     def level(self, x: int) -> int:
         return _output(self.head, x)
@@ -265,18 +270,35 @@ class _Pivot:
         """Smallest input reaching `level` of token j."""
         return min_input(self.head, level)
 
+    def peak_bound(self) -> int:
+        """floor of max P over x >= 0 (`_peak`): what any level near the anchor may earn."""
+        if self.top is None:
+            self.top = _peak(self.prefixes[-1], self.cost, self.peak)
+        return self.top
+
     def left_bound(self, level: int) -> int:
         """Most any input whose token-j level is <= `level` can earn."""
         num, den = self.rises_to
-        return self._g(level) if level * den <= num else self.top
+        return self._g(level) if level * den <= num else self.peak_bound()
 
     def right_bound(self, level: int) -> int:
         """Most any input whose token-j level is >= `level` can earn."""
         num, den = self.falls_from
-        return self._g(level) if level * den >= num else self.top
+        return self._g(level) if level * den >= num else self.peak_bound()
 
-    def bound(self, level: int, direction: int) -> int:
-        return self.right_bound(level) if direction > 0 else self.left_bound(level)
+    def beats(self, level: int, direction: int, best: int) -> bool:
+        """`bound(level, direction) > best`, G compared without its floor division:
+        floor(a / b) > c iff a >= (c + 1) b for b > 0."""
+        if direction > 0:
+            num, den = self.falls_from
+            beyond = level * den >= num
+        else:
+            num, den = self.rises_to
+            beyond = level * den <= num
+        if not beyond:
+            return self.peak_bound() > best
+        g = self._g_fraction(level)
+        return g is not None and g[0] >= (best + 1) * g[1]
 
     def exact_bound(self, level: int, direction: int) -> tuple[int, int]:
         """The bound as a fraction (num, den > 0): G(level) itself or, near the peak, top + 1."""
@@ -287,7 +309,7 @@ class _Pivot:
             num, den = self.rises_to
             beyond = level * den <= num
         g = self._g_fraction(level) if beyond else None
-        return g if g is not None else (self.top + 1, 1)
+        return g if g is not None else (self.peak_bound() + 1, 1)
 
     def _g(self, level: int) -> int:
         g = self._g_fraction(level)
@@ -331,7 +353,7 @@ class _Jumper:
         t = min(neighbours, key=lambda i: (amounts[i], -i))
         if t > j:
             r_in, r_out, fee = hops[j]
-            return cls(True, (fee * r_out, r_in, fee), _compose(hops[j + 1 :]), cost)
+            return cls(True, (fee * r_out, r_in, fee), _tail(hops, pivot.prefixes, j + 1), cost)
         r_in, r_out, fee = hops[j - 1]
         return cls(False, (r_in, fee * r_out, fee), pivot.prefixes[j - 1], cost)
 
@@ -410,6 +432,27 @@ class Optimum:
     jumps: int = 0  # times a side skipped levels on a jumper's rounding
 
 
+# Optimum's slots, set directly by `_proven` (its frozen __init__ goes through
+# object.__setattr__ field by field: twice the cost, on every walk).
+_OPTIMUM_SLOTS = tuple(
+    getattr(Optimum, name).__set__
+    for name in ("amount_in", "profit", "proven", "steps", "ceiling", "jumps")
+)
+
+
+def _proven(amount_in: int, profit: int, steps: int) -> Optimum:
+    """`Optimum(amount_in, profit, True, steps, profit)`, built without its __init__."""
+    found = Optimum.__new__(Optimum)
+    set_amount, set_profit, set_proven, set_steps, set_ceiling, set_jumps = _OPTIMUM_SLOTS
+    set_amount(found, amount_in)
+    set_profit(found, profit)
+    set_proven(found, True)
+    set_steps(found, steps)
+    set_ceiling(found, profit)
+    set_jumps(found, 0)
+    return found
+
+
 def optimal_input(
     route: Route, flash_fee_bps: int = 0, max_amount_in: int | None = None
 ) -> tuple[int, int]:
@@ -448,13 +491,19 @@ def walk(
     """Step starts outward from the anchor until both sides are bounded (or the budget ends).
 
     The set-up and the first step are inlined (this runs per candidate per block): most
-    cycles are proven by the centre's step start and its two neighbours' bounds."""
+    cycles are proven by one step start and its neighbours' bounds (`_quick`)."""
     hi = None if max_amount_in is None else max(1, max_amount_in)
-    hops = [(r_in * _D, r_out, _D - fee) for r_in, r_out, fee in route]
     cost = _D + flash_fee_bps
-    prefixes = _prefixes(hops)
-    k, m, n = prefixes[-1]
-    root = isqrt(k * m * _D // cost)
+    # the scaled hops and their prefix relaxations (`_prefixes`) in one pass
+    hops: _Scaled = []
+    prefixes = [(1, 1, 0)]
+    k, m, n = 1, 1, 0
+    for reserve_in, reserve_out, fee in route:
+        scaled, factor = reserve_in * _D, _D - fee
+        hops.append((scaled, reserve_out, factor))
+        k, m, n = factor * reserve_out * k, scaled * m, scaled * n + factor * k
+        prefixes.append((k, m, n))
+    root = isqrt(k * m if cost == _D else k * m * _D // cost)
     peak = (root - m) // n if root >= m and n else -1
     centre = max(1, peak) if hi is None else min(max(1, peak), hi)
     # The coarsest token carries the fewest units at the centre (ties: the later one).
@@ -503,7 +552,7 @@ def _walk(
         x = side.x
         assert x is not None
         level = pivot.level(x)
-        if best_x and pivot.bound(level, side.direction) <= best:
+        if best_x and not pivot.beats(level, side.direction, best):
             side.x = None
             continue
         steps += 1
@@ -524,58 +573,119 @@ def _quick(
     amounts: list[int],
     hi: int | None,
 ) -> Optimum | None:
-    """The walk's first step inlined: the centre's step start, proven when both neighbours'
-    bounds fall short of it (most cycles); None when the full walk must decide.
+    """The walk's first step inlined (most cycles); None when the full walk must decide.
 
-    The right neighbour must fall strictly short: it is nearer the anchor than the centre's
-    step start may be, and would win a tie. Left of it every input is farther."""
-    head = hops[:j]
+    The walk's first step start is the centre's, or its right neighbour's when that is
+    strictly nearer the centre. Centre first: proven when both neighbours' bounds fall
+    short of it (the right one strictly when it is nearer than the centre's step start:
+    it would win a tie; left of it every input is farther). Right neighbour first (the
+    centre's step is wide): proven, as the walk proves it after one evaluation, when the
+    centre's level and the levels past the neighbour's cannot reach it (ties: farther).
+    """
     level = amounts[j]
+    x = _start(hops, j, level)
+    if x is None:
+        return None
+    value = (amounts[-1] if x == centre else _output(hops, x)) - x - (-(-x * (cost - _D) // _D))
+    tail = _tail(hops, prefixes, j)
+    near: int | None = None  # the right neighbour's step start, when nearer than x
+    if centre != hi:  # at the cap, no input within it reaches the next level
+        allowed = value
+        if x < centre:
+            start = _start(hops, j, level + 1)
+            if start is not None and start - centre < centre - x:
+                allowed, near = value - 1, start  # nearer than x: it would win a tie
+        if _right_may_beat(level + 1, allowed, cost, peak, prefixes, j, tail):
+            if near is None:
+                return None
+            return _quick_right(hops, prefixes, cost, j, peak, tail, level, near, hi)
+    if x > 1:
+        left = _output(hops[:j], x - 1) if j else x - 1
+        if _left_may_beat(left, value, cost, peak, prefixes, j, tail):
+            return None
+    return _proven(x, value, 1)
+
+
+def _quick_right(
+    hops: _Scaled,
+    prefixes: list[_Kmn],
+    cost: int,
+    j: int,
+    peak: int,
+    tail: _Kmn,
+    level: int,
+    x: int,
+    hi: int | None,
+) -> Optimum | None:
+    """The walk's first step when it is `x`, the step start of the level after the
+    centre's `level` (nearer the centre than the centre's own): proven, as the walk proves
+    it after one evaluation, when no input at `level` or below, nor at `level` + 2 or above,
+    can beat or tie it (all of them are farther from the centre; inputs between x and the
+    next level's start earn less than x)."""
+    if hi is not None and x > hi:
+        return None
+    value = _output(hops, x) - x - (-(-x * (cost - _D) // _D))
+    if _left_may_beat(level, value, cost, peak, prefixes, j, tail):
+        return None
+    if _right_may_beat(level + 2, value, cost, peak, prefixes, j, tail):
+        return None
+    return _proven(x, value, 1)
+
+
+def _start(hops: _Scaled, j: int, level: int) -> int | None:
+    """`min_input(hops[:j], level)`, clamped to 1: the least input >= 1 reaching `level`."""
     x = level
-    for scaled_reserve_in, reserve_out, fee_factor in reversed(head):
+    for i in range(j - 1, -1, -1):
         if x <= 0:
             break
+        scaled_reserve_in, reserve_out, fee_factor = hops[i]
         if x >= reserve_out:
             return None
         x = -(-x * scaled_reserve_in // (fee_factor * (reserve_out - x)))
-    x = max(1, x)
-    if x == centre:
-        out = amounts[-1]
-    else:
-        out = x
-        for scaled_reserve_in, reserve_out, fee_factor in hops:
-            with_fee = out * fee_factor
-            out = with_fee * reserve_out // (scaled_reserve_in + with_fee)
-    value = out - x - (-(-x * (cost - _D) // _D))
+    return x if x > 1 else 1
+
+
+def _tail(hops: _Scaled, prefixes: list[_Kmn], j: int) -> _Kmn:
+    """relaxation(route[j:]): the whole route's at j = 0, the last hop's at j = hops - 1."""
+    if j == 0:
+        return prefixes[-1]
+    if j == len(hops) - 1:
+        scaled_reserve_in, reserve_out, fee_factor = hops[j]
+        return fee_factor * reserve_out, scaled_reserve_in, fee_factor
+    return _compose(hops[j:])
+
+
+def _right_may_beat(
+    level: int, allowed: int, cost: int, peak: int, prefixes: list[_Kmn], j: int, tail: _Kmn
+) -> bool:
+    """The walk's `right_bound(level)` exceeds `allowed`: an input whose pivot level is
+    `level` or more may earn more (the peak's bound while G may still rise there)."""
     k1, m1, n1 = prefixes[j]
-    k2, m2, n2 = _compose(hops[j:])
-    top: int | None = None
-    if centre != hi:  # at the cap, no input within it reaches the next level
-        right = level + 1
-        allowed = value
-        if x < centre:
-            start = min_input(head, right)
-            if start is not None and start - centre < centre - x:
-                allowed = value - 1  # nearer than x: it would win a tie
-        if right * (m1 + n1 * (peak + 1)) < k1 * (peak + 1):
-            top = _peak(prefixes[-1], cost, peak)  # still where G may rise
-            if top > allowed:
-                return None
-        elif _level_may_beat(right, allowed, cost, prefixes[j], (k2, m2, n2)):
-            return None
-    if x > 1:
-        left = x - 1
-        for scaled_reserve_in, reserve_out, fee_factor in head:
-            with_fee = left * fee_factor
-            left = with_fee * reserve_out // (scaled_reserve_in + with_fee)
-        if peak < 0 or left * (m1 + n1 * peak) > k1 * peak:
-            if top is None:
-                top = _peak(prefixes[-1], cost, peak)
-            if top > value:
-                return None
-        elif _level_may_beat(left, value, cost, prefixes[j], (k2, m2, n2)):
-            return None
-    return Optimum(x, value, True, 1, value)
+    if level * (m1 + n1 * (peak + 1)) < k1 * (peak + 1):
+        return _peak_exceeds(prefixes[-1], cost, peak, allowed)
+    return _level_may_beat(level, allowed, cost, prefixes[j], tail)
+
+
+def _left_may_beat(
+    level: int, allowed: int, cost: int, peak: int, prefixes: list[_Kmn], j: int, tail: _Kmn
+) -> bool:
+    """The walk's `left_bound(level)` exceeds `allowed`: an input whose pivot level is
+    `level` or less may earn more (the peak's bound once G may have peaked there)."""
+    k1, m1, n1 = prefixes[j]
+    if peak < 0 or level * (m1 + n1 * peak) > k1 * peak:
+        return _peak_exceeds(prefixes[-1], cost, peak, allowed)
+    return _level_may_beat(level, allowed, cost, prefixes[j], tail)
+
+
+def _peak_exceeds(kmn: _Kmn, cost: int, centre: int, allowed: int) -> bool:
+    """`_peak(kmn, cost, centre) > allowed`, without its division: floor(a / b) > c iff
+    a >= (c + 1) b for b > 0."""
+    if centre < 0:
+        return allowed < 0
+    k, m, n = kmn
+    den = m + n * centre
+    numerator = (k * centre * den + k * m) * _D - cost * (centre + 1) * den * den
+    return numerator >= (allowed + 1) * den * den * _D
 
 
 def _level_may_beat(level: int, allowed: int, cost: int, head: _Kmn, tail: _Kmn) -> bool:
@@ -639,7 +749,7 @@ def _jump(
             if t is not None and done + t <= width:
                 side.chunk = chunk
                 return _candidate(pivot, start + d * (done + t), d, best, hi)
-            if pivot.bound(end, d) <= best:
+            if not pivot.beats(end, d, best):
                 return end, None
             near = end + d
     limit = side.low if d < 0 else _level_limit(pivot, hi)
@@ -667,7 +777,7 @@ def _jump(
         if hit is not None:
             return _candidate(pivot, near + d * hit, d, best, hi)
         side.chunk = None
-        if pivot.bound(end, d) <= best:
+        if not pivot.beats(end, d, best):
             return end, None
         near = end + d
 
@@ -682,7 +792,7 @@ def _candidate(
     pivot: _Pivot, level: int, d: int, best: int, hi: int | None
 ) -> tuple[int, int | None]:
     """A level that passed the filter, or the end of the side if its bound cannot beat."""
-    if pivot.bound(level, d) <= best:
+    if not pivot.beats(level, d, best):
         return level, None
     return _plain(pivot, level, d, hi)
 

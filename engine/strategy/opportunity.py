@@ -6,7 +6,7 @@ every amount is an int in base units, `detected_at` is the only float.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -74,3 +74,89 @@ class Opportunity:
             "priority_fee": self.priority_fee,
             "follows": self.follows,
         }
+
+
+# Opportunity's slots in field order, set directly by `new_opportunity`.
+_FIELDS = (
+    "id",
+    "block_number",
+    "route",
+    "token",
+    "amount_in",
+    "amount_out",
+    "gross_profit",
+    "gas_units",
+    "gas_price",
+    "gas_cost",
+    "flash_fee",
+    "net_profit",
+    "net_profit_quote",
+    "detected_at",
+    "priority_fee",
+    "hop_outputs",
+    "follows",
+)
+if tuple(f.name for f in fields(Opportunity)) != _FIELDS:  # a field added: list it here too
+    raise RuntimeError("opportunity._FIELDS no longer lists Opportunity's fields")
+_SLOTS = tuple(getattr(Opportunity, name).__set__ for name in _FIELDS)
+
+
+def new_opportunity(
+    id: str,
+    block_number: int,
+    route: tuple[Hop, ...],
+    token: str,
+    amount_in: int,
+    amount_out: int,
+    gas_units: int,
+    gas_price: int,
+    gas_cost: int,
+    flash_fee: int,
+    net_profit: int,
+    net_profit_quote: int,
+    detected_at: float,
+) -> Opportunity:
+    """`Opportunity(...)` as the search detects it (gross profit derived, the plan's and the
+    bidder's fields at their defaults), the same frozen object built without its __init__.
+
+    The frozen dataclass's __init__ goes through object.__setattr__ field by field; setting
+    the slots directly costs less than half, and the search builds one per exact re-check
+    (issue 19, point 3)."""
+    found = Opportunity.__new__(Opportunity)
+    (
+        set_id,
+        set_block_number,
+        set_route,
+        set_token,
+        set_amount_in,
+        set_amount_out,
+        set_gross_profit,
+        set_gas_units,
+        set_gas_price,
+        set_gas_cost,
+        set_flash_fee,
+        set_net_profit,
+        set_net_profit_quote,
+        set_detected_at,
+        set_priority_fee,
+        set_hop_outputs,
+        set_follows,
+    ) = _SLOTS
+    set_id(found, id)
+    set_block_number(found, block_number)
+    set_route(found, route)
+    set_token(found, token)
+    set_amount_in(found, amount_in)
+    set_amount_out(found, amount_out)
+    set_gross_profit(found, amount_out - amount_in)
+    set_gas_units(found, gas_units)
+    set_gas_price(found, gas_price)
+    set_gas_cost(found, gas_cost)
+    set_flash_fee(found, flash_fee)
+    set_net_profit(found, net_profit)
+    set_net_profit_quote(found, net_profit_quote)
+    set_detected_at(found, detected_at)
+    set_priority_fee(found, 0)
+    set_hop_outputs(found, ())
+    set_follows(found, "")
+    return found

@@ -48,7 +48,7 @@ from engine.strategy import exact, kernel, v3_hops
 from engine.strategy.candidates import CandidateSet
 from engine.strategy.cycles import CycleTable, build_cycle_table, route_key
 from engine.strategy.gas_model import GasModel, RouteShape, pool_kind
-from engine.strategy.opportunity import Hop, Opportunity
+from engine.strategy.opportunity import Hop, Opportunity, new_opportunity
 from engine.strategy.pass_cost import PassCosts
 from engine.strategy.pricing import BlockCosts, PriceGraph, block_costs
 
@@ -127,21 +127,6 @@ class BlockStats:
 
 
 @dataclass(frozen=True, slots=True)
-class _Start:
-    """One base token's exact optimum of a cycle, net of this block's gas and flash fee."""
-
-    route: tuple[Hop, ...]
-    token: str
-    key: str
-    amount_in: int
-    amount_out: int
-    gas_cost: int
-    flash_fee: int
-    net: int
-    net_quote: int
-
-
-@dataclass(frozen=True, slots=True)
 class _StartAt:
     """A cycle rotated to start where base token `token` goes in (`shift` hops along)."""
 
@@ -152,8 +137,18 @@ class _StartAt:
     key: str
 
 
-# a cycle's legs (pool, traded token1 -> token0) and its starts: what `_route_of` keeps
-_Route = tuple[tuple[tuple[Pool, bool], ...], list[_StartAt]]
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What a re-check needs of a cycle that does not change between blocks (`_route_of`).
+
+    `legs`: its pools, each with whether it is traded token1 -> token0; `starts`: the cycle
+    rotated to each base token it passes through, the listed start first; `v3`: a leg is a
+    V3 pool (its walk is not kept); `shape`: its route shape's index."""
+
+    legs: tuple[tuple[Pool, bool], ...]
+    starts: tuple[_StartAt, ...]
+    v3: bool
+    shape: int
 
 
 class ArbitrageSearch:
@@ -434,44 +429,47 @@ class ArbitrageSearch:
         """The cycle's exact optimum from each base token it passes through, best in quote.
 
         Only winners of the float pre-filter get here, so the alternative starts cost a
-        few exact walks per block, not a kernel column per start.
-        """
-        units = self._units[int(self._shape_of[cycle])]
-        legs, starts = self._route_of(cycle)
+        few exact walks per block, not a kernel column per start. What does not change
+        between blocks (legs, rotations, keys, shape) is built once per cycle, a walk is
+        kept while its route's reserves are unchanged, and only the best start becomes an
+        Opportunity."""
+        route = self._route_of(cycle)
+        units = self._units[route.shape]
         reserves = [
             (p.reserve1, p.reserve0, p.fee_bps) if flip else (p.reserve0, p.reserve1, p.fee_bps)
-            for p, flip in legs
+            for p, flip in route.legs
         ]
-        walks = self._walks_for(cycle, reserves, any(p.v3 is not None for p, _ in legs))
+        walks = self._walks_for(cycle, reserves, route.v3)
         if walks is None:
             return None
-        best: _Start | None = None
-        for start_at in starts:
-            start = self._price_start(start_at, reserves, walks, costs, units)
-            if start is not None and (best is None or start.net_quote > best.net_quote):
-                best = start
+        best: tuple[int, int, _StartAt, exact.Optimum] | None = None
+        for start_at in route.starts:
+            priced = self._price_start(start_at, reserves, walks, costs, units)
+            if priced is not None and (best is None or priced[0] > best[0]):
+                best = priced
         if best is None:
             return None
-        return Opportunity(
-            id=f"{block.number}-{best.key}",
-            block_number=block.number,
-            route=best.route,
-            token=best.token,
-            amount_in=best.amount_in,
-            amount_out=best.amount_out,
-            gross_profit=best.amount_out - best.amount_in,
-            gas_units=units,
-            gas_price=gas_price,
-            gas_cost=best.gas_cost,
-            flash_fee=best.flash_fee,
-            net_profit=best.net,
-            net_profit_quote=best.net_quote,
-            detected_at=detected_at,
+        net_quote, gas_cost, start_at, found = best
+        amount_in = found.amount_in
+        flash = exact.flash_fee(amount_in, self._config.flash_fee_bps)
+        return new_opportunity(
+            f"{block.number}-{start_at.key}",
+            block.number,
+            start_at.route,
+            start_at.token,
+            amount_in,
+            found.profit + amount_in + flash,  # the walk's exact output, no re-run
+            units,
+            gas_price,
+            gas_cost,
+            flash,
+            found.profit - gas_cost,
+            net_quote,
+            detected_at,
         )
 
     def _route_of(self, cycle: int) -> _Route:
-        """The cycle's pools (and whether each is traded token1 -> token0), and the cycle
-        rotated to each position where a base token goes in, the listed start first.
+        """The cycle's legs, rotations to each base token and shape (`_Route`).
 
         Depends on the table only, so it is built once per cycle that reaches a re-check."""
         known = self._routes.get(cycle)
@@ -489,7 +487,9 @@ class ArbitrageSearch:
                 starts.append(_StartAt(shift, route, hop.token_in, base[hop.token_in], key))
         if len(self._routes) >= _WALK_CACHE_CYCLES:
             self._routes.clear()
-        self._routes[cycle] = found = (legs, starts)
+        v3 = any(p.v3 is not None for p, _ in legs)
+        found = _Route(legs, tuple(starts), v3, int(self._shape_of[cycle]))
+        self._routes[cycle] = found
         return found
 
     def _walks_for(
@@ -500,14 +500,15 @@ class ArbitrageSearch:
 
         A route with a V3 hop is never kept here: its walk depends on the V3 price, tick,
         liquidity and ticks, which the reserves do not show (`v3_hops.walk` memoises on
-        all of them), so it gets a fresh dict that lives for this re-check only."""
+        all of them), so it gets a fresh dict that lives for this re-check only. Kept
+        reserves were all positive when kept, so only new ones are checked."""
+        kept = None if has_v3 else self._walks.get(cycle)
+        if kept is not None and kept[0] == reserves:
+            return kept[1]
         if any(r <= 0 or s <= 0 for r, s, _ in reserves):
             return None
         if has_v3:
             return {}
-        kept = self._walks.get(cycle)
-        if kept is not None and kept[0] == reserves:
-            return kept[1]
         if len(self._walks) >= _WALK_CACHE_CYCLES:
             self._walks.clear()
         walks: dict[int, exact.Optimum] = {}
@@ -521,36 +522,23 @@ class ArbitrageSearch:
         walks: dict[int, exact.Optimum],
         costs: BlockCosts,
         units: int,
-    ) -> _Start | None:
-        """Exact optimum of the cycle rotated to `start_at`, net of this block's costs."""
+    ) -> tuple[int, int, _StartAt, exact.Optimum] | None:
+        """(net profit in quote, gas cost, the start, its exact optimum) of the cycle rotated
+        to `start_at`, net of this block's costs; None if it does not pay."""
         token_index = start_at.token_index
         to_quote = costs.to_quote[token_index]
         gas_cost = costs.gas_cost(token_index, units)
         if to_quote is None or gas_cost is None:
             return None
-        fee_bps = self._config.flash_fee_bps
-        cap = self._config.max_amount_in.get(start_at.token)
         found = walks.get(start_at.shift)
         if found is None:
+            cap = self._config.max_amount_in.get(start_at.token)
             found = self._walk(start_at, route_reserves, cap)
             walks[start_at.shift] = found
-        if found.profit - gas_cost <= 0:
-            return None
-        amount_in = found.amount_in
-        flash = exact.flash_fee(amount_in, fee_bps)
-        amount_out = found.profit + amount_in + flash  # the walk's exact output, no re-run
         net = found.profit - gas_cost
-        return _Start(
-            start_at.route,
-            start_at.token,
-            start_at.key,
-            amount_in,
-            amount_out,
-            gas_cost,
-            flash,
-            net,
-            to_quote.down(net),
-        )
+        if net <= 0:
+            return None
+        return to_quote.down(net), gas_cost, start_at, found
 
     def _walk(
         self, start_at: _StartAt, route_reserves: list[tuple[int, int, int]], cap: int | None

@@ -1,12 +1,14 @@
 """Benchmark of the exact re-check: old and new `exact.walk` side by side on the same routes.
 
     .venv/bin/python scripts/bench/exact.py [--pools 10000] [--blocks 100] [--old b4b8bed]
+        [--old-budget 64]
 
 The routes are the ones the search really re-checks: `tests.support.synthetic_market` (the
 search benchmark's markets) moved by `MarketMover` for `--blocks` blocks at each of 1 %, 5 %
 and 20 % of pools changed, recording every call the search makes to `exact.walk` (route,
 flash fee, cap). Each recorded call is then timed with the old walk (the module at git
-revision `--old`, with the daemon's budget of that revision, 64 steps) and the new one (the
+revision `--old`, with the daemon's budget of that revision, `--old-budget`: 64 steps at
+b4b8bed, `exact.SAFETY_STEPS` since) and the new one (the
 daemon's budget now, `exact.SAFETY_STEPS`), interleaved call by call, CPU time of this
 thread (the machine is shared: wall clock would measure the neighbours). Every new answer
 is checked against the old walk run without a budget (a proof, only slow), and the
@@ -96,12 +98,12 @@ def record_calls(n_pools: int, blocks: int) -> tuple[list[Call], list[float]]:
     return calls, recheck_cpu
 
 
-def time_walks(calls: list[Call], old: ModuleType) -> dict[str, Any]:
+def time_walks(calls: list[Call], old: ModuleType, old_budget: int) -> dict[str, Any]:
     old_cpu, new_cpu, old_proven, new_steps, new_jumps = [], [], 0, [], 0
     wrong = cut_short = 0
     for route, fee, cap in calls:
         start = time.thread_time()
-        before = old.walk(route, fee, cap, OLD_BUDGET)
+        before = old.walk(route, fee, cap, old_budget)
         middle = time.thread_time()
         after = exact.walk(route, fee, cap, exact.SAFETY_STEPS)
         end = time.thread_time()
@@ -115,7 +117,7 @@ def time_walks(calls: list[Call], old: ModuleType) -> dict[str, Any]:
     for route, fee, cap in calls:  # the old walk unbudgeted: slow, but a proof
         truth = old.walk(route, fee, cap)
         after = exact.walk(route, fee, cap, exact.SAFETY_STEPS)
-        capped = old.walk(route, fee, cap, OLD_BUDGET)
+        capped = old.walk(route, fee, cap, old_budget)
         wrong += (after.amount_in, after.profit) != (truth.amount_in, truth.profit)
         missed += capped.profit < truth.profit or capped.amount_in != truth.amount_in
     return {
@@ -156,6 +158,7 @@ def main() -> None:
     parser.add_argument("--pools", default="10000", help="comma-separated market sizes")
     parser.add_argument("--blocks", type=int, default=100, help="blocks per changed fraction")
     parser.add_argument("--old", default="b4b8bed", help="git revision of the old exact.py")
+    parser.add_argument("--old-budget", type=int, default=OLD_BUDGET, help="its steps per walk")
     args = parser.parse_args()
     old = old_module(args.old)
     print(f"before: {machine()}")
@@ -163,7 +166,7 @@ def main() -> None:
     for size in (int(s) for s in args.pools.split(",")):
         print(f"... {size:,} pools", file=sys.stderr, flush=True)
         calls, recheck_cpu = record_calls(size, args.blocks)
-        r = time_walks(calls, old)
+        r = time_walks(calls, old, args.old_budget)
         n = len(calls)
         steps = r["new_steps"]
         rows += [
@@ -193,7 +196,7 @@ def main() -> None:
         ]
     print(f"after:  {machine()}")
     width = max(len(r[0]) for r in rows)
-    print(f"| {'metric'.ljust(width)} | old (budget {OLD_BUDGET}) | new |")
+    print(f"| {'metric'.ljust(width)} | old (budget {args.old_budget}) | new |")
     print(f"|{'-' * (width + 2)}|---|---|")
     for name, before, after in rows:
         print(f"| {name.ljust(width)} | {before} | {after} |")

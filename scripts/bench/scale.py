@@ -107,6 +107,7 @@ def series(search: ArbitrageSearch, mover: MarketMover, fraction: float, blocks:
     del search._recheck
     return {
         "each_recheck_p50": statistics.median(each) if each else 0.0,
+        "each_recheck_p99": percentile(each, 0.99) if each else 0.0,
         "cpu_p50": statistics.median(cpu),
         "cpu_p99": percentile(cpu, 0.99),
         "wall_p50": statistics.median(wall),
@@ -157,7 +158,7 @@ def render(results: list[dict], kernels: list[str]) -> str:
     head = (
         "| pools | cycles | RSS MB | kernel | changed | touched | full pass | CPU p50 / p99 ms "
         "| wall p50 / p99 ms | refresh / touch / evaluate / cand / rank / recheck ms (p50) "
-        "| re-check µs: p50 of all / of block means | write µs/pool |"
+        "| re-check µs: p50 / p99 of all / p50 of block means | write µs/pool |"
     )
     lines = [head, "|" + "---|" * 12]
     for r in results:
@@ -173,6 +174,7 @@ def render(results: list[dict], kernels: list[str]) -> str:
                     f"| {ms(s['cpu_p50'])} / **{ms(s['cpu_p99'])}** "
                     f"| {ms(s['wall_p50'])} / {ms(s['wall_p99'])} | {stages} "
                     f"| {s.get('each_recheck_p50', 0.0) * 1e6:.1f} "
+                    f"/ {s.get('each_recheck_p99', 0.0) * 1e6:.0f} "
                     f"/ {s['recheck_median'] * 1e6:.1f} "
                     f"| {s.get('write_per_pool', 0.0) * 1e6:.2f} |"
                 )

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from engine.strategy import exact
 from engine.strategy import search as search_module
 from engine.strategy.exact import Route
+from tests.strategy.brute_force import brute_force
 
 FEES = [0, 5, 20, 25, 30, 100, 300]
 
@@ -26,18 +27,6 @@ def small_routes(draw: st.DrawFn) -> list[tuple[int, int, int]]:
         (draw(st.integers(50, 3000)), draw(st.integers(50, 3000)), draw(st.sampled_from(FEES)))
         for _ in range(n)
     ]
-
-
-def brute_force(route: Route, flash_bps: int, cap: int | None) -> tuple[int, list[int]]:
-    """Best profit over every input that could matter, and every input that reaches it.
-
-    Beyond the last hop's reserve_out + 2 the output cannot grow, so the profit only falls.
-    """
-    profit = exact.profit_function(route, flash_bps)
-    hi = route[-1][1] + 2 if cap is None else cap
-    values = {x: profit(x) for x in range(1, hi + 1)}
-    best = max(values.values())
-    return best, [x for x, v in values.items() if v == best]
 
 
 caps = st.one_of(st.none(), st.integers(1, 4000))
