@@ -23,6 +23,7 @@ includes logging the floats). The load average is printed before and after.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import resource
@@ -127,6 +128,9 @@ def one_size(n_pools: int, blocks: int, kernels: list[str]) -> dict:
     start = time.perf_counter()
     search = ArbitrageSearch(market, SearchConfig(base_tokens=bases))
     build_s = time.perf_counter() - start
+    gc.collect()  # as the pipeline does before its loop (engine.pipeline.run): the market
+    gc.freeze()  # and the table are out of the cyclic collector, whose full pass over
+    # them would land in one timed block (~10 ms at 10k pools) and say nothing of the engine
     rows = {}
     for name in kernels:
         use_kernel(name)
