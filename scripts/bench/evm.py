@@ -72,14 +72,21 @@ SEND_CHUNK = 100  # anvil caps a request body (~2 MB): token deployments are ~5 
 class Market:
     world: World
     extra: list[TokenEntry]
+    v3: bool = False  # trade the devnet's V3 pools and borrow from its lenders too
 
     @property
     def pairs(self) -> int:
         return len(self.world.pairs) + PAIRS_PER_TOKEN * len(self.extra)
 
     def config(self) -> Config:
+        """The devnet's generated config plus the extra tokens. Without `v3`, on its V2
+        pairs only, each route borrowing from its first pair: the market this bench has
+        always measured (the generated config trades the V3 pools too, since issue 14)."""
         config = load(self.world.config_file)
         config.evm.tokens = [*config.evm.tokens, *self.extra]
+        if not self.v3:
+            config.evm.v3_factories, config.evm.v3_pools = [], []
+            config.providers = [p for p in config.providers if p.kind != "liquidity"]
         return config
 
 
@@ -465,7 +472,8 @@ async def bench_load(market: Market, repeats: int) -> dict[str, Any]:
         started = time.perf_counter()
         await venue.start()
         starts.append(time.perf_counter() - started)
-        addresses = list(venue.market.pools)
+        # the V2 pairs' reserves (`getReserves`); the devnet's V3 pools are read otherwise
+        addresses = [a for a, pool in venue.market.pools.items() if pool.kind == "v2"]
         pools = len(addresses)
         started = time.perf_counter()
         await read_reserves(venue.client, addresses, "latest")
@@ -547,6 +555,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--v3",
+        action="store_true",
+        help="also trade the devnet's V3 pools, borrowing from its lenders (default: V2 only)",
+    )
+    parser.add_argument(
         "--worker-nice",
         type=int,
         help="the market worker thread's nice increment (engine default: WORKER_NICE)",
@@ -564,7 +577,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="arbctl-bench-evm-") as state:
         devnet = lifecycle.up(Path(state), progress=lambda _line: None)
         try:
-            market = Market(devnet.world, [])
+            market = Market(devnet.world, [], v3=args.v3)
             grow(market, args.pairs, rng)
             latency = asyncio.run(bench_head_to_send(market, args.iterations, rng))
             grow(market, args.load_pairs, rng)
