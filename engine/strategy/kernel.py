@@ -102,7 +102,13 @@ def compose(
     coefficients: HopCoefficients, sides: Sequence[IndexArray]
 ) -> tuple[FloatArray, FloatArray]:
     """(a, b) of each cycle's composed map; `sides[h]` holds hop h's side per cycle."""
-    coeff_a, coeff_b = coefficients.a, coefficients.b
+    return compose_arrays(coefficients.a, coefficients.b, sides)
+
+
+def compose_arrays(
+    coeff_a: FloatArray, coeff_b: FloatArray, sides: Sequence[IndexArray]
+) -> tuple[FloatArray, FloatArray]:
+    """`compose` on bare coefficient columns (the V3 pre-filter's range-capped ones too)."""
     a = coeff_a.take(sides[0])
     b = coeff_b.take(sides[0])
     for hop_sides in sides[1:]:

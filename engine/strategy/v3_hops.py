@@ -326,7 +326,7 @@ class V3Prefilter:
         gross = a * x / (1.0 + b * x) - cost_factor * x
         if binds.any():
             picked = [column[binds] for column in sides]
-            hi = _compose(self.a_hi, self.b_hi, picked)
+            hi = kernel.compose_arrays(self.a_hi, self.b_hi, picked)
             x_hi, gross_hi = kernel.optimum(*hi, cost_factor, None if cap is None else cap[binds])
             x[binds], gross[binds] = x_hi, gross_hi
         return x, gross
@@ -342,17 +342,6 @@ def _reach(a: FloatArray, b: FloatArray, side_cap: FloatArray) -> FloatArray:
 def _state(pool: Pool) -> V3PoolState:
     assert pool.v3 is not None
     return pool.v3
-
-
-def _compose(
-    coeff_a: FloatArray, coeff_b: FloatArray, sides: Sequence[IndexArray]
-) -> tuple[FloatArray, FloatArray]:
-    a = coeff_a.take(sides[0])
-    b = coeff_b.take(sides[0])
-    for hop_sides in sides[1:]:
-        b += coeff_b.take(hop_sides) * a
-        a *= coeff_a.take(hop_sides)
-    return a, b
 
 
 # -- exact re-check ----------------------------------------------------------------------

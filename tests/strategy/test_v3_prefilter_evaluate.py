@@ -41,7 +41,7 @@ def reference_evaluate(
         x, gross = kernel.optimum(a, b, cost_factor, np.minimum(input_cap, range_cap))
         if binds.any():
             picked = [column[binds] for column in sides]
-            hi = v3_hops._compose(v3.a_hi, v3.b_hi, picked)
+            hi = kernel.compose_arrays(v3.a_hi, v3.b_hi, picked)
             x_hi, gross_hi = kernel.optimum(
                 *hi, cost_factor, None if cap is None else input_cap[binds]
             )
