@@ -257,21 +257,20 @@ class Stages:
             stages.last_searched = update.block.number
             return result
 
-        async def simulate(venue: Any, *args: Any, **kwargs: Any) -> Any:
-            block = stages.last_searched
-            stages.mark(block, "dry_run_start")
-            try:
-                return await originals["simulate"](venue, *args, **kwargs)
-            finally:
-                stages.mark(block, "dry_run_end")
+        def dry_run(name: str) -> Any:
+            """The venue's `name` (a dry run), marking its start and end."""
 
-        async def simulate_plan(venue: Any, *args: Any, **kwargs: Any) -> Any:
-            block = stages.last_searched
-            stages.mark(block, "dry_run_start")
-            try:
-                return await originals["simulate_plan"](venue, *args, **kwargs)
-            finally:
-                stages.mark(block, "dry_run_end")
+            async def timed(venue: Any, *args: Any, **kwargs: Any) -> Any:
+                block = stages.last_searched
+                stages.mark(block, "dry_run_start")
+                try:
+                    return await originals[name](venue, *args, **kwargs)
+                finally:
+                    stages.mark(block, "dry_run_end")
+
+            return timed
+
+        simulate, simulate_plan = dry_run("simulate"), dry_run("simulate_plan")
 
         def record_send(sender: Any, block_number: int) -> None:
             stages.mark(block_number, "sent")

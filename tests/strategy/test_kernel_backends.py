@@ -10,22 +10,9 @@ import numpy as np
 import pytest
 
 from engine.strategy import kernel
-from engine.strategy.cycles import CycleTable, build_cycle_table
-from tests.support.synthetic_market import synthetic_market
+from tests.strategy.kernel_support import random_caps, table_and_coefficients
 
 kernel_jit = pytest.importorskip("engine.strategy.kernel_jit")
-
-
-def table_and_coefficients(n_pools: int, seed: int) -> tuple[CycleTable, kernel.HopCoefficients]:
-    market = synthetic_market(n_pools, seed=seed, price_noise=0.01)
-    bases = [t for t in market.tokens if t.startswith("0xb")]
-    table = build_cycle_table(market, bases, 3)
-    pools = list(table.pools)
-    pools[0].reserve0 = 0  # an empty pool: a = 0 on its sides
-    pools[1].reserve1 = 2**112 - 1  # the uint112 limit
-    coefficients = kernel.HopCoefficients(table.pools)
-    coefficients.refresh_all()
-    return table, coefficients
 
 
 @pytest.mark.parametrize("flash_factor", [1.0, 1.0009])
@@ -36,10 +23,7 @@ def test_numba_and_numpy_give_bit_identical_gross_profits(
     table, coefficients = table_and_coefficients(600, seed=11)
     rng = np.random.default_rng(5)
     n = len(table)
-    cap = None
-    if capped:
-        cap = rng.uniform(1e3, 1e22, n)
-        cap[rng.random(n) < 0.3] = np.inf
+    cap = random_caps(rng, n, capped)
     subset = np.sort(rng.choice(n, n // 3, replace=False)).astype(np.int64)
     for cycles in (None, subset):
         columns = table.sides if cycles is None else table.sides.take(cycles, axis=1)

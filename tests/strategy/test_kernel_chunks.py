@@ -14,19 +14,8 @@ import pytest
 
 from engine.strategy import kernel
 from engine.strategy.cycles import CycleTable, build_cycle_table
+from tests.strategy.kernel_support import random_caps, table_and_coefficients
 from tests.support.synthetic_market import synthetic_market
-
-
-def table_and_coefficients(n_pools: int, seed: int) -> tuple[CycleTable, kernel.HopCoefficients]:
-    market = synthetic_market(n_pools, seed=seed, price_noise=0.01)
-    bases = [t for t in market.tokens if t.startswith("0xb")]
-    table = build_cycle_table(market, bases, 3)
-    pools = list(table.pools)
-    pools[0].reserve0 = 0  # an empty pool: a = 0 on its sides
-    pools[1].reserve1 = 2**112 - 1  # the uint112 limit
-    coefficients = kernel.HopCoefficients(table.pools)
-    coefficients.refresh_all()
-    return table, coefficients
 
 
 def one_pass(
@@ -50,10 +39,7 @@ def test_a_chunked_kernel_gives_the_one_pass_profits_bit_for_bit(
     table, coefficients = table_and_coefficients(500, seed=13)
     rng = np.random.default_rng(8)
     n = len(table)
-    cap = None
-    if capped:
-        cap = rng.uniform(1e3, 1e22, n)
-        cap[rng.random(n) < 0.3] = np.inf
+    cap = random_caps(rng, n, capped)
     for size in (1, 7, int(rng.integers(2, n // 3)), n - 1, n, n + 5):
         subset = np.sort(rng.choice(n, int(rng.integers(1, n)), replace=False)).astype(np.int64)
         for cycles in (None, subset):
